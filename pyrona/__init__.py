@@ -1,0 +1,38 @@
+"""Pyrona: region-based ownership (the Lungfish model of Project Verona) for Python objects.
+
+    from pyrona import Region, Obj, freeze, isfrozen, close, is_closed, merge, dissolve, Cown
+"""
+
+from .errors import (
+    CloseError,
+    CownAccessError,
+    DissolveError,
+    FrozenMutationError,
+    MergeError,
+    NotFreezableError,
+    NotWriteableError,
+    RegionError,
+    RegionViolationError,
+)
+from .runtime.cowns import Cown, is_released
+from .runtime.freezing import freeze, isfrozen
+from .runtime.lifecycle import close, dissolve, is_closed, merge
+from .runtime.objects import Obj, Region
+from .runtime.state import RUNTIME
+
+#: CPython's deep-immutability prototype spells it this way.
+is_frozen = isfrozen
+
+
+def enable_implicit_freezing() -> None:
+    """From now on, a store that would create a forbidden cross-region reference
+    freezes the target instead (FrankenScript's pragma; there is no way back)."""
+    RUNTIME.implicit_freezing = True
+
+
+__all__ = [
+    "Region", "Obj", "freeze", "isfrozen", "is_frozen", "close", "is_closed", "merge", "dissolve",
+    "Cown", "is_released", "enable_implicit_freezing",
+    "RegionError", "RegionViolationError", "FrozenMutationError", "NotWriteableError",
+    "NotFreezableError", "MergeError", "DissolveError", "CloseError", "CownAccessError",
+]

@@ -1,0 +1,85 @@
+"""The one family of pyrona errors: every error has a `kind` the tools report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Kinds a program's outcome can report (conformance contract); `other` is any
+#: Python error that is not a pyrona error.
+KINDS = (
+    "region-violation",
+    "frozen-mutation",
+    "not-freezable",
+    "merge",
+    "dissolve",
+    "close",
+    "cown-access",
+    "other",
+)
+
+
+class RegionError(Exception):
+    """Base of every pyrona error. `kind` names the rule that was broken.
+
+    `source` and `target` are the objects involved when there are any: for a
+    store, the object written to and the value written.
+    """
+
+    kind = "region-violation"
+
+    def __init__(self, message: str, *, source: Any = None, target: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.source = source
+        self.target = target
+
+
+class RegionViolationError(RegionError):
+    """A reference the region rules forbid (cross-region, second owner, cycle)."""
+
+    kind = "region-violation"
+
+
+class FrozenMutationError(RegionError, TypeError):
+    """A write to a deeply immutable object (also a TypeError, as in CPython's prototype)."""
+
+    kind = "frozen-mutation"
+
+
+#: The name CPython's deep-immutability prototype used first.
+NotWriteableError = FrozenMutationError
+
+
+class NotFreezableError(RegionError, TypeError):
+    """`freeze` reached an object that cannot be made immutable (file, lock, frame...)."""
+
+    kind = "not-freezable"
+
+
+class MergeError(RegionError):
+    """`merge(src, sink)` on something that is not a region, or not a child of sink."""
+
+    kind = "merge"
+
+
+class DissolveError(RegionError):
+    """`dissolve(r)` on something that is not a root region."""
+
+    kind = "dissolve"
+
+
+class CloseError(RegionError):
+    """`close`/`is_closed` on a non-bridge, or a local reference close cannot clear."""
+
+    kind = "close"
+
+
+class CownAccessError(RegionError):
+    """Reading or writing the data of a cown that is not acquired."""
+
+    kind = "cown-access"
+
+
+def kind_of(exc: BaseException) -> str:
+    """The outcome kind of any exception: its pyrona kind, else `other`."""
+    return exc.kind if isinstance(exc, RegionError) else "other"

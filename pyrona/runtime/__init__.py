@@ -1,0 +1,1 @@
+"""The region runtime: the model of regions, immutability and cowns (no I/O)."""

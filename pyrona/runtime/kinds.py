@@ -1,0 +1,228 @@
+"""What kind of thing a Python object is to the model, and what it references.
+
+Kinds (cached per type, so the hot paths pay one dict lookup):
+- VALUE: ints, strs, None, enum members... never tracked, referenced freely.
+- STATIC: program structure (functions, classes, modules, descriptors): never
+  moved into a region; freeze marks user classes frozen but never modules.
+- COWN: a cown; walks stop at it.
+- TUPLE: tuple/frozenset; a value when everything in it is a value, frozen or a
+  cown, otherwise an ordinary tracked object.
+- TRACKED: every other object (containers, instances, Obj, bridges).
+- UNFREEZABLE: tracked, but `freeze` refuses it (files, locks, frames...).
+"""
+
+from __future__ import annotations
+
+import _thread
+import datetime
+import enum
+import gc
+import io
+import sys
+import types
+from collections import deque
+from typing import Any, Callable, Iterable
+
+VALUE, STATIC, COWN, TUPLE, TRACKED, UNFREEZABLE = range(6)
+
+HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class defined in Python code
+
+_VALUE_TYPES = (
+    type(None), bool, int, float, complex, str, bytes, range, slice,
+    type(Ellipsis), type(NotImplemented),
+    datetime.date, datetime.datetime, datetime.time, datetime.timedelta, datetime.timezone,
+)
+#: Immutable types of modules that may not be imported yet: (module, qualname).
+_LAZY_VALUE_TYPES = {
+    ("decimal", "Decimal"), ("_decimal", "Decimal"), ("_pydecimal", "Decimal"),
+    ("fractions", "Fraction"), ("uuid", "UUID"), ("re", "Pattern"),
+    ("ipaddress", "IPv4Address"), ("ipaddress", "IPv6Address"),
+}
+_STATIC_TYPES = (
+    type, types.FunctionType, types.BuiltinFunctionType, types.ModuleType, types.CodeType,
+    types.MethodDescriptorType, types.WrapperDescriptorType, types.MethodWrapperType,
+    types.ClassMethodDescriptorType, types.GetSetDescriptorType, types.MemberDescriptorType,
+    property, classmethod, staticmethod, types.MappingProxyType,
+)
+_UNFREEZABLE_TYPES = (
+    types.FrameType, types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType,
+    types.TracebackType, _thread.LockType, _thread.RLock, io.IOBase,
+)
+_UNFREEZABLE_MODULE_TYPES = (("socket", "socket"), ("threading", "Thread"))
+
+#: type -> kind. Filled lazily; the one cache of this module (types are immortal enough).
+_KIND_CACHE: dict[type, int] = {t: VALUE for t in _VALUE_TYPES}
+_KIND_CACHE.update({tuple: TUPLE, frozenset: TUPLE})
+
+
+def _cown_type() -> type:
+    from .cowns import Cown
+
+    return Cown
+
+
+def classify(t: type) -> int:
+    """The kind of every object of type `t`."""
+    kind = _KIND_CACHE.get(t)
+    if kind is None:
+        kind = _classify(t)
+        _KIND_CACHE[t] = kind
+    return kind
+
+
+def _classify(t: type) -> int:
+    if issubclass(t, enum.Enum) or (t.__module__, t.__qualname__) in _LAZY_VALUE_TYPES:
+        return VALUE
+    if issubclass(t, _STATIC_TYPES):
+        return STATIC
+    if issubclass(t, _cown_type()):
+        return COWN
+    if issubclass(t, _UNFREEZABLE_TYPES):
+        return UNFREEZABLE
+    for module_name, name in _UNFREEZABLE_MODULE_TYPES:
+        base = getattr(sys.modules.get(module_name), name, None)
+        if isinstance(base, type) and issubclass(t, base):
+            return UNFREEZABLE
+    if issubclass(t, (tuple, frozenset)) and t.__hash__ is not None and "__dict__" not in dir(t):
+        return TUPLE
+    return TRACKED
+
+
+def kind_of(obj: Any) -> int:
+    """The kind of `obj`; a tuple of values counts as a VALUE."""
+    kind = _KIND_CACHE.get(type(obj))
+    if kind is None:
+        kind = classify(type(obj))
+    if kind == TUPLE:
+        from .state import FROZEN, RUNTIME
+
+        place = RUNTIME.places.get(id(obj))
+        if place is FROZEN:
+            return VALUE
+        if place is None and is_value_tuple(obj):
+            return VALUE
+        return TRACKED
+    return kind
+
+
+def is_value_tuple(obj: Any) -> bool:
+    """True if everything reachable from this tuple/frozenset is a value, frozen or a cown."""
+    from .state import FROZEN, RUNTIME
+
+    places = RUNTIME.places
+    for item in obj:
+        kind = _KIND_CACHE.get(type(item))
+        if kind is None:
+            kind = classify(type(item))
+        if kind == VALUE or kind == COWN or kind == STATIC:
+            continue
+        if places.get(id(item)) is FROZEN:
+            continue
+        if kind == TUPLE and is_value_tuple(item):
+            continue
+        return False
+    return True
+
+
+# --- referents: the references an object holds, as the model sees them ---
+
+_REFERENTS_CACHE: dict[type, Callable[[Any], Iterable[Any]]] = {}
+
+
+def referents(obj: Any) -> Iterable[Any]:
+    """Everything `obj` references that the model tracks (values included; types excluded)."""
+    fn = _REFERENTS_CACHE.get(type(obj))
+    if fn is None:
+        fn = _make_referents(type(obj))
+        _REFERENTS_CACHE[type(obj)] = fn
+    return fn(obj)
+
+
+def _iterate(obj: Any) -> Iterable[Any]:
+    return tuple(obj)
+
+
+def _dict_items(obj: dict) -> Iterable[Any]:
+    return (*obj.keys(), *obj.values())
+
+
+def _nothing(obj: Any) -> Iterable[Any]:
+    return ()
+
+
+def _generic(obj: Any) -> Iterable[Any]:
+    return [r for r in gc.get_referents(obj) if not isinstance(r, type)]
+
+
+_SLOTS_CACHE: dict[type, list[types.MemberDescriptorType]] = {}
+
+
+def instance_slots(t: type) -> list[types.MemberDescriptorType]:
+    """The __slots__ descriptors of a user class and its bases (cached per class)."""
+    found = _SLOTS_CACHE.get(t)
+    if found is None:
+        found = []
+        for cls in t.__mro__:
+            if not cls.__flags__ & HEAPTYPE:
+                continue
+            for value in vars(cls).values():
+                if type(value) is types.MemberDescriptorType and value.__objclass__ is cls:
+                    found.append(value)
+        _SLOTS_CACHE[t] = found
+    return found
+
+
+def slot_values(obj: Any, slots: list) -> list[tuple[Any, Any]]:
+    """(descriptor, value) for every slot of obj that is set."""
+    out = []
+    for desc in slots:
+        try:
+            out.append((desc, desc.__get__(obj, type(obj))))
+        except AttributeError:
+            pass
+    return out
+
+
+def _make_referents(t: type) -> Callable[[Any], Iterable[Any]]:
+    from .objects import Bag
+
+    if t in (list, tuple, set, frozenset, deque):
+        return _iterate
+    if t is dict:
+        return _dict_items
+    if issubclass(t, Bag):
+        return lambda o: (*o.__dict__.values(), o.__proto__)
+    if t is types.MethodType:
+        return lambda o: (o.__self__,)
+    if t in (bytearray, memoryview):
+        return _nothing
+    if issubclass(t, (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)):
+        return _generator_referents
+    base_contents: Callable[[Any], Iterable[Any]] | None = None
+    if issubclass(t, dict):
+        base_contents = lambda o: (*dict.keys(o), *dict.values(o))  # noqa: E731
+    elif issubclass(t, (list, set, frozenset, tuple, deque)):
+        base_contents = _iterate
+    if not t.__flags__ & HEAPTYPE:  # a C type: its contents if it is a container, else all we can see
+        return base_contents or _generic
+    # a user class: its instance dict, its slots, and the contents of a builtin base
+    slots = instance_slots(t)
+    contents = base_contents or _nothing
+
+    def user_referents(o: Any) -> list[Any]:
+        out = list(contents(o))
+        d = getattr(o, "__dict__", None)
+        if type(d) is dict:
+            out.extend(d.values())
+        if slots:
+            out.extend(v for _, v in slot_values(o, slots))
+        return out
+
+    return user_referents
+
+
+def _generator_referents(gen: Any) -> Iterable[Any]:
+    frame = getattr(gen, "gi_frame", None) or getattr(gen, "cr_frame", None) or getattr(gen, "ag_frame", None)
+    if frame is None:
+        return ()
+    return list(frame.f_locals.values())
