@@ -61,6 +61,12 @@ def _cown_type() -> type:
     return Cown
 
 
+def _bag_type() -> type:
+    from .objects import Bag
+
+    return Bag
+
+
 def classify(t: type) -> int:
     """The kind of every object of type `t`."""
     kind = _KIND_CACHE.get(t)
@@ -77,6 +83,8 @@ def _classify(t: type) -> int:
         return STATIC
     if issubclass(t, _cown_type()):
         return COWN
+    if t.__module__.partition(".")[0] == "pyrona" and not issubclass(t, _bag_type()):
+        return STATIC  # the runtime's own bookkeeping is not part of the program's heap
     if issubclass(t, _UNFREEZABLE_TYPES):
         return UNFREEZABLE
     for module_name, name in _UNFREEZABLE_MODULE_TYPES:
