@@ -15,6 +15,10 @@ from .regions import RegionMeta
 from .state import FROZEN, RUNTIME
 
 
+#: Values a store needs no walk for (the common case of counters, names...).
+FAST_VALUES = frozenset({int, float, str, bool, type(None), bytes, complex})
+
+
 class Plan:
     """What a store into `region` will do once the store itself succeeded."""
 

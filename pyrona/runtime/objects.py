@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from .barrier import guard_store
+from .barrier import FAST_VALUES, guard_store
 from .state import FROZEN, RUNTIME
 
 _places_get = RUNTIME.places.get
@@ -60,7 +60,7 @@ class Bag:
         if name == "_pyrona_meta":
             raise AttributeError("_pyrona_meta is managed by the region runtime")
         place = _places_get(id(self))
-        if place is None:
+        if place is None or (type(value) in FAST_VALUES and place is not FROZEN and not place.children):
             _set(self, name, value)
             return
         old = self.__proto__ if name == "__proto__" else self.__dict__.get(name)

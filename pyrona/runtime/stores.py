@@ -11,9 +11,11 @@ import operator
 import types
 from typing import Any, Callable
 
-from .barrier import guard_store
+from .barrier import FAST_VALUES, guard_store
 from .containers import checked_call
-from .state import RUNTIME
+from .cowns import Cown
+from .objects import Bag
+from .state import FROZEN, RUNTIME
 
 _places_get = RUNTIME.places.get
 _MISSING = object()
@@ -32,16 +34,18 @@ _UNBOUND_METHODS = (types.MethodDescriptorType, types.WrapperDescriptorType)
 
 
 def _self_checking(obj: Any) -> bool:
-    from .cowns import Cown
-    from .objects import Bag
-
+    """Obj, bridges and cowns check their own stores."""
     return isinstance(obj, (Bag, Cown))
 
 
 def store_attr(value: Any, obj: Any, name: str) -> None:
     """obj.name = value"""
     place = _places_get(id(obj))
-    if place is None or _self_checking(obj):
+    if place is None:
+        setattr(obj, name, value)
+        return
+    # a value into a region without children: nothing can move, no owner can change
+    if (type(value) in FAST_VALUES and place is not FROZEN and not place.children) or _self_checking(obj):
         setattr(obj, name, value)
         return
     guard_store(obj, place, (value,), (_current_attr(obj, name),), lambda: setattr(obj, name, value))
@@ -59,7 +63,12 @@ def delete_attr(obj: Any, name: str) -> None:
 def store_item(value: Any, obj: Any, key: Any) -> None:
     """obj[key] = value"""
     place = _places_get(id(obj))
-    if place is None or _self_checking(obj):
+    if place is None:
+        obj[key] = value
+        return
+    if (
+        type(value) in FAST_VALUES and type(key) in FAST_VALUES and place is not FROZEN and not place.children
+    ) or _self_checking(obj):
         obj[key] = value
         return
     if type(key) is slice:

@@ -1,0 +1,80 @@
+"""The import hook: modules of the program's own folder are rewritten as they are imported."""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import os
+import sys
+import types
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..runtime.roots import register_module
+from .hooks import HOOKS
+from .rewrite import compile_program
+
+#: The pyrona package: never instrumented (the runtime must not check itself).
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+#: Folders whose modules are third-party or environment code, never the program's.
+EXCLUDED_PARTS = frozenset({"site-packages", "dist-packages", ".venv"})
+
+
+def should_instrument(filename: str, root: Path) -> bool:
+    """Whether the source file `filename` belongs to the program rooted at folder `root`."""
+    path = Path(os.path.realpath(filename))
+    if not path.is_relative_to(root) or path.is_relative_to(PACKAGE_DIR):
+        return False
+    return not EXCLUDED_PARTS.intersection(path.parts)
+
+
+class InstrumentingLoader(importlib.machinery.SourceFileLoader):
+    """Loads a program module from source, rewritten, with the hooks in its globals."""
+
+    def get_code(self, fullname: str) -> types.CodeType:
+        # Always compile from source and never write a .pyc: the standard cache
+        # file holds plain bytecode, and rewritten code must not mix with it.
+        path = self.get_filename(fullname)
+        return compile_program(self.get_data(path), path)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__dict__.update(HOOKS)
+        register_module(module)
+        super().exec_module(module)
+
+
+class InstrumentingFinder(importlib.abc.MetaPathFinder):
+    """Finds modules exactly as the path finder does, and instruments those under `root`."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(os.path.realpath(root))
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        # Delegating to PathFinder keeps Python's resolution (sys.path order,
+        # packages, namespace packages); the spec is returned as found, so modules
+        # we do not instrument are not searched for twice.
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if (spec is not None and spec.origin is not None and spec.has_location
+                and type(spec.loader) is importlib.machinery.SourceFileLoader
+                and should_instrument(spec.origin, self.root)):
+            spec.loader = InstrumentingLoader(fullname, spec.origin)
+        return spec
+
+
+def install(root: str | os.PathLike[str]) -> InstrumentingFinder:
+    """Instrument modules imported from now on whose source lies under folder `root`."""
+    uninstall()
+    finder = InstrumentingFinder(root)
+    # Just before the path finder: builtin and frozen modules keep precedence,
+    # as in plain Python.
+    at = next((i for i, f in enumerate(sys.meta_path)
+               if f is importlib.machinery.PathFinder), len(sys.meta_path))
+    sys.meta_path.insert(at, finder)
+    return finder
+
+
+def uninstall() -> None:
+    """Remove every installed instrumenting finder (modules already imported stay as they are)."""
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, InstrumentingFinder)]

@@ -1,0 +1,385 @@
+"""The AST rewriter: turns a module's stores and mutator look-ups into calls of the runtime's hooks.
+
+It follows the CONTRACT in `pyrona.instrument.hooks` (names, argument order):
+
+* `o.a = v` / `o[k] = v` (also `o[1:2] = v`, key `slice(1, 2, None)`) become a
+  single hook call; chained targets (`a.x = b[i] = v`) and unpacking with
+  attribute/subscript parts (`a.x, *b[0] = v`) first bind the value (and the
+  unpacked items) to temporaries `__pyrona_tmpN__`, store them through the hooks
+  in Python's order, then delete the temporaries (in a `finally`, so that no
+  frame or module keeps a hidden reference when a store raises).
+* `o.a: T = v` with a value, augmented assignments to attributes, items and
+  names (`x += v` -> `x = __pyrona_inplace__(x, "+=", v)`), `del` of
+  attributes/items, `for`/`async for` targets and `with ... as` targets holding
+  attributes/items (bound to a temporary, stored at the start of the body).
+* Every load of an attribute named in MUTATOR_NAMES, and the callee of
+  `setattr(...)` / `delattr(...)` calls.
+
+Not rewritten: comprehension targets (`[... for o.a in xs]`), names starting
+with `__pyrona`, annotations under `from __future__ import annotations` (they
+are never evaluated as code), `match` patterns (they only read), dynamic
+access (`getattr(o, "append")`, `operator.setitem`, `builtins.setattr`), and
+anything done by code that is not rewritten: libraries, builtins, and code the
+program compiles itself (`exec`, `eval`). Attribute names are mangled
+(`self.__x` inside class `C` passes "_C__x") exactly as the compiler would.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import types
+
+from .hooks import MUTATOR_NAMES
+
+#: Prefix of every name the rewriter or the runtime puts in a module; never rewritten.
+RESERVED_PREFIX = "__pyrona"
+
+#: Module-level alias of the builtin `slice`, imported by rewritten modules that
+#: store through slices, so a user variable called `slice` cannot break them.
+SLICE_NAME = "__pyrona_slice__"
+
+_AUG_OPS: dict[type[ast.operator], str] = {
+    ast.Add: "+=", ast.Sub: "-=", ast.Mult: "*=", ast.Div: "/=", ast.FloorDiv: "//=",
+    ast.Mod: "%=", ast.Pow: "**=", ast.LShift: "<<=", ast.RShift: ">>=",
+    ast.BitAnd: "&=", ast.BitOr: "|=", ast.BitXor: "^=", ast.MatMult: "@=",
+}
+
+
+def rewrite_module(tree: ast.Module) -> ast.Module:
+    """Return an instrumented copy of `tree` (the argument is left untouched)."""
+    return _Rewriter().rewrite(copy.deepcopy(tree))
+
+
+def compile_program(source: str | bytes, filename: str) -> types.CodeType:
+    """Parse, rewrite and compile a module's source; raises SyntaxError like `compile`."""
+    # dont_inherit: this file's own `from __future__` flags must not leak into user code.
+    tree = compile(source, filename, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    return compile(_Rewriter().rewrite(tree), filename, "exec", dont_inherit=True)
+
+
+def _is_store_target(node: ast.expr) -> bool:
+    """Whether an assignment target holds an attribute or subscript (so needs a hook)."""
+    if isinstance(node, (ast.Attribute, ast.Subscript)):
+        return True
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return any(_is_store_target(e) for e in node.elts)
+    if isinstance(node, ast.Starred):
+        return _is_store_target(node.value)
+    return False
+
+
+def _name(ident: str, ctx: ast.expr_context | None = None) -> ast.Name:
+    return ast.Name(id=ident, ctx=ctx or ast.Load())
+
+
+def _const(value: object, loc: ast.AST) -> ast.Constant:
+    return ast.copy_location(ast.Constant(value=value), loc)
+
+
+def _call(func: str | ast.expr, args: list[ast.expr], loc: ast.AST) -> ast.Call:
+    callee = _name(func) if isinstance(func, str) else func
+    return ast.copy_location(ast.Call(func=callee, args=args, keywords=[]), loc)
+
+
+def _expr_stmt(value: ast.expr, loc: ast.AST) -> ast.Expr:
+    return ast.copy_location(ast.Expr(value=value), loc)
+
+
+class _Rewriter(ast.NodeTransformer):
+    """One pass over one module; holds the temporaries counter and the scope stack."""
+
+    def __init__(self) -> None:
+        self._counter = 0
+        self._needs_slice = False
+        self._future_annotations = False
+        # (scope kind, enclosing class name or None): the kind decides whether an
+        # annotation is evaluated, the class name how private attributes are mangled.
+        self._scopes: list[tuple[str, str | None]] = [("module", None)]
+
+    # --- driver --------------------------------------------------------------
+
+    def rewrite(self, tree: ast.Module) -> ast.Module:
+        self._future_annotations = any(
+            isinstance(s, ast.ImportFrom) and s.module == "__future__"
+            and any(a.name == "annotations" for a in s.names)
+            for s in tree.body
+        )
+        self.generic_visit(tree)
+        if self._needs_slice:
+            self._insert_slice_import(tree)
+        return ast.fix_missing_locations(tree)
+
+    def _insert_slice_import(self, tree: ast.Module) -> None:
+        # After the docstring and `from __future__` imports, which must come first.
+        at = 0
+        body = tree.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            at = 1
+        while at < len(body) and isinstance(body[at], ast.ImportFrom) \
+                and body[at].module == "__future__":
+            at += 1
+        imp = ast.ImportFrom(module="builtins", names=[ast.alias("slice", SLICE_NAME)], level=0)
+        body.insert(at, ast.copy_location(imp, body[min(at, len(body) - 1)]))
+
+    def _temp(self) -> str:
+        name = f"{RESERVED_PREFIX}_tmp{self._counter}__"
+        self._counter += 1
+        return name
+
+    def _mangle(self, attr: str) -> str:
+        cls = self._scopes[-1][1]
+        if cls is None or not attr.startswith("__") or attr.endswith("__") or "." in attr:
+            return attr
+        stripped = cls.lstrip("_")
+        return f"_{stripped}{attr}" if stripped else attr
+
+    # --- scopes --------------------------------------------------------------
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.ClassDef:
+        # Decorators, bases and keywords run in the enclosing scope; only the body is the class's.
+        for field in ("decorator_list", "bases", "keywords", "type_params"):
+            setattr(node, field, self._visit_list(getattr(node, field, [])))
+        self._scopes.append(("class", node.name))
+        node.body = self._visit_list(node.body)
+        self._scopes.pop()
+        return node
+
+    def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
+        for field in ("decorator_list", "type_params"):
+            setattr(node, field, self._visit_list(getattr(node, field, [])))
+        node.args = self.visit(node.args)
+        if node.returns is not None and not self._future_annotations:
+            node.returns = self.visit(node.returns)
+        self._scopes.append(("function", self._scopes[-1][1]))
+        node.body = self._visit_list(node.body)
+        self._scopes.pop()
+        return node
+
+    visit_FunctionDef = _visit_function
+    visit_AsyncFunctionDef = _visit_function
+
+    def visit_arg(self, node: ast.arg) -> ast.arg:
+        # Annotations under `from __future__ import annotations` are stringified
+        # from the tree, so rewriting them would change the strings.
+        if node.annotation is not None and not self._future_annotations:
+            node.annotation = self.visit(node.annotation)
+        return node
+
+    def _visit_list(self, nodes: list) -> list:
+        out: list = []
+        for n in nodes:
+            res = self.visit(n)
+            if isinstance(res, list):
+                out.extend(res)
+            elif res is not None:
+                out.append(res)
+        return out
+
+    # --- expressions ---------------------------------------------------------
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
+        node.value = self.visit(node.value)
+        if isinstance(node.ctx, ast.Load) and node.attr in MUTATOR_NAMES:
+            return _call("__pyrona_method__",
+                         [node.value, _const(self._mangle(node.attr), node)], node)
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.Call:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr"):
+            node.func = _call("__pyrona_builtin__", [node.func], node.func)
+        return node
+
+    def _slice(self, node: ast.Slice) -> ast.Call:
+        self._needs_slice = True
+        parts = [p if p is not None else _const(None, node)
+                 for p in (node.lower, node.upper, node.step)]
+        return _call(SLICE_NAME, parts, node)
+
+    def _key(self, sub: ast.Subscript) -> ast.expr:
+        """The key object of a subscript: slices become `slice(...)` calls, also inside tuples."""
+        key = sub.slice
+        if isinstance(key, ast.Slice):
+            return self._slice(key)
+        if isinstance(key, ast.Tuple) and any(isinstance(e, ast.Slice) for e in key.elts):
+            elts = [self._slice(e) if isinstance(e, ast.Slice) else e for e in key.elts]
+            return ast.copy_location(ast.Tuple(elts=elts, ctx=ast.Load()), key)
+        return key
+
+    def visit_match_case(self, node: ast.match_case) -> ast.match_case:
+        # Patterns only allow dotted names (`case Op.add:`), never calls: leave them.
+        node.guard = self.visit(node.guard) if node.guard is not None else None
+        node.body = self._visit_list(node.body)
+        return node
+
+    # --- stores --------------------------------------------------------------
+
+    def _store_one(self, target: ast.expr, value: ast.expr, loc: ast.AST) -> ast.stmt:
+        """The hook call storing `value` into one attribute/subscript target."""
+        if isinstance(target, ast.Attribute):
+            args = [value, target.value, _const(self._mangle(target.attr), target)]
+            return _expr_stmt(_call("__pyrona_setattr__", args, loc), loc)
+        assert isinstance(target, ast.Subscript)
+        args = [value, target.value, self._key(target)]
+        return _expr_stmt(_call("__pyrona_setitem__", args, loc), loc)
+
+    def _store_from(self, target: ast.expr, source: str, loc: ast.AST,
+                    temps: list[str]) -> list[ast.stmt]:
+        """Statements storing the value of temporary `source` into `target`, in Python's order."""
+        if isinstance(target, (ast.Attribute, ast.Subscript)):
+            return [self._store_one(target, _name(source), loc)]
+        if not _is_store_target(target):
+            # A plain name, or an unpacking without attributes/items: a normal store.
+            return [ast.copy_location(ast.Assign(targets=[target], value=_name(source)), loc)]
+        # Unpack into one temporary per element first (Python unpacks the whole
+        # sequence before storing any element), then store each element.
+        elts: list[ast.expr] = []
+        parts: list[tuple[ast.expr, str]] = []
+        for elt in target.elts:  # type: ignore[attr-defined]
+            tmp = self._temp()
+            temps.append(tmp)
+            if isinstance(elt, ast.Starred):
+                starred = ast.Starred(value=_name(tmp, ast.Store()), ctx=ast.Store())
+                elts.append(ast.copy_location(starred, elt))
+                parts.append((elt.value, tmp))
+            else:
+                elts.append(ast.copy_location(_name(tmp, ast.Store()), elt))
+                parts.append((elt, tmp))
+        unpack = ast.Tuple(elts=elts, ctx=ast.Store())
+        stmts: list[ast.stmt] = [ast.copy_location(
+            ast.Assign(targets=[ast.copy_location(unpack, target)], value=_name(source)), loc)]
+        for elt, tmp in parts:
+            stmts.extend(self._store_from(elt, tmp, loc, temps))
+        return stmts
+
+    def _guarded_stores(self, targets: list[ast.expr], source: str, loc: ast.AST) -> ast.Try:
+        """`try: <stores from source> finally: <delete source and unpacking temporaries>`."""
+        temps: list[str] = []
+        body: list[ast.stmt] = []
+        for target in targets:
+            body.extend(self._store_from(target, source, loc, temps))
+        cleanup: list[ast.stmt] = []
+        if temps:
+            # Unpacking temporaries are unbound if the store failed early; bind them
+            # all so a single `del` cannot raise.
+            cleanup.append(ast.Assign(targets=[_name(t, ast.Store()) for t in temps],
+                                      value=ast.Constant(value=None)))
+        cleanup.append(ast.Delete(targets=[_name(t, ast.Del()) for t in [source, *temps]]))
+        cleanup = [ast.copy_location(s, loc) for s in cleanup]
+        return ast.copy_location(ast.Try(body=body, handlers=[], orelse=[], finalbody=cleanup), loc)
+
+    def visit_Assign(self, node: ast.Assign) -> ast.stmt | list[ast.stmt]:
+        self.generic_visit(node)
+        if not any(_is_store_target(t) for t in node.targets):
+            return node
+        if len(node.targets) == 1 and isinstance(node.targets[0], (ast.Attribute, ast.Subscript)):
+            return self._store_one(node.targets[0], node.value, node)
+        tmp = self._temp()
+        bind = ast.Assign(targets=[_name(tmp, ast.Store())], value=node.value)
+        bind = ast.copy_location(bind, node)
+        return [bind, self._guarded_stores(node.targets, tmp, node)]
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.stmt | list[ast.stmt]:
+        if node.value is None or not isinstance(node.target, (ast.Attribute, ast.Subscript)):
+            if self._future_annotations:
+                node.target = self.visit(node.target)
+                node.value = self.visit(node.value) if node.value is not None else None
+                return node
+            return self.generic_visit(node)
+        node.value = self.visit(node.value)
+        node.target = self.visit(node.target)
+        stmts: list[ast.stmt] = [self._store_one(node.target, node.value, node)]
+        if self._scopes[-1][0] != "function" and not self._future_annotations:
+            # At module and class level Python evaluates (and drops) the
+            # annotation of a complex target after the store.
+            stmts.append(_expr_stmt(self.visit(node.annotation), node.annotation))
+        return stmts
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.stmt:
+        self.generic_visit(node)
+        op = _const(_AUG_OPS[type(node.op)], node)
+        target = node.target
+        if isinstance(target, ast.Attribute):
+            args = [target.value, _const(self._mangle(target.attr), target), op, node.value]
+            return _expr_stmt(_call("__pyrona_augattr__", args, node), node)
+        if isinstance(target, ast.Subscript):
+            args = [target.value, self._key(target), op, node.value]
+            return _expr_stmt(_call("__pyrona_augitem__", args, node), node)
+        if isinstance(target, ast.Name) and not target.id.startswith(RESERVED_PREFIX):
+            current = ast.copy_location(_name(target.id), target)
+            value = _call("__pyrona_inplace__", [current, op, node.value], node)
+            return ast.copy_location(ast.Assign(targets=[target], value=value), node)
+        return node
+
+    def visit_Delete(self, node: ast.Delete) -> ast.stmt | list[ast.stmt]:
+        self.generic_visit(node)
+        if not any(_is_store_target(t) for t in node.targets):
+            return node
+        flat: list[ast.expr] = []
+
+        def flatten(t: ast.expr) -> None:
+            # `del (a, b.x)` deletes its elements left to right.
+            if isinstance(t, (ast.Tuple, ast.List)):
+                for e in t.elts:
+                    flatten(e)
+            else:
+                flat.append(t)
+
+        for t in node.targets:
+            flatten(t)
+        out: list[ast.stmt] = []
+        for t in flat:
+            if isinstance(t, ast.Attribute):
+                args = [t.value, _const(self._mangle(t.attr), t)]
+                out.append(_expr_stmt(_call("__pyrona_delattr__", args, t), node))
+            elif isinstance(t, ast.Subscript):
+                call = _call("__pyrona_delitem__", [t.value, self._key(t)], t)
+                out.append(_expr_stmt(call, node))
+            elif out and isinstance(out[-1], ast.Delete):
+                out[-1].targets.append(t)  # consecutive names stay one `del`
+            else:
+                out.append(ast.copy_location(ast.Delete(targets=[t]), node))
+        return out
+
+    def _visit_for(self, node: ast.For | ast.AsyncFor) -> ast.stmt:
+        self.generic_visit(node)
+        if _is_store_target(node.target):
+            tmp = self._temp()
+            guarded = self._guarded_stores([node.target], tmp, node.target)
+            node.target = ast.copy_location(_name(tmp, ast.Store()), node.target)
+            node.body.insert(0, guarded)
+        return node
+
+    visit_For = _visit_for
+    visit_AsyncFor = _visit_for
+
+    def _visit_with(self, node: ast.With | ast.AsyncWith) -> ast.stmt:
+        self.generic_visit(node)
+        if not any(i.optional_vars is not None and _is_store_target(i.optional_vars)
+                   for i in node.items):
+            return node
+        # Split after each item with a complex target, so its store happens
+        # before the next context manager is entered (nested `with`s are
+        # equivalent to one `with` of several items).
+        groups: list[tuple[list[ast.withitem], ast.stmt | None]] = [([], None)]
+        for item in node.items:
+            groups[-1][0].append(item)
+            target = item.optional_vars
+            if target is not None and _is_store_target(target):
+                tmp = self._temp()
+                item.optional_vars = ast.copy_location(_name(tmp, ast.Store()), target)
+                groups[-1] = (groups[-1][0], self._guarded_stores([target], tmp, target))
+                groups.append(([], None))
+        body = node.body
+        for items, store in reversed(groups):
+            if store is not None:
+                body = [store, *body]
+            if items:
+                inner = ast.copy_location(type(node)(items=items, body=body), node)
+                body = [inner]
+        return body[0]
+
+    visit_With = _visit_with
+    visit_AsyncWith = _visit_with

@@ -1,0 +1,7 @@
+# source: pyrona (Python-specific)
+# expect: error region-violation
+from pyrona import Region
+
+r = Region()
+child = Region()
+r.kids = [child, child]  # <- raises
