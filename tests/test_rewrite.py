@@ -51,6 +51,9 @@ class Recorder:
         ns: dict[str, Any] = {"__name__": "prog"}
         for short, plain in _PLAIN.items():
             ns[f"__pyrona_{short}__"] = self._hook(short, plain)
+        # the inline fast paths' test: objects whose id is in `places` take the hook
+        ns["__pyrona_id__"] = id
+        ns["__pyrona_places__"] = self.places = {}
         assert set(ns) - {"__name__"} == set(HOOKS)  # the contract's names, no more, no less
         return ns
 
@@ -73,7 +76,7 @@ def run_both(src: str, rec: Recorder | None = None) -> tuple[dict, dict, Recorde
     exec(compile(src, "prog.py", "exec", dont_inherit=True), plain)
     rec = rec or Recorder()
     ns = rec.namespace()
-    exec(compile_program(src, "prog.py"), ns)
+    exec(compile_program(src, "prog.py", fast_paths=False), ns)
     return plain, ns, rec
 
 
@@ -110,7 +113,7 @@ def test_single_attribute_store_is_one_hook_call_without_temporary():
     plain, ns, rec = run_both("class A: pass\na = A()\na.x = 1\n")
     assert rec.calls == [("setattr", (1, ns["a"], "x"))]
     assert ns["a"].x == plain["a"].x == 1
-    tree = rewrite_module(ast.parse("a.x = 1"))
+    tree = rewrite_module(ast.parse("a.x = 1"), fast_paths=False)
     assert ast.unparse(tree) == "__pyrona_setattr__(1, a, 'x')"
 
 
@@ -209,7 +212,7 @@ left = f()
 """
     rec = Recorder(fail={"setattr": KeyError("no")})
     ns = rec.namespace()
-    exec(compile_program(src, "prog.py"), ns)
+    exec(compile_program(src, "prog.py", fast_paths=False), ns)
     assert temps(ns) == [] and ns["left"] == []
 
 
@@ -461,7 +464,7 @@ def test_traceback_of_a_raising_hook_points_at_the_user_line(stmt, hook):
     ns = rec.namespace()
     ns["arm"] = lambda: setattr(rec, "armed", True)
     with pytest.raises(RuntimeError) as info:
-        exec(compile_program(src, "user_prog.py"), ns)
+        exec(compile_program(src, "user_prog.py", fast_paths=False), ns)
     frames = [f for f in traceback.extract_tb(info.value.__traceback__)
               if f.filename == "user_prog.py"]
     assert frames[-1].lineno == 7
@@ -471,9 +474,9 @@ def test_rewrite_module_is_pure_and_idempotent():
     src = "a.x, b[1:2] = v\nfor a.y in z: lst.append(1)\nx += 1\ndel a.q\n"
     tree = ast.parse(src)
     before = ast.dump(tree, include_attributes=True)
-    once = rewrite_module(tree)
+    once = rewrite_module(tree, fast_paths=False)
     assert ast.dump(tree, include_attributes=True) == before
-    assert ast.dump(rewrite_module(once)) == ast.dump(once)
+    assert ast.dump(rewrite_module(once, fast_paths=False)) == ast.dump(once)
     for node in ast.walk(once):
         if isinstance(node, (ast.stmt, ast.expr)):
             assert node.lineno >= 1 and node.end_lineno is not None
@@ -527,3 +530,51 @@ out = ([k.v for k in root.kids], dict(counts), d, list(q))
     plain, ns, rec = run_both(src)
     assert ns["out"] == plain["out"]
     assert {"setattr", "setitem", "delitem", "augitem", "method"} <= set(rec.names())
+
+
+# --- inline fast paths ------------------------------------------------------------
+
+FAST_SRC = """
+class A: pass
+a, b = A(), A()
+lst, d = [], {}
+n = 0
+for i in range(3):
+    a.x = i
+    b.x = i
+    d[i] = i
+    lst.append(i)
+    n += i
+"""
+
+
+def test_fast_paths_skip_the_hooks_for_local_receivers_and_keep_semantics():
+    src = textwrap.dedent(FAST_SRC)
+    plain: dict[str, Any] = {"__name__": "prog"}
+    exec(compile(src, "prog.py", "exec", dont_inherit=True), plain)
+    rec = Recorder()
+    ns = rec.namespace()
+    exec(compile_program(src, "prog.py"), ns)
+    assert rec.calls == []
+    assert (ns["a"].x, ns["d"], ns["lst"], ns["n"]) == (plain["a"].x, plain["d"], plain["lst"], plain["n"])
+
+
+def test_fast_paths_call_the_hooks_for_placed_receivers():
+    src = textwrap.dedent(FAST_SRC).replace("a, b = A(), A()", "a, b = A(), PLACED")
+    src = src.replace("lst, d = [], {}", "lst, d = LST, {}")
+    rec = Recorder()
+    ns = rec.namespace()
+    placed, lst = type("A", (), {})(), []
+    ns.update(PLACED=placed, LST=lst)
+    rec.places.update({id(placed): "region", id(lst): "region"})
+    exec(compile_program(src, "prog.py"), ns)
+    assert rec.names() == ["setattr", "method"] * 3
+    assert placed.x == 2 and lst == [0, 1, 2]
+
+
+def test_unbound_methods_of_builtin_types_always_take_the_hook():
+    rec = Recorder()
+    ns = rec.namespace()
+    exec(compile_program("xs = []\nlist.append(xs, 1)\nobject.__setattr__(ns, 'a', 1)\n", "p.py"),
+         ns | {"ns": type("N", (), {})()})
+    assert [name for name, _ in rec.calls] == ["method", "method"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..runtime.state import RUNTIME
 from ..runtime.stores import (
     INPLACE_OPS,
     aug_attr,
@@ -58,4 +59,7 @@ HOOKS: dict[str, Callable[..., Any]] = {
     "__pyrona_inplace__": inplace,
     "__pyrona_method__": method,
     "__pyrona_builtin__": builtin,
+    # for the rewriter's inline fast paths: `__pyrona_id__(x) not in __pyrona_places__`
+    "__pyrona_id__": id,
+    "__pyrona_places__": RUNTIME.places,
 }

@@ -46,16 +46,44 @@ _AUG_OPS: dict[type[ast.operator], str] = {
 }
 
 
-def rewrite_module(tree: ast.Module) -> ast.Module:
-    """Return an instrumented copy of `tree` (the argument is left untouched)."""
-    return _Rewriter().rewrite(copy.deepcopy(tree))
+#: Receivers for which `name.meth` may be an unbound method of a builtin type
+#: (`list.append(xs, v)`): their loads always go through the hook.
+_TYPE_NAMES = frozenset({"list", "dict", "set", "frozenset", "bytearray", "deque", "object",
+                         "type", "super", "collections"})
 
 
-def compile_program(source: str | bytes, filename: str) -> types.CodeType:
+def rewrite_module(tree: ast.Module, *, fast_paths: bool = True) -> ast.Module:
+    """Return an instrumented copy of `tree` (the argument is left untouched).
+
+    With `fast_paths`, a store or mutator look-up whose receiver is a plain
+    name first tests whether that object is local (`id(x) not in places`) and
+    then runs the plain Python operation: a local object needs no check, and
+    the test costs far less than a call. Without, every store calls its hook
+    (a tracer that wants to see every store uses that).
+    """
+    return _Rewriter(fast_paths).rewrite(copy.deepcopy(tree))
+
+
+def compile_program(source: str | bytes, filename: str, *, fast_paths: bool = True) -> types.CodeType:
     """Parse, rewrite and compile a module's source; raises SyntaxError like `compile`."""
     # dont_inherit: this file's own `from __future__` flags must not leak into user code.
     tree = compile(source, filename, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
-    return compile(_Rewriter().rewrite(tree), filename, "exec", dont_inherit=True)
+    return compile(_Rewriter(fast_paths).rewrite(tree), filename, "exec", dont_inherit=True)
+
+
+def _is_local_test(receiver: ast.Name, loc: ast.AST) -> ast.expr:
+    """`__pyrona_id__(receiver) not in __pyrona_places__`: is the object local?"""
+    call = _call("__pyrona_id__", [ast.copy_location(_name(receiver.id), receiver)], loc)
+    test = ast.Compare(left=call, ops=[ast.NotIn()], comparators=[_name("__pyrona_places__")])
+    return ast.copy_location(test, loc)
+
+
+def _fast_receiver(node: ast.expr) -> ast.Name | None:
+    """The receiver of an attribute/subscript if it is a plain name (safe to read twice)."""
+    value = getattr(node, "value", None)
+    if isinstance(value, ast.Name) and not value.id.startswith(RESERVED_PREFIX):
+        return value
+    return None
 
 
 def _is_store_target(node: ast.expr) -> bool:
@@ -89,7 +117,8 @@ def _expr_stmt(value: ast.expr, loc: ast.AST) -> ast.Expr:
 class _Rewriter(ast.NodeTransformer):
     """One pass over one module; holds the temporaries counter and the scope stack."""
 
-    def __init__(self) -> None:
+    def __init__(self, fast_paths: bool = True) -> None:
+        self._fast = fast_paths
         self._counter = 0
         self._needs_slice = False
         self._future_annotations = False
@@ -182,8 +211,16 @@ class _Rewriter(ast.NodeTransformer):
     def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
         node.value = self.visit(node.value)
         if isinstance(node.ctx, ast.Load) and node.attr in MUTATOR_NAMES:
-            return _call("__pyrona_method__",
-                         [node.value, _const(self._mangle(node.attr), node)], node)
+            hooked = _call("__pyrona_method__",
+                           [node.value, _const(self._mangle(node.attr), node)], node)
+            receiver = _fast_receiver(node)
+            if (self._fast and receiver is not None and receiver.id not in _TYPE_NAMES
+                    and not node.attr.startswith("__")):
+                plain = ast.copy_location(
+                    ast.Attribute(value=_name(receiver.id), attr=node.attr, ctx=ast.Load()), node)
+                fast = ast.IfExp(test=_is_local_test(receiver, node), body=plain, orelse=hooked)
+                return ast.copy_location(fast, node)
+            return hooked
         return node
 
     def visit_Call(self, node: ast.Call) -> ast.Call:
@@ -217,7 +254,19 @@ class _Rewriter(ast.NodeTransformer):
     # --- stores --------------------------------------------------------------
 
     def _store_one(self, target: ast.expr, value: ast.expr, loc: ast.AST) -> ast.stmt:
-        """The hook call storing `value` into one attribute/subscript target."""
+        """The hook call storing `value` into one attribute/subscript target
+        (behind a test that runs the plain store on a local receiver)."""
+        hooked = self._hooked_store(target, value, loc)
+        receiver = _fast_receiver(target)
+        if not self._fast or receiver is None:
+            return hooked
+        plain_target = copy.deepcopy(target)
+        plain_target.ctx = ast.Store()
+        plain = ast.copy_location(ast.Assign(targets=[plain_target], value=copy.deepcopy(value)), loc)
+        return ast.copy_location(ast.If(test=_is_local_test(receiver, loc), body=[plain],
+                                        orelse=[hooked]), loc)
+
+    def _hooked_store(self, target: ast.expr, value: ast.expr, loc: ast.AST) -> ast.stmt:
         if isinstance(target, ast.Attribute):
             args = [value, target.value, _const(self._mangle(target.attr), target)]
             return _expr_stmt(_call("__pyrona_setattr__", args, loc), loc)
@@ -309,8 +358,13 @@ class _Rewriter(ast.NodeTransformer):
             return _expr_stmt(_call("__pyrona_augitem__", args, node), node)
         if isinstance(target, ast.Name) and not target.id.startswith(RESERVED_PREFIX):
             current = ast.copy_location(_name(target.id), target)
-            value = _call("__pyrona_inplace__", [current, op, node.value], node)
-            return ast.copy_location(ast.Assign(targets=[target], value=value), node)
+            value = _call("__pyrona_inplace__", [current, op, copy.deepcopy(node.value)], node)
+            hooked = ast.copy_location(ast.Assign(targets=[target], value=value), node)
+            if not self._fast:
+                return hooked
+            # `n += 1` on a local object (an int, a local list) is the plain statement
+            test = _is_local_test(ast.copy_location(_name(target.id), target), node)
+            return ast.copy_location(ast.If(test=test, body=[node], orelse=[hooked]), node)
         return node
 
     def visit_Delete(self, node: ast.Delete) -> ast.stmt | list[ast.stmt]:

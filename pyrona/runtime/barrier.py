@@ -45,10 +45,14 @@ def guard_store(
     """
     if place is FROZEN:
         raise frozen_error(target)
-    plan = plan_store(place, target, added, removed)
-    result = store()
-    commit(plan)
-    if removed and place.children:
+    added = [value for value in added if type(value) not in FAST_VALUES]
+    if not added:  # only values: nothing can move, nothing can be adopted
+        result = store()
+    else:
+        plan = plan_store(place, target, added, removed)
+        result = store()
+        commit(plan)
+    if place.children:
         release_owning(place, removed, added)
     return result
 
@@ -140,10 +144,14 @@ def commit(plan: Plan) -> None:
     region = plan.region
     if plan.moves:
         places = RUNTIME.places
-        moved = [obj for oid, obj in plan.moves.items() if oid not in places]
-        for obj in moved:
-            region.add(obj)
-        RUNTIME.emit("moved", rid=region.rid, objects=moved)
+        members, moved = region.members, []
+        for oid, obj in plan.moves.items():
+            if oid not in places:  # (an implicit freeze may have taken it)
+                members[oid] = obj
+                places[oid] = region
+                moved.append(obj)
+        if RUNTIME.listener is not None:
+            RUNTIME.emit("moved", rid=region.rid, objects=moved)
         if len(region.members) > region.prune_at:
             region.prune()
             region.prune_at = max(1024, 2 * len(region.members))
@@ -155,6 +163,8 @@ def commit(plan: Plan) -> None:
 def release_owning(region: RegionMeta, removed: Iterable[Any], kept: Iterable[Any] = ()) -> None:
     """Dropping the owning reference to a child's bridge makes the child a root."""
     for old in removed:
+        if type(old) in FAST_VALUES:
+            continue
         child = RUNTIME.places.get(id(old))
         if (
             type(child) is RegionMeta

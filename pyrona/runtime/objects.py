@@ -63,8 +63,7 @@ class Bag:
         if place is None or (type(value) in FAST_VALUES and place is not FROZEN and not place.children):
             _set(self, name, value)
             return
-        old = self.__proto__ if name == "__proto__" else self.__dict__.get(name)
-        guard_store(self, place, (value,), (old,), lambda: _set(self, name, value))
+        _checked_setattr(self, place, name, value)
 
     def __delattr__(self, name: str) -> None:
         if name in ("_pyrona_meta", "__proto__"):
@@ -73,8 +72,7 @@ class Bag:
         if place is None:
             object.__delattr__(self, name)
             return
-        old = self.__dict__.get(name)
-        guard_store(self, place, (), (old,), lambda: object.__delattr__(self, name))
+        _checked_delattr(self, place, name)
 
     def __setitem__(self, key: str, value: Any) -> None:
         _check_key(key)
@@ -113,6 +111,17 @@ class Region(Obj):
     def __repr__(self) -> str:
         meta = self._pyrona_meta
         return f"<Region #{meta.rid}>" if meta is not None else super().__repr__()
+
+
+# The checked paths live in functions of their own: a closure in __setattr__
+# would turn its arguments into cells and slow every store down.
+def _checked_setattr(obj: Bag, place: Any, name: str, value: Any) -> None:
+    old = obj.__proto__ if name == "__proto__" else obj.__dict__.get(name)
+    guard_store(obj, place, (value,), (old,), lambda: _set(obj, name, value))
+
+
+def _checked_delattr(obj: Bag, place: Any, name: str) -> None:
+    guard_store(obj, place, (), (obj.__dict__.get(name),), lambda: object.__delattr__(obj, name))
 
 
 def _check_key(key: Any) -> None:

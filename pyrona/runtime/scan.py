@@ -13,7 +13,6 @@ import os
 import sys
 import types
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 from .kinds import _KIND_CACHE, COWN, HEAPTYPE, STATIC, TUPLE, VALUE, classify, instance_slots, slot_values
@@ -42,14 +41,13 @@ def is_internal(code: types.CodeType) -> bool:
     return found
 
 
-@dataclass
 class Slot:
     """One local reference: where it is held (kind, holder, key) and what it points at."""
 
-    kind: str
-    holder: Any
-    key: Any
-    value: Any
+    __slots__ = ("kind", "holder", "key", "value")
+
+    def __init__(self, kind: str, holder: Any, key: Any, value: Any) -> None:
+        self.kind, self.holder, self.key, self.value = kind, holder, key, value
 
     def clear(self) -> None:
         kind, holder, key = self.kind, self.holder, self.key
@@ -84,13 +82,13 @@ class Slot:
         return f"a {type(self.holder).__name__} ({self.kind})"
 
 
-@dataclass
 class LocalScan:
     """Local reference counts per region, and the slots into `wanted` regions."""
 
-    wanted: frozenset[RegionMeta] = frozenset()
-    lrc: dict[RegionMeta, int] = field(default_factory=dict)
-    slots: list[Slot] = field(default_factory=list)
+    def __init__(self, wanted: frozenset[RegionMeta] = frozenset()) -> None:
+        self.wanted = wanted
+        self.lrc: dict[RegionMeta, int] = {}
+        self.slots: list[Slot] = []
 
     def run(self) -> LocalScan:
         self._seen: set[int] = set()
@@ -218,16 +216,20 @@ def scan(wanted: frozenset[RegionMeta] = frozenset()) -> LocalScan:
     return LocalScan(wanted).run()
 
 
-@dataclass(frozen=True)
 class Counters:
     """The counters a region shows: LRC, SBRC, and whether it is open."""
 
-    lrc: int
-    sbrc: int
+    __slots__ = ("lrc", "sbrc")
+
+    def __init__(self, lrc: int, sbrc: int) -> None:
+        self.lrc, self.sbrc = lrc, sbrc
 
     @property
     def open(self) -> bool:
         return self.lrc + self.sbrc > 0
+
+    def __repr__(self) -> str:
+        return f"Counters(lrc={self.lrc}, sbrc={self.sbrc})"
 
 
 def counters(lrc: dict[RegionMeta, int]) -> dict[RegionMeta, Counters]:

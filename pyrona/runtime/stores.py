@@ -48,6 +48,12 @@ def store_attr(value: Any, obj: Any, name: str) -> None:
     if (type(value) in FAST_VALUES and place is not FROZEN and not place.children) or _self_checking(obj):
         setattr(obj, name, value)
         return
+    _store_attr_checked(place, value, obj, name)
+
+
+# The checked paths live in functions of their own: a closure in the fast
+# function would turn its arguments into cells and slow every call down.
+def _store_attr_checked(place: Any, value: Any, obj: Any, name: str) -> None:
     guard_store(obj, place, (value,), (_current_attr(obj, name),), lambda: setattr(obj, name, value))
 
 
@@ -57,6 +63,10 @@ def delete_attr(obj: Any, name: str) -> None:
     if place is None or _self_checking(obj):
         delattr(obj, name)
         return
+    _delete_attr_checked(place, obj, name)
+
+
+def _delete_attr_checked(place: Any, obj: Any, name: str) -> None:
     guard_store(obj, place, (), (_current_attr(obj, name),), lambda: delattr(obj, name))
 
 
@@ -71,6 +81,10 @@ def store_item(value: Any, obj: Any, key: Any) -> None:
     ) or _self_checking(obj):
         obj[key] = value
         return
+    _store_item_checked(place, value, obj, key)
+
+
+def _store_item_checked(place: Any, value: Any, obj: Any, key: Any) -> None:
     if type(key) is slice:
         if not isinstance(value, (list, tuple)):
             value = list(value)  # an iterator is read once: read it here, store what was read
@@ -87,6 +101,10 @@ def delete_item(obj: Any, key: Any) -> None:
     if place is None or _self_checking(obj):
         del obj[key]
         return
+    _delete_item_checked(place, obj, key)
+
+
+def _delete_item_checked(place: Any, obj: Any, key: Any) -> None:
     guard_store(obj, place, (), _current_items(obj, key), lambda: operator.delitem(obj, key))
 
 
@@ -117,16 +135,23 @@ def method(obj: Any, name: str) -> Any:
         # the object the C method works on: obj itself, or the instance behind super()
         if _places_get(id(getattr(attr, "__self__", None))) is None:
             return attr
-        return lambda *args, **kwargs: checked_call(attr, name, args, kwargs)
+        return _checked_bound(attr, name)
     if kind in _UNBOUND_METHODS and isinstance(obj, type):
-        # list.append(xs, v), object.__setattr__(o, "a", v)
-        def unbound(target: Any, *args: Any, **kwargs: Any) -> Any:
-            if _places_get(id(target)) is None:
-                return attr(target, *args, **kwargs)
-            return checked_call(attr.__get__(target), name, args, kwargs)
-
-        return unbound
+        return _checked_unbound(attr, name)  # list.append(xs, v), object.__setattr__(o, "a", v)
     return attr
+
+
+def _checked_bound(attr: Any, name: str) -> Callable[..., Any]:
+    return lambda *args, **kwargs: checked_call(attr, name, args, kwargs)
+
+
+def _checked_unbound(attr: Any, name: str) -> Callable[..., Any]:
+    def unbound(target: Any, *args: Any, **kwargs: Any) -> Any:
+        if _places_get(id(target)) is None:
+            return attr(target, *args, **kwargs)
+        return checked_call(attr.__get__(target), name, args, kwargs)
+
+    return unbound
 
 
 def _checked_setattr(obj: Any, name: str, value: Any) -> None:
