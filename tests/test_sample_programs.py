@@ -1,0 +1,30 @@
+"""Every sample program runs to the end under `pyrona run`, with the output it promises."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SAMPLES = sorted((Path(__file__).resolve().parent.parent / "sample_programs").glob("*.py"))
+
+EXPECTED = {
+    "job_queue.py": ["refused: region-violation", "queue after close: None"],
+    "frozen_config.py": ["hosts frozen too: True", "refused: Cannot mutate immutable object"],
+    "nested_regions.py": ["refused: region-violation", "titles: ['Verona', 'Lungfish']"],
+}
+
+
+def test_every_sample_has_expectations():
+    assert {p.name for p in SAMPLES} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
+def test_sample_runs(sample):
+    proc = subprocess.run([sys.executable, "-m", "pyrona", "run", str(sample)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    for line in EXPECTED[sample.name]:
+        assert line in proc.stdout
