@@ -136,8 +136,8 @@ def apply(op: str, pool: list[Any], i: int, j: int, field: str) -> None:
         merge(a, b)
     elif op == "dissolve":
         dissolve(a)
-    elif op == "drop":
-        pool[pool.index(a)] = None
+    elif op == "drop":  # by identity: == on cyclic lists would recurse forever
+        pool[next(k for k, obj in enumerate(pool) if obj is a)] = None
 
 
 operations = st.lists(

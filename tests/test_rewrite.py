@@ -54,6 +54,9 @@ class Recorder:
         # the inline fast paths' test: objects whose id is in `places` take the hook
         ns["__pyrona_id__"] = id
         ns["__pyrona_places__"] = self.places = {}
+        ns["__pyrona_place__"] = self.places.get
+        ns["__pyrona_type__"] = type
+        ns["__pyrona_values__"] = HOOKS["__pyrona_values__"]
         assert set(ns) - {"__name__"} == set(HOOKS)  # the contract's names, no more, no less
         return ns
 
@@ -566,10 +569,32 @@ def test_fast_paths_call_the_hooks_for_placed_receivers():
     ns = rec.namespace()
     placed, lst = type("A", (), {})(), []
     ns.update(PLACED=placed, LST=lst)
-    rec.places.update({id(placed): "region", id(lst): "region"})
+    rec.places.update({id(placed): StrictPlace(), id(lst): StrictPlace()})
     exec(compile_program(src, "prog.py"), ns)
     assert rec.names() == ["setattr", "method"] * 3
     assert placed.x == 2 and lst == [0, 1, 2]
+
+
+class StrictPlace:
+    values_ok = False  # like a frozen object or a region with children
+
+
+class RelaxedPlace:
+    values_ok = True  # a region without children: plain values need no check
+
+
+def test_value_stores_into_relaxed_places_skip_the_hook_but_objects_do_not():
+    src = "o.n = 1\no.s = name\no.x = n + 1\no.obj = [n]\nd['k'] = 2\nd[key] = []\nd[f()] = 3\n"
+    rec = Recorder()
+    ns = rec.namespace()
+    o, d = type("O", (), {})(), {}
+    ns.update(o=o, d=d, n=5, name="a", key="k2", f=lambda: "k3")
+    rec.places.update({id(o): RelaxedPlace(), id(d): RelaxedPlace()})
+    exec(compile_program(src, "prog.py"), ns)
+    assert [(name, args[2]) for name, args in rec.calls] == [
+        ("setattr", "obj"), ("setitem", "k2"), ("setitem", "k3")]
+    assert (o.n, o.s, o.x, o.obj) == (1, "a", 6, [5]) and d == {"k": 2, "k2": [], "k3": 3}
+    assert "__pyrona_v__" in ns  # the value temporary is a reserved name
 
 
 def test_unbound_methods_of_builtin_types_always_take_the_hook():

@@ -21,8 +21,11 @@ The implementations live in the runtime (`pyrona.runtime.stores`).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
+from ..runtime.barrier import FAST_VALUES
 from ..runtime.state import RUNTIME
 from ..runtime.stores import (
     INPLACE_OPS,
@@ -59,7 +62,12 @@ HOOKS: dict[str, Callable[..., Any]] = {
     "__pyrona_inplace__": inplace,
     "__pyrona_method__": method,
     "__pyrona_builtin__": builtin,
-    # for the rewriter's inline fast paths: `__pyrona_id__(x) not in __pyrona_places__`
+    # for the rewriter's inline fast paths: `__pyrona_id__(x) not in __pyrona_places__`,
+    # `(p := __pyrona_place__(__pyrona_id__(x))) is None or
+    #  __pyrona_type__(v) in __pyrona_values__ and p.values_ok`
     "__pyrona_id__": id,
     "__pyrona_places__": RUNTIME.places,
+    "__pyrona_place__": RUNTIME.places.get,
+    "__pyrona_type__": type,
+    "__pyrona_values__": FAST_VALUES,
 }

@@ -30,10 +30,17 @@ import ast
 import copy
 import types
 
+from ..runtime.barrier import FAST_VALUES
 from .hooks import MUTATOR_NAMES
 
 #: Prefix of every name the rewriter or the runtime puts in a module; never rewritten.
 RESERVED_PREFIX = "__pyrona"
+
+#: The temporary that holds a stored value while the fast path tests it.
+VALUE_TEMP = f"{RESERVED_PREFIX}_v__"
+
+#: The temporary that holds the receiver's place (its region, FROZEN or None).
+PLACE_TEMP = f"{RESERVED_PREFIX}_p__"
 
 #: Module-level alias of the builtin `slice`, imported by rewritten modules that
 #: store through slices, so a user variable called `slice` cannot break them.
@@ -76,6 +83,15 @@ def _is_local_test(receiver: ast.Name, loc: ast.AST) -> ast.expr:
     call = _call("__pyrona_id__", [ast.copy_location(_name(receiver.id), receiver)], loc)
     test = ast.Compare(left=call, ops=[ast.NotIn()], comparators=[_name("__pyrona_places__")])
     return ast.copy_location(test, loc)
+
+
+def _is_value_test(node: ast.expr, loc: ast.AST) -> ast.expr | bool | None:
+    """Test that a re-readable expression holds a plain value: True if its
+    constant is one, None if it cannot be (a constant of another type)."""
+    if isinstance(node, ast.Constant):
+        return True if type(node.value) in FAST_VALUES else None
+    call = _call("__pyrona_type__", [_name(node.id)], loc)  # type: ignore[attr-defined]
+    return ast.Compare(left=call, ops=[ast.In()], comparators=[_name("__pyrona_values__")])
 
 
 def _fast_receiver(node: ast.expr) -> ast.Name | None:
@@ -253,18 +269,45 @@ class _Rewriter(ast.NodeTransformer):
 
     # --- stores --------------------------------------------------------------
 
-    def _store_one(self, target: ast.expr, value: ast.expr, loc: ast.AST) -> ast.stmt:
-        """The hook call storing `value` into one attribute/subscript target
-        (behind a test that runs the plain store on a local receiver)."""
-        hooked = self._hooked_store(target, value, loc)
+    def _store_one(self, target: ast.expr, value: ast.expr, loc: ast.AST) -> list[ast.stmt]:
+        """The hook call storing `value` into one attribute/subscript target.
+
+        With fast paths and a plain-name receiver, the plain store runs when the
+        receiver is local, or when the value is a plain value (int, str...) and
+        the receiver's region allows value stores without a check (no frozen
+        target, no child region whose owning reference could be dropped).
+        """
         receiver = _fast_receiver(target)
         if not self._fast or receiver is None:
-            return hooked
+            return [self._hooked_store(target, value, loc)]
+        stmts: list[ast.stmt] = []
+        if not isinstance(value, (ast.Name, ast.Constant)):
+            # Python evaluates the value first; bind it so both branches share it
+            bind = ast.Assign(targets=[_name(VALUE_TEMP, ast.Store())], value=value)
+            stmts.append(ast.copy_location(bind, loc))
+            value = ast.copy_location(_name(VALUE_TEMP), loc)
         plain_target = copy.deepcopy(target)
         plain_target.ctx = ast.Store()
         plain = ast.copy_location(ast.Assign(targets=[plain_target], value=copy.deepcopy(value)), loc)
-        return ast.copy_location(ast.If(test=_is_local_test(receiver, loc), body=[plain],
-                                        orelse=[hooked]), loc)
+        checks = [_is_value_test(value, loc)]
+        if isinstance(target, ast.Subscript):
+            key = target.slice
+            checks.append(_is_value_test(key, loc) if isinstance(key, (ast.Name, ast.Constant)) else None)
+        if None in checks:
+            test = _is_local_test(receiver, loc)
+        else:
+            # (__pyrona_p__ := places.get(id(x))) is None or (<values> and __pyrona_p__.values_ok)
+            place = ast.NamedExpr(
+                target=_name(PLACE_TEMP, ast.Store()),
+                value=_call("__pyrona_place__", [_call("__pyrona_id__", [_name(receiver.id)], loc)], loc))
+            local = ast.Compare(left=place, ops=[ast.Is()], comparators=[ast.Constant(value=None)])
+            values_ok = ast.Attribute(value=_name(PLACE_TEMP), attr="values_ok", ctx=ast.Load())
+            conditions = [c for c in checks if c is not True] + [values_ok]
+            free = conditions[0] if len(conditions) == 1 else ast.BoolOp(op=ast.And(), values=conditions)
+            test = ast.BoolOp(op=ast.Or(), values=[local, free])
+        stmts.append(ast.copy_location(
+            ast.If(test=test, body=[plain], orelse=[self._hooked_store(target, value, loc)]), loc))
+        return stmts
 
     def _hooked_store(self, target: ast.expr, value: ast.expr, loc: ast.AST) -> ast.stmt:
         if isinstance(target, ast.Attribute):
@@ -278,7 +321,7 @@ class _Rewriter(ast.NodeTransformer):
                     temps: list[str]) -> list[ast.stmt]:
         """Statements storing the value of temporary `source` into `target`, in Python's order."""
         if isinstance(target, (ast.Attribute, ast.Subscript)):
-            return [self._store_one(target, _name(source), loc)]
+            return self._store_one(target, _name(source), loc)
         if not _is_store_target(target):
             # A plain name, or an unpacking without attributes/items: a normal store.
             return [ast.copy_location(ast.Assign(targets=[target], value=_name(source)), loc)]
@@ -339,7 +382,7 @@ class _Rewriter(ast.NodeTransformer):
             return self.generic_visit(node)
         node.value = self.visit(node.value)
         node.target = self.visit(node.target)
-        stmts: list[ast.stmt] = [self._store_one(node.target, node.value, node)]
+        stmts: list[ast.stmt] = self._store_one(node.target, node.value, node)
         if self._scopes[-1][0] != "function" and not self._future_annotations:
             # At module and class level Python evaluates (and drops) the
             # annotation of a complex target after the store.

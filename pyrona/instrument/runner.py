@@ -13,7 +13,9 @@ import sys
 import traceback
 import types
 from pathlib import Path
-from typing import Any
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 from ..errors import kind_of
 from ..runtime.roots import register_module

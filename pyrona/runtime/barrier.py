@@ -7,7 +7,9 @@ raise), commit (apply the plan). So a store that raises changes nothing.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable
 
 from ..errors import FrozenMutationError, RegionViolationError
 from .kinds import _KIND_CACHE, COWN, STATIC, TUPLE, VALUE, classify, is_value_tuple, referents

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 from .barrier import frozen_error, guard_store, release_owning
 from .kinds import referents
 from .regions import RegionMeta
 from .state import FROZEN, RUNTIME
 
-#: What each mutating method stores: a function (target, args, kwargs) -> (args, added).
-_Adds = Callable[[Any, tuple, dict], tuple[tuple, tuple]]
 
 
 def _first(target: Any, args: tuple, kwargs: dict) -> tuple[tuple, tuple]:
@@ -65,7 +65,8 @@ def _repeat(target: Any, args: tuple, kwargs: dict) -> tuple[tuple, tuple]:
     return args, tuple(target) if args and isinstance(args[0], int) and args[0] > 1 else ()
 
 
-_ADDS: dict[str, _Adds] = {
+#: What each mutating method stores: a function (target, args, kwargs) -> (args, added).
+_ADDS: dict[str, Callable[[Any, tuple, dict], tuple[tuple, tuple]]] = {
     "append": _first, "add": _first, "appendleft": _first, "insert": _second,
     "extend": _iterable, "extendleft": _iterable, "__iadd__": _iterable,
     "update": _updates, "__ior__": _updates, "__ixor__": _updates,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any, Iterable
 
 from ..errors import NotFreezableError
 from .kinds import _KIND_CACHE, COWN, HEAPTYPE, STATIC, TUPLE, UNFREEZABLE, VALUE, classify, is_value_tuple, referents

@@ -21,7 +21,9 @@ import io
 import sys
 import types
 from collections import deque
-from typing import Any, Callable, Iterable
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable
 
 VALUE, STATIC, COWN, TUPLE, TRACKED, UNFREEZABLE = range(6)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # (typing stays out of start-up)
 
 from ..errors import CloseError, DissolveError, MergeError
 from .barrier import describe
@@ -14,6 +14,7 @@ from .scan import CLEARABLE, counters, scan
 from .state import RUNTIME
 
 if TYPE_CHECKING:
+    from typing import Any
     from .objects import Region
 
 

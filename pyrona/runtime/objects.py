@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 from .barrier import FAST_VALUES, guard_store
 from .state import FROZEN, RUNTIME
@@ -60,7 +62,7 @@ class Bag:
         if name == "_pyrona_meta":
             raise AttributeError("_pyrona_meta is managed by the region runtime")
         place = _places_get(id(self))
-        if place is None or (type(value) in FAST_VALUES and place is not FROZEN and not place.children):
+        if place is None or (type(value) in FAST_VALUES and place.values_ok):
             _set(self, name, value)
             return
         _checked_setattr(self, place, name, value)

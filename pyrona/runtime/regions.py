@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, Iterator
+TYPE_CHECKING = False  # (typing stays out of start-up)
 
 from .state import RUNTIME
 
 if TYPE_CHECKING:
+    from typing import Any, Iterator
     from .cowns import Cown
     from .objects import Region
 
@@ -21,7 +22,7 @@ class RegionMeta:
     reference (so when it goes is deterministic, not up to Python's GC).
     """
 
-    __slots__ = ("rid", "members", "bridge", "parent", "children", "owner", "prune_at")
+    __slots__ = ("rid", "members", "bridge", "parent", "children", "owner", "prune_at", "values_ok")
 
     def __init__(self, bridge: Region) -> None:
         self.rid = RUNTIME.next_region_id
@@ -30,6 +31,10 @@ class RegionMeta:
         self.bridge: Region | None = bridge
         self.parent: RegionMeta | None = None
         self.children: dict[int, RegionMeta] = {}
+        #: True while a store of a plain value (int, str...) into a member needs
+        #: no check: the region has no child whose owning reference it could drop.
+        #: Instrumented code reads it inline (see pyrona.instrument.rewrite).
+        self.values_ok = True
         self.owner: Cown | None = None
         #: Member count at which stale members are pruned next (amortised).
         self.prune_at = 1024
@@ -88,9 +93,11 @@ class RegionMeta:
         old = self.parent
         if old is not None:
             old.children.pop(self.rid, None)
+            old.values_ok = not old.children
         self.parent = parent
         if parent is not None:
             parent.children[self.rid] = self
+            parent.values_ok = False
 
     def ancestors(self) -> Iterator[RegionMeta]:
         node = self.parent

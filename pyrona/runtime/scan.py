@@ -13,7 +13,9 @@ import os
 import sys
 import types
 from collections import deque
-from typing import Any
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 from .kinds import _KIND_CACHE, COWN, HEAPTYPE, STATIC, TUPLE, VALUE, classify, instance_slots, slot_values
 from .regions import RegionMeta

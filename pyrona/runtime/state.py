@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import types
-from typing import TYPE_CHECKING, Any, Callable
+TYPE_CHECKING = False  # (typing stays out of start-up)
 
 if TYPE_CHECKING:
+    from typing import Any, Callable
     from .regions import RegionMeta
 
 
@@ -13,6 +14,8 @@ class _Frozen:
     """The place of every deeply immutable object."""
 
     __slots__ = ()
+    #: Like RegionMeta.values_ok: no store into a frozen object is free.
+    values_ok = False
 
     def __repr__(self) -> str:
         return "FROZEN"

@@ -9,7 +9,9 @@ from __future__ import annotations
 import builtins
 import operator
 import types
-from typing import Any, Callable
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 from .barrier import FAST_VALUES, guard_store
 from .containers import checked_call
@@ -45,7 +47,7 @@ def store_attr(value: Any, obj: Any, name: str) -> None:
         setattr(obj, name, value)
         return
     # a value into a region without children: nothing can move, no owner can change
-    if (type(value) in FAST_VALUES and place is not FROZEN and not place.children) or _self_checking(obj):
+    if (type(value) in FAST_VALUES and place.values_ok) or _self_checking(obj):
         setattr(obj, name, value)
         return
     _store_attr_checked(place, value, obj, name)
@@ -77,7 +79,7 @@ def store_item(value: Any, obj: Any, key: Any) -> None:
         obj[key] = value
         return
     if (
-        type(value) in FAST_VALUES and type(key) in FAST_VALUES and place is not FROZEN and not place.children
+        type(value) in FAST_VALUES and type(key) in FAST_VALUES and place.values_ok
     ) or _self_checking(obj):
         obj[key] = value
         return
