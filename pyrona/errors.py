@@ -6,6 +6,7 @@ TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from typing import Any
 
+
 #: Kinds a program's outcome can report (conformance contract); `other` is any
 #: Python error that is not a pyrona error.
 KINDS = (

@@ -13,7 +13,7 @@ def test_a_cown_of_none_or_a_frozen_value_is_released_at_once():
     c = Cown(shared)
     assert is_released(c)
     with pytest.raises(CownAccessError, match="Cannot access data on a cown that is not aquired"):
-        c.value
+        _ = c.value
     with pytest.raises(CownAccessError, match="Cannot mutate a cown that is not aquired"):
         c.value = None
 

@@ -34,7 +34,7 @@ def test_a_region_is_open_while_a_local_reference_reaches_it():
     # (results are kept in variables: pytest's assert rewriting would hold the
     # argument in a temporary, which is a local reference too)
     still_open = not is_closed(holder.child)  # `borrowed` still points into it
-    borrowed = None
+    borrowed = None  # noqa: F841 (dropping the local reference is the point)
     closed = is_closed(holder.child)
     assert still_open and closed
 
@@ -90,7 +90,7 @@ def test_close_of_a_parent_with_open_subregions_clears_them_too():
 def test_close_refuses_a_prototype_link_and_changes_nothing():
     r1 = Region()
     proto = Obj()
-    local_value = Obj(proto=proto)
+    local_value = Obj(proto=proto)  # noqa: F841 (a local object whose prototype is in r1)
     r1.value = Obj(proto=proto)
     with pytest.raises(CloseError, match="Can't close the region due to this prototype"):
         close(r1)

@@ -21,9 +21,6 @@ The implementations live in the runtime (`pyrona.runtime.stores`).
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # (typing stays out of start-up)
-if TYPE_CHECKING:
-    from typing import Any, Callable
 
 from ..runtime.barrier import FAST_VALUES
 from ..runtime.state import RUNTIME
@@ -39,6 +36,11 @@ from ..runtime.stores import (
     store_attr,
     store_item,
 )
+
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any
+    from collections.abc import Callable
 
 #: Method names whose call may mutate a builtin container (list, dict, set, deque...).
 MUTATOR_NAMES = frozenset({

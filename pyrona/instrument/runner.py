@@ -13,15 +13,16 @@ import sys
 import traceback
 import types
 from pathlib import Path
-TYPE_CHECKING = False  # (typing stays out of start-up)
-if TYPE_CHECKING:
-    from typing import Any
 
 from ..errors import kind_of
 from ..runtime.roots import register_module
 from . import importer
 from .hooks import HOOKS
 from .rewrite import compile_program
+
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Exit status when the program cannot be started at all (as `python missing.py`).
 EXIT_CANNOT_RUN = 2

@@ -7,14 +7,16 @@ raise), commit (apply the plan). So a store that raises changes nothing.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # (typing stays out of start-up)
-if TYPE_CHECKING:
-    from typing import Any, Callable, Iterable
 
 from ..errors import FrozenMutationError, RegionViolationError
 from .kinds import _KIND_CACHE, COWN, STATIC, TUPLE, VALUE, classify, is_value_tuple, referents
 from .regions import RegionMeta
 from .state import FROZEN, RUNTIME
+
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any
+    from collections.abc import Callable, Iterable
 
 
 #: Values a store needs no walk for (the common case of counters, names...).
@@ -113,7 +115,9 @@ def plan_store(region: RegionMeta, target: Any, values: Iterable[Any], replaced:
     return plan
 
 
-def _adoption_problem(region: RegionMeta, child: RegionMeta, bridge: Any, replaced: Iterable[Any], plan: Plan) -> str | None:
+def _adoption_problem(
+    region: RegionMeta, child: RegionMeta, bridge: Any, replaced: Iterable[Any], plan: Plan
+) -> str | None:
     """None if `region` may own `child` (planning it), else "dag" or "cycle"."""
     if child in plan.adopt:
         return "dag"
@@ -194,7 +198,9 @@ def describe(obj: Any) -> str:
     return text
 
 
-def _violation(problem: str, target: Any, region: RegionMeta, value: Any, owner: RegionMeta) -> RegionViolationError:
+def _violation(
+    problem: str, target: Any, region: RegionMeta, value: Any, owner: RegionMeta
+) -> RegionViolationError:
     if problem == "foreign":
         message = (
             f"Cannot reference an object from another region: {describe(target)} "

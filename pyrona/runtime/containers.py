@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # (typing stays out of start-up)
-if TYPE_CHECKING:
-    from typing import Any, Callable
 
 from .barrier import frozen_error, guard_store, release_owning
 from .kinds import referents
 from .regions import RegionMeta
 from .state import FROZEN, RUNTIME
 
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any
+    from collections.abc import Callable
 
 
 def _first(target: Any, args: tuple, kwargs: dict) -> tuple[tuple, tuple]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # (typing stays out of start-up)
-if TYPE_CHECKING:
-    from typing import Any
 
 from ..errors import CownAccessError, RegionViolationError
 from .barrier import describe
 from .freezing import isfrozen
 from .regions import region_of_bridge
 from .state import RUNTIME
+
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 PENDING, RELEASED, ACQUIRED = "pending", "released", "acquired"
 
@@ -41,7 +42,8 @@ class Cown:
     @value.setter
     def value(self, new: Any) -> None:
         if self._refresh() == RELEASED:
-            raise CownAccessError(f"Cannot mutate a cown that is not aquired: {self!r}", source=self, target=new)
+            message = f"Cannot mutate a cown that is not aquired: {self!r}"
+            raise CownAccessError(message, source=self, target=new)
         if new is self._value:
             return
         _check_ownable(new, self)
@@ -93,7 +95,8 @@ def _check_ownable(value: Any, cown: Cown) -> None:
     if region.has_parent():
         holder = region.parent if region.parent is not None else region.owner
         raise RegionViolationError(
-            f"{prefix} A cown can only be created from a free region | {region!r} is currently a subregion of {holder!r}",
+            f"{prefix} A cown can only be created from a free region"
+            f" | {region!r} is currently a subregion of {holder!r}",
             source=cown,
             target=value,
         )

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # (typing stays out of start-up)
-if TYPE_CHECKING:
-    from typing import Any, Iterable
 
 from ..errors import NotFreezableError
-from .kinds import _KIND_CACHE, COWN, HEAPTYPE, STATIC, TUPLE, UNFREEZABLE, VALUE, classify, is_value_tuple, referents
+from .kinds import (
+    _KIND_CACHE, COWN, HEAPTYPE, STATIC, TUPLE, UNFREEZABLE, VALUE, classify, is_value_tuple, referents,
+)
 from .regions import RegionMeta
 from .state import FROZEN, RUNTIME
+
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any
+    from collections.abc import Iterable
 
 
 def freeze(obj: Any) -> Any:

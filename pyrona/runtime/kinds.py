@@ -21,9 +21,11 @@ import io
 import sys
 import types
 from collections import deque
+
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterable
+    from typing import Any
+    from collections.abc import Callable, Iterable
 
 VALUE, STATIC, COWN, TUPLE, TRACKED, UNFREEZABLE = range(6)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-TYPE_CHECKING = False  # (typing stays out of start-up)
 
 from ..errors import CloseError, DissolveError, MergeError
 from .barrier import describe
@@ -13,6 +12,7 @@ from .regions import REFCOUNT_BASELINE, RegionMeta, region_of_bridge
 from .scan import CLEARABLE, counters, scan
 from .state import RUNTIME
 
+TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from typing import Any
     from .objects import Region
@@ -75,9 +75,11 @@ def close(bridge: Any) -> None:
     if blocked:
         slot = blocked[0]
         if slot.kind == "proto":
-            message = f"Can't close the region due to this prototype: {slot.describe()} points into {region!r}"
+            message = (f"Can't close the region due to this prototype: "
+                       f"{slot.describe()} points into {region!r}")
         else:
-            message = f"Can't close the region: {slot.describe()} references {describe(slot.value)} and cannot be changed"
+            message = (f"Can't close the region: {slot.describe()} references "
+                       f"{describe(slot.value)} and cannot be changed")
         raise CloseError(message, source=slot.holder, target=slot.value)
     for slot in found.slots:
         slot.clear()

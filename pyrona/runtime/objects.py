@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # (typing stays out of start-up)
-if TYPE_CHECKING:
-    from typing import Any, Iterator
 
 from .barrier import FAST_VALUES, guard_store
 from .state import FROZEN, RUNTIME
+
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any
+    from collections.abc import Iterator
 
 _places_get = RUNTIME.places.get
 _set = object.__setattr__

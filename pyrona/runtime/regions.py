@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-TYPE_CHECKING = False  # (typing stays out of start-up)
 
 from .state import RUNTIME
 
+TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
-    from typing import Any, Iterator
+    from typing import Any
+    from collections.abc import Iterator
     from .cowns import Cown
     from .objects import Region
 

@@ -13,13 +13,14 @@ import os
 import sys
 import types
 from collections import deque
-TYPE_CHECKING = False  # (typing stays out of start-up)
-if TYPE_CHECKING:
-    from typing import Any
 
 from .kinds import _KIND_CACHE, COWN, HEAPTYPE, STATIC, TUPLE, VALUE, classify, instance_slots, slot_values
 from .regions import RegionMeta
 from .state import FROZEN, RUNTIME
+
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Slot kinds close can overwrite with None, and the ones it cannot.
 CLEARABLE = {"frame", "dict", "list", "set", "slot", "cell", "defaults", "classattr"}

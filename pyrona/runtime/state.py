@@ -6,7 +6,8 @@ import types
 TYPE_CHECKING = False  # (typing stays out of start-up)
 
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Any
+    from collections.abc import Callable
     from .regions import RegionMeta
 
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 import builtins
 import operator
 import types
-TYPE_CHECKING = False  # (typing stays out of start-up)
-if TYPE_CHECKING:
-    from typing import Any, Callable
 
 from .barrier import FAST_VALUES, guard_store
 from .containers import checked_call
 from .cowns import Cown
 from .objects import Bag
-from .state import FROZEN, RUNTIME
+from .state import RUNTIME
+
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any
+    from collections.abc import Callable
 
 _places_get = RUNTIME.places.get
 _MISSING = object()

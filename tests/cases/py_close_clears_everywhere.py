@@ -1,6 +1,6 @@
 # source: pyrona (Python-specific)
 # expect: ok
-from pyrona import Region, close, is_closed
+from pyrona import Region, close
 
 
 class Holder:
