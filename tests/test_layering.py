@@ -1,0 +1,40 @@
+"""Dependencies point one way: runtime <- instrument <- CLI; no web or graph libraries below."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_after(statement: str) -> set[str]:
+    code = f"import sys, json; {statement}; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout))
+
+
+def test_the_runtime_pulls_in_no_heavy_or_higher_layer():
+    modules = imported_after("import pyrona")
+    for heavy in ("networkx", "fastapi", "jinja2", "sqlite3", "typing", "importlib.abc"):
+        assert heavy not in modules
+    assert not any(m.startswith("pyrona.instrument") for m in modules)
+
+
+def test_runtime_modules_import_only_the_runtime_and_errors():
+    for path in (ROOT / "pyrona" / "runtime").glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                target = node.module or ""
+                assert node.level == 1 or target == "errors", f"{path.name} imports ..{target}"
+
+
+def test_lint_is_clean():
+    ruff = Path(sys.executable).with_name("ruff")
+    proc = subprocess.run([str(ruff), "check", "pyrona", "tests", "bench"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout
