@@ -80,9 +80,14 @@ class Slot:
             raise AssertionError(f"slot of kind {kind} cannot be cleared")
 
     def describe(self) -> str:
+        holder = type(self.holder).__name__
         if self.kind == "proto":
             return f"the prototype link of {self.holder!r}"
-        return f"a {type(self.holder).__name__} ({self.kind})"
+        if self.kind == "dict-key":
+            return f"a key of a local {holder}"
+        if self.kind == "fixed":
+            return f"an element of a local {holder} (immutable)"
+        return f"a local {holder} ({self.kind})"
 
 
 class LocalScan:
