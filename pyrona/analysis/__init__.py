@@ -1,0 +1,1 @@
+"""Analyses of a step's object graph (networkx): regions, invariants, reachability, SCCs."""

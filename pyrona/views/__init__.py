@@ -1,0 +1,1 @@
+"""Views of a step: mermaid diagrams in FrankenScript's visual language, and text."""

@@ -1,0 +1,1 @@
+"""The tracer: records every step of a program with its object graph and regions."""
