@@ -1,4 +1,4 @@
-"""The `pyrona` command line: `pyrona run FILE [--result PATH] [ARGS...]`."""
+"""The `pyrona` command line: run, trace, show and export programs under the region runtime."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ examples:
   pyrona run prog.py                     run prog.py under pyrona
   pyrona run prog.py --result out.json   also write the outcome as JSON
   pyrona run prog.py -- -v input.txt     pass '-v input.txt' to prog.py
+  pyrona trace prog.py                   record every step; prints the trace id
+  pyrona show 3 --step 10                print step 10 of trace 3 as text
+  pyrona export 3 --format md -o out.md  one mermaid diagram per step
 
 Run 'pyrona COMMAND --help' for the options of a command."""
 
@@ -36,8 +39,8 @@ examples:
   pyrona run prog.py --result out.json -- a b
   pyrona run --result out.json prog.py"""
 
-#: Options of `run` that take a value, recognised before and right after FILE.
-_VALUE_OPTIONS = ("--result",)
+#: Options of `run`/`trace` that take a value, recognised before and right after FILE.
+_VALUE_OPTIONS = ("--result", "--db", "--name", "--max-steps", "--max-objects")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +60,50 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write the program's outcome to PATH as JSON")
     # Shown in the usage line only: program arguments are split off before parsing.
     run.add_argument("args", metavar="ARGS", nargs="*", help="arguments passed to the program")
+
+    db_help = "the trace store (SQLite file); default: $PYRONA_DB or ~/.local/share/pyrona/traces.db"
+    trace = commands.add_parser(
+        "trace", help="run a program and record every step (prints the trace id)",
+        description="Run FILE under pyrona with the tracer on: every executed line is recorded "
+                    "with its object graph and regions into the trace store. Progress goes to "
+                    "stderr; the new trace's id is printed alone on the last line of stdout.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  pyrona trace prog.py\n  id=$(pyrona trace prog.py --db t.db | tail -n1)")
+    trace.add_argument("file", metavar="FILE", help="the Python script to trace")
+    trace.add_argument("--db", metavar="PATH", help=db_help)
+    trace.add_argument("--name", help="a name for the trace (default: the file's name)")
+    trace.add_argument("--max-steps", type=_positive, default=1_000_000, metavar="N",
+                       help="stop recording after N steps (default 1,000,000)")
+    trace.add_argument("--max-objects", type=_positive, default=200_000, metavar="N",
+                       help="stop recording when N objects are alive (default 200,000)")
+    trace.add_argument("args", metavar="ARGS", nargs="*", help="arguments passed to the program")
+
+    show = commands.add_parser("show", help="print one step of a trace as text",
+                               description="Print a step of a trace: the line, the frames and their "
+                                           "variables, the regions with their counters, the objects "
+                                           "by place, and the step's events.")
+    show.add_argument("trace", type=int, metavar="TRACE_ID")
+    show.add_argument("--step", type=int, metavar="N", help="the step (default: the last; -1 counts back)")
+    show.add_argument("--all", action="store_true", help="also show functions, classes and modules")
+    show.add_argument("--db", metavar="PATH", help=db_help)
+
+    export = commands.add_parser("export", help="export a trace as mermaid, markdown or JSON",
+                                 description="Export a trace: 'mermaid' is one step's diagram (default: "
+                                             "the last), 'md' one titled mermaid block per step (GitHub "
+                                             "renders it), 'json' every step's graph.")
+    export.add_argument("trace", type=int, metavar="TRACE_ID")
+    export.add_argument("--format", choices=("mermaid", "md", "json"), default="mermaid")
+    export.add_argument("--step", type=int, metavar="N", help="only this step")
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    export.add_argument("--db", metavar="PATH", help=db_help)
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
 
 
 def _split_run_args(tokens: list[str]) -> tuple[list[str], list[str]]:
@@ -104,9 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     program_args: list[str] = []
-    if argv and argv[0] == "run":
+    if argv and argv[0] in ("run", "trace"):
         ours, program_args = _split_run_args(argv[1:])
-        argv = ["run", *ours]
+        argv = [argv[0], *ours]
     try:
         options = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error argparse already printed
@@ -114,4 +160,18 @@ def main(argv: list[str] | None = None) -> int:
     if options.command is None:
         parser.print_help(sys.stderr)
         return 2
-    return run_program(options.file, program_args, options.result)
+    if options.command == "run":
+        return run_program(options.file, program_args, options.result)
+    # the trace commands import the tracer, the store and the views: only when asked
+    from . import trace_commands
+    from .tracer.store import StoreError
+
+    try:
+        if options.command == "trace":
+            return trace_commands.cmd_trace(options, program_args)
+        if options.command == "show":
+            return trace_commands.cmd_show(options)
+        return trace_commands.cmd_export(options)
+    except StoreError as exc:
+        print(f"pyrona: error: {exc}", file=sys.stderr)
+        return 1

@@ -35,6 +35,6 @@ def test_runtime_modules_import_only_the_runtime_and_errors():
 
 def test_lint_is_clean():
     ruff = Path(sys.executable).with_name("ruff")
-    proc = subprocess.run([str(ruff), "check", "pyrona", "tests", "bench"], cwd=ROOT,
+    proc = subprocess.run([str(ruff), "check", "pyrona", "tracer", "tests", "bench"], cwd=ROOT,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout

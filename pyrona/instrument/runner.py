@@ -12,6 +12,7 @@ import os
 import sys
 import traceback
 import types
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from ..errors import kind_of
@@ -22,6 +23,7 @@ from .rewrite import compile_program
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 #: Exit status when the program cannot be started at all (as `python missing.py`).
@@ -36,13 +38,26 @@ FULL_TRACEBACK_ENV = "PYRONA_FULL_TRACEBACK"
 _NEVER_HIDDEN = frozenset({"encodings", "linecache", "pyrona", "__main__"})
 
 
+class Instrumentation:
+    """How a program is instrumented: its hooks, fast paths, and what wraps its run
+    (`around(program_file)` returns a context manager; the tracer starts there)."""
+
+    def __init__(self, hooks: dict | None = None, fast_paths: bool = True,
+                 around: Callable[[str], AbstractContextManager] | None = None) -> None:
+        self.hooks = HOOKS if hooks is None else hooks
+        self.fast_paths = fast_paths
+        self.around = around or (lambda _file: nullcontext())
+
+
 def run_program(path: str | os.PathLike[str], argv: list[str],
-                result_path: str | os.PathLike[str] | None = None) -> int:
+                result_path: str | os.PathLike[str] | None = None,
+                instrumentation: Instrumentation | None = None) -> int:
     """Run the script `path` instrumented with arguments `argv`; return its exit status.
 
     With `result_path`, the outcome is also written there as JSON:
     `{"ok": true}` or `{"ok": false, "error": {"kind", "type", "message", "line"}}`.
     """
+    how = instrumentation or Instrumentation()
     shown = os.fspath(path)
     script = os.path.abspath(shown)
     result_file = os.path.abspath(result_path) if result_path is not None else None
@@ -61,7 +76,7 @@ def run_program(path: str | os.PathLike[str], argv: list[str],
         text = f"can't open file {shown!r}: {exc.strerror or exc}"
         return fail(EXIT_CANNOT_RUN, f"pyrona: error: {text}", type(exc).__name__, text, None)
     try:
-        code = compile_program(source, script)
+        code = compile_program(source, script, fast_paths=how.fast_paths)
     except SyntaxError as exc:
         where = f"{shown}:{exc.lineno or 0}:{exc.offset or 0}"
         return fail(1, f"{where}: {type(exc).__name__}: {exc.msg}", type(exc).__name__,
@@ -70,12 +85,12 @@ def run_program(path: str | os.PathLike[str], argv: list[str],
         # A source the compiler rejects outside the grammar (e.g. too deeply nested).
         return fail(1, f"{shown}: {type(exc).__name__}: {exc}", type(exc).__name__, str(exc), None)
 
-    status, error = _execute(code, shown, script, argv)
+    status, error = _execute(code, shown, script, argv, how)
     return _finish(result_file, status, error)
 
 
-def _execute(code: types.CodeType, shown: str, script: str,
-             argv: list[str]) -> tuple[int, dict[str, Any] | None]:
+def _execute(code: types.CodeType, shown: str, script: str, argv: list[str],
+             how: Instrumentation) -> tuple[int, dict[str, Any] | None]:
     """Run `code` as `__main__`; return the exit status and the error (None on success)."""
     folder = os.path.dirname(os.path.realpath(script))
     main = types.ModuleType("__main__")
@@ -83,7 +98,7 @@ def _execute(code: types.CodeType, shown: str, script: str,
         __file__=script, __builtins__=builtins, __package__=None, __spec__=None,
         __cached__=None, __loader__=importlib.machinery.SourceFileLoader("__main__", script),
     )
-    main.__dict__.update(HOOKS)
+    main.__dict__.update(how.hooks)
 
     saved_argv, saved_path = sys.argv, list(sys.path)
     saved_main = sys.modules.get("__main__")
@@ -93,12 +108,13 @@ def _execute(code: types.CodeType, shown: str, script: str,
     else:
         sys.path.insert(0, folder)  # under -P, sys.path[0] is the standard library's
     hidden = _hide_shadowed(folder)
-    importer.install(folder)
+    importer.install(folder, how.hooks, how.fast_paths)
     sys.modules["__main__"] = main
     register_module(main)
     caught: BaseException | None = None
     try:
-        exec(code, main.__dict__)
+        with how.around(script):
+            exec(code, main.__dict__)
     except BaseException as exc:  # noqa: BLE001 - every outcome of the program is reported
         caught = exc
     finally:

@@ -1,0 +1,353 @@
+"""What a mermaid diagram of one step shows: visible nodes, their boxes, labels and edges.
+
+`build` turns a StepGraph into a Scene; `mermaid.py` writes the scene out as text. Every
+user string goes through `esc`, which writes anything but plain letters and a few safe
+signs as `#NN;` entities (mermaid's own escape), so no program can break the diagram.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyrona.tracer.model import (
+    BRIDGE,
+    COWN,
+    COWN_NODE,
+    FRAME,
+    FROZEN,
+    LOCAL,
+    MODULE_GLOBALS,
+    ROOT_KINDS,
+    STRUCTURE_KINDS,
+    Node,
+    RegionState,
+    StepGraph,
+)
+
+INIT = "%%{init: {'theme': 'neutral', 'themeVariables': { 'fontSize': '16px' }}}%%"
+REGION_FILLS = ("#fcfbdd", "#f9f7bc", "#f7f39b", "#f4ef7a", "#f2ec59", "#d9d450")
+LOCAL_FILL, IMMUTABLE_FILL, COWN_FILL = "#eefcdd", "#e9fdff", "#f3eefc"
+GREY, ORANGE, TEAL, RED = "#777777", "orange", "#76c5cc", "red"
+NORMAL, NEW, ERROR = "2px", "3.5px", "4px"
+CLASS_DEFS = (
+    "classDef immutable fill:#94f7ff",
+    "classDef frame fill:#ffffff,stroke:#666666",
+    "classDef changed stroke:#e3a600,stroke-width:3px",
+    "classDef unreachable stroke:#cc3333,stroke-width:2px,stroke-dasharray:5 3",
+    "classDef error stroke:red,stroke-width:4px",
+    "classDef placeholder fill:#fff0f0,stroke:red,stroke-dasharray:4 3",
+)
+MAX_VALUE, MAX_NAME, MAX_HEAD, MAX_EDGE = 28, 20, 40, 24
+#: Characters written as they are; every other one becomes a `#NN;` entity.
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,=+-_/?!@'*")
+
+
+@dataclass(frozen=True)
+class ViewOptions:
+    """What a diagram shows. The defaults match FrankenScript's own choices."""
+
+    show_frozen: bool = True
+    show_immutable_region: bool = False
+    show_cowns: bool = True
+    show_cown_region: bool = False
+    show_structure: bool = False
+    show_unreachable: bool = False
+    collapse_regions: bool = False
+    max_field_lines: int = 4
+
+
+# --- text ---
+
+
+def esc(text: str) -> str:
+    """`text` as safe mermaid label text: entities for anything special, invisible chars made visible."""
+    out = []
+    for ch in text:
+        if ch in _SAFE:
+            out.append(ch)
+        elif not ch.isprintable():  # control, bidi, zero-width...: shown as their escape, e.g. \n
+            out.extend(f"#{ord(c)};" for c in ascii(ch)[1:-1])
+        else:
+            out.append(f"#{ord(ch)};")
+    return "".join(out)
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def label(lines: list[str]) -> str:
+    return "<br/>".join(esc(line) for line in lines)
+
+
+# --- what is drawn ---
+
+
+@dataclass
+class Scene:
+    """The diagram before it is written out: node lines by container, edges, classes."""
+
+    graph: StepGraph
+    options: ViewOptions
+    visible: set[int] = field(default_factory=set)
+    unreachable: set[int] = field(default_factory=set)
+    #: container -> [(sort key, node line)]; containers: "local", "frozen", "cown", "loose", rid.
+    boxes: dict[object, list[tuple[tuple[int, int], str]]] = field(default_factory=dict)
+    #: (src id, dst id, label, dotted, colour, width)
+    edges: list[tuple[str, str, str, bool, str, str]] = field(default_factory=list)
+    classes: dict[str, set[str]] = field(default_factory=dict)
+    region_depth: dict[int, int] = field(default_factory=dict)
+    region_parent: dict[int, int | None] = field(default_factory=dict)
+
+    def add_node(self, box: object, key: tuple[int, int], line: str) -> None:
+        self.boxes.setdefault(box, []).append((key, line))
+
+    def mark(self, cls: str, node_id: str) -> None:
+        self.classes.setdefault(cls, set()).add(node_id)
+
+    def node_count(self) -> int:
+        return sum(len(v) for v in self.boxes.values())
+
+
+def reachable(graph: StepGraph) -> set[int] | None:
+    """Nodes reachable from frames and module globals; None when the graph has no roots."""
+    seen = set(graph.roots())
+    if not seen:
+        return None
+    out: dict[int, list[int]] = {}
+    for e in graph.edges:
+        out.setdefault(e.src, []).append(e.dst)
+    todo = list(seen)
+    while todo:
+        for dst in out.get(todo.pop(), ()):
+            if dst not in seen:
+                seen.add(dst)
+                todo.append(dst)
+    return seen
+
+
+def violations(graph: StepGraph) -> list[tuple[int, int, str]]:
+    """The offending references (src, dst, edge name) of the step's violation events."""
+    found = {(ev.src, ev.dst, ev.edge) for ev in graph.events
+             if ev.kind == "violation" and ev.src is not None and ev.dst is not None}
+    return sorted(found)
+
+
+def visible_nodes(graph: StepGraph, options: ViewOptions) -> tuple[set[int], set[int]]:
+    """(nodes drawn, those of them unreachable). Both ends of a violation are always drawn."""
+    reach = reachable(graph)
+    shown, unreachable = set(), set()
+    for n in graph.nodes.values():
+        if n.kind in STRUCTURE_KINDS and not options.show_structure:
+            continue
+        if n.place == FROZEN and not options.show_frozen:
+            continue
+        if (n.place == COWN or n.kind == COWN_NODE) and not options.show_cowns:
+            continue
+        if reach is not None and n.id not in reach:
+            if not options.show_unreachable:
+                continue
+            unreachable.add(n.id)
+        shown.add(n.id)
+    for src, dst, _ in violations(graph):
+        shown.update(x for x in (src, dst) if x in graph.nodes)
+    return shown, unreachable
+
+
+def rid_of(place: str) -> int | None:
+    if len(place) > 1 and place[0] == "r" and place[1:].isdigit():
+        return int(place[1:])
+    return None
+
+
+def region_parents(graph: StepGraph, rids: set[int]) -> dict[int, int | None]:
+    """Parent of each drawn region among drawn regions (loops in bad data are cut)."""
+    parents: dict[int, int | None] = {}
+    for rid in sorted(rids):
+        state = graph.regions.get(rid)
+        parent = state.parent if state is not None else None
+        seen = {rid}
+        while parent is not None and parent not in rids and parent not in seen:
+            seen.add(parent)  # an undrawn parent: hang under the nearest drawn ancestor
+            p = graph.regions.get(parent)
+            parent = p.parent if p is not None else None
+        parents[rid] = parent if parent in rids else None
+    for rid in sorted(rids):  # cut cycles
+        seen, cur = {rid}, parents[rid]
+        while cur is not None:
+            if cur in seen:
+                parents[rid] = None
+                break
+            seen.add(cur)
+            cur = parents[cur]
+    return parents
+
+
+def bridge_rc(graph: StepGraph, bridge: int | None) -> int:
+    return sum(1 for e in graph.edges if e.dst == bridge) if bridge is not None else 0
+
+
+def region_title(rid: int, state: RegionState | None) -> str:
+    if state is not None and state.name:
+        return f"Region #{rid} ({clip(state.name, MAX_NAME)})"
+    return f"Region #{rid}"
+
+
+def counters(graph: StepGraph, state: RegionState) -> list[str]:
+    status = "open" if state.open else "closed"
+    return [f"lrc={state.lrc}", f"sbrc={state.sbrc}", f"rc={bridge_rc(graph, state.bridge)} {status}"]
+
+
+def node_lines(graph: StepGraph, node: Node, fields: list[tuple[str, str]], limit: int) -> list[str]:
+    """The text lines of a node: a head line, then up to `limit` field lines."""
+    bridge_of = {s.bridge: s for s in graph.regions.values() if s.bridge is not None}
+    if node.kind == BRIDGE and node.id in bridge_of:
+        state = bridge_of[node.id]
+        head = f"Region #{state.rid}"
+        extra = [clip(node.label, MAX_HEAD)] if node.label not in ("", head) else []
+        return [head, *extra, *counters(graph, state)]
+    if node.kind == FRAME:
+        name = node.label or node.type_name or "frame"
+        head = name if name.endswith(")") else name + "()"
+        if node.detail:
+            head += f" line {node.detail}" if node.detail.isdigit() else f" {node.detail}"
+    elif node.kind == BRIDGE:
+        head = f"{node.label or node.type_name} (former bridge)"
+    elif node.kind == MODULE_GLOBALS:
+        head = f"{node.label or 'module'} globals"
+    elif node.label and node.type_name and node.label != node.type_name:
+        head = f"{node.label}: {node.type_name}"
+    else:
+        head = node.label or node.type_name or node.kind
+    lines = [clip(head, MAX_HEAD)]
+    if node.kind == COWN_NODE:
+        lines.append(f"status={clip(node.detail or '?', MAX_VALUE)}")
+    limit = max(limit, 0)
+    shown = fields if len(fields) <= limit else fields[: max(limit - 1, 0)]
+    lines += [f"{clip(name, MAX_NAME)} = {clip(value, MAX_VALUE)}" for name, value in shown]
+    if len(shown) < len(fields):
+        lines.append(f"+{len(fields) - len(shown)} more")
+    return lines
+
+
+def shape(node_id: str, text: str, kind: str) -> str:
+    opening, closing = {"rect": ("[", "]"), "round": ("(", ")"), "trap": ("[\\", "/]"),
+                        "sub": ("[[", "]]")}[kind]
+    return f'{node_id}{opening}"{text}"{closing}'
+
+
+def node_shape(graph: StepGraph, node: Node) -> str:
+    if node.place == FROZEN:
+        return "round"
+    if node.kind == COWN_NODE:
+        return "sub"
+    if node.kind == BRIDGE and any(s.bridge == node.id for s in graph.regions.values()):
+        return "trap"
+    return "rect"  # a former bridge (merged, dissolved) is an ordinary object now
+
+
+def edge_look(src: Node, dst: Node) -> tuple[bool, str]:
+    """(dotted, colour) of a reference, by the places of its ends."""
+    dotted = src.place == LOCAL and rid_of(dst.place) is not None
+    if dst.place == FROZEN:
+        return dotted, TEAL
+    return dotted, (ORANGE if src.place != dst.place else GREY)
+
+
+def container(node: Node, options: ViewOptions) -> object:
+    if node.place == LOCAL:
+        return "local"
+    if node.place == FROZEN:
+        return "frozen" if options.show_immutable_region else "loose"
+    if node.place == COWN:
+        return "cown" if options.show_cown_region else "loose"
+    rid = rid_of(node.place)
+    return rid if rid is not None else "loose"
+
+
+def changed_nodes(graph: StepGraph, previous: StepGraph | None) -> set[int]:
+    """Nodes new since `previous`, or whose place changed (moved, frozen, merged...)."""
+    if previous is None:
+        return set()
+    return {nid for nid, n in graph.nodes.items()
+            if nid not in previous.nodes or previous.nodes[nid].place != n.place}
+
+
+def build(graph: StepGraph, options: ViewOptions, previous: StepGraph | None = None) -> Scene:
+    """Decide what is drawn where, and how each reference looks."""
+    sc = Scene(graph, options)
+    shown, unreachable = visible_nodes(graph, options)
+    fields: dict[int, list[tuple[str, str]]] = {}
+    for f in graph.fields:
+        fields.setdefault(f.node, []).append((f.name, f.value))
+    changed = changed_nodes(graph, previous)
+    collapse = options.collapse_regions
+    drawn: dict[int, str] = {}  # node id -> id of what stands for it in the diagram
+    for nid in sorted(shown):
+        node = graph.nodes[nid]
+        box = container(node, options)
+        if collapse and isinstance(box, int):
+            drawn[nid] = f"rg{box}"
+            continue
+        drawn[nid] = f"n{nid}"
+        text = label(node_lines(graph, node, fields.get(nid, []), options.max_field_lines))
+        sc.add_node(box, (1, nid), shape(drawn[nid], text, node_shape(graph, node)))
+        for cls, on in (("immutable", node.place == FROZEN), ("frame", node.kind in ROOT_KINDS),
+                        ("unreachable", nid in unreachable), ("changed", nid in changed)):
+            if on:
+                sc.mark(cls, drawn[nid])
+    rids = {int(d[2:]) for d in drawn.values() if d.startswith("rg")}
+    if collapse:
+        for rid in sorted(rids):
+            state = graph.regions.get(rid)
+            count = sum(1 for n in graph.nodes.values() if n.place == f"r{rid}")
+            lines = [region_title(rid, state), f"{count} object" + ("" if count == 1 else "s")]
+            lines += counters(graph, state) if state is not None else []
+            sc.add_node("loose", (0, rid), shape(f"rg{rid}", label(lines), "trap"))
+            if previous is not None and rid not in previous.regions:
+                sc.mark("changed", f"rg{rid}")
+    else:
+        rids = {box for box in sc.boxes if isinstance(box, int)}
+    parents = region_parents(graph, rids)
+    for rid in rids:
+        depth, cur = 0, parents[rid]
+        while cur is not None:
+            depth, cur = depth + 1, parents[cur]
+        sc.region_depth[rid] = depth
+    sc.region_parent = parents
+    add_edges(sc, graph, shown, drawn, previous)
+    return sc
+
+
+def add_edges(sc: Scene, graph: StepGraph, shown: set[int], drawn: dict[int, str],
+              previous: StepGraph | None) -> None:
+    """References between drawn nodes (aggregated between regions when collapsed), then violations."""
+    bad = violations(graph)
+    bad_set = set(bad)
+    before = {(e.src, e.name, e.dst) for e in previous.edges} if previous is not None else None
+    counted: dict[tuple[str, str, bool, str], list] = {}
+    for e in sorted(graph.edges, key=lambda e: (e.src, e.dst, e.name)):
+        if e.src not in shown or e.dst not in shown or (e.src, e.dst, e.name) in bad_set:
+            continue
+        dotted, colour = edge_look(graph.nodes[e.src], graph.nodes[e.dst])
+        src, dst = drawn[e.src], drawn[e.dst]
+        new = before is not None and (e.src, e.name, e.dst) not in before
+        if not sc.options.collapse_regions:
+            sc.edges.append((src, dst, clip(e.name, MAX_EDGE), dotted, colour, NEW if new else NORMAL))
+        elif src != dst:
+            entry = counted.setdefault((src, dst, dotted, colour), [0, e.name, False])
+            entry[0] += 1
+            entry[2] = entry[2] or new
+    for (src, dst, dotted, colour), (count, name, new) in counted.items():
+        text = clip(name, MAX_EDGE) if count == 1 else f"{count} refs"
+        sc.edges.append((src, dst, text, dotted, colour, NEW if new else NORMAL))
+    for src, dst, name in bad:
+        ends = []
+        for nid in (src, dst):
+            ends.append(drawn.get(nid, f"n{nid}"))
+            if nid not in graph.nodes and f"n{nid}" not in sc.classes.get("placeholder", ()):
+                text = label([f"object #{nid}", "(not in this step)"])
+                sc.add_node("loose", (2, nid), shape(f"n{nid}", text, "rect"))
+                sc.mark("placeholder", f"n{nid}")
+        text = f"ERROR: {clip(name, MAX_EDGE)}" if name else "ERROR"
+        sc.edges.append((ends[0], ends[1], text, False, RED, ERROR))

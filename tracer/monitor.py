@@ -1,0 +1,390 @@
+"""The sys.monitoring tracer: one step per executed line of the program's own files.
+
+Only PY_START is enabled globally; on the first start of a code object the
+monitor decides once whether it is the program's, and enables its other
+events for that code object alone (code that is not the program's returns
+DISABLE and never calls back again). Per-code facts (file id, the variables
+each line stores) are computed once and cached by code object.
+"""
+
+from __future__ import annotations
+
+import dis
+import sys
+import time
+
+from ..runtime.state import RUNTIME
+from . import model
+from .hooks import Changes
+from .objects import is_inline
+from .recorder import CapReached, Recorder
+from .store import EVENT_CODES
+
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import CodeType, FrameType
+    from typing import Any
+
+    from .store import TraceWriter
+
+E = sys.monitoring.events
+DISABLE = sys.monitoring.DISABLE
+LOCAL_EVENTS = E.LINE | E.PY_RETURN | E.PY_YIELD | E.PY_RESUME | E.CALL
+#: Exceptions can only be watched globally; their callbacks look at the code first.
+GLOBAL_EVENTS = E.PY_START | E.PY_RESUME | E.RAISE | E.PY_UNWIND
+_STORE_OPS = {"STORE_FAST", "STORE_NAME", "STORE_GLOBAL", "STORE_DEREF", "DELETE_FAST", "DELETE_NAME",
+              "DELETE_GLOBAL", "DELETE_DEREF", "STORE_FAST_STORE_FAST", "STORE_FAST_LOAD_FAST",
+              "LOAD_FAST_AND_CLEAR"}
+_REFRESH_ALL = {"closed", "merged", "merged-into", "dissolved", "collected", "frozen"}
+
+
+class CodeInfo:
+    """What the monitor needs to know of one of the program's code objects."""
+
+    __slots__ = ("file", "stores", "module_level", "globals_wide", "name")
+
+    def __init__(self, code: CodeType, file: int) -> None:
+        self.file = file
+        self.name = code.co_qualname
+        self.module_level = code.co_name == "<module>"
+        self.stores: dict[int, tuple[str, ...]] = {}
+        #: lines whose stores reach beyond this frame (globals, cells): reread every frame
+        self.globals_wide: set[int] = set()
+        by_line: dict[int, list[str]] = {}
+        for ins in dis.get_instructions(code):
+            if ins.opname not in _STORE_OPS or ins.positions is None or ins.positions.lineno is None:
+                continue
+            line = ins.positions.lineno
+            names = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
+            if ins.opname == "STORE_FAST_LOAD_FAST":
+                names = names[:1]
+            by_line.setdefault(line, []).extend(n for n in names if isinstance(n, str))
+            if ins.opname.endswith(("GLOBAL", "DEREF")):
+                self.globals_wide.add(line)
+        self.stores = {line: tuple(dict.fromkeys(names)) for line, names in by_line.items()}
+
+
+class FrameRec:
+    __slots__ = ("frame", "node", "info", "last_line")
+
+    def __init__(self, frame: FrameType, node: int, info: CodeInfo) -> None:
+        self.frame, self.node, self.info, self.last_line = frame, node, info, None
+
+
+class Monitor:
+    """Drives a Recorder from sys.monitoring events while the program runs."""
+
+    def __init__(self, writer: TraceWriter, is_program_file: Callable[[str], bool], changes: Changes,
+                 max_steps: int = 1_000_000, max_objects: int = 200_000,
+                 progress: Callable[[int, int], None] | None = None, verify: bool = False) -> None:
+        self.writer = writer
+        #: compare the graph with a full walk after every step (slow; tests use it)
+        self.verify = verify
+        self.verify_problems: list[tuple[int, list[str]]] = []
+        self.is_program_file = is_program_file
+        self.files: dict[str, int] = {}
+        self.progress = progress
+        self.changes = changes
+        self.max_steps = max_steps
+        self.recorder = Recorder(writer, max_objects)
+        self.infos: dict[CodeType, CodeInfo | None] = {}
+        self.frames: dict[FrameType, FrameRec] = {}
+        self.globals_nodes: dict[int, int] = {}  # id(module globals) -> node
+        self.step = -1
+        self.truncated = ""
+        self.runtime_events: list[tuple[str, dict]] = []
+        self.frames_dirty = False
+        self.tool = None
+        self.since_sweep = 0
+        self.output: list[tuple[str, str]] = []
+        self.last_checkpoint = time.monotonic()
+
+    # --- start / stop ---
+
+    def start(self) -> None:
+        for tool in (3, 4, 5):
+            if sys.monitoring.get_tool(tool) is None:
+                self.tool = tool
+                break
+        else:
+            raise RuntimeError("no free sys.monitoring tool id")
+        sys.monitoring.use_tool_id(self.tool, "pyrona")
+        register = sys.monitoring.register_callback
+        register(self.tool, E.PY_START, self._py_start)
+        register(self.tool, E.PY_RESUME, self._py_start)
+        register(self.tool, E.LINE, self._line)
+        register(self.tool, E.PY_RETURN, self._py_return)
+        register(self.tool, E.PY_YIELD, self._py_return)
+        register(self.tool, E.PY_UNWIND, self._py_unwind)
+        register(self.tool, E.RAISE, self._raise)
+        register(self.tool, E.CALL, self._call)
+        sys.monitoring.set_events(self.tool, GLOBAL_EVENTS)
+        RUNTIME.listener = self._runtime_event
+
+    def stop(self) -> None:
+        if self.tool is not None:
+            sys.monitoring.set_events(self.tool, 0)
+            for code, info in self.infos.items():
+                if info is not None:
+                    sys.monitoring.set_local_events(self.tool, code, 0)
+            sys.monitoring.free_tool_id(self.tool)
+            self.tool = None
+        RUNTIME.listener = None
+
+    def finish(self) -> int:
+        """Record what the last step did and close every interval; returns the step count."""
+        if self.step >= 0 and not self.truncated:
+            self._complete(None)
+        steps = self.step + 1
+        self.recorder.step = steps
+        self._flush_output(max(self.step, 0))
+        self.recorder.close_all(steps)
+        for event in self.recorder.events:
+            self.writer.event(event)
+        self.recorder.events.clear()
+        return steps
+
+    def _truncate(self, reason: str) -> None:
+        self.truncated = reason
+        self.stop()
+
+    # --- callbacks ---
+
+    def _file(self, filename: str) -> int | None:
+        file = self.files.get(filename)
+        if file is None and self.is_program_file(filename):
+            file = self.files[filename] = len(self.files)
+            try:
+                with open(filename, encoding="utf-8", errors="replace") as f:
+                    source = f.read()
+            except OSError:
+                source = ""
+            self.writer.add_file(file, filename, source)
+        return file
+
+    def _info(self, code: CodeType) -> CodeInfo | None:
+        file = self._file(code.co_filename)
+        info = CodeInfo(code, file) if file is not None else None
+        self.infos[code] = info
+        if info is not None:
+            sys.monitoring.set_local_events(self.tool, code, LOCAL_EVENTS)
+        return info
+
+    def _py_start(self, code: CodeType, offset: int) -> Any:
+        info = self.infos.get(code, False)
+        if info is False:
+            info = self._info(code)
+        if info is None:
+            return DISABLE
+        frame = sys._getframe(1)
+        rec = self.frames.get(frame)
+        if rec is None:
+            self._enter(frame, info)
+        return None
+
+    def _enter(self, frame: FrameType, info: CodeInfo) -> FrameRec:
+        recorder = self.recorder
+        node = 0
+        try:
+            if info.module_level:
+                key = id(frame.f_globals)
+                node = self.globals_nodes.get(key, 0)
+                if not node:
+                    name = frame.f_globals.get("__name__", "?")
+                    node = recorder.root(frame.f_globals, model.MODULE_GLOBALS, f"globals of {name}")
+                    self.globals_nodes[key] = node
+            else:
+                node = recorder.root(frame, model.FRAME, f"{info.name}()")
+                for name, value in frame.f_locals.items():
+                    if not name.startswith("__pyrona"):
+                        recorder.set_slot(node, name, value)
+        except CapReached as cap:
+            self._truncate(str(cap))
+        rec = self.frames[frame] = FrameRec(frame, node, info)
+        return rec
+
+    def _line(self, code: CodeType, line: int) -> Any:
+        frame = sys._getframe(1)
+        rec = self.frames.get(frame)
+        if rec is None:
+            rec = self._enter(frame, self.infos[code])
+        self._complete(rec)
+        self._new_step(rec.info.file, line, 0)
+        rec.last_line = line
+        return None
+
+    def _py_return(self, code: CodeType, offset: int, value: Any) -> Any:
+        frame = sys._getframe(1)
+        rec = self.frames.pop(frame, None)
+        if rec is not None:
+            self._complete(rec)
+            if not rec.info.module_level:
+                self.recorder.drop_root(rec.node)
+        return None
+
+    def _py_unwind(self, code: CodeType, offset: int, exc: BaseException) -> Any:
+        if self.infos.get(code) is not None:
+            self._py_return(code, offset, None)
+
+    def _raise(self, code: CodeType, offset: int, exc: BaseException) -> Any:
+        if self.infos.get(code) is None:
+            return None
+        frame = sys._getframe(1)
+        rec = self.frames.get(frame)
+        if rec is not None:
+            self._complete(rec)
+            rec.last_line = None
+            self._new_step(rec.info.file, frame.f_lineno, EVENT_CODES["raise"])
+        return None
+
+    def _call(self, code: CodeType, offset: int, callable_: Any, arg0: Any) -> Any:
+        # a callee we do not trace may mutate its first argument (heapq.heappush, shuffle...)
+        target = getattr(callable_, "__code__", None)
+        if (target is None or self.infos.get(target) is None) and not is_inline(arg0):
+            self.changes.after_line(sys._getframe(1), arg0)
+        return None
+
+    def _runtime_event(self, kind: str, **details: Any) -> None:
+        self.runtime_events.append((kind, details))
+
+    # --- steps ---
+
+    def _new_step(self, file: int, line: int, event: int) -> None:
+        self._flush_output(self.step)
+        self.step += 1
+        self.recorder.step = self.step
+        self.writer.step(file, line, event)
+        if self.step & 4095 == 4095:
+            self._periodic()
+        if self.step + 1 >= self.max_steps:
+            self._truncate(f"step cap ({self.max_steps}) reached")
+
+    def _periodic(self) -> None:
+        """Every 4096 steps: progress, and a checkpoint now and then so a run killed
+        from outside still leaves a readable trace."""
+        now = time.monotonic()
+        if self.progress is not None:
+            self.progress(self.step + 1, len(self.recorder.nodes))
+        if now - self.last_checkpoint > 2.0:
+            self.last_checkpoint = now
+            self.writer.checkpoint(self.step, self.recorder.open_rows())
+
+    def _complete(self, rec: FrameRec | None) -> None:
+        """Apply what the last line changed to the graph (changes belong to the current step)."""
+        recorder = self.recorder
+        try:
+            if rec is not None and rec.last_line is not None:
+                names = rec.info.stores.get(rec.last_line)
+                if names:
+                    self._read(rec, names)
+                    if rec.last_line in rec.info.globals_wide:
+                        self.frames_dirty = True
+            if rec is not None and self.changes.later:
+                self.changes.dirty.extend(self.changes.later.pop(rec.frame, ()))
+            if self.frames_dirty:
+                self.frames_dirty = False
+                for other in list(self.frames.values()):
+                    self._read(other, None)
+            if self.changes.dirty:
+                dirty, self.changes.dirty[:] = list(self.changes.dirty), []
+                for obj in dirty:
+                    nid = recorder.ids.get(id(obj))
+                    if nid is not None and nid in recorder.nodes:
+                        recorder.rescan(nid)
+            if self.runtime_events:
+                self._apply_runtime_events()
+            if recorder.changed:
+                recorder.finish_changes()
+                recorder.update_regions(list(RUNTIME.regions.values()))
+                recorder.changed = False
+                self.since_sweep += 1
+                if self.since_sweep > max(256, len(recorder.nodes)):
+                    self.since_sweep = 0
+                    recorder.sweep()
+            if recorder.events:
+                for event in recorder.events:
+                    self.writer.event(event)
+                recorder.events.clear()
+            if self.verify:
+                from .verify import differences
+
+                problems = differences(self)
+                if problems:
+                    self.verify_problems.append((self.step, problems))
+        except CapReached as cap:
+            self._truncate(str(cap))
+
+    def _read(self, rec: FrameRec, names: tuple[str, ...] | None) -> None:
+        """Re-read variables of a frame (all of them if names is None)."""
+        recorder = self.recorder
+        frame = rec.frame
+        scope = frame.f_globals if rec.info.module_level else frame.f_locals
+        if names is None:
+            names = tuple(scope.keys())
+            for gone in [n for n in recorder.slots.get(rec.node, {}) if n not in scope]:
+                recorder.del_slot(rec.node, gone)
+        for name in names:
+            if name.startswith("__"):
+                continue
+            try:
+                value = scope[name]
+            except KeyError:
+                recorder.del_slot(rec.node, name)
+                continue
+            recorder.set_slot(rec.node, name, value)
+
+    def _apply_runtime_events(self) -> None:
+        recorder = self.recorder
+        events, self.runtime_events = self.runtime_events, []
+        refresh_all = False
+        for kind, details in events:
+            nodes: tuple[int, ...] = ()
+            objs = details.get("objects") or ()
+            for obj in objs:
+                nid = recorder.ids.get(id(obj))
+                if nid is not None and nid in recorder.nodes:
+                    recorder.refresh_node(nid)
+            if kind in _REFRESH_ALL:
+                refresh_all = True
+                self.frames_dirty = True
+            nodes = tuple(n for n in (recorder.ids.get(id(o)) for o in objs) if n is not None)
+            message, src, dst, edge = "", None, None, ""
+            if kind == "violation":
+                error = details["error"]
+                message = str(error)
+                src = recorder.ids.get(id(error.source))
+                dst = recorder.ids.get(id(error.target)) if error.target is not None else None
+                edge = self.changes.failed_store
+            cown = details.get("cown")
+            if cown is not None:
+                nid = recorder.ids.get(id(cown))
+                if nid is not None:
+                    recorder.refresh_node(nid)
+                    nodes = (nid,)
+            rid = details.get("rid")
+            if kind == "moved" and len(nodes) == 0:
+                continue
+            recorder.events.append(model.Event(self.step if self.step >= 0 else 0, kind, rid, nodes,
+                                               message, src, dst, edge))
+        if refresh_all:
+            for nid in list(recorder.nodes):
+                if nid in recorder.nodes:
+                    recorder.refresh_node(nid)
+                    if recorder.nodes[nid][1] not in model.ROOT_KINDS:
+                        recorder.rescan(nid)
+            for rec in list(self.frames.values()):
+                self._read(rec, None)
+
+    # --- output ---
+
+    def write_output(self, stream: str, text: str) -> None:
+        self.output.append((stream, text))
+
+    def _flush_output(self, step: int) -> None:
+        if self.output:
+            for stream in ("stdout", "stderr"):
+                text = "".join(t for s, t in self.output if s == stream)
+                if text:
+                    self.writer.output(max(step, 0), stream, text)
+            self.output.clear()

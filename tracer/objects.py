@@ -1,0 +1,138 @@
+"""How the tracer sees one Python object: its kind, label, place, and outgoing slots."""
+
+from __future__ import annotations
+
+import types
+from collections import deque
+
+from ..runtime.barrier import FAST_VALUES
+from ..runtime.cowns import Cown
+from ..runtime.kinds import instance_slots, slot_values
+from ..runtime.objects import Bag, Region
+from ..runtime.regions import RegionMeta
+from ..runtime.state import FROZEN as RT_FROZEN
+from ..runtime.state import RUNTIME
+from . import model
+
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
+
+MAX_REPR = 60
+#: Types shown inline as a field value rather than as a node.
+INLINE_TYPES = FAST_VALUES | {range, slice, type(Ellipsis)}
+_STRUCTURE = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type, types.ModuleType,
+              types.CodeType, property, classmethod, staticmethod)
+
+
+def is_inline(value: Any) -> bool:
+    """Values drawn as text in a field (ints, strs, None, tuples of them...)."""
+    t = type(value)
+    if t in INLINE_TYPES:
+        return True
+    if t is tuple or t is frozenset:
+        return len(value) <= 8 and all(type(v) in INLINE_TYPES for v in value)
+    return False
+
+
+def short_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # a user repr that fails is not our failure
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= MAX_REPR else text[: MAX_REPR - 1] + "…"
+
+
+def kind_of(obj: Any) -> str:
+    t = type(obj)
+    if t is Region and obj._pyrona_meta is not None:
+        return model.BRIDGE
+    if isinstance(obj, Bag):
+        return model.OBJ
+    if t is Cown:
+        return model.COWN_NODE
+    if isinstance(obj, list) or t is deque:
+        return model.LIST
+    if isinstance(obj, dict):
+        return model.DICT
+    if isinstance(obj, set):
+        return model.SET
+    if isinstance(obj, tuple):
+        return model.TUPLE
+    if isinstance(obj, frozenset):
+        return model.FROZENSET
+    if isinstance(obj, type):
+        return model.CLASS
+    if isinstance(obj, types.ModuleType):
+        return model.MODULE
+    if isinstance(obj, _STRUCTURE):
+        return model.FUNCTION
+    if t.__flags__ & (1 << 9) and not isinstance(obj, BaseException):  # a class defined in Python
+        return model.INSTANCE
+    return model.OTHER
+
+
+def place_of(obj: Any) -> str:
+    if type(obj) is Cown:
+        return model.COWN
+    place = RUNTIME.places.get(id(obj))
+    if place is None:
+        return model.LOCAL
+    if place is RT_FROZEN:
+        return model.FROZEN
+    return model.region_place(place.rid)
+
+
+def label_of(obj: Any, kind: str) -> tuple[str, str]:
+    """(label, detail) of a node."""
+    if kind == model.BRIDGE:
+        return f"Region #{obj._pyrona_meta.rid}", ""
+    if kind == model.COWN_NODE:
+        return "Cown", obj._state
+    if kind in (model.FUNCTION, model.CLASS):
+        return getattr(obj, "__qualname__", type(obj).__name__), ""
+    if kind == model.MODULE:
+        return f"module {obj.__name__}", ""
+    return type(obj).__name__, ""
+
+
+def slots_of(obj: Any, kind: str) -> Iterator[tuple[str, Any]]:
+    """The (name, value) references an object holds, in a stable order."""
+    if kind in (model.OBJ, model.BRIDGE):
+        yield from obj.__dict__.items()
+        proto = object.__getattribute__(obj, "__proto__")
+        if proto is not None:
+            yield "__proto__", proto
+    elif kind == model.LIST or kind == model.TUPLE:
+        for i, value in enumerate(list(obj)):
+            yield f"[{i}]", value
+    elif kind == model.DICT:
+        for i, (key, value) in enumerate(list(dict.items(obj))):
+            if is_inline(key):
+                yield f"[{short_repr(key)}]", value
+            else:
+                yield f"key{i}", key
+                yield f"value{i}", value
+    elif kind in (model.SET, model.FROZENSET):
+        items = sorted(obj, key=lambda v: (not is_inline(v), short_repr(v) if is_inline(v) else id(v)))
+        for i, value in enumerate(items):
+            yield f"{{{i}}}", value
+    elif kind == model.COWN_NODE:
+        yield "value", obj._value
+    elif kind == model.INSTANCE:
+        d = getattr(obj, "__dict__", None)
+        if type(d) is dict:
+            yield from list(d.items())
+        for desc, value in slot_values(obj, instance_slots(type(obj))):
+            yield desc.__name__, value
+        if isinstance(obj, dict):
+            for key, value in list(dict.items(obj)):
+                yield f"[{short_repr(key)}]", value
+        elif isinstance(obj, (list, tuple)):
+            for i, value in enumerate(list(obj)):
+                yield f"[{i}]", value
+
+
+def region_name(meta: RegionMeta) -> str:
+    return f"Region #{meta.rid}"

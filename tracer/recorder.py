@@ -1,0 +1,268 @@
+"""The graph as it is now, and what changed: the tracer's memory between steps.
+
+The recorder keeps the current graph (nodes, their slots, region states) and,
+when something changes, closes the intervals that ended and opens new ones.
+It never re-walks the whole heap at a step: it rescans the objects the
+runtime saw mutated and the variables the last line stored, and walks from
+there to objects it has not seen yet. Nodes nothing references any more are
+dropped at once; unreachable cycles at the periodic full sweep.
+"""
+
+from __future__ import annotations
+
+from . import model
+from .objects import is_inline, kind_of, label_of, place_of, short_repr, slots_of
+
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .store import TraceWriter
+
+_MISSING = object()
+
+
+class CapReached(Exception):
+    """The object cap was reached: the trace stops here."""
+
+
+class Recorder:
+    """Current graph + interval bookkeeping. `step` is the step changes belong to."""
+
+    def __init__(self, writer: TraceWriter, max_objects: int) -> None:
+        self.writer = writer
+        self.max_objects = max_objects
+        self.step = 0
+        self.next_id = 1
+        self.ids: dict[int, int] = {}  # id(obj) -> node id
+        self.objs: dict[int, Any] = {}  # node id -> obj (kept alive while in the graph)
+        self.nodes: dict[int, tuple] = {}  # node id -> (start, kind, type, place, label, detail)
+        self.slots: dict[int, dict[str, tuple]] = {}  # node -> name -> (start, dst node | None, value)
+        self.indeg: dict[int, int] = {}
+        self.roots: set[int] = set()
+        self.regions: dict[int, tuple] = {}  # rid -> (start, values)
+        self.open_regions: dict[int, bool] = {}
+        self.events: list[model.Event] = []
+        self.changed = False
+        self._orphans: list[int] = []  # nodes whose last reference went, to drop
+
+    # --- nodes ---
+
+    def node(self, obj: Any) -> int:
+        """The node of `obj`, created (and scanned) if new."""
+        nid = self.ids.get(id(obj))
+        if nid is not None:
+            return nid
+        if len(self.nodes) >= self.max_objects:
+            raise CapReached(f"object cap ({self.max_objects}) reached")
+        nid = self.next_id
+        self.next_id += 1
+        self.ids[id(obj)] = nid
+        self.objs[nid] = obj
+        kind = kind_of(obj)
+        label, detail = label_of(obj, kind)
+        self.nodes[nid] = (self.step, kind, type(obj).__name__, place_of(obj), label, detail)
+        self.slots[nid] = {}
+        self.indeg[nid] = 0
+        self.changed = True
+        if kind not in model.STRUCTURE_KINDS and kind != model.OTHER:
+            self.rescan(nid)
+        return nid
+
+    def root(self, obj: Any, kind: str, label: str) -> int:
+        """A frame or a module's globals: a root node whose slots are set by `set_slot`."""
+        nid = self.next_id
+        self.next_id += 1
+        self.ids[id(obj)] = nid
+        self.objs[nid] = obj
+        self.nodes[nid] = (self.step, kind, kind, model.LOCAL, label, "")
+        self.slots[nid] = {}
+        self.indeg[nid] = 0
+        self.roots.add(nid)
+        self.changed = True
+        return nid
+
+    def drop_root(self, nid: int) -> None:
+        """A frame ended. What only it referenced goes at the next `finish_changes`,
+        so a returned object keeps its node when the caller stores it."""
+        self.roots.discard(nid)
+        for name in list(self.slots.get(nid, ())):
+            self._close_slot(nid, name)
+        self._remove(nid)
+
+    def refresh_node(self, nid: int) -> None:
+        """Re-read a node's place/label/detail (after region events)."""
+        start, kind, type_name, place, label, detail = self.nodes[nid]
+        if kind in model.ROOT_KINDS:
+            return
+        obj = self.objs[nid]
+        new_kind = kind_of(obj)
+        new_label, new_detail = label_of(obj, new_kind)
+        new = (new_kind, type(obj).__name__, place_of(obj), new_label, new_detail)
+        if new != (kind, type_name, place, label, detail):
+            if start < self.step:
+                self.writer.interval("nodes", start, self.step, (nid, kind, type_name, place, label, detail))
+                start = self.step
+            self.nodes[nid] = (start, *new)
+            self.changed = True
+
+    # --- slots ---
+
+    def rescan(self, nid: int) -> None:
+        """Compare an object's references with what the graph has for it."""
+        _start, kind = self.nodes[nid][0], self.nodes[nid][1]
+        old = self.slots[nid]
+        seen = set()
+        for name, value in slots_of(self.objs[nid], kind):
+            seen.add(name)
+            self.set_slot(nid, name, value)
+        for name in [n for n in old if n not in seen]:
+            self._close_slot(nid, name)
+
+    def set_slot(self, nid: int, name: str, value: Any) -> None:
+        slot = self.slots[nid].get(name)
+        if is_inline(value):
+            text = short_repr(value)
+            if slot is not None and slot[1] is None and slot[2] == text:
+                return
+            if slot is not None:
+                self._close_slot(nid, name)
+            self.slots[nid][name] = (self.step, None, text)
+        else:
+            if slot is not None and slot[1] is not None and self.objs.get(slot[1]) is value:
+                return
+            dst = self.node(value)
+            if slot is not None:
+                self._close_slot(nid, name)
+            self.slots[nid][name] = (self.step, dst, None)
+            self.indeg[dst] += 1
+        self.changed = True
+
+    def del_slot(self, nid: int, name: str) -> None:
+        if name in self.slots[nid]:
+            self._close_slot(nid, name)
+
+    def _close_slot(self, nid: int, name: str) -> None:
+        start, dst, text = self.slots[nid].pop(name)
+        if start < self.step:
+            if dst is None:
+                self.writer.interval("fields", start, self.step, (nid, name, text))
+            else:
+                self.writer.interval("edges", start, self.step, (nid, name, dst))
+        if dst is not None:
+            self.indeg[dst] -= 1
+            if self.indeg[dst] == 0 and dst not in self.roots:
+                self._orphans.append(dst)
+        self.changed = True
+
+    def _remove(self, nid: int) -> None:
+        start, kind, type_name, place, label, detail = self.nodes.pop(nid)
+        if start < self.step:
+            self.writer.interval("nodes", start, self.step, (nid, kind, type_name, place, label, detail))
+        obj = self.objs.pop(nid)
+        if self.ids.get(id(obj)) == nid:
+            del self.ids[id(obj)]
+        del self.indeg[nid]
+        self.slots.pop(nid, None)
+
+    def _collect(self) -> None:
+        """Drop nodes nothing references any more (cascading)."""
+        while self._orphans:
+            nid = self._orphans.pop()
+            if nid not in self.nodes or self.indeg.get(nid) or nid in self.roots:
+                continue
+            for name in list(self.slots[nid]):
+                self._close_slot(nid, name)
+            self._remove(nid)
+
+    def sweep(self) -> None:
+        """Drop everything not reachable from the roots (unreachable cycles)."""
+        marked, stack = set(), list(self.roots)
+        while stack:
+            nid = stack.pop()
+            if nid in marked:
+                continue
+            marked.add(nid)
+            stack.extend(dst for _s, dst, _t in self.slots.get(nid, {}).values() if dst is not None)
+        dead = [nid for nid in self.nodes if nid not in marked]
+        for nid in dead:
+            for name in list(self.slots[nid]):
+                self._close_slot(nid, name)
+        for nid in dead:
+            self._remove(nid)
+        self._orphans.clear()
+
+    def finish_changes(self) -> None:
+        self._collect()
+
+    # --- regions ---
+
+    def update_regions(self, metas: list) -> None:
+        """Region states from the graph: LRC = references from local nodes into the region."""
+        if not metas and not self.regions:
+            return
+        lrc: dict[int, int] = {}
+        for nid, (_s, _k, _t, place, *_rest) in self.nodes.items():
+            if place != model.LOCAL:
+                continue
+            for _start, dst, _text in self.slots[nid].values():
+                if dst is not None:
+                    rid = model.place_rid(self.nodes[dst][3])
+                    if rid is not None:
+                        lrc[rid] = lrc.get(rid, 0) + 1
+        by_rid = {m.rid: m for m in metas}
+        opened: dict[int, bool] = {}
+
+        def is_open(rid: int) -> bool:
+            if rid not in opened:
+                meta = by_rid[rid]
+                opened[rid] = lrc.get(rid, 0) > 0 or any(is_open(c) for c in meta.children if c in by_rid)
+            return opened[rid]
+
+        states = {}
+        for rid, meta in by_rid.items():
+            sbrc = sum(1 for c in meta.children if c in by_rid and is_open(c))
+            bridge = self.ids.get(id(meta.bridge)) if meta.bridge is not None else None
+            owner = self.ids.get(id(meta.owner)) if meta.owner is not None else None
+            parent = meta.parent.rid if meta.parent is not None else None
+            states[rid] = (bridge, parent, owner, lrc.get(rid, 0), sbrc, is_open(rid), "")
+        for rid in [r for r in self.regions if r not in states]:
+            self._close_region(rid)
+        for rid, values in states.items():
+            current = self.regions.get(rid)
+            if current is not None and current[1] == values:
+                continue
+            if current is not None:
+                self._close_region(rid)
+            was_open = self.open_regions.get(rid)
+            if was_open is not None and was_open != values[5]:
+                self.events.append(model.Event(self.step, "opened" if values[5] else "closed", rid))
+            self.open_regions[rid] = values[5]
+            self.regions[rid] = (self.step, values)
+
+    def _close_region(self, rid: int) -> None:
+        start, values = self.regions.pop(rid)
+        if start < self.step:
+            self.writer.interval("regions", start, self.step, (rid, *values))
+
+    # --- end and checkpoints ---
+
+    def open_rows(self) -> dict[str, list[tuple]]:
+        """Every interval still open, as (start, *values) rows."""
+        nodes = [(start, nid, *rest) for nid, (start, *rest) in self.nodes.items()]
+        edges, fields = [], []
+        for nid, slots in self.slots.items():
+            for name, (start, dst, text) in slots.items():
+                if dst is None:
+                    fields.append((start, nid, name, text))
+                else:
+                    edges.append((start, nid, name, dst))
+        regions = [(start, rid, *values) for rid, (start, values) in self.regions.items()]
+        return {"nodes": nodes, "edges": edges, "fields": fields, "regions": regions}
+
+    def close_all(self, end: int) -> None:
+        """Write every open interval with `end` (the number of steps)."""
+        for table, rows in self.open_rows().items():
+            for start, *values in rows:
+                if start < end:
+                    self.writer.interval(table, start, end, tuple(values))

@@ -1,0 +1,370 @@
+"""The trace store: many traces in one SQLite file (WAL), the graph kept temporally.
+
+Every node, edge, inline value and region state is a row with the step
+interval [start, end) in which it held. Rows are written once, when their
+interval closes (still-open ones at checkpoints and at the end), so the writer
+only appends. To read the state at step s directly, each row also carries a
+`bin`: with L = bit_length(end - start) - 1, bin = L << 40 | start >> L. An
+interval of level L that contains s starts in one of the three bins
+(s >> L) - 2 .. s >> L of that level, so a step is read with one indexed
+lookup per level, never by replaying from step 0.
+
+All SQL lives in this module; the rest of pyrona passes the dataclasses of
+`pyrona.tracer.model`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import zlib
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+
+from .model import Edge, Event, Field, Node, RegionState, Step, StepGraph
+
+SCHEMA_VERSION = 1
+LEVELS = 41  # intervals up to 2**41 steps
+STEP_CHUNK = 4096  # steps packed per row
+EVENT_CODES = {"line": 0, "call": 1, "return": 2, "raise": 3}
+EVENT_NAMES = {v: k for k, v in EVENT_CODES.items()}
+OPEN = 1 << 62  # the end of an interval that had not closed when it was written
+
+
+class StoreError(Exception):
+    """A trace store problem (bad file, unknown trace, step out of range)."""
+
+    kind = "store"
+
+
+def interval_bin(start: int, end: int) -> int:
+    level = max(end - start, 1).bit_length() - 1
+    return level << 40 | start >> level
+
+
+def bins_containing(step: int) -> list[int]:
+    """Every bin an interval containing `step` can have."""
+    out = []
+    for level in range(LEVELS):
+        top = step >> level
+        out.extend(level << 40 | b for b in range(max(top - 2, 0), top + 1))
+    return out
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS traces (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL, created REAL NOT NULL,
+    status TEXT NOT NULL, steps INTEGER NOT NULL DEFAULT 0, message TEXT NOT NULL DEFAULT '',
+    truncated TEXT NOT NULL DEFAULT '', checkpoint INTEGER NOT NULL DEFAULT -1,
+    settings TEXT NOT NULL DEFAULT '{}', summary TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE IF NOT EXISTS files (
+    trace INTEGER NOT NULL, file INTEGER NOT NULL, path TEXT NOT NULL, source TEXT NOT NULL,
+    PRIMARY KEY (trace, file)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS step_chunks (
+    trace INTEGER NOT NULL, first INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (trace, first)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outputs (
+    trace INTEGER NOT NULL, step INTEGER NOT NULL, stream TEXT NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS outputs_step ON outputs (trace, step);
+CREATE TABLE IF NOT EXISTS events (
+    trace INTEGER NOT NULL, step INTEGER NOT NULL, kind TEXT NOT NULL, rid INTEGER,
+    nodes TEXT NOT NULL, message TEXT NOT NULL, src INTEGER, dst INTEGER, edge TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_step ON events (trace, step);
+CREATE TABLE IF NOT EXISTS nodes (
+    trace INTEGER NOT NULL, bin INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    node INTEGER NOT NULL, kind TEXT NOT NULL, type TEXT NOT NULL, place TEXT NOT NULL,
+    label TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS nodes_bin ON nodes (trace, bin);
+CREATE TABLE IF NOT EXISTS edges (
+    trace INTEGER NOT NULL, bin INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    src INTEGER NOT NULL, name TEXT NOT NULL, dst INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS edges_bin ON edges (trace, bin);
+CREATE TABLE IF NOT EXISTS fields (
+    trace INTEGER NOT NULL, bin INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    node INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS fields_bin ON fields (trace, bin);
+CREATE TABLE IF NOT EXISTS regions (
+    trace INTEGER NOT NULL, bin INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    rid INTEGER NOT NULL, bridge INTEGER, parent INTEGER, owner INTEGER,
+    lrc INTEGER NOT NULL, sbrc INTEGER NOT NULL, open INTEGER NOT NULL, name TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS regions_bin ON regions (trace, bin);
+CREATE INDEX IF NOT EXISTS regions_rid ON regions (trace, rid, start);
+"""
+#: Interval tables and their value columns (after trace, bin, start, end).
+INTERVAL_TABLES = {
+    "nodes": ("node", "kind", "type", "place", "label", "detail"),
+    "edges": ("src", "name", "dst"),
+    "fields": ("node", "name", "value"),
+    "regions": ("rid", "bridge", "parent", "owner", "lrc", "sbrc", "open", "name"),
+}
+#: Rows written at a checkpoint for intervals still open then (replaced at the next one).
+OPEN_SCHEMA = "\n".join(
+    f"CREATE TABLE IF NOT EXISTS open_{table} (trace INTEGER NOT NULL, start INTEGER NOT NULL, "
+    + ", ".join(f"{col}" for col in cols) + ");"
+    f"CREATE INDEX IF NOT EXISTS open_{table}_trace ON open_{table} (trace);"
+    for table, cols in INTERVAL_TABLES.items()
+)
+
+
+@dataclass(frozen=True)
+class TraceInfo:
+    id: int
+    name: str
+    created: float
+    status: str  # queued, running, done, failed, truncated
+    steps: int
+    message: str
+    truncated: str
+    settings: dict
+    summary: dict
+
+
+class TraceStore:
+    """One SQLite file of traces. Use one store (one connection) per thread."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA + OPEN_SCHEMA)
+            self._check_version()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open trace store {self.path}: {exc}") from exc
+
+    def _check_version(self) -> None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None:
+            self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) != SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has schema version {row[0]}, this pyrona reads {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- traces ---
+
+    def create_trace(self, name: str, files: dict[str, str], settings: dict | None = None) -> int:
+        with self.db:
+            cur = self.db.execute(
+                "INSERT INTO traces (name, created, status, settings) VALUES (?, ?, 'queued', ?)",
+                (name, time.time(), json.dumps(settings or {})))
+            trace = cur.lastrowid
+            self.db.executemany("INSERT INTO files VALUES (?, ?, ?, ?)",
+                                [(trace, i, path, src) for i, (path, src) in enumerate(files.items())])
+        return trace
+
+    def set_status(self, trace: int, status: str, message: str = "", **extra: object) -> None:
+        sets, args = ["status = ?", "message = ?"], [status, message]
+        for key in ("steps", "truncated", "checkpoint"):
+            if key in extra:
+                sets.append(f"{key} = ?")
+                args.append(extra[key])
+        if "summary" in extra:
+            sets.append("summary = ?")
+            args.append(json.dumps(extra["summary"]))
+        self.db.execute(f"UPDATE traces SET {', '.join(sets)} WHERE id = ?", (*args, trace))
+
+    def trace(self, trace: int) -> TraceInfo:
+        row = self.db.execute(
+            "SELECT id, name, created, status, steps, message, truncated, settings, summary "
+            "FROM traces WHERE id = ?", (trace,)).fetchone()
+        if row is None:
+            raise StoreError(f"no trace {trace}")
+        return TraceInfo(*row[:7], json.loads(row[7]), json.loads(row[8]))
+
+    def traces(self) -> list[TraceInfo]:
+        ids = [r[0] for r in self.db.execute("SELECT id FROM traces ORDER BY id")]
+        return [self.trace(i) for i in ids]
+
+    def delete_trace(self, trace: int) -> None:
+        self.trace(trace)
+        with self.db:
+            for table in ("traces", "files", "step_chunks", "outputs", "events", *INTERVAL_TABLES,
+                          *(f"open_{t}" for t in INTERVAL_TABLES)):
+                column = "id" if table == "traces" else "trace"
+                self.db.execute(f"DELETE FROM {table} WHERE {column} = ?", (trace,))
+
+    def files(self, trace: int) -> dict[int, tuple[str, str]]:
+        rows = self.db.execute("SELECT file, path, source FROM files WHERE trace = ?", (trace,))
+        return {f: (path, src) for f, path, src in rows}
+
+    def writer(self, trace: int) -> TraceWriter:
+        return TraceWriter(self, trace)
+
+    # --- reading a step ---
+
+    def step_count(self, trace: int) -> int:
+        info = self.trace(trace)
+        if info.status == "running" or info.steps == 0:
+            row = self.db.execute("SELECT MAX(first + count) FROM step_chunks WHERE trace = ?",
+                                  (trace,)).fetchone()
+            return row[0] or 0
+        return info.steps
+
+    def steps(self, trace: int, first: int = 0, count: int | None = None) -> list[Step]:
+        """Steps [first, first+count) without their graphs (file, line, event)."""
+        last = first + count if count is not None else OPEN
+        files = {f: path for f, (path, _src) in self.files(trace).items()}
+        out: list[Step] = []
+        rows = self.db.execute(
+            "SELECT first, count, data FROM step_chunks WHERE trace = ? AND first + count > ? "
+            "AND first < ? ORDER BY first", (trace, first, last))
+        for start, n, data in rows:
+            lines, codes = _unpack_steps(data, n)
+            for i in range(max(first - start, 0), min(n, last - start)):
+                code = codes[i]
+                out.append(Step(start + i, files.get(code >> 2, "?"), lines[i], EVENT_NAMES[code & 3], ""))
+        return out
+
+    def step(self, trace: int, index: int) -> StepGraph:
+        total = self.step_count(trace)
+        if not 0 <= index < total:
+            raise StoreError(f"step {index} out of range: trace {trace} has {total} steps")
+        bins = bins_containing(index)
+        marks = ",".join("?" * len(bins))
+        graph = StepGraph(index)
+
+        checkpoint = self.trace(trace).status == "running"
+
+        def rows(table: str) -> list[tuple]:
+            cols = ", ".join(INTERVAL_TABLES[table])
+            found = self.db.execute(
+                f"SELECT {cols} FROM {table} WHERE trace = ? AND bin IN ({marks}) "
+                f"AND start <= ? AND end > ?", (trace, *bins, index, index)).fetchall()
+            if checkpoint:  # intervals still open at the last checkpoint
+                found += self.db.execute(f"SELECT {cols} FROM open_{table} WHERE trace = ? AND start <= ?",
+                                         (trace, index)).fetchall()
+            return found
+
+        for node, kind, type_name, place, label, detail in rows("nodes"):
+            graph.nodes[node] = Node(node, kind, type_name, place, label, detail)
+        graph.edges = [Edge(*r) for r in sorted(rows("edges"))]
+        graph.fields = [Field(*r) for r in sorted(rows("fields"))]
+        for rid, bridge, parent, owner, lrc, sbrc, is_open, name in rows("regions"):
+            graph.regions[rid] = RegionState(rid, bridge, parent, owner, lrc, sbrc, bool(is_open), name)
+        graph.events = self.events(trace, index, index + 1)
+        graph.stack = tuple(sorted(n.id for n in graph.nodes.values() if n.kind == "frame"))
+        return graph
+
+    def events(self, trace: int, first: int = 0, last: int = OPEN,
+               kinds: tuple[str, ...] = ()) -> list[Event]:
+        sql = ("SELECT step, kind, rid, nodes, message, src, dst, edge FROM events "
+               "WHERE trace = ? AND step >= ? AND step < ?")
+        args: list = [trace, first, last]
+        if kinds:
+            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+            args += kinds
+        return [Event(step, kind, rid, tuple(json.loads(nodes)), message, src, dst, edge)
+                for step, kind, rid, nodes, message, src, dst, edge
+                in self.db.execute(sql + " ORDER BY rowid", args)]
+
+    def output(self, trace: int, upto: int) -> list[tuple[int, str, str]]:
+        """(step, stream, text) written at steps <= upto."""
+        return self.db.execute("SELECT step, stream, text FROM outputs WHERE trace = ? AND step <= ? "
+                               "ORDER BY rowid", (trace, upto)).fetchall()
+
+    def region_history(self, trace: int) -> list[tuple]:
+        """(rid, start, end, bridge, parent, owner, lrc, sbrc, open, name) for every region interval."""
+        closed = self.db.execute(
+            "SELECT rid, start, end, bridge, parent, owner, lrc, sbrc, open, name FROM regions "
+            "WHERE trace = ? ORDER BY rid, start", (trace,)).fetchall()
+        if self.trace(trace).status == "running":
+            closed += self.db.execute(
+                "SELECT rid, start, ?, bridge, parent, owner, lrc, sbrc, open, name FROM open_regions "
+                "WHERE trace = ?", (OPEN, trace)).fetchall()
+        return closed
+
+
+class TraceWriter:
+    """Batched, append-only writes of one trace (the tracer's only way to the store)."""
+
+    def __init__(self, store: TraceStore, trace: int, batch: int = 20_000) -> None:
+        self.db = store.db
+        self.store = store
+        self.trace = trace
+        self.batch = batch
+        self.pending: dict[str, list[tuple]] = {t: [] for t in (*INTERVAL_TABLES, "outputs", "events")}
+        self.count = 0
+        self.lines = array("I")
+        self.codes = array("I")
+        self.first = 0  # index of the first step in self.lines
+        self.bytes_written = 0
+
+    def add_file(self, file: int, path: str, source: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (self.trace, file, path, source))
+
+    def step(self, file: int, line: int, event: int) -> None:
+        self.lines.append(line)
+        self.codes.append(file << 2 | event)
+        if len(self.lines) >= STEP_CHUNK:
+            self._flush_steps()
+
+    def interval(self, table: str, start: int, end: int, values: tuple) -> None:
+        self.pending[table].append((self.trace, interval_bin(start, end), start, end, *values))
+        self.count += 1
+        if self.count >= self.batch:
+            self.flush()
+
+    def output(self, step: int, stream: str, text: str) -> None:
+        self.pending["outputs"].append((self.trace, step, stream, text))
+
+    def event(self, event: Event) -> None:
+        self.pending["events"].append((self.trace, event.step, event.kind, event.rid, json.dumps(event.nodes),
+                                       event.message, event.src, event.dst, event.edge))
+
+    def _flush_steps(self) -> None:
+        if self.lines:
+            data = _pack_steps(self.lines, self.codes)
+            self.bytes_written += len(data)
+            self.db.execute("INSERT OR REPLACE INTO step_chunks VALUES (?, ?, ?, ?)",
+                            (self.trace, self.first, len(self.lines), data))
+            if len(self.lines) >= STEP_CHUNK:
+                self.first += len(self.lines)
+                self.lines, self.codes = array("I"), array("I")
+
+    def flush(self) -> None:
+        with self.db:
+            for table, rows in self.pending.items():
+                if rows:
+                    marks = ",".join("?" * len(rows[0]))
+                    self.db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+                    rows.clear()
+            self._flush_steps()
+        self.count = 0
+
+    def checkpoint(self, step: int, open_rows: dict[str, list[tuple]]) -> None:
+        """Make the trace readable up to `step` while it runs: flush, and replace the
+        snapshot of still-open intervals (each row: start, *values)."""
+        self.flush()
+        with self.db:
+            for table, rows in open_rows.items():
+                self.db.execute(f"DELETE FROM open_{table} WHERE trace = ?", (self.trace,))
+                if rows:
+                    marks = ",".join("?" * (len(rows[0]) + 1))
+                    self.db.executemany(f"INSERT INTO open_{table} VALUES ({marks})",
+                                        [(self.trace, *row) for row in rows])
+            self.db.execute("UPDATE traces SET checkpoint = ? WHERE id = ?", (step, self.trace))
+
+    def finish(self) -> None:
+        self.flush()
+        with self.db:
+            for table in INTERVAL_TABLES:
+                self.db.execute(f"DELETE FROM open_{table} WHERE trace = ?", (self.trace,))
+
+
+def _pack_steps(lines: array, codes: array) -> bytes:
+    return zlib.compress(lines.tobytes() + codes.tobytes(), 6)
+
+
+def _unpack_steps(data: bytes, count: int) -> tuple[array, array]:
+    raw = zlib.decompress(data)
+    lines, codes = array("I"), array("I")
+    half = count * lines.itemsize
+    lines.frombytes(raw[:half])
+    codes.frombytes(raw[half:])
+    return lines, codes
