@@ -1,5 +1,5 @@
 """The store hooks of a traced program: the runtime's checked stores, plus a note of
-what changed, so the recorder rescans only mutated objects."""
+what changed (and where in the object), so the recorder rescans only that."""
 
 from __future__ import annotations
 
@@ -14,62 +14,94 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+#: Hints: what part of an object a change touched. None means "anything".
+TAIL = ("tail",)  # elements were added at the end of a list
+_TAIL_METHODS = frozenset({"append", "extend", "__iadd__"})
+
 
 class Changes:
-    """Objects mutated since the recorder last looked, and the name of a failed store.
+    """Objects mutated since the recorder last looked, with hints, and the name of a
+    failed store.
 
     `later` holds objects a frame's current line is about to mutate (a method
     was looked up, a call is starting): they are rescanned when that line ends.
     """
 
     def __init__(self) -> None:
-        self.dirty: list[Any] = []
-        self.later: dict[Any, list[Any]] = {}
+        self.dirty: list[tuple[Any, Any]] = []
+        self.later: dict[Any, list[tuple[Any, Any]]] = {}
         self.failed_store: str = ""
 
-    def after_line(self, frame: Any, obj: Any) -> None:
+    def after_line(self, frame: Any, obj: Any, hint: Any = None) -> None:
         found = self.later.get(frame)
         if found is None:
-            self.later[frame] = [obj]
+            self.later[frame] = [(obj, hint)]
         else:
-            found.append(obj)
+            found.append((obj, hint))
 
 
 def tracing_hooks(changes: Changes) -> dict[str, Callable[..., Any]]:
-    """HOOKS whose stores also record their target in `changes.dirty`."""
+    """HOOKS whose stores also record their target (and what of it) in `changes.dirty`."""
     mark = changes.dirty.append
 
-    def recorded(store: Callable[..., Any], target_at: int, name_at: int | None) -> Callable[..., Any]:
-        def hook(*args: Any) -> Any:
-            try:
-                result = store(*args)
-            except RegionError:
-                changes.failed_store = str(args[name_at]) if name_at is not None else ""
-                raise
-            mark(args[target_at])
-            return result
+    def failed(name: Any) -> None:
+        changes.failed_store = str(name)
 
-        return hook
+    def store_attr(value: Any, obj: Any, name: str) -> None:
+        try:
+            stores.store_attr(value, obj, name)
+        except RegionError:
+            failed(name)
+            raise
+        mark((obj, ("attr", name)))
+
+    def store_item(value: Any, obj: Any, key: Any) -> None:
+        try:
+            stores.store_item(value, obj, key)
+        except RegionError:
+            failed(key)
+            raise
+        mark((obj, ("item", key)))
+
+    def delete_attr(obj: Any, name: str) -> None:
+        stores.delete_attr(obj, name)
+        mark((obj, ("attr", name)))
+
+    def delete_item(obj: Any, key: Any) -> None:
+        stores.delete_item(obj, key)
+        mark((obj, ("item", key) if isinstance(obj, dict) else None))
+
+    def aug_attr(obj: Any, name: str, op: str, value: Any) -> None:
+        stores.aug_attr(obj, name, op, value)
+        mark((obj, ("attr", name)))
+
+    def aug_item(obj: Any, key: Any, op: str, value: Any) -> None:
+        stores.aug_item(obj, key, op, value)
+        mark((obj, ("item", key)))
+
+    def inplace(current: Any, op: str, value: Any) -> Any:
+        result = stores.inplace(current, op, value)
+        mark((current, TAIL if op == "+=" else None))
+        return result
 
     after_line = changes.after_line
 
     def method(obj: Any, name: str) -> Any:
-        after_line(sys._getframe(1), obj)  # the call follows: rescan when the line ends
+        # the call follows: rescan when the line ends
+        after_line(sys._getframe(1), obj, TAIL if name in _TAIL_METHODS else None)
         return stores.method(obj, name)
 
-    def inplace(current: Any, op: str, value: Any) -> Any:
-        mark(current)
-        return stores.inplace(current, op, value)
+    def builtin(func: Any) -> Any:
+        checked = stores.builtin(func)
+        if checked is func:
+            return func
+        return lambda obj, name, *rest: (checked(obj, name, *rest), mark((obj, ("attr", name))))[0]
 
     traced = dict(HOOKS)
     traced.update({
-        "__pyrona_setattr__": recorded(stores.store_attr, 1, 2),
-        "__pyrona_setitem__": recorded(stores.store_item, 1, 2),
-        "__pyrona_delattr__": recorded(stores.delete_attr, 0, 1),
-        "__pyrona_delitem__": recorded(stores.delete_item, 0, 1),
-        "__pyrona_augattr__": recorded(stores.aug_attr, 0, 1),
-        "__pyrona_augitem__": recorded(stores.aug_item, 0, 1),
-        "__pyrona_inplace__": inplace,
-        "__pyrona_method__": method,
+        "__pyrona_setattr__": store_attr, "__pyrona_setitem__": store_item,
+        "__pyrona_delattr__": delete_attr, "__pyrona_delitem__": delete_item,
+        "__pyrona_augattr__": aug_attr, "__pyrona_augitem__": aug_item,
+        "__pyrona_inplace__": inplace, "__pyrona_method__": method, "__pyrona_builtin__": builtin,
     })
     return traced

@@ -99,6 +99,9 @@ class Monitor:
         self.since_sweep = 0
         self.output: list[tuple[str, str]] = []
         self.last_checkpoint = time.monotonic()
+        self.checkpoint_cost = 0.0
+        #: ids of the store hooks the program calls (their calls are not untraced mutators)
+        self.hook_ids: set[int] = set()
 
     # --- start / stop ---
 
@@ -192,7 +195,7 @@ class Monitor:
                 node = self.globals_nodes.get(key, 0)
                 if not node:
                     name = frame.f_globals.get("__name__", "?")
-                    node = recorder.root(frame.f_globals, model.MODULE_GLOBALS, f"globals of {name}")
+                    node = recorder.root(frame.f_globals, model.MODULE_GLOBALS, name)
                     self.globals_nodes[key] = node
             else:
                 node = recorder.root(frame, model.FRAME, f"{info.name}()")
@@ -240,6 +243,8 @@ class Monitor:
 
     def _call(self, code: CodeType, offset: int, callable_: Any, arg0: Any) -> Any:
         # a callee we do not trace may mutate its first argument (heapq.heappush, shuffle...)
+        if id(callable_) in self.hook_ids:
+            return None  # a store hook: it reports its own changes
         target = getattr(callable_, "__code__", None)
         if (target is None or self.infos.get(target) is None) and not is_inline(arg0):
             self.changes.after_line(sys._getframe(1), arg0)
@@ -266,9 +271,11 @@ class Monitor:
         now = time.monotonic()
         if self.progress is not None:
             self.progress(self.step + 1, len(self.recorder.nodes))
-        if now - self.last_checkpoint > 2.0:
-            self.last_checkpoint = now
+        # a checkpoint writes the whole current graph: keep that under a tenth of the time
+        if now - self.last_checkpoint > max(2.0, 10 * self.checkpoint_cost):
             self.writer.checkpoint(self.step, self.recorder.open_rows())
+            self.last_checkpoint = time.monotonic()
+            self.checkpoint_cost = self.last_checkpoint - now
 
     def _complete(self, rec: FrameRec | None) -> None:
         """Apply what the last line changed to the graph (changes belong to the current step)."""
@@ -288,15 +295,17 @@ class Monitor:
                     self._read(other, None)
             if self.changes.dirty:
                 dirty, self.changes.dirty[:] = list(self.changes.dirty), []
-                for obj in dirty:
+                for obj, hint in dirty:
                     nid = recorder.ids.get(id(obj))
                     if nid is not None and nid in recorder.nodes:
-                        recorder.rescan(nid)
+                        recorder.apply_hint(nid, hint)
             if self.runtime_events:
+                recorder.regions_dirty = True
                 self._apply_runtime_events()
             if recorder.changed:
                 recorder.finish_changes()
-                recorder.update_regions(list(RUNTIME.regions.values()))
+                if recorder.regions_dirty:
+                    recorder.update_regions(list(RUNTIME.regions.values()))
                 recorder.changed = False
                 self.since_sweep += 1
                 if self.since_sweep > max(256, len(recorder.nodes)):

@@ -11,6 +11,7 @@ dropped at once; unreachable cycles at the periodic full sweep.
 from __future__ import annotations
 
 from . import model
+from .hooks import TAIL
 from .objects import is_inline, kind_of, label_of, place_of, short_repr, slots_of
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -39,6 +40,10 @@ class Recorder:
         self.nodes: dict[int, tuple] = {}  # node id -> (start, kind, type, place, label, detail)
         self.slots: dict[int, dict[str, tuple]] = {}  # node -> name -> (start, dst node | None, value)
         self.indeg: dict[int, int] = {}
+        self.inrefs: dict[int, dict[int, int]] = {}  # node -> referring node -> how many times
+        self.lengths: dict[int, int] = {}  # list node -> elements already in its slots
+        self.lrc: dict[int, int] = {}  # rid -> references from local nodes into the region
+        self.regions_dirty = False
         self.roots: set[int] = set()
         self.regions: dict[int, tuple] = {}  # rid -> (start, values)
         self.open_regions: dict[int, bool] = {}
@@ -64,7 +69,10 @@ class Recorder:
         self.nodes[nid] = (self.step, kind, type(obj).__name__, place_of(obj), label, detail)
         self.slots[nid] = {}
         self.indeg[nid] = 0
+        self.inrefs[nid] = {}
         self.changed = True
+        if kind == model.BRIDGE:
+            self.regions_dirty = True
         if kind not in model.STRUCTURE_KINDS and kind != model.OTHER:
             self.rescan(nid)
         return nid
@@ -78,6 +86,7 @@ class Recorder:
         self.nodes[nid] = (self.step, kind, kind, model.LOCAL, label, "")
         self.slots[nid] = {}
         self.indeg[nid] = 0
+        self.inrefs[nid] = {}
         self.roots.add(nid)
         self.changed = True
         return nid
@@ -105,6 +114,27 @@ class Recorder:
                 start = self.step
             self.nodes[nid] = (start, *new)
             self.changed = True
+            if new[2] != place:
+                self._moved(nid, place, new[2])
+
+    def _moved(self, nid: int, old: str, new: str) -> None:
+        """Keep the LRC counters right when a node changes place."""
+        self.regions_dirty = True
+        lrc = self.lrc
+        if old == model.LOCAL or new == model.LOCAL:
+            sign = 1 if new == model.LOCAL else -1
+            for _start, dst, _text in self.slots[nid].values():
+                if dst is not None and dst != nid:
+                    rid = model.place_rid(self.nodes[dst][3])
+                    if rid is not None:
+                        lrc[rid] = lrc.get(rid, 0) + sign
+        old_rid, new_rid = model.place_rid(old), model.place_rid(new)
+        for src, count in self.inrefs[nid].items():
+            if src != nid and self.nodes[src][3] == model.LOCAL:
+                if old_rid is not None:
+                    lrc[old_rid] -= count
+                if new_rid is not None:
+                    lrc[new_rid] = lrc.get(new_rid, 0) + count
 
     # --- slots ---
 
@@ -118,6 +148,43 @@ class Recorder:
             self.set_slot(nid, name, value)
         for name in [n for n in old if n not in seen]:
             self._close_slot(nid, name)
+        if kind == model.LIST:
+            self.lengths[nid] = len(self.objs[nid])
+
+    def apply_hint(self, nid: int, hint: object) -> None:
+        """Update the part of a node a store touched (or all of it when unsure)."""
+        obj = self.objs[nid]
+        kind = self.nodes[nid][1]
+        if hint is TAIL and kind == model.LIST:
+            known, now = self.lengths.get(nid), len(obj)
+            if known is not None and now >= known:
+                for i in range(known, now):
+                    self.set_slot(nid, f"[{i}]", obj[i])
+                self.lengths[nid] = now
+                return
+        elif type(hint) is tuple and hint[0] == "attr" and kind in (model.OBJ, model.BRIDGE, model.INSTANCE):
+            name = hint[1]
+            d = getattr(obj, "__dict__", None)
+            if type(d) is dict and (name in d or not hasattr(type(obj), name)):
+                if name in d:
+                    self.set_slot(nid, name, d[name])
+                else:
+                    self.del_slot(nid, name)
+                return
+        elif type(hint) is tuple and hint[0] == "item" and kind == model.DICT and is_inline(hint[1]):
+            name = f"[{short_repr(hint[1])}]"
+            value = dict.get(obj, hint[1], _MISSING)
+            if value is _MISSING:
+                self.del_slot(nid, name)
+            else:
+                self.set_slot(nid, name, value)
+            return
+        elif type(hint) is tuple and hint[0] == "item" and kind == model.LIST and type(hint[1]) is int:
+            index = hint[1] if hint[1] >= 0 else hint[1] + len(obj)
+            if 0 <= index < len(obj) and self.lengths.get(nid) == len(obj):
+                self.set_slot(nid, f"[{index}]", obj[index])
+                return
+        self.rescan(nid)
 
     def set_slot(self, nid: int, name: str, value: Any) -> None:
         slot = self.slots[nid].get(name)
@@ -136,6 +203,14 @@ class Recorder:
                 self._close_slot(nid, name)
             self.slots[nid][name] = (self.step, dst, None)
             self.indeg[dst] += 1
+            refs = self.inrefs[dst]
+            refs[nid] = refs.get(nid, 0) + 1
+            dst_place = self.nodes[dst][3]
+            if dst_place[0] == "r":
+                self.regions_dirty = True
+                if self.nodes[nid][3] == model.LOCAL:
+                    rid = int(dst_place[1:])
+                    self.lrc[rid] = self.lrc.get(rid, 0) + 1
         self.changed = True
 
     def del_slot(self, nid: int, name: str) -> None:
@@ -151,6 +226,16 @@ class Recorder:
                 self.writer.interval("edges", start, self.step, (nid, name, dst))
         if dst is not None:
             self.indeg[dst] -= 1
+            refs = self.inrefs[dst]
+            if refs[nid] == 1:
+                del refs[nid]
+            else:
+                refs[nid] -= 1
+            dst_place = self.nodes[dst][3]
+            if dst_place[0] == "r":
+                self.regions_dirty = True
+                if self.nodes[nid][3] == model.LOCAL:
+                    self.lrc[int(dst_place[1:])] -= 1
             if self.indeg[dst] == 0 and dst not in self.roots:
                 self._orphans.append(dst)
         self.changed = True
@@ -163,6 +248,8 @@ class Recorder:
         if self.ids.get(id(obj)) == nid:
             del self.ids[id(obj)]
         del self.indeg[nid]
+        self.inrefs.pop(nid, None)
+        self.lengths.pop(nid, None)
         self.slots.pop(nid, None)
 
     def _collect(self) -> None:
@@ -199,17 +286,10 @@ class Recorder:
 
     def update_regions(self, metas: list) -> None:
         """Region states from the graph: LRC = references from local nodes into the region."""
+        self.regions_dirty = False
         if not metas and not self.regions:
             return
-        lrc: dict[int, int] = {}
-        for nid, (_s, _k, _t, place, *_rest) in self.nodes.items():
-            if place != model.LOCAL:
-                continue
-            for _start, dst, _text in self.slots[nid].values():
-                if dst is not None:
-                    rid = model.place_rid(self.nodes[dst][3])
-                    if rid is not None:
-                        lrc[rid] = lrc.get(rid, 0) + 1
+        lrc = self.lrc
         by_rid = {m.rid: m for m in metas}
         opened: dict[int, bool] = {}
 

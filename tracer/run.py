@@ -89,7 +89,9 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     RUNTIME.reset()  # a fresh heap for this program
     with tempfile.TemporaryDirectory() as tmp:
         result_path = Path(tmp) / "result.json"
-        how = Instrumentation(hooks=tracing_hooks(changes), fast_paths=False, around=around)
+        hooks = tracing_hooks(changes)
+        monitor.hook_ids = {id(f) for f in hooks.values()}
+        how = Instrumentation(hooks=hooks, fast_paths=False, around=around)
         exit_status = run_program(script, argv or [], result_path, how)
         result = json.loads(result_path.read_text()) if result_path.exists() else {"ok": False}
     steps = monitor.finish()

@@ -20,10 +20,15 @@ import sqlite3
 import time
 import zlib
 from array import array
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from .model import Edge, Event, Field, Node, RegionState, Step, StepGraph
+
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 SCHEMA_VERSION = 1
 LEVELS = 41  # intervals up to 2**41 steps
@@ -136,6 +141,17 @@ class TraceStore:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open trace store {self.path}: {exc}") from exc
 
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        """One transaction (the connection is in autocommit mode otherwise)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
     def _check_version(self) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if row is None:
@@ -149,7 +165,7 @@ class TraceStore:
     # --- traces ---
 
     def create_trace(self, name: str, files: dict[str, str], settings: dict | None = None) -> int:
-        with self.db:
+        with self._tx():
             cur = self.db.execute(
                 "INSERT INTO traces (name, created, status, settings) VALUES (?, ?, 'queued', ?)",
                 (name, time.time(), json.dumps(settings or {})))
@@ -183,7 +199,7 @@ class TraceStore:
 
     def delete_trace(self, trace: int) -> None:
         self.trace(trace)
-        with self.db:
+        with self._tx():
             for table in ("traces", "files", "step_chunks", "outputs", "events", *INTERVAL_TABLES,
                           *(f"open_{t}" for t in INTERVAL_TABLES)):
                 column = "id" if table == "traces" else "trace"
@@ -285,6 +301,7 @@ class TraceWriter:
 
     def __init__(self, store: TraceStore, trace: int, batch: int = 20_000) -> None:
         self.db = store.db
+        self._tx = store._tx
         self.store = store
         self.trace = trace
         self.batch = batch
@@ -328,7 +345,7 @@ class TraceWriter:
                 self.lines, self.codes = array("I"), array("I")
 
     def flush(self) -> None:
-        with self.db:
+        with self._tx():
             for table, rows in self.pending.items():
                 if rows:
                     marks = ",".join("?" * len(rows[0]))
@@ -341,7 +358,7 @@ class TraceWriter:
         """Make the trace readable up to `step` while it runs: flush, and replace the
         snapshot of still-open intervals (each row: start, *values)."""
         self.flush()
-        with self.db:
+        with self._tx():
             for table, rows in open_rows.items():
                 self.db.execute(f"DELETE FROM open_{table} WHERE trace = ?", (self.trace,))
                 if rows:
@@ -352,7 +369,7 @@ class TraceWriter:
 
     def finish(self) -> None:
         self.flush()
-        with self.db:
+        with self._tx():
             for table in INTERVAL_TABLES:
                 self.db.execute(f"DELETE FROM open_{table} WHERE trace = ?", (self.trace,))
 
