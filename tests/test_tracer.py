@@ -31,6 +31,7 @@ def test_case_traces_to_its_end_and_agrees_with_a_full_walk(case, store):
     outcome = trace_program(case, store, verify=True)
     info = store.trace(outcome.trace)
     assert info.summary["verify_problems"] == []
+    assert info.summary["readback_problems"] == []  # every step reads back as it was recorded
     if expect == "ok":
         assert outcome.status == "done", outcome.message
     else:
@@ -122,3 +123,26 @@ def test_step_cap_truncates(store, tmp_path):
     assert outcome.status == "truncated" and outcome.steps == 100
     assert "step cap" in store.trace(outcome.trace).truncated
     store.step(outcome.trace, 99)
+
+
+def test_long_runs_of_a_changing_slot_read_back_at_every_step(store, tmp_path):
+    source = """\
+from pyrona import Region
+r = Region()
+r.items = []
+total = 0
+for i in range(300):
+    total += i
+    if i % 7 == 0:
+        r.items.append([i])
+    r.last = r.items[-1] if r.items else None
+"""
+    program = tmp_path / "runs.py"
+    program.write_text(source)
+    outcome = trace_program(program, store, verify=True)
+    info = store.trace(outcome.trace)
+    assert info.summary["verify_problems"] == [] and info.summary["readback_problems"] == []
+    assert outcome.steps > 900
+    rows = store.db.execute("SELECT COUNT(*) FROM slots WHERE trace = ? AND runs IS NOT NULL",
+                            (outcome.trace,)).fetchone()[0]
+    assert rows > 0  # the loop variables were written as runs

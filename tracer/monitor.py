@@ -82,6 +82,8 @@ class Monitor:
         #: compare the graph with a full walk after every step (slow; tests use it)
         self.verify = verify
         self.verify_problems: list[tuple[int, list[str]]] = []
+        #: with verify: every step's slots as recorded live, to compare with what the store reads back
+        self.snapshots: dict[int, set[tuple]] = {}
         self.is_program_file = is_program_file
         self.files: dict[str, int] = {}
         self.progress = progress
@@ -273,6 +275,7 @@ class Monitor:
             self.progress(self.step + 1, len(self.recorder.nodes))
         # a checkpoint writes the whole current graph: keep that under a tenth of the time
         if now - self.last_checkpoint > max(2.0, 10 * self.checkpoint_cost):
+            self.recorder.flush_history()
             self.writer.checkpoint(self.step, self.recorder.open_rows())
             self.last_checkpoint = time.monotonic()
             self.checkpoint_cost = self.last_checkpoint - now
@@ -316,11 +319,12 @@ class Monitor:
                     self.writer.event(event)
                 recorder.events.clear()
             if self.verify:
-                from .verify import differences
+                from .verify import differences, live_slots
 
                 problems = differences(self)
                 if problems:
                     self.verify_problems.append((self.step, problems))
+                self.snapshots[max(self.step, 0)] = live_slots(recorder)
         except CapReached as cap:
             self._truncate(str(cap))
 

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from .store import TraceWriter
 
 _MISSING = object()
+#: Closed intervals of one slot written together as one row.
+RUN_LENGTH = 64
 
 
 class CapReached(Exception):
@@ -50,6 +52,8 @@ class Recorder:
         self.events: list[model.Event] = []
         self.changed = False
         self._orphans: list[int] = []  # nodes whose last reference went, to drop
+        self.history: dict[tuple[int, str], list[tuple]] = {}  # closed intervals not yet written
+        self.history_of: dict[int, set[str]] = {}  # node -> slot names with such intervals
 
     # --- nodes ---
 
@@ -220,10 +224,7 @@ class Recorder:
     def _close_slot(self, nid: int, name: str) -> None:
         start, dst, text = self.slots[nid].pop(name)
         if start < self.step:
-            if dst is None:
-                self.writer.interval("fields", start, self.step, (nid, name, text))
-            else:
-                self.writer.interval("edges", start, self.step, (nid, name, dst))
+            self._archive(nid, name, (start, self.step, dst, text))
         if dst is not None:
             self.indeg[dst] -= 1
             refs = self.inrefs[dst]
@@ -240,6 +241,34 @@ class Recorder:
                 self._orphans.append(dst)
         self.changed = True
 
+    def _archive(self, nid: int, name: str, interval: tuple) -> None:
+        """Keep a closed interval of a slot until a run of them is written as one row
+        (a loop variable changes at every step: one row per change would dominate)."""
+        key = (nid, name)
+        run = self.history.get(key)
+        if run is None:
+            self.history[key] = [interval]
+            self.history_of.setdefault(nid, set()).add(name)
+            return
+        if run[-1][1] != interval[0]:  # a gap: the run ends here
+            self.writer.slot_run(nid, name, run)
+            self.history[key] = [interval]
+            return
+        run.append(interval)
+        if len(run) >= RUN_LENGTH:
+            self.writer.slot_run(nid, name, run)
+            del self.history[key]
+            self.history_of[nid].discard(name)
+
+    def flush_history(self, nid: int | None = None) -> None:
+        """Write the buffered runs (of one node, or all)."""
+        nodes = [nid] if nid is not None else list(self.history_of)
+        for node in nodes:
+            for name in self.history_of.pop(node, ()):
+                run = self.history.pop((node, name), None)
+                if run:
+                    self.writer.slot_run(node, name, run)
+
     def _remove(self, nid: int) -> None:
         start, kind, type_name, place, label, detail = self.nodes.pop(nid)
         if start < self.step:
@@ -248,6 +277,8 @@ class Recorder:
         if self.ids.get(id(obj)) == nid:
             del self.ids[id(obj)]
         del self.indeg[nid]
+        if nid in self.history_of:
+            self.flush_history(nid)
         self.inrefs.pop(nid, None)
         self.lengths.pop(nid, None)
         self.slots.pop(nid, None)
@@ -330,19 +361,21 @@ class Recorder:
     def open_rows(self) -> dict[str, list[tuple]]:
         """Every interval still open, as (start, *values) rows."""
         nodes = [(start, nid, *rest) for nid, (start, *rest) in self.nodes.items()]
-        edges, fields = [], []
-        for nid, slots in self.slots.items():
-            for name, (start, dst, text) in slots.items():
-                if dst is None:
-                    fields.append((start, nid, name, text))
-                else:
-                    edges.append((start, nid, name, dst))
+        slots = [(start, nid, name, dst, text, None)
+                 for nid, node_slots in self.slots.items() for name, (start, dst, text) in node_slots.items()]
         regions = [(start, rid, *values) for rid, (start, values) in self.regions.items()]
-        return {"nodes": nodes, "edges": edges, "fields": fields, "regions": regions}
+        return {"nodes": nodes, "slots": slots, "regions": regions}
 
     def close_all(self, end: int) -> None:
         """Write every open interval with `end` (the number of steps)."""
+        for nid, node_slots in self.slots.items():
+            for name, (start, dst, text) in node_slots.items():
+                if start < end:
+                    self._archive(nid, name, (start, end, dst, text))
+        self.flush_history()
         for table, rows in self.open_rows().items():
+            if table == "slots":
+                continue
             for start, *values in rows:
                 if start < end:
                     self.writer.interval(table, start, end, tuple(values))

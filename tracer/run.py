@@ -112,7 +112,12 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
                "final_regions": {str(m.rid): m.parent.rid if m.parent else None
                                  for m in RUNTIME.regions.values()}}
     if verify:
+        from .verify import stored_slots
+
         summary["verify_problems"] = monitor.verify_problems
+        summary["readback_problems"] = [
+            step for step, live in sorted(monitor.snapshots.items())
+            if step < steps and stored_slots(store.step(trace, step)) != live][:10]
     store.set_status(trace, status, message, steps=steps, truncated=monitor.truncated, summary=summary)
     RUNTIME.reset()
     return TraceOutcome(trace, status, steps, message, exit_status, time.monotonic() - started)

@@ -15,6 +15,8 @@ All SQL lives in this module; the rest of pyrona passes the dataclasses of
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import sqlite3
 import time
@@ -83,14 +85,10 @@ CREATE TABLE IF NOT EXISTS nodes (
     node INTEGER NOT NULL, kind TEXT NOT NULL, type TEXT NOT NULL, place TEXT NOT NULL,
     label TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS nodes_bin ON nodes (trace, bin);
-CREATE TABLE IF NOT EXISTS edges (
+CREATE TABLE IF NOT EXISTS slots (
     trace INTEGER NOT NULL, bin INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-    src INTEGER NOT NULL, name TEXT NOT NULL, dst INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS edges_bin ON edges (trace, bin);
-CREATE TABLE IF NOT EXISTS fields (
-    trace INTEGER NOT NULL, bin INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-    node INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS fields_bin ON fields (trace, bin);
+    node INTEGER NOT NULL, name TEXT NOT NULL, dst INTEGER, value TEXT, runs TEXT);
+CREATE INDEX IF NOT EXISTS slots_bin ON slots (trace, bin);
 CREATE TABLE IF NOT EXISTS regions (
     trace INTEGER NOT NULL, bin INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
     rid INTEGER NOT NULL, bridge INTEGER, parent INTEGER, owner INTEGER,
@@ -101,8 +99,10 @@ CREATE INDEX IF NOT EXISTS regions_rid ON regions (trace, rid, start);
 #: Interval tables and their value columns (after trace, bin, start, end).
 INTERVAL_TABLES = {
     "nodes": ("node", "kind", "type", "place", "label", "detail"),
-    "edges": ("src", "name", "dst"),
-    "fields": ("node", "name", "value"),
+    # a reference (dst) or a plain value (value) held in a slot of a node; a row
+    # whose `runs` is set stands for consecutive intervals of one slot: JSON
+    # [lengths, dsts, values] (dsts/values null when the run holds none of them)
+    "slots": ("node", "name", "dst", "value", "runs"),
     "regions": ("rid", "bridge", "parent", "owner", "lrc", "sbrc", "open", "name"),
 }
 #: Rows written at a checkpoint for intervals still open then (replaced at the next one).
@@ -248,7 +248,7 @@ class TraceStore:
         checkpoint = self.trace(trace).status == "running"
 
         def rows(table: str) -> list[tuple]:
-            cols = ", ".join(INTERVAL_TABLES[table])
+            cols = ", ".join(("start", *INTERVAL_TABLES[table]))
             found = self.db.execute(
                 f"SELECT {cols} FROM {table} WHERE trace = ? AND bin IN ({marks}) "
                 f"AND start <= ? AND end > ?", (trace, *bins, index, index)).fetchall()
@@ -257,11 +257,19 @@ class TraceStore:
                                          (trace, index)).fetchall()
             return found
 
-        for node, kind, type_name, place, label, detail in rows("nodes"):
+        for _start, node, kind, type_name, place, label, detail in rows("nodes"):
             graph.nodes[node] = Node(node, kind, type_name, place, label, detail)
-        graph.edges = [Edge(*r) for r in sorted(rows("edges"))]
-        graph.fields = [Field(*r) for r in sorted(rows("fields"))]
-        for rid, bridge, parent, owner, lrc, sbrc, is_open, name in rows("regions"):
+        edges, fields = [], []
+        for start, node, name, dst, value, runs in rows("slots"):
+            if runs is not None:
+                dst, value = _in_run(runs, index - start)
+            if dst is not None:
+                edges.append((node, name, dst))
+            elif value is not None:
+                fields.append((node, name, value))
+        graph.edges = [Edge(*r) for r in sorted(edges)]
+        graph.fields = [Field(*r) for r in sorted(fields)]
+        for _start, rid, bridge, parent, owner, lrc, sbrc, is_open, name in rows("regions"):
             graph.regions[rid] = RegionState(rid, bridge, parent, owner, lrc, sbrc, bool(is_open), name)
         graph.events = self.events(trace, index, index + 1)
         graph.stack = tuple(sorted(n.id for n in graph.nodes.values() if n.kind == "frame"))
@@ -322,10 +330,24 @@ class TraceWriter:
             self._flush_steps()
 
     def interval(self, table: str, start: int, end: int, values: tuple) -> None:
-        self.pending[table].append((self.trace, interval_bin(start, end), start, end, *values))
+        level = (end - start).bit_length() - 1 if end - start > 1 else 0
+        self.pending[table].append((self.trace, level << 40 | start >> level, start, end, *values))
         self.count += 1
         if self.count >= self.batch:
             self.flush()
+
+    def slot_run(self, node: int, name: str, intervals: list[tuple]) -> None:
+        """Consecutive intervals (start, end, dst, value) of one slot, as one row."""
+        start, end = intervals[0][0], intervals[-1][1]
+        if len(intervals) == 1:
+            values: tuple = (node, name, intervals[0][2], intervals[0][3], None)
+        else:  # consecutive: each interval starts where the one before ended
+            _starts, ends, dsts, texts = zip(*intervals, strict=True)
+            lengths = [e - s for s, e in zip((start, *ends[:-1]), ends, strict=True)]
+            runs = json.dumps([lengths, dsts if any(d is not None for d in dsts) else None,
+                               texts if any(t is not None for t in texts) else None], separators=(",", ":"))
+            values = (node, name, None, None, runs)
+        self.interval("slots", start, end, values)
 
     def output(self, step: int, stream: str, text: str) -> None:
         self.pending["outputs"].append((self.trace, step, stream, text))
@@ -372,6 +394,15 @@ class TraceWriter:
         with self._tx():
             for table in INTERVAL_TABLES:
                 self.db.execute(f"DELETE FROM open_{table} WHERE trace = ?", (self.trace,))
+
+
+def _in_run(runs: str, offset: int) -> tuple[int | None, str | None]:
+    """(dst, value) of the interval of a run that holds `offset` steps after its start."""
+    lengths, dsts, values = json.loads(runs)
+    at = bisect.bisect_right(list(itertools.accumulate(lengths)), offset)
+    if at >= len(lengths):
+        return None, None
+    return (dsts[at] if dsts else None), (values[at] if values else None)
 
 
 def _pack_steps(lines: array, codes: array) -> bytes:

@@ -71,6 +71,18 @@ def recorded(monitor: Monitor) -> tuple[dict[int, str], set[tuple]]:
     return places, refs
 
 
+def live_slots(recorder: Any) -> set[tuple]:
+    """The recorder's current slots as (node, name, dst or None, value or None)."""
+    return {(nid, name, dst, text) for nid, slots in recorder.slots.items()
+            for name, (_start, dst, text) in slots.items()}
+
+
+def stored_slots(graph: Any) -> set[tuple]:
+    """The same, from a StepGraph read back from the store."""
+    return ({(e.src, e.name, e.dst, None) for e in graph.edges}
+            | {(f.node, f.name, None, f.value) for f in graph.fields})
+
+
 def differences(monitor: Monitor) -> list[str]:
     """Where the recorded graph and a full walk disagree (empty when they agree)."""
     walked_places, walked_refs = full_walk(monitor)
