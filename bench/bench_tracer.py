@@ -1,0 +1,102 @@
+"""The tracer's speed and size, measured side by side in one run.
+
+For a loop-heavy program (~1,000,000 line events), an object-graph-heavy one
+(~20,000 objects) and a small teaching program: plain Python, a no-op
+sys.monitoring LINE tracer (the floor), and `pyrona trace` (medians of
+--runs runs). Then steps/s, bytes stored per step, peak RSS of the
+1,000,000-step trace, and the time to load a random step from the store.
+
+    .venv/bin/python bench/bench_tracer.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pyrona.tracer.store import TraceStore
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PROGRAMS = {
+    "loop-heavy": HERE / "programs" / "loop_heavy.py",
+    "object-graph-heavy": HERE / "programs" / "object_heavy.py",
+    "teaching (job_queue)": ROOT / "sample_programs" / "job_queue.py",
+}
+PYRONA = str(Path(sys.executable).with_name("pyrona"))
+
+RSS_PROBE = """
+import resource, sys
+from pyrona.tracer.store import TraceStore
+from pyrona.tracer.run import trace_program
+out = trace_program(sys.argv[1], TraceStore(sys.argv[2]))
+print("RSS", out.steps, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def wall(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def db_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="pyrona-bench-"))
+    print(f"medians of {args.runs} runs, alternating; times in seconds")
+    print(f"{'program':22} {'steps':>9} {'plain':>7} {'floor':>7} {'trace':>7} {'/floor':>7} "
+          f"{'/plain':>7} {'µs/step':>8} {'steps/s':>9} {'B/step':>7}")
+    for name, program in PROGRAMS.items():
+        times: dict[str, list[float]] = {"plain": [], "floor": [], "trace": []}
+        steps = 0
+        for run in range(args.runs):
+            db = tmp / f"{program.stem}-{run}.db"
+            times["plain"].append(wall([sys.executable, str(program)]))
+            times["floor"].append(wall([sys.executable, str(HERE / "noop_tracer.py"), str(program)]))
+            times["trace"].append(wall([PYRONA, "trace", str(program), "--db", str(db)]))
+            store = TraceStore(db)
+            steps = store.step_count(1)
+            store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            store.close()
+            size = db_size(db)
+        plain, floor, trace = (statistics.median(times[k]) for k in ("plain", "floor", "trace"))
+        print(f"{name:22} {steps:>9,} {plain:7.3f} {floor:7.3f} {trace:7.3f} {trace / floor:6.1f}x "
+              f"{trace / plain:6.1f}x {trace / steps * 1e6:8.2f} {steps / trace:9,.0f} {size / steps:7.1f}")
+
+    db = tmp / "rss.db"
+    probe = subprocess.run([sys.executable, "-c", RSS_PROBE, str(PROGRAMS["loop-heavy"]), str(db)],
+                           check=True, capture_output=True, text=True).stdout
+    _tag, steps_text, rss_kb = probe.strip().splitlines()[-1].split()
+    print(f"\npeak RSS tracing the loop-heavy program ({int(steps_text):,} steps): {int(rss_kb) / 1024:.0f} MB")
+
+    store = TraceStore(db)
+    total = store.step_count(1)
+    rng = random.Random(1)
+    loads = []
+    for index in (rng.randrange(total) for _ in range(100)):
+        start = time.perf_counter()
+        store.step(1, index)
+        loads.append(time.perf_counter() - start)
+    loads.sort()
+    print(f"loading a random step of it (100 steps): median {statistics.median(loads) * 1000:.2f} ms, "
+          f"p95 {loads[94] * 1000:.2f} ms, max {loads[-1] * 1000:.2f} ms")
+    for path in tmp.iterdir():
+        os.remove(path)
+    tmp.rmdir()
+
+
+if __name__ == "__main__":
+    main()
