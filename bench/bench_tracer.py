@@ -80,7 +80,8 @@ def main() -> None:
     probe = subprocess.run([sys.executable, "-c", RSS_PROBE, str(PROGRAMS["loop-heavy"]), str(db)],
                            check=True, capture_output=True, text=True).stdout
     _tag, steps_text, rss_kb = probe.strip().splitlines()[-1].split()
-    print(f"\npeak RSS tracing the loop-heavy program ({int(steps_text):,} steps): {int(rss_kb) / 1024:.0f} MB")
+    print(f"\npeak RSS tracing the loop-heavy program ({int(steps_text):,} steps): "
+          f"{int(rss_kb) / 1024:.0f} MB")
 
     store = TraceStore(db)
     total = store.step_count(1)

@@ -66,10 +66,14 @@ class CodeInfo:
 
 
 class FrameRec:
-    __slots__ = ("frame", "node", "info", "last_line")
+    """A running frame of the program: its node, its code's facts, the line it is on,
+    and its variables (the globals dict, or PEP 667's live view of a function's locals)."""
+
+    __slots__ = ("frame", "node", "info", "last_line", "scope")
 
     def __init__(self, frame: FrameType, node: int, info: CodeInfo) -> None:
         self.frame, self.node, self.info, self.last_line = frame, node, info, None
+        self.scope = frame.f_globals if info.module_level else frame.f_locals
 
 
 class Monitor:
@@ -258,7 +262,8 @@ class Monitor:
     # --- steps ---
 
     def _new_step(self, file: int, line: int, event: int) -> None:
-        self._flush_output(self.step)
+        if self.output:
+            self._flush_output(self.step)
         self.step += 1
         self.recorder.step = self.step
         self.writer.step(file, line, event)
@@ -284,14 +289,15 @@ class Monitor:
         """Apply what the last line changed to the graph (changes belong to the current step)."""
         recorder = self.recorder
         try:
-            if rec is not None and rec.last_line is not None:
-                names = rec.info.stores.get(rec.last_line)
-                if names:
+            line = rec.last_line if rec is not None else None
+            if line is not None:
+                names = rec.info.stores.get(line)
+                if names is not None:
                     self._read(rec, names)
-                    if rec.last_line in rec.info.globals_wide:
+                    if line in rec.info.globals_wide:
                         self.frames_dirty = True
-            if rec is not None and self.changes.later:
-                self.changes.dirty.extend(self.changes.later.pop(rec.frame, ()))
+                if self.changes.later:
+                    self.changes.dirty.extend(self.changes.later.pop(rec.frame, ()))
             if self.frames_dirty:
                 self.frames_dirty = False
                 for other in list(self.frames.values()):
@@ -331,8 +337,7 @@ class Monitor:
     def _read(self, rec: FrameRec, names: tuple[str, ...] | None) -> None:
         """Re-read variables of a frame (all of them if names is None)."""
         recorder = self.recorder
-        frame = rec.frame
-        scope = frame.f_globals if rec.info.module_level else frame.f_locals
+        scope = rec.scope
         if names is None:
             names = tuple(scope.keys())
             for gone in [n for n in recorder.slots.get(rec.node, {}) if n not in scope]:

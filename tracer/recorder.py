@@ -192,11 +192,19 @@ class Recorder:
 
     def set_slot(self, nid: int, name: str, value: Any) -> None:
         slot = self.slots[nid].get(name)
-        if is_inline(value):
+        kind = type(value)
+        if kind is int or kind is bool or kind is float or value is None:  # the common values, fast
+            text = repr(value)
+            if len(text) > 60:
+                text = short_repr(value)
+        elif is_inline(value):
             text = short_repr(value)
-            if slot is not None and slot[1] is None and slot[2] == text:
-                return
+        else:
+            text = None
+        if text is not None:
             if slot is not None:
+                if slot[1] is None and slot[2] == text:
+                    return
                 self._close_slot(nid, name)
             self.slots[nid][name] = (self.step, None, text)
         else:

@@ -91,7 +91,7 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
         result_path = Path(tmp) / "result.json"
         hooks = tracing_hooks(changes)
         monitor.hook_ids = {id(f) for f in hooks.values()}
-        how = Instrumentation(hooks=hooks, fast_paths=False, around=around)
+        how = Instrumentation(hooks=hooks, fast_paths=False, around=around, value_paths=True)
         exit_status = run_program(script, argv or [], result_path, how)
         result = json.loads(result_path.read_text()) if result_path.exists() else {"ok": False}
     steps = monitor.finish()

@@ -38,6 +38,7 @@ STEP_CHUNK = 4096  # steps packed per row
 EVENT_CODES = {"line": 0, "call": 1, "return": 2, "raise": 3}
 EVENT_NAMES = {v: k for k, v in EVENT_CODES.items()}
 OPEN = 1 << 62  # the end of an interval that had not closed when it was written
+_RS, _US = "\x1e", "\x1f"  # separators of the runs text (repr escapes both)
 
 
 class StoreError(Exception):
@@ -100,8 +101,9 @@ CREATE INDEX IF NOT EXISTS regions_rid ON regions (trace, rid, start);
 INTERVAL_TABLES = {
     "nodes": ("node", "kind", "type", "place", "label", "detail"),
     # a reference (dst) or a plain value (value) held in a slot of a node; a row
-    # whose `runs` is set stands for consecutive intervals of one slot: JSON
-    # [lengths, dsts, values] (dsts/values null when the run holds none of them)
+    # whose `runs` is set stands for consecutive intervals of one slot, as text:
+    # lengths (comma-separated), RS, dsts (comma-separated, empty for none), RS,
+    # values (US-separated reprs, empty for none); reprs never hold RS or US
     "slots": ("node", "name", "dst", "value", "runs"),
     "regions": ("rid", "bridge", "parent", "owner", "lrc", "sbrc", "open", "name"),
 }
@@ -231,10 +233,10 @@ class TraceStore:
             "SELECT first, count, data FROM step_chunks WHERE trace = ? AND first + count > ? "
             "AND first < ? ORDER BY first", (trace, first, last))
         for start, n, data in rows:
-            lines, codes = _unpack_steps(data, n)
+            packed = _unpack_steps(data)
             for i in range(max(first - start, 0), min(n, last - start)):
-                code = codes[i]
-                out.append(Step(start + i, files.get(code >> 2, "?"), lines[i], EVENT_NAMES[code & 3], ""))
+                code, line = packed[i] >> 32, packed[i] & 0xFFFFFFFF
+                out.append(Step(start + i, files.get(code >> 2, "?"), line, EVENT_NAMES[code & 3], ""))
         return out
 
     def step(self, trace: int, index: int) -> StepGraph:
@@ -315,18 +317,17 @@ class TraceWriter:
         self.batch = batch
         self.pending: dict[str, list[tuple]] = {t: [] for t in (*INTERVAL_TABLES, "outputs", "events")}
         self.count = 0
-        self.lines = array("I")
-        self.codes = array("I")
-        self.first = 0  # index of the first step in self.lines
+        self.packed = array("Q")  # per step: (file << 2 | event) << 32 | line
+        self.first = 0  # index of the first step in self.packed
         self.bytes_written = 0
 
     def add_file(self, file: int, path: str, source: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (self.trace, file, path, source))
 
     def step(self, file: int, line: int, event: int) -> None:
-        self.lines.append(line)
-        self.codes.append(file << 2 | event)
-        if len(self.lines) >= STEP_CHUNK:
+        packed = self.packed
+        packed.append((file << 2 | event) << 32 | line)
+        if len(packed) >= STEP_CHUNK:
             self._flush_steps()
 
     def interval(self, table: str, start: int, end: int, values: tuple) -> None:
@@ -342,10 +343,10 @@ class TraceWriter:
         if len(intervals) == 1:
             values: tuple = (node, name, intervals[0][2], intervals[0][3], None)
         else:  # consecutive: each interval starts where the one before ended
-            _starts, ends, dsts, texts = zip(*intervals, strict=True)
-            lengths = [e - s for s, e in zip((start, *ends[:-1]), ends, strict=True)]
-            runs = json.dumps([lengths, dsts if any(d is not None for d in dsts) else None,
-                               texts if any(t is not None for t in texts) else None], separators=(",", ":"))
+            lengths = ",".join([str(e - s) for s, e, _d, _t in intervals])
+            dsts = ",".join(["" if d is None else str(d) for _s, _e, d, _t in intervals])
+            texts = _US.join(["" if t is None else t for _s, _e, _d, t in intervals])
+            runs = _RS.join((lengths, dsts if dsts.strip(",") else "", texts if texts.strip(_US) else ""))
             values = (node, name, None, None, runs)
         self.interval("slots", start, end, values)
 
@@ -357,14 +358,14 @@ class TraceWriter:
                                        event.message, event.src, event.dst, event.edge))
 
     def _flush_steps(self) -> None:
-        if self.lines:
-            data = _pack_steps(self.lines, self.codes)
+        if self.packed:
+            data = zlib.compress(self.packed.tobytes(), 6)
             self.bytes_written += len(data)
             self.db.execute("INSERT OR REPLACE INTO step_chunks VALUES (?, ?, ?, ?)",
-                            (self.trace, self.first, len(self.lines), data))
-            if len(self.lines) >= STEP_CHUNK:
-                self.first += len(self.lines)
-                self.lines, self.codes = array("I"), array("I")
+                            (self.trace, self.first, len(self.packed), data))
+            if len(self.packed) >= STEP_CHUNK:
+                self.first += len(self.packed)
+                self.packed = array("Q")
 
     def flush(self) -> None:
         with self._tx():
@@ -398,21 +399,14 @@ class TraceWriter:
 
 def _in_run(runs: str, offset: int) -> tuple[int | None, str | None]:
     """(dst, value) of the interval of a run that holds `offset` steps after its start."""
-    lengths, dsts, values = json.loads(runs)
-    at = bisect.bisect_right(list(itertools.accumulate(lengths)), offset)
-    if at >= len(lengths):
-        return None, None
-    return (dsts[at] if dsts else None), (values[at] if values else None)
+    lengths, dsts, values = runs.split(_RS)
+    at = bisect.bisect_right(list(itertools.accumulate(map(int, lengths.split(",")))), offset)
+    dst = dsts.split(",")[at] if dsts else ""
+    value = values.split(_US)[at] if values else ""
+    return (int(dst) if dst else None), (value or None)
 
 
-def _pack_steps(lines: array, codes: array) -> bytes:
-    return zlib.compress(lines.tobytes() + codes.tobytes(), 6)
-
-
-def _unpack_steps(data: bytes, count: int) -> tuple[array, array]:
-    raw = zlib.decompress(data)
-    lines, codes = array("I"), array("I")
-    half = count * lines.itemsize
-    lines.frombytes(raw[:half])
-    codes.frombytes(raw[half:])
-    return lines, codes
+def _unpack_steps(data: bytes) -> array:
+    packed = array("Q")
+    packed.frombytes(zlib.decompress(data))
+    return packed

@@ -31,16 +31,19 @@ def should_instrument(filename: str, root: Path) -> bool:
 class InstrumentingLoader(importlib.machinery.SourceFileLoader):
     """Loads a program module from source, rewritten, with the hooks in its globals."""
 
-    def __init__(self, fullname: str, path: str, hooks: dict, fast_paths: bool) -> None:
+    def __init__(self, fullname: str, path: str, hooks: dict, fast_paths: bool,
+                 value_paths: bool) -> None:
         super().__init__(fullname, path)
         self.hooks = hooks
         self.fast_paths = fast_paths
+        self.value_paths = value_paths
 
     def get_code(self, fullname: str) -> types.CodeType:
         # Always compile from source and never write a .pyc: the standard cache
         # file holds plain bytecode, and rewritten code must not mix with it.
         path = self.get_filename(fullname)
-        return compile_program(self.get_data(path), path, fast_paths=self.fast_paths)
+        return compile_program(self.get_data(path), path, fast_paths=self.fast_paths,
+                               value_paths=self.value_paths)
 
     def exec_module(self, module: types.ModuleType) -> None:
         module.__dict__.update(self.hooks)
@@ -55,9 +58,10 @@ class InstrumentingFinder:
     for its base class because it costs milliseconds at every start.)"""
 
     def __init__(self, root: str | os.PathLike[str], hooks: dict | None = None,
-                 fast_paths: bool = True) -> None:
+                 fast_paths: bool = True, value_paths: bool | None = None) -> None:
         self.hooks = HOOKS if hooks is None else hooks
         self.fast_paths = fast_paths
+        self.value_paths = fast_paths if value_paths is None else value_paths
         self.root = Path(os.path.realpath(root))
 
     def find_spec(self, fullname: str, path: Sequence[str] | None,
@@ -69,16 +73,17 @@ class InstrumentingFinder:
         if (spec is not None and spec.origin is not None and spec.has_location
                 and type(spec.loader) is importlib.machinery.SourceFileLoader
                 and should_instrument(spec.origin, self.root)):
-            spec.loader = InstrumentingLoader(fullname, spec.origin, self.hooks, self.fast_paths)
+            spec.loader = InstrumentingLoader(fullname, spec.origin, self.hooks, self.fast_paths,
+                                              self.value_paths)
         return spec
 
 
 def install(root: str | os.PathLike[str], hooks: dict | None = None,
-            fast_paths: bool = True) -> InstrumentingFinder:
+            fast_paths: bool = True, value_paths: bool | None = None) -> InstrumentingFinder:
     """Instrument modules imported from now on whose source lies under folder `root`
     (with `hooks` in their globals: HOOKS unless a tracer brings its own)."""
     uninstall()
-    finder = InstrumentingFinder(root, hooks, fast_paths)
+    finder = InstrumentingFinder(root, hooks, fast_paths, value_paths)
     # Just before the path finder: builtin and frozen modules keep precedence,
     # as in plain Python.
     at = next((i for i, f in enumerate(sys.meta_path)

@@ -59,23 +59,29 @@ _TYPE_NAMES = frozenset({"list", "dict", "set", "frozenset", "bytearray", "deque
                          "type", "super", "collections"})
 
 
-def rewrite_module(tree: ast.Module, *, fast_paths: bool = True) -> ast.Module:
+def rewrite_module(tree: ast.Module, *, fast_paths: bool = True,
+                   value_paths: bool | None = None) -> ast.Module:
     """Return an instrumented copy of `tree` (the argument is left untouched).
 
     With `fast_paths`, a store or mutator look-up whose receiver is a plain
     name first tests whether that object is local (`id(x) not in places`) and
     then runs the plain Python operation: a local object needs no check, and
     the test costs far less than a call. Without, every store calls its hook
-    (a tracer that wants to see every store uses that).
+    (a tracer that wants to see every store uses that). `value_paths` (default:
+    as fast_paths) keeps just one of them: `n += 1` on a plain value (an int, a
+    str) runs as is, since it can only rebind the name.
     """
-    return _Rewriter(fast_paths).rewrite(copy.deepcopy(tree))
+    value_paths = fast_paths if value_paths is None else value_paths
+    return _Rewriter(fast_paths, value_paths).rewrite(copy.deepcopy(tree))
 
 
-def compile_program(source: str | bytes, filename: str, *, fast_paths: bool = True) -> types.CodeType:
+def compile_program(source: str | bytes, filename: str, *, fast_paths: bool = True,
+                    value_paths: bool | None = None) -> types.CodeType:
     """Parse, rewrite and compile a module's source; raises SyntaxError like `compile`."""
     # dont_inherit: this file's own `from __future__` flags must not leak into user code.
     tree = compile(source, filename, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
-    return compile(_Rewriter(fast_paths).rewrite(tree), filename, "exec", dont_inherit=True)
+    value_paths = fast_paths if value_paths is None else value_paths
+    return compile(_Rewriter(fast_paths, value_paths).rewrite(tree), filename, "exec", dont_inherit=True)
 
 
 def _is_local_test(receiver: ast.Name, loc: ast.AST) -> ast.expr:
@@ -133,8 +139,9 @@ def _expr_stmt(value: ast.expr, loc: ast.AST) -> ast.Expr:
 class _Rewriter(ast.NodeTransformer):
     """One pass over one module; holds the temporaries counter and the scope stack."""
 
-    def __init__(self, fast_paths: bool = True) -> None:
+    def __init__(self, fast_paths: bool = True, value_paths: bool = True) -> None:
         self._fast = fast_paths
+        self._values = value_paths
         self._counter = 0
         self._needs_slice = False
         self._future_annotations = False
@@ -403,10 +410,13 @@ class _Rewriter(ast.NodeTransformer):
             current = ast.copy_location(_name(target.id), target)
             value = _call("__pyrona_inplace__", [current, op, copy.deepcopy(node.value)], node)
             hooked = ast.copy_location(ast.Assign(targets=[target], value=value), node)
-            if not self._fast:
+            name = ast.copy_location(_name(target.id), target)
+            if self._fast:  # `n += 1` on a local object (an int, a local list) is the plain statement
+                test = _is_local_test(name, node)
+            elif self._values:  # on a plain value it only rebinds the name
+                test = _is_value_test(name, node)
+            else:
                 return hooked
-            # `n += 1` on a local object (an int, a local list) is the plain statement
-            test = _is_local_test(ast.copy_location(_name(target.id), target), node)
             return ast.copy_location(ast.If(test=test, body=[node], orelse=[hooked]), node)
         return node
 

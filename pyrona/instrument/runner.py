@@ -43,9 +43,11 @@ class Instrumentation:
     (`around(program_file)` returns a context manager; the tracer starts there)."""
 
     def __init__(self, hooks: dict | None = None, fast_paths: bool = True,
-                 around: Callable[[str], AbstractContextManager] | None = None) -> None:
+                 around: Callable[[str], AbstractContextManager] | None = None,
+                 value_paths: bool | None = None) -> None:
         self.hooks = HOOKS if hooks is None else hooks
         self.fast_paths = fast_paths
+        self.value_paths = fast_paths if value_paths is None else value_paths
         self.around = around or (lambda _file: nullcontext())
 
 
@@ -76,7 +78,7 @@ def run_program(path: str | os.PathLike[str], argv: list[str],
         text = f"can't open file {shown!r}: {exc.strerror or exc}"
         return fail(EXIT_CANNOT_RUN, f"pyrona: error: {text}", type(exc).__name__, text, None)
     try:
-        code = compile_program(source, script, fast_paths=how.fast_paths)
+        code = compile_program(source, script, fast_paths=how.fast_paths, value_paths=how.value_paths)
     except SyntaxError as exc:
         where = f"{shown}:{exc.lineno or 0}:{exc.offset or 0}"
         return fail(1, f"{where}: {type(exc).__name__}: {exc.msg}", type(exc).__name__,
@@ -108,7 +110,7 @@ def _execute(code: types.CodeType, shown: str, script: str, argv: list[str],
     else:
         sys.path.insert(0, folder)  # under -P, sys.path[0] is the standard library's
     hidden = _hide_shadowed(folder)
-    importer.install(folder, how.hooks, how.fast_paths)
+    importer.install(folder, how.hooks, how.fast_paths, how.value_paths)
     sys.modules["__main__"] = main
     register_module(main)
     caught: BaseException | None = None
