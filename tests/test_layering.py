@@ -33,6 +33,31 @@ def test_runtime_modules_import_only_the_runtime_and_errors():
                 assert node.level == 1 or target == "errors", f"{path.name} imports ..{target}"
 
 
+def imports_of(folder: Path) -> set[str]:
+    """The pyrona modules imported by the modules of a folder (relative imports resolved)."""
+    found = set()
+    package = {"tracer": "pyrona.tracer"}.get(folder.name, f"pyrona.{folder.name}")
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                found.add(f"{base}.{node.module}" if node.module else base)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pyrona"):
+                found.add(node.module)
+    return found
+
+
+def test_the_tracer_does_not_reach_up_to_analyses_views_or_the_cli():
+    for module in imports_of(ROOT / "tracer"):
+        assert not module.startswith(("pyrona.analysis", "pyrona.views", "pyrona.cli", "pyrona.server"))
+
+
+def test_analyses_and_views_read_the_trace_model_only():
+    for folder in ("analysis", "views"):
+        for module in imports_of(ROOT / "pyrona" / folder):
+            assert module.startswith((f"pyrona.{folder}", "pyrona.tracer.model")), (folder, module)
+
+
 def test_lint_is_clean():
     ruff = Path(sys.executable).with_name("ruff")
     proc = subprocess.run([str(ruff), "check", "pyrona", "tracer", "tests", "bench"], cwd=ROOT,

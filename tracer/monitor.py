@@ -36,6 +36,7 @@ GLOBAL_EVENTS = E.PY_START | E.PY_RESUME | E.RAISE | E.PY_UNWIND
 _STORE_OPS = {"STORE_FAST", "STORE_NAME", "STORE_GLOBAL", "STORE_DEREF", "DELETE_FAST", "DELETE_NAME",
               "DELETE_GLOBAL", "DELETE_DEREF", "STORE_FAST_STORE_FAST", "STORE_FAST_LOAD_FAST",
               "LOAD_FAST_AND_CLEAR"}
+SWEEP_AT_ONCE = 500  # graphs smaller than this are swept whenever a reference goes
 _REFRESH_ALL = {"closed", "merged", "merged-into", "dissolved", "collected", "frozen"}
 
 
@@ -317,8 +318,12 @@ class Monitor:
                     recorder.update_regions(list(RUNTIME.regions.values()))
                 recorder.changed = False
                 self.since_sweep += 1
-                if self.since_sweep > max(256, len(recorder.nodes)):
+                # unreachable cycles: swept at once in small graphs (what people look at),
+                # now and then in big ones (a sweep walks the whole graph)
+                small = recorder.maybe_garbage and len(recorder.nodes) < SWEEP_AT_ONCE
+                if small or self.since_sweep > max(256, len(recorder.nodes)):
                     self.since_sweep = 0
+                    recorder.maybe_garbage = False
                     recorder.sweep()
             if recorder.events:
                 for event in recorder.events:

@@ -46,6 +46,7 @@ class Recorder:
         self.lengths: dict[int, int] = {}  # list node -> elements already in its slots
         self.lrc: dict[int, int] = {}  # rid -> references from local nodes into the region
         self.regions_dirty = False
+        self.maybe_garbage = False
         self.roots: set[int] = set()
         self.regions: dict[int, tuple] = {}  # rid -> (start, values)
         self.open_regions: dict[int, bool] = {}
@@ -247,6 +248,8 @@ class Recorder:
                     self.lrc[int(dst_place[1:])] -= 1
             if self.indeg[dst] == 0 and dst not in self.roots:
                 self._orphans.append(dst)
+            else:
+                self.maybe_garbage = True  # dst may now hang in an unreachable cycle
         self.changed = True
 
     def _archive(self, nid: int, name: str, interval: tuple) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..tracer import model
+from ..tracer.model import Edge, Field, LOCAL, MODULE_GLOBALS, Node, ROOT_KINDS, STRUCTURE_KINDS
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -12,11 +12,11 @@ if TYPE_CHECKING:
 def step_text(step: Step, graph: StepGraph, source_line: str = "", show_structure: bool = False) -> str:
     """A readable dump of one step (what `pyrona show` prints)."""
     nodes = graph.nodes
-    hidden = set() if show_structure else {n.id for n in nodes.values() if n.kind in model.STRUCTURE_KINDS}
-    fields: dict[int, list[model.Field]] = {}
+    hidden = set() if show_structure else {n.id for n in nodes.values() if n.kind in STRUCTURE_KINDS}
+    fields: dict[int, list[Field]] = {}
     for f in graph.fields:
         fields.setdefault(f.node, []).append(f)
-    edges: dict[int, list[model.Edge]] = {}
+    edges: dict[int, list[Edge]] = {}
     for e in graph.edges:
         if e.dst not in hidden:
             edges.setdefault(e.src, []).append(e)
@@ -33,10 +33,10 @@ def step_text(step: Step, graph: StepGraph, source_line: str = "", show_structur
     lines = [f"step {step.index}: {step.file}:{step.line} ({step.event})"]
     if source_line:
         lines.append(f"    {source_line.strip()}")
-    roots = [n for n in nodes.values() if n.kind in model.ROOT_KINDS]
+    roots = [n for n in nodes.values() if n.kind in ROOT_KINDS]
     if roots:
         lines.append("frames:")
-        for node in sorted(roots, key=lambda n: (n.kind != model.MODULE_GLOBALS, n.id)):
+        for node in sorted(roots, key=lambda n: (n.kind != MODULE_GLOBALS, n.id)):
             lines.append(f"  {node.label}")
             lines += [f"    {s}" for s in slots(node.id)]
     if graph.regions:
@@ -46,11 +46,11 @@ def step_text(step: Step, graph: StepGraph, source_line: str = "", show_structur
             owner = f" owned by {name(r.owner)}" if r.owner is not None else ""
             state = "open" if r.open else "closed"
             lines.append(f"  region #{r.rid}: {state} lrc={r.lrc} sbrc={r.sbrc}{parent}{owner}")
-    by_place: dict[str, list[model.Node]] = {}
+    by_place: dict[str, list[Node]] = {}
     for node in nodes.values():
-        if node.kind not in model.ROOT_KINDS and node.id not in hidden:
+        if node.kind not in ROOT_KINDS and node.id not in hidden:
             by_place.setdefault(node.place, []).append(node)
-    for place in sorted(by_place, key=lambda p: (p != model.LOCAL, p)):
+    for place in sorted(by_place, key=lambda p: (p != LOCAL, p)):
         lines.append(f"{place}:")
         for node in sorted(by_place[place], key=lambda n: n.id):
             detail = f" [{node.detail}]" if node.detail else ""
