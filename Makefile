@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Bytecode of our own modules, even where PYTHONDONTWRITEBYTECODE is set:
 # compiling them at every start would cost more than a program's checks.
 setup: $(STAMP)
-	@$(VENV)/bin/python -m compileall -q pyrona
+	@$(VENV)/bin/python -m compileall -q pyrona tracer
 
 # (Re)build the venv when pyproject.toml changes or the venv is not Python 3.13.
 $(STAMP): pyproject.toml .ci/find-python

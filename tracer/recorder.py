@@ -203,11 +203,17 @@ class Recorder:
         else:
             text = None
         if text is not None:
+            # a plain value: no edge, so nothing the graph's structure depends on
             if slot is not None:
-                if slot[1] is None and slot[2] == text:
-                    return
-                self._close_slot(nid, name)
+                if slot[1] is None:
+                    if slot[2] == text:
+                        return
+                    if slot[0] < self.step:
+                        self._archive(nid, name, (slot[0], self.step, None, slot[2]))
+                else:
+                    self._close_slot(nid, name)
             self.slots[nid][name] = (self.step, None, text)
+            return
         else:
             if slot is not None and slot[1] is not None and self.objs.get(slot[1]) is value:
                 return
@@ -224,7 +230,7 @@ class Recorder:
                 if self.nodes[nid][3] == model.LOCAL:
                     rid = int(dst_place[1:])
                     self.lrc[rid] = self.lrc.get(rid, 0) + 1
-        self.changed = True
+            self.changed = True
 
     def del_slot(self, nid: int, name: str) -> None:
         if name in self.slots[nid]:
@@ -250,7 +256,7 @@ class Recorder:
                 self._orphans.append(dst)
             else:
                 self.maybe_garbage = True  # dst may now hang in an unreachable cycle
-        self.changed = True
+            self.changed = True
 
     def _archive(self, nid: int, name: str, interval: tuple) -> None:
         """Keep a closed interval of a slot until a run of them is written as one row
@@ -379,11 +385,17 @@ class Recorder:
 
     def close_all(self, end: int) -> None:
         """Write every open interval with `end` (the number of steps)."""
+        history, rows = self.history, []
         for nid, node_slots in self.slots.items():
             for name, (start, dst, text) in node_slots.items():
-                if start < end:
+                if start >= end:
+                    continue
+                if (nid, name) in history:
                     self._archive(nid, name, (start, end, dst, text))
+                else:  # the common case: one interval, one row, no run to join
+                    rows.append((nid, name, start, dst, text))
         self.flush_history()
+        self.writer.open_slots_closed(rows, end)
         for table, rows in self.open_rows().items():
             if table == "slots":
                 continue

@@ -350,6 +350,15 @@ class TraceWriter:
             values = (node, name, None, None, runs)
         self.interval("slots", start, end, values)
 
+    def open_slots_closed(self, rows: list[tuple], end: int) -> None:
+        """Slots still open at the end, (node, name, start, dst, value) each, closed at `end`."""
+        trace, pending = self.trace, self.pending["slots"]
+        for node, name, start, dst, value in rows:
+            length = end - start
+            level = length.bit_length() - 1 if length > 1 else 0
+            pending.append((trace, level << 40 | start >> level, start, end, node, name, dst, value, None))
+        self.flush()
+
     def output(self, step: int, stream: str, text: str) -> None:
         self.pending["outputs"].append((self.trace, step, stream, text))
 
