@@ -281,7 +281,7 @@ class Monitor:
             self.progress(self.step + 1, len(self.recorder.nodes))
         # a checkpoint writes the whole current graph: keep that under a tenth of the time
         if now - self.last_checkpoint > max(2.0, 10 * self.checkpoint_cost):
-            self.recorder.flush_history()
+            self.recorder.flush_runs()
             self.writer.checkpoint(self.step, self.recorder.open_rows())
             self.last_checkpoint = time.monotonic()
             self.checkpoint_cost = self.last_checkpoint - now

@@ -53,8 +53,6 @@ class Recorder:
         self.events: list[model.Event] = []
         self.changed = False
         self._orphans: list[int] = []  # nodes whose last reference went, to drop
-        self.history: dict[tuple[int, str], list[tuple]] = {}  # closed intervals not yet written
-        self.history_of: dict[int, set[str]] = {}  # node -> slot names with such intervals
 
     # --- nodes ---
 
@@ -128,7 +126,7 @@ class Recorder:
         lrc = self.lrc
         if old == model.LOCAL or new == model.LOCAL:
             sign = 1 if new == model.LOCAL else -1
-            for _start, dst, _text in self.slots[nid].values():
+            for _start, dst, _text, _run in self.slots[nid].values():
                 if dst is not None and dst != nid:
                     rid = model.place_rid(self.nodes[dst][3])
                     if rid is not None:
@@ -192,7 +190,9 @@ class Recorder:
         self.rescan(nid)
 
     def set_slot(self, nid: int, name: str, value: Any) -> None:
-        slot = self.slots[nid].get(name)
+        """Record that slot `name` of node `nid` now holds `value` (from this step on)."""
+        slots = self.slots[nid]
+        slot = slots.get(name)
         kind = type(value)
         if kind is int or kind is bool or kind is float or value is None:  # the common values, fast
             text = repr(value)
@@ -202,89 +202,94 @@ class Recorder:
             text = short_repr(value)
         else:
             text = None
+        run = None
         if text is not None:
             # a plain value: no edge, so nothing the graph's structure depends on
             if slot is not None:
-                if slot[1] is None:
-                    if slot[2] == text:
-                        return
-                    if slot[0] < self.step:
-                        self._archive(nid, name, (slot[0], self.step, None, slot[2]))
-                else:
-                    self._close_slot(nid, name)
-            self.slots[nid][name] = (self.step, None, text)
+                if slot[1] is None and slot[2] == text:
+                    return
+                run = self._end_interval(nid, name, slot, True)
+                if slot[1] is not None:
+                    self._unref(nid, slot[1])
+            slots[name] = (self.step, None, text, run)
             return
-        else:
-            if slot is not None and slot[1] is not None and self.objs.get(slot[1]) is value:
-                return
-            dst = self.node(value)
-            if slot is not None:
-                self._close_slot(nid, name)
-            self.slots[nid][name] = (self.step, dst, None)
-            self.indeg[dst] += 1
-            refs = self.inrefs[dst]
-            refs[nid] = refs.get(nid, 0) + 1
-            dst_place = self.nodes[dst][3]
-            if dst_place[0] == "r":
-                self.regions_dirty = True
-                if self.nodes[nid][3] == model.LOCAL:
-                    rid = int(dst_place[1:])
-                    self.lrc[rid] = self.lrc.get(rid, 0) + 1
-            self.changed = True
+        if slot is not None and slot[1] is not None and self.objs.get(slot[1]) is value:
+            return
+        dst = self.node(value)
+        if slot is not None:
+            run = self._end_interval(nid, name, slot, True)
+            if slot[1] is not None:
+                self._unref(nid, slot[1])
+        slots[name] = (self.step, dst, None, run)
+        self.indeg[dst] += 1
+        refs = self.inrefs[dst]
+        refs[nid] = refs.get(nid, 0) + 1
+        dst_place = self.nodes[dst][3]
+        if dst_place[0] == "r":
+            self.regions_dirty = True
+            if self.nodes[nid][3] == model.LOCAL:
+                rid = int(dst_place[1:])
+                self.lrc[rid] = self.lrc.get(rid, 0) + 1
+        self.changed = True
 
     def del_slot(self, nid: int, name: str) -> None:
         if name in self.slots[nid]:
             self._close_slot(nid, name)
 
     def _close_slot(self, nid: int, name: str) -> None:
-        start, dst, text = self.slots[nid].pop(name)
+        """The slot is gone (deleted, or its node is): end its interval and its run."""
+        slot = self.slots[nid].pop(name)
+        self._end_interval(nid, name, slot, False)
+        if slot[1] is not None:
+            self._unref(nid, slot[1])
+
+    def _end_interval(self, nid: int, name: str, slot: tuple, keep_run: bool) -> list | None:
+        """End a slot's current interval at this step, adding it to the slot's run of
+        consecutive intervals; returns the run to go on with (None once written).
+
+        A loop variable changes at every step: one row per change would dominate
+        the store, so up to RUN_LENGTH consecutive intervals become one row.
+        """
+        start, dst, text, run = slot
         if start < self.step:
-            self._archive(nid, name, (start, self.step, dst, text))
-        if dst is not None:
-            self.indeg[dst] -= 1
-            refs = self.inrefs[dst]
-            if refs[nid] == 1:
-                del refs[nid]
+            if run is None:
+                run = [(start, self.step, dst, text)]
             else:
-                refs[nid] -= 1
-            dst_place = self.nodes[dst][3]
-            if dst_place[0] == "r":
-                self.regions_dirty = True
-                if self.nodes[nid][3] == model.LOCAL:
-                    self.lrc[int(dst_place[1:])] -= 1
-            if self.indeg[dst] == 0 and dst not in self.roots:
-                self._orphans.append(dst)
-            else:
-                self.maybe_garbage = True  # dst may now hang in an unreachable cycle
-            self.changed = True
-
-    def _archive(self, nid: int, name: str, interval: tuple) -> None:
-        """Keep a closed interval of a slot until a run of them is written as one row
-        (a loop variable changes at every step: one row per change would dominate)."""
-        key = (nid, name)
-        run = self.history.get(key)
-        if run is None:
-            self.history[key] = [interval]
-            self.history_of.setdefault(nid, set()).add(name)
-            return
-        if run[-1][1] != interval[0]:  # a gap: the run ends here
+                run.append((start, self.step, dst, text))
+            if len(run) >= RUN_LENGTH:
+                self.writer.slot_run(nid, name, run)
+                return None
+        if run is not None and not keep_run:
             self.writer.slot_run(nid, name, run)
-            self.history[key] = [interval]
-            return
-        run.append(interval)
-        if len(run) >= RUN_LENGTH:
-            self.writer.slot_run(nid, name, run)
-            del self.history[key]
-            self.history_of[nid].discard(name)
+            return None
+        return run
 
-    def flush_history(self, nid: int | None = None) -> None:
-        """Write the buffered runs (of one node, or all)."""
-        nodes = [nid] if nid is not None else list(self.history_of)
-        for node in nodes:
-            for name in self.history_of.pop(node, ()):
-                run = self.history.pop((node, name), None)
+    def _unref(self, nid: int, dst: int) -> None:
+        """One reference from nid to dst went."""
+        self.indeg[dst] -= 1
+        refs = self.inrefs[dst]
+        if refs[nid] == 1:
+            del refs[nid]
+        else:
+            refs[nid] -= 1
+        dst_place = self.nodes[dst][3]
+        if dst_place[0] == "r":
+            self.regions_dirty = True
+            if self.nodes[nid][3] == model.LOCAL:
+                self.lrc[int(dst_place[1:])] -= 1
+        if self.indeg[dst] == 0 and dst not in self.roots:
+            self._orphans.append(dst)
+        else:
+            self.maybe_garbage = True  # dst may now hang in an unreachable cycle
+        self.changed = True
+
+    def flush_runs(self) -> None:
+        """Write every run of closed intervals still held (before a checkpoint)."""
+        for nid, slots in self.slots.items():
+            for name, (start, dst, text, run) in list(slots.items()):
                 if run:
-                    self.writer.slot_run(node, name, run)
+                    self.writer.slot_run(nid, name, run)
+                    slots[name] = (start, dst, text, None)
 
     def _remove(self, nid: int) -> None:
         start, kind, type_name, place, label, detail = self.nodes.pop(nid)
@@ -294,8 +299,6 @@ class Recorder:
         if self.ids.get(id(obj)) == nid:
             del self.ids[id(obj)]
         del self.indeg[nid]
-        if nid in self.history_of:
-            self.flush_history(nid)
         self.inrefs.pop(nid, None)
         self.lengths.pop(nid, None)
         self.slots.pop(nid, None)
@@ -318,7 +321,7 @@ class Recorder:
             if nid in marked:
                 continue
             marked.add(nid)
-            stack.extend(dst for _s, dst, _t in self.slots.get(nid, {}).values() if dst is not None)
+            stack.extend(slot[1] for slot in self.slots.get(nid, {}).values() if slot[1] is not None)
         dead = [nid for nid in self.nodes if nid not in marked]
         for nid in dead:
             for name in list(self.slots[nid]):
@@ -379,22 +382,22 @@ class Recorder:
         """Every interval still open, as (start, *values) rows."""
         nodes = [(start, nid, *rest) for nid, (start, *rest) in self.nodes.items()]
         slots = [(start, nid, name, dst, text, None)
-                 for nid, node_slots in self.slots.items() for name, (start, dst, text) in node_slots.items()]
+                 for nid, node_slots in self.slots.items()
+                 for name, (start, dst, text, _run) in node_slots.items()]
         regions = [(start, rid, *values) for rid, (start, values) in self.regions.items()]
         return {"nodes": nodes, "slots": slots, "regions": regions}
 
     def close_all(self, end: int) -> None:
         """Write every open interval with `end` (the number of steps)."""
-        history, rows = self.history, []
+        rows = []
         for nid, node_slots in self.slots.items():
-            for name, (start, dst, text) in node_slots.items():
-                if start >= end:
-                    continue
-                if (nid, name) in history:
-                    self._archive(nid, name, (start, end, dst, text))
-                else:  # the common case: one interval, one row, no run to join
+            for name, (start, dst, text, run) in node_slots.items():
+                if run:
+                    if start < end:
+                        run.append((start, end, dst, text))
+                    self.writer.slot_run(nid, name, run)
+                elif start < end:  # the common case: one interval, one row
                     rows.append((nid, name, start, dst, text))
-        self.flush_history()
         self.writer.open_slots_closed(rows, end)
         for table, rows in self.open_rows().items():
             if table == "slots":

@@ -64,7 +64,7 @@ def recorded(monitor: Monitor) -> tuple[dict[int, str], set[tuple]]:
         obj = recorder.objs[nid]
         if nid not in live_roots:
             places[id(obj)] = recorder.nodes[nid][3]
-        for name, (_start, dst, text) in recorder.slots[nid].items():
+        for name, (_start, dst, text, _run) in recorder.slots[nid].items():
             refs.add((id(obj), name, text if dst is None else id(recorder.objs[dst])))
             if dst is not None:
                 stack.append(dst)
@@ -74,7 +74,7 @@ def recorded(monitor: Monitor) -> tuple[dict[int, str], set[tuple]]:
 def live_slots(recorder: Any) -> set[tuple]:
     """The recorder's current slots as (node, name, dst or None, value or None)."""
     return {(nid, name, dst, text) for nid, slots in recorder.slots.items()
-            for name, (_start, dst, text) in slots.items()}
+            for name, (_start, dst, text, _run) in slots.items()}
 
 
 def stored_slots(graph: Any) -> set[tuple]:
