@@ -18,7 +18,7 @@ from . import model
 from .hooks import Changes
 from .objects import is_inline
 from .recorder import CapReached, Recorder
-from .store import EVENT_CODES
+from .store import EVENT_CODES, STEP_CHUNK
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -43,10 +43,11 @@ _REFRESH_ALL = {"closed", "merged", "merged-into", "dissolved", "collected", "fr
 class CodeInfo:
     """What the monitor needs to know of one of the program's code objects."""
 
-    __slots__ = ("file", "stores", "module_level", "globals_wide", "name")
+    __slots__ = ("file", "stores", "module_level", "globals_wide", "name", "step_code")
 
     def __init__(self, code: CodeType, file: int) -> None:
         self.file = file
+        self.step_code = (file << 2 | EVENT_CODES["line"]) << 32  # | line: a packed step
         self.name = code.co_qualname
         self.module_level = code.co_name == "<module>"
         self.stores: dict[int, tuple[str, ...]] = {}
@@ -107,6 +108,8 @@ class Monitor:
         self.output: list[tuple[str, str]] = []
         self.last_checkpoint = time.monotonic()
         self.checkpoint_cost = 0.0
+        self.step_append = writer.packed.append  # the writer keeps this array (cleared in place)
+        self.last_step = max_steps - 1
         #: ids of the store hooks the program calls (their calls are not untraced mutators)
         self.hook_ids: set[int] = set()
 
@@ -220,7 +223,16 @@ class Monitor:
         if rec is None:
             rec = self._enter(frame, self.infos[code])
         self._complete(rec)
-        self._new_step(rec.info.file, line, 0)
+        # a new step: _new_step, inlined (this is the hottest path of all)
+        if self.output:
+            self._flush_output(self.step)
+        step = self.step = self.step + 1
+        self.recorder.step = step
+        self.step_append(rec.info.step_code | line)
+        if step & 4095 == 4095:
+            self._periodic()
+        if step >= self.last_step:
+            self._truncate(f"step cap ({self.max_steps}) reached")
         rec.last_line = line
         return None
 
@@ -267,16 +279,18 @@ class Monitor:
             self._flush_output(self.step)
         self.step += 1
         self.recorder.step = self.step
-        self.writer.step(file, line, event)
+        self.step_append((file << 2 | event) << 32 | line)
         if self.step & 4095 == 4095:
             self._periodic()
-        if self.step + 1 >= self.max_steps:
+        if self.step >= self.last_step:
             self._truncate(f"step cap ({self.max_steps}) reached")
 
     def _periodic(self) -> None:
         """Every 4096 steps: progress, and a checkpoint now and then so a run killed
         from outside still leaves a readable trace."""
         now = time.monotonic()
+        if len(self.writer.packed) >= STEP_CHUNK:
+            self.writer.flush()
         if self.progress is not None:
             self.progress(self.step + 1, len(self.recorder.nodes))
         # a checkpoint writes the whole current graph: keep that under a tenth of the time

@@ -325,10 +325,10 @@ class TraceWriter:
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (self.trace, file, path, source))
 
     def step(self, file: int, line: int, event: int) -> None:
-        packed = self.packed
-        packed.append((file << 2 | event) << 32 | line)
-        if len(packed) >= STEP_CHUNK:
-            self._flush_steps()
+        """Record a step (the monitor appends to `packed` itself, and flushes every chunk)."""
+        self.packed.append((file << 2 | event) << 32 | line)
+        if len(self.packed) >= STEP_CHUNK:
+            self.flush()
 
     def interval(self, table: str, start: int, end: int, values: tuple) -> None:
         level = (end - start).bit_length() - 1 if end - start > 1 else 0
@@ -374,7 +374,7 @@ class TraceWriter:
                             (self.trace, self.first, len(self.packed), data))
             if len(self.packed) >= STEP_CHUNK:
                 self.first += len(self.packed)
-                self.packed = array("Q")
+                del self.packed[:]  # in place: the monitor holds its append
 
     def flush(self) -> None:
         with self._tx():
