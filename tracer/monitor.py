@@ -64,7 +64,9 @@ class CodeInfo:
             by_line.setdefault(line, []).extend(n for n in names if isinstance(n, str))
             if ins.opname.endswith(("GLOBAL", "DEREF")):
                 self.globals_wide.add(line)
-        self.stores = {line: tuple(dict.fromkeys(names)) for line, names in by_line.items()}
+        # dunder names (__class__ cells, __pyrona temporaries) are never shown
+        self.stores = {line: tuple(n for n in dict.fromkeys(names) if not n.startswith("__"))
+                       for line, names in by_line.items()}
 
 
 class FrameRec:
@@ -307,8 +309,15 @@ class Monitor:
             line = rec.last_line if rec is not None else None
             if line is not None:
                 names = rec.info.stores.get(line)
-                if names is not None:
-                    self._read(rec, names)
+                if names:  # the variables the line stored (_read, inlined: the hot path)
+                    scope, node, set_slot = rec.scope, rec.node, recorder.set_slot
+                    for name in names:
+                        try:
+                            value = scope[name]
+                        except KeyError:
+                            recorder.del_slot(node, name)
+                            continue
+                        set_slot(node, name, value)
                     if line in rec.info.globals_wide:
                         self.frames_dirty = True
                 if self.changes.later:
