@@ -32,6 +32,7 @@ serve: setup
 
 bench: setup
 	$(VENV)/bin/python bench/bench_runtime.py
+	$(VENV)/bin/python bench/bench_tracer.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
