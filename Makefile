@@ -3,12 +3,33 @@ SHELL := /bin/bash
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test serve bench clean
+NPM_STAMP := node_modules/.installed
+#: Debian packages the tests and the sandbox need (installed when missing, as root).
+SYSTEM_PACKAGES := chromium bubblewrap
+SYSTEM_COMMANDS := chromium bwrap
+
+.PHONY: setup system-packages test serve bench clean
 
 # Bytecode of our own modules, even where PYTHONDONTWRITEBYTECODE is set:
 # compiling them at every start would cost more than a program's checks.
-setup: $(STAMP)
-	@$(VENV)/bin/python -m compileall -q pyrona tracer
+setup: $(STAMP) $(NPM_STAMP)
+	@$(VENV)/bin/python -m compileall -q pyrona tracer server
+
+# Browser libraries (mermaid) from npm, served by our own server.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NPM_STAMP)
+
+system-packages:
+	@missing=""; for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing Debian packages: $(SYSTEM_PACKAGES)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+		else \
+			echo "error: missing$$missing; install the Debian packages: sudo apt-get install $(SYSTEM_PACKAGES)" >&2; exit 1; \
+		fi; \
+	fi
 
 # (Re)build the venv when pyproject.toml changes or the venv is not Python 3.13.
 $(STAMP): pyproject.toml .ci/find-python
@@ -20,19 +41,20 @@ $(STAMP): pyproject.toml .ci/find-python
 	@touch $(STAMP)
 
 # pytest exits 5 when it collected no test: that must fail, not pass.
-test: setup
+test: setup system-packages
 	@$(VENV)/bin/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
 
-serve: setup
-	@echo "The web app arrives with the tracer and the server (issues 3 and 4)."
-	@echo "Until then, run a program under the region runtime:"
-	@echo "  $(VENV)/bin/pyrona run sample_programs/<program>.py"
+# Serves on 127.0.0.1:8000 (HOST/PORT override), with the sample programs traced.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+serve: setup system-packages
+	$(VENV)/bin/pyrona serve --host $(HOST) --port $(PORT) --samples
 
 bench: setup
 	$(VENV)/bin/python bench/bench_runtime.py
 	$(VENV)/bin/python bench/bench_tracer.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules build *.egg-info .pytest_cache .hypothesis

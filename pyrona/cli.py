@@ -96,6 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--step", type=int, metavar="N", help="only this step")
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     export.add_argument("--db", metavar="PATH", help=db_help)
+
+    serve = commands.add_parser("serve", help="serve the web app (127.0.0.1 by default)",
+                                description="Serve Pyrona Studio: upload or paste a program, watch it run "
+                                            "in a sandbox, and explore its regions step by step.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=_positive, default=8000, help="port (default 8000)")
+    serve.add_argument("--db", metavar="PATH", help=db_help)
+    serve.add_argument("--samples", action="store_true",
+                       help="trace the sample programs first, unless the store has them already")
     return parser
 
 
@@ -166,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     from . import trace_commands
     from .tracer.store import StoreError
 
+    if options.command == "serve":
+        return trace_commands.cmd_serve(options)
     try:
         if options.command == "trace":
             return trace_commands.cmd_trace(options, program_args)

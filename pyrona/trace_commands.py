@@ -82,6 +82,22 @@ def _source_line(store: TraceStore, trace: int, file: str, line: int) -> str:
     return ""
 
 
+def cmd_serve(options: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .server.app import create_app
+    from .server.settings import ServerSettings
+
+    db = Path(options.db) if options.db else default_db_path()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    app = create_app(ServerSettings(db=db))
+    if options.samples:
+        app.state.jobs.ensure_samples(wait=True)
+    print(f"Pyrona Studio on http://{options.host}:{options.port}/  (traces in {db})", file=sys.stderr)
+    uvicorn.run(app, host=options.host, port=options.port, log_level="warning")
+    return 0
+
+
 def cmd_show(options: argparse.Namespace) -> int:
     from .views.text import step_text
 

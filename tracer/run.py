@@ -56,12 +56,14 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
                   argv: list[str] | None = None, max_steps: int = DEFAULT_MAX_STEPS,
                   max_objects: int = DEFAULT_MAX_OBJECTS,
                   progress: Callable[[int, int, float], None] | None = None,
-                  verify: bool = False) -> TraceOutcome:
-    """Run `path` traced; its trace goes into `store`. Returns how it ended."""
+                  verify: bool = False, trace: int | None = None) -> TraceOutcome:
+    """Run `path` traced; its trace goes into `store` (into trace `trace` if given, a
+    trace created beforehand, e.g. queued by the server). Returns how it ended."""
     script = os.path.abspath(path)
     root = Path(os.path.realpath(os.path.dirname(script)))
     settings = {"max_steps": max_steps, "max_objects": max_objects, "argv": argv or []}
-    trace = store.create_trace(name or os.path.basename(script), {}, settings)
+    if trace is None:
+        trace = store.create_trace(name or os.path.basename(script), {}, settings)
     store.set_status(trace, "running")
     writer = store.writer(trace)
     changes = Changes()

@@ -1,0 +1,65 @@
+"""The FastAPI application, built by a factory (never at import time)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from .settings import ServerSettings
+
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from starlette.responses import Response
+
+
+class HTTPProblem(Exception):
+    """An error with an HTTP status, a `kind` and a message: JSON under /api, HTML elsewhere."""
+
+    def __init__(self, status: int, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.kind, self.message = status, kind, message
+
+
+def create_app(settings: ServerSettings) -> FastAPI:
+    from . import api, pages
+    from .jobs import JobManager
+
+    app = FastAPI(title="Pyrona Studio", version="0.1.0",
+                  description="Region-based ownership for Python: traces, steps, regions, diagrams.",
+                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app.state.settings = settings
+    app.state.templates = Jinja2Templates(directory=str(settings.templates))
+    app.state.jobs = JobManager(settings)
+    app.mount("/static", StaticFiles(directory=str(settings.frontend)), name="static")
+    mermaid = settings.node_modules / "mermaid" / "dist"
+    if mermaid.is_dir():
+        app.mount("/vendor/mermaid", StaticFiles(directory=str(mermaid)), name="mermaid")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.exception_handler(HTTPProblem)
+    async def problem(request: Request, exc: HTTPProblem) -> Response:
+        return error_response(request, exc.status, exc.kind, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        detail = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors())
+        return error_response(request, 422, "invalid-request", detail or "invalid request")
+
+    @app.on_event("shutdown")
+    def stop_jobs() -> None:
+        app.state.jobs.shutdown()
+
+    return app
+
+
+def error_response(request: Request, status: int, kind: str, message: str) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": {"kind": kind, "message": message}}, status_code=status)
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(request, "error.html",
+                                      {"status": status, "kind": kind, "message": message},
+                                      status_code=status)
