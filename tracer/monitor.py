@@ -13,6 +13,7 @@ import dis
 import sys
 import time
 
+from ..runtime.lifecycle import collect_garbage
 from ..runtime.state import RUNTIME
 from . import model
 from .hooks import Changes
@@ -348,6 +349,14 @@ class Monitor:
                     self.since_sweep = 0
                     recorder.maybe_garbage = False
                     recorder.sweep()
+                    if RUNTIME.regions:
+                        # what the sweep let go may be a whole region: the runtime
+                        # collects it now, so the trace shows it go at this step
+                        collect_garbage()
+                        if self.runtime_events:
+                            self._apply_runtime_events()
+                            recorder.finish_changes()
+                            recorder.update_regions(list(RUNTIME.regions.values()))
             if recorder.events:
                 for event in recorder.events:
                     self.writer.event(event)
