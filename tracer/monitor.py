@@ -9,13 +9,13 @@ each line stores) are computed once and cached by code object.
 
 from __future__ import annotations
 
-import dis
 import sys
 import time
 
 from ..runtime.lifecycle import collect_garbage
 from ..runtime.state import RUNTIME
 from . import model
+from .frames import CodeInfo, FrameRec
 from .hooks import Changes
 from .objects import is_inline
 from .recorder import CapReached, Recorder
@@ -34,51 +34,8 @@ DISABLE = sys.monitoring.DISABLE
 LOCAL_EVENTS = E.LINE | E.PY_RETURN | E.PY_YIELD | E.PY_RESUME | E.CALL
 #: Exceptions can only be watched globally; their callbacks look at the code first.
 GLOBAL_EVENTS = E.PY_START | E.PY_RESUME | E.RAISE | E.PY_UNWIND
-_STORE_OPS = {"STORE_FAST", "STORE_NAME", "STORE_GLOBAL", "STORE_DEREF", "DELETE_FAST", "DELETE_NAME",
-              "DELETE_GLOBAL", "DELETE_DEREF", "STORE_FAST_STORE_FAST", "STORE_FAST_LOAD_FAST",
-              "LOAD_FAST_AND_CLEAR"}
 SWEEP_AT_ONCE = 500  # graphs smaller than this are swept whenever a reference goes
 _REFRESH_ALL = {"closed", "merged", "merged-into", "dissolved", "collected", "frozen"}
-
-
-class CodeInfo:
-    """What the monitor needs to know of one of the program's code objects."""
-
-    __slots__ = ("file", "stores", "module_level", "globals_wide", "name", "step_code")
-
-    def __init__(self, code: CodeType, file: int) -> None:
-        self.file = file
-        self.step_code = (file << 2 | EVENT_CODES["line"]) << 32  # | line: a packed step
-        self.name = code.co_qualname
-        self.module_level = code.co_name == "<module>"
-        self.stores: dict[int, tuple[str, ...]] = {}
-        #: lines whose stores reach beyond this frame (globals, cells): reread every frame
-        self.globals_wide: set[int] = set()
-        by_line: dict[int, list[str]] = {}
-        for ins in dis.get_instructions(code):
-            if ins.opname not in _STORE_OPS or ins.positions is None or ins.positions.lineno is None:
-                continue
-            line = ins.positions.lineno
-            names = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
-            if ins.opname == "STORE_FAST_LOAD_FAST":
-                names = names[:1]
-            by_line.setdefault(line, []).extend(n for n in names if isinstance(n, str))
-            if ins.opname.endswith(("GLOBAL", "DEREF")):
-                self.globals_wide.add(line)
-        # dunder names (__class__ cells, __pyrona temporaries) are never shown
-        self.stores = {line: tuple(n for n in dict.fromkeys(names) if not n.startswith("__"))
-                       for line, names in by_line.items()}
-
-
-class FrameRec:
-    """A running frame of the program: its node, its code's facts, the line it is on,
-    and its variables (the globals dict, or PEP 667's live view of a function's locals)."""
-
-    __slots__ = ("frame", "node", "info", "last_line", "scope")
-
-    def __init__(self, frame: FrameType, node: int, info: CodeInfo) -> None:
-        self.frame, self.node, self.info, self.last_line = frame, node, info, None
-        self.scope = frame.f_globals if info.module_level else frame.f_locals
 
 
 class Monitor:
