@@ -14,6 +14,9 @@ EXPECTED = {
     "job_queue.py": ["refused: region-violation", "queue after close: None"],
     "frozen_config.py": ["hosts frozen too: True", "refused: Cannot mutate immutable object"],
     "nested_regions.py": ["refused: region-violation", "titles: ['Verona', 'Lungfish']"],
+    "cowns.py": ["settings released: True", "after close, editor is None and released: True",
+                 "refused: cown-access"],
+    "linked_list.py": ["cells in the region: 40", "refused: region-violation"],
 }
 
 
