@@ -146,3 +146,14 @@ for i in range(300):
     rows = store.db.execute("SELECT COUNT(*) FROM slots WHERE trace = ? AND runs IS NOT NULL",
                             (outcome.trace,)).fetchone()[0]
     assert rows > 0  # the loop variables were written as runs
+
+
+SAMPLES = sorted((ROOT / "sample_programs").glob("*.py"))
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
+def test_sample_programs_trace_to_the_end_and_read_back(sample, store):
+    outcome = trace_program(sample, store, verify=True)
+    info = store.trace(outcome.trace)
+    assert outcome.status == "done", outcome.message
+    assert info.summary["verify_problems"] == [] and info.summary["readback_problems"] == []
