@@ -37,6 +37,7 @@ SHAPES = {"rect": (r"\[", r"\]"), "round": (r"\(", r"\)"), "trap": (r"\[\\", r"/
 NODE_RES = [(name, re.compile(rf'^(\s*)({ID}){o}"({TEXT})"{c}$')) for name, (o, c) in SHAPES.items()]
 SUBGRAPH_RE = re.compile(rf'^(\s*)subgraph (\w+)\["({TEXT})"\]$')
 END_RE = re.compile(r"^(\s*)end$")
+DIRECTION_RE = re.compile(r"^(\s*)direction TB$")
 STYLE_RE = re.compile(r"^(\s*)style (\w+) fill:(#[0-9a-f]{6})$")
 EDGE_RE = re.compile(rf'^({ID}) (-->|-\.->)(?:\|"({TEXT})"\|)? ({ID})$')
 LINKSTYLE_RE = re.compile(
@@ -83,6 +84,8 @@ def parse(text: str) -> Diagram:
             assert m.group(1) == "  " * depth and m.group(2) not in d.subgraphs
             d.subgraphs[m.group(2)] = (unescape(m.group(3)), stack[-1] if stack else None)
             stack.append(m.group(2))
+        elif m := DIRECTION_RE.match(line):
+            assert stack and m.group(1) == "  " * depth, "direction only inside a subgraph"
         elif m := END_RE.match(line):
             assert stack and m.group(1) == "  " * (depth - 1)
             stack.pop()

@@ -90,6 +90,7 @@ def id_key(node_id: str) -> tuple[int, int]:
 
 def emit_box(out: list[str], sid: str, title: str, lines: list[str], fill: str) -> None:
     out.append(f'subgraph {sid}["{esc(title)}"]')
+    out.append("  direction TB")  # else a subgraph no edge leaves is laid out left to right
     out += ["  " + line for line in lines]
     out.append("end")
     out.append(f"style {sid} fill:{fill}")
@@ -112,6 +113,7 @@ def emit_regions(out: list[str], sc: Scene, nodes: dict[object, list[str]]) -> N
             continue
         title = region_title(rid, sc.graph.regions.get(rid))
         out.append(f'{pad}subgraph reg{rid}["{esc(title)}"]')
+        out.append(f"{pad}  direction TB")
         out += [pad + "  " + line for line in nodes.get(rid, [])]
         todo.append((False, rid))
         todo += [(True, child) for child in reversed(children.get(rid, []))]
