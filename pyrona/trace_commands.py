@@ -6,14 +6,12 @@ the last line of stdout, every command takes --db.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from .settings import default_db_path
-from .tracer.store import StoreError, TraceStore
+from .tracer.store import TraceStore
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -62,26 +60,6 @@ def cmd_trace(options: argparse.Namespace, program_args: list[str]) -> int:
     return 0
 
 
-def _load(store: TraceStore, trace: int, step: int | None) -> tuple:
-    count = store.step_count(trace)
-    if count == 0:
-        raise StoreError(f"trace {trace} has no steps")
-    index = count - 1 if step is None else step
-    if index < 0:
-        index += count
-    graph = store.step(trace, index)
-    [info] = store.steps(trace, index, 1)
-    return info, graph
-
-
-def _source_line(store: TraceStore, trace: int, file: str, line: int) -> str:
-    for path, source in store.files(trace).values():
-        if path == file:
-            lines = source.splitlines()
-            return lines[line - 1] if 0 < line <= len(lines) else ""
-    return ""
-
-
 def cmd_serve(options: argparse.Namespace) -> int:
     import uvicorn
 
@@ -99,74 +77,29 @@ def cmd_serve(options: argparse.Namespace) -> int:
 
 
 def cmd_show(options: argparse.Namespace) -> int:
+    from .exports import load_step, source_line
     from .views.text import step_text
 
     store = open_store(options.db)
-    info, graph = _load(store, options.trace, options.step)
-    source = _source_line(store, options.trace, info.file, info.line)
+    info, graph = load_step(store, options.trace, options.step)
+    source = source_line(store, options.trace, info.file, info.line)
     print(step_text(info, graph, source, show_structure=options.all))
     return 0
 
 
 def cmd_export(options: argparse.Namespace) -> int:
+    from . import exports
+
     store = open_store(options.db)
     out: TextIO = open(options.output, "w", encoding="utf-8") if options.output else sys.stdout
     try:
         if options.format == "mermaid":
-            from .views.mermaid import to_mermaid
-
-            _info, graph = _load(store, options.trace, options.step)
-            out.write(to_mermaid(graph) + "\n")
-        elif options.format == "md":
-            _export_markdown(store, options, out)
+            exports.write_mermaid(store, options.trace, options.step, out)
         else:
-            _export_json(store, options, out)
+            steps = exports.step_range(store, options.trace, options.step)
+            write = exports.write_markdown if options.format == "md" else exports.write_json
+            write(store, options.trace, steps, out)
     finally:
         if out is not sys.stdout:
             out.close()
     return 0
-
-
-def _step_range(store: TraceStore, options: argparse.Namespace) -> range:
-    count = store.step_count(options.trace)
-    if options.step is not None:
-        index = options.step if options.step >= 0 else options.step + count
-        if not 0 <= index < count:
-            raise StoreError(f"step {options.step} out of range: trace {options.trace} has {count} steps")
-        return range(index, index + 1)
-    return range(count)
-
-
-def _export_markdown(store: TraceStore, options: argparse.Namespace, out: TextIO) -> None:
-    """One titled mermaid block per step, like FrankenScript's output (GitHub renders it)."""
-    from .views.mermaid import to_mermaid
-
-    info = store.trace(options.trace)
-    out.write(f"# {info.name}\n\n")
-    previous = None
-    for index in _step_range(store, options):
-        [step] = store.steps(options.trace, index, 1)
-        graph = store.step(options.trace, index)
-        source = _source_line(store, options.trace, step.file, step.line).strip()
-        out.write(f"## Step {index}: line {step.line}\n\n`{source}`\n\n```mermaid\n")
-        out.write(to_mermaid(graph, previous=previous))
-        out.write("\n```\n\n")
-        previous = graph
-
-
-def _export_json(store: TraceStore, options: argparse.Namespace, out: TextIO) -> None:
-    info = store.trace(options.trace)
-    files = {path: source for path, source in store.files(options.trace).values()}
-    out.write(json.dumps({"trace": asdict(info), "files": files})[:-1])
-    out.write(', "steps": [')
-    for i, index in enumerate(_step_range(store, options)):
-        [step] = store.steps(options.trace, index, 1)
-        graph = store.step(options.trace, index)
-        record = {"step": asdict(step), "graph": {
-            "nodes": [asdict(n) for n in graph.nodes.values()],
-            "edges": [asdict(e) for e in graph.edges],
-            "fields": [asdict(f) for f in graph.fields],
-            "regions": [asdict(r) for r in graph.regions.values()],
-            "events": [asdict(e) for e in graph.events]}}
-        out.write(("," if i else "") + "\n" + json.dumps(record))
-    out.write("\n]}\n")

@@ -1,7 +1,339 @@
-"""The JSON API (every page's twin): traces, steps, diagrams, timeline, SCCs, exports."""
+"""The JSON API (every page's twin): traces, steps, diagrams, timeline, SCCs, exports.
+
+Routes are thin: they check the request, read the store on a connection of their own
+(off the event loop: plain `def` routes run in the thread pool) and return the dicts
+`viewmodels` builds. Writes go through the job manager's one writer. Errors are
+`HTTPProblem`s: `{"error": {"kind", "message"}}` with a 4xx status.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import io
+import json
+import re
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Literal
 
-router = APIRouter(prefix="/api")
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+
+from pyrona import exports
+from pyrona.tracer.store import StoreError, TraceInfo, TraceStore
+from pyrona.views.mermaid import ViewOptions
+
+from . import viewmodels
+from .app import HTTPProblem
+from .jobs import FINAL, safe_name
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+MAX_EXPORT_STEPS = 2_000
+MAX_KINDS = 32
+_SAMPLE = re.compile(r"[A-Za-z0-9_]{1,80}\Z")
+_KIND = re.compile(r"[a-z][a-z-]{0,39}\Z")
+TraceId = Annotated[int, Path(ge=1, le=2**62, description="the trace's id")]
+StepIndex = Annotated[int, Path(description="the step, from 0")]
+Flag = Annotated[bool, Query()]
+
+
+def reader(request: Request) -> Iterator[TraceStore]:
+    """A read connection of this request's own (the route and this dependency may run on
+    different threads of the pool, one after the other: hence `shared`)."""
+    store = TraceStore(request.app.state.settings.db, shared=True)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+Store = Annotated[TraceStore, Depends(reader)]
+
+
+@contextmanager
+def found() -> Iterator[None]:
+    """A StoreError from reading (a trace deleted meanwhile...) as a 404."""
+    try:
+        yield
+    except StoreError as exc:
+        raise HTTPProblem(404, "not-found", str(exc)) from exc
+
+
+def trace_of(store: TraceStore, trace: int) -> TraceInfo:
+    try:
+        return store.trace(trace)
+    except StoreError as exc:
+        raise HTTPProblem(404, "not-found", f"There is no trace {trace}.") from exc
+
+
+def step_of(store: TraceStore, trace: int, index: int) -> int:
+    """The trace's readable step count, after checking that `index` is one of its steps."""
+    info = trace_of(store, trace)
+    total = viewmodels.readable_steps(store, info)
+    if not 0 <= index < total:
+        has = "no steps" if total == 0 else f"steps 0 to {total - 1}"
+        raise HTTPProblem(404, "step-out-of-range", f"Trace {trace} has {has}: there is no step {index}.")
+    return total
+
+
+# --- traces ---
+
+@router.get("/samples", summary="The sample programs and their traces")
+def samples(request: Request, store: Store) -> JSONResponse:
+    return JSONResponse(viewmodels.sample_list(request.app.state.settings.samples, store.traces()))
+
+
+@router.get("/traces", summary="Every trace, newest first")
+def traces(store: Store) -> JSONResponse:
+    return JSONResponse(viewmodels.trace_list(store))
+
+
+@router.post("/traces", status_code=201, summary="Upload a program (or pick a sample); its run is queued",
+             openapi_extra={"requestBody": {"content": {
+                 "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+                     "file": {"type": "string", "format": "binary", "description": "a .py file"}}}},
+                 "application/json": {"schema": {"oneOf": [
+                     {"type": "object", "required": ["source"],
+                      "properties": {"name": {"type": "string"}, "source": {"type": "string"}}},
+                     {"type": "object", "required": ["sample"],
+                      "properties": {"sample": {"type": "string"}}}]}},
+             }}})
+async def create_trace(request: Request) -> JSONResponse:
+    settings = request.app.state.settings
+    limit = settings.max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + 65_536:  # refused before reading it
+        raise HTTPProblem(413, "too-large",
+                          f"The upload is {_size(int(declared))}; the limit is {_size(limit)}.")
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        name, source = await _uploaded_file(request, limit)
+    elif kind == "application/json":
+        name, source = await _json_program(request, limit)
+    else:
+        raise HTTPProblem(415, "unsupported-media-type",
+                          "Send the program as multipart/form-data (field 'file') or as JSON "
+                          '{"name", "source"} or {"sample"}.')
+    trace = await run_in_threadpool(request.app.state.jobs.submit, name, source)
+    return JSONResponse({"id": trace}, status_code=201, headers={"Location": f"/api/traces/{trace}"})
+
+
+async def _uploaded_file(request: Request, limit: int) -> tuple[str, str]:
+    try:
+        form = await request.form(max_files=1, max_fields=4)
+    except Exception as exc:  # noqa: BLE001 - starlette raises several kinds for bad bodies
+        raise HTTPProblem(400, "bad-upload", f"The upload could not be read: {exc}") from exc
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise HTTPProblem(400, "bad-upload", "The upload has no file: send it in the form field 'file'.")
+    data = await upload.read(limit + 1)
+    return _checked_name(upload.filename or ""), _text(upload.filename or "the file", data, limit)
+
+
+async def _json_program(request: Request, limit: int) -> tuple[str, str]:
+    body = await request.body()
+    if len(body) > 4 * limit + 65_536:
+        raise HTTPProblem(413, "too-large",
+                          f"The request is {_size(len(body))}; the limit is {_size(limit)}.")
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise HTTPProblem(400, "bad-json", f"The request body is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise HTTPProblem(400, "bad-json", 'Send {"name", "source"} or {"sample"}.')
+    if "sample" in data:
+        sample = data["sample"]
+        path = request.app.state.settings.samples / f"{sample}.py" if isinstance(sample, str) else None
+        if path is None or not _SAMPLE.match(sample) or not path.is_file():
+            raise HTTPProblem(404, "unknown-sample", f"There is no sample {str(sample)[:80]!r}.")
+        return path.name, path.read_text(encoding="utf-8")
+    name, source = data.get("name", "program.py"), data.get("source")
+    if not isinstance(source, str) or not isinstance(name, str):
+        raise HTTPProblem(400, "bad-json", 'Send {"name": "prog.py", "source": "..."}: both strings.')
+    if "\x00" in source:
+        raise HTTPProblem(400, "binary", f"{name[:80]} holds NUL characters: it is not Python source.")
+    return _checked_name(name), _text(name, source.encode("utf-8", "surrogatepass"), limit)
+
+
+def _checked_name(name: str) -> str:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    if not base.endswith(".py"):
+        raise HTTPProblem(400, "bad-name", f"Upload a Python file (a name ending in .py), not {base[:80]!r}.")
+    return safe_name(base)
+
+
+def _text(name: str, data: bytes, limit: int) -> str:
+    """The program's text, or a clear 4xx: empty, too large, binary, not UTF-8."""
+    shown = name.replace("\\", "/").rsplit("/", 1)[-1][:80] or "the file"
+    if len(data) > limit:
+        raise HTTPProblem(413, "too-large", f"{shown} is over {_size(limit)}, the limit of an upload.")
+    if not data.strip():
+        raise HTTPProblem(400, "empty", f"{shown} is empty: there is no program to run.")
+    if b"\x00" in data:
+        raise HTTPProblem(400, "binary",
+                          f"{shown} looks like a binary file (it holds NUL bytes), not Python source.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise HTTPProblem(400, "not-utf8", f"{shown} is not UTF-8 text: byte 0x{data[exc.start]:02x} "
+                                           f"at offset {exc.start} cannot be decoded.") from exc
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.1f} KB"
+
+
+@router.get("/traces/{trace}", summary="TraceInfo")
+def get_trace(trace: TraceId, store: Store) -> JSONResponse:
+    info = trace_of(store, trace)
+    return JSONResponse(viewmodels.trace_info(info, viewmodels.readable_steps(store, info)))
+
+
+@router.delete("/traces/{trace}", status_code=204, summary="Delete a trace (a running one is stopped first)")
+def delete_trace(trace: TraceId, request: Request, store: Store) -> Response:
+    trace_of(store, trace)
+    with found():
+        request.app.state.jobs.delete(trace)
+    return Response(status_code=204)
+
+
+@router.get("/traces/{trace}/progress", summary="Server-sent events of a run's progress, until it ends")
+async def progress(trace: TraceId, request: Request) -> StreamingResponse:
+    jobs, db = request.app.state.jobs, request.app.state.settings.db
+    await run_in_threadpool(_stored_progress, db, trace)  # 404 before the stream starts
+
+    async def events() -> AsyncIterator[str]:
+        last = None
+        while True:
+            try:
+                data = jobs.progress(trace) or await run_in_threadpool(_stored_progress, db, trace)
+            except HTTPProblem:  # deleted meanwhile: say so, and end
+                data = {"status": "failed", "steps": 0, "elapsed": None, "message": "the trace was deleted"}
+            if data != last:
+                yield f"data: {json.dumps(data)}\n\n"
+                last = data
+            if data["status"] in FINAL or await request.is_disconnected():
+                return
+            await asyncio.sleep(0.25)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _stored_progress(db: object, trace: int) -> dict:
+    store = TraceStore(db)  # type: ignore[arg-type]
+    try:
+        info = trace_of(store, trace)
+        with found():
+            steps = viewmodels.readable_steps(store, info)
+        return {"status": info.status, "steps": steps, "elapsed": None, "message": info.message}
+    finally:
+        store.close()
+
+
+# --- one trace's data ---
+
+@router.get("/traces/{trace}/source", summary="The program's files (paths relative)")
+def source(trace: TraceId, store: Store) -> JSONResponse:
+    trace_of(store, trace)
+    return JSONResponse(viewmodels.source_view(store, trace))
+
+
+@router.get("/traces/{trace}/steps", summary="Steps (file number, line, event), without their graphs")
+def steps(trace: TraceId, store: Store, first: Annotated[int, Query(ge=0, le=2**40)] = 0,
+          count: Annotated[int, Query(ge=0, le=1_000_000)] = 1000) -> JSONResponse:
+    trace_of(store, trace)
+    with found():
+        return JSONResponse(viewmodels.steps_view(store, trace, first, count))
+
+
+@router.get("/traces/{trace}/steps/{n}", summary="StepView: one step, its graph, frames, output")
+def step(trace: TraceId, n: StepIndex, store: Store) -> JSONResponse:
+    total = step_of(store, trace, n)
+    with found():
+        return JSONResponse(viewmodels.step_view(store, trace, n, total))
+
+
+@router.get("/traces/{trace}/steps/{n}/mermaid", response_class=PlainTextResponse,
+            summary="The step's diagram as mermaid text")
+def mermaid(trace: TraceId, n: StepIndex, store: Store, frozen: Flag = True, cowns: Flag = True,
+            structure: Flag = False, unreachable: Flag = False, collapse: Flag = False,
+            changes: Flag = True) -> PlainTextResponse:
+    step_of(store, trace, n)
+    options = ViewOptions(show_frozen=frozen, show_cowns=cowns, show_structure=structure,
+                          show_unreachable=unreachable, collapse_regions=collapse)
+    with found():
+        return PlainTextResponse(viewmodels.mermaid_text(store, trace, n, options, changes))
+
+
+@router.get("/traces/{trace}/steps/{n}/sccs", summary="SCCs of the frozen subgraph and their condensation")
+def sccs(trace: TraceId, n: StepIndex, store: Store) -> JSONResponse:
+    step_of(store, trace, n)
+    with found():
+        return JSONResponse(viewmodels.sccs_view(store.step(trace, n)))
+
+
+@router.get("/traces/{trace}/steps/{n}/analysis", summary="Invariants, garbage, suggestions, the violation")
+def analysis(trace: TraceId, n: StepIndex, store: Store) -> JSONResponse:
+    step_of(store, trace, n)
+    with found():
+        return JSONResponse(viewmodels.analysis_view(store.step(trace, n)))
+
+
+@router.get("/traces/{trace}/timeline", summary="One lane per region over the steps, and the events")
+def timeline(trace: TraceId, store: Store) -> JSONResponse:
+    info = trace_of(store, trace)
+    with found():
+        return JSONResponse(viewmodels.timeline_view(store, trace, viewmodels.readable_steps(store, info)))
+
+
+@router.get("/traces/{trace}/events", summary="The trace's events, of some kinds only if asked")
+def events(trace: TraceId, store: Store, kinds: Annotated[str, Query(max_length=1000)] = "") -> JSONResponse:
+    trace_of(store, trace)
+    wanted = tuple(k.strip() for k in kinds.split(",") if k.strip())
+    bad = [k for k in wanted if not _KIND.match(k)]
+    if bad or len(wanted) > MAX_KINDS:
+        raise HTTPProblem(422, "invalid-request", f"kinds: {bad[0]!r} is not an event kind" if bad
+                          else f"kinds: at most {MAX_KINDS} kinds")
+    return JSONResponse(viewmodels.events_view(store, trace, wanted))
+
+
+@router.get("/traces/{trace}/export", summary="A download: md, json, mermaid (one step) or html (offline)")
+def export(request: Request, trace: TraceId, store: Store,
+           format: Literal["md", "json", "mermaid", "html"] = "md",  # noqa: A002 - the contract's name
+           step: Annotated[int | None, Query(description="only this step (mermaid: the last if not given)")]
+           = None,
+           first: Annotated[int, Query(ge=0)] = 0,
+           count: Annotated[int, Query(ge=1, le=MAX_EXPORT_STEPS)] = MAX_EXPORT_STEPS) -> Response:
+    info = trace_of(store, trace)
+    total = viewmodels.readable_steps(store, info)
+    if total == 0:
+        raise HTTPProblem(404, "no-steps", f"Trace {trace} has no steps to export.")
+    if step is not None:
+        step_of(store, trace, step)
+        first, count = step, 1
+    wanted = range(min(first, total), min(first + count, total))
+    note = "" if len(wanted) == total else (
+        f"Steps {wanted.start} to {wanted.stop - 1} of {total:,} (at most {MAX_EXPORT_STEPS:,} at once: "
+        f"ask for more with first= and count=).")
+    out = io.StringIO()
+    with found():
+        if format == "mermaid":
+            exports.write_mermaid(store, trace, step, out)
+        elif format == "md":
+            exports.write_markdown(store, trace, wanted, out, note)
+        elif format == "json":
+            exports.write_json(store, trace, wanted, out)
+        else:
+            exports.write_html(store, trace, wanted, out, _mermaid_js(request), note)
+    kind, ext = {"md": ("text/markdown", "md"), "json": ("application/json", "json"),
+                 "mermaid": ("text/plain", "mmd"), "html": ("text/html", "html")}[format]
+    return Response(out.getvalue(), media_type=f"{kind}; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="trace-{trace}.{ext}"'})
+
+
+def _mermaid_js(request: Request) -> str | None:
+    path = request.app.state.settings.node_modules / "mermaid" / "dist" / "mermaid.min.js"
+    return path.read_text(encoding="utf-8") if path.is_file() else None

@@ -1,7 +1,81 @@
-"""The HTML pages: home, trace viewer, region timeline, SCC view."""
+"""The HTML pages: home, trace viewer, region timeline, SCC view.
+
+Each page renders a logic-free template with a small dict (the trace's name, status and
+step count, the step asked for); the heavy data comes from the JSON API, fetched by the
+page's script. The viewer also carries the legend diagram, drawn here by `legend()`.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import Response
 
-router = APIRouter()
+from pyrona.tracer.store import StoreError, TraceStore
+from pyrona.views.mermaid import legend
+
+from .app import HTTPProblem
+from .viewmodels import readable_steps, trace_info
+
+router = APIRouter(include_in_schema=False)
+
+
+def trace_page_info(db: object, trace: int) -> dict:
+    """The trace's TraceInfo (as the API gives it), for a trace page's header and script."""
+    store = TraceStore(db)
+    try:
+        try:
+            info = store.trace(trace)
+        except StoreError as err:
+            raise HTTPProblem(404, "not-found", f"There is no trace {trace}.") from err
+        return trace_info(info, readable_steps(store, info))
+    finally:
+        store.close()
+
+
+async def load_trace(request: Request, trace: int) -> dict:
+    return await run_in_threadpool(trace_page_info, request.app.state.settings.db, trace)
+
+
+def clamp_step(step: int | None, total: int, default: int = 0) -> int:
+    """The step to open: `step` (negative counts from the end) within the trace, else `default`."""
+    if total <= 0:
+        return 0
+    if step is None:
+        step = default
+    if step < 0:
+        step += total
+    return max(0, min(total - 1, step))
+
+
+def render(request: Request, template: str, context: dict) -> Response:
+    return request.app.state.templates.TemplateResponse(request, template, context)
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    return render(request, "home.html", {"nav": "home", "page": {}})
+
+
+@router.get("/traces/{trace}")
+async def viewer(request: Request, trace: int, step: int | None = None) -> Response:
+    info = await load_trace(request, trace)
+    page = {"trace": trace, "name": info["name"], "status": info["status"], "total": info["steps"],
+            "message": info["message"] or info["truncated"], "step": clamp_step(step, info["steps"])}
+    return render(request, "trace.html", {"nav": "viewer", "trace": info, "page": page, "legend": legend()})
+
+
+@router.get("/traces/{trace}/timeline")
+async def timeline(request: Request, trace: int, step: int | None = None) -> Response:
+    info = await load_trace(request, trace)
+    page = {"trace": trace, "name": info["name"], "total": info["steps"],
+            "step": None if step is None else clamp_step(step, info["steps"])}
+    return render(request, "timeline.html", {"nav": "timeline", "trace": info, "page": page})
+
+
+@router.get("/traces/{trace}/sccs")
+async def sccs(request: Request, trace: int, step: int | None = None) -> Response:
+    info = await load_trace(request, trace)
+    page = {"trace": trace, "name": info["name"], "total": info["steps"],
+            "step": clamp_step(step, info["steps"], default=-1)}
+    return render(request, "sccs.html", {"nav": "sccs", "trace": info, "page": page})

@@ -38,13 +38,38 @@ class TraceOutcome:
     elapsed: float
 
 
-class _Tee:
-    """A stream that passes text through and hands a copy to the monitor."""
+class OutputLimitReached(BaseException):
+    """The program wrote more than `max_output` characters: it is stopped (like a limit, not
+    an error of the program, so a bare `except Exception` does not swallow it)."""
 
-    def __init__(self, stream: object, name: str, sink: Callable[[str, str], None]) -> None:
+
+class TraceStopped(BaseException):
+    """The trace was cut (step or object cap) and the run was asked to stop there."""
+
+
+class _Tee:
+    """A stream that passes text through and hands a copy to the monitor; with a budget,
+    text beyond it is cut and the run stopped (`on_limit`)."""
+
+    def __init__(self, stream: object, name: str, sink: Callable[[str, str], None],
+                 budget: list[int] | None = None, on_limit: Callable[[], None] | None = None) -> None:
         self._stream, self._name, self._sink = stream, name, sink
+        self._budget, self._on_limit = budget, on_limit
 
     def write(self, text: str) -> int:
+        budget = self._budget
+        if budget is not None and len(text) > budget[0]:
+            # both streams share one budget: cut here, keep what fits, stop the program
+            kept = text[:budget[0]]
+            budget[0] = 0
+            if kept:
+                self._sink(self._name, kept)
+                self._stream.write(kept)
+            if self._on_limit is not None:
+                self._on_limit()
+            return len(text)
+        if budget is not None:
+            budget[0] -= len(text)
         self._sink(self._name, text)
         return self._stream.write(text)
 
@@ -56,9 +81,15 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
                   argv: list[str] | None = None, max_steps: int = DEFAULT_MAX_STEPS,
                   max_objects: int = DEFAULT_MAX_OBJECTS,
                   progress: Callable[[int, int, float], None] | None = None,
-                  verify: bool = False, trace: int | None = None) -> TraceOutcome:
+                  verify: bool = False, trace: int | None = None, max_output: int | None = None,
+                  stop_when_truncated: bool = False) -> TraceOutcome:
     """Run `path` traced; its trace goes into `store` (into trace `trace` if given, a
-    trace created beforehand, e.g. queued by the server). Returns how it ended."""
+    trace created beforehand, e.g. queued by the server). Returns how it ended.
+
+    For sandboxed runs (the server's worker): `max_output` caps the characters written to
+    stdout+stderr (the run stops, truncated, when it is reached), and `stop_when_truncated`
+    ends the program when the trace is cut instead of letting it run on untraced; the
+    first checkpoint is then taken early, so a run killed from outside leaves steps behind."""
     script = os.path.abspath(path)
     root = Path(os.path.realpath(os.path.dirname(script)))
     settings = {"max_steps": max_steps, "max_objects": max_objects, "argv": argv or []}
@@ -75,18 +106,33 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
 
     monitor = Monitor(writer, lambda f: os.path.isabs(f) and should_instrument(f, root), changes,
                       max_steps=max_steps, max_objects=max_objects, progress=report, verify=verify)
+    if stop_when_truncated:
+        _stop_at_truncation(monitor)
+    budget = [max_output] if max_output is not None else None
+
+    def output_limit() -> None:
+        if not monitor.truncated:
+            monitor._truncate(output_limit_reason(max_output or 0))
+        raise OutputLimitReached(monitor.truncated)
 
     @contextmanager
     def around(_file: str) -> Iterator[None]:
         out, err = sys.stdout, sys.stderr
-        sys.stdout = _Tee(out, "stdout", monitor.write_output)
-        sys.stderr = _Tee(err, "stderr", monitor.write_output)
+        sys.stdout = _Tee(out, "stdout", monitor.write_output, budget, output_limit)
+        sys.stderr = _Tee(err, "stderr", monitor.write_output, budget, output_limit)
         monitor.start()
+        owner = os.getpid()
         try:
             yield
+        except BaseException as exc:
+            if os.getpid() != owner:
+                _forked_exit(exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 1)
+            raise
         finally:
             monitor.stop()
             sys.stdout, sys.stderr = out, err
+        if os.getpid() != owner:
+            _forked_exit(0)
 
     RUNTIME.reset()  # a fresh heap for this program
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,6 +141,7 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
         monitor.hook_ids = {id(f) for f in hooks.values()}
         how = Instrumentation(hooks=hooks, fast_paths=False, around=around, value_paths=True)
         exit_status = run_program(script, argv or [], result_path, how)
+        monitor.__dict__.pop("_truncate", None)  # the program is over: nothing left to stop
         result = json.loads(result_path.read_text()) if result_path.exists() else {"ok": False}
     steps = monitor.finish()
     writer.finish()
@@ -123,3 +170,33 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     store.set_status(trace, status, message, steps=steps, truncated=monitor.truncated, summary=summary)
     RUNTIME.reset()
     return TraceOutcome(trace, status, steps, message, exit_status, time.monotonic() - started)
+
+
+def output_limit_reason(limit: int) -> str:
+    """The truncation reason of a run stopped by `max_output`."""
+    return f"output limit ({limit} characters) reached"
+
+
+def _stop_at_truncation(monitor: Monitor) -> None:
+    """Make the monitor's truncation also stop the program (a TraceStopped raised where it
+    runs), and take the first checkpoint at the first chance (a run killed early by a
+    limit then still leaves a readable trace)."""
+    truncate = monitor._truncate
+
+    def stop(reason: str) -> None:
+        truncate(reason)
+        raise TraceStopped(reason)
+
+    monitor._truncate = stop
+    monitor.last_checkpoint = float("-inf")
+
+
+def _forked_exit(status: int) -> None:
+    """A fork of the traced program ends with its program: the trace, its store and the
+    result file are the parent's, not its to finish."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - the program may have closed or replaced it
+            pass
+    os._exit(status)

@@ -9,8 +9,8 @@ interval of level L that contains s starts in one of the three bins
 (s >> L) - 2 .. s >> L of that level, so a step is read with one indexed
 lookup per level, never by replaying from step 0.
 
-All SQL lives in this module; the rest of pyrona passes the dataclasses of
-`pyrona.tracer.model`.
+All SQL lives in this module (but for reading a sandboxed run's untrusted scratch
+store, in `scratch`); the rest of pyrona passes the dataclasses of `pyrona.tracer.model`.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from .model import Edge, Event, Field, Node, RegionState, Step, StepGraph
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from .scratch import ScratchRun
 
 SCHEMA_VERSION = 1
 LEVELS = 41  # intervals up to 2**41 steps
@@ -132,10 +134,13 @@ class TraceInfo:
 class TraceStore:
     """One SQLite file of traces. Use one store (one connection) per thread."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, shared: bool = False) -> None:
+        """`shared`: the connection may be used from several threads (the caller makes
+        sure only one uses it at a time, e.g. the server's one writer behind a lock)."""
         self.path = str(path)
         try:
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                      check_same_thread=not shared)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA + OPEN_SCHEMA)
@@ -199,13 +204,17 @@ class TraceStore:
         ids = [r[0] for r in self.db.execute("SELECT id FROM traces ORDER BY id")]
         return [self.trace(i) for i in ids]
 
-    def delete_trace(self, trace: int) -> None:
+    def delete_trace(self, trace: int, *, steps_only: bool = False) -> None:
+        """Delete a trace; with `steps_only`, what it recorded only (its row and files stay)."""
         self.trace(trace)
+        tables = ("step_chunks", "outputs", "events", *INTERVAL_TABLES,
+                  *(f"open_{t}" for t in INTERVAL_TABLES))
         with self._tx():
-            for table in ("traces", "files", "step_chunks", "outputs", "events", *INTERVAL_TABLES,
-                          *(f"open_{t}" for t in INTERVAL_TABLES)):
+            for table in tables if steps_only else ("traces", "files", *tables):
                 column = "id" if table == "traces" else "trace"
                 self.db.execute(f"DELETE FROM {table} WHERE {column} = ?", (trace,))
+            if steps_only:
+                self.db.execute("UPDATE traces SET steps = 0, checkpoint = -1 WHERE id = ?", (trace,))
 
     def files(self, trace: int) -> dict[int, tuple[str, str]]:
         rows = self.db.execute("SELECT file, path, source FROM files WHERE trace = ?", (trace,))
@@ -238,6 +247,18 @@ class TraceStore:
                 code, line = packed[i] >> 32, packed[i] & 0xFFFFFFFF
                 out.append(Step(start + i, files.get(code >> 2, "?"), line, EVENT_NAMES[code & 3], ""))
         return out
+
+    def lines_run(self, trace: int, file: int, upto: int) -> list[int]:
+        """The lines of file number `file` run at steps 0..upto, sorted (a scan of the packed
+        steps: no Step objects)."""
+        lines: set[int] = set()
+        rows = self.db.execute("SELECT first, data FROM step_chunks WHERE trace = ? AND first <= ? "
+                               "ORDER BY first", (trace, upto))
+        for start, data in rows:
+            packed = _unpack_steps(data)
+            end = min(len(packed), upto - start + 1)
+            lines.update(code & 0xFFFFFFFF for code in itertools.islice(packed, end) if code >> 34 == file)
+        return sorted(lines)
 
     def step(self, trace: int, index: int) -> StepGraph:
         total = self.step_count(trace)
@@ -304,6 +325,53 @@ class TraceStore:
                 "SELECT rid, start, ?, bridge, parent, owner, lrc, sbrc, open, name FROM open_regions "
                 "WHERE trace = ?", (OPEN, trace)).fetchall()
         return closed
+
+    # --- importing a sandboxed run ---
+
+    def import_trace(self, scratch_path: str | Path, into: int, *, final: bool, folder: str = "",
+                     max_steps: int = 1 << 40, max_output: int = 1 << 40,
+                     seconds: float = 120.0) -> ScratchRun:
+        """Copy what a sandboxed run wrote into its scratch store to trace `into`: while it
+        runs, the steps up to the scratch store's last checkpoint (each call copies what is
+        new); at the end (`final`), everything, or for a run that was killed, the steps up to
+        its last checkpoint, its still-open intervals closed there. File paths become
+        relative to the program's `folder` (the program itself: its name only).
+
+        The scratch store is untrusted input: it is opened read-only, each row is checked
+        (`pyrona.tracer.scratch` reads it) and a bad one raises StoreError, copying nothing."""
+        from . import scratch
+
+        row = self.db.execute("SELECT checkpoint FROM traces WHERE id = ?", (into,)).fetchone()
+        if row is None:
+            raise StoreError(f"no trace {into}")
+        done = max(row[0], 0)  # steps copied by earlier calls
+        used = self.db.execute("SELECT COALESCE(SUM(LENGTH(text)), 0) FROM outputs WHERE trace = ?",
+                               (into,)).fetchone()[0]
+        try:
+            run, rows = scratch.read(scratch_path, done, final=final, folder=folder, max_steps=max_steps,
+                                     output_left=max_output - used, seconds=seconds)
+        except scratch.ScratchError as exc:
+            raise StoreError(str(exc)) from exc
+        if rows is None:
+            return run
+        with self._tx():
+            for table in INTERVAL_TABLES:
+                self.db.execute(f"DELETE FROM open_{table} WHERE trace = ?", (into,))
+            if rows["files"]:
+                self.db.execute("DELETE FROM files WHERE trace = ?", (into,))
+            for table, table_rows in rows.items():
+                if table_rows:
+                    marks = ",".join("?" * (len(table_rows[0]) + 1))
+                    verb = "INSERT OR REPLACE" if table == "step_chunks" else "INSERT"
+                    self.db.executemany(f"{verb} INTO {table} VALUES ({marks})",
+                                        [(into, *r) for r in table_rows])
+            self.db.execute("UPDATE traces SET checkpoint = ? WHERE id = ?", (run.steps, into))
+        counts = self.db.execute(
+            "SELECT (SELECT COUNT(*) FROM events WHERE trace = ?1 AND kind = 'violation'), "
+            "(SELECT COUNT(DISTINCT node) FROM nodes WHERE trace = ?1)", (into,)).fetchone()
+        run.summary.setdefault("nodes", counts[1])
+        run.summary["violations"] = counts[0]
+        return run
 
 
 class TraceWriter:

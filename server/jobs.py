@@ -1,0 +1,396 @@
+"""The job manager: a queue of runs of uploaded programs, each traced in the sandbox, copied into the store.
+
+`submit` creates the trace row (queued) and queues the run; `settings.workers`
+threads take runs off the queue. A run is a worker process in the sandbox
+(`sandbox.plan`) tracing into a scratch store in its own temporary directory; the
+thread watches it (wall time, output, scratch space, cancel), copies its trace into
+the main store as it goes and at the end (`TraceStore.import_trace`: the scratch
+store is checked while copied), and sets the status with a message that names the
+limit that stopped it. The manager holds the server's one writer connection: every
+write to the main store goes through `write`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pyrona.tracer.store import StoreError, TraceStore
+
+from . import sandbox, worker
+from .settings import ServerSettings
+
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import IO, TypeVar
+
+    T = TypeVar("T")
+
+log = logging.getLogger("pyrona.server")
+
+FINAL = ("done", "failed", "truncated")
+CANCELLED = "stopped: cancelled"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}\.py\Z")
+IMPORT_EVERY = 2.0  # seconds between copies of a running trace
+OUTPUT_TAIL = 4096  # bytes of the worker's output kept for the log when it breaks
+KEEP_ENDED = 600.0  # seconds a run's progress stays in memory after it ended
+
+
+def safe_name(name: str) -> str:
+    """The file name a program runs under: its base name if that is a plain `*.py` name."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return base if _SAFE_NAME.match(base) else "program.py"
+
+
+@dataclass
+class Job:
+    """One run: its trace, and its progress as the server knows it (for the SSE endpoint)."""
+
+    trace: int
+    name: str
+    source: str
+    status: str = "queued"
+    steps: int = 0
+    message: str = ""
+    started: float = 0.0  # time.monotonic() when it started running
+    ended: float = 0.0
+    cancel: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+
+    def progress(self) -> dict:
+        """`{"status", "steps", "elapsed", "message"}`."""
+        if not self.started:
+            elapsed = 0.0
+        else:
+            elapsed = (self.ended or time.monotonic()) - self.started
+        return {"status": self.status, "steps": self.steps, "elapsed": round(elapsed, 2),
+                "message": self.message}
+
+
+class JobManager:
+    """Queued runs, executed by `settings.workers` threads (started at the first run)."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self._write_lock = threading.Lock()
+        self._writer: TraceStore | None = None
+        self._lock = threading.Lock()  # guards _jobs, _threads, _mode
+        self._jobs: dict[int, Job] = {}
+        self._threads: list[threading.Thread] = []
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._mode: str | None = None
+        self._closed = False
+
+    # --- the one writer ---
+
+    def write(self, action: Callable[[TraceStore], T]) -> T:
+        """Run `action` with the server's one writer connection (one at a time)."""
+        with self._write_lock:
+            if self._writer is None:
+                self._writer = TraceStore(self.settings.db, shared=True)
+            return action(self._writer)
+
+    # --- runs ---
+
+    def submit(self, name: str, source: str) -> int:
+        """Create the trace of a run of `source` (status queued) and queue the run; its id."""
+        name = safe_name(name)
+        options = {**asdict(self.settings.limits), "sandbox": self.settings.sandbox}
+        trace = self.write(lambda store: store.create_trace(name, {name: source}, options))
+        job = Job(trace, name, source)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the job manager is shut down")
+            # runs that ended a while ago: their progress is in the store now
+            old = time.monotonic() - KEEP_ENDED
+            for ended in [t for t, j in self._jobs.items() if j.finished.is_set() and j.ended < old]:
+                del self._jobs[ended]
+            self._jobs[trace] = job
+            while len(self._threads) < max(self.settings.workers, 1):
+                thread = threading.Thread(target=self._work, name=f"pyrona-run-{len(self._threads)}",
+                                          daemon=True)
+                self._threads.append(thread)
+                thread.start()
+        self._queue.put(job)
+        return trace
+
+    def progress(self, trace: int) -> dict | None:
+        """The progress of a run this server started, None for other traces."""
+        job = self._jobs.get(trace)
+        return job.progress() if job is not None else None
+
+    def wait(self, trace: int, timeout: float | None = None) -> bool:
+        """Wait for a run to end; False on timeout (True for traces this server does not run)."""
+        job = self._jobs.get(trace)
+        return job is None or job.finished.wait(timeout)
+
+    def cancel(self, trace: int) -> bool:
+        """Stop a queued or running run (it ends failed, "stopped: cancelled"); False if none."""
+        job = self._jobs.get(trace)
+        if job is None or job.finished.is_set():
+            return False
+        job.cancel.set()
+        return True
+
+    def delete(self, trace: int) -> None:
+        """Delete a trace, stopping its run first. Raises StoreError for an unknown trace."""
+        job = self._jobs.get(trace)
+        if self.cancel(trace) and job is not None and job.status != "queued":
+            self.wait(trace, timeout=30)  # a queued one never starts: no need to wait for it
+        self.write(lambda store: store.delete_trace(trace))
+        with self._lock:
+            self._jobs.pop(trace, None)
+
+    def ensure_samples(self, wait: bool = False) -> list[int]:
+        """Trace every sample program the store has no trace of yet (matched by name)."""
+        have = {info.name for info in self.write(lambda store: store.traces())}
+        started = []
+        for path in sorted(Path(self.settings.samples).glob("*.py")):
+            if path.name not in have:
+                started.append(self.submit(path.name, path.read_text(encoding="utf-8")))
+        if wait:
+            for trace in started:
+                self.wait(trace)
+        return started
+
+    def mode(self) -> str:
+        """The sandbox runs use here ("bwrap" or "rlimits"), found once; SandboxError if the
+        one asked for cannot be used."""
+        with self._lock:
+            if self._mode is None:
+                self._mode = sandbox.resolve_mode(self.settings.sandbox)
+            return self._mode
+
+    def shutdown(self) -> None:
+        """Stop every run, end the threads, close the writer."""
+        with self._lock:
+            self._closed = True
+            jobs, threads = list(self._jobs.values()), list(self._threads)
+        for job in jobs:
+            job.cancel.set()
+        for _ in threads:
+            self._queue.put(None)
+        for thread in threads:
+            thread.join(timeout=30)
+        with self._write_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+
+    # --- one run ---
+
+    def _work(self) -> None:
+        while (job := self._queue.get()) is not None:
+            try:
+                self._run(job)
+            except Exception as exc:  # noqa: BLE001 - one broken run must not end the thread
+                log.exception("run of trace %d failed", job.trace)
+                self._finish(job, "failed", f"the run could not be completed: {exc}")
+
+    def _finish(self, job: Job, status: str, message: str, **extra: object) -> None:
+        try:
+            self.write(lambda store: store.set_status(job.trace, status, message, **extra))
+        finally:
+            job.status, job.message, job.ended = status, message, time.monotonic()
+            job.finished.set()
+
+    def _run(self, job: Job) -> None:
+        if job.cancel.is_set():
+            return self._finish(job, "failed", CANCELLED)
+        job.status, job.started = "running", time.monotonic()
+        self.write(lambda store: store.set_status(job.trace, "running"))
+        try:
+            mode = self.mode()
+        except sandbox.SandboxError as exc:
+            return self._finish(job, "failed", str(exc))
+        scratch = Path(tempfile.mkdtemp(prefix="pyrona-run-"))
+        try:
+            self._sandboxed(job, mode, scratch)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _sandboxed(self, job: Job, mode: str, scratch: Path) -> None:
+        limits = self.settings.limits
+        (scratch / job.name).write_text(job.source, encoding="utf-8")
+        job.source = ""  # the store has it: a long-lived server need not keep every upload
+        (scratch / "tmp").mkdir()
+        progress_in, progress_out = os.pipe()
+        try:
+            plan = sandbox.plan(mode, scratch, job.name, limits, progress_out)
+            proc = subprocess.Popen(plan.argv, env=plan.env, cwd=scratch, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    pass_fds=(progress_out,), start_new_session=True,
+                                    preexec_fn=plan.preexec)
+        except BaseException:
+            os.close(progress_in)
+            raise
+        finally:
+            os.close(progress_out)
+        streams = _Streams(proc.stdout, progress_in, job, limits.max_steps)
+        db = scratch / "trace.db"
+        reason = self._watch(job, proc, streams, db, plan.folder, scratch)
+        _kill_group(proc)  # always: whatever the program left behind goes too
+        proc.wait()
+        streams.join()
+        run, broken = None, ""
+        if db.exists():
+            try:
+                run = self.write(lambda store: store.import_trace(
+                    db, job.trace, final=True, folder=plan.folder, max_steps=limits.max_steps,
+                    max_output=limits.output_bytes))
+            except StoreError as exc:
+                broken = str(exc)
+                self.write(lambda store: store.delete_trace(job.trace, steps_only=True))
+        status, message = self._conclude(job, reason, proc.returncode, mode, run, broken)
+        if status == "failed" and not run and not broken and message.startswith("the run failed"):
+            log.warning("trace %d: %s; worker output: %s", job.trace, message, streams.tail()[-800:])
+        job.steps = run.steps if run else 0
+        summary = {**(run.summary if run else {}), "sandbox": mode}
+        self._finish(job, status, message, steps=job.steps, summary=summary,
+                     truncated=message if status == "truncated" else "")
+
+    def _watch(self, job: Job, proc: subprocess.Popen, streams: _Streams, db: Path, folder: str,
+               scratch: Path) -> str:
+        """Wait for the run to end, copying its trace now and then; the reason to stop it
+        early ("wall", "output", "disk", "cancelled"), or "" when it ended by itself."""
+        limits = self.settings.limits
+        deadline = job.started + limits.wall_seconds
+        backstop = 4 * limits.output_bytes + 65_536  # the tee cuts output first; this is for raw writes
+        next_copy = next_disk = time.monotonic() + 1.0
+        copying = True
+        while True:
+            try:
+                proc.wait(timeout=0.1)
+                return ""
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.monotonic()
+            if job.cancel.is_set():
+                return "cancelled"
+            if now >= deadline:
+                return "wall"
+            if streams.output > backstop:
+                return "output"
+            if now >= next_disk:
+                next_disk = now + 1.0
+                if _disk_usage(scratch) > sandbox.disk_mb(limits) << 20:
+                    return "disk"
+            if copying and now >= next_copy and db.exists():
+                next_copy = now + IMPORT_EVERY
+                try:
+                    run = self.write(lambda store: store.import_trace(
+                        db, job.trace, final=False, folder=folder, max_steps=limits.max_steps,
+                        max_output=limits.output_bytes))
+                    job.steps = max(job.steps, run.steps)
+                except StoreError as exc:
+                    copying = False  # the final copy says what is wrong
+                    log.info("trace %d: live copy stopped: %s", job.trace, exc)
+
+    def _conclude(self, job: Job, reason: str, returncode: int, mode: str, run: object,
+                  broken: str) -> tuple[str, str]:
+        """The status and message of a run that ended."""
+        limits = self.settings.limits
+        if reason == "cancelled":
+            return "failed", CANCELLED
+        if reason:
+            return "truncated", sandbox.stop_message(reason, limits)
+        # bwrap reports a killed worker as 128 + the signal
+        sig = -returncode if returncode < 0 else 0
+        if mode == "bwrap" and returncode > 128:
+            sig = returncode - 128
+        elapsed = time.monotonic() - job.started
+        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and elapsed >= limits.cpu_seconds):
+            return "truncated", sandbox.stop_message("cpu", limits)
+        if sig == signal.SIGXFSZ:
+            return "truncated", sandbox.stop_message("file-size", limits)
+        if sig:
+            name = signal.Signals(sig).name if sig in signal.valid_signals() else str(sig)
+            return "failed", (f"stopped: the run crashed ({name}), perhaps at the memory limit "
+                              f"({limits.memory_mb} MB)")
+        if broken:
+            return "failed", broken
+        if returncode in worker.LIMIT_REASONS:
+            return "truncated", sandbox.stop_message(worker.LIMIT_REASONS[returncode], limits)
+        said = getattr(run, "message", "")
+        if returncode == worker.EXIT_NETWORK:
+            done = getattr(run, "status", "") == "done"
+            return ("done", sandbox.NO_NETWORK) if done else ("failed", f"{sandbox.NO_NETWORK}: {said}")
+        if returncode == worker.EXIT_DONE and run is not None:
+            return "done", ""
+        if returncode == worker.EXIT_FAILED and run is not None:
+            return "failed", said or "the program failed"
+        return "failed", f"the run failed inside the sandbox (worker exit status {returncode})"
+
+
+class _Streams:
+    """Drains the worker's output (counted; only a tail kept) and reads its progress lines."""
+
+    def __init__(self, output: IO[bytes] | None, progress_fd: int, job: Job, max_steps: int) -> None:
+        self.output = 0
+        self._tail = bytearray()
+        self._job, self._max_steps = job, max_steps
+        self._threads = [threading.Thread(target=self._drain, args=(output,), daemon=True),
+                         threading.Thread(target=self._progress, args=(progress_fd,), daemon=True)]
+        for thread in self._threads:
+            thread.start()
+
+    def _drain(self, output: IO[bytes] | None) -> None:
+        if output is None:
+            return
+        with output:
+            while chunk := output.read1(65_536):
+                self.output += len(chunk)
+                self._tail = (self._tail + chunk)[-OUTPUT_TAIL:]
+
+    def _progress(self, fd: int) -> None:
+        with open(fd, "rb", buffering=0) as pipe:
+            pending = b""
+            while chunk := pipe.read(4096):
+                *lines, pending = (pending + chunk).split(b"\n")
+                pending = pending[-200:]  # untrusted: a line never grows without bound
+                for line in lines:
+                    parts = line.split()
+                    # "steps objects seconds": anything else is ignored
+                    if len(parts) == 3 and parts[0].isdigit() and len(parts[0]) < 16:
+                        self._job.steps = max(self._job.steps, min(int(parts[0]), self._max_steps))
+
+    def tail(self) -> str:
+        return self._tail.decode("utf-8", errors="replace")
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _disk_usage(folder: Path, most: int = 10_000) -> int:
+    """Bytes under `folder` (a folder of more than `most` entries counts as full)."""
+    total, seen = 0, 0
+    for root, dirs, files in os.walk(folder):
+        for name in files:
+            seen += 1
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+        seen += len(dirs)
+        if seen > most:
+            return 1 << 62
+    return total

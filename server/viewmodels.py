@@ -1,0 +1,217 @@
+"""The data of every page, built once as plain dicts: the API returns them as JSON, the pages render them.
+
+Pure functions of a store (read only) or a step's graph: no request, no HTTP. The
+shapes are the API contract's (server/README.md): TraceInfo, StepView, the timeline,
+the SCCs and the analysis of a step.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import asdict
+from pathlib import Path
+
+from pyrona.analysis import (
+    check_invariants,
+    explain_violation,
+    frozen_condensation,
+    region_suggestions,
+    summary,
+    unreachable,
+    violation_path,
+)
+from pyrona.tracer.model import FRAME, MODULE_GLOBALS, Edge, Event, StepGraph
+from pyrona.tracer.store import OPEN, TraceInfo, TraceStore
+from pyrona.views.mermaid import ViewOptions, to_mermaid
+from pyrona.views.scene import esc
+
+#: Timeline events: everything but the (many) single moves of objects into regions.
+TIMELINE_SKIPS = ("moved",)
+MAX_EVENTS = 20_000
+
+
+def trace_info(info: TraceInfo, steps: int | None = None) -> dict:
+    """TraceInfo: `steps` is the number of readable steps (so far, for a running trace)."""
+    return {"id": info.id, "name": info.name, "status": info.status,
+            "steps": info.steps if steps is None else steps, "message": info.message,
+            "created": info.created, "truncated": info.truncated, "summary": info.summary}
+
+
+def readable_steps(store: TraceStore, info: TraceInfo) -> int:
+    return store.step_count(info.id) if info.status in ("running", "queued") else info.steps
+
+
+def trace_list(store: TraceStore) -> dict:
+    """`{"traces": [TraceInfo]}`, newest first."""
+    infos = sorted(store.traces(), key=lambda i: i.id, reverse=True)
+    return {"traces": [trace_info(i, readable_steps(store, i)) for i in infos]}
+
+
+def sample_list(folder: Path, traces: list[TraceInfo]) -> dict:
+    """`{"samples": [{"name", "title", "description", "trace"}]}`: `trace` is the newest
+    finished trace of the sample (matched by file name), or None."""
+    newest: dict[str, int] = {}
+    for info in traces:
+        if info.status == "done":
+            newest[info.name] = max(newest.get(info.name, 0), info.id)
+    samples = []
+    for path in sorted(folder.glob("*.py")):
+        samples.append({"name": path.stem, "title": path.stem.replace("_", " ").capitalize(),
+                        "description": _docstring(path), "trace": newest.get(path.name)})
+    return {"samples": samples}
+
+
+def source_view(store: TraceStore, trace: int) -> dict:
+    """`{"files": [{"file", "path", "source"}]}` (paths relative, as recorded on import)."""
+    files = store.files(trace)
+    return {"files": [{"file": f, "path": path, "source": src} for f, (path, src) in sorted(files.items())]}
+
+
+def steps_view(store: TraceStore, trace: int, first: int, count: int) -> dict:
+    """`{"total", "steps": [{"index", "file", "line", "event"}]}` (`file`: the file number)."""
+    numbers = _file_numbers(store, trace)
+    steps = store.steps(trace, first, count)
+    return {"total": store.step_count(trace),
+            "steps": [{"index": s.index, "file": numbers.get(s.file, -1), "line": s.line, "event": s.event}
+                      for s in steps]}
+
+
+def step_view(store: TraceStore, trace: int, index: int, total: int) -> dict:
+    """StepView: the step, its graph, the frames with their variables, the output so far
+    and the lines of its file run so far."""
+    [step] = store.steps(trace, index, 1)
+    graph = store.step(trace, index)
+    files = store.files(trace)
+    numbers = {path: f for f, (path, _src) in files.items()}
+    file = numbers.get(step.file, -1)
+    lines = files[file][1].splitlines() if file in files else []
+    out = {"stdout": [], "stderr": []}
+    for _step, stream, text in store.output(trace, index):
+        out.setdefault(stream, []).append(text)
+    return {
+        "trace": trace, "index": index, "total": total, "file": file, "line": step.line, "event": step.event,
+        "source_line": lines[step.line - 1] if 0 < step.line <= len(lines) else "",
+        "nodes": [asdict(n) for n in graph.nodes.values()],
+        "edges": [asdict(e) for e in graph.edges],
+        "fields": [asdict(f) for f in graph.fields],
+        "regions": [asdict(r) for r in graph.regions.values()],
+        "events": [event_dict(e) for e in graph.events],
+        "stack": stack(graph),
+        "stdout": "".join(out["stdout"]), "stderr": "".join(out["stderr"]),
+        "lines_run": store.lines_run(trace, file, index) if file >= 0 else [],
+    }
+
+
+def stack(graph: StepGraph) -> list[dict]:
+    """The program's roots, outermost first: module globals, then the frames; each with its
+    variables (a reference to a node, or a plain value's repr)."""
+    refs: dict[int, list[dict]] = {}
+    for e in graph.edges:
+        refs.setdefault(e.src, []).append({"name": e.name, "ref": e.dst})
+    for f in graph.fields:
+        refs.setdefault(f.node, []).append({"name": f.name, "value": f.value})
+    roots = sorted((n for n in graph.nodes.values() if n.kind in (MODULE_GLOBALS, FRAME)),
+                   key=lambda n: (n.kind != MODULE_GLOBALS, n.id))
+    return [{"node": n.id, "label": n.label, "locals": sorted(refs.get(n.id, []), key=lambda v: v["name"])}
+            for n in roots]
+
+
+def event_dict(event: Event) -> dict:
+    data = asdict(event)
+    data["nodes"] = list(event.nodes)
+    return data
+
+
+def mermaid_text(store: TraceStore, trace: int, index: int, options: ViewOptions, changes: bool) -> str:
+    """The step's diagram; with `changes`, what changed since the step before is outlined."""
+    graph = store.step(trace, index)
+    previous = store.step(trace, index - 1) if changes and index > 0 else None
+    return to_mermaid(graph, options, previous)
+
+
+def events_view(store: TraceStore, trace: int, kinds: tuple[str, ...]) -> dict:
+    return {"events": [event_dict(e) for e in store.events(trace, kinds=kinds)]}
+
+
+def timeline_view(store: TraceStore, trace: int, total: int) -> dict:
+    """`{"steps", "regions": [{"rid", "name", "spans"}], "events"}`: one lane per region, a
+    span per state it held (open or closed, parent, counters); region events but moves."""
+    lanes: dict[int, dict] = {}
+    history = sorted(store.region_history(trace))
+    for rid, start, end, _bridge, parent, _owner, lrc, sbrc, is_open, name in history:
+        lane = lanes.setdefault(rid, {"rid": rid, "name": "", "spans": []})
+        lane["name"] = name or lane["name"]
+        lane["spans"].append({"start": start, "end": total if end >= OPEN else min(end, total),
+                              "open": bool(is_open), "parent": parent, "lrc": lrc, "sbrc": sbrc})
+    events = [event_dict(e) for e in store.events(trace) if e.kind not in TIMELINE_SKIPS]
+    return {"steps": total, "regions": [lanes[rid] for rid in sorted(lanes)],
+            "events": events[:MAX_EVENTS], "events_truncated": len(events) > MAX_EVENTS}
+
+
+def sccs_view(graph: StepGraph) -> dict:
+    """The SCCs of the frozen subgraph (what SCC-based reference counting sees), their
+    condensation's edges, and a mermaid diagram of it ('' when nothing is frozen)."""
+    cond = frozen_condensation(graph)
+    sccs = [{"id": i, "nodes": sorted(cond.nodes[i]["members"]), "size": cond.nodes[i]["size"],
+             "external_refs": cond.nodes[i]["external_refs"], "cyclic": cond.nodes[i]["cyclic"]}
+            for i in sorted(cond.nodes)]
+    edges = [{"src": u, "dst": v, "refs": cond[u][v]["refs"]} for u, v in sorted(cond.edges)]
+    return {"sccs": sccs, "edges": edges, "mermaid": _sccs_mermaid(graph, sccs, edges) if sccs else ""}
+
+
+def _sccs_mermaid(graph: StepGraph, sccs: list[dict], edges: list[dict]) -> str:
+    out = ["graph TD"]
+    for scc in sccs:
+        labels = [graph.nodes[n].label or graph.nodes[n].type_name for n in scc["nodes"][:3]]
+        more = f" +{scc['size'] - 3}" if scc["size"] > 3 else ""
+        title = (f"SCC {scc['id']}: {', '.join(labels)}{more} "
+                 f"({scc['size']} objects, {scc['external_refs']} refs in)")
+        out.append(f'  s{scc["id"]}(["{esc(title)}"]):::{"cyclic" if scc["cyclic"] else "acyclic"}')
+    for e in edges:
+        out.append(f'  s{e["src"]} -->|"{e["refs"]}"| s{e["dst"]}')
+    out.append("classDef acyclic fill:#dff3ff,stroke:#3a87c8")
+    out.append("classDef cyclic fill:#ffe4e1,stroke:#c0392b,stroke-width:2px")
+    return "\n".join(out) + "\n"
+
+
+def analysis_view(graph: StepGraph) -> dict:
+    """Summary, broken invariants, garbage, region suggestions, and the step's violation
+    explained as the path of references that led to it."""
+    suggestions = []
+    for s in region_suggestions(graph):
+        node = graph.nodes[s.dominator]
+        how = ("it can move into a region as it is" if s.closed
+               else f"{len(s.escapes)} references leave the set")
+        suggestions.append({
+            "dominator": s.dominator, "nodes": sorted(s.nodes), "size": s.size, "closed": s.closed,
+            "escapes": [asdict(e) for e in s.escapes], "blockers": [asdict(e) for e in s.blockers],
+            "message": f"#{s.dominator} ({node.label or node.type_name}) dominates {s.size} local objects: "
+                       f"{how}"})
+    violation = None
+    for event in graph.events:
+        if event.kind == "violation" and event.src is not None and event.dst is not None:
+            path: list[Edge] = violation_path(graph, event)
+            violation = {"message": explain_violation(graph, event), "path": [asdict(e) for e in path]}
+            break
+    return {
+        "summary": summary(graph),
+        "invariants": [{"rule": v.rule, "message": v.message, "nodes": list(v.nodes),
+                        "edge": asdict(v.edge) if v.edge is not None else None, "regions": list(v.regions)}
+                       for v in check_invariants(graph)],
+        "unreachable": sorted(unreachable(graph)),
+        "suggestions": suggestions,
+        "violation": violation,
+    }
+
+
+def _file_numbers(store: TraceStore, trace: int) -> dict[str, int]:
+    return {path: f for f, (path, _src) in store.files(trace).items()}
+
+
+def _docstring(path: Path) -> str:
+    """The first line of a program's docstring ('' if it has none or does not parse)."""
+    try:
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+    except (SyntaxError, ValueError, OSError):
+        return ""
+    return doc.strip().splitlines()[0] if doc else ""

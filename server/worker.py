@@ -1,0 +1,232 @@
+"""The sandboxed worker: `python -m pyrona.server.worker PROGRAM DB ...` traces PROGRAM into DB.
+
+It runs inside the sandbox (`sandbox.plan` builds its command), traces the program
+into a fresh scratch store, and tells how the run ended by its exit status (EXIT_*);
+the message of a failed program is in the store. Progress goes to --progress-fd as
+lines "steps objects seconds". Started as root (a root server), it first becomes
+--run-as. Everything here is untrusted once the program runs: the server checks
+what it reads back (`TraceStore.import_trace`) and trusts the exit status only to
+pick one of its own messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import sys
+import time
+
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+EXIT_DONE, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_STEPS, EXIT_OBJECTS, EXIT_OUTPUT = 3, 4, 5
+EXIT_MEMORY, EXIT_PROCESSES, EXIT_NETWORK, EXIT_INTERNAL = 6, 7, 8, 9
+#: exit status -> the limit that stopped the run (`sandbox.stop_message` words it)
+LIMIT_REASONS = {EXIT_STEPS: "steps", EXIT_OBJECTS: "objects", EXIT_OUTPUT: "output",
+                 EXIT_MEMORY: "memory", EXIT_PROCESSES: "processes"}
+_NETWORK_EVENTS = {"socket.connect", "socket.getaddrinfo", "socket.sendto", "socket.sendmsg",
+                   "socket.gethostbyname", "socket.gethostbyaddr"}
+_PROCESS_EVENTS = {"os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.system", "subprocess.Popen",
+                   "os.exec", "pty.spawn"}
+#: audit events that change the file system, and the index of the path they change
+_WRITE_EVENTS = {"os.remove": 0, "os.rename": 1, "os.mkdir": 0, "os.rmdir": 0, "os.symlink": 1, "os.link": 1,
+                 "os.chmod": 0, "os.chown": 0, "os.truncate": 0, "os.utime": 0, "shutil.rmtree": 0}
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+class Watch:
+    """What the program tried: network access and new processes (for the run's message).
+
+    With `guard` (rlimits mode: no kernel sandbox), it is also an audit hook that
+    refuses network access, writes outside `guard` and more than `processes`
+    processes. Best effort: the kernel sandbox (bwrap) is what actually holds. In
+    bwrap mode it only observes, through the socket module and fork hooks: an audit
+    hook would run on every step (the tracer's sys._getframe is audited)."""
+
+    def __init__(self, guard: str | None, processes: int) -> None:
+        self.guard = os.path.realpath(guard) if guard else None
+        self.processes = processes
+        self.network = 0
+        self.spawned = 0
+        self.child = False  # this process is a fork of the program's
+
+    def observe(self) -> None:
+        """Count connection attempts and forks without an audit hook."""
+        import socket
+
+        def counted(function: Callable, unix_ok: bool) -> Callable:
+            def call(*args: object, **kwargs: object) -> object:
+                if not (unix_ok and getattr(args[0], "family", None) == socket.AF_UNIX):
+                    self.network += 1
+                return function(*args, **kwargs)
+            return call
+
+        for name in ("connect", "connect_ex", "sendto", "sendmsg"):
+            setattr(socket.socket, name, counted(getattr(socket.socket, name), True))
+        for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr"):
+            setattr(socket, name, counted(getattr(socket, name), False))
+        os.register_at_fork(before=self._forking)
+
+    def _forking(self) -> None:
+        self.spawned += 1
+
+    def __call__(self, event: str, args: tuple) -> None:
+        if event in _NETWORK_EVENTS:
+            self.network += 1
+            if self.guard:
+                raise OSError(errno.ENETUNREACH, "Network is unreachable")
+        elif event in _PROCESS_EVENTS:
+            self.spawned += 1
+            if self.guard and (self.child or self.spawned > self.processes or event == "os.exec"):
+                raise BlockingIOError(errno.EAGAIN, "process limit of the sandbox reached")
+        elif self.guard and event == "ctypes.dlopen":
+            raise PermissionError(errno.EPERM, "ctypes is not available inside the sandbox")
+        elif self.guard and (event == "open" or event in _WRITE_EVENTS):
+            self._check_write(event, args)
+
+    def _check_write(self, event: str, args: tuple) -> None:
+        if event == "open":
+            path, mode, flags = args
+            writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & _WRITE_FLAGS)
+            if not writes or isinstance(path, int):
+                return
+        else:
+            path = args[_WRITE_EVENTS[event]]
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if not isinstance(path, str) or path == os.devnull:
+            return
+        real = os.path.realpath(path)
+        if real != self.guard and not real.startswith(self.guard + os.sep):
+            raise PermissionError(errno.EACCES, "writing outside the scratch directory is not allowed", path)
+
+
+class _OwnConnection:
+    """The scratch store's connection, for this process only: a fork of the program that
+    reaches it (when its copy of the program ends) exits instead of writing."""
+
+    def __init__(self, db: object) -> None:
+        self._db, self._pid = db, os.getpid()
+
+    def __getattr__(self, name: str) -> object:
+        if os.getpid() != self._pid:
+            _exit(0)
+        return getattr(self._db, name)
+
+
+def _in_forked_child(watch: Watch) -> None:
+    """A fork of the program goes on untraced: its copy of the tracer is switched off."""
+    watch.child = True
+    events = sys.monitoring.events
+    for tool in range(6):
+        if sys.monitoring.get_tool(tool) == "pyrona":
+            sys.monitoring.set_events(tool, 0)
+            for event in (events.PY_START, events.PY_RESUME, events.LINE, events.PY_RETURN, events.PY_YIELD,
+                          events.PY_UNWIND, events.RAISE, events.CALL):
+                sys.monitoring.register_callback(tool, event, None)
+
+
+def drop_privileges(uid: int) -> None:
+    """Become `uid` for good (a root server's runs go as nobody, so RLIMIT_NPROC applies)."""
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    if os.getuid() != uid or os.geteuid() != uid:
+        raise SystemExit("pyrona worker: could not drop privileges")
+
+
+def exit_status(status: str, message: str, watch: Watch) -> int:
+    """How a run ended, from its outcome and what the program tried."""
+    if status == "truncated":
+        for prefix, code in (("step cap", EXIT_STEPS), ("object cap", EXIT_OBJECTS),
+                             ("output limit", EXIT_OUTPUT)):
+            if message.startswith(prefix):
+                return code
+        return EXIT_STEPS
+    error = message.partition(":")[0]
+    if status == "failed" and error == "MemoryError":
+        return EXIT_MEMORY
+    if status == "failed" and watch.spawned and error in ("BlockingIOError", "OSError"):
+        return EXIT_PROCESSES
+    if watch.network:
+        return EXIT_NETWORK
+    return EXIT_DONE if status == "done" else EXIT_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pyrona.server.worker")
+    parser.add_argument("program")
+    parser.add_argument("db")
+    parser.add_argument("--max-steps", type=int, required=True)
+    parser.add_argument("--max-objects", type=int, required=True)
+    parser.add_argument("--max-output", type=int, default=None)
+    parser.add_argument("--max-processes", type=int, default=64)
+    parser.add_argument("--progress-fd", type=int, default=None)
+    parser.add_argument("--run-as", type=int, default=None)
+    parser.add_argument("--guard", default=None, help="rlimits mode: refuse writes outside this folder")
+    options = parser.parse_args(argv)
+    if options.run_as is not None:
+        drop_privileges(options.run_as)
+    watch = Watch(options.guard, options.max_processes)
+    if options.guard:
+        sys.addaudithook(watch)  # for good: the program cannot remove it
+    else:
+        watch.observe()
+    os.register_at_fork(after_in_child=lambda: _in_forked_child(watch))
+
+    from pyrona.tracer.run import trace_program
+    from pyrona.tracer.store import TraceStore
+
+    store = TraceStore(options.db)
+    store.db = _OwnConnection(store.db)  # type: ignore[assignment]
+    settings = {"max_steps": options.max_steps, "max_objects": options.max_objects}
+    trace = store.create_trace(os.path.basename(options.program), {}, settings)
+    last = [0.0]
+
+    def progress(steps: int, nodes: int, elapsed: float) -> None:
+        now = time.monotonic()
+        if options.progress_fd is not None and now - last[0] >= 0.2:
+            last[0] = now
+            try:
+                os.write(options.progress_fd, f"{steps} {nodes} {elapsed:.2f}\n".encode())
+            except OSError:
+                pass  # the program closed it: progress is a nicety
+
+    outcome = trace_program(options.program, store, max_steps=options.max_steps,
+                            max_objects=options.max_objects, progress=progress, trace=trace,
+                            max_output=options.max_output, stop_when_truncated=True)
+    if options.progress_fd is not None:
+        last[0] = 0.0
+        progress(outcome.steps, 0, outcome.elapsed)
+    return exit_status(outcome.status, outcome.message, watch)
+
+
+def _exit(code: int) -> None:
+    """Leave now: no atexit handler or thread the program left behind runs after the trace."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - the program may have closed or replaced it
+            pass
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    try:
+        code = main()
+    except MemoryError:
+        code = EXIT_MEMORY
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        if not isinstance(exc.code, int) and exc.code is not None:
+            print(exc.code, file=sys.stderr)
+    except BaseException:  # noqa: BLE001 - the server learns of it by the exit status
+        import traceback
+
+        traceback.print_exc()
+        code = EXIT_INTERNAL
+    _exit(code)

@@ -1,0 +1,327 @@
+"""The web pages in a real browser: a real `pyrona serve` (sandboxed runs, a temporary store)
+driven by Playwright with Debian's Chromium. One server and one browser for the module.
+
+Screenshots of every page go to `test-artifacts/` (gitignored), to be looked at."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+SAMPLE = ROOT / "sample_programs" / "job_queue.py"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                 "--disable-quic", "--disable-sync"]
+VIEWPORT = {"width": 1600, "height": 900}
+NODES = "document.querySelectorAll('#stage svg g.node').length"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`pyrona serve --samples` on a free port with a fresh store; yields its base URL."""
+    tmp = tmp_path_factory.mktemp("serve")
+    port = free_port()
+    log = open(tmp / "server.log", "w+b")
+    proc = subprocess.Popen([sys.executable, "-m", "pyrona", "serve", "--port", str(port),
+                             "--db", str(tmp / "traces.db"), "--samples"],
+                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        if proc.poll() is not None:
+            log.seek(0)
+            pytest.fail(f"pyrona serve exited with {proc.returncode}:\n{log.read().decode(errors='replace')}")
+        try:
+            if httpx.get(f"{base}/api/traces", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("pyrona serve did not answer in 90 s")
+        time.sleep(0.2)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    yield page
+    context.close()
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def api(base: str, path: str):
+    response = httpx.get(base + path, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def uploaded(server, browser):
+    """Upload job_queue.py through the home page's file input; the page moves to the viewer
+    once the run is done. Yields (trace id, the URL the page landed on)."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.goto(server + "/")
+    page.wait_for_selector(".sample .title")
+    page.wait_for_selector("#traces tbody tr[data-trace]")
+    traced = sum(s["trace"] is not None for s in api(server, "/api/samples")["samples"])
+    page.wait_for_function(f"() => document.querySelectorAll('.sample .thumb svg').length >= {traced}",
+                           timeout=20_000)
+    shot(page, "home")
+    page.set_input_files("#upload-file", str(SAMPLE))
+    page.click("#upload-submit")
+    page.wait_for_selector("#progress:not([hidden])")
+    page.wait_for_url(re.compile(r"/traces/\d+$"), timeout=30_000)
+    landed = page.url
+    page.wait_for_selector("#stage[data-step] svg")
+    context.close()
+    trace = int(re.search(r"/traces/(\d+)", landed).group(1))
+    yield trace, landed
+
+
+def sample_trace(base: str, name: str) -> int:
+    [sample] = [s for s in api(base, "/api/samples")["samples"] if s["name"] == name]
+    assert sample["trace"] is not None, f"sample {name} was not traced by --samples"
+    return sample["trace"]
+
+
+def current_line(page) -> int:
+    return int(page.get_attribute(".source .ln.current", "data-line"))
+
+
+def wait_step(page, n: int) -> None:
+    page.wait_for_selector(f"#stage[data-step='{n}'] svg")
+    page.wait_for_function("n => (window.pyronaViewer.state.view || {}).index === n", arg=n)
+
+
+# --- home ---
+
+
+def test_home_lists_samples_and_traces(server, page, uploaded):
+    trace, _ = uploaded
+    page.goto(server + "/")
+    page.wait_for_selector(".sample .title")
+    titles = page.locator(".sample .title").all_inner_texts()
+    assert len(titles) == len(api(server, "/api/samples")["samples"]) >= 1
+    row = page.locator(f"#traces tr[data-trace='{trace}']")
+    row.wait_for()
+    assert "job_queue.py" in row.inner_text()
+    assert "done" in row.inner_text()
+    assert row.locator(f"a[href='/traces/{trace}']").count() == 1
+
+
+def test_upload_through_the_home_page_lands_on_the_viewer(server, uploaded):
+    trace, landed = uploaded
+    assert landed == f"{server}/traces/{trace}"
+    info = api(server, f"/api/traces/{trace}")
+    assert info["name"] == "job_queue.py" and info["status"] == "done" and info["steps"] > 5
+
+
+def test_a_failed_run_shows_its_message_and_can_be_deleted(server, page):
+    page.goto(server + "/")
+    page.click("#tab-paste")
+    page.fill("#paste-name", "broken.py")
+    page.fill("#paste-source", "def broken(:\n    pass\n")
+    page.click("#paste-submit")
+    failure = page.locator("#progress-notice.error, #submit-error:not([hidden])")
+    failure.wait_for(timeout=20_000)
+    assert re.search(r"syntax", failure.inner_text(), re.I)
+    broken = [t for t in api(server, "/api/traces")["traces"] if t["name"] == "broken.py"]
+    if broken:  # the run was queued and failed: its row is listed, and can be deleted
+        row = page.locator(f"#traces tr[data-trace='{broken[0]['id']}']")
+        row.wait_for()
+        assert "failed" in row.inner_text()
+        page.once("dialog", lambda dialog: dialog.accept())
+        row.locator("button", has_text="Delete").click()
+        row.wait_for(state="detached")
+        assert httpx.get(f"{server}/api/traces/{broken[0]['id']}").status_code == 404
+
+
+# --- viewer ---
+
+
+def test_viewer_steps_with_the_keyboard(server, page, uploaded):
+    trace, _ = uploaded
+    total = api(server, f"/api/traces/{trace}")["steps"]
+    page.goto(f"{server}/traces/{trace}?step=0")
+    wait_step(page, 0)
+    lines = [current_line(page)]
+    assert lines[0] == api(server, f"/api/traces/{trace}/steps/0")["line"]
+    for n in range(1, 4):
+        page.keyboard.press("ArrowRight")
+        wait_step(page, n)
+        assert page.url.endswith(f"?step={n}")
+        lines.append(current_line(page))
+        assert lines[-1] == api(server, f"/api/traces/{trace}/steps/{n}")["line"]
+    assert len(set(lines)) > 1, "the highlighted line moves"
+    assert page.locator(".source .ln.ran").count() >= 1
+    page.keyboard.press("ArrowLeft")
+    wait_step(page, 2)
+    assert page.url.endswith("?step=2")
+    page.keyboard.press("End")
+    wait_step(page, total - 1)
+    assert page.url.endswith(f"?step={total - 1}")
+    page.keyboard.press("Home")
+    wait_step(page, 0)
+    # rendered ahead: neighbouring steps are in the SVG cache without being visited
+    page.wait_for_function("() => window.pyronaViewer.renderer.cache.size >= 3", timeout=15_000)
+
+
+def test_viewer_shows_regions_and_the_violation(server, page, uploaded):
+    trace, _ = uploaded
+    violations = api(server, f"/api/traces/{trace}/events?kinds=violation")["events"]
+    assert violations, "job_queue.py makes one cross-region reference"
+    step = violations[0]["step"]
+    page.goto(f"{server}/traces/{trace}?step=0")
+    wait_step(page, 0)
+    page.keyboard.press("n")  # the next violation
+    wait_step(page, step)
+    assert page.url.endswith(f"?step={step}")
+    stage = page.locator("#stage svg")
+    assert stage.locator("g.cluster", has_text="Region #1").count() >= 1
+    assert stage.locator("g.cluster", has_text="Local region").count() >= 1
+    box = page.locator("#violation")
+    assert box.is_visible()
+    assert violations[0]["message"][:30] in box.inner_text()
+    page.wait_for_selector("#violation-path li")  # the explanation path, from the analysis
+    assert stage.locator("[style*='stroke:red']").count() >= 1, "the offending reference is drawn red"
+    assert current_line(page) == api(server, f"/api/traces/{trace}/steps/{step}")["line"]
+    assert page.locator("#frames .frame").count() >= 1
+    shot(page, "viewer")
+    page.keyboard.press("l")
+    page.wait_for_selector("#legend-diagram svg")
+    assert page.locator("#legend-diagram svg g.cluster", has_text="Region #1").count() >= 1
+    shot(page, "legend")
+    page.keyboard.press("Escape")
+
+
+def test_view_options_change_the_diagram(server, page, uploaded):
+    trace, _ = uploaded
+    last = api(server, f"/api/traces/{trace}")["steps"] - 1
+    step = max(0, last - 3)
+    page.goto(f"{server}/traces/{trace}?step={step}")
+    wait_step(page, step)
+    before = page.locator("#stage svg g.node").count()
+    svg_before = page.inner_html("#stage")
+    page.check("input[data-option='structure']")  # functions and classes (class Job)
+    page.wait_for_function(f"() => {NODES} > {before}")
+    assert "structure=1" in page.url
+    page.keyboard.press("s")  # and back
+    page.wait_for_function(f"() => {NODES} === {before}")
+    assert "structure" not in page.url
+    page.keyboard.press("r")  # collapse regions: one box per region
+    page.wait_for_function("() => location.search.includes('collapse=1')")
+    page.wait_for_function("html => document.querySelector('#stage').innerHTML !== html", arg=svg_before)
+    assert page.locator("#stage svg g.cluster", has_text="Region #1").count() == 0
+
+
+def test_zoom_pan_and_node_details(server, page, uploaded):
+    trace, _ = uploaded
+    page.goto(f"{server}/traces/{trace}?step=10")
+    wait_step(page, 10)
+    scale = "() => new DOMMatrix(getComputedStyle(document.querySelector('#stage')).transform).a"
+    fitted = page.evaluate(scale)
+    box = page.locator("#viewport").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -400)
+    assert page.evaluate(scale) > fitted * 1.2
+    page.keyboard.press("f")
+    assert abs(page.evaluate(scale) - fitted) < 0.01
+    page.locator("#stage svg g.node", has_text="globals").first.click()
+    page.wait_for_selector("#popover:not([hidden])")
+    assert "__main__" in page.inner_text("#popover")
+    page.keyboard.press("Escape")
+    assert page.locator("#popover").is_hidden()
+
+
+def test_viewer_keeps_the_step_in_its_link(server, page, uploaded):
+    trace, _ = uploaded
+    page.goto(f"{server}/traces/{trace}?step=4")
+    wait_step(page, 4)
+    assert page.input_value("#slider") == "4"
+    assert page.get_attribute("#nav-sccs", "href").endswith("?step=4")
+
+
+# --- timeline and SCCs ---
+
+
+def test_timeline_mark_opens_its_step(server, page, uploaded):
+    trace, _ = uploaded
+    page.goto(f"{server}/traces/{trace}/timeline")
+    page.wait_for_selector(".tl-wrap svg .mark")
+    regions = api(server, f"/api/traces/{trace}/timeline")["regions"]
+    for region in regions:
+        assert page.locator(".tl-wrap svg text", has_text=f"Region #{region['rid']}").count() == 1
+    mark = page.locator(".tl-wrap svg .mark[data-kind='violation']").first
+    mark.hover()
+    page.wait_for_selector("#tl-tip:not([hidden])")
+    assert "violation" in page.inner_text("#tl-tip")
+    shot(page, "timeline")
+    step = int(mark.get_attribute("data-step"))
+    mark.click()
+    page.wait_for_url(f"{server}/traces/{trace}?step={step}")
+    wait_step(page, step)
+
+
+def test_scc_view_of_frozen_data(server, page):
+    trace = sample_trace(server, "frozen_config")
+    page.goto(f"{server}/traces/{trace}/sccs")
+    page.wait_for_selector("#scc-table tbody tr td b")  # one row per SCC
+    page.wait_for_selector("#scc-diagram svg")
+    step = int(page.input_value("#scc-step"))
+    sccs = api(server, f"/api/traces/{trace}/steps/{step}/sccs")["sccs"]
+    assert page.locator("#scc-table tbody tr").count() == len(sccs) >= 1
+    assert f"step={step}" in page.url
+    shot(page, "sccs")
+
+
+def test_unknown_trace_is_an_html_error_page(server, page):
+    response = page.goto(f"{server}/traces/987654")
+    assert response.status == 404
+    assert page.locator(".error-page").is_visible()

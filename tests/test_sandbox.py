@@ -1,0 +1,361 @@
+"""Hostile programs, run for real through the job manager with small limits, in each sandbox mode
+that works here (the mode is in each test's id): every one is stopped with a clear message naming
+the limit, its partial trace stays readable, nothing escapes the scratch directory or reaches the
+network, and the server keeps serving. Then the import of an untrusted scratch store: a crafted
+one is rejected with a clear message and the main store is left as it was."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import zlib
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+import pyrona
+from pyrona.server import sandbox
+from pyrona.server.app import create_app
+from pyrona.server.jobs import JobManager
+from pyrona.server.settings import Limits, ServerSettings
+from pyrona.tracer.run import trace_program
+from pyrona.tracer.store import StoreError, TraceStore
+
+# rlimits always works; bwrap where namespaces are allowed (then both modes are tested)
+MODES = ["bwrap", "rlimits"] if not sandbox.bwrap_probe() else ["rlimits"]
+LIMITS = Limits(cpu_seconds=2, memory_mb=256, wall_seconds=6, processes=16, file_size_mb=16,
+                output_bytes=1_000_000, max_steps=5_000_000, max_objects=50_000)
+ESCAPE = f"sandbox-escape-{uuid.uuid4().hex}.txt"
+PROJECT_FILE = Path(pyrona.__file__).parent / ESCAPE  # inside the project's folder
+HOST_TMP_FILE = Path(tempfile.gettempdir()) / ESCAPE  # the host's /tmp
+
+
+def programs(port: int) -> dict[str, str]:
+    # the slow ones first: they start at once, the others as workers free up
+    return {
+        "sleep": "import time\nn = 0\nwhile True:\n    n += 1\n    time.sleep(0.0005)\n",
+        "loop": "x = 0\nwhile True:\n    x += 1\n",
+        "ok": "from pyrona import Region\nr = Region()\nr.items = [1, 2]\nprint('fine')\n",
+        "memory": "hog = []\nwhile True:\n    hog.append(bytearray(10_000_000))\n",
+        "fork": "import os\nwhile True:\n    os.fork()\n",
+        "net_local": f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3)\n",
+        "net_outside": ("import socket\n"
+                        "for where in [('1.1.1.1', 80), ('example.com', 80)]:\n"
+                        "    try:\n"
+                        "        socket.create_connection(where, timeout=3)\n"
+                        "        print('connected', where)\n"
+                        "    except OSError as err:\n"
+                        "        print('no connection', where, err)\n"),
+        "write": (f"try:\n    open({str(HOST_TMP_FILE)!r}, 'w').write('x')\n    print('tmp: wrote')\n"
+                  "except OSError as err:\n    print('tmp: refused', err)\n"
+                  "open('inside.txt', 'w').write('scratch is writable')\nprint('inside: wrote')\n"
+                  f"open({str(PROJECT_FILE)!r}, 'w').write('x')\n"),
+        "print": "for i in range(100_000):\n    print('x' * 1000)\n",
+        "tamper": ("import sqlite3\ndb = sqlite3.connect('trace.db')\n"
+                   "db.execute(\"INSERT INTO nodes VALUES \"\n"
+                   "           \"(1, 0, 0, 'soon', 1, 'obj', 'T', 'local', 'x', '')\")\n"
+                   "db.commit()\nx = 1\n"),
+    }
+
+
+@pytest.fixture(scope="module")
+def listener():
+    """A server on the host's loopback: a run must not reach it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        sock.setblocking(False)
+        yield sock
+
+
+@pytest.fixture(scope="module", params=MODES, ids=lambda mode: f"sandbox={mode}")
+def runs(request, tmp_path_factory, listener):
+    settings = ServerSettings(db=tmp_path_factory.mktemp("sandbox") / "traces.db", limits=LIMITS,
+                              sandbox=request.param, workers=4)  # 2 cores are enough
+    app = create_app(settings)
+    with TestClient(app) as client:
+        ids = {}
+        for name, source in programs(listener.getsockname()[1]).items():
+            response = client.post("/api/traces", json={"name": f"{name}.py", "source": source})
+            assert response.status_code == 201, response.text
+            ids[name] = response.json()["id"]
+        for trace in ids.values():
+            assert app.state.jobs.wait(trace, 60)
+        assert app.state.jobs.mode() == request.param
+        yield client, ids
+
+
+def ended(runs, name: str) -> dict:
+    """The run's TraceInfo, after checking its partial trace is readable."""
+    client, ids = runs
+    info = client.get(f"/api/traces/{ids[name]}").json()
+    assert info["status"] in ("done", "failed", "truncated"), info
+    listing = client.get(f"/api/traces/{ids[name]}/steps?first=0&count=5")
+    assert listing.status_code == 200 and listing.json()["total"] == info["steps"]
+    for n in {0, info["steps"] - 1} if info["steps"] else ():
+        assert client.get(f"/api/traces/{ids[name]}/steps/{n}").status_code == 200
+        assert client.get(f"/api/traces/{ids[name]}/steps/{n}/mermaid").status_code == 200
+    return info
+
+
+def test_a_plain_program_runs_to_the_end(runs):
+    info = ended(runs, "ok")
+    assert (info["status"], info["message"]) == ("done", "")
+    client, ids = runs
+    view = client.get(f"/api/traces/{ids['ok']}/steps/{info['steps'] - 1}").json()
+    assert view["stdout"] == "fine\n"
+    assert client.get(f"/api/traces/{ids['ok']}/source").json()["files"][0]["path"] == "ok.py"
+
+
+def test_an_infinite_loop_stops_at_the_cpu_limit(runs):
+    info = ended(runs, "loop")
+    assert info["status"] == "truncated"
+    assert info["message"] == "stopped: CPU time limit (2 s) reached"
+    assert info["steps"] >= 4095  # the first checkpoint is taken early: the loop is there to see
+
+
+def test_a_program_that_waits_stops_at_the_wall_time_limit(runs):
+    info = ended(runs, "sleep")
+    assert (info["status"], info["message"]) == ("truncated", "stopped: wall time limit (6 s) reached")
+    assert info["steps"] > 0
+
+
+def test_a_memory_hog_stops_at_the_memory_limit(runs):
+    info = ended(runs, "memory")
+    assert (info["status"], info["message"]) == ("truncated", "stopped: memory limit (256 MB) reached")
+    assert info["steps"] > 0
+
+
+def test_a_fork_bomb_stops_at_the_process_limit_and_leaves_nothing_behind(runs):
+    info = ended(runs, "fork")
+    assert (info["status"], info["message"]) == ("truncated", "stopped: process limit (16 processes) reached")
+    deadline = time.monotonic() + 5
+    while _workers_left() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _workers_left()
+
+
+def _workers_left() -> list[str]:
+    """Processes still running the fork bomb's worker (from /proc: no `ps` needed)."""
+    left = []
+    for entry in Path("/proc").iterdir():
+        try:
+            args = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "pyrona.server.worker" in args and "fork.py" in args:
+            left.append(args)
+    return left
+
+
+def test_a_connection_to_the_hosts_loopback_fails_inside(runs, listener):
+    info = ended(runs, "net_local")
+    assert info["status"] == "failed"
+    assert info["message"].startswith("no network inside the sandbox: ")
+    with pytest.raises(BlockingIOError):
+        listener.accept()  # nothing reached the host
+
+
+def test_an_outside_address_is_unreachable_and_the_trace_says_so(runs):
+    info = ended(runs, "net_outside")
+    assert (info["status"], info["message"]) == ("done", "no network inside the sandbox")
+    client, ids = runs
+    stdout = client.get(f"/api/traces/{ids['net_outside']}/steps/{info['steps'] - 1}").json()["stdout"]
+    assert "connected" not in stdout and stdout.count("no connection") == 2
+
+
+def test_writes_outside_the_scratch_directory_are_refused(runs):
+    info = ended(runs, "write")
+    assert info["status"] == "failed" and "Error" in info["message"]
+    assert not PROJECT_FILE.exists() and not HOST_TMP_FILE.exists()
+    client, ids = runs
+    stdout = client.get(f"/api/traces/{ids['write']}/steps/{info['steps'] - 1}").json()["stdout"]
+    assert "inside: wrote" in stdout  # the scratch directory itself is the program's
+
+
+def test_printing_100_mb_stops_at_the_output_limit(runs):
+    info = ended(runs, "print")
+    assert (info["status"], info["message"]) == ("truncated", "stopped: output limit (1 MB) reached")
+    client, ids = runs
+    view = client.get(f"/api/traces/{ids['print']}/steps/{info['steps'] - 1}").json()
+    assert 0 < len(view["stdout"]) <= LIMITS.output_bytes
+
+
+def test_a_program_that_tampers_with_its_trace_store_gets_it_rejected(runs):
+    info = ended(runs, "tamper")
+    assert info["status"] == "failed" and info["steps"] == 0
+    assert info["message"].startswith("the run's trace store is invalid: nodes.end is 'soon'")
+
+
+def test_the_server_keeps_serving(runs):
+    client, ids = runs
+    listed = client.get("/api/traces").json()["traces"]
+    assert {t["id"] for t in listed} == set(ids.values())
+    trace = client.post("/api/traces", json={"name": "again.py", "source": "x = [1]\n"}).json()["id"]
+    assert client.app.state.jobs.wait(trace, 30)
+    assert client.get(f"/api/traces/{trace}").json()["status"] == "done"
+
+
+# --- choosing the sandbox ---
+
+def test_auto_falls_back_to_rlimits_with_a_warning_when_bwrap_is_missing(monkeypatch, caplog):
+    monkeypatch.setattr(sandbox.shutil, "which", lambda _name: None)
+    with caplog.at_level(logging.WARNING, logger="pyrona.server"):
+        assert sandbox.resolve_mode("auto") == "rlimits"
+    assert "bubblewrap (bwrap) is not installed" in caplog.text
+    with pytest.raises(sandbox.SandboxError, match="install the Debian package bubblewrap"):
+        sandbox.resolve_mode("bwrap")
+
+
+def test_asking_for_bwrap_without_it_refuses_to_run(monkeypatch, tmp_path):
+    monkeypatch.setattr(sandbox, "bwrap_probe", lambda: "bubblewrap (bwrap) is not installed")
+    jobs = JobManager(ServerSettings(db=tmp_path / "t.db", sandbox="bwrap", workers=1))
+    try:
+        trace = jobs.submit("prog.py", "print(1)\n")
+        assert jobs.wait(trace, 30)
+        info = jobs.write(lambda store: store.trace(trace))
+        assert info.status == "failed" and "'bwrap' was asked for, but bubblewrap (bwrap) is not installed" \
+            in info.message
+    finally:
+        jobs.shutdown()
+
+
+def test_limit_messages_name_the_limit_plainly():
+    limits = Limits(cpu_seconds=20, memory_mb=1024, wall_seconds=60, output_bytes=1_000_000)
+    assert sandbox.stop_message("cpu", limits) == "stopped: CPU time limit (20 s) reached"
+    assert sandbox.stop_message("memory", limits) == "stopped: memory limit (1024 MB) reached"
+    assert sandbox.stop_message("output", limits) == "stopped: output limit (1 MB) reached"
+    assert sandbox.stop_message("wall", limits) == "stopped: wall time limit (60 s) reached"
+    assert sandbox.NO_NETWORK == "no network inside the sandbox"
+
+
+# --- importing an untrusted scratch store ---
+
+PROGRAM = """from pyrona import Region
+r = Region()
+r.jobs = []
+for i in range(3):
+    r.jobs.append({"n": i})
+print("done")
+"""
+
+
+@pytest.fixture
+def stores(tmp_path):
+    """A main store holding one finished trace, and a good scratch store of another run."""
+    program = tmp_path / "prog.py"
+    program.write_text(PROGRAM)
+    main = TraceStore(tmp_path / "main.db")
+    trace_program(program, main)
+    scratch = TraceStore(tmp_path / "scratch.db")
+    trace_program(program, scratch)
+    scratch.close()
+    into = main.create_trace("prog.py", {"prog.py": PROGRAM})
+    return main, tmp_path / "scratch.db", into, str(tmp_path)
+
+
+def _snapshot(main: TraceStore) -> tuple:
+    return main.trace(1), main.step(1, 5), main.steps(1), main.files(1)
+
+
+def test_a_good_scratch_store_is_copied_whole(stores):
+    main, scratch, into, folder = stores
+    run = main.import_trace(scratch, into, final=True, folder=folder)
+    assert run.finished and run.status == "done" and run.steps == main.trace(1).steps
+    main.set_status(into, run.status, steps=run.steps)
+    assert [main.step(into, i) for i in range(run.steps)] == [main.step(1, i) for i in range(run.steps)]
+    assert [p for p, _src in main.files(into).values()] == ["prog.py"]
+
+
+@pytest.mark.parametrize("tamper, why", [
+    ("UPDATE nodes SET end = 'later' WHERE rowid = 1", "nodes.end is 'later'"),
+    ("UPDATE nodes SET end = 99999 WHERE rowid = 1", "not an integer in [0,"),
+    ("UPDATE nodes SET place = 'r1) DROP' WHERE rowid = 1", "not a place"),
+    ("UPDATE events SET nodes = '[1, \"x\"]'", "not a list of node ids"),
+    ("UPDATE slots SET runs = '0\x1e\x1e' WHERE rowid = 1", "slots.runs"),
+    ("UPDATE step_chunks SET data = zeroblob(10)", "not zlib data"),
+    ("UPDATE step_chunks SET data = ?", "does not hold"),  # a zip bomb
+    ("UPDATE traces SET steps = -4", "traces.steps"),
+    ("DROP TABLE regions; CREATE VIEW regions AS SELECT * FROM nodes", "it has no table regions"),
+    ("INSERT INTO traces (name, created, status) VALUES ('two', 0, 'done')", "holds 2 traces"),
+])
+def test_a_crafted_scratch_store_is_rejected_and_nothing_is_copied(stores, tamper, why):
+    main, scratch, into, folder = stores
+    db = sqlite3.connect(scratch)
+    bomb = (zlib.compress(b"\0" * 20_000_000),)
+    for statement in tamper.split("; "):
+        db.execute(statement, bomb if "?" in statement else ())
+    db.commit()
+    db.close()
+    before = _snapshot(main)
+    with pytest.raises(StoreError, match="the run's trace store is invalid: .*" + re.escape(why)):
+        main.import_trace(scratch, into, final=True, folder=folder)
+    assert _snapshot(main) == before
+    assert main.step_count(into) == 0 and main.events(into) == []
+
+
+def test_a_scratch_file_that_is_not_a_database_is_rejected(stores):
+    main, scratch, into, folder = stores
+    scratch.write_bytes(os.urandom(8192))
+    for extra in ("-wal", "-shm"):
+        Path(f"{scratch}{extra}").unlink(missing_ok=True)
+    with pytest.raises(StoreError, match="the run's trace store is unreadable|cannot open the run's trace"):
+        main.import_trace(scratch, into, final=True, folder=folder)
+
+
+LOOP = """from pyrona import Region
+items, r, i = [], Region(), 0
+r.data = []
+while True:
+    items.append([i])
+    if len(items) > 40:
+        items = items[20:]
+    if i % 7 == 0:
+        r.data.append({"k": i})
+        if len(r.data) > 5:
+            r.data = []
+    i += 1
+"""
+RUNNER = """import sys
+from pyrona.tracer.run import trace_program
+from pyrona.tracer.store import TraceStore
+trace_program(sys.argv[1], TraceStore(sys.argv[2]), max_steps=int(sys.argv[3]), stop_when_truncated=True)
+"""
+
+
+def test_a_killed_run_is_cut_at_its_last_checkpoint_and_matches_a_full_run(tmp_path):
+    program = tmp_path / "loop.py"
+    program.write_text(LOOP)
+    proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(program), str(tmp_path / "killed.db"),
+                             str(10**9)], stderr=subprocess.DEVNULL)
+    main = TraceStore(tmp_path / "main.db")
+    into = main.create_trace("loop.py", {})
+    main.set_status(into, "running")
+    copied = 0
+    deadline = time.monotonic() + 20
+    while copied == 0 and time.monotonic() < deadline:  # a copy while it runs
+        time.sleep(0.2)
+        if (tmp_path / "killed.db").exists():
+            copied = main.import_trace(tmp_path / "killed.db", into, final=False, folder=str(tmp_path)).steps
+    assert copied >= 4095 and main.step_count(into) == copied
+    time.sleep(2.5)  # one more checkpoint, not copied while it ran
+    proc.kill()
+    proc.wait()
+    run = main.import_trace(tmp_path / "killed.db", into, final=True, folder=str(tmp_path))
+    assert not run.finished and run.steps >= copied
+    main.set_status(into, "truncated", "killed", steps=run.steps)
+    reference = TraceStore(tmp_path / "reference.db")
+    trace_program(program, reference, max_steps=run.steps + 10, stop_when_truncated=True)
+    probes = {0, 1, copied - 1, copied, run.steps - 1, *range(0, run.steps, max(run.steps // 60, 1))}
+    for index in sorted(i for i in probes if i < run.steps):
+        assert main.step(into, index) == reference.step(1, index), index
+    assert main.db.execute("SELECT COUNT(*) FROM open_nodes").fetchone()[0] == 0
