@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -13,6 +15,8 @@ from .settings import ServerSettings
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from starlette.responses import Response
 
 
@@ -28,9 +32,15 @@ def create_app(settings: ServerSettings) -> FastAPI:
     from . import api, pages
     from .jobs import JobManager
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.jobs.shutdown()  # stop running workers with the server
+
     app = FastAPI(title="Pyrona Studio", version="0.1.0",
                   description="Region-based ownership for Python: traces, steps, regions, diagrams.",
-                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None,
+                  lifespan=lifespan)
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(settings.templates))
     app.state.jobs = JobManager(settings)
@@ -55,10 +65,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         detail = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors())
         return error_response(request, 422, "invalid-request", detail or "invalid request")
-
-    @app.on_event("shutdown")
-    def stop_jobs() -> None:
-        app.state.jobs.shutdown()
 
     return app
 

@@ -157,3 +157,16 @@ def test_sample_programs_trace_to_the_end_and_read_back(sample, store):
     info = store.trace(outcome.trace)
     assert outcome.status == "done", outcome.message
     assert info.summary["verify_problems"] == [] and info.summary["readback_problems"] == []
+
+
+def test_close_is_one_event_and_counters_report_opening(store, tmp_path):
+    source = """\
+from pyrona import Region, close
+r = Region()
+alias = r
+close(r)
+r = None
+"""
+    _outcome, events = events_of(store, source, tmp_path)
+    closed = [step for step, kind in events if kind == "closed"]
+    assert len(closed) == 1

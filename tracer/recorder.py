@@ -367,7 +367,10 @@ class Recorder:
                 self._close_region(rid)
             was_open = self.open_regions.get(rid)
             if was_open is not None and was_open != values[5]:
-                self.events.append(model.Event(self.step, "opened" if values[5] else "closed", rid))
+                kind = "opened" if values[5] else "closed"
+                # close(r) reports itself: the same event from the counters would repeat it
+                if not any(e.kind == kind and e.rid == rid and e.step == self.step for e in self.events):
+                    self.events.append(model.Event(self.step, kind, rid))
             self.open_regions[rid] = values[5]
             self.regions[rid] = (self.step, values)
 
