@@ -209,7 +209,10 @@ def _bwrap(scratch: Path) -> list[str]:
             args += ["--ro-bind", top, top]
     for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d"):
         args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    made = {"/", "/usr", "/etc"}
+    # the private /tmp first: Python or the project may live under the host's /tmp
+    # (a CI clone does), and their binds must go on top of it, not under it
+    args += ["--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    made = {"/", "/usr", "/etc", "/tmp"}
     for path in _python_paths():
         for parent in reversed(Path(path).parents):
             # bwrap would create them 0700: the run's user could not get through
@@ -218,7 +221,6 @@ def _bwrap(scratch: Path) -> list[str]:
                 args += ["--perms", "0755", "--dir", str(parent)]
         args += ["--ro-bind", path, path]
     args += ["--dev", "/dev", "--remount-ro", "/dev", "--proc", "/proc",
-             "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
              "--bind", str(scratch), SANDBOX_DIR, "--chdir", SANDBOX_DIR, "--remount-ro", "/"]
     return args
 
