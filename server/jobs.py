@@ -240,6 +240,8 @@ class JobManager:
         streams = _Streams(proc.stdout, progress_in, job, limits.max_steps)
         db = scratch / "trace.db"
         reason = self._watch(job, proc, streams, db, plan.folder, scratch)
+        if reason in ("wall", "cancelled"):
+            _stop_gently(proc)  # the worker stops the program and finishes its trace
         _kill_group(proc)  # always: whatever the program left behind goes too
         proc.wait()
         streams.join()
@@ -371,6 +373,15 @@ class _Streams:
     def join(self) -> None:
         for thread in self._threads:
             thread.join(timeout=5)
+
+
+def _stop_gently(proc: subprocess.Popen, grace: float = 3.0) -> None:
+    """SIGTERM to the worker, then a moment for it to write its trace (SIGKILL follows)."""
+    try:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=grace)
+    except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
+        pass
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

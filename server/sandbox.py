@@ -134,6 +134,7 @@ def plan(mode: str, scratch: Path, program: str, limits: Limits, progress_fd: in
     worker = [sys.executable, "-I", "-B", "-X", "utf8", "-m", "pyrona.server.worker",
               f"{folder}/{program}", f"{folder}/trace.db", "--max-steps", str(limits.max_steps),
               "--max-objects", str(limits.max_objects), "--max-output", str(limits.output_bytes),
+              "--wall-seconds", str(limits.wall_seconds),
               "--max-processes", str(limits.processes), "--progress-fd", str(progress_fd)]
     if drop:
         worker += ["--run-as", str(uid)]

@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 EXIT_DONE, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_STEPS, EXIT_OBJECTS, EXIT_OUTPUT = 3, 4, 5
 EXIT_MEMORY, EXIT_PROCESSES, EXIT_NETWORK, EXIT_INTERNAL = 6, 7, 8, 9
+EXIT_CPU, EXIT_WALL = 10, 11
 #: exit status -> the limit that stopped the run (`sandbox.stop_message` words it)
 LIMIT_REASONS = {EXIT_STEPS: "steps", EXIT_OBJECTS: "objects", EXIT_OUTPUT: "output",
-                 EXIT_MEMORY: "memory", EXIT_PROCESSES: "processes"}
+                 EXIT_MEMORY: "memory", EXIT_PROCESSES: "processes", EXIT_CPU: "cpu", EXIT_WALL: "wall"}
 _NETWORK_EVENTS = {"socket.connect", "socket.getaddrinfo", "socket.sendto", "socket.sendmsg",
                    "socket.gethostbyname", "socket.gethostbyaddr"}
 _PROCESS_EVENTS = {"os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.system", "subprocess.Popen",
@@ -164,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-steps", type=int, required=True)
     parser.add_argument("--max-objects", type=int, required=True)
     parser.add_argument("--max-output", type=int, default=None)
+    parser.add_argument("--wall-seconds", type=float, default=None,
+                        help="stop the program a moment before the server's wall time limit")
     parser.add_argument("--max-processes", type=int, default=64)
     parser.add_argument("--progress-fd", type=int, default=None)
     parser.add_argument("--run-as", type=int, default=None)
@@ -196,13 +199,53 @@ def main(argv: list[str] | None = None) -> int:
             except OSError:
                 pass  # the program closed it: progress is a nicety
 
+    stopped = _stop_on_limit_signals(options.wall_seconds)
     outcome = trace_program(options.program, store, max_steps=options.max_steps,
                             max_objects=options.max_objects, progress=progress, trace=trace,
                             max_output=options.max_output, stop_when_truncated=True)
     if options.progress_fd is not None:
         last[0] = 0.0
         progress(outcome.steps, 0, outcome.elapsed)
+    if stopped:
+        return EXIT_CPU if stopped[0] == "cpu" else EXIT_WALL
     return exit_status(outcome.status, outcome.message, watch)
+
+
+class RunStopped(BaseException):
+    """A limit signal (SIGXCPU at the CPU limit, SIGTERM from the server at the wall time
+    limit): the program is stopped where it is, so the trace is finished and kept."""
+
+
+def _stop_on_limit_signals(wall_seconds: float | None) -> list[str]:
+    """Stop the program, not the worker, at a limit; returns the reason once there was one.
+
+    At the CPU limit the kernel sends SIGXCPU; the wall time limit is kept here too (an
+    alarm a moment before the server's, which cannot signal through bubblewrap). The
+    exception is raised only in the program's own code: raised inside the tracer, it
+    would leave the graph half updated, so then it is tried again shortly until the
+    program's code runs. Signals are handled in the main thread, where the program
+    runs; a program that swallows the exception is killed by the hard limit / the
+    server a moment later."""
+    import signal
+
+    from pyrona.runtime.scan import is_internal
+
+    stopped: list[str] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        if not stopped:
+            stopped.append("cpu" if signum == signal.SIGXCPU else "wall")
+        code = getattr(frame, "f_code", None)
+        if code is not None and not is_internal(code) and not code.co_filename.startswith("<"):
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            raise RunStopped(stopped[0])
+        signal.setitimer(signal.ITIMER_REAL, 0.02)  # in the tracer: again in a moment
+
+    for signum in (signal.SIGXCPU, signal.SIGTERM, signal.SIGALRM):
+        signal.signal(signum, on_signal)
+    if wall_seconds:
+        signal.setitimer(signal.ITIMER_REAL, max(wall_seconds - 1.5, 0.5))
+    return stopped
 
 
 def _exit(code: int) -> None:

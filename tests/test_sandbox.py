@@ -43,6 +43,7 @@ def programs(port: int) -> dict[str, str]:
     # the slow ones first: they start at once, the others as workers free up
     return {
         "sleep": "import time\nn = 0\nwhile True:\n    n += 1\n    time.sleep(0.0005)\n",
+        "blocked": "print('before the wait')\nimport time\ntime.sleep(1000)\n",
         "loop": "x = 0\nwhile True:\n    x += 1\n",
         "ok": "from pyrona import Region\nr = Region()\nr.items = [1, 2]\nprint('fine')\n",
         "memory": "hog = []\nwhile True:\n    hog.append(bytearray(10_000_000))\n",
@@ -127,6 +128,16 @@ def test_a_program_that_waits_stops_at_the_wall_time_limit(runs):
     info = ended(runs, "sleep")
     assert (info["status"], info["message"]) == ("truncated", "stopped: wall time limit (6 s) reached")
     assert info["steps"] > 0
+
+
+def test_a_program_blocked_early_keeps_its_steps_when_stopped(runs):
+    # stopped long before any checkpoint: the worker is asked to stop, and finishes its trace
+    info = ended(runs, "blocked")
+    assert (info["status"], info["message"]) == ("truncated", "stopped: wall time limit (6 s) reached")
+    client, ids = runs
+    assert info["steps"] >= 3
+    last = client.get(f"/api/traces/{ids['blocked']}/steps/{info['steps'] - 1}").json()
+    assert last["line"] == 3 and last["stdout"] == "before the wait\n"
 
 
 def test_a_memory_hog_stops_at_the_memory_limit(runs):
