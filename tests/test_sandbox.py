@@ -293,6 +293,9 @@ def test_a_good_scratch_store_is_copied_whole(stores):
     ("UPDATE nodes SET place = 'r1) DROP' WHERE rowid = 1", "not a place"),
     ("UPDATE events SET nodes = '[1, \"x\"]'", "not a list of node ids"),
     ("UPDATE slots SET runs = '0\x1e\x1e' WHERE rowid = 1", "slots.runs"),
+    ("UPDATE slots SET runs = '{\"x\": [0]}' WHERE dst = -1", "a slot of a slot group"),
+    ("UPDATE slots SET runs = '[[[' WHERE dst = -1", "not a slot group"),
+    ("UPDATE slots SET start = start - 1 WHERE dst = -1 AND start > 0", "a slot group starts at"),
     ("UPDATE step_chunks SET data = zeroblob(10)", "not zlib data"),
     ("UPDATE step_chunks SET data = ?", "does not hold"),  # a zip bomb
     ("UPDATE traces SET steps = -4", "traces.steps"),

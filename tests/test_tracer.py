@@ -148,6 +148,41 @@ for i in range(300):
     assert rows > 0  # the loop variables were written as runs
 
 
+def test_slots_open_at_the_end_are_grouped_by_node_and_read_back_at_every_step(store, tmp_path):
+    source = """\
+class Box:
+    pass
+box = Box()
+box.link = None
+items = []
+for i in range(150):
+    items.append(i * 3 if i % 2 else str(i))
+box.link = items
+box.gone = 1
+del box.gone
+last = i
+"""
+    program = tmp_path / "groups.py"
+    program.write_text(source)
+    outcome = trace_program(program, store, verify=True)
+    info = store.trace(outcome.trace)
+    assert outcome.status == "done", outcome.message
+    assert info.summary["verify_problems"] == [] and info.summary["readback_problems"] == []
+    groups = store.db.execute("SELECT node, start, end, runs FROM slots WHERE trace = ? AND dst = -1",
+                              (outcome.trace,)).fetchall()
+    assert all(end == outcome.steps for _node, _start, end, _runs in groups)
+    per_node: dict[int, int] = {}
+    for node, _start, _end, _runs in groups:
+        per_node[node] = per_node.get(node, 0) + 1
+    assert max(per_node.values()) == 3  # the list's 150 slots: 64 a row
+    # a slot that changed before the end keeps its earlier intervals in its group entry
+    assert any('"link":[' in runs and ',[[' in runs for *_rest, runs in groups)
+    last = store.step(outcome.trace, outcome.steps - 1)
+    assert ("[149]" in {f.name for f in last.fields}) and any(e.name == "link" for e in last.edges)
+    early = store.step(outcome.trace, 5)
+    assert not any(f.name == "[0]" for f in early.fields)  # grouped slots are not there before they start
+
+
 SAMPLES = sorted((ROOT / "sample_programs").glob("*.py"))
 
 

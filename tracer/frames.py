@@ -14,11 +14,24 @@ _STORE_OPS = {"STORE_FAST", "STORE_NAME", "STORE_GLOBAL", "STORE_DEREF", "DELETE
               "DELETE_GLOBAL", "DELETE_DEREF", "STORE_FAST_STORE_FAST", "STORE_FAST_LOAD_FAST",
               "LOAD_FAST_AND_CLEAR"}
 
+_NAME_LOADS = {"LOAD_NAME", "LOAD_GLOBAL"}
+#: what may run between a hook's name and its CALL (no jumps, returns or raises)
+_STRAIGHT_OPS = {
+    "PUSH_NULL", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_LOAD_FAST",
+    "LOAD_DEREF", "LOAD_CONST", "LOAD_ATTR", "LOAD_SUPER_ATTR", "BINARY_OP", "BINARY_SUBSCR",
+    "BUILD_LIST", "BUILD_TUPLE", "BUILD_MAP", "BUILD_SET", "BUILD_SLICE", "BINARY_SLICE",
+    "CALL", "CALL_KW", "CALL_FUNCTION_EX", "UNARY_NEGATIVE", "UNARY_NOT", "UNARY_INVERT",
+    "COMPARE_OP", "CONTAINS_OP", "IS_OP", "TO_BOOL", "COPY", "EXTENDED_ARG", "NOP",
+    "LIST_APPEND", "LIST_EXTEND", "SET_ADD", "SET_UPDATE", "MAP_ADD", "DICT_UPDATE",
+    "DICT_MERGE", "FORMAT_SIMPLE", "FORMAT_WITH_SPEC", "BUILD_STRING", "CONVERT_VALUE",
+    "LOAD_FROM_DICT_OR_DEREF", "LOAD_FROM_DICT_OR_GLOBALS", "CALL_INTRINSIC_1",
+}
+
 
 class CodeInfo:
     """What the monitor needs to know of one of the program's code objects."""
 
-    __slots__ = ("file", "stores", "module_level", "globals_wide", "name", "step_code")
+    __slots__ = ("file", "stores", "module_level", "globals_wide", "name", "step_code", "hook_calls")
 
     def __init__(self, code: CodeType, file: int) -> None:
         self.file = file
@@ -29,7 +42,11 @@ class CodeInfo:
         #: lines whose stores reach beyond this frame (globals, cells): reread every frame
         self.globals_wide: set[int] = set()
         by_line: dict[int, list[str]] = {}
-        for ins in dis.get_instructions(code):
+        instructions = list(dis.get_instructions(code))
+        #: offsets of the CALLs that call a store hook by its name: their CALL events are
+        #: disabled (the hooks report their own changes)
+        self.hook_calls = _hook_calls(instructions)
+        for ins in instructions:
             if ins.opname not in _STORE_OPS or ins.positions is None or ins.positions.lineno is None:
                 continue
             line = ins.positions.lineno
@@ -44,12 +61,40 @@ class CodeInfo:
                        for line, names in by_line.items()}
 
 
+def _hook_calls(instructions: list[dis.Instruction]) -> frozenset[int]:
+    """Offsets of CALLs whose callee is a `__pyrona_` name loaded just before its arguments,
+    found by following the stack depth through straight-line code (any jump: not sure, skipped)."""
+    found = set()
+    for i, ins in enumerate(instructions):
+        if ins.opname not in _NAME_LOADS or not str(ins.argval).startswith("__pyrona_"):
+            continue
+        # the callee, then NULL (LOAD_GLOBAL pushes both): the depth above the stack before them
+        depth, at = dis.stack_effect(ins.opcode, ins.arg), i + 1
+        if depth == 1 and at < len(instructions) and instructions[at].opname == "PUSH_NULL" \
+                and not instructions[at].is_jump_target:
+            depth, at = 2, at + 1
+        while depth >= 2 and at < len(instructions):
+            later = instructions[at]
+            at += 1
+            if later.is_jump_target or later.jump_target is not None:
+                break
+            if later.opname == "CALL" and depth - later.arg - 2 <= 0:
+                if depth - later.arg - 2 == 0:
+                    found.add(later.offset)
+                break
+            if later.opname not in _STRAIGHT_OPS:
+                break
+            depth += dis.stack_effect(later.opcode, later.arg if later.opcode >= dis.HAVE_ARGUMENT else None)
+    return frozenset(found)
+
+
 class FrameRec:
     """A running frame of the program: its node, its code's facts, the line it is on,
     and its variables (the globals dict, or PEP 667's live view of a function's locals)."""
 
-    __slots__ = ("frame", "node", "info", "last_line", "scope")
+    __slots__ = ("frame", "node", "info", "last_line", "scope", "slots")
 
-    def __init__(self, frame: FrameType, node: int, info: CodeInfo) -> None:
+    def __init__(self, frame: FrameType, node: int, info: CodeInfo, slots: dict) -> None:
         self.frame, self.node, self.info, self.last_line = frame, node, info, None
+        self.slots = slots  # the recorder's slots of the node (the same dict, kept in place)
         self.scope = frame.f_globals if info.module_level else frame.f_locals

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from sys import _getframe
 
 from ..runtime.lifecycle import collect_garbage
 from ..runtime.state import RUNTIME
@@ -18,8 +19,8 @@ from . import model
 from .frames import CodeInfo, FrameRec
 from .hooks import Changes
 from .objects import is_inline
-from .recorder import CapReached, Recorder
-from .store import EVENT_CODES, STEP_CHUNK
+from .recorder import RUN_LENGTH, CapReached, Recorder
+from .store import EVENT_CODES, STEP_FLUSH
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ class Monitor:
         self.last_step = max_steps - 1
         #: ids of the store hooks the program calls (their calls are not untraced mutators)
         self.hook_ids: set[int] = set()
+        self.dirty = changes.dirty  # (the same list and dict, kept in place)
+        self.later = changes.later
 
     # --- start / stop ---
 
@@ -174,21 +177,71 @@ class Monitor:
                         recorder.set_slot(node, name, value)
         except CapReached as cap:
             self._truncate(str(cap))
-        rec = self.frames[frame] = FrameRec(frame, node, info)
+        rec = self.frames[frame] = FrameRec(frame, node, info, recorder.slots.get(node, {}))
         return rec
 
     def _line(self, code: CodeType, line: int) -> Any:
-        frame = sys._getframe(1)
+        frame = _getframe(1)
         rec = self.frames.get(frame)
         if rec is None:
             rec = self._enter(frame, self.infos[code])
-        self._complete(rec)
-        # a new step: _new_step, inlined (this is the hottest path of all)
+        # _complete(rec), inlined (this is the hottest path of all), with set_slot's
+        # plain-value case inlined too: a variable that holds a number, a bool or None
+        recorder = self.recorder
+        settled = False
+        last = rec.last_line
+        info = rec.info
+        if last is not None:
+            names = info.stores.get(last)
+            if names:
+                scope, node, slots, step = rec.scope, rec.node, rec.slots, recorder.step
+                try:
+                    for name in names:
+                        try:
+                            value = scope[name]
+                        except KeyError:
+                            recorder.del_slot(node, name)
+                            continue
+                        kind = type(value)
+                        if kind is int or kind is bool or kind is float or value is None:
+                            text = repr(value)
+                            slot = slots.get(name)
+                            if slot is None:
+                                if len(text) <= 60:
+                                    slots[name] = (step, None, text, None)
+                                    continue
+                            elif slot[1] is None and len(text) <= 60:
+                                start, _dst, old, run = slot
+                                if old == text:
+                                    continue
+                                if start < step:  # (Recorder._end_interval)
+                                    if run is None:
+                                        run = [(start, step, None, old)]
+                                    else:
+                                        run.append((start, step, None, old))
+                                        if len(run) >= RUN_LENGTH:
+                                            recorder.writer.slot_run(node, name, run)
+                                            run = None
+                                slots[name] = (step, None, text, run)
+                                continue
+                        recorder.set_slot(node, name, value)
+                except CapReached as cap:
+                    settled = True
+                    self._truncate(str(cap))
+                if last in info.globals_wide:
+                    self.frames_dirty = True
+            if self.later and not settled:
+                self.dirty.extend(self.later.pop(frame, ()))
+        # (recorder.events is only filled, and emptied, in _settle)
+        if not settled and (self.frames_dirty or self.dirty or self.runtime_events or recorder.changed
+                            or self.verify):
+            self._settle()
+        # a new step: _new_step, inlined
         if self.output:
             self._flush_output(self.step)
         step = self.step = self.step + 1
-        self.recorder.step = step
-        self.step_append(rec.info.step_code | line)
+        recorder.step = step
+        self.step_append(info.step_code | line)
         if step & 4095 == 4095:
             self._periodic()
         if step >= self.last_step:
@@ -223,7 +276,10 @@ class Monitor:
     def _call(self, code: CodeType, offset: int, callable_: Any, arg0: Any) -> Any:
         # a callee we do not trace may mutate its first argument (heapq.heappush, shuffle...)
         if id(callable_) in self.hook_ids:
-            return None  # a store hook: it reports its own changes
+            # a store hook: it reports its own changes; where it is called by its name,
+            # that call site always calls it: no more events from there
+            info = self.infos.get(code)
+            return DISABLE if info is not None and offset in info.hook_calls else None
         target = getattr(callable_, "__code__", None)
         if (target is None or self.infos.get(target) is None) and not is_inline(arg0):
             self.changes.after_line(sys._getframe(1), arg0)
@@ -249,7 +305,7 @@ class Monitor:
         """Every 4096 steps: progress, and a checkpoint now and then so a run killed
         from outside still leaves a readable trace."""
         now = time.monotonic()
-        if len(self.writer.packed) >= STEP_CHUNK:
+        if len(self.writer.packed) >= STEP_FLUSH:
             self.writer.flush()
         if self.progress is not None:
             self.progress(self.step + 1, len(self.recorder.nodes))
@@ -262,12 +318,12 @@ class Monitor:
 
     def _complete(self, rec: FrameRec | None) -> None:
         """Apply what the last line changed to the graph (changes belong to the current step)."""
-        recorder = self.recorder
         try:
             line = rec.last_line if rec is not None else None
             if line is not None:
                 names = rec.info.stores.get(line)
-                if names:  # the variables the line stored (_read, inlined: the hot path)
+                if names:  # the variables the line stored
+                    recorder = self.recorder
                     scope, node, set_slot = rec.scope, rec.node, recorder.set_slot
                     for name in names:
                         try:
@@ -278,8 +334,18 @@ class Monitor:
                         set_slot(node, name, value)
                     if line in rec.info.globals_wide:
                         self.frames_dirty = True
-                if self.changes.later:
-                    self.changes.dirty.extend(self.changes.later.pop(rec.frame, ()))
+                if self.later:
+                    self.dirty.extend(self.later.pop(rec.frame, ()))
+        except CapReached as cap:
+            self._truncate(str(cap))
+            return
+        self._settle()
+
+    def _settle(self) -> None:
+        """The rest of `_complete`: reread frames, apply the hooks' changes and the runtime's
+        events, drop what went, sweep now and then, write events (and verify)."""
+        recorder = self.recorder
+        try:
             if self.frames_dirty:
                 self.frames_dirty = False
                 for other in list(self.frames.values()):

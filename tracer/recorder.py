@@ -315,13 +315,14 @@ class Recorder:
 
     def sweep(self) -> None:
         """Drop everything not reachable from the roots (unreachable cycles)."""
-        marked, stack = set(), list(self.roots)
+        marked, stack, slots, empty = set(self.roots), list(self.roots), self.slots, {}
+        push, mark = stack.append, marked.add
         while stack:
-            nid = stack.pop()
-            if nid in marked:
-                continue
-            marked.add(nid)
-            stack.extend(slot[1] for slot in self.slots.get(nid, {}).values() if slot[1] is not None)
+            for slot in slots.get(stack.pop(), empty).values():
+                dst = slot[1]
+                if dst is not None and dst not in marked:
+                    mark(dst)
+                    push(dst)
         dead = [nid for nid in self.nodes if nid not in marked]
         for nid in dead:
             for name in list(self.slots[nid]):
@@ -392,19 +393,7 @@ class Recorder:
 
     def close_all(self, end: int) -> None:
         """Write every open interval with `end` (the number of steps)."""
-        rows = []
-        for nid, node_slots in self.slots.items():
-            for name, (start, dst, text, run) in node_slots.items():
-                if run:
-                    if start < end:
-                        run.append((start, end, dst, text))
-                    self.writer.slot_run(nid, name, run)
-                elif start < end:  # the common case: one interval, one row
-                    rows.append((nid, name, start, dst, text))
-        self.writer.open_slots_closed(rows, end)
-        for table, rows in self.open_rows().items():
-            if table == "slots":
-                continue
-            for start, *values in rows:
-                if start < end:
-                    self.writer.interval(table, start, end, tuple(values))
+        self.writer.open_slots_closed(self.slots, end)
+        self.writer.nodes_closed(self.nodes, end)
+        self.writer.intervals_closed("regions", [(start, rid, *values)
+                                                 for rid, (start, values) in self.regions.items()], end)

@@ -20,7 +20,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .store import _RS, _US, INTERVAL_TABLES, STEP_CHUNK, interval_bin
+from .store import _RS, _US, GROUP, GROUP_SIZE, INTERVAL_TABLES, STEP_CHUNK, interval_bin
 
 MAX_ID = 1 << 40  # node ids, region ids, file numbers: far below, but bounded
 MAX_COUNT = 1 << 31  # counters (lrc, sbrc)
@@ -112,10 +112,14 @@ def node(values: tuple) -> tuple:
             place(where), text(label, "nodes.label", NAME), text(detail, "nodes.detail", NAME))
 
 
-def slot(values: tuple, length: int) -> tuple:
-    """(node, name, dst, value, runs) of an interval of `length` steps."""
+def slot(values: tuple, start: int, end: int) -> tuple:
+    """(node, name, dst, value, runs) of the interval [start, end)."""
     nid, name, dst, value, runs = values
-    checked_runs = None if runs is None else run(runs, length)
+    if dst == GROUP:
+        if name != "" or value is not None:
+            raise ScratchError("a slot group row has a name or a value")
+        return integer(nid, "slots.node"), "", GROUP, None, group(runs, start, end)
+    checked_runs = None if runs is None else run(runs, end - start)
     return (integer(nid, "slots.node"), text(name, "slots.name", NAME), optional(dst, "slots.dst"),
             None if value is None else text(value, "slots.value", NAME), checked_runs)
 
@@ -140,6 +144,53 @@ def run(value: object, length: int) -> str:
     return value
 
 
+def group(value: object, start: int, end: int) -> str:
+    """A GROUP row's slots (see the store's INTERVAL_TABLES), checked and written anew."""
+    if type(value) is not str or len(value) > 2_000_000:
+        raise ScratchError(f"slots.runs is {_show(value)}, not a slot group")
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError):
+        raise ScratchError("slots.runs is not a slot group (not JSON)") from None
+    if type(parsed) is not dict or not 0 < len(parsed) <= GROUP_SIZE:
+        raise ScratchError("slots.runs is not a slot group")
+    checked, first = {}, end
+    for name, entry in parsed.items():
+        if type(entry) is not list or len(entry) not in (2, 3):
+            raise ScratchError("a slot of a slot group is not [start, held] or [start, held, run]")
+        at = integer(entry[0], "a grouped slot's start", start, end - 1)
+        out = [at, held(entry[1])]
+        if len(entry) == 3:
+            intervals = entry[2]
+            if type(intervals) is not list or not 0 < len(intervals) <= 10_000:
+                raise ScratchError("a grouped slot's run is not a list of intervals")
+            steps = []
+            for item in intervals:
+                if type(item) is not list or len(item) != 4:
+                    raise ScratchError("a grouped slot's run holds something else than intervals")
+                s, e = interval(item[0], item[1], "a grouped slot's run", end)
+                steps.append([s, e, optional(item[2], "slots.dst"),
+                              None if item[3] is None else text(item[3], "slots.value", NAME)])
+            if any(a[1] != b[0] for a, b in zip(steps, steps[1:], strict=False)) or steps[-1][1] != at:
+                raise ScratchError("a grouped slot's run is not consecutive")
+            out.append(steps)
+            at = steps[0][0]
+        first = min(first, at)
+        checked[text(name, "slots.name", NAME)] = out
+    if first != start:
+        raise ScratchError(f"a slot group starts at {first}, its row at {start}")
+    return json.dumps(checked, separators=(",", ":"))
+
+
+def held(value: object) -> int | str:
+    """What a grouped slot holds: a dst (an integer) or a value (a string)."""
+    if type(value) is int:
+        return integer(value, "slots.dst")
+    if type(value) is str:
+        return text(value, "slots.value", NAME)
+    raise ScratchError(f"a grouped slot holds {_show(value)}, neither a dst nor a value")
+
+
 def region(values: tuple) -> tuple:
     """(rid, bridge, parent, owner, lrc, sbrc, open, name)."""
     rid, bridge, parent, owner, lrc, sbrc, is_open, name = values
@@ -151,8 +202,8 @@ def region(values: tuple) -> tuple:
 
 
 #: the checks of each interval table's value columns (after start, end)
-ROWS = {"nodes": lambda values, _length: node(values), "slots": slot,
-        "regions": lambda values, _length: region(values)}
+ROWS = {"nodes": lambda values, _start, _end: node(values), "slots": slot,
+        "regions": lambda values, _start, _end: region(values)}
 
 
 def event(values: tuple, steps: int) -> tuple:
@@ -286,7 +337,7 @@ def _read(src: sqlite3.Connection, done: int, final: bool, folder: str, max_step
             if not finished and type(end) is int and end >= upto:
                 continue  # closed after the last checkpoint: the open row of then stands for it
             s, e = interval(start, end, table, upto)
-            closed.append((interval_bin(s, e), s, e, *ROWS[table](tuple(values), e - s)))
+            closed.append((interval_bin(s, e), s, e, *ROWS[table](tuple(values), s, e)))
         still = rows[f"open_{table}"] = []
         if finished:
             continue
@@ -297,7 +348,7 @@ def _read(src: sqlite3.Connection, done: int, final: bool, folder: str, max_step
                 continue
             if table == "slots" and values[-1] is not None:
                 raise ScratchError("an open slot holds a run")
-            checked = ROWS[table](tuple(values), upto - s)
+            checked = ROWS[table](tuple(values), s, upto)
             if final:  # killed: what was open at the checkpoint ends there
                 closed.append((interval_bin(s, upto), s, upto, *checked))
             else:

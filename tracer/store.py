@@ -30,17 +30,39 @@ from .model import Edge, Event, Field, Node, RegionState, Step, StepGraph
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from .scratch import ScratchRun
 
 SCHEMA_VERSION = 1
 LEVELS = 41  # intervals up to 2**41 steps
 STEP_CHUNK = 4096  # steps packed per row
+STEP_FLUSH = 16 * STEP_CHUNK  # steps held before they are written (one transaction)
 EVENT_CODES = {"line": 0, "call": 1, "return": 2, "raise": 3}
 EVENT_NAMES = {v: k for k, v in EVENT_CODES.items()}
 OPEN = 1 << 62  # the end of an interval that had not closed when it was written
 _RS, _US = "\x1e", "\x1f"  # separators of the runs text (repr escapes both)
+GROUP = -1  # the dst of a row that holds a node's slots open at the end (see INTERVAL_TABLES)
+GROUP_SIZE = 64  # slots of one node per such row (a row is read whole)
+
+
+def _json_encoder() -> Callable[[object], str]:
+    """A compact JSON encoder made once (json.dumps makes one per call)."""
+    try:
+        from json.encoder import c_make_encoder, encode_basestring_ascii
+    except ImportError:
+        c_make_encoder = None
+    if c_make_encoder is None:
+        return json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
+    def default(value: object) -> object:
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+    chunks = c_make_encoder(None, default, encode_basestring_ascii, None, ":", ",", False, False, True)
+    return lambda value: "".join(chunks(value, 0))
+
+
+_to_json = _json_encoder()
 
 
 class StoreError(Exception):
@@ -105,7 +127,13 @@ INTERVAL_TABLES = {
     # a reference (dst) or a plain value (value) held in a slot of a node; a row
     # whose `runs` is set stands for consecutive intervals of one slot, as text:
     # lengths (comma-separated), RS, dsts (comma-separated, empty for none), RS,
-    # values (US-separated reprs, empty for none); reprs never hold RS or US
+    # values (US-separated reprs, empty for none); reprs never hold RS or US.
+    # A row whose dst is GROUP (no node has that id) holds slots of one node that were
+    # still open at the end of the trace (written when the trace ends): `runs` is then a
+    # JSON object {name: [start, held] or [start, held, run]}: the slot holds `held` (an
+    # integer a dst, a string a value) from `start` to the row's end, and before `start`
+    # what `run` says, [[start, end, dst, value], ...] (consecutive, null for none). Its
+    # name is "" and its start the earliest of all.
     "slots": ("node", "name", "dst", "value", "runs"),
     "regions": ("rid", "bridge", "parent", "owner", "lrc", "sbrc", "open", "name"),
 }
@@ -285,6 +313,13 @@ class TraceStore:
         edges, fields = [], []
         for start, node, name, dst, value, runs in rows("slots"):
             if runs is not None:
+                if dst == GROUP:
+                    for name, dst, value in _in_group(runs, index):
+                        if dst is not None:
+                            edges.append((node, name, dst))
+                        elif value is not None:
+                            fields.append((node, name, value))
+                    continue
                 dst, value = _in_run(runs, index - start)
             if dst is not None:
                 edges.append((node, name, dst))
@@ -418,13 +453,59 @@ class TraceWriter:
             values = (node, name, None, None, runs)
         self.interval("slots", start, end, values)
 
-    def open_slots_closed(self, rows: list[tuple], end: int) -> None:
-        """Slots still open at the end, (node, name, start, dst, value) each, closed at `end`."""
-        trace, pending = self.trace, self.pending["slots"]
-        for node, name, start, dst, value in rows:
+    def open_slots_closed(self, slots: dict[int, dict[str, tuple]], end: int) -> None:
+        """The slots still open at the end ({node: {name: (start, dst, value, run)}}, `run`
+        None or the slot's closed intervals before `start`), closed at `end`: those of a
+        node as one GROUP row (or a few, GROUP_SIZE slots each)."""
+        for node, node_slots in slots.items():
+            group: dict[str, tuple] = {}
+            first = end
+            for name, (start, dst, value, run) in node_slots.items():
+                if run:
+                    if start >= end:  # (an empty last interval)
+                        self.slot_run(node, name, run)
+                        continue
+                    group[name] = (start, value if dst is None else dst, run)
+                    start = run[0][0]
+                elif start < end:
+                    group[name] = (start, value if dst is None else dst)
+                else:
+                    continue
+                if start < first:
+                    first = start
+                if len(group) == GROUP_SIZE:
+                    self._group(node, first, end, group)
+                    group, first = {}, end
+            if group:
+                self._group(node, first, end, group)
+        self.flush()
+
+    def _group(self, node: int, start: int, end: int, group: dict[str, tuple]) -> None:
+        length = end - start
+        level = length.bit_length() - 1 if length > 1 else 0
+        self.pending["slots"].append((self.trace, level << 40 | start >> level, start, end, node, "", GROUP,
+                                      None, _to_json(group)))
+
+    def nodes_closed(self, nodes: dict[int, tuple], end: int) -> None:
+        """The nodes still there at the end ({node: (start, kind, type, place, label, detail)}),
+        closed at `end`."""
+        trace, append = self.trace, self.pending["nodes"].append
+        for nid, (start, kind, type_name, place, label, detail) in nodes.items():
             length = end - start
-            level = length.bit_length() - 1 if length > 1 else 0
-            pending.append((trace, level << 40 | start >> level, start, end, node, name, dst, value, None))
+            if length > 0:
+                level = length.bit_length() - 1 if length > 1 else 0
+                append((trace, level << 40 | start >> level, start, end, nid, kind, type_name, place, label,
+                        detail))
+        self.flush()
+
+    def intervals_closed(self, table: str, rows: list[tuple], end: int) -> None:
+        """Rows (start, *values) of `table` still open at the end, closed at `end`."""
+        trace, pending = self.trace, self.pending[table]
+        for start, *values in rows:
+            length = end - start
+            if length > 0:
+                level = length.bit_length() - 1 if length > 1 else 0
+                pending.append((trace, level << 40 | start >> level, start, end, *values))
         self.flush()
 
     def output(self, step: int, stream: str, text: str) -> None:
@@ -435,14 +516,18 @@ class TraceWriter:
                                        event.message, event.src, event.dst, event.edge))
 
     def _flush_steps(self) -> None:
-        if self.packed:
-            data = zlib.compress(self.packed.tobytes(), 6)
+        """Write the steps held: full chunks of STEP_CHUNK steps, then what is left as a
+        partial chunk (kept, and written again, whole, with the steps that follow it)."""
+        packed, full = self.packed, len(self.packed) - len(self.packed) % STEP_CHUNK
+        for at in range(0, len(packed), STEP_CHUNK):
+            chunk = packed[at:at + STEP_CHUNK]
+            data = zlib.compress(chunk.tobytes(), 6)
             self.bytes_written += len(data)
             self.db.execute("INSERT OR REPLACE INTO step_chunks VALUES (?, ?, ?, ?)",
-                            (self.trace, self.first, len(self.packed), data))
-            if len(self.packed) >= STEP_CHUNK:
-                self.first += len(self.packed)
-                del self.packed[:]  # in place: the monitor holds its append
+                            (self.trace, self.first + at, len(chunk), data))
+        if full:
+            self.first += full
+            del packed[:full]  # in place: the monitor holds its append
 
     def flush(self) -> None:
         with self._tx():
@@ -481,6 +566,22 @@ def _in_run(runs: str, offset: int) -> tuple[int | None, str | None]:
     dst = dsts.split(",")[at] if dsts else ""
     value = values.split(_US)[at] if values else ""
     return (int(dst) if dst else None), (value or None)
+
+
+def _in_group(runs: str, index: int) -> Iterator[tuple[str, int | None, str | None]]:
+    """(name, dst, value) of the slots of a GROUP row that hold at step `index`."""
+    for name, entry in json.loads(runs).items():
+        if entry[0] <= index:
+            held = entry[1]
+            if type(held) is int:
+                yield name, held, None
+            else:
+                yield name, None, held
+        elif len(entry) > 2:
+            for start, end, dst, value in entry[2]:
+                if start <= index < end:
+                    yield name, dst, value
+                    break
 
 
 def _unpack_steps(data: bytes) -> array:
