@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from types import CodeType, FrameType
     from typing import Any
 
-    from .store import TraceWriter
+    from .writer import TraceWriter
 
 E = sys.monitoring.events
 DISABLE = sys.monitoring.DISABLE

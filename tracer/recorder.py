@@ -18,7 +18,7 @@ TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from typing import Any
 
-    from .store import TraceWriter
+    from .writer import TraceWriter
 
 _MISSING = object()
 #: Closed intervals of one slot written together as one row.
