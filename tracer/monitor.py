@@ -16,6 +16,7 @@ from sys import _getframe
 from ..runtime.lifecycle import collect_garbage
 from ..runtime.state import RUNTIME
 from . import model
+from .events import record_runtime_events
 from .frames import CodeInfo, FrameRec
 from .hooks import Changes
 from .objects import is_inline
@@ -36,7 +37,6 @@ LOCAL_EVENTS = E.LINE | E.PY_RETURN | E.PY_YIELD | E.PY_RESUME | E.CALL
 #: Exceptions can only be watched globally; their callbacks look at the code first.
 GLOBAL_EVENTS = E.PY_START | E.PY_RESUME | E.RAISE | E.PY_UNWIND
 SWEEP_AT_ONCE = 500  # graphs smaller than this are swept whenever a reference goes
-_REFRESH_ALL = {"closed", "merged", "merged-into", "dissolved", "collected", "frozen"}
 
 
 class Monitor:
@@ -413,44 +413,9 @@ class Monitor:
             recorder.set_slot(rec.node, name, value)
 
     def _apply_runtime_events(self) -> None:
-        recorder = self.recorder
         events, self.runtime_events = self.runtime_events, []
-        refresh_all = False
-        for kind, details in events:
-            nodes: tuple[int, ...] = ()
-            objs = details.get("objects") or ()
-            for obj in objs:
-                nid = recorder.ids.get(id(obj))
-                if nid is not None and nid in recorder.nodes:
-                    recorder.refresh_node(nid)
-            if kind in _REFRESH_ALL:
-                refresh_all = True
-                self.frames_dirty = True
-            nodes = tuple(n for n in (recorder.ids.get(id(o)) for o in objs) if n is not None)
-            message, src, dst, edge = "", None, None, ""
-            if kind == "violation":
-                error = details["error"]
-                message = str(error)
-                src = recorder.ids.get(id(error.source))
-                dst = recorder.ids.get(id(error.target)) if error.target is not None else None
-                edge = self.changes.failed_store
-            cown = details.get("cown")
-            if cown is not None:
-                nid = recorder.ids.get(id(cown))
-                if nid is not None:
-                    recorder.refresh_node(nid)
-                    nodes = (nid,)
-            rid = details.get("rid")
-            if kind == "moved" and len(nodes) == 0:
-                continue
-            recorder.events.append(model.Event(self.step if self.step >= 0 else 0, kind, rid, nodes,
-                                               message, src, dst, edge))
-        if refresh_all:
-            for nid in list(recorder.nodes):
-                if nid in recorder.nodes:
-                    recorder.refresh_node(nid)
-                    if recorder.nodes[nid][1] not in model.ROOT_KINDS:
-                        recorder.rescan(nid)
+        if record_runtime_events(self.recorder, events, max(self.step, 0), self.changes.failed_store):
+            self.frames_dirty = True
             for rec in list(self.frames.values()):
                 self._read(rec, None)
 
