@@ -87,12 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--all", action="store_true", help="also show functions, classes and modules")
     show.add_argument("--db", metavar="PATH", help=db_help)
 
-    export = commands.add_parser("export", help="export a trace as mermaid, markdown or JSON",
+    export = commands.add_parser("export", help="export a trace as mermaid, markdown, JSON or HTML",
                                  description="Export a trace: 'mermaid' is one step's diagram (default: "
                                              "the last), 'md' one titled mermaid block per step (GitHub "
-                                             "renders it), 'json' every step's graph.")
+                                             "renders it), 'json' every step's graph, 'html' a "
+                                             "self-contained page of every step that works offline.")
     export.add_argument("trace", type=int, metavar="TRACE_ID")
-    export.add_argument("--format", choices=("mermaid", "md", "json"), default="mermaid")
+    export.add_argument("--format", choices=("mermaid", "md", "json", "html"), default="mermaid")
     export.add_argument("--step", type=int, metavar="N", help="only this step")
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     export.add_argument("--db", metavar="PATH", help=db_help)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 from dataclasses import asdict
 
@@ -108,7 +109,7 @@ def write_html(store: TraceStore, trace: int, steps: range, out: TextIO, mermaid
     for index in steps:
         [step] = store.steps(trace, index, 1)
         graph = store.step(trace, index)
-        records.append({"index": index, "line": step.line, "file": step.file,
+        records.append({"index": index, "line": step.line, "file": os.path.basename(step.file),
                         "source": source_line(store, trace, step.file, step.line).strip(),
                         "mermaid": to_mermaid(graph, previous=previous)})
         previous = graph

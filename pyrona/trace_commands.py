@@ -87,6 +87,18 @@ def cmd_show(options: argparse.Namespace) -> int:
     return 0
 
 
+def _mermaid_bundle() -> str | None:
+    """mermaid as installed by set-up, to inline into a self-contained page."""
+    from .server.settings import ServerSettings
+
+    bundle = ServerSettings(db=Path()).node_modules / "mermaid" / "dist" / "mermaid.min.js"
+    if bundle.is_file():
+        return bundle.read_text(encoding="utf-8")
+    print("pyrona: warning: mermaid is not installed (make setup): the page shows the diagrams as text",
+          file=sys.stderr)
+    return None
+
+
 def cmd_export(options: argparse.Namespace) -> int:
     from . import exports
 
@@ -95,6 +107,9 @@ def cmd_export(options: argparse.Namespace) -> int:
     try:
         if options.format == "mermaid":
             exports.write_mermaid(store, options.trace, options.step, out)
+        elif options.format == "html":
+            steps = exports.step_range(store, options.trace, options.step)
+            exports.write_html(store, options.trace, steps, out, _mermaid_bundle())
         else:
             steps = exports.step_range(store, options.trace, options.step)
             write = exports.write_markdown if options.format == "md" else exports.write_json
