@@ -20,6 +20,16 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
 
+class CachedStaticFiles(StaticFiles):
+    """Static files browsers may keep for a day: mermaid's 3.5 MB bundle is then fetched once."""
+
+    async def get_response(self, path: str, scope: dict) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=86400"
+        return response
+
+
 class HTTPProblem(Exception):
     """An error with an HTTP status, a `kind` and a message: JSON under /api, HTML elsewhere."""
 
@@ -47,7 +57,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(settings.frontend)), name="static")
     mermaid = settings.node_modules / "mermaid" / "dist"
     if mermaid.is_dir():
-        app.mount("/vendor/mermaid", StaticFiles(directory=str(mermaid)), name="mermaid")
+        app.mount("/vendor/mermaid", CachedStaticFiles(directory=str(mermaid)), name="mermaid")
     app.include_router(api.router)
     app.include_router(pages.router)
 

@@ -311,3 +311,9 @@ def test_a_syntax_error_ends_the_run_failed_and_keeps_the_trace(client, snapshot
     problem(client.get(f"/api/traces/{info['id']}/export"), 404, "no-steps")
     take, before = snapshot
     assert take() == before
+
+
+def test_the_mermaid_bundle_is_served_by_us_and_cached(client):
+    response = client.get("/vendor/mermaid/mermaid.min.js")
+    assert response.status_code == 200 and len(response.content) > 1_000_000
+    assert response.headers["cache-control"] == "public, max-age=86400"
