@@ -98,8 +98,12 @@ class Recorder:
         """A frame ended. What only it referenced goes at the next `finish_changes`,
         so a returned object keeps its node when the caller stores it."""
         self.roots.discard(nid)
-        for name in list(self.slots.get(nid, ())):
-            self._close_slot(nid, name)
+        slots = self.slots[nid]
+        self.writer.slots_closed(nid, slots, self.step)
+        for _start, dst, _text, _run in slots.values():
+            if dst is not None:
+                self._unref(nid, dst)
+        slots.clear()
         self._remove(nid)
 
     def refresh_node(self, nid: int) -> None:

@@ -63,33 +63,35 @@ class TraceWriter:
         None or the slot's closed intervals before `start`), closed at `end`: those of a
         node as one GROUP row (or a few, GROUP_SIZE slots each)."""
         for node, node_slots in slots.items():
-            group: dict[str, tuple] = {}
-            first = end
-            for name, (start, dst, value, run) in node_slots.items():
-                if run:
-                    if start >= end:  # (an empty last interval)
-                        self.slot_run(node, name, run)
-                        continue
-                    group[name] = (start, value if dst is None else dst, run)
-                    start = run[0][0]
-                elif start < end:
-                    group[name] = (start, value if dst is None else dst)
-                else:
-                    continue
-                if start < first:
-                    first = start
-                if len(group) == GROUP_SIZE:
-                    self._group(node, first, end, group)
-                    group, first = {}, end
-            if group:
-                self._group(node, first, end, group)
+            self.slots_closed(node, node_slots, end)
         self.flush()
 
+    def slots_closed(self, node: int, node_slots: dict[str, tuple], end: int) -> None:
+        """One node's slots, all closed at `end` (a frame that returned, or the trace's end),
+        as GROUP rows: a short call's frame then costs one row, not one per variable."""
+        group: dict[str, tuple] = {}
+        first = end
+        for name, (start, dst, value, run) in node_slots.items():
+            if run:
+                if start >= end:  # (an empty last interval)
+                    self.slot_run(node, name, run)
+                    continue
+                group[name] = (start, value if dst is None else dst, run)
+                start = run[0][0]
+            elif start < end:
+                group[name] = (start, value if dst is None else dst)
+            else:
+                continue
+            if start < first:
+                first = start
+            if len(group) == GROUP_SIZE:
+                self._group(node, first, end, group)
+                group, first = {}, end
+        if group:
+            self._group(node, first, end, group)
+
     def _group(self, node: int, start: int, end: int, group: dict[str, tuple]) -> None:
-        length = end - start
-        level = length.bit_length() - 1 if length > 1 else 0
-        self.pending["slots"].append((self.trace, level << 40 | start >> level, start, end, node, "", GROUP,
-                                      None, _to_json(group)))
+        self.interval("slots", start, end, (node, "", GROUP, None, _to_json(group)))
 
     def nodes_closed(self, nodes: dict[int, tuple], end: int) -> None:
         """The nodes still there at the end ({node: (start, kind, type, place, label, detail)}),
