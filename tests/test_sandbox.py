@@ -119,7 +119,7 @@ def test_a_plain_program_runs_to_the_end(runs):
 
 def test_an_infinite_loop_stops_at_the_cpu_limit(runs):
     info = ended(runs, "loop")
-    assert info["status"] == "truncated"
+    assert info["status"] == "truncated", info
     assert info["message"] == "stopped: CPU time limit (2 s) reached"
     assert info["steps"] >= 4095  # the first checkpoint is taken early: the loop is there to see
 
@@ -293,6 +293,8 @@ def test_a_good_scratch_store_is_copied_whole(stores):
     ("UPDATE nodes SET place = 'r1) DROP' WHERE rowid = 1", "not a place"),
     ("UPDATE events SET nodes = '[1, \"x\"]'", "not a list of node ids"),
     ("UPDATE slots SET runs = '0\x1e\x1e' WHERE rowid = 1", "slots.runs"),
+    ("INSERT INTO slots VALUES (1, 0, 0, 2, 1, 'x', NULL, NULL, '1*999999\x1e\x1e')", "are not lengths"),
+    ("INSERT INTO slots VALUES (1, 0, 0, 2, 1, 'x', NULL, NULL, '1*3\x1e\x1e')", "do not add up to 2"),
     ("UPDATE slots SET runs = '{\"x\": [0]}' WHERE dst = -1", "a slot of a slot group"),
     ("UPDATE slots SET runs = '[[[' WHERE dst = -1", "not a slot group"),
     ("UPDATE slots SET start = start - 1 WHERE dst = -1 AND start > 0", "a slot group starts at"),

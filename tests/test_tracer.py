@@ -4,6 +4,7 @@ are recorded."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -136,16 +137,25 @@ for i in range(300):
     if i % 7 == 0:
         r.items.append([i])
     r.last = r.items[-1] if r.items else None
+for j in range(200):
+    k = -j
 """
     program = tmp_path / "runs.py"
     program.write_text(source)
     outcome = trace_program(program, store, verify=True)
     info = store.trace(outcome.trace)
     assert info.summary["verify_problems"] == [] and info.summary["readback_problems"] == []
-    assert outcome.steps > 900
-    rows = store.db.execute("SELECT COUNT(*) FROM slots WHERE trace = ? AND runs IS NOT NULL",
-                            (outcome.trace,)).fetchone()[0]
-    assert rows > 0  # the loop variables were written as runs
+    assert outcome.steps > 1300
+    runs = dict(store.db.execute("SELECT name, runs FROM slots WHERE trace = ? AND runs IS NOT NULL "
+                                 "AND dst IS NULL", (outcome.trace,)).fetchall())
+    # the loop variables were written as runs: `j` changes at even intervals (one "L*N"),
+    # `i` not quite (lengths one by one)
+    assert re.match(r"2\*[0-9]+\x1e\x1e", runs["j"]) and re.match(r"4,4,", runs["i"])
+    # `r.last`, a list then another, held at the end: its earlier intervals are in its group
+    groups = [json.loads(text) for (text,) in store.db.execute(
+        "SELECT runs FROM slots WHERE trace = ? AND dst = -1", (outcome.trace,))]
+    last = next(group["last"] for group in groups if "last" in group)
+    assert len(last) == 3 and all(type(dst) is int and value is None for _s, _e, dst, value in last[2])
 
 
 def test_slots_open_at_the_end_are_grouped_by_node_and_read_back_at_every_step(store, tmp_path):

@@ -20,7 +20,7 @@ from .events import record_runtime_events
 from .frames import CodeInfo, FrameRec
 from .hooks import Changes
 from .objects import is_inline
-from .recorder import RUN_LENGTH, CapReached, Recorder
+from .recorder import RUN_SIZE, CapReached, Recorder
 from .store import EVENT_CODES, STEP_FLUSH
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -36,6 +36,7 @@ DISABLE = sys.monitoring.DISABLE
 LOCAL_EVENTS = E.LINE | E.PY_RETURN | E.PY_YIELD | E.PY_RESUME | E.CALL
 #: Exceptions can only be watched globally; their callbacks look at the code first.
 GLOBAL_EVENTS = E.PY_START | E.PY_RESUME | E.RAISE | E.PY_UNWIND
+PERIOD = 4096  # steps between progress reports (a power of two)
 SWEEP_AT_ONCE = 500  # graphs smaller than this are swept whenever a reference goes
 
 
@@ -64,6 +65,9 @@ class Monitor:
         self.truncated = ""
         self.runtime_events: list[tuple[str, dict]] = []
         self.frames_dirty = False
+        #: something to settle at the next line whatever it stored: frames to reread,
+        #: runtime events to apply, or verify on (one flag for the hot path to test)
+        self.unsettled = verify
         self.tool = None
         self.since_sweep = 0
         self.output: list[tuple[str, str]] = []
@@ -71,6 +75,7 @@ class Monitor:
         self.checkpoint_cost = 0.0
         self.step_append = writer.packed.append  # the writer keeps this array (cleared in place)
         self.last_step = max_steps - 1
+        self.next_check = min(PERIOD - 1, self.last_step)  # the next step with work (_check)
         #: ids of the store hooks the program calls (their calls are not untraced mutators)
         self.hook_ids: set[int] = set()
         self.dirty = changes.dirty  # (the same list and dict, kept in place)
@@ -185,22 +190,22 @@ class Monitor:
         rec = self.frames.get(frame)
         if rec is None:
             rec = self._enter(frame, self.infos[code])
+        last = rec.last_line
+        rec.last_line = line
         # _complete(rec), inlined (this is the hottest path of all), with set_slot's
         # plain-value case inlined too: a variable that holds a number, a bool or None
         recorder = self.recorder
         settled = False
-        last = rec.last_line
-        info = rec.info
         if last is not None:
-            names = info.stores.get(last)
+            names = rec.stores.get(last)
             if names:
-                scope, node, slots, step = rec.scope, rec.node, rec.slots, recorder.step
+                scope, slots, step = rec.scope, rec.slots, recorder.step
                 try:
                     for name in names:
                         try:
                             value = scope[name]
                         except KeyError:
-                            recorder.del_slot(node, name)
+                            recorder.del_slot(rec.node, name)
                             continue
                         kind = type(value)
                         if kind is int or kind is bool or kind is float or value is None:
@@ -216,37 +221,33 @@ class Monitor:
                                     continue
                                 if start < step:  # (Recorder._end_interval)
                                     if run is None:
-                                        run = [(start, step, None, old)]
+                                        run = [start, old]
                                     else:
-                                        run.append((start, step, None, old))
-                                        if len(run) >= RUN_LENGTH:
-                                            recorder.writer.slot_run(node, name, run)
+                                        run += start, old
+                                        if len(run) >= RUN_SIZE:
+                                            recorder.writer.slot_run(rec.node, name, run, step)
                                             run = None
                                 slots[name] = (step, None, text, run)
                                 continue
-                        recorder.set_slot(node, name, value)
+                        recorder.set_slot(rec.node, name, value)
                 except CapReached as cap:
                     settled = True
                     self._truncate(str(cap))
-                if last in info.globals_wide:
-                    self.frames_dirty = True
+                    self._flush_output(self.step)
+                if last in rec.info.globals_wide:
+                    self.frames_dirty = self.unsettled = True
             if self.later and not settled:
                 self.dirty.extend(self.later.pop(frame, ()))
         # (recorder.events is only filled, and emptied, in _settle)
-        if not settled and (self.frames_dirty or self.dirty or self.runtime_events or recorder.changed
-                            or self.verify):
+        if not settled and (recorder.changed or self.dirty or self.unsettled):
             self._settle()
-        # a new step: _new_step, inlined
-        if self.output:
-            self._flush_output(self.step)
+        # a new step: _new_step, inlined (output written during the line set `unsettled`
+        # and went out in _settle)
         step = self.step = self.step + 1
         recorder.step = step
-        self.step_append(info.step_code | line)
-        if step & 4095 == 4095:
-            self._periodic()
-        if step >= self.last_step:
-            self._truncate(f"step cap ({self.max_steps}) reached")
-        rec.last_line = line
+        self.step_append(rec.step_code | line)
+        if step >= self.next_check:
+            self._check()
         return None
 
     def _py_return(self, code: CodeType, offset: int, value: Any) -> Any:
@@ -287,6 +288,7 @@ class Monitor:
 
     def _runtime_event(self, kind: str, **details: Any) -> None:
         self.runtime_events.append((kind, details))
+        self.unsettled = True
 
     # --- steps ---
 
@@ -296,13 +298,20 @@ class Monitor:
         self.step += 1
         self.recorder.step = self.step
         self.step_append((file << 2 | event) << 32 | line)
-        if self.step & 4095 == 4095:
-            self._periodic()
+        if self.step >= self.next_check:
+            self._check()
+
+    def _check(self) -> None:
+        """At the step cap, stop; every PERIOD steps, the periodic work (one comparison
+        per step for both)."""
         if self.step >= self.last_step:
             self._truncate(f"step cap ({self.max_steps}) reached")
+        else:
+            self._periodic()
+        self.next_check = min((self.step + 1) | (PERIOD - 1), self.last_step)
 
     def _periodic(self) -> None:
-        """Every 4096 steps: progress, and a checkpoint now and then so a run killed
+        """Every PERIOD steps: progress, and a checkpoint now and then so a run killed
         from outside still leaves a readable trace."""
         now = time.monotonic()
         if len(self.writer.packed) >= STEP_FLUSH:
@@ -333,7 +342,7 @@ class Monitor:
                             continue
                         set_slot(node, name, value)
                     if line in rec.info.globals_wide:
-                        self.frames_dirty = True
+                        self.frames_dirty = self.unsettled = True
                 if self.later:
                     self.dirty.extend(self.later.pop(rec.frame, ()))
         except CapReached as cap:
@@ -345,6 +354,9 @@ class Monitor:
         """The rest of `_complete`: reread frames, apply the hooks' changes and the runtime's
         events, drop what went, sweep now and then, write events (and verify)."""
         recorder = self.recorder
+        self.unsettled = self.verify  # (verify: settle at every step)
+        if self.output:
+            self._flush_output(self.step)
         try:
             if self.frames_dirty:
                 self.frames_dirty = False
@@ -415,7 +427,7 @@ class Monitor:
     def _apply_runtime_events(self) -> None:
         events, self.runtime_events = self.runtime_events, []
         if record_runtime_events(self.recorder, events, max(self.step, 0), self.changes.failed_store):
-            self.frames_dirty = True
+            self.frames_dirty = self.unsettled = True
             for rec in list(self.frames.values()):
                 self._read(rec, None)
 
@@ -423,6 +435,7 @@ class Monitor:
 
     def write_output(self, stream: str, text: str) -> None:
         self.output.append((stream, text))
+        self.unsettled = True
 
     def _flush_output(self, step: int) -> None:
         if self.output:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 _MISSING = object()
 #: Closed intervals of one slot written together as one row.
 RUN_LENGTH = 64
+RUN_SIZE = 2 * RUN_LENGTH  # (a run's list holds two items per interval)
 
 
 class CapReached(Exception):
@@ -252,19 +253,23 @@ class Recorder:
         consecutive intervals; returns the run to go on with (None once written).
 
         A loop variable changes at every step: one row per change would dominate
-        the store, so up to RUN_LENGTH consecutive intervals become one row.
+        the store, so up to RUN_LENGTH consecutive intervals become one row. A run is
+        one flat list [start, held, start, held, ...] (`held` the text of a value or
+        the dst of a reference); each interval ends where the next starts, the last
+        where the slot's current interval starts.
         """
         start, dst, text, run = slot
-        if start < self.step:
+        step = self.step
+        if start < step:
             if run is None:
-                run = [(start, self.step, dst, text)]
+                run = [start, text if dst is None else dst]
             else:
-                run.append((start, self.step, dst, text))
-            if len(run) >= RUN_LENGTH:
-                self.writer.slot_run(nid, name, run)
-                return None
+                run += start, text if dst is None else dst
+                if len(run) >= RUN_SIZE:
+                    self.writer.slot_run(nid, name, run, step)
+                    return None
         if run is not None and not keep_run:
-            self.writer.slot_run(nid, name, run)
+            self.writer.slot_run(nid, name, run, step)
             return None
         return run
 
@@ -292,7 +297,7 @@ class Recorder:
         for nid, slots in self.slots.items():
             for name, (start, dst, text, run) in list(slots.items()):
                 if run:
-                    self.writer.slot_run(nid, name, run)
+                    self.writer.slot_run(nid, name, run, start)
                     slots[name] = (start, dst, text, None)
 
     def _remove(self, nid: int) -> None:

@@ -20,7 +20,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .store import _RS, _US, GROUP, GROUP_SIZE, INTERVAL_TABLES, STEP_CHUNK, interval_bin
+from .store import _RS, _US, GROUP, GROUP_SIZE, INTERVAL_TABLES, STEP_CHUNK, interval_bin, run_lengths
 
 MAX_ID = 1 << 40  # node ids, region ids, file numbers: far below, but bounded
 MAX_COUNT = 1 << 31  # counters (lrc, sbrc)
@@ -29,6 +29,8 @@ MAX_SOURCE = 2_000_000  # one source file
 MAX_FILES = 200
 _PLACE = re.compile(r"(local|frozen|cown|r[0-9]{1,12})\Z")
 _DIGITS = re.compile(r"[0-9]{1,15}\Z")
+_LENGTH = re.compile(r"[0-9]{1,15}(\*[0-9]{1,6})?\Z")  # an interval's length, or L*N
+MAX_RUN = 10_000  # intervals in one run (the tracer writes 64)
 
 
 class ScratchError(ValueError):
@@ -132,8 +134,12 @@ def run(value: object, length: int) -> str:
     parts = value.split(_RS)
     if len(parts) != 3:
         raise ScratchError("slots.runs does not have 3 parts")
-    lengths = parts[0].split(",")
-    if not all(_DIGITS.match(n) and int(n) > 0 for n in lengths) or sum(map(int, lengths)) != length:
+    items = parts[0].split(",")
+    if not all(_LENGTH.match(n) for n in items) \
+            or sum(int(n.partition("*")[2] or 1) for n in items) > MAX_RUN:
+        raise ScratchError(f"slots.runs lengths {parts[0][:80]!r} are not lengths")
+    lengths = run_lengths(parts[0])
+    if 0 in lengths or sum(lengths) != length:
         raise ScratchError(f"slots.runs lengths {parts[0][:80]!r} do not add up to {length}")
     dsts = parts[1].split(",") if parts[1] else None
     if dsts is not None and (len(dsts) != len(lengths) or not all(d == "" or _DIGITS.match(d) for d in dsts)):

@@ -128,8 +128,9 @@ INTERVAL_TABLES = {
     "nodes": ("node", "kind", "type", "place", "label", "detail"),
     # a reference (dst) or a plain value (value) held in a slot of a node; a row
     # whose `runs` is set stands for consecutive intervals of one slot, as text:
-    # lengths (comma-separated), RS, dsts (comma-separated, empty for none), RS,
-    # values (US-separated reprs, empty for none); reprs never hold RS or US.
+    # lengths (comma-separated; "L*N" stands for N intervals of length L), RS, dsts
+    # (comma-separated, empty for none), RS, values (US-separated reprs, empty for
+    # none); reprs never hold RS or US.
     # A row whose dst is GROUP (no node has that id) holds slots of one node that were
     # still open at the end of the trace (written when the trace ends): `runs` is then a
     # JSON object {name: [start, held] or [start, held, run]}: the slot holds `held` (an
@@ -413,10 +414,21 @@ class TraceStore:
         return run
 
 
+def run_lengths(text: str) -> list[int]:
+    """The lengths of a run's intervals from its text ("2,3" or "2*64", see INTERVAL_TABLES)."""
+    if "*" not in text:
+        return list(map(int, text.split(",")))
+    lengths: list[int] = []
+    for item in text.split(","):
+        length, _, count = item.partition("*")
+        lengths += [int(length)] * (int(count) if count else 1)
+    return lengths
+
+
 def _in_run(runs: str, offset: int) -> tuple[int | None, str | None]:
     """(dst, value) of the interval of a run that holds `offset` steps after its start."""
     lengths, dsts, values = runs.split(_RS)
-    at = bisect.bisect_right(list(itertools.accumulate(map(int, lengths.split(",")))), offset)
+    at = bisect.bisect_right(list(itertools.accumulate(run_lengths(lengths))), offset)
     dst = dsts.split(",")[at] if dsts else ""
     value = values.split(_US)[at] if values else ""
     return (int(dst) if dst else None), (value or None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import zlib
 from array import array
+from operator import sub
 
 from .model import Event
 from .store import GROUP, GROUP_SIZE, INTERVAL_TABLES, _RS, STEP_CHUNK, _US, _to_json
@@ -45,16 +46,31 @@ class TraceWriter:
         if self.count >= self.batch:
             self.flush()
 
-    def slot_run(self, node: int, name: str, intervals: list[tuple]) -> None:
-        """Consecutive intervals (start, end, dst, value) of one slot, as one row."""
-        start, end = intervals[0][0], intervals[-1][1]
-        if len(intervals) == 1:
-            values: tuple = (node, name, intervals[0][2], intervals[0][3], None)
-        else:  # consecutive: each interval starts where the one before ended
-            lengths = ",".join([str(e - s) for s, e, _d, _t in intervals])
-            dsts = ",".join(["" if d is None else str(d) for _s, _e, d, _t in intervals])
-            texts = _US.join(["" if t is None else t for _s, _e, _d, t in intervals])
-            runs = _RS.join((lengths, dsts if dsts.strip(",") else "", texts if texts.strip(_US) else ""))
+    def slot_run(self, node: int, name: str, run: list, end: int) -> None:
+        """Consecutive intervals of one slot, as one row: `run` is the recorder's flat
+        [start, held, start, held, ...] (held: a value's text or a dst), the last
+        interval ending at `end`."""
+        start = run[0]
+        if len(run) == 2:
+            held = run[1]
+            values: tuple = (node, name, None, held, None) if type(held) is str \
+                else (node, name, held, None, None)
+        else:  # the store's runs text: lengths, dsts, values (see store.INTERVAL_TABLES)
+            starts, helds = run[0::2], run[1::2]
+            first, count = starts[0], len(starts)
+            step = starts[1] - first
+            if end - first == step * count and starts == list(range(first, end, step)):
+                lengths = f"{step}*{count}"  # a loop's variable: every interval as long
+            else:
+                ends = starts[1:]
+                ends.append(end)
+                lengths = ",".join(map(str, map(sub, ends, starts)))
+            try:
+                runs = f"{lengths}{_RS}{_RS}{_US.join(helds)}"
+            except TypeError:  # references among the values (a str join fails on an int)
+                dsts = ",".join(["" if type(h) is str else str(h) for h in helds])
+                texts = _US.join([h if type(h) is str else "" for h in helds])
+                runs = _RS.join((lengths, dsts, texts if texts.strip(_US) else ""))
             values = (node, name, None, None, runs)
         self.interval("slots", start, end, values)
 
@@ -74,10 +90,10 @@ class TraceWriter:
         for name, (start, dst, value, run) in node_slots.items():
             if run:
                 if start >= end:  # (an empty last interval)
-                    self.slot_run(node, name, run)
+                    self.slot_run(node, name, run, start)
                     continue
-                group[name] = (start, value if dst is None else dst, run)
-                start = run[0][0]
+                group[name] = (start, value if dst is None else dst, _intervals(run, start))
+                start = run[0]
             elif start < end:
                 group[name] = (start, value if dst is None else dst)
             else:
@@ -164,3 +180,12 @@ class TraceWriter:
         with self._tx():
             for table in INTERVAL_TABLES:
                 self.db.execute(f"DELETE FROM open_{table} WHERE trace = ?", (self.trace,))
+
+
+def _intervals(run: list, end: int) -> list[tuple]:
+    """A run as [(start, end, dst, value), ...] (how a GROUP row holds it)."""
+    starts, helds = run[0::2], run[1::2]
+    ends = starts[1:]
+    ends.append(end)
+    return [(s, e, None, h) if type(h) is str else (s, e, h, None)
+            for s, e, h in zip(starts, ends, helds, strict=True)]
