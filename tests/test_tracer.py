@@ -151,10 +151,8 @@ for j in range(200):
     # the loop variables were written as runs: `j` changes at even intervals (one "L*N"),
     # `i` not quite (lengths one by one)
     assert re.match(r"2\*[0-9]+\x1e\x1e", runs["j"]) and re.match(r"4,4,", runs["i"])
-    # `r.last`, a list then another, held at the end: its earlier intervals are in its group
-    groups = [json.loads(text) for (text,) in store.db.execute(
-        "SELECT runs FROM slots WHERE trace = ? AND dst = -1", (outcome.trace,))]
-    last = next(group["last"] for group in groups if "last" in group)
+    # `r.last`, a list then another, held at the end: its earlier intervals are in its entry
+    last = next(entry[-1]["last"] for entry in grouped(store, outcome.trace) if "last" in entry[-1])
     assert len(last) == 3 and all(type(dst) is int and value is None for _s, _e, dst, value in last[2])
 
 
@@ -178,19 +176,63 @@ last = i
     info = store.trace(outcome.trace)
     assert outcome.status == "done", outcome.message
     assert info.summary["verify_problems"] == [] and info.summary["readback_problems"] == []
-    groups = store.db.execute("SELECT node, start, end, runs FROM slots WHERE trace = ? AND dst = -1",
-                              (outcome.trace,)).fetchall()
-    assert all(end == outcome.steps for _node, _start, end, _runs in groups)
+    rows = store.db.execute("SELECT start, end, detail FROM nodes WHERE trace = ? AND node = -1",
+                            (outcome.trace,)).fetchall()
+    assert rows and all(end == outcome.steps for _start, end, _detail in rows)  # (no call returned)
+    entries = grouped(store, outcome.trace)
+    assert len(rows) < len(entries)  # the nodes there at the end share rows
     per_node: dict[int, int] = {}
-    for node, _start, _end, _runs in groups:
-        per_node[node] = per_node.get(node, 0) + 1
-    assert max(per_node.values()) == 3  # the list's 150 slots: 64 a row
-    # a slot that changed before the end keeps its earlier intervals in its group entry
-    assert any('"link":[' in runs and ',[[' in runs for *_rest, runs in groups)
+    for nid, *_rest in entries:
+        per_node[nid] = per_node.get(nid, 0) + 1
+    assert max(per_node.values()) == 1  # the list's 150 slots in one entry
+    # a slot that changed before the end keeps its earlier intervals in its entry
+    link = next(entry[-1]["link"] for entry in entries if "link" in entry[-1])
+    assert len(link) == 3 and link[2][0][3] == "None"
     last = store.step(outcome.trace, outcome.steps - 1)
     assert ("[149]" in {f.name for f in last.fields}) and any(e.name == "link" for e in last.edges)
     early = store.step(outcome.trace, 5)
     assert not any(f.name == "[0]" for f in early.fields)  # grouped slots are not there before they start
+
+
+def test_short_calls_share_rows_and_read_back_at_every_step(store, tmp_path):
+    source = """\
+class Cell:
+    def __init__(self, value):
+        self.value = value
+        self.seen = []
+
+
+def make(n):
+    cell = Cell(n)
+    return cell
+
+
+cells = [make(i) for i in range(300)]
+"""
+    program = tmp_path / "calls.py"
+    program.write_text(source)
+    outcome = trace_program(program, store, verify=True)
+    info = store.trace(outcome.trace)
+    assert outcome.status == "done", outcome.message
+    assert info.summary["verify_problems"] == [] and info.summary["readback_problems"] == []
+    frames = [entry for entry in grouped(store, outcome.trace) if entry[3] == "frame"]
+    labels = [entry[6] for entry in frames]  # (the class body ran as a frame too)
+    assert labels.count("Cell.__init__()") == labels.count("make()") == 300 and len(labels) == 601
+    kinds = dict(store.db.execute("SELECT kind, COUNT(*) FROM nodes WHERE trace = ? GROUP BY kind",
+                                  (outcome.trace,)).fetchall())
+    assert "frame" not in kinds and kinds["group"] < 601 / 20  # a frame: a fraction of a row
+    inside = next(entry for entry in frames if entry[6] == "Cell.__init__()")
+    step = store.step(outcome.trace, inside[1])
+    names = {e.name for e in step.edges if e.src == inside[0]} | {f.name for f in step.fields
+                                                                  if f.node == inside[0]}
+    assert inside[0] in step.nodes and {"self", "value"} <= names
+
+
+def grouped(store: TraceStore, trace: int) -> list[list]:
+    """The entries of the trace's node GROUP rows."""
+    return [entry for (detail,) in store.db.execute("SELECT detail FROM nodes WHERE trace = ? AND node = -1",
+                                                    (trace,))
+            for entry in json.loads(detail)]
 
 
 SAMPLES = sorted((ROOT / "sample_programs").glob("*.py"))

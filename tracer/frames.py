@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dis
 
+
 from .store import EVENT_CODES
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -14,6 +15,7 @@ _STORE_OPS = {"STORE_FAST", "STORE_NAME", "STORE_GLOBAL", "STORE_DEREF", "DELETE
               "DELETE_GLOBAL", "DELETE_DEREF", "STORE_FAST_STORE_FAST", "STORE_FAST_LOAD_FAST",
               "LOAD_FAST_AND_CLEAR"}
 
+CO_VARARGS, CO_VARKEYWORDS = 0x04, 0x08  # (inspect's, without importing it)
 _NAME_LOADS = {"LOAD_NAME", "LOAD_GLOBAL"}
 #: what may run between a hook's name and its CALL (no jumps, returns or raises)
 _STRAIGHT_OPS = {
@@ -31,12 +33,20 @@ _STRAIGHT_OPS = {
 class CodeInfo:
     """What the monitor needs to know of one of the program's code objects."""
 
-    __slots__ = ("file", "stores", "module_level", "globals_wide", "name", "step_code", "hook_calls")
+    __slots__ = ("file", "stores", "module_level", "globals_wide", "name", "step_code", "hook_calls", "label",
+                 "bound")
 
     def __init__(self, code: CodeType, file: int) -> None:
         self.file = file
         self.step_code = (file << 2 | EVENT_CODES["line"]) << 32  # | line: a packed step
         self.name = code.co_qualname
+        self.label = f"{self.name}()"
+        #: the variables bound when a call starts: arguments, and the closure's free variables
+        flags = code.co_flags
+        count = code.co_argcount + code.co_kwonlyargcount + bool(flags & CO_VARARGS) \
+            + bool(flags & CO_VARKEYWORDS)
+        self.bound = tuple(n for n in (*code.co_varnames[:count], *code.co_freevars)
+                           if not n.startswith("__"))
         self.module_level = code.co_name == "<module>"
         self.stores: dict[int, tuple[str, ...]] = {}
         #: lines whose stores reach beyond this frame (globals, cells): reread every frame

@@ -176,10 +176,14 @@ class Monitor:
                     node = recorder.root(frame.f_globals, model.MODULE_GLOBALS, name)
                     self.globals_nodes[key] = node
             else:
-                node = recorder.root(frame, model.FRAME, f"{info.name}()")
-                for name, value in frame.f_locals.items():
-                    if not name.startswith("__pyrona"):
-                        recorder.set_slot(node, name, value)
+                node = recorder.root(frame, model.FRAME, info.label)
+                scope = frame.f_locals
+                for name in info.bound:  # (the only variables set when a call starts)
+                    try:
+                        value = scope[name]
+                    except KeyError:
+                        continue
+                    recorder.set_slot(node, name, value)
         except CapReached as cap:
             self._truncate(str(cap))
         rec = self.frames[frame] = FrameRec(frame, node, info, recorder.slots.get(node, {}))
@@ -348,7 +352,8 @@ class Monitor:
         except CapReached as cap:
             self._truncate(str(cap))
             return
-        self._settle()
+        if rec is None or self.unsettled or self.dirty or self.recorder.changed:
+            self._settle()
 
     def _settle(self) -> None:
         """The rest of `_complete`: reread frames, apply the hooks' changes and the runtime's
@@ -380,7 +385,7 @@ class Monitor:
                 # unreachable cycles: swept at once in small graphs (what people look at),
                 # now and then in big ones (a sweep walks the whole graph)
                 small = recorder.maybe_garbage and len(recorder.nodes) < SWEEP_AT_ONCE
-                if small or self.since_sweep > max(256, len(recorder.nodes)):
+                if small or self.since_sweep > max(256, 4 * len(recorder.nodes)):
                     self.since_sweep = 0
                     recorder.maybe_garbage = False
                     recorder.sweep()

@@ -11,6 +11,7 @@ dropped at once; unreachable cycles at the periodic full sweep.
 from __future__ import annotations
 
 from . import model
+from ..runtime.objects import Region
 from .hooks import TAIL
 from .objects import is_inline, kind_of, label_of, place_of, short_repr, slots_of
 
@@ -54,6 +55,7 @@ class Recorder:
         self.events: list[model.Event] = []
         self.changed = False
         self._orphans: list[int] = []  # nodes whose last reference went, to drop
+        self.kinds: dict[type, str] = {}  # kind by type (kind_of, once per type)
 
     # --- nodes ---
 
@@ -68,7 +70,11 @@ class Recorder:
         self.next_id += 1
         self.ids[id(obj)] = nid
         self.objs[nid] = obj
-        kind = kind_of(obj)
+        kind = self.kinds.get(type(obj))
+        if kind is None:
+            kind = kind_of(obj)
+            if type(obj) is not Region:  # (a Region is a bridge or not: the instance says)
+                self.kinds[type(obj)] = kind
         label, detail = label_of(obj, kind)
         self.nodes[nid] = (self.step, kind, type(obj).__name__, place_of(obj), label, detail)
         self.slots[nid] = {}
@@ -100,12 +106,12 @@ class Recorder:
         so a returned object keeps its node when the caller stores it."""
         self.roots.discard(nid)
         slots = self.slots[nid]
-        self.writer.slots_closed(nid, slots, self.step)
+        self.writer.node_closed(nid, self.nodes[nid], slots, self.step)
         for _start, dst, _text, _run in slots.values():
             if dst is not None:
                 self._unref(nid, dst)
         slots.clear()
-        self._remove(nid)
+        self._remove(nid, written=True)
 
     def refresh_node(self, nid: int) -> None:
         """Re-read a node's place/label/detail (after region events)."""
@@ -300,9 +306,9 @@ class Recorder:
                     self.writer.slot_run(nid, name, run, start)
                     slots[name] = (start, dst, text, None)
 
-    def _remove(self, nid: int) -> None:
+    def _remove(self, nid: int, written: bool = False) -> None:
         start, kind, type_name, place, label, detail = self.nodes.pop(nid)
-        if start < self.step:
+        if start < self.step and not written:
             self.writer.interval("nodes", start, self.step, (nid, kind, type_name, place, label, detail))
         obj = self.objs.pop(nid)
         if self.ids.get(id(obj)) == nid:
@@ -402,7 +408,6 @@ class Recorder:
 
     def close_all(self, end: int) -> None:
         """Write every open interval with `end` (the number of steps)."""
-        self.writer.open_slots_closed(self.slots, end)
-        self.writer.nodes_closed(self.nodes, end)
+        self.writer.nodes_closed(self.nodes, self.slots, end)
         self.writer.intervals_closed("regions", [(start, rid, *values)
                                                  for rid, (start, values) in self.regions.items()], end)

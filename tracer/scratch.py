@@ -20,7 +20,10 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .store import _RS, _US, GROUP, GROUP_SIZE, INTERVAL_TABLES, STEP_CHUNK, interval_bin, run_lengths
+from .store import (
+    _RS, _US, GROUP, GROUP_ITEMS, GROUP_KIND, GROUP_SIZE, INTERVAL_TABLES, STEP_CHUNK, interval_bin,
+    run_lengths,
+)
 
 MAX_ID = 1 << 40  # node ids, region ids, file numbers: far below, but bounded
 MAX_COUNT = 1 << 31  # counters (lrc, sbrc)
@@ -107,11 +110,53 @@ def place(value: object) -> str:
     return value
 
 
-def node(values: tuple) -> tuple:
-    """(node, kind, type, place, label, detail)."""
+def node(values: tuple, start: int, end: int) -> tuple:
+    """(node, kind, type, place, label, detail), or a GROUP row of many nodes."""
     nid, kind, type_name, where, label, detail = values
+    if nid == GROUP:
+        if (kind, type_name, where, label) != (GROUP_KIND, "", "local", ""):
+            raise ScratchError("a node group row has a kind, type, place or label of its own")
+        return GROUP, GROUP_KIND, "", "local", "", node_group(detail, start, end)
+    return _node_fields(nid, kind, type_name, where, label, detail)
+
+
+def _node_fields(nid: object, kind: object, type_name: object, where: object, label: object,
+                 detail: object) -> tuple:
     return (integer(nid, "nodes.node"), text(kind, "nodes.kind", SHORT), text(type_name, "nodes.type", NAME),
             place(where), text(label, "nodes.label", NAME), text(detail, "nodes.detail", NAME))
+
+
+def node_group(value: object, start: int, end: int) -> str:
+    """A nodes GROUP row's entries (see the store's INTERVAL_TABLES), checked and written anew."""
+    parsed = _json(value, 4_000_000, "nodes.detail", "a node group")
+    if type(parsed) is not list or not 0 < len(parsed) <= GROUP_ITEMS:
+        raise ScratchError("nodes.detail is not a node group")
+    checked, first, last = [], end, start
+    for entry in parsed:
+        if type(entry) is not list or len(entry) != 9:
+            raise ScratchError("an entry of a node group is not [node, start, end, kind, type, place, "
+                               "label, detail, slots]")
+        nid, s, e, kind, type_name, where, label, detail, slots = entry
+        s = integer(s, "a grouped node's start", start, end)
+        e = integer(e, "a grouped node's end", start, end)
+        if s > e:
+            raise ScratchError(f"a grouped node's interval [{s}, {e}) is reversed")
+        fields = _node_fields(nid, kind, type_name, where, label, detail)
+        held, at = slot_entries(slots, start, e, GROUP_ITEMS)
+        first, last = min(first, s if s < e else e, at), max(last, e)
+        checked.append([*fields[:1], s, e, *fields[1:], held])
+    if (first, last) != (start, end):
+        raise ScratchError(f"a node group spans [{first}, {last}), its row [{start}, {end})")
+    return json.dumps(checked, separators=(",", ":"))
+
+
+def _json(value: object, limit: int, what: str, shape: str) -> object:
+    if type(value) is not str or len(value) > limit:
+        raise ScratchError(f"{what} is {_show(value)}, not {shape}")
+    try:
+        return json.loads(value)
+    except (ValueError, RecursionError):
+        raise ScratchError(f"{what} is not {shape} (not JSON)") from None
 
 
 def slot(values: tuple, start: int, end: int) -> tuple:
@@ -151,30 +196,37 @@ def run(value: object, length: int) -> str:
 
 
 def group(value: object, start: int, end: int) -> str:
-    """A GROUP row's slots (see the store's INTERVAL_TABLES), checked and written anew."""
-    if type(value) is not str or len(value) > 2_000_000:
-        raise ScratchError(f"slots.runs is {_show(value)}, not a slot group")
-    try:
-        parsed = json.loads(value)
-    except (ValueError, RecursionError):
-        raise ScratchError("slots.runs is not a slot group (not JSON)") from None
-    if type(parsed) is not dict or not 0 < len(parsed) <= GROUP_SIZE:
+    """A slots GROUP row's slots (an earlier version's; see the store's INTERVAL_TABLES),
+    checked and written anew."""
+    parsed = _json(value, 2_000_000, "slots.runs", "a slot group")
+    checked, first = slot_entries(parsed, start, end, GROUP_SIZE)
+    if first != start:
+        raise ScratchError(f"a slot group starts at {first}, its row at {start}")
+    return json.dumps(checked, separators=(",", ":"))
+
+
+def slot_entries(parsed: object, start: int, end: int, most: int) -> tuple[dict, int]:
+    """Grouped slots {name: [start, held] or [start, held, run]}, all within [start, end)
+    and held up to `end`: (checked, the earliest step of them; `end` for none)."""
+    if type(parsed) is not dict or len(parsed) > most:
         raise ScratchError("slots.runs is not a slot group")
     checked, first = {}, end
     for name, entry in parsed.items():
         if type(entry) is not list or len(entry) not in (2, 3):
             raise ScratchError("a slot of a slot group is not [start, held] or [start, held, run]")
-        at = integer(entry[0], "a grouped slot's start", start, end - 1)
+        at = integer(entry[0], "a grouped slot's start", start, end - 1 if len(entry) == 2 else end)
         out = [at, held(entry[1])]
         if len(entry) == 3:
             intervals = entry[2]
-            if type(intervals) is not list or not 0 < len(intervals) <= 10_000:
+            if type(intervals) is not list or not 0 < len(intervals) <= MAX_RUN:
                 raise ScratchError("a grouped slot's run is not a list of intervals")
             steps = []
             for item in intervals:
                 if type(item) is not list or len(item) != 4:
                     raise ScratchError("a grouped slot's run holds something else than intervals")
                 s, e = interval(item[0], item[1], "a grouped slot's run", end)
+                if s < start:
+                    raise ScratchError(f"a grouped slot's run starts at {s}, before its row")
                 steps.append([s, e, optional(item[2], "slots.dst"),
                               None if item[3] is None else text(item[3], "slots.value", NAME)])
             if any(a[1] != b[0] for a, b in zip(steps, steps[1:], strict=False)) or steps[-1][1] != at:
@@ -183,9 +235,7 @@ def group(value: object, start: int, end: int) -> str:
             at = steps[0][0]
         first = min(first, at)
         checked[text(name, "slots.name", NAME)] = out
-    if first != start:
-        raise ScratchError(f"a slot group starts at {first}, its row at {start}")
-    return json.dumps(checked, separators=(",", ":"))
+    return checked, first
 
 
 def held(value: object) -> int | str:
@@ -208,7 +258,7 @@ def region(values: tuple) -> tuple:
 
 
 #: the checks of each interval table's value columns (after start, end)
-ROWS = {"nodes": lambda values, _start, _end: node(values), "slots": slot,
+ROWS = {"nodes": node, "slots": slot,
         "regions": lambda values, _start, _end: region(values)}
 
 

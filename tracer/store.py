@@ -44,8 +44,10 @@ EVENT_CODES = {"line": 0, "call": 1, "return": 2, "raise": 3}
 EVENT_NAMES = {v: k for k, v in EVENT_CODES.items()}
 OPEN = 1 << 62  # the end of an interval that had not closed when it was written
 _RS, _US = "\x1e", "\x1f"  # separators of the runs text (repr escapes both)
-GROUP = -1  # the dst of a row that holds a node's slots open at the end (see INTERVAL_TABLES)
-GROUP_SIZE = 64  # slots of one node per such row (a row is read whole)
+GROUP = -1  # the node (or dst) of a row that holds many nodes (or slots) (see INTERVAL_TABLES)
+GROUP_KIND = "group"  # the kind of such a row of the nodes table
+GROUP_SIZE = 64  # slots of one node per slots GROUP row (a row is read whole)
+GROUP_ITEMS = 256  # nodes and slots in a nodes GROUP row (a row is read whole)
 
 
 def _json_encoder() -> Callable[[object], str]:
@@ -125,17 +127,24 @@ CREATE INDEX IF NOT EXISTS regions_rid ON regions (trace, rid, start);
 """
 #: Interval tables and their value columns (after trace, bin, start, end).
 INTERVAL_TABLES = {
+    # A row whose node is GROUP (kind GROUP_KIND; no node has that id) holds nodes closed
+    # one after the other (frames that returned, nodes still there when the trace ended),
+    # each with its slots: `detail` is then a JSON list of [node, start, end, kind, type,
+    # place, label, detail, slots]: the node held from start to end (none if start ==
+    # end), and `slots` is {name: [start, held] or [start, held, run]}: the slot holds
+    # `held` (an integer a dst, a string a value) from `start` to the entry's end, and
+    # before `start` what `run` says, [[start, end, dst, value], ...] (consecutive, null
+    # for none). The row's interval spans all of it. A node with many slots may come
+    # in several entries.
     "nodes": ("node", "kind", "type", "place", "label", "detail"),
     # a reference (dst) or a plain value (value) held in a slot of a node; a row
     # whose `runs` is set stands for consecutive intervals of one slot, as text:
     # lengths (comma-separated; "L*N" stands for N intervals of length L), RS, dsts
     # (comma-separated, empty for none), RS, values (US-separated reprs, empty for
     # none); reprs never hold RS or US.
-    # A row whose dst is GROUP (no node has that id) holds slots of one node that were
-    # still open at the end of the trace (written when the trace ends): `runs` is then a
-    # JSON object {name: [start, held] or [start, held, run]}: the slot holds `held` (an
-    # integer a dst, a string a value) from `start` to the row's end, and before `start`
-    # what `run` says, [[start, end, dst, value], ...] (consecutive, null for none). Its
+    # A row whose dst is GROUP (written by earlier versions; read still) holds slots of
+    # one node that were still open at the end of the trace: `runs` is then a JSON
+    # object {name: entry} as in a nodes GROUP row's slots, held to the row's end. Its
     # name is "" and its start the earliest of all.
     "slots": ("node", "name", "dst", "value", "runs"),
     "regions": ("rid", "bridge", "parent", "owner", "lrc", "sbrc", "open", "name"),
@@ -313,16 +322,27 @@ class TraceStore:
                                          (trace, index)).fetchall()
             return found
 
-        for _start, node, kind, type_name, place, label, detail in rows("nodes"):
-            graph.nodes[node] = Node(node, kind, type_name, place, label, detail)
         edges, fields = [], []
+        for _start, node, kind, type_name, place, label, detail in rows("nodes"):
+            if node != GROUP:
+                graph.nodes[node] = Node(node, kind, type_name, place, label, detail)
+                continue
+            for nid, start, end, kind, type_name, place, label, about, slots in json.loads(detail):
+                if index < end:
+                    if start <= index:
+                        graph.nodes[nid] = Node(nid, kind, type_name, place, label, about)
+                    for name, dst, value in _held(slots, index):
+                        if dst is not None:
+                            edges.append((nid, name, dst))
+                        else:
+                            fields.append((nid, name, value))
         for start, node, name, dst, value, runs in rows("slots"):
             if runs is not None:
                 if dst == GROUP:
-                    for name, dst, value in _in_group(runs, index):
+                    for name, dst, value in _held(json.loads(runs), index):
                         if dst is not None:
                             edges.append((node, name, dst))
-                        elif value is not None:
+                        else:
                             fields.append((node, name, value))
                     continue
                 dst, value = _in_run(runs, index - start)
@@ -408,7 +428,9 @@ class TraceStore:
             self.db.execute("UPDATE traces SET checkpoint = ? WHERE id = ?", (run.steps, into))
         counts = self.db.execute(
             "SELECT (SELECT COUNT(*) FROM events WHERE trace = ?1 AND kind = 'violation'), "
-            "(SELECT COUNT(DISTINCT node) FROM nodes WHERE trace = ?1)", (into,)).fetchone()
+            "(SELECT COUNT(*) FROM (SELECT node FROM nodes WHERE trace = ?1 AND node != ?2 UNION "
+            "SELECT json_extract(entry.value, '$[0]') FROM nodes, json_each(nodes.detail) AS entry "
+            "WHERE trace = ?1 AND node = ?2))", (into, GROUP)).fetchone()
         run.summary.setdefault("nodes", counts[1])
         run.summary["violations"] = counts[0]
         return run
@@ -434,9 +456,10 @@ def _in_run(runs: str, offset: int) -> tuple[int | None, str | None]:
     return (int(dst) if dst else None), (value or None)
 
 
-def _in_group(runs: str, index: int) -> Iterator[tuple[str, int | None, str | None]]:
-    """(name, dst, value) of the slots of a GROUP row that hold at step `index`."""
-    for name, entry in json.loads(runs).items():
+def _held(slots: dict, index: int) -> Iterator[tuple[str, int | None, str | None]]:
+    """(name, dst, value) of the grouped slots {name: [start, held(, run)]} that hold at
+    step `index` (which is before their end)."""
+    for name, entry in slots.items():
         if entry[0] <= index:
             held = entry[1]
             if type(held) is int:

@@ -8,7 +8,7 @@ from array import array
 from operator import sub
 
 from .model import Event
-from .store import GROUP, GROUP_SIZE, INTERVAL_TABLES, _RS, STEP_CHUNK, _US, _to_json
+from .store import GROUP, GROUP_ITEMS, GROUP_KIND, INTERVAL_TABLES, OPEN, _RS, STEP_CHUNK, _US, _to_json
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -29,6 +29,10 @@ class TraceWriter:
         self.packed = array("Q")  # per step: (file << 2 | event) << 32 | line
         self.first = 0  # index of the first step in self.packed
         self.bytes_written = 0
+        #: closed nodes (with their slots) waiting to be written together (_write_closed)
+        self.closed: list[tuple] = []
+        self.closed_items = 0
+        self.closed_span = [OPEN, 0]  # the earliest start and the latest end among them
 
     def add_file(self, file: int, path: str, source: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (self.trace, file, path, source))
@@ -74,51 +78,58 @@ class TraceWriter:
             values = (node, name, None, None, runs)
         self.interval("slots", start, end, values)
 
-    def open_slots_closed(self, slots: dict[int, dict[str, tuple]], end: int) -> None:
-        """The slots still open at the end ({node: {name: (start, dst, value, run)}}, `run`
-        None or the slot's closed intervals before `start`), closed at `end`: those of a
-        node as one GROUP row (or a few, GROUP_SIZE slots each)."""
-        for node, node_slots in slots.items():
-            self.slots_closed(node, node_slots, end)
-        self.flush()
+    def node_closed(self, nid: int, node: tuple, slots: dict[str, tuple], end: int) -> None:
+        """A node's last interval and its slots' (with their runs), all closed at `end`: a
+        frame that returned, or a node still there when the trace ends. Nodes closed one
+        after the other share rows (see store.INTERVAL_TABLES): a short call's frame, or
+        each of the many objects alive at the end, then costs a fraction of a row.
 
-    def slots_closed(self, node: int, node_slots: dict[str, tuple], end: int) -> None:
-        """One node's slots, all closed at `end` (a frame that returned, or the trace's end),
-        as GROUP rows: a short call's frame then costs one row, not one per variable."""
-        group: dict[str, tuple] = {}
-        first = end
-        for name, (start, dst, value, run) in node_slots.items():
+        `node` is (start, kind, type, place, label, detail); `slots` {name: (start, dst,
+        value, run)}, `run` None or the recorder's flat run of intervals before `start`."""
+        start, kind, type_name, place, label, detail = node
+        first = start if start < end else end
+        held: dict[str, tuple] = {}
+        for name, (at, dst, value, run) in slots.items():
             if run:
-                if start >= end:  # (an empty last interval)
-                    self.slot_run(node, name, run, start)
-                    continue
-                group[name] = (start, value if dst is None else dst, _intervals(run, start))
-                start = run[0]
-            elif start < end:
-                group[name] = (start, value if dst is None else dst)
+                held[name] = (at, value if dst is None else dst, _intervals(run, at))
+                at = run[0]
+            elif at < end:
+                held[name] = (at, value if dst is None else dst)
             else:
                 continue
-            if start < first:
-                first = start
-            if len(group) == GROUP_SIZE:
-                self._group(node, first, end, group)
-                group, first = {}, end
-        if group:
-            self._group(node, first, end, group)
+            if at < first:
+                first = at
+            if len(held) == GROUP_ITEMS:  # a node with many slots: in several entries
+                self._closed_entry(first, end, (nid, start, end, kind, type_name, place, label, detail, held))
+                held, first = {}, end
+        if first < end:
+            self._closed_entry(first, end, (nid, start, end, kind, type_name, place, label, detail, held))
 
-    def _group(self, node: int, start: int, end: int, group: dict[str, tuple]) -> None:
-        self.interval("slots", start, end, (node, "", GROUP, None, _to_json(group)))
+    def _closed_entry(self, first: int, end: int, entry: tuple) -> None:
+        self.closed.append(entry)
+        self.closed_items += len(entry[-1]) + 1
+        if first < self.closed_span[0]:
+            self.closed_span[0] = first
+        if end > self.closed_span[1]:
+            self.closed_span[1] = end
+        if self.closed_items >= GROUP_ITEMS:
+            self._write_closed()
 
-    def nodes_closed(self, nodes: dict[int, tuple], end: int) -> None:
-        """The nodes still there at the end ({node: (start, kind, type, place, label, detail)}),
-        closed at `end`."""
-        trace, append = self.trace, self.pending["nodes"].append
-        for nid, (start, kind, type_name, place, label, detail) in nodes.items():
-            length = end - start
-            if length > 0:
-                level = length.bit_length() - 1 if length > 1 else 0
-                append((trace, level << 40 | start >> level, start, end, nid, kind, type_name, place, label,
-                        detail))
+    def _write_closed(self) -> None:
+        """The closed nodes held, as one GROUP row of the nodes table."""
+        start, end = self.closed_span
+        level = (end - start).bit_length() - 1 if end - start > 1 else 0
+        self.pending["nodes"].append((self.trace, level << 40 | start >> level, start, end, GROUP, GROUP_KIND,
+                                      "", "local", "", _to_json(self.closed)))
+        self.count += 1
+        self.closed.clear()
+        self.closed_items = 0
+        self.closed_span = [OPEN, 0]
+
+    def nodes_closed(self, nodes: dict[int, tuple], slots: dict[int, dict[str, tuple]], end: int) -> None:
+        """Every node still there at the end, with its slots, closed at `end`."""
+        for nid, node in nodes.items():
+            self.node_closed(nid, node, slots[nid], end)
         self.flush()
 
     def intervals_closed(self, table: str, rows: list[tuple], end: int) -> None:
@@ -153,6 +164,8 @@ class TraceWriter:
             del packed[:full]  # in place: the monitor holds its append
 
     def flush(self) -> None:
+        if self.closed:
+            self._write_closed()
         with self._tx():
             for table, rows in self.pending.items():
                 if rows:
