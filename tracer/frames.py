@@ -10,6 +10,7 @@ from .store import EVENT_CODES
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from types import CodeType, FrameType
+    from typing import Any
 
 _STORE_OPS = {"STORE_FAST", "STORE_NAME", "STORE_GLOBAL", "STORE_DEREF", "DELETE_FAST", "DELETE_NAME",
               "DELETE_GLOBAL", "DELETE_DEREF", "STORE_FAST_STORE_FAST", "STORE_FAST_LOAD_FAST",
@@ -104,8 +105,8 @@ class FrameRec:
 
     __slots__ = ("frame", "node", "info", "last_line", "scope", "slots", "stores", "step_code")
 
-    def __init__(self, frame: FrameType, node: int, info: CodeInfo, slots: dict) -> None:
+    def __init__(self, frame: FrameType, node: int, info: CodeInfo, slots: dict, scope: Any) -> None:
         self.frame, self.node, self.info, self.last_line = frame, node, info, None
         self.slots = slots  # the recorder's slots of the node (the same dict, kept in place)
-        self.scope = frame.f_globals if info.module_level else frame.f_locals
+        self.scope = scope  # frame.f_globals, or frame.f_locals (made once)
         self.stores, self.step_code = info.stores, info.step_code  # (one lookup less per line)

@@ -70,6 +70,7 @@ class Monitor:
         self.unsettled = verify
         self.tool = None
         self.since_sweep = 0
+        self.sweep_after = 256  # changed steps between sweeps of a big graph
         self.output: list[tuple[str, str]] = []
         self.last_checkpoint = time.monotonic()
         self.checkpoint_cost = 0.0
@@ -167,6 +168,7 @@ class Monitor:
     def _enter(self, frame: FrameType, info: CodeInfo) -> FrameRec:
         recorder = self.recorder
         node = 0
+        scope = frame.f_globals if info.module_level else frame.f_locals
         try:
             if info.module_level:
                 key = id(frame.f_globals)
@@ -177,7 +179,6 @@ class Monitor:
                     self.globals_nodes[key] = node
             else:
                 node = recorder.root(frame, model.FRAME, info.label)
-                scope = frame.f_locals
                 for name in info.bound:  # (the only variables set when a call starts)
                     try:
                         value = scope[name]
@@ -186,7 +187,7 @@ class Monitor:
                     recorder.set_slot(node, name, value)
         except CapReached as cap:
             self._truncate(str(cap))
-        rec = self.frames[frame] = FrameRec(frame, node, info, recorder.slots.get(node, {}))
+        rec = self.frames[frame] = FrameRec(frame, node, info, recorder.slots.get(node, {}), scope)
         return rec
 
     def _line(self, code: CodeType, line: int) -> Any:
@@ -359,6 +360,30 @@ class Monitor:
         """The rest of `_complete`: reread frames, apply the hooks' changes and the runtime's
         events, drop what went, sweep now and then, write events (and verify)."""
         recorder = self.recorder
+        if not self.unsettled:
+            # the common case, lean: stores the hooks reported, nothing else to do
+            try:
+                dirty = self.dirty
+                if dirty:
+                    changed = dirty.copy()
+                    dirty.clear()
+                    ids, nodes, apply_hint = recorder.ids, recorder.nodes, recorder.apply_hint
+                    for obj, hint in changed:
+                        nid = ids.get(id(obj))
+                        if nid is not None and nid in nodes:
+                            apply_hint(nid, hint)
+                if recorder.orphans:
+                    recorder.finish_changes()
+            except CapReached as cap:
+                self._truncate(str(cap))
+                return
+            if not (self.unsettled or recorder.regions_dirty or recorder.events) \
+                    and self.since_sweep < self.sweep_after \
+                    and not (recorder.maybe_garbage and len(recorder.nodes) < SWEEP_AT_ONCE):
+                if recorder.changed:
+                    recorder.changed = False
+                    self.since_sweep += 1
+                return
         self.unsettled = self.verify  # (verify: settle at every step)
         if self.output:
             self._flush_output(self.step)
@@ -367,26 +392,31 @@ class Monitor:
                 self.frames_dirty = False
                 for other in list(self.frames.values()):
                     self._read(other, None)
-            if self.changes.dirty:
-                dirty, self.changes.dirty[:] = list(self.changes.dirty), []
-                for obj, hint in dirty:
-                    nid = recorder.ids.get(id(obj))
-                    if nid is not None and nid in recorder.nodes:
-                        recorder.apply_hint(nid, hint)
+            dirty = self.dirty
+            if dirty:
+                changed = dirty.copy()
+                dirty.clear()
+                ids, nodes, apply_hint = recorder.ids, recorder.nodes, recorder.apply_hint
+                for obj, hint in changed:
+                    nid = ids.get(id(obj))
+                    if nid is not None and nid in nodes:
+                        apply_hint(nid, hint)
             if self.runtime_events:
                 recorder.regions_dirty = True
                 self._apply_runtime_events()
             if recorder.changed:
-                recorder.finish_changes()
+                if recorder.orphans:
+                    recorder.finish_changes()
                 if recorder.regions_dirty:
                     recorder.update_regions(list(RUNTIME.regions.values()))
                 recorder.changed = False
                 self.since_sweep += 1
                 # unreachable cycles: swept at once in small graphs (what people look at),
                 # now and then in big ones (a sweep walks the whole graph)
-                small = recorder.maybe_garbage and len(recorder.nodes) < SWEEP_AT_ONCE
-                if small or self.since_sweep > max(256, 4 * len(recorder.nodes)):
+                if (recorder.maybe_garbage and len(recorder.nodes) < SWEEP_AT_ONCE) \
+                        or self.since_sweep > self.sweep_after:
                     self.since_sweep = 0
+                    self.sweep_after = max(256, 4 * len(recorder.nodes))
                     recorder.maybe_garbage = False
                     recorder.sweep()
                     if RUNTIME.regions:

@@ -16,7 +16,6 @@ from . import model
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from typing import Any
 
 MAX_REPR = 60
@@ -97,41 +96,41 @@ def label_of(obj: Any, kind: str) -> tuple[str, str]:
     return type(obj).__name__, ""
 
 
-def slots_of(obj: Any, kind: str) -> Iterator[tuple[str, Any]]:
+def slots_of(obj: Any, kind: str) -> list[tuple[str, Any]]:
     """The (name, value) references an object holds, in a stable order."""
+    if kind == model.INSTANCE:
+        d = getattr(obj, "__dict__", None)
+        found = list(d.items()) if type(d) is dict else []
+        descriptors = instance_slots(type(obj))
+        if descriptors:
+            found += [(desc.__name__, value) for desc, value in slot_values(obj, descriptors)]
+        if isinstance(obj, dict):
+            found += [(f"[{short_repr(key)}]", value) for key, value in list(dict.items(obj))]
+        elif isinstance(obj, (list, tuple)):
+            found += [(f"[{i}]", value) for i, value in enumerate(list(obj))]
+        return found
+    if kind == model.LIST or kind == model.TUPLE:
+        return [(f"[{i}]", value) for i, value in enumerate(list(obj))]
     if kind in (model.OBJ, model.BRIDGE):
-        yield from obj.__dict__.items()
+        found = list(obj.__dict__.items())
         proto = object.__getattribute__(obj, "__proto__")
         if proto is not None:
-            yield "__proto__", proto
-    elif kind == model.LIST or kind == model.TUPLE:
-        for i, value in enumerate(list(obj)):
-            yield f"[{i}]", value
-    elif kind == model.DICT:
+            found.append(("__proto__", proto))
+        return found
+    if kind == model.DICT:
+        found = []
         for i, (key, value) in enumerate(list(dict.items(obj))):
             if is_inline(key):
-                yield f"[{short_repr(key)}]", value
+                found.append((f"[{short_repr(key)}]", value))
             else:
-                yield f"key{i}", key
-                yield f"value{i}", value
-    elif kind in (model.SET, model.FROZENSET):
+                found += [(f"key{i}", key), (f"value{i}", value)]
+        return found
+    if kind in (model.SET, model.FROZENSET):
         items = sorted(obj, key=lambda v: (not is_inline(v), short_repr(v) if is_inline(v) else id(v)))
-        for i, value in enumerate(items):
-            yield f"{{{i}}}", value
-    elif kind == model.COWN_NODE:
-        yield "value", obj._value
-    elif kind == model.INSTANCE:
-        d = getattr(obj, "__dict__", None)
-        if type(d) is dict:
-            yield from list(d.items())
-        for desc, value in slot_values(obj, instance_slots(type(obj))):
-            yield desc.__name__, value
-        if isinstance(obj, dict):
-            for key, value in list(dict.items(obj)):
-                yield f"[{short_repr(key)}]", value
-        elif isinstance(obj, (list, tuple)):
-            for i, value in enumerate(list(obj)):
-                yield f"[{i}]", value
+        return [(f"{{{i}}}", value) for i, value in enumerate(items)]
+    if kind == model.COWN_NODE:
+        return [("value", obj._value)]
+    return []
 
 
 def region_name(meta: RegionMeta) -> str:

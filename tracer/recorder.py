@@ -27,6 +27,10 @@ RUN_LENGTH = 64
 RUN_SIZE = 2 * RUN_LENGTH  # (a run's list holds two items per interval)
 
 
+#: kinds whose label is not just the type's name (label_of)
+_LABELLED = frozenset({model.BRIDGE, model.COWN_NODE, model.FUNCTION, model.CLASS, model.MODULE})
+
+
 class CapReached(Exception):
     """The object cap was reached: the trace stops here."""
 
@@ -43,8 +47,8 @@ class Recorder:
         self.objs: dict[int, Any] = {}  # node id -> obj (kept alive while in the graph)
         self.nodes: dict[int, tuple] = {}  # node id -> (start, kind, type, place, label, detail)
         self.slots: dict[int, dict[str, tuple]] = {}  # node -> name -> (start, dst node | None, value)
-        self.indeg: dict[int, int] = {}
-        self.inrefs: dict[int, dict[int, int]] = {}  # node -> referring node -> how many times
+        #: node -> referring node -> how many times (empty: nothing refers to it)
+        self.inrefs: dict[int, dict[int, int]] = {}
         self.lengths: dict[int, int] = {}  # list node -> elements already in its slots
         self.lrc: dict[int, int] = {}  # rid -> references from local nodes into the region
         self.regions_dirty = False
@@ -54,7 +58,7 @@ class Recorder:
         self.open_regions: dict[int, bool] = {}
         self.events: list[model.Event] = []
         self.changed = False
-        self._orphans: list[int] = []  # nodes whose last reference went, to drop
+        self.orphans: list[int] = []  # nodes whose last reference went, to drop
         self.kinds: dict[type, str] = {}  # kind by type (kind_of, once per type)
 
     # --- nodes ---
@@ -75,10 +79,12 @@ class Recorder:
             kind = kind_of(obj)
             if type(obj) is not Region:  # (a Region is a bridge or not: the instance says)
                 self.kinds[type(obj)] = kind
-        label, detail = label_of(obj, kind)
+        if kind in _LABELLED:
+            label, detail = label_of(obj, kind)
+        else:
+            label, detail = type(obj).__name__, ""
         self.nodes[nid] = (self.step, kind, type(obj).__name__, place_of(obj), label, detail)
         self.slots[nid] = {}
-        self.indeg[nid] = 0
         self.inrefs[nid] = {}
         self.changed = True
         if kind == model.BRIDGE:
@@ -95,7 +101,6 @@ class Recorder:
         self.objs[nid] = obj
         self.nodes[nid] = (self.step, kind, kind, model.LOCAL, label, "")
         self.slots[nid] = {}
-        self.indeg[nid] = 0
         self.inrefs[nid] = {}
         self.roots.add(nid)
         self.changed = True
@@ -154,14 +159,17 @@ class Recorder:
 
     def rescan(self, nid: int) -> None:
         """Compare an object's references with what the graph has for it."""
-        _start, kind = self.nodes[nid][0], self.nodes[nid][1]
+        kind = self.nodes[nid][1]
         old = self.slots[nid]
-        seen = set()
-        for name, value in slots_of(self.objs[nid], kind):
-            seen.add(name)
-            self.set_slot(nid, name, value)
-        for name in [n for n in old if n not in seen]:
-            self._close_slot(nid, name)
+        found = slots_of(self.objs[nid], kind)
+        had = len(old)  # (none for a new node: nothing can have gone)
+        set_slot = self.set_slot
+        for name, value in found:
+            set_slot(nid, name, value)
+        if had:
+            names = {name for name, _value in found}
+            for name in [n for n in old if n not in names]:
+                self._close_slot(nid, name)
         if kind == model.LIST:
             self.lengths[nid] = len(self.objs[nid])
 
@@ -209,7 +217,7 @@ class Recorder:
             text = repr(value)
             if len(text) > 60:
                 text = short_repr(value)
-        elif is_inline(value):
+        elif kind is str or is_inline(value):
             text = short_repr(value)
         else:
             text = None
@@ -217,22 +225,29 @@ class Recorder:
         if text is not None:
             # a plain value: no edge, so nothing the graph's structure depends on
             if slot is not None:
-                if slot[1] is None and slot[2] == text:
+                old = slot[1]
+                if old is None and slot[2] == text:
                     return
                 run = self._end_interval(nid, name, slot, True)
-                if slot[1] is not None:
-                    self._unref(nid, slot[1])
+                if old is not None:
+                    self._unref(nid, old)
             slots[name] = (self.step, None, text, run)
             return
-        if slot is not None and slot[1] is not None and self.objs.get(slot[1]) is value:
-            return
-        dst = self.node(value)
-        if slot is not None:
+        if slot is None:
+            dst = self.ids.get(id(value))
+            if dst is None:
+                dst = self.node(value)
+        else:
+            old = slot[1]
+            if old is not None and self.objs.get(old) is value:
+                return
+            dst = self.ids.get(id(value))
+            if dst is None:
+                dst = self.node(value)
             run = self._end_interval(nid, name, slot, True)
-            if slot[1] is not None:
-                self._unref(nid, slot[1])
+            if old is not None:
+                self._unref(nid, old)
         slots[name] = (self.step, dst, None, run)
-        self.indeg[dst] += 1
         refs = self.inrefs[dst]
         refs[nid] = refs.get(nid, 0) + 1
         dst_place = self.nodes[dst][3]
@@ -281,19 +296,19 @@ class Recorder:
 
     def _unref(self, nid: int, dst: int) -> None:
         """One reference from nid to dst went."""
-        self.indeg[dst] -= 1
         refs = self.inrefs[dst]
-        if refs[nid] == 1:
+        count = refs[nid]
+        if count == 1:
             del refs[nid]
         else:
-            refs[nid] -= 1
+            refs[nid] = count - 1
         dst_place = self.nodes[dst][3]
         if dst_place[0] == "r":
             self.regions_dirty = True
             if self.nodes[nid][3] == model.LOCAL:
                 self.lrc[int(dst_place[1:])] -= 1
-        if self.indeg[dst] == 0 and dst not in self.roots:
-            self._orphans.append(dst)
+        if not refs and dst not in self.roots:
+            self.orphans.append(dst)
         else:
             self.maybe_garbage = True  # dst may now hang in an unreachable cycle
         self.changed = True
@@ -313,16 +328,15 @@ class Recorder:
         obj = self.objs.pop(nid)
         if self.ids.get(id(obj)) == nid:
             del self.ids[id(obj)]
-        del self.indeg[nid]
         self.inrefs.pop(nid, None)
         self.lengths.pop(nid, None)
         self.slots.pop(nid, None)
 
     def _collect(self) -> None:
         """Drop nodes nothing references any more (cascading)."""
-        while self._orphans:
-            nid = self._orphans.pop()
-            if nid not in self.nodes or self.indeg.get(nid) or nid in self.roots:
+        while self.orphans:
+            nid = self.orphans.pop()
+            if nid not in self.nodes or self.inrefs.get(nid) or nid in self.roots:
                 continue
             for name in list(self.slots[nid]):
                 self._close_slot(nid, name)
@@ -344,7 +358,7 @@ class Recorder:
                 self._close_slot(nid, name)
         for nid in dead:
             self._remove(nid)
-        self._orphans.clear()
+        self.orphans.clear()
 
     def finish_changes(self) -> None:
         self._collect()
