@@ -228,6 +228,42 @@ cells = [make(i) for i in range(300)]
     assert inside[0] in step.nodes and {"self", "value"} <= names
 
 
+def test_untraced_callees_that_change_their_argument_are_seen(store, tmp_path):
+    source = """\
+import bisect
+import heapq
+import random
+
+heap = []
+for n in (5, 1, 4):
+    heapq.heappush(heap, [n])
+    size = len(heap)
+ordered = [1, 5]
+bisect.insort(ordered, 3)
+deck = [[1], [2], [3]]
+random.seed(4)
+random.shuffle(deck)
+deck.append(heap)
+setter = setattr
+
+
+class Box:
+    pass
+
+
+box = Box()
+setter(box, "deck", deck)
+"""
+    program = tmp_path / "callees.py"
+    program.write_text(source)
+    outcome = trace_program(program, store, verify=True)
+    info = store.trace(outcome.trace)
+    assert outcome.status == "done", outcome.message
+    assert info.summary["verify_problems"] == [] and info.summary["readback_problems"] == []
+    last = store.step(outcome.trace, outcome.steps - 1)
+    assert any(e.name == "deck" for e in last.edges)
+
+
 def grouped(store: TraceStore, trace: int) -> list[list]:
     """The entries of the trace's node GROUP rows."""
     return [entry for (detail,) in store.db.execute("SELECT detail FROM nodes WHERE trace = ? AND node = -1",

@@ -9,9 +9,11 @@ each line stores) are computed once and cached by code object.
 
 from __future__ import annotations
 
+import builtins
 import sys
 import time
 from sys import _getframe
+from types import BuiltinMethodType, ModuleType
 
 from ..runtime.lifecycle import collect_garbage
 from ..runtime.state import RUNTIME
@@ -36,6 +38,10 @@ DISABLE = sys.monitoring.DISABLE
 LOCAL_EVENTS = E.LINE | E.PY_RETURN | E.PY_YIELD | E.PY_RESUME | E.CALL
 #: Exceptions can only be watched globally; their callbacks look at the code first.
 GLOBAL_EVENTS = E.PY_START | E.PY_RESUME | E.RAISE | E.PY_UNWIND
+#: builtins that leave their arguments as they were (a call of another may change its first)
+ARGS_KEPT = frozenset({"len", "isinstance", "issubclass", "id", "print", "repr", "hash", "callable", "format",
+                       "sorted", "min", "max", "sum", "any", "all", "abs", "round", "divmod", "ascii",
+                       "hasattr"})
 PERIOD = 4096  # steps between progress reports (a power of two)
 SWEEP_AT_ONCE = 500  # graphs smaller than this are swept whenever a reference goes
 
@@ -286,8 +292,16 @@ class Monitor:
             # that call site always calls it: no more events from there
             info = self.infos.get(code)
             return DISABLE if info is not None and offset in info.hook_calls else None
+        if is_inline(arg0):
+            return None
+        if type(callable_) is BuiltinMethodType:
+            owner = callable_.__self__
+            # a built-in object's method (lst.append(x)) changes its object, which the
+            # method hook reported, not its argument; nor do the builtins below
+            if type(owner) is not ModuleType or (owner is builtins and callable_.__name__ in ARGS_KEPT):
+                return None
         target = getattr(callable_, "__code__", None)
-        if (target is None or self.infos.get(target) is None) and not is_inline(arg0):
+        if target is None or self.infos.get(target) is None:
             self.changes.after_line(sys._getframe(1), arg0)
         return None
 
