@@ -49,6 +49,14 @@ SWEEP_AT_ONCE = 500  # graphs smaller than this are swept whenever a reference g
 class Monitor:
     """Drives a Recorder from sys.monitoring events while the program runs."""
 
+    # (slots: the callbacks read these at every step; a plain __dict__ of more than 30
+    # attributes loses CPython's fast attribute loads)
+    __slots__ = ("writer", "verify", "verify_problems", "snapshots", "is_program_file", "files",
+                 "progress", "changes", "max_steps", "recorder", "infos", "frames", "globals_nodes", "step",
+                 "truncated", "runtime_events", "frames_dirty", "unsettled", "tool", "since_sweep",
+                 "sweep_after", "output", "last_checkpoint", "checkpoint_cost", "step_append", "last_step",
+                 "next_check", "hook_ids", "dirty", "later", "on_truncate")
+
     def __init__(self, writer: TraceWriter, is_program_file: Callable[[str], bool], changes: Changes,
                  max_steps: int = 1_000_000, max_objects: int = 200_000,
                  progress: Callable[[int, int], None] | None = None, verify: bool = False) -> None:
@@ -87,6 +95,8 @@ class Monitor:
         self.hook_ids: set[int] = set()
         self.dirty = changes.dirty  # (the same list and dict, kept in place)
         self.later = changes.later
+        #: called after the trace was cut (with the reason): may stop the program
+        self.on_truncate: Callable[[str], None] | None = None
 
     # --- start / stop ---
 
@@ -136,6 +146,8 @@ class Monitor:
     def _truncate(self, reason: str) -> None:
         self.truncated = reason
         self.stop()
+        if self.on_truncate is not None:
+            self.on_truncate(reason)
 
     # --- callbacks ---
 

@@ -38,6 +38,10 @@ class CapReached(Exception):
 class Recorder:
     """Current graph + interval bookkeeping. `step` is the step changes belong to."""
 
+    __slots__ = ("writer", "max_objects", "step", "next_id", "ids", "objs", "nodes", "slots", "inrefs",
+                 "lengths", "lrc", "regions_dirty", "maybe_garbage", "roots", "regions", "open_regions",
+                 "events", "changed", "orphans", "kinds")
+
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
         self.max_objects = max_objects

@@ -141,7 +141,7 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
         monitor.hook_ids = {id(f) for f in hooks.values()}
         how = Instrumentation(hooks=hooks, fast_paths=False, around=around, value_paths=True)
         exit_status = run_program(script, argv or [], result_path, how)
-        monitor.__dict__.pop("_truncate", None)  # the program is over: nothing left to stop
+        monitor.on_truncate = None  # the program is over: nothing left to stop
         result = json.loads(result_path.read_text()) if result_path.exists() else {"ok": False}
     steps = monitor.finish()
     writer.finish()
@@ -181,13 +181,10 @@ def _stop_at_truncation(monitor: Monitor) -> None:
     """Make the monitor's truncation also stop the program (a TraceStopped raised where it
     runs), and take the first checkpoint at the first chance (a run killed early by a
     limit then still leaves a readable trace)."""
-    truncate = monitor._truncate
-
     def stop(reason: str) -> None:
-        truncate(reason)
         raise TraceStopped(reason)
 
-    monitor._truncate = stop
+    monitor.on_truncate = stop
     monitor.last_checkpoint = float("-inf")
 
 
