@@ -4,6 +4,7 @@ are recorded."""
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from pathlib import Path
@@ -262,6 +263,14 @@ setter(box, "deck", deck)
     assert info.summary["verify_problems"] == [] and info.summary["readback_problems"] == []
     last = store.step(outcome.trace, outcome.steps - 1)
     assert any(e.name == "deck" for e in last.edges)
+
+
+def test_a_finished_trace_leaves_nothing_of_its_recorder_behind(store, tmp_path):
+    program = tmp_path / "short.py"
+    program.write_text("items = [[i] for i in range(50)]\n")
+    trace_program(program, store)
+    gc.collect()
+    assert [o for o in gc.get_objects() if type(o).__name__ in ("Monitor", "Recorder")] == []
 
 
 def grouped(store: TraceStore, trace: int) -> list[list]:

@@ -108,17 +108,15 @@ class Monitor:
         else:
             raise RuntimeError("no free sys.monitoring tool id")
         sys.monitoring.use_tool_id(self.tool, "pyrona")
-        register = sys.monitoring.register_callback
-        register(self.tool, E.PY_START, self._py_start)
-        register(self.tool, E.PY_RESUME, self._py_start)
-        register(self.tool, E.LINE, self._line)
-        register(self.tool, E.PY_RETURN, self._py_return)
-        register(self.tool, E.PY_YIELD, self._py_return)
-        register(self.tool, E.PY_UNWIND, self._py_unwind)
-        register(self.tool, E.RAISE, self._raise)
-        register(self.tool, E.CALL, self._call)
+        for event, callback in self._callbacks().items():
+            sys.monitoring.register_callback(self.tool, event, callback)
         sys.monitoring.set_events(self.tool, GLOBAL_EVENTS)
         RUNTIME.listener = self._runtime_event
+
+    def _callbacks(self) -> dict[int, Callable[..., Any]]:
+        return {E.PY_START: self._py_start, E.PY_RESUME: self._py_start, E.LINE: self._line,
+                E.PY_RETURN: self._py_return, E.PY_YIELD: self._py_return, E.PY_UNWIND: self._py_unwind,
+                E.RAISE: self._raise, E.CALL: self._call}
 
     def stop(self) -> None:
         if self.tool is not None:
@@ -126,6 +124,10 @@ class Monitor:
             for code, info in self.infos.items():
                 if info is not None:
                     sys.monitoring.set_local_events(self.tool, code, 0)
+            # (freeing the tool id leaves its callbacks registered in 3.13: they would keep
+            # this monitor, and the whole graph it recorded, alive until the process ends)
+            for event in self._callbacks():
+                sys.monitoring.register_callback(self.tool, event, None)
             sys.monitoring.free_tool_id(self.tool)
             self.tool = None
         RUNTIME.listener = None
