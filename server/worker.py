@@ -24,10 +24,11 @@ if TYPE_CHECKING:
 EXIT_DONE, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_STEPS, EXIT_OBJECTS, EXIT_OUTPUT = 3, 4, 5
 EXIT_MEMORY, EXIT_PROCESSES, EXIT_NETWORK, EXIT_INTERNAL = 6, 7, 8, 9
-EXIT_CPU, EXIT_WALL = 10, 11
+EXIT_CPU, EXIT_WALL, EXIT_FILE_SIZE = 10, 11, 12
 #: exit status -> the limit that stopped the run (`sandbox.stop_message` words it)
 LIMIT_REASONS = {EXIT_STEPS: "steps", EXIT_OBJECTS: "objects", EXIT_OUTPUT: "output",
-                 EXIT_MEMORY: "memory", EXIT_PROCESSES: "processes", EXIT_CPU: "cpu", EXIT_WALL: "wall"}
+                 EXIT_MEMORY: "memory", EXIT_PROCESSES: "processes", EXIT_CPU: "cpu", EXIT_WALL: "wall",
+                 EXIT_FILE_SIZE: "file-size"}
 _NETWORK_EVENTS = {"socket.connect", "socket.getaddrinfo", "socket.sendto", "socket.sendmsg",
                    "socket.gethostbyname", "socket.gethostbyaddr"}
 _PROCESS_EVENTS = {"os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.system", "subprocess.Popen",
@@ -144,7 +145,7 @@ def exit_status(status: str, message: str, watch: Watch) -> int:
     """How a run ended, from its outcome and what the program tried."""
     if status == "truncated":
         for prefix, code in (("step cap", EXIT_STEPS), ("object cap", EXIT_OBJECTS),
-                             ("output limit", EXIT_OUTPUT)):
+                             ("output limit", EXIT_OUTPUT), ("trace store size limit", EXIT_FILE_SIZE)):
             if message.startswith(prefix):
                 return code
         return EXIT_STEPS
@@ -202,13 +203,23 @@ def main(argv: list[str] | None = None) -> int:
     stopped = _stop_on_limit_signals(options.wall_seconds)
     outcome = trace_program(options.program, store, max_steps=options.max_steps,
                             max_objects=options.max_objects, progress=progress, trace=trace,
-                            max_output=options.max_output, stop_when_truncated=True)
+                            max_output=options.max_output, stop_when_truncated=True,
+                            max_store_bytes=store_budget())
     if options.progress_fd is not None:
         last[0] = 0.0
         progress(outcome.steps, 0, outcome.elapsed)
     if stopped:
         return EXIT_CPU if stopped[0] == "cpu" else EXIT_WALL
     return exit_status(outcome.status, outcome.message, watch)
+
+
+def store_budget() -> int | None:
+    """The bytes the trace store may take: three quarters of the file size limit (the
+    file and its WAL each count against it; the rest is for finishing the trace)."""
+    import resource
+
+    soft, _hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    return None if soft == resource.RLIM_INFINITY else soft * 3 // 4
 
 
 class RunStopped(BaseException):

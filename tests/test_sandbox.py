@@ -33,7 +33,7 @@ from pyrona.tracer.store import StoreError, TraceStore
 # rlimits always works; bwrap where namespaces are allowed (then both modes are tested)
 MODES = ["bwrap", "rlimits"] if not sandbox.bwrap_probe() else ["rlimits"]
 LIMITS = Limits(cpu_seconds=2, memory_mb=256, wall_seconds=6, processes=16, file_size_mb=16,
-                output_bytes=1_000_000, max_steps=5_000_000, max_objects=50_000)
+                output_bytes=1_000_000, max_steps=50_000_000, max_objects=50_000)
 ESCAPE = f"sandbox-escape-{uuid.uuid4().hex}.txt"
 PROJECT_FILE = Path(pyrona.__file__).parent / ESCAPE  # inside the project's folder
 HOST_TMP_FILE = Path(tempfile.gettempdir()) / ESCAPE  # the host's /tmp
@@ -44,7 +44,9 @@ def programs(port: int) -> dict[str, str]:
     return {
         "sleep": "import time\nn = 0\nwhile True:\n    n += 1\n    time.sleep(0.0005)\n",
         "blocked": "print('before the wait')\nimport time\ntime.sleep(1000)\n",
-        "loop": "x = 0\nwhile True:\n    x += 1\n",
+        "loop": "x = 0\nwhile True:\n    pass\n",
+        # ~60 bytes of new values a step: its store reaches the file size limit first
+        "bigstore": "i = 0\nwhile True:\n    i += 1\n    text = f'{i:058d}'\n",
         "ok": "from pyrona import Region\nr = Region()\nr.items = [1, 2]\nprint('fine')\n",
         "memory": "hog = []\nwhile True:\n    hog.append(bytearray(10_000_000))\n",
         "fork": "import os\nwhile True:\n    os.fork()\n",
@@ -122,6 +124,12 @@ def test_an_infinite_loop_stops_at_the_cpu_limit(runs):
     assert info["status"] == "truncated", info
     assert info["message"] == "stopped: CPU time limit (2 s) reached"
     assert info["steps"] >= 4095  # the first checkpoint is taken early: the loop is there to see
+
+
+def test_a_trace_store_that_would_outgrow_the_file_size_limit_is_cut_before(runs):
+    info = ended(runs, "bigstore")
+    assert (info["status"], info["message"]) == ("truncated", "stopped: file size limit (16 MB) reached")
+    assert info["steps"] >= 100_000  # what was written before the limit is all there to see
 
 
 def test_a_program_that_waits_stops_at_the_wall_time_limit(runs):

@@ -103,10 +103,11 @@ class FrameRec:
     """A running frame of the program: its node, its code's facts, the line it is on,
     and its variables (the globals dict, or PEP 667's live view of a function's locals)."""
 
-    __slots__ = ("frame", "node", "info", "last_line", "scope", "slots", "stores", "step_code")
+    __slots__ = ("frame", "node", "info", "last_line", "scope", "slots", "stores", "step_code", "wide")
 
     def __init__(self, frame: FrameType, node: int, info: CodeInfo, slots: dict, scope: Any) -> None:
         self.frame, self.node, self.info, self.last_line = frame, node, info, None
         self.slots = slots  # the recorder's slots of the node (the same dict, kept in place)
         self.scope = scope  # frame.f_globals, or frame.f_locals (made once)
-        self.stores, self.step_code = info.stores, info.step_code  # (one lookup less per line)
+        # (one lookup less per line)
+        self.stores, self.step_code, self.wide = info.stores, info.step_code, info.globals_wide

@@ -46,6 +46,11 @@ PERIOD = 4096  # steps between progress reports (a power of two)
 SWEEP_AT_ONCE = 500  # graphs smaller than this are swept whenever a reference goes
 
 
+def store_limit_reason(limit: int) -> str:
+    """The truncation reason of a trace cut at `max_store_bytes`."""
+    return f"trace store size limit ({limit / 1e6:.0f} MB) reached"
+
+
 class Monitor:
     """Drives a Recorder from sys.monitoring events while the program runs."""
 
@@ -55,12 +60,15 @@ class Monitor:
                  "progress", "changes", "max_steps", "recorder", "infos", "frames", "globals_nodes", "step",
                  "truncated", "runtime_events", "frames_dirty", "unsettled", "tool", "since_sweep",
                  "sweep_after", "output", "last_checkpoint", "checkpoint_cost", "step_append", "last_step",
-                 "next_check", "hook_ids", "dirty", "later", "on_truncate")
+                 "next_check", "hook_ids", "dirty", "later", "on_truncate", "max_store_bytes")
 
     def __init__(self, writer: TraceWriter, is_program_file: Callable[[str], bool], changes: Changes,
                  max_steps: int = 1_000_000, max_objects: int = 200_000,
-                 progress: Callable[[int, int], None] | None = None, verify: bool = False) -> None:
+                 progress: Callable[[int, int], None] | None = None, verify: bool = False,
+                 max_store_bytes: int | None = None) -> None:
         self.writer = writer
+        #: the trace is cut when its store (file and WAL) grows past this
+        self.max_store_bytes = max_store_bytes
         #: compare the graph with a full walk after every step (slow; tests use it)
         self.verify = verify
         self.verify_problems: list[tuple[int, list[str]]] = []
@@ -234,7 +242,7 @@ class Monitor:
                             continue
                         kind = type(value)
                         if kind is int or kind is bool or kind is float or value is None:
-                            text = repr(value)
+                            text = f"{value}"  # (its repr, without a call)
                             slot = slots.get(name)
                             if slot is None:
                                 if len(text) <= 60:
@@ -259,7 +267,7 @@ class Monitor:
                     settled = True
                     self._truncate(str(cap))
                     self._flush_output(self.step)
-                if last in rec.info.globals_wide:
+                if last in rec.wide:
                     self.frames_dirty = self.unsettled = True
             if self.later and not settled:
                 self.dirty.extend(self.later.pop(frame, ()))
@@ -349,6 +357,9 @@ class Monitor:
         now = time.monotonic()
         if len(self.writer.packed) >= STEP_FLUSH:
             self.writer.flush()
+        if self.max_store_bytes is not None and self.writer.bytes_on_disk() > self.max_store_bytes:
+            self._truncate(store_limit_reason(self.max_store_bytes))
+            return
         if self.progress is not None:
             self.progress(self.step + 1, len(self.recorder.nodes))
         # a checkpoint writes the whole current graph: keep that under a tenth of the time

@@ -82,14 +82,16 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
                   max_objects: int = DEFAULT_MAX_OBJECTS,
                   progress: Callable[[int, int, float], None] | None = None,
                   verify: bool = False, trace: int | None = None, max_output: int | None = None,
-                  stop_when_truncated: bool = False) -> TraceOutcome:
+                  stop_when_truncated: bool = False, max_store_bytes: int | None = None) -> TraceOutcome:
     """Run `path` traced; its trace goes into `store` (into trace `trace` if given, a
     trace created beforehand, e.g. queued by the server). Returns how it ended.
 
     For sandboxed runs (the server's worker): `max_output` caps the characters written to
     stdout+stderr (the run stops, truncated, when it is reached), and `stop_when_truncated`
     ends the program when the trace is cut instead of letting it run on untraced; the
-    first checkpoint is then taken early, so a run killed from outside leaves steps behind."""
+    first checkpoint is then taken early, so a run killed from outside leaves steps behind;
+    `max_store_bytes` cuts the trace when the store grows past it (below a file size limit,
+    so what is written stays readable)."""
     script = os.path.abspath(path)
     root = Path(os.path.realpath(os.path.dirname(script)))
     settings = {"max_steps": max_steps, "max_objects": max_objects, "argv": argv or []}
@@ -105,7 +107,8 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
             progress(steps, nodes, time.monotonic() - started)
 
     monitor = Monitor(writer, lambda f: os.path.isabs(f) and should_instrument(f, root), changes,
-                      max_steps=max_steps, max_objects=max_objects, progress=report, verify=verify)
+                      max_steps=max_steps, max_objects=max_objects, progress=report, verify=verify,
+                      max_store_bytes=max_store_bytes)
     if stop_when_truncated:
         _stop_at_truncation(monitor)
     budget = [max_output] if max_output is not None else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from array import array
 from operator import sub
@@ -13,6 +14,9 @@ from .store import GROUP, GROUP_ITEMS, GROUP_KIND, INTERVAL_TABLES, OPEN, _RS, S
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from .store import TraceStore
+
+
+WAL_PAGES = 2048  # 8 MB
 
 
 class TraceWriter:
@@ -33,6 +37,10 @@ class TraceWriter:
         self.closed: list[tuple] = []
         self.closed_items = 0
         self.closed_span = [OPEN, 0]  # the earliest start and the latest end among them
+        # SQLite copies the WAL back into the database (two fsyncs) every 1000 pages by
+        # default: a trace being written does so every WAL_PAGES (the WAL stays well
+        # under a sandboxed run's file size limit)
+        self.db.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
 
     def add_file(self, file: int, path: str, source: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (self.trace, file, path, source))
@@ -77,6 +85,16 @@ class TraceWriter:
                 runs = _RS.join((lengths, dsts, texts if texts.strip(_US) else ""))
             values = (node, name, None, None, runs)
         self.interval("slots", start, end, values)
+
+    def bytes_on_disk(self) -> int:
+        """The size of the store's file and its WAL (what a file size limit counts)."""
+        total = 0
+        for name in (self.store.path, self.store.path + "-wal"):
+            try:
+                total += os.stat(name).st_size
+            except OSError:
+                pass
+        return total
 
     def node_closed(self, nid: int, node: tuple, slots: dict[str, tuple], end: int) -> None:
         """A node's last interval and its slots' (with their runs), all closed at `end`: a
@@ -155,7 +173,7 @@ class TraceWriter:
         packed, full = self.packed, len(self.packed) - len(self.packed) % STEP_CHUNK
         for at in range(0, len(packed), STEP_CHUNK):
             chunk = packed[at:at + STEP_CHUNK]
-            data = zlib.compress(chunk.tobytes(), 6)
+            data = zlib.compress(chunk.tobytes(), 1)  # (level 6: three times as slow for ~200 bytes)
             self.bytes_written += len(data)
             self.db.execute("INSERT OR REPLACE INTO step_chunks VALUES (?, ?, ?, ?)",
                             (self.trace, self.first + at, len(chunk), data))
@@ -193,6 +211,7 @@ class TraceWriter:
         with self._tx():
             for table in INTERVAL_TABLES:
                 self.db.execute(f"DELETE FROM open_{table} WHERE trace = ?", (self.trace,))
+        self.db.execute("PRAGMA wal_autocheckpoint=1000")
 
 
 def _intervals(run: list, end: int) -> list[tuple]:
