@@ -138,7 +138,7 @@ for i in range(300):
     if i % 7 == 0:
         r.items.append([i])
     r.last = r.items[-1] if r.items else None
-for j in range(600):
+for j in range(300):
     k = -j
 """
     program = tmp_path / "runs.py"
@@ -146,7 +146,7 @@ for j in range(600):
     outcome = trace_program(program, store, verify=True)
     info = store.trace(outcome.trace)
     assert info.summary["verify_problems"] == [] and info.summary["readback_problems"] == []
-    assert outcome.steps > 2100
+    assert outcome.steps > 1500
     runs = dict(store.db.execute("SELECT name, runs FROM slots WHERE trace = ? AND runs IS NOT NULL "
                                  "AND dst IS NULL", (outcome.trace,)).fetchall())
     # the loop variables were written as runs: `j` changes at even intervals (one "L*N"),

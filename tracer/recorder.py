@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 _MISSING = object()
 #: Closed intervals of one slot written together as one row.
-RUN_LENGTH = 256
+RUN_LENGTH = 128
 RUN_SIZE = 2 * RUN_LENGTH  # (a run's list holds two items per interval)
 
 

@@ -33,7 +33,7 @@ MAX_FILES = 200
 _PLACE = re.compile(r"(local|frozen|cown|r[0-9]{1,12})\Z")
 _DIGITS = re.compile(r"[0-9]{1,15}\Z")
 _LENGTH = re.compile(r"[0-9]{1,15}(\*[0-9]{1,6})?\Z")  # an interval's length, or L*N
-MAX_RUN = 10_000  # intervals in one run (the tracer writes 64)
+MAX_RUN = 10_000  # intervals in one run (the tracer writes up to 128)
 
 
 class ScratchError(ValueError):
