@@ -83,7 +83,7 @@ def write_json(store: TraceStore, trace: int, steps: range, out: TextIO) -> None
     """`{"trace", "files", "steps": [{"step", "graph"}]}`, written step by step."""
     info = store.trace(trace)
     files = {path: source for path, source in store.files(trace).values()}
-    out.write(json.dumps({"trace": asdict(info), "files": files})[:-1])
+    out.write(json.dumps({"trace": info._asdict(), "files": files})[:-1])
     out.write(', "steps": [')
     for i, index in enumerate(steps):
         [step] = store.steps(trace, index, 1)

@@ -79,3 +79,17 @@ def test_help_reads_well(command):
     proc = subprocess.run([sys.executable, "-m", "pyrona", command, "--help"],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and "--db" in proc.stdout and "usage: pyrona " + command in proc.stdout
+
+
+def test_tracing_stays_clear_of_heavy_imports(tmp_path):
+    """Start-up is part of every trace's time: the model's dataclasses (and `inspect` with
+    them) and the web stack are not imported to trace a program."""
+    program = tmp_path / "tiny.py"
+    program.write_text("x = [1]\n")
+    check = ("import sys\nfrom pyrona.cli import main\n"
+             f"main(['trace', {str(program)!r}, '--db', {str(tmp_path / 't.db')!r}])\n"
+             "print(sorted(m for m in ('dataclasses', 'inspect', 'typing', 'fastapi', 'networkx') "
+             "if m in sys.modules))\n")
+    proc = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "[]"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import model
+from . import kinds
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -18,6 +18,8 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
     """Turn the runtime's events into trace events at `step`, refreshing the nodes they
     touched; True when an event may have changed any node (then everything is rescanned
     here, and the caller rereads the frames)."""
+    from .model import Event  # (the model's dataclasses stay out of start-up)
+
     refresh_all = False
     for kind, details in events:
         objs: Any = details.get("objects") or ()
@@ -43,11 +45,11 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
                 nodes = (nid,)
         if kind == "moved" and not nodes:
             continue
-        recorder.events.append(model.Event(step, kind, details.get("rid"), nodes, message, src, dst, edge))
+        recorder.events.append(Event(step, kind, details.get("rid"), nodes, message, src, dst, edge))
     if refresh_all:
         for nid in list(recorder.nodes):
             if nid in recorder.nodes:
                 recorder.refresh_node(nid)
-                if recorder.nodes[nid][1] not in model.ROOT_KINDS:
+                if recorder.nodes[nid][1] not in kinds.ROOT_KINDS:
                     recorder.rescan(nid)
     return refresh_all

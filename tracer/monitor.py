@@ -17,7 +17,7 @@ from types import BuiltinMethodType, ModuleType
 
 from ..runtime.lifecycle import collect_garbage
 from ..runtime.state import RUNTIME
-from . import model
+from . import kinds
 from .events import record_runtime_events
 from .frames import CodeInfo, FrameRec
 from .hooks import Changes
@@ -203,10 +203,10 @@ class Monitor:
                 node = self.globals_nodes.get(key, 0)
                 if not node:
                     name = frame.f_globals.get("__name__", "?")
-                    node = recorder.root(frame.f_globals, model.MODULE_GLOBALS, name)
+                    node = recorder.root(frame.f_globals, kinds.MODULE_GLOBALS, name)
                     self.globals_nodes[key] = node
             else:
-                node = recorder.root(frame, model.FRAME, info.label)
+                node = recorder.root(frame, kinds.FRAME, info.label)
                 for name in info.bound:  # (the only variables set when a call starts)
                     try:
                         value = scope[name]

@@ -12,7 +12,7 @@ from ..runtime.objects import Bag, Region
 from ..runtime.regions import RegionMeta
 from ..runtime.state import FROZEN as RT_FROZEN
 from ..runtime.state import RUNTIME
-from . import model
+from . import kinds
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -46,59 +46,59 @@ def short_repr(value: Any) -> str:
 def kind_of(obj: Any) -> str:
     t = type(obj)
     if t is Region and obj._pyrona_meta is not None:
-        return model.BRIDGE
+        return kinds.BRIDGE
     if isinstance(obj, Bag):
-        return model.OBJ
+        return kinds.OBJ
     if t is Cown:
-        return model.COWN_NODE
+        return kinds.COWN_NODE
     if isinstance(obj, list) or t is deque:
-        return model.LIST
+        return kinds.LIST
     if isinstance(obj, dict):
-        return model.DICT
+        return kinds.DICT
     if isinstance(obj, set):
-        return model.SET
+        return kinds.SET
     if isinstance(obj, tuple):
-        return model.TUPLE
+        return kinds.TUPLE
     if isinstance(obj, frozenset):
-        return model.FROZENSET
+        return kinds.FROZENSET
     if isinstance(obj, type):
-        return model.CLASS
+        return kinds.CLASS
     if isinstance(obj, types.ModuleType):
-        return model.MODULE
+        return kinds.MODULE
     if isinstance(obj, _STRUCTURE):
-        return model.FUNCTION
+        return kinds.FUNCTION
     if t.__flags__ & (1 << 9) and not isinstance(obj, BaseException):  # a class defined in Python
-        return model.INSTANCE
-    return model.OTHER
+        return kinds.INSTANCE
+    return kinds.OTHER
 
 
 def place_of(obj: Any) -> str:
     if type(obj) is Cown:
-        return model.COWN
+        return kinds.COWN
     place = RUNTIME.places.get(id(obj))
     if place is None:
-        return model.LOCAL
+        return kinds.LOCAL
     if place is RT_FROZEN:
-        return model.FROZEN
-    return model.region_place(place.rid)
+        return kinds.FROZEN
+    return kinds.region_place(place.rid)
 
 
 def label_of(obj: Any, kind: str) -> tuple[str, str]:
     """(label, detail) of a node."""
-    if kind == model.BRIDGE:
+    if kind == kinds.BRIDGE:
         return f"Region #{obj._pyrona_meta.rid}", ""
-    if kind == model.COWN_NODE:
+    if kind == kinds.COWN_NODE:
         return "Cown", obj._state
-    if kind in (model.FUNCTION, model.CLASS):
+    if kind in (kinds.FUNCTION, kinds.CLASS):
         return getattr(obj, "__qualname__", type(obj).__name__), ""
-    if kind == model.MODULE:
+    if kind == kinds.MODULE:
         return f"module {obj.__name__}", ""
     return type(obj).__name__, ""
 
 
 def slots_of(obj: Any, kind: str) -> list[tuple[str, Any]]:
     """The (name, value) references an object holds, in a stable order."""
-    if kind == model.INSTANCE:
+    if kind == kinds.INSTANCE:
         d = getattr(obj, "__dict__", None)
         found = list(d.items()) if type(d) is dict else []
         descriptors = instance_slots(type(obj))
@@ -109,15 +109,15 @@ def slots_of(obj: Any, kind: str) -> list[tuple[str, Any]]:
         elif isinstance(obj, (list, tuple)):
             found += [(f"[{i}]", value) for i, value in enumerate(list(obj))]
         return found
-    if kind == model.LIST or kind == model.TUPLE:
+    if kind == kinds.LIST or kind == kinds.TUPLE:
         return [(f"[{i}]", value) for i, value in enumerate(list(obj))]
-    if kind in (model.OBJ, model.BRIDGE):
+    if kind in (kinds.OBJ, kinds.BRIDGE):
         found = list(obj.__dict__.items())
         proto = object.__getattribute__(obj, "__proto__")
         if proto is not None:
             found.append(("__proto__", proto))
         return found
-    if kind == model.DICT:
+    if kind == kinds.DICT:
         found = []
         for i, (key, value) in enumerate(list(dict.items(obj))):
             if is_inline(key):
@@ -125,10 +125,10 @@ def slots_of(obj: Any, kind: str) -> list[tuple[str, Any]]:
             else:
                 found += [(f"key{i}", key), (f"value{i}", value)]
         return found
-    if kind in (model.SET, model.FROZENSET):
+    if kind in (kinds.SET, kinds.FROZENSET):
         items = sorted(obj, key=lambda v: (not is_inline(v), short_repr(v) if is_inline(v) else id(v)))
         return [(f"{{{i}}}", value) for i, value in enumerate(items)]
-    if kind == model.COWN_NODE:
+    if kind == kinds.COWN_NODE:
         return [("value", obj._value)]
     return []
 

@@ -10,7 +10,7 @@ dropped at once; unreachable cycles at the periodic full sweep.
 
 from __future__ import annotations
 
-from . import model
+from . import kinds
 from ..runtime.objects import Region
 from .hooks import TAIL
 from .objects import is_inline, kind_of, label_of, place_of, short_repr, slots_of
@@ -19,6 +19,7 @@ TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from typing import Any
 
+    from .model import Event
     from .writer import TraceWriter
 
 _MISSING = object()
@@ -28,7 +29,7 @@ RUN_SIZE = 2 * RUN_LENGTH  # (a run's list holds two items per interval)
 
 
 #: kinds whose label is not just the type's name (label_of)
-_LABELLED = frozenset({model.BRIDGE, model.COWN_NODE, model.FUNCTION, model.CLASS, model.MODULE})
+_LABELLED = frozenset({kinds.BRIDGE, kinds.COWN_NODE, kinds.FUNCTION, kinds.CLASS, kinds.MODULE})
 
 
 class CapReached(Exception):
@@ -60,7 +61,7 @@ class Recorder:
         self.roots: set[int] = set()
         self.regions: dict[int, tuple] = {}  # rid -> (start, values)
         self.open_regions: dict[int, bool] = {}
-        self.events: list[model.Event] = []
+        self.events: list[Event] = []
         self.changed = False
         self.orphans: list[int] = []  # nodes whose last reference went, to drop
         self.kinds: dict[type, str] = {}  # kind by type (kind_of, once per type)
@@ -91,9 +92,9 @@ class Recorder:
         self.slots[nid] = {}
         self.inrefs[nid] = {}
         self.changed = True
-        if kind == model.BRIDGE:
+        if kind == kinds.BRIDGE:
             self.regions_dirty = True
-        if kind not in model.STRUCTURE_KINDS and kind != model.OTHER:
+        if kind not in kinds.STRUCTURE_KINDS and kind != kinds.OTHER:
             self.rescan(nid)
         return nid
 
@@ -103,7 +104,7 @@ class Recorder:
         self.next_id += 1
         self.ids[id(obj)] = nid
         self.objs[nid] = obj
-        self.nodes[nid] = (self.step, kind, kind, model.LOCAL, label, "")
+        self.nodes[nid] = (self.step, kind, kind, kinds.LOCAL, label, "")
         self.slots[nid] = {}
         self.inrefs[nid] = {}
         self.roots.add(nid)
@@ -125,7 +126,7 @@ class Recorder:
     def refresh_node(self, nid: int) -> None:
         """Re-read a node's place/label/detail (after region events)."""
         start, kind, type_name, place, label, detail = self.nodes[nid]
-        if kind in model.ROOT_KINDS:
+        if kind in kinds.ROOT_KINDS:
             return
         obj = self.objs[nid]
         new_kind = kind_of(obj)
@@ -144,16 +145,16 @@ class Recorder:
         """Keep the LRC counters right when a node changes place."""
         self.regions_dirty = True
         lrc = self.lrc
-        if old == model.LOCAL or new == model.LOCAL:
-            sign = 1 if new == model.LOCAL else -1
+        if old == kinds.LOCAL or new == kinds.LOCAL:
+            sign = 1 if new == kinds.LOCAL else -1
             for _start, dst, _text, _run in self.slots[nid].values():
                 if dst is not None and dst != nid:
-                    rid = model.place_rid(self.nodes[dst][3])
+                    rid = kinds.place_rid(self.nodes[dst][3])
                     if rid is not None:
                         lrc[rid] = lrc.get(rid, 0) + sign
-        old_rid, new_rid = model.place_rid(old), model.place_rid(new)
+        old_rid, new_rid = kinds.place_rid(old), kinds.place_rid(new)
         for src, count in self.inrefs[nid].items():
-            if src != nid and self.nodes[src][3] == model.LOCAL:
+            if src != nid and self.nodes[src][3] == kinds.LOCAL:
                 if old_rid is not None:
                     lrc[old_rid] -= count
                 if new_rid is not None:
@@ -174,21 +175,21 @@ class Recorder:
             names = {name for name, _value in found}
             for name in [n for n in old if n not in names]:
                 self._close_slot(nid, name)
-        if kind == model.LIST:
+        if kind == kinds.LIST:
             self.lengths[nid] = len(self.objs[nid])
 
     def apply_hint(self, nid: int, hint: object) -> None:
         """Update the part of a node a store touched (or all of it when unsure)."""
         obj = self.objs[nid]
         kind = self.nodes[nid][1]
-        if hint is TAIL and kind == model.LIST:
+        if hint is TAIL and kind == kinds.LIST:
             known, now = self.lengths.get(nid), len(obj)
             if known is not None and now >= known:
                 for i in range(known, now):
                     self.set_slot(nid, f"[{i}]", obj[i])
                 self.lengths[nid] = now
                 return
-        elif type(hint) is tuple and hint[0] == "attr" and kind in (model.OBJ, model.BRIDGE, model.INSTANCE):
+        elif type(hint) is tuple and hint[0] == "attr" and kind in (kinds.OBJ, kinds.BRIDGE, kinds.INSTANCE):
             name = hint[1]
             d = getattr(obj, "__dict__", None)
             if type(d) is dict and (name in d or not hasattr(type(obj), name)):
@@ -197,7 +198,7 @@ class Recorder:
                 else:
                     self.del_slot(nid, name)
                 return
-        elif type(hint) is tuple and hint[0] == "item" and kind == model.DICT and is_inline(hint[1]):
+        elif type(hint) is tuple and hint[0] == "item" and kind == kinds.DICT and is_inline(hint[1]):
             name = f"[{short_repr(hint[1])}]"
             value = dict.get(obj, hint[1], _MISSING)
             if value is _MISSING:
@@ -205,7 +206,7 @@ class Recorder:
             else:
                 self.set_slot(nid, name, value)
             return
-        elif type(hint) is tuple and hint[0] == "item" and kind == model.LIST and type(hint[1]) is int:
+        elif type(hint) is tuple and hint[0] == "item" and kind == kinds.LIST and type(hint[1]) is int:
             index = hint[1] if hint[1] >= 0 else hint[1] + len(obj)
             if 0 <= index < len(obj) and self.lengths.get(nid) == len(obj):
                 self.set_slot(nid, f"[{index}]", obj[index])
@@ -257,7 +258,7 @@ class Recorder:
         dst_place = self.nodes[dst][3]
         if dst_place[0] == "r":
             self.regions_dirty = True
-            if self.nodes[nid][3] == model.LOCAL:
+            if self.nodes[nid][3] == kinds.LOCAL:
                 rid = int(dst_place[1:])
                 self.lrc[rid] = self.lrc.get(rid, 0) + 1
         self.changed = True
@@ -309,7 +310,7 @@ class Recorder:
         dst_place = self.nodes[dst][3]
         if dst_place[0] == "r":
             self.regions_dirty = True
-            if self.nodes[nid][3] == model.LOCAL:
+            if self.nodes[nid][3] == kinds.LOCAL:
                 self.lrc[int(dst_place[1:])] -= 1
         if not refs and dst not in self.roots:
             self.orphans.append(dst)
@@ -404,7 +405,9 @@ class Recorder:
                 kind = "opened" if values[5] else "closed"
                 # close(r) reports itself: the same event from the counters would repeat it
                 if not any(e.kind == kind and e.rid == rid and e.step == self.step for e in self.events):
-                    self.events.append(model.Event(self.step, kind, rid))
+                    from .model import Event  # (the model's dataclasses stay out of start-up)
+
+                    self.events.append(Event(self.step, kind, rid))
             self.open_regions[rid] = values[5]
             self.regions[rid] = (self.step, values)
 

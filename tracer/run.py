@@ -7,8 +7,8 @@ import os
 import sys
 import tempfile
 import time
+from collections import namedtuple
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..instrument.importer import should_instrument
@@ -26,16 +26,9 @@ DEFAULT_MAX_STEPS = 1_000_000
 DEFAULT_MAX_OBJECTS = 200_000
 
 
-@dataclass(frozen=True)
-class TraceOutcome:
-    """How a traced run ended: the new trace's id, its status and step count."""
-
-    trace: int
-    status: str  # done, failed, truncated
-    steps: int
-    message: str
-    exit_status: int
-    elapsed: float
+#: How a traced run ended: the new trace's id, its status (done, failed, truncated), its
+#: step count, message, the program's exit status and the seconds it took.
+TraceOutcome = namedtuple("TraceOutcome", "trace status steps message exit_status elapsed")
 
 
 class OutputLimitReached(BaseException):
@@ -158,7 +151,7 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
         line = f" (line {error['line']})" if error.get("line") else ""
         message = f"{error.get('type', 'Error')}: {error.get('message', '')}{line}"
     summary = {"nodes": monitor.recorder.next_id - 1, "regions": RUNTIME.next_region_id - 1,
-               "violations": len(store.events(trace, kinds=("violation",))),
+               "violations": store.event_count(trace, "violation"),
                "error_kind": error.get("kind"),
                # the runtime's own view at the end, to compare with the last step's
                "final_regions": {str(m.rid): m.parent.rid if m.parent else None

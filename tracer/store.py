@@ -23,16 +23,15 @@ import sqlite3
 import time
 import zlib
 from array import array
+from collections import namedtuple
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-
-from .model import Edge, Event, Field, Node, RegionState, Step, StepGraph
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from .model import Event, Step, StepGraph
     from .scratch import ScratchRun
     from .writer import TraceWriter
 
@@ -158,17 +157,10 @@ OPEN_SCHEMA = "\n".join(
 )
 
 
-@dataclass(frozen=True)
-class TraceInfo:
-    id: int
-    name: str
-    created: float
-    status: str  # queued, running, done, failed, truncated
-    steps: int
-    message: str
-    truncated: str
-    settings: dict
-    summary: dict
+#: One trace's header: id, name, created (a timestamp), status (queued, running, done,
+#: failed, truncated), steps, message, truncated (the reason), settings, summary.
+#: (A named tuple: the model's dataclasses stay out of a trace's start-up.)
+TraceInfo = namedtuple("TraceInfo", "id name created status steps message truncated settings summary")
 
 
 class TraceStore:
@@ -276,6 +268,8 @@ class TraceStore:
         return info.steps
 
     def steps(self, trace: int, first: int = 0, count: int | None = None) -> list[Step]:
+        from .model import Step
+
         """Steps [first, first+count) without their graphs (file, line, event)."""
         last = first + count if count is not None else OPEN
         files = {f: path for f, (path, _src) in self.files(trace).items()}
@@ -303,6 +297,8 @@ class TraceStore:
         return sorted(lines)
 
     def step(self, trace: int, index: int) -> StepGraph:
+        from .model import Edge, Field, Node, RegionState, StepGraph
+
         total = self.step_count(trace)
         if not 0 <= index < total:
             raise StoreError(f"step {index} out of range: trace {trace} has {total} steps")
@@ -360,6 +356,8 @@ class TraceStore:
 
     def events(self, trace: int, first: int = 0, last: int = OPEN,
                kinds: tuple[str, ...] = ()) -> list[Event]:
+        from .model import Event
+
         sql = ("SELECT step, kind, rid, nodes, message, src, dst, edge FROM events "
                "WHERE trace = ? AND step >= ? AND step < ?")
         args: list = [trace, first, last]
@@ -369,6 +367,10 @@ class TraceStore:
         return [Event(step, kind, rid, tuple(json.loads(nodes)), message, src, dst, edge)
                 for step, kind, rid, nodes, message, src, dst, edge
                 in self.db.execute(sql + " ORDER BY rowid", args)]
+
+    def event_count(self, trace: int, kind: str) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM events WHERE trace = ? AND kind = ?",
+                               (trace, kind)).fetchone()[0]
 
     def output(self, trace: int, upto: int) -> list[tuple[int, str, str]]:
         """(step, stream, text) written at steps <= upto."""

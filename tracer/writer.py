@@ -8,11 +8,11 @@ import zlib
 from array import array
 from operator import sub
 
-from .model import Event
 from .store import GROUP, GROUP_ITEMS, GROUP_KIND, INTERVAL_TABLES, OPEN, _RS, STEP_CHUNK, _US, _to_json
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
+    from .model import Event
     from .store import TraceStore
 
 

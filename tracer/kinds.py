@@ -1,0 +1,41 @@
+"""What the tracer calls things: where a node lives (places) and what it is (kinds).
+
+Apart from `pyrona.tracer.model` (which re-exports all of it) so that tracing a
+program does not import the model's dataclasses.
+"""
+
+from __future__ import annotations
+
+# --- places: where a node lives ---
+LOCAL = "local"
+FROZEN = "frozen"
+COWN = "cown"
+
+
+def region_place(rid: int) -> str:
+    """The place of a member of user region `rid`: "r<rid>"."""
+    return f"r{rid}"
+
+
+def place_rid(place: str) -> int | None:
+    """The region id of a region place, None for local/frozen/cown."""
+    return int(place[1:]) if place.startswith("r") else None
+
+
+# --- node kinds ---
+#: A frame of the program: its variables are its edges and fields.
+FRAME = "frame"
+#: The globals of one of the program's modules (a root like a frame).
+MODULE_GLOBALS = "globals"
+OBJ = "obj"  # pyrona.Obj
+BRIDGE = "bridge"  # the bridge of a region (a Region object)
+COWN_NODE = "cown"  # a pyrona.Cown
+LIST, DICT, SET, TUPLE, FROZENSET = "list", "dict", "set", "tuple", "frozenset"
+INSTANCE = "instance"  # an instance of a user class
+FUNCTION, CLASS, MODULE = "function", "class", "module"  # program structure: hidden by default
+OTHER = "other"  # anything else (C objects...)
+
+#: Kinds views hide unless asked: program structure.
+STRUCTURE_KINDS = frozenset({FUNCTION, CLASS, MODULE})
+#: Kinds that are roots of the graph (their references are the program's local variables).
+ROOT_KINDS = frozenset({FRAME, MODULE_GLOBALS})
