@@ -60,7 +60,8 @@ class Monitor:
                  "progress", "changes", "max_steps", "recorder", "infos", "frames", "globals_nodes", "step",
                  "truncated", "runtime_events", "frames_dirty", "unsettled", "tool", "since_sweep",
                  "sweep_after", "output", "last_checkpoint", "checkpoint_cost", "step_append", "last_step",
-                 "next_check", "hook_ids", "dirty", "later", "on_truncate", "max_store_bytes")
+                 "next_check", "hook_ids", "dirty", "later", "on_truncate", "max_store_bytes",
+                 "line_event")
 
     def __init__(self, writer: TraceWriter, is_program_file: Callable[[str], bool], changes: Changes,
                  max_steps: int = 1_000_000, max_objects: int = 200_000,
@@ -105,6 +106,7 @@ class Monitor:
         self.later = changes.later
         #: called after the trace was cut (with the reason): may stop the program
         self.on_truncate: Callable[[str], None] | None = None
+        self.line_event = self._line_callback()
 
     # --- start / stop ---
 
@@ -122,7 +124,7 @@ class Monitor:
         RUNTIME.listener = self._runtime_event
 
     def _callbacks(self) -> dict[int, Callable[..., Any]]:
-        return {E.PY_START: self._py_start, E.PY_RESUME: self._py_start, E.LINE: self._line,
+        return {E.PY_START: self._py_start, E.PY_RESUME: self._py_start, E.LINE: self.line_event,
                 E.PY_RETURN: self._py_return, E.PY_YIELD: self._py_return, E.PY_UNWIND: self._py_unwind,
                 E.RAISE: self._raise, E.CALL: self._call}
 
@@ -218,70 +220,79 @@ class Monitor:
         rec = self.frames[frame] = FrameRec(frame, node, info, recorder.slots.get(node, {}), scope)
         return rec
 
-    def _line(self, code: CodeType, line: int) -> Any:
-        frame = _getframe(1)
-        rec = self.frames.get(frame)
-        if rec is None:
-            rec = self._enter(frame, self.infos[code])
-        last = rec.last_line
-        rec.last_line = line
-        # _complete(rec), inlined (this is the hottest path of all), with set_slot's
-        # plain-value case inlined too: a variable that holds a number, a bool or None
-        recorder = self.recorder
-        settled = False
-        if last is not None:
-            names = rec.stores.get(last)
-            if names:
-                scope, slots, step = rec.scope, rec.slots, recorder.step
-                try:
-                    for name in names:
-                        try:
-                            value = scope[name]
-                        except KeyError:
-                            recorder.del_slot(rec.node, name)
-                            continue
-                        kind = type(value)
-                        if kind is int or kind is bool or kind is float or value is None:
-                            text = f"{value}"  # (its repr, without a call)
-                            slot = slots.get(name)
-                            if slot is None:
-                                if len(text) <= 60:
-                                    slots[name] = (step, None, text, None)
-                                    continue
-                            elif slot[1] is None and len(text) <= 60:
-                                start, _dst, old, run = slot
-                                if old == text:
-                                    continue
-                                if start < step:  # (Recorder._end_interval)
-                                    if run is None:
-                                        run = [start, old]
-                                    else:
-                                        run += start, old
-                                        if len(run) >= RUN_SIZE:
-                                            recorder.writer.slot_run(rec.node, name, run, step)
-                                            run = None
-                                slots[name] = (step, None, text, run)
+    def _line_callback(self) -> Callable[[CodeType, int], Any]:
+        """The LINE callback: a closure over what it uses at every step (this is the hottest
+        code of all: a closure's variables cost less than attributes, its call less than a
+        bound method's)."""
+        frames, infos, recorder, dirty, later = self.frames, self.infos, self.recorder, self.dirty, self.later
+        step_append, enter, settle, check = self.step_append, self._enter, self._settle, self._check
+        writer = recorder.writer
+
+        def line_event(code: CodeType, line: int) -> Any:
+            frame = _getframe(1)
+            rec = frames.get(frame)
+            if rec is None:
+                rec = enter(frame, infos[code])
+            last = rec.last_line
+            rec.last_line = line
+            # _complete(rec), inlined, with set_slot's plain-value case inlined too: a
+            # variable that holds a number, a bool or None
+            settled = False
+            if last is not None:
+                names = rec.stores.get(last)
+                if names:
+                    scope, slots, step = rec.scope, rec.slots, recorder.step
+                    try:
+                        for name in names:
+                            try:
+                                value = scope[name]
+                            except KeyError:
+                                recorder.del_slot(rec.node, name)
                                 continue
-                        recorder.set_slot(rec.node, name, value)
-                except CapReached as cap:
-                    settled = True
-                    self._truncate(str(cap))
-                    self._flush_output(self.step)
-                if last in rec.wide:
-                    self.frames_dirty = self.unsettled = True
-            if self.later and not settled:
-                self.dirty.extend(self.later.pop(frame, ()))
-        # (recorder.events is only filled, and emptied, in _settle)
-        if not settled and (recorder.changed or self.dirty or self.unsettled):
-            self._settle()
-        # a new step: _new_step, inlined (output written during the line set `unsettled`
-        # and went out in _settle)
-        step = self.step = self.step + 1
-        recorder.step = step
-        self.step_append(rec.step_code | line)
-        if step >= self.next_check:
-            self._check()
-        return None
+                            kind = type(value)
+                            if kind is int or kind is bool or kind is float or value is None:
+                                text = f"{value}"  # (its repr, without a call)
+                                slot = slots.get(name)
+                                if slot is None:
+                                    if len(text) <= 60:
+                                        slots[name] = (step, None, text, None)
+                                        continue
+                                elif slot[1] is None and len(text) <= 60:
+                                    start, _dst, old, run = slot
+                                    if old == text:
+                                        continue
+                                    if start < step:  # (Recorder._end_interval)
+                                        if run is None:
+                                            run = [start, old]
+                                        else:
+                                            run += start, old
+                                            if len(run) >= RUN_SIZE:
+                                                writer.slot_run(rec.node, name, run, step)
+                                                run = None
+                                    slots[name] = (step, None, text, run)
+                                    continue
+                            recorder.set_slot(rec.node, name, value)
+                    except CapReached as cap:
+                        settled = True
+                        self._truncate(str(cap))
+                        self._flush_output(self.step)
+                    if last in rec.wide:
+                        self.frames_dirty = self.unsettled = True
+                if later and not settled:
+                    dirty.extend(later.pop(frame, ()))
+            # (recorder.events is only filled, and emptied, in _settle)
+            if not settled and (recorder.changed or dirty or self.unsettled):
+                settle()
+            # a new step: _new_step, inlined (output written during the line set
+            # `unsettled` and went out in _settle)
+            step = self.step = self.step + 1
+            recorder.step = step
+            step_append(rec.step_code | line)
+            if step >= self.next_check:
+                check()
+            return None
+
+        return line_event
 
     def _py_return(self, code: CodeType, offset: int, value: Any) -> Any:
         frame = sys._getframe(1)
