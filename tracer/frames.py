@@ -35,7 +35,7 @@ class CodeInfo:
     """What the monitor needs to know of one of the program's code objects."""
 
     __slots__ = ("file", "stores", "module_level", "globals_wide", "name", "step_code", "hook_calls", "label",
-                 "bound")
+                 "bound", "line_stores")
 
     def __init__(self, code: CodeType, file: int) -> None:
         self.file = file
@@ -70,6 +70,9 @@ class CodeInfo:
         # dunder names (__class__ cells, __pyrona temporaries) are never shown
         self.stores = {line: tuple(n for n in dict.fromkeys(names) if not n.startswith("__"))
                        for line, names in by_line.items()}
+        #: the same for the LINE callback: a line that stores one variable maps to its name
+        self.line_stores = {line: names[0] if len(names) == 1 else names
+                            for line, names in self.stores.items() if names}
 
 
 def _hook_calls(instructions: list[dis.Instruction]) -> frozenset[int]:
@@ -110,4 +113,4 @@ class FrameRec:
         self.slots = slots  # the recorder's slots of the node (the same dict, kept in place)
         self.scope = scope  # frame.f_globals, or frame.f_locals (made once)
         # (one lookup less per line)
-        self.stores, self.step_code, self.wide = info.stores, info.step_code, info.globals_wide
+        self.stores, self.step_code, self.wide = info.line_stores, info.step_code, info.globals_wide

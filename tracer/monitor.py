@@ -43,6 +43,7 @@ ARGS_KEPT = frozenset({"len", "isinstance", "issubclass", "id", "print", "repr",
                        "sorted", "min", "max", "sum", "any", "all", "abs", "round", "divmod", "ascii",
                        "hasattr"})
 PERIOD = 4096  # steps between progress reports (a power of two)
+_GONE = object()  # what a deleted variable holds
 SWEEP_AT_ONCE = 500  # graphs smaller than this are swept whenever a reference goes
 
 
@@ -236,31 +237,31 @@ class Monitor:
             last = rec.last_line
             rec.last_line = line
             # _complete(rec), inlined, with set_slot's plain-value case inlined too: a
-            # variable that holds a number, a bool or None
+            # variable that holds a number, a bool or None (most lines store one variable)
             settled = False
             if last is not None:
-                names = rec.stores.get(last)
-                if names:
-                    scope, slots, step = rec.scope, rec.slots, recorder.step
+                name = rec.stores.get(last)  # the variable the line stored (a tuple: several)
+                if name is not None:
                     try:
-                        for name in names:
+                        if type(name) is not str:
+                            self._store(rec, name)
+                        else:
                             try:
-                                value = scope[name]
-                            except KeyError:
-                                recorder.del_slot(rec.node, name)
-                                continue
+                                value = rec.scope[name]
+                            except KeyError:  # (deleted)
+                                value = _GONE
                             kind = type(value)
                             if kind is int or kind is bool or kind is float or value is None:
                                 text = f"{value}"  # (its repr, without a call)
+                                slots = rec.slots
                                 slot = slots.get(name)
-                                if slot is None:
-                                    if len(text) <= 60:
-                                        slots[name] = (step, None, text, None)
-                                        continue
-                                elif slot[1] is None and len(text) <= 60:
+                                step = recorder.step
+                                if len(text) > 60 or (slot is not None and slot[1] is not None):
+                                    recorder.set_slot(rec.node, name, value)
+                                elif slot is None:
+                                    slots[name] = (step, None, text, None)
+                                elif slot[2] != text:
                                     start, _dst, old, run = slot
-                                    if old == text:
-                                        continue
                                     if start < step:  # (Recorder._end_interval)
                                         if run is None:
                                             run = [start, old]
@@ -270,8 +271,10 @@ class Monitor:
                                                 writer.slot_run(rec.node, name, run, step)
                                                 run = None
                                     slots[name] = (step, None, text, run)
-                                    continue
-                            recorder.set_slot(rec.node, name, value)
+                            elif value is _GONE:
+                                recorder.del_slot(rec.node, name)
+                            else:
+                                recorder.set_slot(rec.node, name, value)
                     except CapReached as cap:
                         settled = True
                         self._truncate(str(cap))
@@ -380,6 +383,18 @@ class Monitor:
             self.last_checkpoint = time.monotonic()
             self.checkpoint_cost = self.last_checkpoint - now
 
+    def _store(self, rec: FrameRec, names: tuple[str, ...]) -> None:
+        """Record the variables `names` of a frame as they are now."""
+        recorder = self.recorder
+        scope, node, set_slot = rec.scope, rec.node, recorder.set_slot
+        for name in names:
+            try:
+                value = scope[name]
+            except KeyError:
+                recorder.del_slot(node, name)
+                continue
+            set_slot(node, name, value)
+
     def _complete(self, rec: FrameRec | None) -> None:
         """Apply what the last line changed to the graph (changes belong to the current step)."""
         try:
@@ -387,15 +402,7 @@ class Monitor:
             if line is not None:
                 names = rec.info.stores.get(line)
                 if names:  # the variables the line stored
-                    recorder = self.recorder
-                    scope, node, set_slot = rec.scope, rec.node, recorder.set_slot
-                    for name in names:
-                        try:
-                            value = scope[name]
-                        except KeyError:
-                            recorder.del_slot(node, name)
-                            continue
-                        set_slot(node, name, value)
+                    self._store(rec, names)
                     if line in rec.info.globals_wide:
                         self.frames_dirty = self.unsettled = True
                 if self.later:
