@@ -312,9 +312,15 @@ def test_a_good_scratch_store_is_copied_whole(stores):
     ("UPDATE nodes SET detail = json_set(detail, '$[0][5]', 'r1) DROP') WHERE node = -1", "not a place"),
     ("UPDATE nodes SET detail = json_set(detail, '$[0][0]', -5) WHERE node = -1", "nodes.node is -5"),
     ("UPDATE nodes SET detail = json_set(detail, '$[0][8]', json('{\"x\": [0]}')) WHERE node = -1",
-     "a slot of a slot group"),
-    ("UPDATE nodes SET detail = json_set(detail, '$[0][8]', json('{\"x\": [0, [1]]}')) WHERE node = -1",
-     "neither a dst nor a value"),
+     "is not [start, dst, value, run]"),
+    ("UPDATE nodes SET detail = json_set(detail, '$[0][8]', json('{\"x\": [0, 3, \"1\", null]}')) "
+     "WHERE node = -1", "holds both a dst and a value"),
+    ("UPDATE nodes SET detail = json_set(detail, '$[0][8]', json('{\"x\": [5, 3, null, [1, [2]]]}')) "
+     "WHERE node = -1", "neither a dst nor a value"),
+    ("UPDATE nodes SET detail = json_set(detail, '$[0][8]', json('{\"x\": [5, 3, null, [2, 1, 1, 1]]}')) "
+     "WHERE node = -1", "run is not consecutive"),
+    ("UPDATE nodes SET detail = json_set(detail, '$[0][8]', json('{\"x\": [5, 3, null, [7, 1]]}')) "
+     "WHERE node = -1", "a grouped slot's run start is 7"),
     ("UPDATE nodes SET detail = '[[[' WHERE node = -1", "not a node group"),
     ("UPDATE nodes SET detail = json_set(detail, '$[1][2]', 12) WHERE node = -1", "a grouped node's end"),
     ("UPDATE nodes SET detail = json_set(detail, '$[1][1]', 11, '$[1][2]', 5) WHERE node = -1",

@@ -120,8 +120,7 @@ class Recorder:
         for _start, dst, _text, _run in slots.values():
             if dst is not None:
                 self._unref(nid, dst)
-        slots.clear()
-        self._remove(nid, written=True)
+        self._remove(nid, written=True)  # (its slots dict goes with it, to the writer)
 
     def refresh_node(self, nid: int) -> None:
         """Re-read a node's place/label/detail (after region events)."""

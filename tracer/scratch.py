@@ -142,12 +142,40 @@ def node_group(value: object, start: int, end: int) -> str:
         if s > e:
             raise ScratchError(f"a grouped node's interval [{s}, {e}) is reversed")
         fields = _node_fields(nid, kind, type_name, where, label, detail)
-        held, at = slot_entries(slots, start, e, GROUP_ITEMS)
+        held, at = node_slots(slots, start, e)
         first, last = min(first, s if s < e else e, at), max(last, e)
         checked.append([*fields[:1], s, e, *fields[1:], held])
     if (first, last) != (start, end):
         raise ScratchError(f"a node group spans [{first}, {last}), its row [{start}, {end})")
     return json.dumps(checked, separators=(",", ":"))
+
+
+def node_slots(parsed: object, start: int, end: int) -> tuple[dict, int]:
+    """A grouped node's slots {name: [start, dst, value, run]} (see the store's
+    INTERVAL_TABLES), all within [start, end): (checked, the earliest step of them)."""
+    if type(parsed) is not dict or len(parsed) > GROUP_ITEMS:
+        raise ScratchError("a grouped node's slots are not a slot group")
+    checked, first = {}, end
+    for name, entry in parsed.items():
+        if type(entry) is not list or len(entry) != 4:
+            raise ScratchError("a grouped node's slot is not [start, dst, value, run]")
+        at = integer(entry[0], "a grouped slot's start", start, end)
+        dst = optional(entry[1], "slots.dst")
+        value = None if entry[2] is None else text(entry[2], "slots.value", NAME)
+        if (dst is None) == (value is None):
+            raise ScratchError("a grouped node's slot holds both a dst and a value, or neither")
+        run = entry[3]
+        if run is not None:
+            if type(run) is not list or not 0 < len(run) <= 2 * MAX_RUN or len(run) % 2:
+                raise ScratchError("a grouped slot's run is not a list of intervals")
+            starts = [integer(s, "a grouped slot's run start", start, at - 1) for s in run[0::2]]
+            if any(a >= b for a, b in zip(starts, starts[1:], strict=False)):
+                raise ScratchError("a grouped slot's run is not consecutive")
+            run = [item for s, h in zip(starts, run[1::2], strict=True) for item in (s, held(h))]
+            at = starts[0]
+        checked[text(name, "slots.name", NAME)] = [entry[0], dst, value, run]
+        first = min(first, at)
+    return checked, first
 
 
 def _json(value: object, limit: int, what: str, shape: str) -> object:

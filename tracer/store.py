@@ -130,11 +130,12 @@ INTERVAL_TABLES = {
     # one after the other (frames that returned, nodes still there when the trace ended),
     # each with its slots: `detail` is then a JSON list of [node, start, end, kind, type,
     # place, label, detail, slots]: the node held from start to end (none if start ==
-    # end), and `slots` is {name: [start, held] or [start, held, run]}: the slot holds
-    # `held` (an integer a dst, a string a value) from `start` to the entry's end, and
-    # before `start` what `run` says, [[start, end, dst, value], ...] (consecutive, null
-    # for none). The row's interval spans all of it. A node with many slots may come
-    # in several entries.
+    # end), and `slots` is {name: [start, dst, value, run]}: the slot holds the node `dst`
+    # or the value `value` (the other is null) from `start` to the entry's end, and
+    # before `start` what `run` says (null for nothing): [start, held, start, held, ...],
+    # consecutive intervals, each ending where the next starts and the last at `start`,
+    # `held` an integer for a dst, a string for a value. The row's interval spans all of
+    # it. A node with many slots may come in several entries.
     "nodes": ("node", "kind", "type", "place", "label", "detail"),
     # a reference (dst) or a plain value (value) held in a slot of a node; a row
     # whose `runs` is set stands for consecutive intervals of one slot, as text:
@@ -327,7 +328,12 @@ class TraceStore:
                 if index < end:
                     if start <= index:
                         graph.nodes[nid] = Node(nid, kind, type_name, place, label, about)
-                    for name, dst, value in _held(slots, index):
+                    for name, (at, dst, value, run) in slots.items():
+                        if at > index:
+                            if not run or run[0] > index:
+                                continue
+                            held = run[2 * bisect.bisect_right(run[0::2], index) - 1]
+                            dst, value = (held, None) if type(held) is int else (None, held)
                         if dst is not None:
                             edges.append((nid, name, dst))
                         else:
@@ -459,8 +465,8 @@ def _in_run(runs: str, offset: int) -> tuple[int | None, str | None]:
 
 
 def _held(slots: dict, index: int) -> Iterator[tuple[str, int | None, str | None]]:
-    """(name, dst, value) of the grouped slots {name: [start, held(, run)]} that hold at
-    step `index` (which is before their end)."""
+    """(name, dst, value) of the slots of a (legacy) slots GROUP row, {name: [start, held]
+    or [start, held, [[start, end, dst, value], ...]]}, that hold at step `index`."""
     for name, entry in slots.items():
         if entry[0] <= index:
             held = entry[1]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import zlib
 from array import array
-from operator import sub
+from operator import itemgetter, sub
 
 from .store import GROUP, GROUP_ITEMS, GROUP_KIND, INTERVAL_TABLES, OPEN, _RS, STEP_CHUNK, _US, _to_json
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 
 WAL_PAGES = 2048  # 8 MB
+_AT, _RUN = itemgetter(0), itemgetter(3)  # a slot's start and run; a run's first start
 
 
 class TraceWriter:
@@ -103,25 +105,29 @@ class TraceWriter:
         each of the many objects alive at the end, then costs a fraction of a row.
 
         `node` is (start, kind, type, place, label, detail); `slots` {name: (start, dst,
-        value, run)}, `run` None or the recorder's flat run of intervals before `start`."""
-        start, kind, type_name, place, label, detail = node
+        value, run)}, `run` None or the recorder's flat run of intervals before `start`,
+        as the row keeps them (the recorder hands the dict over: it changes no more)."""
+        start = node[0]
         first = start if start < end else end
-        held: dict[str, tuple] = {}
-        for name, (at, dst, value, run) in slots.items():
-            if run:
-                held[name] = (at, value if dst is None else dst, _intervals(run, at))
-                at = run[0]
-            elif at < end:
-                held[name] = (at, value if dst is None else dst)
-            else:
-                continue
-            if at < first:
-                first = at
-            if len(held) == GROUP_ITEMS:  # a node with many slots: in several entries
-                self._closed_entry(first, end, (nid, start, end, kind, type_name, place, label, detail, held))
-                held, first = {}, end
-        if first < end:
-            self._closed_entry(first, end, (nid, start, end, kind, type_name, place, label, detail, held))
+        if slots:
+            values = slots.values()
+            low = min(map(_AT, values))  # (C loops: this runs for every frame that returns)
+            with_runs = list(filter(_RUN, values))
+            if with_runs:
+                low = min(low, min(map(_AT, map(_RUN, with_runs))))
+            if low < first:
+                first = low
+            if first >= end:
+                return  # (a node, and slots, that came and went within one step)
+            if len(slots) > GROUP_ITEMS:  # a node with many slots: in several entries
+                items = iter(slots.items())
+                for _chunk in range(0, len(slots), GROUP_ITEMS):
+                    self._closed_entry(first, end, (nid, start, end, *node[1:],
+                                                    dict(itertools.islice(items, GROUP_ITEMS))))
+                return
+        elif first >= end:
+            return
+        self._closed_entry(first, end, (nid, start, end, *node[1:], slots))
 
     def _closed_entry(self, first: int, end: int, entry: tuple) -> None:
         self.closed.append(entry)
@@ -212,12 +218,3 @@ class TraceWriter:
             for table in INTERVAL_TABLES:
                 self.db.execute(f"DELETE FROM open_{table} WHERE trace = ?", (self.trace,))
         self.db.execute("PRAGMA wal_autocheckpoint=1000")
-
-
-def _intervals(run: list, end: int) -> list[tuple]:
-    """A run as [(start, end, dst, value), ...] (how a GROUP row holds it)."""
-    starts, helds = run[0::2], run[1::2]
-    ends = starts[1:]
-    ends.append(end)
-    return [(s, e, None, h) if type(h) is str else (s, e, h, None)
-            for s, e, h in zip(starts, ends, helds, strict=True)]
