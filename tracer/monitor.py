@@ -140,6 +140,9 @@ class Monitor:
             for event in self._callbacks():
                 sys.monitoring.register_callback(self.tool, event, None)
             sys.monitoring.free_tool_id(self.tool)
+            # (the closure refers to this monitor: without it, the monitor and its graph
+            # go as soon as the run is over, not at some later garbage collection)
+            self.line_event = None
             self.tool = None
         RUNTIME.listener = None
 
