@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pyrona.tracer.run import trace_program
+from pyrona.tracer.run import TraceOutcome, trace_program
 from pyrona.tracer.store import TraceStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,11 +141,7 @@ for i in range(300):
 for j in range(300):
     k = -j
 """
-    program = tmp_path / "runs.py"
-    program.write_text(source)
-    outcome = trace_program(program, store, verify=True)
-    info = store.trace(outcome.trace)
-    assert info.summary["verify_problems"] == [] and info.summary["readback_problems"] == []
+    outcome = traced_and_verified(store, tmp_path / "runs.py", source)
     assert outcome.steps > 1500
     runs = dict(store.db.execute("SELECT name, runs FROM slots WHERE trace = ? AND runs IS NOT NULL "
                                  "AND dst IS NULL", (outcome.trace,)).fetchall())
@@ -172,12 +168,7 @@ box.gone = 1
 del box.gone
 last = i
 """
-    program = tmp_path / "groups.py"
-    program.write_text(source)
-    outcome = trace_program(program, store, verify=True)
-    info = store.trace(outcome.trace)
-    assert outcome.status == "done", outcome.message
-    assert info.summary["verify_problems"] == [] and info.summary["readback_problems"] == []
+    outcome = traced_and_verified(store, tmp_path / "groups.py", source)
     rows = store.db.execute("SELECT start, end, detail FROM nodes WHERE trace = ? AND node = -1",
                             (outcome.trace,)).fetchall()
     assert rows and all(end == outcome.steps for _start, end, _detail in rows)  # (no call returned)
@@ -211,12 +202,7 @@ def make(n):
 
 cells = [make(i) for i in range(300)]
 """
-    program = tmp_path / "calls.py"
-    program.write_text(source)
-    outcome = trace_program(program, store, verify=True)
-    info = store.trace(outcome.trace)
-    assert outcome.status == "done", outcome.message
-    assert info.summary["verify_problems"] == [] and info.summary["readback_problems"] == []
+    outcome = traced_and_verified(store, tmp_path / "calls.py", source)
     frames = [entry for entry in grouped(store, outcome.trace) if entry[3] == "frame"]
     labels = [entry[6] for entry in frames]  # (the class body ran as a frame too)
     assert labels.count("Cell.__init__()") == labels.count("make()") == 300 and len(labels) == 601
@@ -256,12 +242,7 @@ class Box:
 box = Box()
 setter(box, "deck", deck)
 """
-    program = tmp_path / "callees.py"
-    program.write_text(source)
-    outcome = trace_program(program, store, verify=True)
-    info = store.trace(outcome.trace)
-    assert outcome.status == "done", outcome.message
-    assert info.summary["verify_problems"] == [] and info.summary["readback_problems"] == []
+    outcome = traced_and_verified(store, tmp_path / "callees.py", source)
     last = store.step(outcome.trace, outcome.steps - 1)
     assert any(e.name == "deck" for e in last.edges)
 
@@ -278,6 +259,17 @@ def test_a_finished_trace_leaves_nothing_of_its_recorder_behind(store, tmp_path)
         gc.enable()
 
 
+def traced_and_verified(store: TraceStore, program: Path, source: str) -> TraceOutcome:
+    """Trace `source` with verify on: it runs to its end, the live graph matches a full
+    walk at every step and every step reads back from the store as it was recorded."""
+    program.write_text(source)
+    outcome = trace_program(program, store, verify=True)
+    info = store.trace(outcome.trace)
+    assert outcome.status == "done", outcome.message
+    assert info.summary["verify_problems"] == [] and info.summary["readback_problems"] == []
+    return outcome
+
+
 def grouped(store: TraceStore, trace: int) -> list[list]:
     """The entries of the trace's node GROUP rows."""
     return [entry for (detail,) in store.db.execute("SELECT detail FROM nodes WHERE trace = ? AND node = -1",
@@ -289,11 +281,8 @@ SAMPLES = sorted((ROOT / "sample_programs").glob("*.py"))
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
-def test_sample_programs_trace_to_the_end_and_read_back(sample, store):
-    outcome = trace_program(sample, store, verify=True)
-    info = store.trace(outcome.trace)
-    assert outcome.status == "done", outcome.message
-    assert info.summary["verify_problems"] == [] and info.summary["readback_problems"] == []
+def test_sample_programs_trace_to_the_end_and_read_back(sample, store, tmp_path):
+    traced_and_verified(store, tmp_path / sample.name, sample.read_text())
 
 
 def test_close_is_one_event_and_counters_report_opening(store, tmp_path):

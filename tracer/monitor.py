@@ -420,38 +420,16 @@ class Monitor:
         """The rest of `_complete`: reread frames, apply the hooks' changes and the runtime's
         events, drop what went, sweep now and then, write events (and verify)."""
         recorder = self.recorder
-        if not self.unsettled:
-            # the common case, lean: stores the hooks reported, nothing else to do
-            try:
-                dirty = self.dirty
-                if dirty:
-                    changed = dirty.copy()
-                    dirty.clear()
-                    ids, nodes, apply_hint = recorder.ids, recorder.nodes, recorder.apply_hint
-                    for obj, hint in changed:
-                        nid = ids.get(id(obj))
-                        if nid is not None and nid in nodes:
-                            apply_hint(nid, hint)
-                if recorder.orphans:
-                    recorder.finish_changes()
-            except CapReached as cap:
-                self._truncate(str(cap))
-                return
-            if not (self.unsettled or recorder.regions_dirty or recorder.events) \
-                    and self.since_sweep < self.sweep_after \
-                    and not (recorder.maybe_garbage and len(recorder.nodes) < SWEEP_AT_ONCE):
-                if recorder.changed:
-                    recorder.changed = False
-                    self.since_sweep += 1
-                return
-        self.unsettled = self.verify  # (verify: settle at every step)
-        if self.output:
-            self._flush_output(self.step)
+        full = self.unsettled  # (else the common case: stores the hooks reported, no more)
         try:
-            if self.frames_dirty:
-                self.frames_dirty = False
-                for other in list(self.frames.values()):
-                    self._read(other, None)
+            if full:
+                self.unsettled = self.verify  # (verify: settle at every step)
+                if self.output:
+                    self._flush_output(self.step)
+                if self.frames_dirty:
+                    self.frames_dirty = False
+                    for other in list(self.frames.values()):
+                        self._read(other, None)
             dirty = self.dirty
             if dirty:
                 changed = dirty.copy()
@@ -461,6 +439,16 @@ class Monitor:
                     nid = ids.get(id(obj))
                     if nid is not None and nid in nodes:
                         apply_hint(nid, hint)
+            if not full:
+                if recorder.orphans:
+                    recorder.finish_changes()
+                if not (self.unsettled or recorder.regions_dirty or recorder.events) \
+                        and self.since_sweep < self.sweep_after \
+                        and not (recorder.maybe_garbage and len(recorder.nodes) < SWEEP_AT_ONCE):
+                    if recorder.changed:
+                        recorder.changed = False
+                        self.since_sweep += 1
+                    return
             if self.runtime_events:
                 recorder.regions_dirty = True
                 self._apply_runtime_events()
