@@ -259,6 +259,38 @@ def test_a_finished_trace_leaves_nothing_of_its_recorder_behind(store, tmp_path)
         gc.enable()
 
 
+def test_an_unreachable_cycle_goes_at_once_in_a_big_graph_too(store, tmp_path):
+    source = """\
+keep = [[i] for i in range(700)]
+a = {}
+b = {"a": a}
+a["b"] = b
+a = b = None
+x = 1
+chain = None
+for i in range(3000):
+    chain = [chain]
+chain = None
+y = 2
+"""
+    program = tmp_path / "cycle.py"
+    program.write_text(source)
+    outcome = trace_program(program, store)  # (verify would walk 4000 objects at every step)
+    steps = store.steps(outcome.trace)
+    lines = [s.line for s in steps]
+
+    def dicts_at(line: int) -> int:
+        graph = store.step(outcome.trace, lines.index(line))
+        return sum(1 for n in graph.nodes.values() if n.kind == "dict")
+
+    # (a step shows the state after its line ran)
+    assert dicts_at(4) == 2  # a and b refer to each other
+    assert dicts_at(5) == 0  # `a = b = None`: nothing else does: the cycle is gone at once
+    # a chain too long to walk back from (3000 lists) goes at the next sweep: still, it goes
+    last = store.step(outcome.trace, outcome.steps - 1)
+    assert sum(1 for n in last.nodes.values() if n.kind == "list") < 800
+
+
 def traced_and_verified(store: TraceStore, program: Path, source: str) -> TraceOutcome:
     """Trace `source` with verify on: it runs to its end, the live graph matches a full
     walk at every step and every step reads back from the store as it was recorded."""

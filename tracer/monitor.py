@@ -44,7 +44,7 @@ ARGS_KEPT = frozenset({"len", "isinstance", "issubclass", "id", "print", "repr",
                        "hasattr"})
 PERIOD = 4096  # steps between progress reports (a power of two)
 _GONE = object()  # what a deleted variable holds
-SWEEP_AT_ONCE = 500  # graphs smaller than this are swept whenever a reference goes
+SWEEP_AT_ONCE = 500  # graphs smaller than this are swept at once when a cycle check gave up
 
 
 def store_limit_reason(limit: int) -> str:
@@ -442,12 +442,9 @@ class Monitor:
             if not full:
                 if recorder.orphans:
                     recorder.finish_changes()
-                if not (self.unsettled or recorder.regions_dirty or recorder.events) \
-                        and self.since_sweep < self.sweep_after \
-                        and not (recorder.maybe_garbage and len(recorder.nodes) < SWEEP_AT_ONCE):
-                    if recorder.changed:
-                        recorder.changed = False
-                        self.since_sweep += 1
+                if not (self.unsettled or recorder.regions_dirty or recorder.events or recorder.suspects
+                        or recorder.maybe_garbage):
+                    recorder.changed = False
                     return
             if self.runtime_events:
                 recorder.regions_dirty = True
@@ -455,26 +452,28 @@ class Monitor:
             if recorder.changed:
                 if recorder.orphans:
                     recorder.finish_changes()
+                recorder.changed = False
+                # unreachable cycles: found at once from the nodes that lost a reference;
+                # where that gave up, a sweep of the whole graph: at once in a small graph
+                # (what people look at), now and then in a big one
+                let_go = recorder.collect_cycles() if recorder.suspects else False
+                if recorder.maybe_garbage:
+                    self.since_sweep += 1
+                    if len(recorder.nodes) < SWEEP_AT_ONCE or self.since_sweep > self.sweep_after:
+                        self.since_sweep = 0
+                        self.sweep_after = max(256, 4 * len(recorder.nodes))
+                        recorder.sweep()
+                        let_go = True
+                if let_go and RUNTIME.regions:
+                    # what went may be a whole region: the runtime collects it now, so
+                    # the trace shows it go at this step
+                    collect_garbage()
+                    if self.runtime_events:
+                        recorder.regions_dirty = True
+                        self._apply_runtime_events()
+                        recorder.finish_changes()
                 if recorder.regions_dirty:
                     recorder.update_regions(list(RUNTIME.regions.values()))
-                recorder.changed = False
-                self.since_sweep += 1
-                # unreachable cycles: swept at once in small graphs (what people look at),
-                # now and then in big ones (a sweep walks the whole graph)
-                if (recorder.maybe_garbage and len(recorder.nodes) < SWEEP_AT_ONCE) \
-                        or self.since_sweep > self.sweep_after:
-                    self.since_sweep = 0
-                    self.sweep_after = max(256, 4 * len(recorder.nodes))
-                    recorder.maybe_garbage = False
-                    recorder.sweep()
-                    if RUNTIME.regions:
-                        # what the sweep let go may be a whole region: the runtime
-                        # collects it now, so the trace shows it go at this step
-                        collect_garbage()
-                        if self.runtime_events:
-                            self._apply_runtime_events()
-                            recorder.finish_changes()
-                            recorder.update_regions(list(RUNTIME.regions.values()))
             if recorder.events:
                 for event in recorder.events:
                     self.writer.event(event)

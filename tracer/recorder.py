@@ -5,7 +5,9 @@ when something changes, closes the intervals that ended and opens new ones.
 It never re-walks the whole heap at a step: it rescans the objects the
 runtime saw mutated and the variables the last line stored, and walks from
 there to objects it has not seen yet. Nodes nothing references any more are
-dropped at once; unreachable cycles at the periodic full sweep.
+dropped at once; a node that lost a reference but still has others is checked
+for a way back to a root (`collect_cycles`), so an unreachable cycle goes at
+the step it became unreachable, without walking the whole graph.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ _MISSING = object()
 #: Closed intervals of one slot written together as one row.
 RUN_LENGTH = 128
 RUN_SIZE = 2 * RUN_LENGTH  # (a run's list holds two items per interval)
+#: Nodes a check for a way back to a root meets before it gives up (to a full sweep).
+WALK_BACK = 2_000
 
 
 #: kinds whose label is not just the type's name (label_of)
@@ -40,8 +44,8 @@ class Recorder:
     """Current graph + interval bookkeeping. `step` is the step changes belong to."""
 
     __slots__ = ("writer", "max_objects", "step", "next_id", "ids", "objs", "nodes", "slots", "inrefs",
-                 "lengths", "lrc", "regions_dirty", "maybe_garbage", "roots", "regions", "open_regions",
-                 "events", "changed", "orphans", "kinds")
+                 "lengths", "lrc", "regions_dirty", "maybe_garbage", "suspects", "roots", "regions",
+                 "open_regions", "events", "changed", "orphans", "kinds")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
@@ -57,7 +61,9 @@ class Recorder:
         self.lengths: dict[int, int] = {}  # list node -> elements already in its slots
         self.lrc: dict[int, int] = {}  # rid -> references from local nodes into the region
         self.regions_dirty = False
+        #: a check of `suspects` gave up (too far to a root): the next full sweep decides
         self.maybe_garbage = False
+        self.suspects: list[int] = []  # nodes that lost a reference but have others
         self.roots: set[int] = set()
         self.regions: dict[int, tuple] = {}  # rid -> (start, values)
         self.open_regions: dict[int, bool] = {}
@@ -311,10 +317,12 @@ class Recorder:
             self.regions_dirty = True
             if self.nodes[nid][3] == kinds.LOCAL:
                 self.lrc[int(dst_place[1:])] -= 1
-        if not refs and dst not in self.roots:
+        if dst in self.roots:
+            pass
+        elif not refs:
             self.orphans.append(dst)
         else:
-            self.maybe_garbage = True  # dst may now hang in an unreachable cycle
+            self.suspects.append(dst)  # dst may now hang in an unreachable cycle
         self.changed = True
 
     def flush_runs(self) -> None:
@@ -346,6 +354,52 @@ class Recorder:
                 self._close_slot(nid, name)
             self._remove(nid)
 
+    def collect_cycles(self) -> bool:
+        """Drop the suspects no root reaches any more, with whatever only they held (True
+        if anything went). Each is walked back through its referrers until a root turns
+        up (near, mostly); a walk that finds none has found garbage: everything it met
+        refers, through others, to nothing but itself. A walk that goes too far gives
+        up: the next full sweep decides (`maybe_garbage`)."""
+        let_go = False
+        suspects, nodes = self.suspects, self.nodes
+        while suspects:
+            nid = suspects.pop()
+            if nid in nodes:
+                garbage = self._unreachable_from(nid)
+                if garbage:
+                    for dead in garbage:
+                        for name in list(self.slots[dead]):
+                            self._close_slot(dead, name)
+                    for dead in garbage:
+                        self._remove(dead)
+                    self._collect()
+                    let_go = True
+        return let_go
+
+    def _unreachable_from(self, nid: int) -> set[int] | None:
+        """The nodes that lead to `nid` when no root does (None when one does, or when the
+        walk gave up)."""
+        roots, inrefs = self.roots, self.inrefs
+        refs = inrefs[nid]
+        # most have a root one or two references away (a variable; a list in one)
+        if not roots.isdisjoint(refs):
+            return None
+        for src in refs:
+            if not roots.isdisjoint(inrefs[src]):
+                return None
+        seen, queue = {nid}, [nid]
+        for at in queue:  # (breadth first: the nearest root first)
+            for src in inrefs[at]:
+                if src in roots:
+                    return None
+                if src not in seen:
+                    seen.add(src)
+                    queue.append(src)
+            if len(queue) > WALK_BACK:
+                self.maybe_garbage = True
+                return None
+        return seen
+
     def sweep(self) -> None:
         """Drop everything not reachable from the roots (unreachable cycles)."""
         marked, stack, slots, empty = set(self.roots), list(self.roots), self.slots, {}
@@ -363,6 +417,8 @@ class Recorder:
         for nid in dead:
             self._remove(nid)
         self.orphans.clear()
+        self.suspects.clear()
+        self.maybe_garbage = False
 
     def finish_changes(self) -> None:
         self._collect()
