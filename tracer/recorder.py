@@ -45,7 +45,7 @@ class Recorder:
 
     __slots__ = ("writer", "max_objects", "step", "next_id", "ids", "objs", "nodes", "slots", "inrefs",
                  "lengths", "lrc", "regions_dirty", "maybe_garbage", "suspects", "roots", "regions",
-                 "open_regions", "events", "changed", "orphans", "kinds")
+                 "open_regions", "events", "changed", "orphans", "kinds", "born")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
@@ -71,6 +71,7 @@ class Recorder:
         self.changed = False
         self.orphans: list[int] = []  # nodes whose last reference went, to drop
         self.kinds: dict[type, str] = {}  # kind by type (kind_of, once per type)
+        self.born: dict[int, int] = {}  # node -> the step it came at
 
     # --- nodes ---
 
@@ -95,6 +96,7 @@ class Recorder:
         else:
             label, detail = type(obj).__name__, ""
         self.nodes[nid] = (self.step, kind, type(obj).__name__, place_of(obj), label, detail)
+        self.born[nid] = self.step
         self.slots[nid] = {}
         self.inrefs[nid] = {}
         self.changed = True
@@ -111,6 +113,7 @@ class Recorder:
         self.ids[id(obj)] = nid
         self.objs[nid] = obj
         self.nodes[nid] = (self.step, kind, kind, kinds.LOCAL, label, "")
+        self.born[nid] = self.step
         self.slots[nid] = {}
         self.inrefs[nid] = {}
         self.roots.add(nid)
@@ -122,7 +125,7 @@ class Recorder:
         so a returned object keeps its node when the caller stores it."""
         self.roots.discard(nid)
         slots = self.slots[nid]
-        self.writer.node_closed(nid, self.nodes[nid], slots, self.step)
+        self.writer.node_closed(nid, self.nodes[nid], slots, self.step, self.born[nid])
         for _start, dst, _text, _run in slots.values():
             if dst is not None:
                 self._unref(nid, dst)
@@ -341,6 +344,7 @@ class Recorder:
         if self.ids.get(id(obj)) == nid:
             del self.ids[id(obj)]
         self.inrefs.pop(nid, None)
+        del self.born[nid]
         self.lengths.pop(nid, None)
         self.slots.pop(nid, None)
 
@@ -484,6 +488,6 @@ class Recorder:
 
     def close_all(self, end: int) -> None:
         """Write every open interval with `end` (the number of steps)."""
-        self.writer.nodes_closed(self.nodes, self.slots, end)
+        self.writer.nodes_closed(self.nodes, self.slots, self.born, end)
         self.writer.intervals_closed("regions", [(start, rid, *values)
                                                  for rid, (start, values) in self.regions.items()], end)

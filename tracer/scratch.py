@@ -131,7 +131,7 @@ def node_group(value: object, start: int, end: int) -> str:
     parsed = _json(value, 4_000_000, "nodes.detail", "a node group")
     if type(parsed) is not list or not 0 < len(parsed) <= GROUP_ITEMS:
         raise ScratchError("nodes.detail is not a node group")
-    checked, first, last = [], end, start
+    checked, last = [], start
     for entry in parsed:
         if type(entry) is not list or len(entry) != 9:
             raise ScratchError("an entry of a node group is not [node, start, end, kind, type, place, "
@@ -142,20 +142,20 @@ def node_group(value: object, start: int, end: int) -> str:
         if s > e:
             raise ScratchError(f"a grouped node's interval [{s}, {e}) is reversed")
         fields = _node_fields(nid, kind, type_name, where, label, detail)
-        held, at = node_slots(slots, start, e)
-        first, last = min(first, s if s < e else e, at), max(last, e)
+        held = node_slots(slots, start, e)
+        last = max(last, e)
         checked.append([*fields[:1], s, e, *fields[1:], held])
-    if (first, last) != (start, end):
-        raise ScratchError(f"a node group spans [{first}, {last}), its row [{start}, {end})")
+    if last != end:  # (its start may come before them all: the nodes came then)
+        raise ScratchError(f"a node group ends at {last}, its row at {end}")
     return json.dumps(checked, separators=(",", ":"))
 
 
-def node_slots(parsed: object, start: int, end: int) -> tuple[dict, int]:
+def node_slots(parsed: object, start: int, end: int) -> dict:
     """A grouped node's slots {name: [start, dst, value, run]} (see the store's
-    INTERVAL_TABLES), all within [start, end): (checked, the earliest step of them)."""
+    INTERVAL_TABLES), all within [start, end), checked."""
     if type(parsed) is not dict or len(parsed) > GROUP_ITEMS:
         raise ScratchError("a grouped node's slots are not a slot group")
-    checked, first = {}, end
+    checked = {}
     for name, entry in parsed.items():
         if type(entry) is not list or len(entry) != 4:
             raise ScratchError("a grouped node's slot is not [start, dst, value, run]")
@@ -172,10 +172,8 @@ def node_slots(parsed: object, start: int, end: int) -> tuple[dict, int]:
             if any(a >= b for a, b in zip(starts, starts[1:], strict=False)):
                 raise ScratchError("a grouped slot's run is not consecutive")
             run = [item for s, h in zip(starts, run[1::2], strict=True) for item in (s, held(h))]
-            at = starts[0]
-        checked[text(name, "slots.name", NAME)] = [entry[0], dst, value, run]
-        first = min(first, at)
-    return checked, first
+        checked[text(name, "slots.name", NAME)] = [at, dst, value, run]
+    return checked
 
 
 def _json(value: object, limit: int, what: str, shape: str) -> object:

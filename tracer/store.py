@@ -135,7 +135,8 @@ INTERVAL_TABLES = {
     # before `start` what `run` says (null for nothing): [start, held, start, held, ...],
     # consecutive intervals, each ending where the next starts and the last at `start`,
     # `held` an integer for a dst, a string for a value. The row's interval spans all of
-    # it. A node with many slots may come in several entries.
+    # it (it may start earlier: at the step its first node came). A node with many slots
+    # may come in several entries.
     "nodes": ("node", "kind", "type", "place", "label", "detail"),
     # a reference (dst) or a plain value (value) held in a slot of a node; a row
     # whose `runs` is set stands for consecutive intervals of one slot, as text:

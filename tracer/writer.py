@@ -7,7 +7,7 @@ import json
 import os
 import zlib
 from array import array
-from operator import itemgetter, sub
+from operator import sub
 
 from .store import GROUP, GROUP_ITEMS, GROUP_KIND, INTERVAL_TABLES, OPEN, _RS, STEP_CHUNK, _US, _to_json
 
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 
 WAL_PAGES = 2048  # 8 MB
-_AT, _RUN = itemgetter(0), itemgetter(3)  # a slot's start and run; a run's first start
 
 
 class TraceWriter:
@@ -98,7 +97,7 @@ class TraceWriter:
                 pass
         return total
 
-    def node_closed(self, nid: int, node: tuple, slots: dict[str, tuple], end: int) -> None:
+    def node_closed(self, nid: int, node: tuple, slots: dict[str, tuple], end: int, born: int) -> None:
         """A node's last interval and its slots' (with their runs), all closed at `end`: a
         frame that returned, or a node still there when the trace ends. Nodes closed one
         after the other share rows (see store.INTERVAL_TABLES): a short call's frame, or
@@ -106,28 +105,15 @@ class TraceWriter:
 
         `node` is (start, kind, type, place, label, detail); `slots` {name: (start, dst,
         value, run)}, `run` None or the recorder's flat run of intervals before `start`,
-        as the row keeps them (the recorder hands the dict over: it changes no more)."""
-        start = node[0]
-        first = start if start < end else end
-        if slots:
-            values = slots.values()
-            low = min(map(_AT, values))  # (C loops: this runs for every frame that returns)
-            with_runs = list(filter(_RUN, values))
-            if with_runs:
-                low = min(low, min(map(_AT, map(_RUN, with_runs))))
-            if low < first:
-                first = low
-            if first >= end:
-                return  # (a node, and slots, that came and went within one step)
-            if len(slots) > GROUP_ITEMS:  # a node with many slots: in several entries
-                items = iter(slots.items())
-                for _chunk in range(0, len(slots), GROUP_ITEMS):
-                    self._closed_entry(first, end, (nid, start, end, *node[1:],
-                                                    dict(itertools.islice(items, GROUP_ITEMS))))
-                return
-        elif first >= end:
-            return
-        self._closed_entry(first, end, (nid, start, end, *node[1:], slots))
+        as the row keeps them (the recorder hands the dict over: it changes no more).
+        `born` is the step the node came at: nothing of it starts earlier."""
+        entry = (nid, node[0], end, *node[1:], slots)
+        if len(slots) > GROUP_ITEMS:  # a node with many slots: in several entries
+            items = iter(slots.items())
+            for _chunk in range(0, len(slots), GROUP_ITEMS):
+                self._closed_entry(born, end, (*entry[:-1], dict(itertools.islice(items, GROUP_ITEMS))))
+        else:
+            self._closed_entry(born, end, entry)
 
     def _closed_entry(self, first: int, end: int, entry: tuple) -> None:
         self.closed.append(entry)
@@ -150,10 +136,11 @@ class TraceWriter:
         self.closed_items = 0
         self.closed_span = [OPEN, 0]
 
-    def nodes_closed(self, nodes: dict[int, tuple], slots: dict[int, dict[str, tuple]], end: int) -> None:
+    def nodes_closed(self, nodes: dict[int, tuple], slots: dict[int, dict[str, tuple]], born: dict[int, int],
+                     end: int) -> None:
         """Every node still there at the end, with its slots, closed at `end`."""
         for nid, node in nodes.items():
-            self.node_closed(nid, node, slots[nid], end)
+            self.node_closed(nid, node, slots[nid], end, born[nid])
         self.flush()
 
     def intervals_closed(self, table: str, rows: list[tuple], end: int) -> None:
