@@ -32,6 +32,8 @@ RUN_SIZE = 2 * RUN_LENGTH  # (a run's list holds two items per interval)
 WALK_BACK = 2_000
 
 
+#: kinds whose attributes are its slots (apply_hint)
+_ATTR_KINDS = frozenset({kinds.OBJ, kinds.BRIDGE, kinds.INSTANCE})
 #: kinds whose label is not just the type's name (label_of)
 _LABELLED = frozenset({kinds.BRIDGE, kinds.COWN_NODE, kinds.FUNCTION, kinds.CLASS, kinds.MODULE})
 
@@ -190,35 +192,41 @@ class Recorder:
         """Update the part of a node a store touched (or all of it when unsure)."""
         obj = self.objs[nid]
         kind = self.nodes[nid][1]
-        if hint is TAIL and kind == kinds.LIST:
-            known, now = self.lengths.get(nid), len(obj)
-            if known is not None and now >= known:
-                for i in range(known, now):
-                    self.set_slot(nid, f"[{i}]", obj[i])
-                self.lengths[nid] = now
-                return
-        elif type(hint) is tuple and hint[0] == "attr" and kind in (kinds.OBJ, kinds.BRIDGE, kinds.INSTANCE):
-            name = hint[1]
-            d = getattr(obj, "__dict__", None)
-            if type(d) is dict and (name in d or not hasattr(type(obj), name)):
-                if name in d:
-                    self.set_slot(nid, name, d[name])
-                else:
-                    self.del_slot(nid, name)
-                return
-        elif type(hint) is tuple and hint[0] == "item" and kind == kinds.DICT and is_inline(hint[1]):
-            name = f"[{short_repr(hint[1])}]"
-            value = dict.get(obj, hint[1], _MISSING)
-            if value is _MISSING:
-                self.del_slot(nid, name)
-            else:
-                self.set_slot(nid, name, value)
-            return
-        elif type(hint) is tuple and hint[0] == "item" and kind == kinds.LIST and type(hint[1]) is int:
-            index = hint[1] if hint[1] >= 0 else hint[1] + len(obj)
-            if 0 <= index < len(obj) and self.lengths.get(nid) == len(obj):
-                self.set_slot(nid, f"[{index}]", obj[index])
-                return
+        if hint is TAIL:
+            if kind == kinds.LIST:
+                known, now = self.lengths.get(nid), len(obj)
+                if known is not None and now >= known:
+                    for i in range(known, now):
+                        self.set_slot(nid, f"[{i}]", obj[i])
+                    self.lengths[nid] = now
+                    return
+        elif hint is not None:
+            what, key = hint
+            if what == "attr":
+                if kind in _ATTR_KINDS:
+                    d = getattr(obj, "__dict__", None)
+                    if type(d) is dict:
+                        value = d.get(key, _MISSING)
+                        if value is not _MISSING:
+                            self.set_slot(nid, key, value)
+                            return
+                        if not hasattr(type(obj), key):  # (else a class attribute, a slot...)
+                            self.del_slot(nid, key)
+                            return
+            elif kind == kinds.DICT:
+                if is_inline(key):
+                    name = f"[{short_repr(key)}]"
+                    value = dict.get(obj, key, _MISSING)
+                    if value is _MISSING:
+                        self.del_slot(nid, name)
+                    else:
+                        self.set_slot(nid, name, value)
+                    return
+            elif kind == kinds.LIST and type(key) is int:
+                index = key if key >= 0 else key + len(obj)
+                if 0 <= index < len(obj) and self.lengths.get(nid) == len(obj):
+                    self.set_slot(nid, f"[{index}]", obj[index])
+                    return
         self.rescan(nid)
 
     def set_slot(self, nid: int, name: str, value: Any) -> None:
