@@ -20,6 +20,7 @@ from ..runtime.state import RUNTIME
 from . import kinds
 from .events import record_runtime_events
 from .frames import CodeInfo, FrameRec
+from .garbage import collect_cycles, sweep
 from .hooks import Changes
 from .objects import is_inline
 from .recorder import RUN_SIZE, CapReached, Recorder
@@ -456,13 +457,13 @@ class Monitor:
                 # unreachable cycles: found at once from the nodes that lost a reference;
                 # where that gave up, a sweep of the whole graph: at once in a small graph
                 # (what people look at), now and then in a big one
-                let_go = recorder.collect_cycles() if recorder.suspects else False
+                let_go = collect_cycles(recorder) if recorder.suspects else False
                 if recorder.maybe_garbage:
                     self.since_sweep += 1
                     if len(recorder.nodes) < SWEEP_AT_ONCE or self.since_sweep > self.sweep_after:
                         self.since_sweep = 0
                         self.sweep_after = max(256, 4 * len(recorder.nodes))
-                        recorder.sweep()
+                        sweep(recorder)
                         let_go = True
                 if let_go and RUNTIME.regions:
                     # what went may be a whole region: the runtime collects it now, so

@@ -5,9 +5,7 @@ when something changes, closes the intervals that ended and opens new ones.
 It never re-walks the whole heap at a step: it rescans the objects the
 runtime saw mutated and the variables the last line stored, and walks from
 there to objects it has not seen yet. Nodes nothing references any more are
-dropped at once; a node that lost a reference but still has others is checked
-for a way back to a root (`collect_cycles`), so an unreachable cycle goes at
-the step it became unreachable, without walking the whole graph.
+dropped at once; unreachable cycles as `tracer.garbage` finds them.
 """
 
 from __future__ import annotations
@@ -28,8 +26,6 @@ _MISSING = object()
 #: Closed intervals of one slot written together as one row.
 RUN_LENGTH = 128
 RUN_SIZE = 2 * RUN_LENGTH  # (a run's list holds two items per interval)
-#: Nodes a check for a way back to a root meets before it gives up (to a full sweep).
-WALK_BACK = 2_000
 
 
 #: kinds whose attributes are its slots (apply_hint)
@@ -131,7 +127,7 @@ class Recorder:
         for _start, dst, _text, _run in slots.values():
             if dst is not None:
                 self._unref(nid, dst)
-        self._remove(nid, written=True)  # (its slots dict goes with it, to the writer)
+        self.remove(nid, written=True)  # (its slots dict goes with it, to the writer)
 
     def refresh_node(self, nid: int) -> None:
         """Re-read a node's place/label/detail (after region events)."""
@@ -184,7 +180,7 @@ class Recorder:
         if had:
             names = {name for name, _value in found}
             for name in [n for n in old if n not in names]:
-                self._close_slot(nid, name)
+                self.close_slot(nid, name)
         if kind == kinds.LIST:
             self.lengths[nid] = len(self.objs[nid])
 
@@ -281,9 +277,9 @@ class Recorder:
 
     def del_slot(self, nid: int, name: str) -> None:
         if name in self.slots[nid]:
-            self._close_slot(nid, name)
+            self.close_slot(nid, name)
 
-    def _close_slot(self, nid: int, name: str) -> None:
+    def close_slot(self, nid: int, name: str) -> None:
         """The slot is gone (deleted, or its node is): end its interval and its run."""
         slot = self.slots[nid].pop(name)
         self._end_interval(nid, name, slot, False)
@@ -344,7 +340,7 @@ class Recorder:
                     self.writer.slot_run(nid, name, run, start)
                     slots[name] = (start, dst, text, None)
 
-    def _remove(self, nid: int, written: bool = False) -> None:
+    def remove(self, nid: int, written: bool = False) -> None:
         start, kind, type_name, place, label, detail = self.nodes.pop(nid)
         if start < self.step and not written:
             self.writer.interval("nodes", start, self.step, (nid, kind, type_name, place, label, detail))
@@ -356,84 +352,18 @@ class Recorder:
         self.lengths.pop(nid, None)
         self.slots.pop(nid, None)
 
-    def _collect(self) -> None:
+    def collect(self) -> None:
         """Drop nodes nothing references any more (cascading)."""
         while self.orphans:
             nid = self.orphans.pop()
             if nid not in self.nodes or self.inrefs.get(nid) or nid in self.roots:
                 continue
             for name in list(self.slots[nid]):
-                self._close_slot(nid, name)
-            self._remove(nid)
-
-    def collect_cycles(self) -> bool:
-        """Drop the suspects no root reaches any more, with whatever only they held (True
-        if anything went). Each is walked back through its referrers until a root turns
-        up (near, mostly); a walk that finds none has found garbage: everything it met
-        refers, through others, to nothing but itself. A walk that goes too far gives
-        up: the next full sweep decides (`maybe_garbage`)."""
-        let_go = False
-        suspects, nodes = self.suspects, self.nodes
-        while suspects:
-            nid = suspects.pop()
-            if nid in nodes:
-                garbage = self._unreachable_from(nid)
-                if garbage:
-                    for dead in garbage:
-                        for name in list(self.slots[dead]):
-                            self._close_slot(dead, name)
-                    for dead in garbage:
-                        self._remove(dead)
-                    self._collect()
-                    let_go = True
-        return let_go
-
-    def _unreachable_from(self, nid: int) -> set[int] | None:
-        """The nodes that lead to `nid` when no root does (None when one does, or when the
-        walk gave up)."""
-        roots, inrefs = self.roots, self.inrefs
-        refs = inrefs[nid]
-        # most have a root one or two references away (a variable; a list in one)
-        if not roots.isdisjoint(refs):
-            return None
-        for src in refs:
-            if not roots.isdisjoint(inrefs[src]):
-                return None
-        seen, queue = {nid}, [nid]
-        for at in queue:  # (breadth first: the nearest root first)
-            for src in inrefs[at]:
-                if src in roots:
-                    return None
-                if src not in seen:
-                    seen.add(src)
-                    queue.append(src)
-            if len(queue) > WALK_BACK:
-                self.maybe_garbage = True
-                return None
-        return seen
-
-    def sweep(self) -> None:
-        """Drop everything not reachable from the roots (unreachable cycles)."""
-        marked, stack, slots, empty = set(self.roots), list(self.roots), self.slots, {}
-        push, mark = stack.append, marked.add
-        while stack:
-            for slot in slots.get(stack.pop(), empty).values():
-                dst = slot[1]
-                if dst is not None and dst not in marked:
-                    mark(dst)
-                    push(dst)
-        dead = [nid for nid in self.nodes if nid not in marked]
-        for nid in dead:
-            for name in list(self.slots[nid]):
-                self._close_slot(nid, name)
-        for nid in dead:
-            self._remove(nid)
-        self.orphans.clear()
-        self.suspects.clear()
-        self.maybe_garbage = False
+                self.close_slot(nid, name)
+            self.remove(nid)
 
     def finish_changes(self) -> None:
-        self._collect()
+        self.collect()
 
     # --- regions ---
 
