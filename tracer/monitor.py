@@ -12,7 +12,6 @@ from __future__ import annotations
 import builtins
 import sys
 import time
-from sys import _getframe
 from types import BuiltinMethodType, ModuleType
 
 from ..runtime.lifecycle import collect_garbage
@@ -21,9 +20,10 @@ from . import kinds
 from .events import record_runtime_events
 from .frames import CodeInfo, FrameRec
 from .garbage import collect_cycles, sweep
+from .line import line_callback
 from .hooks import Changes
 from .objects import is_inline
-from .recorder import RUN_SIZE, CapReached, Recorder
+from .recorder import CapReached, Recorder
 from .store import EVENT_CODES, STEP_FLUSH
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -44,7 +44,6 @@ ARGS_KEPT = frozenset({"len", "isinstance", "issubclass", "id", "print", "repr",
                        "sorted", "min", "max", "sum", "any", "all", "abs", "round", "divmod", "ascii",
                        "hasattr"})
 PERIOD = 4096  # steps between progress reports (a power of two)
-_GONE = object()  # what a deleted variable holds
 SWEEP_AT_ONCE = 500  # graphs smaller than this are swept at once when a cycle check gave up
 
 
@@ -108,7 +107,7 @@ class Monitor:
         self.later = changes.later
         #: called after the trace was cut (with the reason): may stop the program
         self.on_truncate: Callable[[str], None] | None = None
-        self.line_event = self._line_callback()
+        self.line_event = line_callback(self)
 
     # --- start / stop ---
 
@@ -224,82 +223,6 @@ class Monitor:
             self._truncate(str(cap))
         rec = self.frames[frame] = FrameRec(frame, node, info, recorder.slots.get(node, {}), scope)
         return rec
-
-    def _line_callback(self) -> Callable[[CodeType, int], Any]:
-        """The LINE callback: a closure over what it uses at every step (this is the hottest
-        code of all: a closure's variables cost less than attributes, its call less than a
-        bound method's)."""
-        frames, infos, recorder, dirty, later = self.frames, self.infos, self.recorder, self.dirty, self.later
-        step_append, enter, settle, check = self.step_append, self._enter, self._settle, self._check
-        writer = recorder.writer
-
-        def line_event(code: CodeType, line: int) -> Any:
-            frame = _getframe(1)
-            rec = frames.get(frame)
-            if rec is None:
-                rec = enter(frame, infos[code])
-            last = rec.last_line
-            rec.last_line = line
-            # _complete(rec), inlined, with set_slot's plain-value case inlined too: a
-            # variable that holds a number, a bool or None (most lines store one variable)
-            settled = False
-            if last is not None:
-                name = rec.stores.get(last)  # the variable the line stored (a tuple: several)
-                if name is not None:
-                    try:
-                        if type(name) is not str:
-                            self._store(rec, name)
-                        else:
-                            try:
-                                value = rec.scope[name]
-                            except KeyError:  # (deleted)
-                                value = _GONE
-                            kind = type(value)
-                            if kind is int or kind is bool or kind is float or value is None:
-                                text = f"{value}"  # (its repr, without a call)
-                                slots = rec.slots
-                                slot = slots.get(name)
-                                step = recorder.step
-                                if len(text) > 60 or (slot is not None and slot[1] is not None):
-                                    recorder.set_slot(rec.node, name, value)
-                                elif slot is None:
-                                    slots[name] = (step, None, text, None)
-                                elif slot[2] != text:
-                                    start, _dst, old, run = slot
-                                    if start < step:  # (Recorder._end_interval)
-                                        if run is None:
-                                            run = [start, old]
-                                        else:
-                                            run += start, old
-                                            if len(run) >= RUN_SIZE:
-                                                writer.slot_run(rec.node, name, run, step)
-                                                run = None
-                                    slots[name] = (step, None, text, run)
-                            elif value is _GONE:
-                                recorder.del_slot(rec.node, name)
-                            else:
-                                recorder.set_slot(rec.node, name, value)
-                    except CapReached as cap:
-                        settled = True
-                        self._truncate(str(cap))
-                        self._flush_output(self.step)
-                    if last in rec.wide:
-                        self.frames_dirty = self.unsettled = True
-                if later and not settled:
-                    dirty.extend(later.pop(frame, ()))
-            # (recorder.events is only filled, and emptied, in _settle)
-            if not settled and (recorder.changed or dirty or self.unsettled):
-                settle()
-            # a new step: _new_step, inlined (output written during the line set
-            # `unsettled` and went out in _settle)
-            step = self.step = self.step + 1
-            recorder.step = step
-            step_append(rec.step_code | line)
-            if step >= self.next_check:
-                check()
-            return None
-
-        return line_event
 
     def _py_return(self, code: CodeType, offset: int, value: Any) -> Any:
         frame = sys._getframe(1)
