@@ -34,7 +34,7 @@ def line_callback(self: Monitor) -> Callable[[CodeType, int], Any]:
         frame = _getframe(1)
         rec = frames.get(frame)
         if rec is None:
-            rec = enter(frame, infos[code])
+            rec = enter(frame, infos[id(code)])
         last = rec.last_line
         rec.last_line = line
         # _complete(rec), inlined, with set_slot's plain-value case inlined too: a

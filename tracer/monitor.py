@@ -58,11 +58,10 @@ class Monitor:
     # (slots: the callbacks read these at every step; a plain __dict__ of more than 30
     # attributes loses CPython's fast attribute loads)
     __slots__ = ("writer", "verify", "verify_problems", "snapshots", "is_program_file", "files",
-                 "progress", "changes", "max_steps", "recorder", "infos", "frames", "globals_nodes", "step",
-                 "truncated", "runtime_events", "frames_dirty", "unsettled", "tool", "since_sweep",
+                 "progress", "changes", "max_steps", "recorder", "infos", "codes", "frames", "globals_nodes",
+                 "step", "truncated", "runtime_events", "frames_dirty", "unsettled", "tool", "since_sweep",
                  "sweep_after", "output", "last_checkpoint", "checkpoint_cost", "step_append", "last_step",
-                 "next_check", "hook_ids", "dirty", "later", "on_truncate", "max_store_bytes",
-                 "line_event")
+                 "next_check", "hook_ids", "dirty", "later", "on_truncate", "max_store_bytes", "line_event")
 
     def __init__(self, writer: TraceWriter, is_program_file: Callable[[str], bool], changes: Changes,
                  max_steps: int = 1_000_000, max_objects: int = 200_000,
@@ -82,7 +81,10 @@ class Monitor:
         self.changes = changes
         self.max_steps = max_steps
         self.recorder = Recorder(writer, max_objects)
-        self.infos: dict[CodeType, CodeInfo | None] = {}
+        #: by id(code) (hashing a code object hashes all its constants, nested code too:
+        #: microseconds for a module's); `codes` keeps them alive, so ids stay theirs
+        self.infos: dict[int, CodeInfo | None] = {}
+        self.codes: list[CodeType] = []
         self.frames: dict[FrameType, FrameRec] = {}
         self.globals_nodes: dict[int, int] = {}  # id(module globals) -> node
         self.step = -1
@@ -132,8 +134,8 @@ class Monitor:
     def stop(self) -> None:
         if self.tool is not None:
             sys.monitoring.set_events(self.tool, 0)
-            for code, info in self.infos.items():
-                if info is not None:
+            for code in self.codes:
+                if self.infos[id(code)] is not None:
                     sys.monitoring.set_local_events(self.tool, code, 0)
             # (freeing the tool id leaves its callbacks registered in 3.13: they would keep
             # this monitor, and the whole graph it recorded, alive until the process ends)
@@ -182,13 +184,14 @@ class Monitor:
     def _info(self, code: CodeType) -> CodeInfo | None:
         file = self._file(code.co_filename)
         info = CodeInfo(code, file) if file is not None else None
-        self.infos[code] = info
+        self.infos[id(code)] = info
+        self.codes.append(code)
         if info is not None:
             sys.monitoring.set_local_events(self.tool, code, LOCAL_EVENTS)
         return info
 
     def _py_start(self, code: CodeType, offset: int) -> Any:
-        info = self.infos.get(code, False)
+        info = self.infos.get(id(code), False)
         if info is False:
             info = self._info(code)
         if info is None:
@@ -234,11 +237,11 @@ class Monitor:
         return None
 
     def _py_unwind(self, code: CodeType, offset: int, exc: BaseException) -> Any:
-        if self.infos.get(code) is not None:
+        if self.infos.get(id(code)) is not None:
             self._py_return(code, offset, None)
 
     def _raise(self, code: CodeType, offset: int, exc: BaseException) -> Any:
-        if self.infos.get(code) is None:
+        if self.infos.get(id(code)) is None:
             return None
         frame = sys._getframe(1)
         rec = self.frames.get(frame)
@@ -253,7 +256,7 @@ class Monitor:
         if id(callable_) in self.hook_ids:
             # a store hook: it reports its own changes; where it is called by its name,
             # that call site always calls it: no more events from there
-            info = self.infos.get(code)
+            info = self.infos.get(id(code))
             return DISABLE if info is not None and offset in info.hook_calls else None
         if is_inline(arg0):
             return None
@@ -264,7 +267,7 @@ class Monitor:
             if type(owner) is not ModuleType or (owner is builtins and callable_.__name__ in ARGS_KEPT):
                 return None
         target = getattr(callable_, "__code__", None)
-        if target is None or self.infos.get(target) is None:
+        if target is None or self.infos.get(id(target)) is None:
             self.changes.after_line(sys._getframe(1), arg0)
         return None
 
