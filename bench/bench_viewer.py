@@ -31,9 +31,7 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +39,8 @@ from pathlib import Path
 
 import httpx
 from playwright.sync_api import sync_playwright
+
+from pyrona.server.launch import ServeError, ServerProcess
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -150,12 +150,6 @@ FIRST = """() => {
 }"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def median(xs: list[float]) -> float:
     return statistics.median(xs)
 
@@ -163,29 +157,6 @@ def median(xs: list[float]) -> float:
 def p95(xs: list[float]) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, max(0, round(0.95 * len(xs) + 0.5) - 1))]
-
-
-def serve(tmp: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    log = open(tmp / "server.log", "w+b")
-    proc = subprocess.Popen([sys.executable, "-m", "pyrona", "serve", "--port", str(port),
-                             "--db", str(tmp / "traces.db")],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            log.seek(0)
-            sys.exit(f"pyrona serve exited with {proc.returncode}:\n{log.read().decode(errors='replace')}")
-        try:
-            if httpx.get(f"{base}/api/traces", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            sys.exit("pyrona serve did not answer in 60 s")
-        time.sleep(0.2)
 
 
 def trace(http: httpx.Client, size: int) -> int:
@@ -305,7 +276,11 @@ def main() -> None:
         sys.exit(f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
     began = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="pyrona-bench-viewer-"))
-    proc, base = serve(tmp)
+    try:
+        server = ServerProcess(tmp / "traces.db", tmp / "server.log", cwd=ROOT)
+    except ServeError as exc:
+        sys.exit(str(exc))
+    base = server.base
     try:
         with httpx.Client(base_url=base, timeout=30) as http:
             traces = {size: trace(http, size) for size in SIZES}
@@ -336,12 +311,7 @@ def main() -> None:
                     runs.append((label, "warm", warm(browser, base, t, steps[size][0], args.presses, expand)))
             browser.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"\nfirst display: navigation to the first diagram on screen, median of {args.loads} fresh loads;"

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from pyrona.server.launch import ServeError, ServerProcess
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -29,44 +27,16 @@ VIEWPORT = {"width": 1600, "height": 900}
 NODES = "document.querySelectorAll('#stage svg g.node').length"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`pyrona serve --samples` on a free port with a fresh store; yields its base URL."""
     tmp = tmp_path_factory.mktemp("serve")
-    port = free_port()
-    log = open(tmp / "server.log", "w+b")
-    proc = subprocess.Popen([sys.executable, "-m", "pyrona", "serve", "--port", str(port),
-                             "--db", str(tmp / "traces.db"), "--samples"],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        if proc.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"pyrona serve exited with {proc.returncode}:\n{log.read().decode(errors='replace')}")
-        try:
-            if httpx.get(f"{base}/api/traces", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("pyrona serve did not answer in 90 s")
-        time.sleep(0.2)
-    yield base
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
+        served = ServerProcess(tmp / "traces.db", tmp / "server.log", samples=True, timeout=90, cwd=ROOT)
+    except ServeError as exc:
+        pytest.fail(str(exc))
+    with served:
+        yield served.base
 
 
 @pytest.fixture(scope="module")
