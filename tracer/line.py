@@ -24,10 +24,11 @@ if TYPE_CHECKING:
 _GONE = object()  # what a deleted variable holds
 
 
-def line_callback(self: Monitor) -> Callable[[CodeType, int], Any]:
-    """The LINE callback of `self` (the monitor)."""
-    frames, infos, recorder, dirty, later = self.frames, self.infos, self.recorder, self.dirty, self.later
-    step_append, enter, settle, check = self.step_append, self._enter, self._settle, self._check
+def line_callback(monitor: Monitor) -> Callable[[CodeType, int], Any]:
+    """The LINE callback of `monitor`."""
+    frames, infos, recorder = monitor.frames, monitor.infos, monitor.recorder
+    dirty, later = monitor.dirty, monitor.later
+    step_append, enter, settle, check = monitor.step_append, monitor._enter, monitor._settle, monitor._check
     writer = recorder.writer
 
     def line_event(code: CodeType, line: int) -> Any:
@@ -45,7 +46,7 @@ def line_callback(self: Monitor) -> Callable[[CodeType, int], Any]:
             if name is not None:
                 try:
                     if type(name) is not str:
-                        self._store(rec, name)
+                        monitor._store(rec, name)
                     else:
                         try:
                             value = rec.scope[name]
@@ -78,21 +79,21 @@ def line_callback(self: Monitor) -> Callable[[CodeType, int], Any]:
                             recorder.set_slot(rec.node, name, value)
                 except CapReached as cap:
                     settled = True
-                    self._truncate(str(cap))
-                    self._flush_output(self.step)
+                    monitor._truncate(str(cap))
+                    monitor._flush_output(monitor.step)
                 if last in rec.wide:
-                    self.frames_dirty = self.unsettled = True
+                    monitor.frames_dirty = monitor.unsettled = True
             if later and not settled:
                 dirty.extend(later.pop(frame, ()))
         # (recorder.events is only filled, and emptied, in _settle)
-        if not settled and (recorder.changed or dirty or self.unsettled):
+        if not settled and (recorder.changed or dirty or monitor.unsettled):
             settle()
         # a new step: _new_step, inlined (output written during the line set
         # `unsettled` and went out in _settle)
-        step = self.step = self.step + 1
+        step = monitor.step = monitor.step + 1
         recorder.step = step
         step_append(rec.step_code | line)
-        if step >= self.next_check:
+        if step >= monitor.next_check:
             check()
         return None
 
