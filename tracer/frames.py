@@ -5,7 +5,7 @@ from __future__ import annotations
 import dis
 
 
-from .store import EVENT_CODES
+from .store_format import EVENT_CODES
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:

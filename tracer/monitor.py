@@ -24,7 +24,7 @@ from .line import line_callback
 from .hooks import Changes
 from .objects import is_inline
 from .recorder import CapReached, Recorder
-from .store import EVENT_CODES, STEP_FLUSH
+from .store_format import EVENT_CODES, STEP_FLUSH
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .store import (
+from .store_format import (
     _RS, _US, GROUP, GROUP_ITEMS, GROUP_KIND, GROUP_SIZE, INTERVAL_TABLES, STEP_CHUNK, interval_bin,
     run_lengths,
 )

@@ -1,17 +1,9 @@
-"""The trace store: many traces in one SQLite file (WAL), the graph kept temporally.
+"""The trace store: many traces in one SQLite file (WAL), the graph kept temporally
+(the rows and their meaning: `store_format`).
 
-Every node, edge, inline value and region state is a row with the step
-interval [start, end) in which it held. Rows are written once, when their
-interval closes (still-open ones at checkpoints and at the end), so the writer
-only appends. To read the state at step s directly, each row also carries a
-`bin`: with L = bit_length(end - start) - 1, bin = L << 40 | start >> L. An
-interval of level L that contains s starts in one of the three bins
-(s >> L) - 2 .. s >> L of that level, so a step is read with one indexed
-lookup per level, never by replaying from step 0.
-
-All SQL lives here, in `writer` (writing a trace) and in `scratch` (reading a
-sandboxed run's untrusted store); the rest of pyrona passes the dataclasses of
-`pyrona.tracer.model`.
+All SQL lives here, in `store_format` (the schema), in `writer` (writing a trace)
+and in `scratch` (reading a sandboxed run's untrusted store); the rest of pyrona
+passes the dataclasses of `pyrona.tracer.model`.
 """
 
 from __future__ import annotations
@@ -27,142 +19,29 @@ from collections import namedtuple
 from contextlib import contextmanager
 from pathlib import Path
 
+from .store_format import (
+    _RS, _US, EVENT_NAMES, GROUP, INTERVAL_TABLES, OPEN, OPEN_SCHEMA, SCHEMA, SCHEMA_VERSION,
+    bins_containing, run_lengths,
+)
+
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
     from .model import Event, Step, StepGraph
     from .scratch import ScratchRun
     from .writer import TraceWriter
 
-SCHEMA_VERSION = 1
-LEVELS = 41  # intervals up to 2**41 steps
-STEP_CHUNK = 4096  # steps packed per row
-STEP_FLUSH = 16 * STEP_CHUNK  # steps held before they are written (one transaction)
-EVENT_CODES = {"line": 0, "call": 1, "return": 2, "raise": 3}
-EVENT_NAMES = {v: k for k, v in EVENT_CODES.items()}
-OPEN = 1 << 62  # the end of an interval that had not closed when it was written
-_RS, _US = "\x1e", "\x1f"  # separators of the runs text (repr escapes both)
-GROUP = -1  # the node (or dst) of a row that holds many nodes (or slots) (see INTERVAL_TABLES)
-GROUP_KIND = "group"  # the kind of such a row of the nodes table
-GROUP_SIZE = 64  # slots of one node per slots GROUP row (a row is read whole)
-GROUP_ITEMS = 256  # nodes and slots in a nodes GROUP row (a row is read whole)
-
-
-def _json_encoder() -> Callable[[object], str]:
-    """A compact JSON encoder made once (json.dumps makes one per call)."""
-    try:
-        from json.encoder import c_make_encoder, encode_basestring_ascii
-    except ImportError:
-        c_make_encoder = None
-    if c_make_encoder is None:
-        return json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
-
-    def default(value: object) -> object:
-        raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-    chunks = c_make_encoder(None, default, encode_basestring_ascii, None, ":", ",", False, False, True)
-    return lambda value: "".join(chunks(value, 0))
-
-
-_to_json = _json_encoder()
+#: One trace's header: id, name, created (a timestamp), status (queued, running, done,
+#: failed, truncated), steps, message, truncated (the reason), settings, summary.
+#: (A named tuple: the model's dataclasses stay out of a trace's start-up.)
+TraceInfo = namedtuple("TraceInfo", "id name created status steps message truncated settings summary")
 
 
 class StoreError(Exception):
     """A trace store problem (bad file, unknown trace, step out of range)."""
 
     kind = "store"
-
-
-def interval_bin(start: int, end: int) -> int:
-    level = max(end - start, 1).bit_length() - 1
-    return level << 40 | start >> level
-
-
-def bins_containing(step: int) -> list[int]:
-    """Every bin an interval containing `step` can have."""
-    out = []
-    for level in range(LEVELS):
-        top = step >> level
-        out.extend(level << 40 | b for b in range(max(top - 2, 0), top + 1))
-    return out
-
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS traces (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL, created REAL NOT NULL,
-    status TEXT NOT NULL, steps INTEGER NOT NULL DEFAULT 0, message TEXT NOT NULL DEFAULT '',
-    truncated TEXT NOT NULL DEFAULT '', checkpoint INTEGER NOT NULL DEFAULT -1,
-    settings TEXT NOT NULL DEFAULT '{}', summary TEXT NOT NULL DEFAULT '{}');
-CREATE TABLE IF NOT EXISTS files (
-    trace INTEGER NOT NULL, file INTEGER NOT NULL, path TEXT NOT NULL, source TEXT NOT NULL,
-    PRIMARY KEY (trace, file)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS step_chunks (
-    trace INTEGER NOT NULL, first INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL,
-    PRIMARY KEY (trace, first)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS outputs (
-    trace INTEGER NOT NULL, step INTEGER NOT NULL, stream TEXT NOT NULL, text TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS outputs_step ON outputs (trace, step);
-CREATE TABLE IF NOT EXISTS events (
-    trace INTEGER NOT NULL, step INTEGER NOT NULL, kind TEXT NOT NULL, rid INTEGER,
-    nodes TEXT NOT NULL, message TEXT NOT NULL, src INTEGER, dst INTEGER, edge TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS events_step ON events (trace, step);
-CREATE TABLE IF NOT EXISTS nodes (
-    trace INTEGER NOT NULL, bin INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-    node INTEGER NOT NULL, kind TEXT NOT NULL, type TEXT NOT NULL, place TEXT NOT NULL,
-    label TEXT NOT NULL, detail TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS nodes_bin ON nodes (trace, bin);
-CREATE TABLE IF NOT EXISTS slots (
-    trace INTEGER NOT NULL, bin INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-    node INTEGER NOT NULL, name TEXT NOT NULL, dst INTEGER, value TEXT, runs TEXT);
-CREATE INDEX IF NOT EXISTS slots_bin ON slots (trace, bin);
-CREATE TABLE IF NOT EXISTS regions (
-    trace INTEGER NOT NULL, bin INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-    rid INTEGER NOT NULL, bridge INTEGER, parent INTEGER, owner INTEGER,
-    lrc INTEGER NOT NULL, sbrc INTEGER NOT NULL, open INTEGER NOT NULL, name TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS regions_bin ON regions (trace, bin);
-CREATE INDEX IF NOT EXISTS regions_rid ON regions (trace, rid, start);
-"""
-#: Interval tables and their value columns (after trace, bin, start, end).
-INTERVAL_TABLES = {
-    # A row whose node is GROUP (kind GROUP_KIND; no node has that id) holds nodes closed
-    # one after the other (frames that returned, nodes still there when the trace ended),
-    # each with its slots: `detail` is then a JSON list of [node, start, end, kind, type,
-    # place, label, detail, slots]: the node held from start to end (none if start ==
-    # end), and `slots` is {name: [start, dst, value, run]}: the slot holds the node `dst`
-    # or the value `value` (the other is null) from `start` to the entry's end, and
-    # before `start` what `run` says (null for nothing): [start, held, start, held, ...],
-    # consecutive intervals, each ending where the next starts and the last at `start`,
-    # `held` an integer for a dst, a string for a value. The row's interval spans all of
-    # it (it may start earlier: at the step its first node came). A node with many slots
-    # may come in several entries.
-    "nodes": ("node", "kind", "type", "place", "label", "detail"),
-    # a reference (dst) or a plain value (value) held in a slot of a node; a row
-    # whose `runs` is set stands for consecutive intervals of one slot, as text:
-    # lengths (comma-separated; "L*N" stands for N intervals of length L), RS, dsts
-    # (comma-separated, empty for none), RS, values (US-separated reprs, empty for
-    # none); reprs never hold RS or US.
-    # A row whose dst is GROUP (written by earlier versions; read still) holds slots of
-    # one node that were still open at the end of the trace: `runs` is then a JSON
-    # object {name: entry} as in a nodes GROUP row's slots, held to the row's end. Its
-    # name is "" and its start the earliest of all.
-    "slots": ("node", "name", "dst", "value", "runs"),
-    "regions": ("rid", "bridge", "parent", "owner", "lrc", "sbrc", "open", "name"),
-}
-#: Rows written at a checkpoint for intervals still open then (replaced at the next one).
-OPEN_SCHEMA = "\n".join(
-    f"CREATE TABLE IF NOT EXISTS open_{table} (trace INTEGER NOT NULL, start INTEGER NOT NULL, "
-    + ", ".join(f"{col}" for col in cols) + ");"
-    f"CREATE INDEX IF NOT EXISTS open_{table}_trace ON open_{table} (trace);"
-    for table, cols in INTERVAL_TABLES.items()
-)
-
-
-#: One trace's header: id, name, created (a timestamp), status (queued, running, done,
-#: failed, truncated), steps, message, truncated (the reason), settings, summary.
-#: (A named tuple: the model's dataclasses stay out of a trace's start-up.)
-TraceInfo = namedtuple("TraceInfo", "id name created status steps message truncated settings summary")
 
 
 class TraceStore:
@@ -443,17 +322,6 @@ class TraceStore:
         run.summary.setdefault("nodes", counts[1])
         run.summary["violations"] = counts[0]
         return run
-
-
-def run_lengths(text: str) -> list[int]:
-    """The lengths of a run's intervals from its text ("2,3" or "2*64", see INTERVAL_TABLES)."""
-    if "*" not in text:
-        return list(map(int, text.split(",")))
-    lengths: list[int] = []
-    for item in text.split(","):
-        length, _, count = item.partition("*")
-        lengths += [int(length)] * (int(count) if count else 1)
-    return lengths
 
 
 def _in_run(runs: str, offset: int) -> tuple[int | None, str | None]:

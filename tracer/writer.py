@@ -9,7 +9,9 @@ import zlib
 from array import array
 from operator import sub
 
-from .store import GROUP, GROUP_ITEMS, GROUP_KIND, INTERVAL_TABLES, OPEN, _RS, STEP_CHUNK, _US, _to_json
+from .store_format import (
+    _RS, _US, GROUP, GROUP_ITEMS, GROUP_KIND, INTERVAL_TABLES, OPEN, STEP_CHUNK, _to_json,
+)
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
