@@ -291,6 +291,52 @@ y = 2
     assert sum(1 for n in last.nodes.values() if n.kind == "list") < 800
 
 
+def test_generators_recursion_and_exceptions_read_back_at_every_step(store, tmp_path):
+    source = """\
+def fib(n):
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)
+
+
+def gen(k):
+    acc = []
+    for i in range(k):
+        acc.append(i)
+        yield list(acc)
+
+
+class Boom(Exception):
+    pass
+
+
+def risky(x):
+    items = [x]
+    if x % 3 == 0:
+        raise Boom(items)
+    return items
+
+
+out = []
+for v in gen(5):
+    out.append(v)
+total = fib(8)
+caught = 0
+for i in range(7):
+    try:
+        risky(i)
+    except Boom:
+        caught += 1
+"""
+    outcome = traced_and_verified(store, tmp_path / "flow.py", source)
+    # a generator's frame, resumed, shows the variables it had (not only its arguments)
+    resumed = [s.index for s in store.steps(outcome.trace) if s.line == 10]  # `acc.append(i)`
+    graph = store.step(outcome.trace, resumed[-1])
+    frame = next(n for n in graph.nodes.values() if n.label == "gen()")
+    assert {"k", "acc", "i"} <= {e.name for e in graph.edges if e.src == frame.id} | {
+        f.name for f in graph.fields if f.node == frame.id}
+
+
 def traced_and_verified(store: TraceStore, program: Path, source: str) -> TraceOutcome:
     """Trace `source` with verify on: it runs to its end, the live graph matches a full
     walk at every step and every step reads back from the store as it was recorded."""

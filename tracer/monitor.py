@@ -127,7 +127,7 @@ class Monitor:
         RUNTIME.listener = self._runtime_event
 
     def _callbacks(self) -> dict[int, Callable[..., Any]]:
-        return {E.PY_START: self._py_start, E.PY_RESUME: self._py_start, E.LINE: self.line_event,
+        return {E.PY_START: self._py_start, E.PY_RESUME: self._py_resume, E.LINE: self.line_event,
                 E.PY_RETURN: self._py_return, E.PY_YIELD: self._py_return, E.PY_UNWIND: self._py_unwind,
                 E.RAISE: self._raise, E.CALL: self._call}
 
@@ -191,18 +191,25 @@ class Monitor:
         return info
 
     def _py_start(self, code: CodeType, offset: int) -> Any:
+        return self._started(code, True)
+
+    def _py_resume(self, code: CodeType, offset: int) -> Any:
+        return self._started(code, False)  # (a generator's: its variables are set already)
+
+    def _started(self, code: CodeType, fresh: bool) -> Any:
         info = self.infos.get(id(code), False)
         if info is False:
             info = self._info(code)
         if info is None:
             return DISABLE
-        frame = sys._getframe(1)
-        rec = self.frames.get(frame)
-        if rec is None:
-            self._enter(frame, info)
+        frame = sys._getframe(2)  # (the program's: under _py_start or _py_resume)
+        if frame not in self.frames:
+            self._enter(frame, info, fresh)
         return None
 
-    def _enter(self, frame: FrameType, info: CodeInfo) -> FrameRec:
+    def _enter(self, frame: FrameType, info: CodeInfo, fresh: bool = False) -> FrameRec:
+        """A frame of the program, first seen: its node and its variables (at its start,
+        `fresh`, only its arguments and free variables can be set)."""
         recorder = self.recorder
         node = 0
         scope = frame.f_globals if info.module_level else frame.f_locals
@@ -216,7 +223,8 @@ class Monitor:
                     self.globals_nodes[key] = node
             else:
                 node = recorder.root(frame, kinds.FRAME, info.label)
-                for name in info.bound:  # (the only variables set when a call starts)
+                names = info.bound if fresh else [n for n in scope.keys() if not n.startswith("__")]
+                for name in names:
                     try:
                         value = scope[name]
                     except KeyError:
