@@ -5,7 +5,9 @@ A node that lost a reference but still has others is a suspect: it is walked bac
 through its referrers until a root turns up, near, mostly (a variable; a list in
 one). A walk that finds none has found garbage: everything it met refers, through
 others, to nothing but itself. A walk that goes too far gives up; then a sweep of
-the whole graph decides, now and then.
+the whole graph decides, now and then; until then no suspect is walked (so a
+structure with no short way to a root, a doubly linked list, costs one long walk
+a sweep, not one a step).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ def collect_cycles(recorder: Recorder) -> bool:
     let_go = False
     suspects, nodes = recorder.suspects, recorder.nodes
     while suspects:
+        if recorder.maybe_garbage:  # a walk gave up: the sweep to come decides for them all
+            suspects.clear()
+            break
         nid = suspects.pop()
         if nid in nodes:
             garbage = _unreachable_from(recorder, nid)
