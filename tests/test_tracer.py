@@ -76,6 +76,20 @@ freeze(Obj())
     assert {line_of[s] for s, k in events if k == "dissolved"} == {10}
 
 
+def test_a_region_goes_at_the_step_its_bridge_is_dropped(store, tmp_path):
+    source = """\
+from pyrona import Region
+r = Region()
+r.items = [[1], [2]]
+r = None
+x = 1
+"""
+    outcome, events = events_of(store, source, tmp_path, kinds=("collected",))
+    line_of = {s.index: s.line for s in store.steps(outcome.trace)}
+    assert [line_of[s] for s, _k in events] == [4]
+    assert store.step(outcome.trace, min(s for s, _k in events)).regions == {}
+
+
 def test_a_violation_is_recorded_with_the_offending_reference(store, tmp_path):
     source = """\
 from pyrona import Region, Obj

@@ -378,7 +378,7 @@ class Monitor:
                 if recorder.orphans:
                     recorder.finish_changes()
                 if not (self.unsettled or recorder.regions_dirty or recorder.events or recorder.suspects
-                        or recorder.maybe_garbage):
+                        or recorder.bridge_gone or recorder.maybe_garbage):
                     recorder.changed = False
                     return
             if self.runtime_events:
@@ -391,17 +391,18 @@ class Monitor:
                 # unreachable cycles: found at once from the nodes that lost a reference;
                 # where that gave up, a sweep of the whole graph: at once in a small graph
                 # (what people look at), now and then in a big one
-                let_go = collect_cycles(recorder) if recorder.suspects else False
+                if recorder.suspects:
+                    collect_cycles(recorder)
                 if recorder.maybe_garbage:
                     self.since_sweep += 1
                     if len(recorder.nodes) < SWEEP_AT_ONCE or self.since_sweep > self.sweep_after:
                         self.since_sweep = 0
                         self.sweep_after = max(256, 4 * len(recorder.nodes))
                         sweep(recorder)
-                        let_go = True
-                if let_go and RUNTIME.regions:
-                    # what went may be a whole region: the runtime collects it now, so
-                    # the trace shows it go at this step
+                if recorder.bridge_gone:
+                    recorder.bridge_gone = False
+                    # a region's bridge went: the runtime collects the region now, so the
+                    # trace shows it go at this step
                     collect_garbage()
                     if self.runtime_events:
                         recorder.regions_dirty = True

@@ -43,7 +43,7 @@ class Recorder:
 
     __slots__ = ("writer", "max_objects", "step", "next_id", "ids", "objs", "nodes", "slots", "inrefs",
                  "lengths", "lrc", "regions_dirty", "maybe_garbage", "suspects", "roots", "regions",
-                 "open_regions", "events", "changed", "orphans", "kinds", "born")
+                 "open_regions", "events", "changed", "orphans", "kinds", "born", "bridge_gone")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
@@ -62,6 +62,7 @@ class Recorder:
         #: a check of `suspects` gave up (too far to a root): the next full sweep decides
         self.maybe_garbage = False
         self.suspects: list[int] = []  # nodes that lost a reference but have others
+        self.bridge_gone = False  # a region's bridge left the graph (since the monitor looked)
         self.roots: set[int] = set()
         self.regions: dict[int, tuple] = {}  # rid -> (start, values)
         self.open_regions: dict[int, bool] = {}
@@ -342,6 +343,8 @@ class Recorder:
 
     def remove(self, nid: int, written: bool = False) -> None:
         start, kind, type_name, place, label, detail = self.nodes.pop(nid)
+        if kind == kinds.BRIDGE:
+            self.bridge_gone = True  # (its region may be garbage now: the monitor asks the runtime)
         if start < self.step and not written:
             self.writer.interval("nodes", start, self.step, (nid, kind, type_name, place, label, detail))
         obj = self.objs.pop(nid)
