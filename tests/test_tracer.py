@@ -141,6 +141,22 @@ def test_step_cap_truncates(store, tmp_path):
     store.step(outcome.trace, 99)
 
 
+@pytest.mark.parametrize("body", [
+    "    x = [i, x]\n",  # a variable's new object (the LINE callback's path)
+    "    keep.append([i])\n",  # a list's new element (a hook's change)
+    "    keep.append(make([i]))\n",  # a call's argument (a frame's start)
+])
+def test_object_cap_truncates_wherever_the_object_comes_from(store, tmp_path, body):
+    program = tmp_path / "many.py"
+    program.write_text("keep = []\nx = None\ndef make(n):\n    return [n]\nfor i in range(1000):\n" + body)
+    outcome = trace_program(program, store, max_objects=100)
+    info = store.trace(outcome.trace)
+    assert outcome.status == "truncated" and info.truncated == "object cap (100) reached"
+    assert outcome.steps > 10
+    last = store.step(outcome.trace, outcome.steps - 1)
+    assert 0 < len(last.nodes) <= 100
+
+
 def test_long_runs_of_a_changing_slot_read_back_at_every_step(store, tmp_path):
     source = """\
 from pyrona import Region
