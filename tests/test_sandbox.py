@@ -304,9 +304,8 @@ def test_a_good_scratch_store_is_copied_whole(stores):
     ("INSERT INTO slots VALUES (1, 0, 0, 2, 1, 'x', NULL, NULL, '0\x1e\x1e')", "slots.runs"),
     ("INSERT INTO slots VALUES (1, 0, 0, 2, 1, 'x', NULL, NULL, '1*999999\x1e\x1e')", "are not lengths"),
     ("INSERT INTO slots VALUES (1, 0, 0, 2, 1, 'x', NULL, NULL, '1*3\x1e\x1e')", "do not add up to 2"),
-    ("INSERT INTO slots VALUES (1, 0, 0, 2, 1, '', -1, NULL, '{\"x\": [0]}')", "a slot of a slot group"),
-    ("INSERT INTO slots VALUES (1, 0, 1, 2, 1, '', -1, NULL, '{\"x\": [0, \"1\"]}')",
-     "a grouped slot's start"),
+    ("INSERT INTO slots VALUES (1, 0, 0, 2, 1, '', -1, NULL, '{\"x\": [0, \"1\"]}')",
+     "a slots row is a slot group"),
     # node groups: nodes with their slots
     ("UPDATE nodes SET place = 'r1) DROP' WHERE node = -1", "a node group row has a kind"),
     ("UPDATE nodes SET detail = json_set(detail, '$[0][5]', 'r1) DROP') WHERE node = -1", "not a place"),

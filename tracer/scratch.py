@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .store_format import (
-    _RS, _US, GROUP, GROUP_ITEMS, GROUP_KIND, GROUP_SIZE, INTERVAL_TABLES, STEP_CHUNK, interval_bin,
+    _RS, _US, GROUP, GROUP_ITEMS, GROUP_KIND, INTERVAL_TABLES, STEP_CHUNK, interval_bin,
     run_lengths,
 )
 
@@ -188,10 +188,8 @@ def _json(value: object, limit: int, what: str, shape: str) -> object:
 def slot(values: tuple, start: int, end: int) -> tuple:
     """(node, name, dst, value, runs) of the interval [start, end)."""
     nid, name, dst, value, runs = values
-    if dst == GROUP:
-        if name != "" or value is not None:
-            raise ScratchError("a slot group row has a name or a value")
-        return integer(nid, "slots.node"), "", GROUP, None, group(runs, start, end)
+    if dst == GROUP:  # (earlier versions wrote these; a run's store never holds one now)
+        raise ScratchError("a slots row is a slot group")
     checked_runs = None if runs is None else run(runs, end - start)
     return (integer(nid, "slots.node"), text(name, "slots.name", NAME), optional(dst, "slots.dst"),
             None if value is None else text(value, "slots.value", NAME), checked_runs)
@@ -219,49 +217,6 @@ def run(value: object, length: int) -> str:
     if values is not None and (len(values) != len(lengths) or any(len(v) > NAME for v in values)):
         raise ScratchError("slots.runs values do not match its lengths")
     return value
-
-
-def group(value: object, start: int, end: int) -> str:
-    """A slots GROUP row's slots (an earlier version's; see the store's INTERVAL_TABLES),
-    checked and written anew."""
-    parsed = _json(value, 2_000_000, "slots.runs", "a slot group")
-    checked, first = slot_entries(parsed, start, end, GROUP_SIZE)
-    if first != start:
-        raise ScratchError(f"a slot group starts at {first}, its row at {start}")
-    return json.dumps(checked, separators=(",", ":"))
-
-
-def slot_entries(parsed: object, start: int, end: int, most: int) -> tuple[dict, int]:
-    """Grouped slots {name: [start, held] or [start, held, run]}, all within [start, end)
-    and held up to `end`: (checked, the earliest step of them; `end` for none)."""
-    if type(parsed) is not dict or len(parsed) > most:
-        raise ScratchError("slots.runs is not a slot group")
-    checked, first = {}, end
-    for name, entry in parsed.items():
-        if type(entry) is not list or len(entry) not in (2, 3):
-            raise ScratchError("a slot of a slot group is not [start, held] or [start, held, run]")
-        at = integer(entry[0], "a grouped slot's start", start, end - 1 if len(entry) == 2 else end)
-        out = [at, held(entry[1])]
-        if len(entry) == 3:
-            intervals = entry[2]
-            if type(intervals) is not list or not 0 < len(intervals) <= MAX_RUN:
-                raise ScratchError("a grouped slot's run is not a list of intervals")
-            steps = []
-            for item in intervals:
-                if type(item) is not list or len(item) != 4:
-                    raise ScratchError("a grouped slot's run holds something else than intervals")
-                s, e = interval(item[0], item[1], "a grouped slot's run", end)
-                if s < start:
-                    raise ScratchError(f"a grouped slot's run starts at {s}, before its row")
-                steps.append([s, e, optional(item[2], "slots.dst"),
-                              None if item[3] is None else text(item[3], "slots.value", NAME)])
-            if any(a[1] != b[0] for a, b in zip(steps, steps[1:], strict=False)) or steps[-1][1] != at:
-                raise ScratchError("a grouped slot's run is not consecutive")
-            out.append(steps)
-            at = steps[0][0]
-        first = min(first, at)
-        checked[text(name, "slots.name", NAME)] = out
-    return checked, first
 
 
 def held(value: object) -> int | str:

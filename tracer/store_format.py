@@ -29,7 +29,6 @@ OPEN = 1 << 62  # the end of an interval that had not closed when it was written
 _RS, _US = "\x1e", "\x1f"  # separators of the runs text (repr escapes both)
 GROUP = -1  # the node (or dst) of a row that holds many nodes (or slots) (see INTERVAL_TABLES)
 GROUP_KIND = "group"  # the kind of such a row of the nodes table
-GROUP_SIZE = 64  # slots of one node per slots GROUP row (a row is read whole)
 GROUP_ITEMS = 256  # nodes and slots in a nodes GROUP row (a row is read whole)
 
 
