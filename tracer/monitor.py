@@ -21,6 +21,7 @@ from .events import record_runtime_events
 from .frames import CodeInfo, FrameRec
 from .garbage import collect_cycles, sweep
 from .line import line_callback
+from .region_states import update_regions
 from .hooks import Changes
 from .objects import is_inline
 from .recorder import CapReached, Recorder
@@ -409,7 +410,7 @@ class Monitor:
                         self._apply_runtime_events()
                         recorder.finish_changes()
                 if recorder.regions_dirty:
-                    recorder.update_regions(list(RUNTIME.regions.values()))
+                    update_regions(recorder, list(RUNTIME.regions.values()))
             if recorder.events:
                 for event in recorder.events:
                     self.writer.event(event)

@@ -368,54 +368,6 @@ class Recorder:
     def finish_changes(self) -> None:
         self.collect()
 
-    # --- regions ---
-
-    def update_regions(self, metas: list) -> None:
-        """Region states from the graph: LRC = references from local nodes into the region."""
-        self.regions_dirty = False
-        if not metas and not self.regions:
-            return
-        lrc = self.lrc
-        by_rid = {m.rid: m for m in metas}
-        opened: dict[int, bool] = {}
-
-        def is_open(rid: int) -> bool:
-            if rid not in opened:
-                meta = by_rid[rid]
-                opened[rid] = lrc.get(rid, 0) > 0 or any(is_open(c) for c in meta.children if c in by_rid)
-            return opened[rid]
-
-        states = {}
-        for rid, meta in by_rid.items():
-            sbrc = sum(1 for c in meta.children if c in by_rid and is_open(c))
-            bridge = self.ids.get(id(meta.bridge)) if meta.bridge is not None else None
-            owner = self.ids.get(id(meta.owner)) if meta.owner is not None else None
-            parent = meta.parent.rid if meta.parent is not None else None
-            states[rid] = (bridge, parent, owner, lrc.get(rid, 0), sbrc, is_open(rid), "")
-        for rid in [r for r in self.regions if r not in states]:
-            self._close_region(rid)
-        for rid, values in states.items():
-            current = self.regions.get(rid)
-            if current is not None and current[1] == values:
-                continue
-            if current is not None:
-                self._close_region(rid)
-            was_open = self.open_regions.get(rid)
-            if was_open is not None and was_open != values[5]:
-                kind = "opened" if values[5] else "closed"
-                # close(r) reports itself: the same event from the counters would repeat it
-                if not any(e.kind == kind and e.rid == rid and e.step == self.step for e in self.events):
-                    from .model import Event  # (the model's dataclasses stay out of start-up)
-
-                    self.events.append(Event(self.step, kind, rid))
-            self.open_regions[rid] = values[5]
-            self.regions[rid] = (self.step, values)
-
-    def _close_region(self, rid: int) -> None:
-        start, values = self.regions.pop(rid)
-        if start < self.step:
-            self.writer.interval("regions", start, self.step, (rid, *values))
-
     # --- end and checkpoints ---
 
     def open_rows(self) -> dict[str, list[tuple]]:
