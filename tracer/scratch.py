@@ -29,6 +29,9 @@ MAX_ID = 1 << 40  # node ids, region ids, file numbers: far below, but bounded
 MAX_COUNT = 1 << 31  # counters (lrc, sbrc)
 SHORT, NAME, LONG = 200, 1_000, 10_000  # text bounds: kinds/types, names/labels, messages
 MAX_SOURCE = 2_000_000  # one source file
+#: a node group row's text: at most ~511 slots, each with a run of 128 values of up to 60
+#: characters (~9 KB): ~4.7 MB at worst
+MAX_GROUP = 8_000_000
 MAX_FILES = 200
 _PLACE = re.compile(r"(local|frozen|cown|r[0-9]{1,12})\Z")
 _DIGITS = re.compile(r"[0-9]{1,15}\Z")
@@ -128,7 +131,7 @@ def _node_fields(nid: object, kind: object, type_name: object, where: object, la
 
 def node_group(value: object, start: int, end: int) -> str:
     """A nodes GROUP row's entries (see the store's INTERVAL_TABLES), checked and written anew."""
-    parsed = _json(value, 4_000_000, "nodes.detail", "a node group")
+    parsed = _json(value, MAX_GROUP, "nodes.detail", "a node group")
     if type(parsed) is not list or not 0 < len(parsed) <= GROUP_ITEMS:
         raise ScratchError("nodes.detail is not a node group")
     checked, last = [], start
