@@ -50,17 +50,22 @@ const PyronaPanels = ({ state, views, base, nodeLabel, placeChip, focusNode }) =
     if (!violations.length) return;
     $("violation-message").textContent = violations.map((ev) => ev.message).join(" · ");
     const cause = violations[0];
-    const causeText = cause.src !== null && cause.src !== undefined
-      ? `${nodeLabel(cause.src)}${cause.edge ? "." + cause.edge : ""} → ${cause.dst !== null && cause.dst !== undefined ? nodeLabel(cause.dst) : "?"}`
-      : "";
-    $("violation-path").replaceChildren(causeText ? el("div", { class: "small" }, "The red edge: ", el("code", {}, causeText)) : "",
+    const has = (x) => x !== null && x !== undefined;
+    // the offending reference, drawn red; or, when there is none (a write to a frozen
+    // object), the object written to, outlined in red
+    const causeLine = () => !has(cause.src) ? ""
+      : has(cause.dst) ? el("div", { class: "small" }, "The red edge: ",
+        el("code", {}, `${nodeLabel(cause.src)}${cause.edge ? "." + cause.edge : ""} → ${nodeLabel(cause.dst)}`))
+        : el("div", { class: "small" }, "Outlined in red, the object written to: ",
+          el("code", {}, nodeLabel(cause.src)));
+    $("violation-path").replaceChildren(causeLine(),
       el("div", { class: "small muted" }, el("span", { class: "spinner" }), " explaining…"));
     const step = v.index;
     api(`${base}/steps/${step}/analysis`).then((a) => {
       if (state.step !== step) return;
       const path = a.violation && a.violation.path ? a.violation.path : [];
       const parts = [];
-      if (causeText) parts.push(el("div", { class: "small" }, "The red edge: ", el("code", {}, causeText)));
+      if (has(cause.src)) parts.push(causeLine());
       if (path.length) {
         parts.push(el("div", { class: "small", style: "margin-top:.4rem" }, "Why: the path of references"),
           el("ol", {}, path.map((e, i) => el("li", { class: i === path.length - 1 ? "cause" : "" },
@@ -73,7 +78,7 @@ const PyronaPanels = ({ state, views, base, nodeLabel, placeChip, focusNode }) =
       $("violation-path").replaceChildren(...parts);
       showAnalysis(a, step);
     }).catch(() => {
-      if (state.step === step) $("violation-path").replaceChildren(causeText ? el("div", { class: "small" }, "The red edge: ", el("code", {}, causeText)) : "");
+      if (state.step === step) $("violation-path").replaceChildren(causeLine());
     });
   }
 

@@ -29,6 +29,9 @@ class RegionError(Exception):
     """
 
     kind = "region-violation"
+    #: where in `source` the failed store would have put `target`: ("attr", name) or
+    #: ("item", key); set by the store that failed, when it knows (the tracer's edge name)
+    slot: tuple[str, Any] | None = None
 
     def __init__(self, message: str, *, source: Any = None, target: Any = None) -> None:
         super().__init__(message)

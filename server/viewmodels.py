@@ -189,7 +189,7 @@ def analysis_view(graph: StepGraph) -> dict:
                        f"{how}"})
     violation = None
     for event in graph.events:
-        if event.kind == "violation" and event.src is not None and event.dst is not None:
+        if event.kind == "violation" and event.src is not None:
             path: list[Edge] = violation_path(graph, event)
             violation = {"message": explain_violation(graph, event), "path": [asdict(e) for e in path]}
             break

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import kinds
+from .objects import is_inline, short_repr
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -13,8 +14,7 @@ if TYPE_CHECKING:
 _REFRESH_ALL = {"closed", "merged", "merged-into", "dissolved", "collected", "frozen"}
 
 
-def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], step: int,
-                          failed_store: str) -> bool:
+def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], step: int) -> bool:
     """Turn the runtime's events into trace events at `step`, refreshing the nodes they
     touched; True when an event may have changed any node (then everything is rescanned
     here, and the caller rereads the frames)."""
@@ -33,10 +33,15 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
         message, src, dst, edge = "", None, None, ""
         if kind == "violation":
             error = details["error"]
+            error.drawn = True
             message = str(error)
-            src = recorder.ids.get(id(error.source))
-            dst = recorder.ids.get(id(error.target)) if error.target is not None else None
-            edge = failed_store
+            if error.kind == "region-violation":  # a reference the rules forbid: drawn red
+                src = _drawn(recorder, error.source)
+                dst = _drawn(recorder, error.target)
+                edge = slot_name(getattr(error, "slot", None))
+            else:  # no such reference (a write to a frozen object, a cown not acquired,
+                # a merge refused...): the object involved is outlined in red
+                src = _drawn(recorder, error.source if error.source is not None else error.target)
         cown = details.get("cown")
         if cown is not None:
             nid = recorder.ids.get(id(cown))
@@ -53,3 +58,26 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
                 if recorder.nodes[nid][1] not in kinds.ROOT_KINDS:
                     recorder.rescan(nid)
     return refresh_all
+
+
+def _drawn(recorder: Recorder, obj: Any) -> int | None:
+    """The node of an object a violation involves. One the graph does not hold (a
+    temporary: `Region().x = y`) gets a node for this step, so the violation is drawn."""
+    if obj is None or is_inline(obj):
+        return None
+    nid = recorder.ids.get(id(obj))
+    if nid is None or nid not in recorder.nodes:
+        nid = recorder.node(obj)
+        recorder.ephemeral.append(nid)
+    return nid
+
+
+def slot_name(slot: tuple | None) -> str:
+    """The name the graph gives the reference a failed store would have made: an
+    attribute's name, `[key]` for an item (the runtime's `error.slot`)."""
+    if slot is None:
+        return ""
+    what, key = slot
+    if what == "attr":
+        return str(key)
+    return f"[{short_repr(key)}]" if is_inline(key) else "[?]"

@@ -16,7 +16,7 @@ _STORE_OPS = {"STORE_FAST", "STORE_NAME", "STORE_GLOBAL", "STORE_DEREF", "DELETE
               "DELETE_GLOBAL", "DELETE_DEREF", "STORE_FAST_STORE_FAST", "STORE_FAST_LOAD_FAST",
               "LOAD_FAST_AND_CLEAR"}
 
-CO_VARARGS, CO_VARKEYWORDS = 0x04, 0x08  # (inspect's, without importing it)
+CO_OPTIMIZED, CO_VARARGS, CO_VARKEYWORDS = 0x01, 0x04, 0x08  # (inspect's, without importing it)
 _NAME_LOADS = {"LOAD_NAME", "LOAD_GLOBAL"}
 #: what may run between a hook's name and its CALL (no jumps, returns or raises)
 _STRAIGHT_OPS = {
@@ -35,7 +35,7 @@ class CodeInfo:
     """What the monitor needs to know of one of the program's code objects."""
 
     __slots__ = ("file", "stores", "module_level", "globals_wide", "name", "step_code", "hook_calls", "label",
-                 "bound", "line_stores")
+                 "bound", "line_stores", "is_function")
 
     def __init__(self, code: CodeType, file: int) -> None:
         self.file = file
@@ -49,6 +49,9 @@ class CodeInfo:
         self.bound = tuple(n for n in (*code.co_varnames[:count], *code.co_freevars)
                            if not n.startswith("__"))
         self.module_level = code.co_name == "<module>"
+        #: a function's (or generator's, lambda's) frame: its return is a step of its own
+        #: (a module's or a class body's is not)
+        self.is_function = bool(flags & CO_OPTIMIZED)
         self.stores: dict[int, tuple[str, ...]] = {}
         #: lines whose stores reach beyond this frame (globals, cells): reread every frame
         self.globals_wide: set[int] = set()

@@ -20,8 +20,7 @@ _TAIL_METHODS = frozenset({"append", "extend", "__iadd__"})
 
 
 class Changes:
-    """Objects mutated since the recorder last looked, with hints, and the name of a
-    failed store.
+    """Objects mutated since the recorder last looked, with hints.
 
     `later` holds objects a frame's current line is about to mutate (a method
     was looked up, a call is starting): they are rescanned when that line ends.
@@ -30,7 +29,6 @@ class Changes:
     def __init__(self) -> None:
         self.dirty: list[tuple[Any, Any]] = []
         self.later: dict[Any, list[tuple[Any, Any]]] = {}
-        self.failed_store: str = ""
 
     def after_line(self, frame: Any, obj: Any, hint: Any = None) -> None:
         found = self.later.get(frame)
@@ -40,26 +38,31 @@ class Changes:
             found.append((obj, hint))
 
 
+def name_slot(error: RegionError, obj: Any, slot: tuple[str, Any]) -> None:
+    """Name the reference a store into `obj` failed to make, on the runtime's own error
+    (its violation event carries it), unless the error is about another object (an
+    in-place `+=` on a list fails in the list) or is named already."""
+    if getattr(error, "slot", None) is None and error.source is obj:
+        error.slot = slot
+
+
 def tracing_hooks(changes: Changes) -> dict[str, Callable[..., Any]]:
     """HOOKS whose stores also record their target (and what of it) in `changes.dirty`."""
     mark = changes.dirty.append
 
-    def failed(name: Any) -> None:
-        changes.failed_store = str(name)
-
     def store_attr(value: Any, obj: Any, name: str) -> None:
         try:
             stores.store_attr(value, obj, name)
-        except RegionError:
-            failed(name)
+        except RegionError as error:
+            name_slot(error, obj, ("attr", name))
             raise
         mark((obj, ("attr", name)))
 
     def store_item(value: Any, obj: Any, key: Any) -> None:
         try:
             stores.store_item(value, obj, key)
-        except RegionError:
-            failed(key)
+        except RegionError as error:
+            name_slot(error, obj, ("item", key))
             raise
         mark((obj, ("item", key)))
 
@@ -72,11 +75,19 @@ def tracing_hooks(changes: Changes) -> dict[str, Callable[..., Any]]:
         mark((obj, ("item", key) if isinstance(obj, dict) else None))
 
     def aug_attr(obj: Any, name: str, op: str, value: Any) -> None:
-        stores.aug_attr(obj, name, op, value)
+        try:
+            stores.aug_attr(obj, name, op, value)
+        except RegionError as error:
+            name_slot(error, obj, ("attr", name))
+            raise
         mark((obj, ("attr", name)))
 
     def aug_item(obj: Any, key: Any, op: str, value: Any) -> None:
-        stores.aug_item(obj, key, op, value)
+        try:
+            stores.aug_item(obj, key, op, value)
+        except RegionError as error:
+            name_slot(error, obj, ("item", key))
+            raise
         mark((obj, ("item", key)))
 
     def inplace(current: Any, op: str, value: Any) -> Any:
@@ -95,7 +106,16 @@ def tracing_hooks(changes: Changes) -> dict[str, Callable[..., Any]]:
         checked = stores.builtin(func)
         if checked is func:
             return func
-        return lambda obj, name, *rest: (checked(obj, name, *rest), mark((obj, ("attr", name))))[0]
+        def checked_call(obj: Any, name: str, *rest: Any) -> Any:
+            try:
+                result = checked(obj, name, *rest)
+            except RegionError as error:
+                name_slot(error, obj, ("attr", name))
+                raise
+            mark((obj, ("attr", name)))
+            return result
+
+        return checked_call
 
     traced = dict(HOOKS)
     traced.update({

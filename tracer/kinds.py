@@ -39,3 +39,12 @@ OTHER = "other"  # anything else (C objects...)
 STRUCTURE_KINDS = frozenset({FUNCTION, CLASS, MODULE})
 #: Kinds that are roots of the graph (their references are the program's local variables).
 ROOT_KINDS = frozenset({FRAME, MODULE_GLOBALS})
+
+# --- a frame's links (slot names no variable can have) ---
+#: the value a returning frame hands back, shown at its return step
+RETURN_SLOT = "return"
+#: the value a generator's frame yields, shown at its yield step
+YIELD_SLOT = "yield"
+#: a frame's caller (when the caller is the program's too)
+CALLER_SLOT = "(caller)"
+FRAME_LINKS = frozenset({RETURN_SLOT, YIELD_SLOT, CALLER_SLOT})

@@ -14,6 +14,7 @@ import sys
 import time
 from types import BuiltinMethodType, ModuleType
 
+from ..errors import RegionError
 from ..runtime.lifecycle import collect_garbage
 from ..runtime.state import RUNTIME
 from . import kinds
@@ -45,6 +46,7 @@ ARGS_KEPT = frozenset({"len", "isinstance", "issubclass", "id", "print", "repr",
                        "sorted", "min", "max", "sum", "any", "all", "abs", "round", "divmod", "ascii",
                        "hasattr"})
 PERIOD = 4096  # steps between progress reports (a power of two)
+RETURN, RAISE = EVENT_CODES["return"], EVENT_CODES["raise"]
 SWEEP_AT_ONCE = 500  # graphs smaller than this are swept at once when a cycle check gave up
 
 
@@ -62,7 +64,8 @@ class Monitor:
                  "progress", "changes", "max_steps", "recorder", "infos", "codes", "frames", "globals_nodes",
                  "step", "truncated", "runtime_events", "frames_dirty", "unsettled", "tool", "since_sweep",
                  "sweep_after", "output", "last_checkpoint", "checkpoint_cost", "step_append", "last_step",
-                 "next_check", "hook_ids", "dirty", "later", "on_truncate", "max_store_bytes", "line_event")
+                 "next_check", "hook_ids", "dirty", "later", "on_truncate", "max_store_bytes", "line_event",
+                 "leaving", "unslots", "next_periodic")
 
     def __init__(self, writer: TraceWriter, is_program_file: Callable[[str], bool], changes: Changes,
                  max_steps: int = 1_000_000, max_objects: int = 200_000,
@@ -103,7 +106,13 @@ class Monitor:
         self.checkpoint_cost = 0.0
         self.step_append = writer.packed.append  # the writer keeps this array (cleared in place)
         self.last_step = max_steps - 1
+        self.next_periodic = PERIOD - 1
         self.next_check = min(PERIOD - 1, self.last_step)  # the next step with work (_check)
+        #: frames that returned (or yielded) to code we do not trace: shown at their return
+        #: step, they go at the next step (`_check`), unless resumed first
+        self.leaving: dict[FrameType, FrameRec] = {}
+        #: (node, slot) to end at the next step: a resumed generator's `yield`
+        self.unslots: list[tuple[int, str]] = []
         #: ids of the store hooks the program calls (their calls are not untraced mutators)
         self.hook_ids: set[int] = set()
         self.dirty = changes.dirty  # (the same list and dict, kept in place)
@@ -129,7 +138,7 @@ class Monitor:
 
     def _callbacks(self) -> dict[int, Callable[..., Any]]:
         return {E.PY_START: self._py_start, E.PY_RESUME: self._py_resume, E.LINE: self.line_event,
-                E.PY_RETURN: self._py_return, E.PY_YIELD: self._py_return, E.PY_UNWIND: self._py_unwind,
+                E.PY_RETURN: self._py_return, E.PY_YIELD: self._py_yield, E.PY_UNWIND: self._py_unwind,
                 E.RAISE: self._raise, E.CALL: self._call}
 
     def stop(self) -> None:
@@ -205,7 +214,14 @@ class Monitor:
             return DISABLE
         frame = sys._getframe(2)  # (the program's: under _py_start or _py_resume)
         if frame not in self.frames:
-            self._enter(frame, info, fresh)
+            rec = self.leaving.pop(frame, None) if self.leaving else None
+            if rec is None:
+                self._enter(frame, info, fresh)
+            else:  # resumed before its yield step was over: the same node, its yield ends next step
+                self.frames[frame] = rec
+                self.unslots.append((rec.node, kinds.YIELD_SLOT))
+                self.next_check = self.step + 1
+                self._link_caller(rec)
         return None
 
     def _enter(self, frame: FrameType, info: CodeInfo, fresh: bool = False) -> FrameRec:
@@ -234,20 +250,59 @@ class Monitor:
         except CapReached as cap:
             self._truncate(str(cap))
         rec = self.frames[frame] = FrameRec(frame, node, info, recorder.slots.get(node, {}), scope)
+        if node and not info.module_level:
+            self._link_caller(rec)
         return rec
 
+    def _link_caller(self, rec: FrameRec) -> None:
+        """A frame's link to its caller's frame, when the caller is the program's."""
+        caller = self.frames.get(rec.frame.f_back)
+        if caller is None:
+            self.recorder.del_slot(rec.node, kinds.CALLER_SLOT)
+        else:
+            self.recorder.set_slot(rec.node, kinds.CALLER_SLOT,
+                                   caller.frame.f_globals if caller.info.module_level else caller.frame)
+
     def _py_return(self, code: CodeType, offset: int, value: Any) -> Any:
-        frame = sys._getframe(1)
-        rec = self.frames.pop(frame, None)
-        if rec is not None:
-            self._complete(rec)
-            if not rec.info.module_level:
-                self.recorder.drop_root(rec.node)
+        self._leave(sys._getframe(1), kinds.RETURN_SLOT, value, RETURN)
+        return None
+
+    def _py_yield(self, code: CodeType, offset: int, value: Any) -> Any:
+        self._leave(sys._getframe(1), kinds.YIELD_SLOT, value, RETURN)
         return None
 
     def _py_unwind(self, code: CodeType, offset: int, exc: BaseException) -> Any:
         if self.infos.get(id(code)) is not None:
-            self._py_return(code, offset, None)
+            self._leave(sys._getframe(1), None, None, RAISE)
+
+    def _leave(self, frame: FrameType, slot: str | None, value: Any, event: int) -> None:
+        """A frame returns, yields or unwinds. Its last step shows it with the value it hands
+        back (`slot`); then the caller's line is a step of its own, where the frame is gone
+        and, once that line is over, the caller has stored the value. A caller we do not
+        trace has no step: the frame goes at the next step."""
+        rec = self.frames.pop(frame, None)
+        if rec is None:
+            return
+        if not rec.info.is_function:  # a module's or a class body's: no step of its own
+            self._complete(rec)
+            if not rec.info.module_level:
+                self.recorder.drop_root(rec.node)
+            return
+        if slot is not None:
+            try:
+                self.recorder.set_slot(rec.node, slot, value)
+            except CapReached as cap:
+                self._truncate(str(cap))
+        self._complete(rec)
+        if self.truncated:
+            return
+        caller = self.frames.get(frame.f_back)
+        if caller is not None:
+            self._new_step(caller.info.file, frame.f_back.f_lineno, event)
+            self.recorder.drop_root(rec.node)
+        else:
+            self.leaving[frame] = rec
+            self.next_check = self.step + 1
 
     def _raise(self, code: CodeType, offset: int, exc: BaseException) -> Any:
         if self.infos.get(id(code)) is None:
@@ -257,7 +312,17 @@ class Monitor:
         if rec is not None:
             self._complete(rec)
             rec.last_line = None
-            self._new_step(rec.info.file, frame.f_lineno, EVENT_CODES["raise"])
+            if isinstance(exc, RegionError) and not getattr(exc, "drawn", False):
+                # a pyrona error the runtime raised without an event of its own
+                self._runtime_event("violation", error=exc)
+                self._settle()
+            # the raise belongs to the step of the line that raised (or of the caller's
+            # line that a callee's exception came back to): a step of its own only when
+            # the last step is elsewhere
+            packed = self.writer.packed
+            here = (rec.info.file << 2) << 32 | frame.f_lineno
+            if not packed or packed[-1] & ~(3 << 32) != here:
+                self._new_step(rec.info.file, frame.f_lineno, RAISE)
         return None
 
     def _call(self, code: CodeType, offset: int, callable_: Any, arg0: Any) -> Any:
@@ -296,13 +361,34 @@ class Monitor:
             self._check()
 
     def _check(self) -> None:
-        """At the step cap, stop; every PERIOD steps, the periodic work (one comparison
-        per step for both)."""
+        """What a step may have to do besides recording itself, behind one comparison
+        per step: the work left for this step (frames that left, a resumed generator's
+        yield, a violation's passing nodes), the step cap, every PERIOD steps the
+        periodic work."""
+        if self.leaving or self.unslots or self.recorder.ephemeral:
+            self._deferred()
         if self.step >= self.last_step:
             self._truncate(f"step cap ({self.max_steps}) reached")
-        else:
+        elif self.step >= self.next_periodic:
             self._periodic()
-        self.next_check = min((self.step + 1) | (PERIOD - 1), self.last_step)
+            self.next_periodic = (self.step + 1) | (PERIOD - 1)
+        self.next_check = min(self.next_periodic, self.last_step)
+
+    def _deferred(self) -> None:
+        """The work left for this step by the last one."""
+        recorder = self.recorder
+        for rec in self.leaving.values():
+            recorder.drop_root(rec.node)
+        self.leaving.clear()
+        for node, name in self.unslots:
+            if node in recorder.nodes:
+                recorder.del_slot(node, name)
+        self.unslots.clear()
+        for nid in recorder.ephemeral:
+            if nid in recorder.nodes and not recorder.inrefs[nid] and nid not in recorder.roots:
+                recorder.orphans.append(nid)
+                recorder.changed = True
+        recorder.ephemeral.clear()
 
     def _periodic(self) -> None:
         """Every PERIOD steps: progress, and a checkpoint now and then so a run killed
@@ -410,7 +496,7 @@ class Monitor:
                         self._apply_runtime_events()
                         recorder.finish_changes()
                 if recorder.regions_dirty:
-                    update_regions(recorder, list(RUNTIME.regions.values()))
+                    self._update_regions()
             if recorder.events:
                 for event in recorder.events:
                     self.writer.event(event)
@@ -425,13 +511,25 @@ class Monitor:
         except CapReached as cap:
             self._truncate(str(cap))
 
+    def _update_regions(self) -> None:
+        """Region states; a pending cown whose region closed is released at this very
+        step (the runtime re-evaluates it now, not when the program next asks)."""
+        recorder = self.recorder
+        for cown in update_regions(recorder, list(RUNTIME.regions.values())):
+            cown.state  # noqa: B018 (re-evaluated: a release is a runtime event)
+        if self.runtime_events:
+            self._apply_runtime_events()
+            recorder.finish_changes()
+            update_regions(recorder, list(RUNTIME.regions.values()))
+
     def _read(self, rec: FrameRec, names: tuple[str, ...] | None) -> None:
         """Re-read variables of a frame (all of them if names is None)."""
         recorder = self.recorder
         scope = rec.scope
         if names is None:
             names = tuple(scope.keys())
-            for gone in [n for n in recorder.slots.get(rec.node, {}) if n not in scope]:
+            for gone in [n for n in recorder.slots.get(rec.node, {})
+                         if n not in scope and n not in kinds.FRAME_LINKS]:
                 recorder.del_slot(rec.node, gone)
         for name in names:
             if name.startswith("__"):
@@ -445,10 +543,12 @@ class Monitor:
 
     def _apply_runtime_events(self) -> None:
         events, self.runtime_events = self.runtime_events, []
-        if record_runtime_events(self.recorder, events, max(self.step, 0), self.changes.failed_store):
+        if record_runtime_events(self.recorder, events, max(self.step, 0)):
             self.frames_dirty = self.unsettled = True
             for rec in list(self.frames.values()):
                 self._read(rec, None)
+        if self.recorder.ephemeral:  # (a violation's nodes that nothing holds: gone next step)
+            self.next_check = min(self.next_check, self.step + 1)
 
     # --- output ---
 

@@ -43,7 +43,7 @@ class Recorder:
 
     __slots__ = ("writer", "max_objects", "step", "next_id", "ids", "objs", "nodes", "slots", "inrefs",
                  "lengths", "lrc", "regions_dirty", "maybe_garbage", "suspects", "roots", "regions",
-                 "open_regions", "events", "changed", "orphans", "kinds", "born", "bridge_gone")
+                 "open_regions", "events", "changed", "orphans", "kinds", "born", "bridge_gone", "ephemeral")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
@@ -71,6 +71,8 @@ class Recorder:
         self.orphans: list[int] = []  # nodes whose last reference went, to drop
         self.kinds: dict[type, str] = {}  # kind by type (kind_of, once per type)
         self.born: dict[int, int] = {}  # node -> the step it came at
+        #: nodes drawn for one step only (a violation's objects that nothing holds)
+        self.ephemeral: list[int] = []
 
     # --- nodes ---
 

@@ -10,11 +10,13 @@ if TYPE_CHECKING:
     from .recorder import Recorder
 
 
-def update_regions(recorder: Recorder, metas: list) -> None:
-    """Region states from the graph: LRC = references from local nodes into the region."""
+def update_regions(recorder: Recorder, metas: list) -> list:
+    """Region states from the graph: LRC = references from local nodes into the region.
+    Returns the pending cowns whose region the graph says is closed now: the runtime
+    decides whether they are released (`Cown.state` asks it)."""
     recorder.regions_dirty = False
     if not metas and not recorder.regions:
-        return
+        return []
     lrc = recorder.lrc
     by_rid = {m.rid: m for m in metas}
     opened: dict[int, bool] = {}
@@ -50,6 +52,8 @@ def update_regions(recorder: Recorder, metas: list) -> None:
                 recorder.events.append(Event(recorder.step, kind, rid))
         recorder.open_regions[rid] = values[5]
         recorder.regions[rid] = (recorder.step, values)
+    return [meta.owner for rid, meta in by_rid.items()
+            if meta.owner is not None and not opened[rid] and meta.owner._state == "pending"]
 
 
 def _close_region(recorder: Recorder, rid: int) -> None:

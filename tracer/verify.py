@@ -6,6 +6,7 @@ the same roots and reports where the two disagree. Slow: a test tool.
 
 from __future__ import annotations
 
+from .kinds import CALLER_SLOT
 from .objects import is_inline, kind_of, place_of, short_repr, slots_of
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -25,7 +26,12 @@ def full_walk(monitor: Monitor) -> tuple[dict[int, str], set[tuple]]:
     refs: set[tuple] = set()
     stack: list[Any] = []
     seen: set[int] = set()
-    for rec in monitor.frames.values():
+    frames = monitor.frames
+    for rec in frames.values():
+        caller = frames.get(rec.frame.f_back) if not rec.info.module_level else None
+        if caller is not None:  # (a frame's link to its caller's)
+            refs.add((id(rec.frame), CALLER_SLOT,
+                      id(caller.frame.f_globals if caller.info.module_level else caller.frame)))
         for name, value in _scope(rec).items():
             if name.startswith("__"):
                 continue

@@ -8,14 +8,15 @@ from .reachability import path_from_roots
 
 
 def violation_path(graph: StepGraph, event: Event) -> list[Edge]:
-    """A shortest path of edges from a root to the violation's `src`, then the offending edge
-    `src -edge-> dst`; [] if `src` is not reachable from a root (or not in the graph)."""
-    if event.src is None or event.dst is None:
-        raise ValueError(f"event {event.kind!r} at step {event.step} names no offending reference")
+    """A shortest path of edges from a root to the violation's `src` (the object written
+    to), then the offending edge `src -edge-> dst` when the violation has one (a write to a
+    frozen object has none); [] if `src` is not reachable from a root (or not in the graph)."""
+    if event.src is None:
+        raise ValueError(f"event {event.kind!r} at step {event.step} names no object written to")
     path = path_from_roots(graph, event.src)
     if path is None:
         return []
-    return [*path, Edge(event.src, event.edge, event.dst)]
+    return path if event.dst is None else [*path, Edge(event.src, event.edge, event.dst)]
 
 
 def describe_path(graph: StepGraph, path: list[Edge]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 
+from ..errors import RegionError
 from .barrier import frozen_error, guard_store, release_owning
 from .kinds import referents
 from .regions import RegionMeta
@@ -87,11 +88,44 @@ def checked_call(bound: Any, name: str, args: tuple, kwargs: dict) -> Any:
         raise frozen_error(target, f"{type(target).__name__}.{name}")
     args, added = _ADDS.get(name, _nothing)(target, args, kwargs)
     before = _child_bridges(target, place) if place.children else ()
-    result = guard_store(target, place, added, (), lambda: bound(*args, **kwargs))
+    try:
+        result = guard_store(target, place, added, (), lambda: bound(*args, **kwargs))
+    except RegionError as error:
+        if getattr(error, "slot", None) is None and error.source is target:
+            error.slot = _slot(target, name, args, error.target)
+        raise
     if before:
         now = {id(ref) for ref in referents(target)}
         release_owning(place, [bridge for bridge in before if id(bridge) not in now])
     return result
+
+
+def _slot(target: Any, name: str, args: tuple, value: Any) -> tuple[str, Any] | None:
+    """Where in `target` the reference to `value` that the call failed to store would have
+    been: ("item", index or key), ("attr", name), None when it has no such name (a set)."""
+    if isinstance(target, dict):
+        if name in ("__setitem__", "setdefault"):
+            return ("item", args[0])
+        for arg in args:  # update / |=: the key whose value (or the key itself) was refused
+            for key, item in (arg.items() if isinstance(arg, dict) else arg):
+                if item is value or key is value:
+                    return ("item", key)
+        return None
+    if name == "__setattr__":
+        return ("attr", args[0])
+    if not isinstance(target, list):
+        return None
+    if name == "append":
+        return ("item", len(target))
+    if name == "insert":
+        return ("item", min(max(args[0] + len(target) if args[0] < 0 else args[0], 0), len(target)))
+    if name == "__setitem__" and type(args[0]) is int:
+        return ("item", args[0] + len(target) if args[0] < 0 else args[0])
+    if name in ("extend", "__iadd__"):
+        for i, item in enumerate(args[0]):
+            if item is value:
+                return ("item", len(target) + i)
+    return None
 
 
 def _child_bridges(target: Any, region: RegionMeta) -> list[Any]:

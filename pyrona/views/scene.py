@@ -133,6 +133,13 @@ def violations(graph: StepGraph) -> list[tuple[int, int, str]]:
     return sorted(found)
 
 
+def written_to(graph: StepGraph) -> list[int]:
+    """The objects written to by the step's violations that have no offending reference (a
+    write to a frozen object): drawn outlined in red."""
+    return sorted({ev.src for ev in graph.events
+                   if ev.kind == "violation" and ev.src is not None and ev.dst is None})
+
+
 def visible_nodes(graph: StepGraph, options: ViewOptions) -> tuple[set[int], set[int]]:
     """(nodes drawn, those of them unreachable). Both ends of a violation are always drawn."""
     reach = reachable(graph)
@@ -151,6 +158,7 @@ def visible_nodes(graph: StepGraph, options: ViewOptions) -> tuple[set[int], set
         shown.add(n.id)
     for src, dst, _ in violations(graph):
         shown.update(x for x in (src, dst) if x in graph.nodes)
+    shown.update(x for x in written_to(graph) if x in graph.nodes)
     return shown, unreachable
 
 
@@ -316,6 +324,9 @@ def build(graph: StepGraph, options: ViewOptions, previous: StepGraph | None = N
         sc.region_depth[rid] = depth
     sc.region_parent = parents
     add_edges(sc, graph, shown, drawn, previous)
+    for nid in written_to(graph):
+        if nid in drawn:
+            sc.mark("error", drawn[nid])
     return sc
 
 
