@@ -65,7 +65,7 @@ class Monitor:
                  "step", "truncated", "runtime_events", "frames_dirty", "unsettled", "tool", "since_sweep",
                  "sweep_after", "output", "last_checkpoint", "checkpoint_cost", "step_append", "last_step",
                  "next_check", "hook_ids", "dirty", "later", "on_truncate", "max_store_bytes", "line_event",
-                 "leaving", "unslots", "next_periodic")
+                 "leaving", "unslots", "next_periodic", "oracle")
 
     def __init__(self, writer: TraceWriter, is_program_file: Callable[[str], bool], changes: Changes,
                  max_steps: int = 1_000_000, max_objects: int = 200_000,
@@ -79,6 +79,12 @@ class Monitor:
         self.verify_problems: list[tuple[int, list[str]]] = []
         #: with verify: every step's slots as recorded live, to compare with what the store reads back
         self.snapshots: dict[int, set[tuple]] = {}
+        #: with verify: what the live runtime says each step must show (tracer.verify.Oracle)
+        self.oracle: Any = None
+        if verify:
+            from .verify import Oracle
+
+            self.oracle = Oracle()
         self.is_program_file = is_program_file
         self.files: dict[str, int] = {}
         self.progress = progress
@@ -296,6 +302,8 @@ class Monitor:
         self._complete(rec)
         if self.truncated:
             return
+        if self.oracle is not None:
+            self.oracle.returned(self.recorder, self.step, rec.node, slot, value)
         caller = self.frames.get(frame.f_back)
         if caller is not None:
             self._new_step(caller.info.file, frame.f_back.f_lineno, event)
@@ -316,6 +324,8 @@ class Monitor:
                 # a pyrona error the runtime raised without an event of its own
                 self._runtime_event("violation", error=exc)
                 self._settle()
+            if self.oracle is not None and isinstance(exc, RegionError):
+                self.oracle.raised(self.recorder, exc)
             # the raise belongs to the step of the line that raised (or of the caller's
             # line that a callee's exception came back to): a step of its own only when
             # the last step is elsewhere
@@ -508,6 +518,7 @@ class Monitor:
                 if problems:
                     self.verify_problems.append((self.step, problems))
                 self.snapshots[max(self.step, 0)] = live_slots(recorder)
+                self.oracle.cowns(recorder, max(self.step, 0))
         except CapReached as cap:
             self._truncate(str(cap))
 

@@ -160,6 +160,7 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
         from .verify import stored_slots
 
         summary["verify_problems"] = monitor.verify_problems
+        summary["oracle"] = monitor.oracle.result
         summary["readback_problems"] = [
             step for step, live in sorted(monitor.snapshots.items())
             if step < steps and stored_slots(store.step(trace, step)) != live][:10]

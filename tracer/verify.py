@@ -99,3 +99,50 @@ def differences(monitor: Monitor) -> list[str]:
         if rec_places.get(oid, place) != place:
             problems.append(f"object {oid:#x} recorded in {rec_places[oid]}, is in {place}")
     return problems
+
+
+class Oracle:
+    """What the live runtime says a step's diagram must show, asked at that step (verify
+    mode), apart from the events the tracer records: each cown's state, each pyrona error
+    raised (the object written to, the reference's name, the target), each frame's return
+    or yield value. `facts` is a list of JSON-ready lists; tests check each against the
+    diagram drawn from the store."""
+
+    def __init__(self) -> None:
+        self.facts: list[list] = []
+        self._cowns: dict[tuple[int, int], str] = {}
+        self._errors: set[int] = set()
+
+    def cowns(self, recorder: Any, step: int) -> None:
+        """Each cown of the graph: released if the runtime says so, or would say so if
+        asked now (its value immutable, a cown, or its region closed by a full scan)."""
+        from ..runtime.cowns import RELEASED, _releasable
+
+        for nid, obj in recorder.objs.items():
+            if recorder.nodes[nid][1] == "cown":
+                released = obj._state == RELEASED or _releasable(obj._value)
+                key = (step, nid)
+                if key not in self._cowns:
+                    self.facts.append(["cown", step, nid, ""])
+                self._cowns[key] = "released" if released else "pending"
+
+    def raised(self, recorder: Any, error: Any) -> None:
+        if id(error) in self._errors:  # (raised again as it leaves each frame)
+            return
+        self._errors.add(id(error))
+        node = recorder.ids.get
+        slot = error.slot
+        name = "" if slot is None else str(slot[1]) if slot[0] == "attr" else "[]"
+        self.facts.append(["error", recorder.step, error.kind, node(id(error.source)),
+                           node(id(error.target)) if error.target is not None else None, name])
+
+    def returned(self, recorder: Any, step: int, frame: int, slot: str | None, value: Any) -> None:
+        if slot is None:
+            return
+        target = None if is_inline(value) else recorder.ids.get(id(value))
+        self.facts.append([slot, step, frame, target, short_repr(value) if target is None else None])
+
+    @property
+    def result(self) -> list[list]:
+        return [[*fact[:3], self._cowns[(fact[1], fact[2])]] if fact[0] == "cown" else fact
+                for fact in self.facts]
