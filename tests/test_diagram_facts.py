@@ -27,7 +27,8 @@ from pyrona.views.mermaid import to_mermaid
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("PYRONA_SHARED", ROOT.parent / "shared"))
 SAMPLES = sorted((ROOT / "sample_programs").glob("*.py"))
-CASES = sorted((SHARED / "conformance" / "cases").glob("*.py")) + sorted((ROOT / "tests" / "cases").glob("*.py"))
+CASES = sorted((SHARED / "conformance" / "cases").glob("*.py")) \
+    + sorted((ROOT / "tests" / "cases").glob("*.py"))
 
 #: Programs aimed at what the pictures got wrong (each a case of issue 8's list).
 PROGRAMS = {
@@ -182,7 +183,8 @@ def check_facts(store: TraceStore, trace: int, facts: list[list]) -> dict[str, i
                 else:  # a function, a class: hidden by default
                     assert graph.nodes[target].kind in ("function", "class", "module"), where
             else:
-                assert any(line.startswith(f"{kind} = {text[:10]}") for line in d.lines_of(f"n{frame}")), where
+                lines = d.lines_of(f"n{frame}")
+                assert any(line.startswith(f"{kind} = {text[:10]}") for line in lines), where
     return counts
 
 
