@@ -434,5 +434,9 @@ def test_legend_shows_every_symbol():
     arrows = {label: arrow for _, arrow, label, _ in d.edges}
     assert arrows["borrow"] == "-.->" and arrows["owning ref"] == "-->"
     assert {"ERROR: violation", "cross-region ref", "ref to frozen", "same-region ref"} <= set(arrows)
+    assert arrows["borrow of frozen"] == arrows["borrow of cown"] == "-.->"
+    assert arrows["ref to frozen"] == arrows["cross-region ref"] == "-->"
+    assert ["lrc=<frozen>", "sbrc=<frozen>"] == [line for text in (d.lines_of(n) for n in d.nodes)
+                                                 for line in text if "<frozen>" in line]
     assert d.subgraphs["reg2"][1] == "reg1"
     assert legend() == legend()
