@@ -32,7 +32,7 @@ NOTES: tuple[tuple[str, str], ...] = (
     ("Dotted edge", "a borrow: a reference from the local region (a variable or a local object) into a "
                     "region, to a frozen object or to a cown. References held by region objects, "
                     "frozen objects and cowns are solid."),
-    ("Grey", "inside a region; orange: across regions and to cowns (solid = owning)."),
+    ("Grey / orange", "grey inside a region, orange across regions and to cowns (solid = owning)."),
     ("Teal", "a reference to a frozen object."),
     ("Thick red", "the reference that caused an error."),
     ("Gold outline", "new or moved since the previous step."),
