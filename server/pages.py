@@ -2,7 +2,8 @@
 
 Each page renders a logic-free template with a small dict (the trace's name, status and
 step count, the step asked for); the heavy data comes from the JSON API, fetched by the
-page's script. The viewer also carries the legend diagram, drawn here by `legend()`.
+page's script. The viewer also carries the legend diagram, drawn here by `legend()`, and
+its help text (`pyrona.views.legend`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from pyrona.tracer.store import StoreError, TraceStore
+from pyrona.views import legend as legend_text
 from pyrona.views.mermaid import legend
 
 from .app import HTTPProblem
@@ -62,7 +64,9 @@ async def viewer(request: Request, trace: int, step: int | None = None) -> Respo
     info = await load_trace(request, trace)
     page = {"trace": trace, "name": info["name"], "status": info["status"], "total": info["steps"],
             "message": info["message"] or info["truncated"], "step": clamp_step(step, info["steps"])}
-    return render(request, "trace.html", {"nav": "viewer", "trace": info, "page": page, "legend": legend()})
+    return render(request, "trace.html", {"nav": "viewer", "trace": info, "page": page, "legend": legend(),
+                                          "legend_notes": legend_text.NOTES,
+                                          "legend_differences": legend_text.DIFFERENCES})
 
 
 @router.get("/traces/{trace}/timeline")

@@ -93,13 +93,19 @@ def test_unfreezable_objects_raise_and_nothing_is_frozen():
 
 
 def test_freezing_a_bridge_ends_its_region_and_freezes_its_subregions():
+    from pyrona.runtime.state import RUNTIME
+
     r1, r2 = Region(), Region()
+    rids = (r1._pyrona_meta.rid, r2._pyrona_meta.rid)
     r1.data = Obj()
     r1.data.sub = r2
     r2.x = Obj()
     freeze(r1)
     assert isfrozen(r1) and isfrozen(r1.data) and isfrozen(r2) and isfrozen(r2.x)
     assert type(r1) is Obj and r1._pyrona_meta is None
+    # the views mark a frozen former bridge: which objects were bridges is remembered
+    assert (RUNTIME.frozen_bridges.get(id(r1)), RUNTIME.frozen_bridges.get(id(r2))) == rids
+    assert id(r1.data) not in RUNTIME.frozen_bridges
     assert region_of(r2.x) is None
     r3 = Region()
     r3.shared = r1  # frozen objects may be referenced from any region

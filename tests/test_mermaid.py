@@ -15,6 +15,7 @@ from pyrona.tracer.model import (
     DICT,
     FRAME,
     FROZEN,
+    FROZEN_BRIDGE,
     FUNCTION,
     LOCAL,
     MODULE_GLOBALS,
@@ -176,13 +177,61 @@ def test_edge_styles_and_colours():
     look = {(s, t): (arrow, label, *d.style_of(i)) for i, (s, arrow, label, t) in enumerate(d.edges)}
     assert look[("n1", "n10")] == ("-.->", "r", "orange", "2px")  # borrow of a bridge
     assert look[("n1", "n11")] == ("-.->", "data", "orange", "2px")  # borrow into a region
-    assert look[("n1", "n60")] == ("-->", "c", "orange", "2px")  # to a cown
+    assert look[("n1", "n60")] == ("-.->", "c", "orange", "2px")  # a borrow of a cown
     assert look[("n10", "n20")] == ("-->", "child", "orange", "2px")  # owning: parent to child bridge
     assert look[("n60", "n70")] == ("-->", "value", "orange", "2px")
     assert look[("n10", "n11")] == ("-->", "data", "#777777", "2px")
     assert look[("n21", "n30")] == ("-->", "cfg", "#76c5cc", "2px")
     assert len(d.edges) == 11  # the function (hidden) loses its edge
     assert {c for _, c, _ in d.link_styles} == {"orange", "#777777", "#76c5cc"}
+
+
+def borrows() -> StepGraph:
+    """Locals and a region each hold a frozen object, a frozen former bridge and a cown."""
+    nodes = [Node(1, FRAME, "frame", LOCAL, "main", "7"), Node(2, OBJ, "Obj", LOCAL, "Obj"),
+             Node(10, BRIDGE, "Region", "r1", "Region #1"), Node(11, OBJ, "Obj", "r1", "Obj"),
+             Node(30, OBJ, "Obj", FROZEN, "Obj"), Node(31, OBJ, "Obj", FROZEN, "Region #2", FROZEN_BRIDGE),
+             Node(60, COWN_NODE, "Cown", COWN, "Cown", "released"),
+             Node(70, BRIDGE, "Region", "r3", "Region #3")]
+    edges = [(1, "r", 10), (1, "o", 2), (1, "f", 30), (1, "old", 31), (1, "c", 60), (2, "f", 30),
+             (2, "c", 60), (10, "m", 11), (10, "f", 30), (10, "old", 31), (11, "c", 60), (31, "data", 30),
+             (30, "c", 60), (60, "value", 70)]
+    regions = [RegionState(1, 10, None, None, 1, 0, True), RegionState(3, 70, None, 60, 0, 0, False)]
+    return make(nodes, edges, [(31, "n", "1")], regions)
+
+
+def test_locals_borrow_frozen_objects_and_cowns_dotted_while_others_own_them_solid():
+    d = render(borrows())
+    look = {(s, t): (arrow, *d.style_of(i)) for i, (s, arrow, _, t) in enumerate(d.edges)}
+    teal, orange = "#76c5cc", "orange"
+    for src in ("n1", "n2"):  # a frame and a local object: borrows, in the target's colour
+        assert look[(src, "n30")] == ("-.->", teal, "2px")
+        assert look[(src, "n60")] == ("-.->", orange, "2px")
+    assert look[("n1", "n31")] == ("-.->", teal, "2px") and look[("n1", "n10")] == ("-.->", orange, "2px")
+    assert look[("n1", "n2")] == ("-->", "#777777", "2px")
+    # held by a region object, a frozen object or a cown: solid
+    assert look[("n10", "n30")] == look[("n10", "n31")] == look[("n31", "n30")] == ("-->", teal, "2px")
+    assert look[("n11", "n60")] == look[("n30", "n60")] == look[("n60", "n70")] == ("-->", orange, "2px")
+    d = render(borrows(), collapse_regions=True)  # the same looks when regions are collapsed
+    look = {(s, t): (arrow, *d.style_of(i)) for i, (s, arrow, _, t) in enumerate(d.edges)}
+    assert look[("n1", "rg1")] == ("-.->", orange, "2px") and look[("n1", "n30")] == ("-.->", teal, "2px")
+    assert look[("n1", "n60")] == ("-.->", orange, "2px") and look[("rg1", "n60")] == ("-->", orange, "2px")
+    assert look[("rg1", "n30")] == look[("rg1", "n31")] == ("-->", teal, "2px")
+    assert look[("n60", "rg3")] == ("-->", orange, "2px")
+
+
+def test_a_frozen_former_bridge_is_marked_like_frankenscript():
+    d = render(borrows())
+    assert d.nodes["n31"][0] == "round" and "n31" in d.classes["immutable"]
+    assert d.lines_of("n31") == ["Region #2", "lrc=<frozen>", "sbrc=<frozen>", "rc=2", "n = 1"]
+    assert d.lines_of("n30") == ["Obj"]
+    # a trace written before former bridges were recorded: a plain frozen object
+    g = borrows()
+    g.nodes[31] = replace(g.nodes[31], label="Obj", detail="")
+    assert render(g).lines_of("n31") == ["Obj", "n = 1"]
+    # only a frozen object carries the marking
+    g.nodes[31] = replace(g.nodes[31], place=LOCAL, detail=FROZEN_BRIDGE)
+    assert not any("frozen" in line for line in render(g).lines_of("n31"))
 
 
 def test_hidden_kinds_and_their_options():
@@ -385,5 +434,9 @@ def test_legend_shows_every_symbol():
     arrows = {label: arrow for _, arrow, label, _ in d.edges}
     assert arrows["borrow"] == "-.->" and arrows["owning ref"] == "-->"
     assert {"ERROR: violation", "cross-region ref", "ref to frozen", "same-region ref"} <= set(arrows)
+    assert arrows["borrow of frozen"] == arrows["borrow of cown"] == "-.->"
+    assert arrows["ref to frozen"] == arrows["cross-region ref"] == "-->"
+    assert ["lrc=<frozen>", "sbrc=<frozen>"] == [line for text in (d.lines_of(n) for n in d.nodes)
+                                                 for line in text if "<frozen>" in line]
     assert d.subgraphs["reg2"][1] == "reg1"
     assert legend() == legend()

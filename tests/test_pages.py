@@ -209,6 +209,9 @@ def test_viewer_shows_regions_and_the_violation(server, page, uploaded):
     page.keyboard.press("l")
     page.wait_for_selector("#legend-diagram svg")
     assert page.locator("#legend-diagram svg g.cluster", has_text="Region #1").count() >= 1
+    help_text = page.locator("#legend-dialog .legend-help").inner_text()
+    assert "lrc=<frozen>" in help_text and "Where we differ from FrankenScript" in help_text
+    assert "stale" in help_text and "values" in help_text.lower()
     shot(page, "legend")
     page.keyboard.press("Escape")
 

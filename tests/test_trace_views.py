@@ -48,3 +48,52 @@ def test_every_step_keeps_the_invariants_and_draws(traced, case):
                 assert any(f"Region #{rid}" in title for title in drawn_regions)
         assert f"step {index}:" in step_text(step, graph)
         previous = graph
+
+
+CUES = """\
+from pyrona import Cown, Obj, Region, freeze
+
+outer = Region()
+inner = Region()
+inner.data = Obj()
+outer.inner = inner
+freeze(inner)
+c = Cown(None)
+holder = Obj()
+holder.c = c
+outer.c = c
+done = True
+"""
+
+
+def test_frankenscript_cues_borrows_of_frozen_objects_and_cowns_and_a_frozen_former_bridge(tmp_path):
+    program = tmp_path / "cues.py"
+    program.write_text(CUES)
+    store = TraceStore(tmp_path / "traces.db")
+    with contextlib.redirect_stdout(io.StringIO()):
+        outcome = trace_program(program, store, verify=True)
+    assert outcome.status == "done", outcome.message
+    frozen_steps = 0
+    for index in range(outcome.steps):
+        graph = store.step(outcome.trace, index)
+        var = {e.name: e.dst for e in graph.edges if graph.nodes[e.src].kind == "globals"}
+        if "inner" not in var or graph.nodes[var["inner"]].place != "frozen":
+            continue
+        frozen_steps += 1
+        frame, inner = next(iter(graph.roots())), var["inner"]
+        outer = graph.regions[next(iter(graph.regions))].bridge
+        d = parse(to_mermaid(graph))
+        assert d.nodes[f"n{inner}"][0] == "round"
+        assert d.lines_of(f"n{inner}")[:3] == ["Region #2", "lrc=<frozen>", "sbrc=<frozen>"]
+        assert d.lines_of(f"n{outer}")[2] == "sbrc=0"  # FrankenScript keeps a stale 1 here
+        i = d.edge(f"n{frame}", f"n{inner}")
+        assert d.edges[i][1] == "-.->" and d.style_of(i)[0] == "#76c5cc"
+        i = d.edge(f"n{outer}", f"n{inner}")
+        assert d.edges[i][1] == "-->" and d.style_of(i)[0] == "#76c5cc"
+        if any(f.name == "done" for f in graph.fields):  # the last step: the cown is everywhere
+            cown, holder = var["c"], var["holder"]
+            for src, arrow in ((frame, "-.->"), (holder, "-.->"), (outer, "-->")):
+                i = d.edge(f"n{src}", f"n{cown}")
+                assert d.edges[i][1] == arrow and d.style_of(i)[0] == "orange", src
+    assert frozen_steps >= 5
+    assert any(f.name == "done" for f in graph.fields)  # (the last step was checked in full)

@@ -90,6 +90,32 @@ x = 1
     assert store.step(outcome.trace, min(s for s, _k in events)).regions == {}
 
 
+def test_a_frozen_former_bridge_is_recorded_as_such_even_when_seen_again_later(store, tmp_path):
+    source = """\
+from pyrona import Region, freeze
+class K:
+    pass
+r = Region()
+freeze(r)
+K.keep = r  # (a class is not scanned: r's node goes when the variable does)
+r = None
+again = K.keep
+"""
+    outcome, _events = events_of(store, source, tmp_path)
+    seen = {}
+    for index in range(outcome.steps):
+        graph = store.step(outcome.trace, index)
+        for e in graph.edges:
+            if e.name in ("r", "again") and graph.nodes[e.src].kind == "globals":
+                node = graph.nodes[e.dst]
+                seen.setdefault(e.name, set()).add((e.dst, node.place, node.label, node.detail))
+    bridge = {n for n, place, _label, _detail in seen["r"] if place != "frozen"}
+    assert seen["r"] == {(*bridge, "r1", "Region #1", ""), (*bridge, "frozen", "Region #1", "former bridge")}
+    assert {(place, label, detail) for n, place, label, detail in seen["again"]} == {
+        ("frozen", "Region #1", "former bridge")}
+    assert not {n for n, *_ in seen["again"]} & bridge  # a new node: its marking came from the runtime
+
+
 def test_a_violation_is_recorded_with_the_offending_reference(store, tmp_path):
     source = """\
 from pyrona import Region, Obj

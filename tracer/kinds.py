@@ -35,6 +35,10 @@ INSTANCE = "instance"  # an instance of a user class
 FUNCTION, CLASS, MODULE = "function", "class", "module"  # program structure: hidden by default
 OTHER = "other"  # anything else (C objects...)
 
+#: The `detail` of a frozen object that was a region's bridge when it was frozen (its
+#: label then names that region). Traces written before it was recorded leave it empty.
+FROZEN_BRIDGE = "former bridge"
+
 #: Kinds views hide unless asked: program structure.
 STRUCTURE_KINDS = frozenset({FUNCTION, CLASS, MODULE})
 #: Kinds that are roots of the graph (their references are the program's local variables).

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .kinds import (  # noqa: F401 - re-exported: the model's vocabulary
-    BRIDGE, CLASS, COWN, COWN_NODE, DICT, FRAME, FROZEN, FROZENSET, FUNCTION, INSTANCE, LIST, LOCAL,
-    MODULE, MODULE_GLOBALS, OBJ, OTHER, ROOT_KINDS, SET, STRUCTURE_KINDS, TUPLE, place_rid, region_place,
+    BRIDGE, CLASS, COWN, COWN_NODE, DICT, FRAME, FROZEN, FROZEN_BRIDGE, FROZENSET, FUNCTION, INSTANCE, LIST,
+    LOCAL, MODULE, MODULE_GLOBALS, OBJ, OTHER, ROOT_KINDS, SET, STRUCTURE_KINDS, TUPLE, place_rid,
+    region_place,
 )
 
 

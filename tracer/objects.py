@@ -84,7 +84,7 @@ def place_of(obj: Any) -> str:
 
 
 def label_of(obj: Any, kind: str) -> tuple[str, str]:
-    """(label, detail) of a node."""
+    """(label, detail) of a node. A frozen former bridge keeps its region's name as label."""
     if kind == kinds.BRIDGE:
         return f"Region #{obj._pyrona_meta.rid}", ""
     if kind == kinds.COWN_NODE:
@@ -93,6 +93,9 @@ def label_of(obj: Any, kind: str) -> tuple[str, str]:
         return getattr(obj, "__qualname__", type(obj).__name__), ""
     if kind == kinds.MODULE:
         return f"module {obj.__name__}", ""
+    rid = RUNTIME.frozen_bridges.get(id(obj))
+    if rid is not None:
+        return f"Region #{rid}", kinds.FROZEN_BRIDGE
     return type(obj).__name__, ""
 
 

@@ -92,11 +92,12 @@ class Recorder:
             kind = kind_of(obj)
             if type(obj) is not Region:  # (a Region is a bridge or not: the instance says)
                 self.kinds[type(obj)] = kind
-        if kind in _LABELLED:
+        place = place_of(obj)
+        if kind in _LABELLED or place == kinds.FROZEN:  # (frozen: it may be a former bridge)
             label, detail = label_of(obj, kind)
         else:
             label, detail = type(obj).__name__, ""
-        self.nodes[nid] = (self.step, kind, type(obj).__name__, place_of(obj), label, detail)
+        self.nodes[nid] = (self.step, kind, type(obj).__name__, place, label, detail)
         self.born[nid] = self.step
         self.slots[nid] = {}
         self.inrefs[nid] = {}

@@ -78,7 +78,8 @@ def plan_freeze(roots: Iterable[Any]) -> dict[int, Any]:
 
 
 def commit_freeze(found: dict[int, Any]) -> None:
-    """Mark everything found by plan_freeze frozen; bridges among it end their regions."""
+    """Mark everything found by plan_freeze frozen; bridges among it end their regions
+    (remembered in `RUNTIME.frozen_bridges`, for the views)."""
     from .lifecycle import end_region
 
     places, frozen = RUNTIME.places, RUNTIME.frozen
@@ -89,6 +90,7 @@ def commit_freeze(found: dict[int, Any]) -> None:
             del place.members[oid]
             if obj is place.bridge:
                 ended.append(place)
+                RUNTIME.frozen_bridges[oid] = place.rid  # (kept alive by `frozen`: the id stays valid)
         places[oid] = FROZEN
         frozen[oid] = obj
     for region in ended:

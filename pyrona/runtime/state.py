@@ -38,6 +38,8 @@ class Runtime:
     def __init__(self) -> None:
         self.places: dict[int, RegionMeta | _Frozen] = {}
         self.frozen: dict[int, Any] = {}
+        #: Frozen objects that were a region's bridge when frozen: id(obj) -> that region's id.
+        self.frozen_bridges: dict[int, int] = {}
         #: Live regions by id; a collection ends the unreachable ones.
         self.regions: dict[int, RegionMeta] = {}
         #: Instrumented modules of the program: their globals are local roots.
@@ -51,6 +53,7 @@ class Runtime:
         """
         self.places.clear()
         self.frozen.clear()
+        self.frozen_bridges.clear()
         self.regions.clear()
         self.root_modules.clear()
         #: Region count that triggers the next collection.

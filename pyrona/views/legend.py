@@ -1,4 +1,5 @@
-"""The legend: a tiny made-up step that shows every symbol of the diagrams, each labelled."""
+"""The legend: a tiny made-up step that shows every symbol of the diagrams, each labelled,
+and its help text (what each symbol means, and where we draw differently from FrankenScript)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pyrona.tracer.model import (
     COWN_NODE,
     FRAME,
     FROZEN,
+    FROZEN_BRIDGE,
     LOCAL,
     OBJ,
     Edge,
@@ -18,12 +20,44 @@ from pyrona.tracer.model import (
     StepGraph,
 )
 
+#: What each symbol means: (symbol, meaning), in the order the legend lists them.
+NOTES: tuple[tuple[str, str], ...] = (
+    ("Green box", "the local region (frames, globals, new objects)."),
+    ("Yellow boxes", "user regions, darker when nested deeper."),
+    ("Inverted trapezoid", "a region's bridge with LRC / SBRC / RC."),
+    ("Rounded ice-blue", "frozen (deeply immutable) objects."),
+    ("lrc=<frozen>, sbrc=<frozen>", "a frozen former bridge: freeze reached a region's bridge and "
+                                    "ended the region."),
+    ("Double-sided box", "a cown and its status."),
+    ("Dotted edge", "a borrow: a reference from the local region (a variable or a local object) into a "
+                    "region, to a frozen object or to a cown. References held by region objects, "
+                    "frozen objects and cowns are solid."),
+    ("Grey / orange", "grey inside a region, orange across regions and to cowns (solid = owning)."),
+    ("Teal", "a reference to a frozen object."),
+    ("Thick red", "the reference that caused an error."),
+    ("Gold outline", "new or moved since the previous step."),
+    ("Dashed red outline", "an object no frame can reach (garbage)."),
+)
+
+#: Where the diagrams differ from FrankenScript's on purpose: (topic, what we do and why).
+DIFFERENCES: tuple[tuple[str, str], ...] = (
+    ("SBRC after freeze", "freezing a subregion's bridge ends that region, so its parent's SBRC drops; "
+                          "FrankenScript keeps the stale count, we show the corrected one."),
+    ("Values", "ints, strs, floats, bools and None are values, written in the box of the object that "
+               "holds them (x = 1); FrankenScript draws strings, True, False and None as objects."),
+    ("Names, not addresses", "objects show their type, frames their function and line, regions their "
+                             "number and variable; FrankenScript shows addresses and an RC on every "
+                             "object (here only bridges count references)."),
+    ("Prototypes", "FrankenScript's references to its built-in prototypes ([Frame], [RegionObject], "
+                   "[String]) are left out; an Obj's own __proto__ is drawn."),
+)
+
 
 def legend_graphs() -> tuple[StepGraph, StepGraph]:
     """(step, previous step): drawing the first against the second shows every symbol."""
 
-    def obj(nid: int, place: str, text: str) -> Node:
-        return Node(nid, OBJ, text, place, text)
+    def obj(nid: int, place: str, text: str, detail: str = "") -> Node:
+        return Node(nid, OBJ, text, place, text, detail)
 
     nodes = [
         Node(1, FRAME, "frame", LOCAL, "frame: main()", "3"),
@@ -35,9 +69,11 @@ def legend_graphs() -> tuple[StepGraph, StepGraph]:
         Node(7, COWN_NODE, "cown", COWN, "cown", "pending"),
         obj(8, "r2", "changed node (new or moved)"),
         obj(9, "r1", "unreachable object"),
+        obj(10, FROZEN, "frozen former bridge", FROZEN_BRIDGE),
     ]
     edges = [Edge(1, "borrow", 3), Edge(1, "local ref", 2), Edge(3, "same-region ref", 4),
-             Edge(3, "owning ref", 5), Edge(4, "ref to frozen", 6), Edge(2, "cross-region ref", 7),
+             Edge(3, "owning ref", 5), Edge(4, "ref to frozen", 6), Edge(2, "borrow of frozen", 6),
+             Edge(4, "cross-region ref", 7), Edge(2, "borrow of cown", 7), Edge(6, "frozen ref", 10),
              Edge(5, "new ref", 8)]
     regions = {1: RegionState(1, 3, None, None, 1, 0, True, "user region"),
                2: RegionState(2, 5, 1, None, 0, 0, False, "child region")}

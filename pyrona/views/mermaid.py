@@ -3,8 +3,9 @@
 `to_mermaid(graph)` draws a subgraph for the local region and one per user region (nested
 inside its parent's, darker with depth), frozen objects rounded and ice-blue, cowns as
 subroutine boxes, bridges as inverted trapezoids with their counters; references are
-labelled with their field or variable name and coloured by the places they join, grouped
-into one `linkStyle` line per colour. With `previous`, what changed since then is
+labelled with their field or variable name and coloured by the places they join (dotted
+when the local region borrows into a region, a frozen object or a cown), grouped into one
+`linkStyle` line per colour. With `previous`, what changed since then is
 outlined. `legend()` is a small diagram of every symbol; `estimate_size()` counts the
 nodes a diagram would draw, so a viewer can switch to `collapse_regions` for big steps.
 """

@@ -15,6 +15,7 @@ from pyrona.tracer.model import (
     COWN_NODE,
     FRAME,
     FROZEN,
+    FROZEN_BRIDGE,
     LOCAL,
     MODULE_GLOBALS,
     ROOT_KINDS,
@@ -223,6 +224,8 @@ def node_lines(graph: StepGraph, node: Node, fields: list[tuple[str, str]], limi
         head = f"{node.label or node.type_name} (former bridge)"
     elif node.kind == MODULE_GLOBALS:
         head = f"{node.label or 'module'} globals"
+    elif is_frozen_bridge(node):
+        head = node.label or node.type_name
     elif node.label and node.type_name and node.label != node.type_name:
         head = f"{node.label}: {node.type_name}"
     else:
@@ -230,12 +233,19 @@ def node_lines(graph: StepGraph, node: Node, fields: list[tuple[str, str]], limi
     lines = [clip(head, MAX_HEAD)]
     if node.kind == COWN_NODE:
         lines.append(f"status={clip(node.detail or '?', MAX_VALUE)}")
+    elif is_frozen_bridge(node):  # FrankenScript's marking of a bridge reached by freeze
+        lines += ["lrc=<frozen>", "sbrc=<frozen>", f"rc={bridge_rc(graph, node.id)}"]
     limit = max(limit, 0)
     shown = fields if len(fields) <= limit else fields[: max(limit - 1, 0)]
     lines += [f"{clip(name, MAX_NAME)} = {clip(value, MAX_VALUE)}" for name, value in shown]
     if len(shown) < len(fields):
         lines.append(f"+{len(fields) - len(shown)} more")
     return lines
+
+
+def is_frozen_bridge(node: Node) -> bool:
+    """A frozen object that was a region's bridge when it was frozen (not known in older traces)."""
+    return node.place == FROZEN and node.detail == FROZEN_BRIDGE
 
 
 def shape(node_id: str, text: str, kind: str) -> str:
@@ -255,8 +265,13 @@ def node_shape(graph: StepGraph, node: Node) -> str:
 
 
 def edge_look(src: Node, dst: Node) -> tuple[bool, str]:
-    """(dotted, colour) of a reference, by the places of its ends."""
-    dotted = src.place == LOCAL and rid_of(dst.place) is not None
+    """(dotted, colour) of a reference, by the places of its ends.
+
+    A reference from the local region to anything outside it (a user region, a frozen
+    object, a cown) is a borrow, dotted as in FrankenScript; references held by region
+    members, frozen objects and cowns are solid.
+    """
+    dotted = src.place == LOCAL and dst.place != LOCAL
     if dst.place == FROZEN:
         return dotted, TEAL
     return dotted, (ORANGE if src.place != dst.place else GREY)
