@@ -14,7 +14,7 @@ from starlette.responses import Response
 from pyrona.tracer.store import StoreError, TraceStore
 from pyrona.views.mermaid import legend
 
-from .app import HTTPProblem
+from .problems import HTTPProblem
 from .viewmodels import readable_steps, trace_info
 
 router = APIRouter(include_in_schema=False)

@@ -19,6 +19,7 @@ from collections import namedtuple
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..errors import PyronaError
 from .store_format import (
     _RS, _US, EVENT_NAMES, GROUP, INTERVAL_TABLES, OPEN, OPEN_SCHEMA, SCHEMA, SCHEMA_VERSION,
     bins_containing, run_lengths,
@@ -38,8 +39,8 @@ if TYPE_CHECKING:
 TraceInfo = namedtuple("TraceInfo", "id name created status steps message truncated settings summary")
 
 
-class StoreError(Exception):
-    """A trace store problem (bad file, unknown trace, step out of range)."""
+class StoreError(PyronaError):
+    """A trace store problem (missing or bad file, unknown trace, step out of range)."""
 
     kind = "store"
 
