@@ -117,8 +117,9 @@ def cmd_serve(options: argparse.Namespace) -> int:
     from .server.app import create_app
     from .server.settings import ServerSettings
 
-    db = Path(options.db) if options.db else default_db_path()
-    db.parent.mkdir(parents=True, exist_ok=True)
+    store = open_store(options.db)  # made, or checked, before the server answers anyone
+    store.close()
+    db = Path(store.path)
     app = create_app(ServerSettings(db=db))
     if options.samples:
         app.state.jobs.ensure_samples(wait=True)
