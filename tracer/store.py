@@ -53,8 +53,10 @@ class TraceStore:
         sure only one uses it at a time, e.g. the server's one writer behind a lock).
 
         `readonly`: open an existing store for reading only (the CLI's show and export):
-        nothing is created or written, and a missing file or one that is not a trace
-        store is a StoreError. Otherwise the file and its tables are created if need be."""
+        the file is neither created nor written (SQLite may leave its empty -wal and -shm
+        side files next to it, as any reader of a WAL store does), and a missing file or
+        one that is not a trace store is a StoreError. Otherwise the file and its tables
+        are created if need be."""
         self.path = str(path)
         if readonly and not Path(path).is_file():
             raise StoreError(f"there is no trace store {self.path}")
