@@ -11,6 +11,7 @@ from .errors import (
     MergeError,
     NotFreezableError,
     NotWriteableError,
+    PyronaError,
     RegionError,
     RegionViolationError,
 )
@@ -33,6 +34,6 @@ def enable_implicit_freezing() -> None:
 __all__ = [
     "Region", "Obj", "freeze", "isfrozen", "is_frozen", "close", "is_closed", "merge", "dissolve",
     "Cown", "is_released", "enable_implicit_freezing",
-    "RegionError", "RegionViolationError", "FrozenMutationError", "NotWriteableError",
+    "PyronaError", "RegionError", "RegionViolationError", "FrozenMutationError", "NotWriteableError",
     "NotFreezableError", "MergeError", "DissolveError", "CloseError", "CownAccessError",
 ]

@@ -18,6 +18,14 @@ examples:
   pyrona show 3 --step 10                print step 10 of trace 3 as text
   pyrona export 3 --format md -o out.md  one mermaid diagram per step
 
+exit status:
+  run     the program's own (1 after an uncaught exception), 2 if FILE cannot be run
+  trace   0 if the program ran to its end or a cap cut its trace, 1 if it failed
+          (the trace is stored and its id printed either way), 2 on a usage error
+  others  0, or 2 on a usage error
+A usage error (bad arguments, a missing file, store, trace or step, an output
+file that cannot be written) is one line on stderr: 'pyrona: error: ...'.
+
 Run 'pyrona COMMAND --help' for the options of a command."""
 
 RUN_DESCRIPTION = """\
@@ -38,6 +46,43 @@ examples:
   pyrona run prog.py a b
   pyrona run prog.py --result out.json -- a b
   pyrona run --result out.json prog.py"""
+
+TRACE_EPILOG = """\
+exit status:
+  0  the program ran to its end, or a cap (--max-steps, --max-objects) cut its
+     trace (the trace is marked truncated)
+  1  the program failed: an uncaught exception, a syntax error, a non-zero
+     sys.exit; its trace is stored all the same
+  2  usage error (bad arguments, FILE missing, a store that cannot be opened):
+     nothing was traced
+In cases 0 and 1 the trace's id is the last line of stdout.
+
+examples:
+  pyrona trace prog.py
+  id=$(pyrona trace prog.py --db t.db | tail -n1)"""
+
+TRACE_DESCRIPTION = """\
+Run FILE under pyrona with the tracer on: every executed line is recorded with
+its object graph and regions into the trace store. Progress goes to stderr; the
+new trace's id is printed alone on the last line of stdout."""
+
+SHOW_DESCRIPTION = """\
+Print a step of a trace: the line, the frames and their variables, the regions
+with their counters, the objects by place, and the step's events."""
+
+EXPORT_DESCRIPTION = """\
+Export a trace: 'mermaid' is one step's diagram (default: the last), 'md' one
+titled mermaid block per step (GitHub renders it), 'json' every step's graph,
+'html' a self-contained page of every step that works offline."""
+
+READ_EPILOG = """\
+Steps count from 0; a negative step counts from the end (-1 is the last).
+The store is only read: a missing one is an error (it is not created).
+
+exit status:
+  0  done
+  2  usage error: a missing store, trace or step{more}
+     ('pyrona: error: ...' on stderr)"""
 
 #: Options of `run`/`trace` that take a value, recognised before and right after FILE.
 _VALUE_OPTIONS = ("--result", "--db", "--name", "--max-steps", "--max-objects")
@@ -64,11 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_help = "the trace store (SQLite file); default: $PYRONA_DB or ~/.local/share/pyrona/traces.db"
     trace = commands.add_parser(
         "trace", help="run a program and record every step (prints the trace id)",
-        description="Run FILE under pyrona with the tracer on: every executed line is recorded "
-                    "with its object graph and regions into the trace store. Progress goes to "
-                    "stderr; the new trace's id is printed alone on the last line of stdout.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  pyrona trace prog.py\n  id=$(pyrona trace prog.py --db t.db | tail -n1)")
+        description=TRACE_DESCRIPTION, epilog=TRACE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     trace.add_argument("file", metavar="FILE", help="the Python script to trace")
     trace.add_argument("--db", metavar="PATH", help=db_help)
     trace.add_argument("--name", help="a name for the trace (default: the file's name)")
@@ -79,22 +121,23 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("args", metavar="ARGS", nargs="*", help="arguments passed to the program")
 
     show = commands.add_parser("show", help="print one step of a trace as text",
-                               description="Print a step of a trace: the line, the frames and their "
-                                           "variables, the regions with their counters, the objects "
-                                           "by place, and the step's events.")
-    show.add_argument("trace", type=int, metavar="TRACE_ID")
+                               description=SHOW_DESCRIPTION, epilog=READ_EPILOG.format(more=""),
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    id_help = "the trace's id ('pyrona trace' prints it)"
+    show.add_argument("trace", type=int, metavar="TRACE_ID", help=id_help)
     show.add_argument("--step", type=int, metavar="N", help="the step (default: the last; -1 counts back)")
     show.add_argument("--all", action="store_true", help="also show functions, classes and modules")
     show.add_argument("--db", metavar="PATH", help=db_help)
 
     export = commands.add_parser("export", help="export a trace as mermaid, markdown, JSON or HTML",
-                                 description="Export a trace: 'mermaid' is one step's diagram (default: "
-                                             "the last), 'md' one titled mermaid block per step (GitHub "
-                                             "renders it), 'json' every step's graph, 'html' a "
-                                             "self-contained page of every step that works offline.")
-    export.add_argument("trace", type=int, metavar="TRACE_ID")
-    export.add_argument("--format", choices=("mermaid", "md", "json", "html"), default="mermaid")
-    export.add_argument("--step", type=int, metavar="N", help="only this step")
+                                 description=EXPORT_DESCRIPTION,
+                                 epilog=READ_EPILOG.format(more=",\n     or an output FILE it cannot write"),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    export.add_argument("trace", type=int, metavar="TRACE_ID", help=id_help)
+    export.add_argument("--format", choices=("mermaid", "md", "json", "html"), default="mermaid",
+                        help="what to write (default: mermaid)")
+    export.add_argument("--step", type=int, metavar="N",
+                        help="only this step (default: every step; for mermaid, the last)")
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     export.add_argument("--db", metavar="PATH", help=db_help)
 
@@ -174,16 +217,16 @@ def main(argv: list[str] | None = None) -> int:
         return run_program(options.file, program_args, options.result)
     # the trace commands import the tracer, the store and the views: only when asked
     from . import trace_commands
-    from .tracer.store import StoreError
+    from .errors import PyronaError
 
-    if options.command == "serve":
-        return trace_commands.cmd_serve(options)
     try:
+        if options.command == "serve":
+            return trace_commands.cmd_serve(options)
         if options.command == "trace":
             return trace_commands.cmd_trace(options, program_args)
         if options.command == "show":
             return trace_commands.cmd_show(options)
         return trace_commands.cmd_export(options)
-    except StoreError as exc:
+    except PyronaError as exc:  # the store's, the CLI's own (UsageError): one line, no traceback
         print(f"pyrona: error: {exc}", file=sys.stderr)
-        return 1
+        return trace_commands.EXIT_USAGE

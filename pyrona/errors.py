@@ -1,4 +1,12 @@
-"""The one family of pyrona errors: every error has a `kind` the tools report."""
+"""The one family of pyrona errors: every error is a `PyronaError` with a `kind` the tools report.
+
+The runtime's errors (`RegionError` and its subclasses) are what a program meets; the
+tools' errors (the trace store's, the sandbox's, the server's...) subclass
+`PyronaError` where they are raised. The signals that stop a traced run
+(`TraceStopped`, `OutputLimitReached`, `RunStopped`) are not errors: they are
+`BaseException`s outside the family, so a program's `except Exception` cannot swallow
+them.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +29,17 @@ KINDS = (
 )
 
 
-class RegionError(Exception):
-    """Base of every pyrona error. `kind` names the rule that was broken.
+class PyronaError(Exception):
+    """Base of every pyrona error. `kind` (a class attribute) names what went wrong, for
+    messages, JSON and HTTP statuses at the edge (the CLI, the server).
+
+    Not for the signals that stop a run: those stay `BaseException`s (see the module)."""
+
+    kind = "error"
+
+
+class RegionError(PyronaError):
+    """Base of the runtime's errors. `kind` names the rule that was broken.
 
     `source` and `target` are the objects involved when there are any: for a
     store, the object written to and the value written.
@@ -87,5 +104,6 @@ class CownAccessError(RegionError):
 
 
 def kind_of(exc: BaseException) -> str:
-    """The outcome kind of any exception: its pyrona kind, else `other`."""
+    """The outcome kind of any exception: its region error kind, else `other` (the tools'
+    errors, though PyronaErrors, are not outcomes of a program's rules)."""
     return exc.kind if isinstance(exc, RegionError) else "other"

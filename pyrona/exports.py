@@ -22,14 +22,25 @@ if TYPE_CHECKING:
     from .tracer.model import Step, StepGraph
 
 
-def load_step(store: TraceStore, trace: int, step: int | None) -> tuple[Step, StepGraph]:
-    """A step (default: the last; negative counts from the end) and its graph."""
+def step_index(store: TraceStore, trace: int, step: int | None) -> int:
+    """The index of `step` (default: the last; negative counts from the end, -1 the last);
+    a StoreError names the valid range if there is no such step."""
     count = store.step_count(trace)
     if count == 0:
         raise StoreError(f"trace {trace} has no steps")
-    index = count - 1 if step is None else step
-    if index < 0:
-        index += count
+    if step is None:
+        return count - 1
+    index = step + count if step < 0 else step
+    if not 0 <= index < count:
+        steps = f"{count} steps: 0 to {count - 1}, or -{count} to -1 from the end" if count > 1 \
+            else "1 step: 0, or -1 from the end"
+        raise StoreError(f"step {step} is out of range: trace {trace} has {steps}")
+    return index
+
+
+def load_step(store: TraceStore, trace: int, step: int | None) -> tuple[Step, StepGraph]:
+    """A step (default: the last; negative counts from the end) and its graph."""
+    index = step_index(store, trace, step)
     graph = store.step(trace, index)
     [info] = store.steps(trace, index, 1)
     return info, graph
@@ -46,13 +57,10 @@ def source_line(store: TraceStore, trace: int, file: str, line: int) -> str:
 
 def step_range(store: TraceStore, trace: int, step: int | None = None) -> range:
     """All the steps of a trace, or just `step` (negative counts from the end)."""
-    count = store.step_count(trace)
     if step is not None:
-        index = step if step >= 0 else step + count
-        if not 0 <= index < count:
-            raise StoreError(f"step {step} out of range: trace {trace} has {count} steps")
+        index = step_index(store, trace, step)
         return range(index, index + 1)
-    return range(count)
+    return range(store.step_count(trace))
 
 
 def write_mermaid(store: TraceStore, trace: int, step: int | None, out: TextIO) -> None:

@@ -1,28 +1,75 @@
 """The trace commands of the CLI: `pyrona trace`, `pyrona show`, `pyrona export`.
 
 Scriptable: progress goes to stderr, `trace` prints the new trace's id alone on
-the last line of stdout, every command takes --db.
+the last line of stdout, every command takes --db. `show` and `export` open the store
+read-only: they never create or change it. Exit statuses: `EXIT_*` (the CLI's epilog
+says them).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
+from .errors import PyronaError
 from .settings import default_db_path
-from .tracer.store import TraceStore
+from .tracer.store import StoreError, TraceStore
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Iterator
     from typing import TextIO
+
+    from .tracer.store import TraceInfo
+
+#: The program ran to its end, or until a cap cut its trace (or: the command did its job).
+EXIT_OK = 0
+#: The traced program failed (an uncaught exception, a syntax error, a non-zero exit);
+#: its trace is stored all the same.
+EXIT_FAILED = 1
+#: pyrona could not do what was asked: bad arguments, a missing file, store, trace or
+#: step, an output file it cannot write. Nothing was recorded.
+EXIT_USAGE = 2
+
+
+class UsageError(PyronaError):
+    """What was asked cannot be done (an output file that cannot be written...): the CLI
+    prints the message on one line and exits with EXIT_USAGE."""
+
+    kind = "usage"
 
 
 def open_store(path: str | None) -> TraceStore:
+    """The store to record into, created if need be (with its folder)."""
     db = Path(path) if path else default_db_path()
-    db.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the trace store {str(db)!r}: {exc.strerror or exc}") from exc
     return TraceStore(db)
+
+
+def read_store(path: str | None) -> TraceStore:
+    """An existing store, opened read-only (a missing one is an error, and stays missing)."""
+    return TraceStore(Path(path) if path else default_db_path(), readonly=True)
+
+
+def trace_with_steps(store: TraceStore, trace: int) -> TraceInfo:
+    """The trace's header; a missing trace, or one without steps, is an error that says why."""
+    try:
+        info = store.trace(trace)
+    except StoreError:
+        ids = [info.id for info in store.traces()]
+        held = f"its traces are {ids[0]} to {ids[-1]}" if ids else "it holds no trace yet"
+        raise UsageError(f"there is no trace {trace} in {store.path} ({held})") from None
+    if store.step_count(trace) == 0:
+        why = f"{info.status}: {info.message}" if info.message else info.status
+        raise UsageError(f"trace {trace} has no steps ({why})")
+    return info
 
 
 def cmd_trace(options: argparse.Namespace, program_args: list[str]) -> int:
@@ -30,8 +77,8 @@ def cmd_trace(options: argparse.Namespace, program_args: list[str]) -> int:
 
     script = Path(options.file)
     if not script.is_file():
-        print(f"pyrona: error: can't open file {options.file!r}: not a file", file=sys.stderr)
-        return 2
+        why = "it is a directory" if script.is_dir() else "no such file"
+        raise UsageError(f"can't open file {options.file!r}: {why}")
     store = open_store(options.db)
     interactive = sys.stderr.isatty()
     last = [0.0]
@@ -51,13 +98,17 @@ def cmd_trace(options: argparse.Namespace, program_args: list[str]) -> int:
         print(file=sys.stderr)
     info = store.trace(outcome.trace)
     summary = info.summary
-    parts = [f"{outcome.steps:,} steps", f"{summary.get('nodes', 0):,} objects",
-             f"{summary.get('regions', 0)} regions", f"{summary.get('violations', 0)} violations"]
+    parts = [_count(outcome.steps, "step"), _count(summary.get("nodes", 0), "object"),
+             _count(summary.get("regions", 0), "region"), _count(summary.get("violations", 0), "violation")]
     print(f"traced {script.name}: {', '.join(parts)} in {outcome.elapsed:.2f}s; {outcome.status}"
           + (f": {outcome.message}" if outcome.message else ""), file=sys.stderr)
     print(f"trace {outcome.trace} in {store.path}", file=sys.stderr)
     print(outcome.trace)
-    return 0
+    return EXIT_FAILED if outcome.status == "failed" else EXIT_OK
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def cmd_serve(options: argparse.Namespace) -> int:
@@ -66,8 +117,9 @@ def cmd_serve(options: argparse.Namespace) -> int:
     from .server.app import create_app
     from .server.settings import ServerSettings
 
-    db = Path(options.db) if options.db else default_db_path()
-    db.parent.mkdir(parents=True, exist_ok=True)
+    store = open_store(options.db)  # made, or checked, before the server answers anyone
+    store.close()
+    db = Path(store.path)
     app = create_app(ServerSettings(db=db))
     if options.samples:
         app.state.jobs.ensure_samples(wait=True)
@@ -80,7 +132,8 @@ def cmd_show(options: argparse.Namespace) -> int:
     from .exports import load_step, source_line
     from .views.text import step_text
 
-    store = open_store(options.db)
+    store = read_store(options.db)
+    trace_with_steps(store, options.trace)
     info, graph = load_step(store, options.trace, options.step)
     source = source_line(store, options.trace, info.file, info.line)
     print(step_text(info, graph, source, show_structure=options.all))
@@ -102,19 +155,38 @@ def _mermaid_bundle() -> str | None:
 def cmd_export(options: argparse.Namespace) -> int:
     from . import exports
 
-    store = open_store(options.db)
-    out: TextIO = open(options.output, "w", encoding="utf-8") if options.output else sys.stdout
-    try:
+    store = read_store(options.db)
+    trace_with_steps(store, options.trace)
+    if options.format == "mermaid":  # one step: the last by default
+        steps = range(index := exports.step_index(store, options.trace, options.step), index + 1)
+    else:
+        steps = exports.step_range(store, options.trace, options.step)
+    mermaid_js = _mermaid_bundle() if options.format == "html" else None
+    with _output(options.output) as out:  # (opened once the trace and steps are known good)
         if options.format == "mermaid":
-            exports.write_mermaid(store, options.trace, options.step, out)
+            exports.write_mermaid(store, options.trace, steps[0], out)
         elif options.format == "html":
-            steps = exports.step_range(store, options.trace, options.step)
-            exports.write_html(store, options.trace, steps, out, _mermaid_bundle())
+            exports.write_html(store, options.trace, steps, out, mermaid_js)
         else:
-            steps = exports.step_range(store, options.trace, options.step)
             write = exports.write_markdown if options.format == "md" else exports.write_json
             write(store, options.trace, steps, out)
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    return 0
+    return EXIT_OK
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    """stdout, or the file `path`; a file that cannot be written is a UsageError, and one
+    left half written by an error is removed."""
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        out = open(path, "w", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path!r}: {exc.strerror or exc}") from exc
+    try:
+        with out:
+            yield out
+    except BaseException:
+        os.unlink(path)
+        raise

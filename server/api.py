@@ -25,8 +25,8 @@ from pyrona.tracer.store import StoreError, TraceInfo, TraceStore
 from pyrona.views.mermaid import ViewOptions
 
 from . import viewmodels
-from .app import HTTPProblem
 from .jobs import FINAL, safe_name
+from .problems import HTTPProblem
 
 router = APIRouter(prefix="/api", tags=["api"])
 

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .problems import HTTPProblem
 from .settings import ServerSettings
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -28,14 +29,6 @@ class CachedStaticFiles(StaticFiles):
         if response.status_code == 200:
             response.headers["Cache-Control"] = "public, max-age=86400"
         return response
-
-
-class HTTPProblem(Exception):
-    """An error with an HTTP status, a `kind` and a message: JSON under /api, HTML elsewhere."""
-
-    def __init__(self, status: int, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.kind, self.message = status, kind, message
 
 
 def create_app(settings: ServerSettings) -> FastAPI:

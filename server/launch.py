@@ -12,8 +12,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from pyrona.errors import PyronaError
 
-class ServeError(Exception):
+
+class ServeError(PyronaError):
     """The server did not come up (it exited, or did not answer in time): its log says why."""
 
     kind = "serve"

@@ -16,7 +16,7 @@ from pyrona.tracer.store import StoreError, TraceStore
 from pyrona.views import legend as legend_text
 from pyrona.views.mermaid import legend
 
-from .app import HTTPProblem
+from .problems import HTTPProblem
 from .viewmodels import readable_steps, trace_info
 
 router = APIRouter(include_in_schema=False)

@@ -32,6 +32,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyrona.errors import PyronaError
+
 from .settings import Limits
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -58,8 +60,10 @@ _LIMITS = {
 }
 
 
-class SandboxError(Exception):
+class SandboxError(PyronaError):
     """The sandbox asked for cannot be used here."""
+
+    kind = "sandbox"
 
 
 def stop_message(reason: str, limits: Limits) -> str:

@@ -224,7 +224,9 @@ def store_budget() -> int | None:
 
 class RunStopped(BaseException):
     """A limit signal (SIGXCPU at the CPU limit, SIGTERM from the server at the wall time
-    limit): the program is stopped where it is, so the trace is finished and kept."""
+    limit): the program is stopped where it is, so the trace is finished and kept. Not an
+    error: a `BaseException` outside the PyronaError family, so the program's
+    `except Exception` cannot swallow it."""
 
 
 def _stop_on_limit_signals(wall_seconds: float | None) -> list[str]:

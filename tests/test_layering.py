@@ -52,6 +52,26 @@ def test_the_tracer_does_not_reach_up_to_analyses_views_or_the_cli():
         assert not module.startswith(("pyrona.analysis", "pyrona.views", "pyrona.cli", "pyrona.server"))
 
 
+def test_the_tracer_uses_only_the_runtime_the_instrumentation_and_the_errors():
+    allowed = ("pyrona.tracer", "pyrona.runtime", "pyrona.instrument", "pyrona.errors")
+    for module in imports_of(ROOT / "tracer"):
+        assert module.startswith(allowed), module
+
+
+def test_the_errors_module_imports_nothing():
+    """Every layer imports pyrona.errors: it must cost nothing and do no I/O."""
+    tree = ast.parse((ROOT / "pyrona" / "errors.py").read_text(encoding="utf-8"))
+    for node in tree.body:  # (typing only under TYPE_CHECKING)
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            assert isinstance(node, ast.ImportFrom) and node.module == "__future__", ast.unparse(node)
+
+
+def test_no_server_module_imports_the_app():
+    """The app imports the routes; routes raise HTTPProblem from its own module (no cycle)."""
+    for module in imports_of(ROOT / "server"):
+        assert module != "pyrona.server.app", module
+
+
 def test_analyses_and_views_read_the_trace_model_only():
     for folder in ("analysis", "views"):
         for module in imports_of(ROOT / "pyrona" / folder):

@@ -58,20 +58,153 @@ def test_export_formats(traced, tmp_path):
     assert {"nodes", "edges", "fields", "regions", "events"} <= set(data["steps"][0]["graph"])
 
 
-@pytest.mark.parametrize("args, message", [
-    (("show", "99"), "no trace 99"),
-    (("show", "1", "--step", "100000"), "out of range"),
-    (("export", "1", "--step", "100000"), "out of range"),
+def one_error_line(proc: subprocess.CompletedProcess) -> str:
+    """The usage error a command printed: exit status 2, one line on stderr, nothing on stdout."""
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert proc.stdout == "" and "Traceback" not in proc.stderr
+    [line] = proc.stderr.splitlines()
+    assert line.startswith("pyrona: error: ")
+    return line
+
+
+def steps_of(db: Path, trace: int) -> int:
+    from pyrona.tracer.store import TraceStore
+
+    store = TraceStore(db, readonly=True)
+    try:
+        return store.step_count(trace)
+    finally:
+        store.close()
+
+
+# --- pyrona trace: 0 ran to its end or truncated, 1 the program failed, 2 usage error ---
+
+@pytest.mark.parametrize("name, source, status, message", [
+    ("bad.py", "x = (\n", "failed", "SyntaxError: '(' was never closed"),
+    ("notes.txt", "Shopping list: eggs, milk\n", "failed", "SyntaxError: invalid syntax"),
+    ("raises.py", "x = [1]\nraise ValueError('boom')\n", "failed", "ValueError: boom (line 2)"),
+    ("exits.py", "import sys\nsys.exit(3)\n", "failed", "SystemExit: 3"),
+    ("ends.py", "x = [1]\nprint(x)\n", "done", ""),
 ])
-def test_bad_ids_and_steps_get_a_clear_error(traced, args, message):
+def test_trace_exits_1_when_the_program_fails_and_still_stores_it(tmp_path, name, source, status, message):
+    program = tmp_path / name
+    program.write_text(source)
+    db = tmp_path / "t.db"
+    proc = pyrona("trace", str(program), db=db)
+    assert proc.returncode == (1 if status == "failed" else 0), proc.stderr
+    assert proc.stdout.splitlines()[-1] == "1"  # the id, last, in either case
+    assert f"; {status}" in proc.stderr and message in proc.stderr
+    from pyrona.tracer.store import TraceStore
+
+    info = TraceStore(db, readonly=True).trace(1)
+    assert (info.status, info.name) == (status, name) and message in info.message
+
+
+def test_trace_cut_by_a_cap_exits_0(tmp_path):
+    db = tmp_path / "t.db"
+    proc = pyrona("trace", str(SAMPLE), "--max-steps", "5", db=db)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "1" and "truncated: step cap (5) reached" in proc.stderr
+    assert steps_of(db, 1) == 5
+
+
+@pytest.mark.parametrize("what", ["missing", "folder"])
+def test_trace_of_a_missing_file_or_a_folder_is_a_usage_error(tmp_path, what):
+    target = tmp_path / "nope.py" if what == "missing" else tmp_path
+    db = tmp_path / "t.db"
+    line = one_error_line(pyrona("trace", str(target), db=db))
+    why = "no such file" if what == "missing" else "it is a directory"
+    assert line == f"pyrona: error: can't open file {str(target)!r}: {why}"
+    assert not db.exists()  # nothing traced, no store made
+
+
+def test_trace_with_bad_arguments_is_a_usage_error(tmp_path):
+    proc = pyrona("trace", str(SAMPLE), "--max-steps", "0", db=tmp_path / "t.db")
+    assert proc.returncode == 2 and "--max-steps: must be a positive number, not 0" in proc.stderr
+    assert not (tmp_path / "t.db").exists()
+
+
+# --- show and export: 0, or 2 for a missing store, trace or step, an unwritable output ---
+
+@pytest.mark.parametrize("command", ["show", "export"])
+def test_a_missing_store_is_an_error_and_is_not_created(tmp_path, command):
+    db = tmp_path / "missing.db"
+    line = one_error_line(pyrona(command, "1", db=db))
+    assert line == f"pyrona: error: there is no trace store {db}"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_is_not_a_store_is_an_error_and_stays_as_it_was(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n")
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    for path in (notes, empty):
+        line = one_error_line(pyrona("show", "1", db=path))
+        assert line.startswith(f"pyrona: error: {path} is not a pyrona trace store")
+    assert notes.read_text() == "not a database\n" and empty.stat().st_size == 0
+
+
+def test_show_and_export_do_not_change_the_store(traced, tmp_path):
+    db, trace_id, _ = traced
+    before = db.read_bytes()
+    assert pyrona("show", str(trace_id), db=db).returncode == 0
+    assert pyrona("export", str(trace_id), "--format", "json", db=db).returncode == 0
+    assert one_error_line(pyrona("show", "99", db=db))
+    assert db.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", ["show", "export"])
+def test_a_missing_trace_is_an_error_naming_the_traces_there_are(traced, command):
     db, _, _ = traced
-    proc = pyrona(*args, db=db)
-    assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr
+    line = one_error_line(pyrona(command, "99", db=db))
+    assert line == f"pyrona: error: there is no trace 99 in {db} (its traces are 1 to 1)"
 
 
-def test_trace_of_a_missing_file(tmp_path):
-    proc = pyrona("trace", str(tmp_path / "nope.py"), db=tmp_path / "t.db")
-    assert proc.returncode == 2 and "can't open file" in proc.stderr
+@pytest.mark.parametrize("args", [("show", "1"), ("export", "1"), ("export", "1", "--format", "md")])
+@pytest.mark.parametrize("step", ["100000", "-999"])
+def test_a_step_out_of_range_is_an_error_naming_the_valid_range(traced, args, step):
+    db, _, _ = traced
+    count = steps_of(db, 1)
+    line = one_error_line(pyrona(*args, "--step", step, db=db))
+    assert line == (f"pyrona: error: step {step} is out of range: trace 1 has {count} steps: "
+                    f"0 to {count - 1}, or -{count} to -1 from the end")
+
+
+def test_a_negative_step_counts_from_the_end(traced):
+    db, _, _ = traced
+    count = steps_of(db, 1)
+    first, also_first = (pyrona("show", "1", "--step", step, db=db) for step in ("0", str(-count)))
+    assert first.returncode == 0 and first.stdout == also_first.stdout and first.stdout.startswith("step 0: ")
+    last, default = pyrona("show", "1", "--step", "-1", db=db), pyrona("show", "1", db=db)
+    assert last.stdout == default.stdout and last.stdout.startswith(f"step {count - 1}: ")
+
+
+def test_a_trace_without_steps_says_why(tmp_path):
+    program = tmp_path / "bad.py"
+    program.write_text("x = (\n")
+    db = tmp_path / "t.db"
+    assert pyrona("trace", str(program), db=db).returncode == 1
+    line = one_error_line(pyrona("show", "1", db=db))
+    assert line == "pyrona: error: trace 1 has no steps (failed: SyntaxError: '(' was never closed (line 1))"
+
+
+def test_export_to_a_file_it_cannot_write_is_an_error(traced, tmp_path):
+    db, _, _ = traced
+    out = tmp_path / "no" / "such" / "dir" / "t.md"
+    line = one_error_line(pyrona("export", "1", "--format", "md", "-o", str(out), db=db))
+    assert line == f"pyrona: error: cannot write {str(out)!r}: No such file or directory"
+    line = one_error_line(pyrona("export", "1", "-o", str(tmp_path), db=db))
+    assert line == f"pyrona: error: cannot write {str(tmp_path)!r}: Is a directory"
+    assert not (tmp_path / "no").exists()
+
+
+def test_export_of_a_bad_step_creates_no_output_file(traced, tmp_path):
+    db, _, _ = traced
+    out = tmp_path / "t.md"
+    one_error_line(pyrona("export", "1", "--format", "md", "--step", "100000", "-o", str(out), db=db))
+    one_error_line(pyrona("export", "99", "-o", str(out), db=db))
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("command", ["trace", "show", "export"])
@@ -79,6 +212,14 @@ def test_help_reads_well(command):
     proc = subprocess.run([sys.executable, "-m", "pyrona", command, "--help"],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and "--db" in proc.stdout and "usage: pyrona " + command in proc.stdout
+    assert "exit status:" in proc.stdout and "  2  usage error" in proc.stdout
+    assert max(map(len, proc.stdout.splitlines())) <= 80  # the descriptions are wrapped
+
+
+def test_main_help_gives_the_exit_statuses():
+    proc = subprocess.run([sys.executable, "-m", "pyrona", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "exit status:" in proc.stdout
+    assert "trace   0 if the program ran to its end or a cap cut its trace, 1 if it failed" in proc.stdout
 
 
 def test_tracing_stays_clear_of_heavy_imports(tmp_path):

@@ -430,3 +430,31 @@ r = None
     _outcome, events = events_of(store, source, tmp_path)
     closed = [step for step, kind in events if kind == "closed"]
     assert len(closed) == 1
+
+
+def test_a_read_only_store_reads_and_never_writes(tmp_path):
+    import sqlite3
+
+    from pyrona.tracer.store import StoreError
+
+    missing = tmp_path / "missing.db"
+    with pytest.raises(StoreError, match="there is no trace store"):
+        TraceStore(missing, readonly=True)
+    assert not missing.exists()
+    db = tmp_path / "t.db"
+    writer = TraceStore(db)
+    trace = writer.create_trace("p.py", {"p.py": "x = 1\n"})
+    writer.close()
+    before = db.read_bytes()
+    reader = TraceStore(db, readonly=True)
+    assert reader.trace(trace).name == "p.py" and reader.files(trace) == {0: ("p.py", "x = 1\n")}
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        reader.set_status(trace, "done")
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        reader.create_trace("q.py", {})
+    reader.close()
+    assert db.read_bytes() == before
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
+    with pytest.raises(StoreError, match="is not a pyrona trace store"):
+        TraceStore(other, readonly=True)

@@ -10,6 +10,7 @@ dropped at once; unreachable cycles as `tracer.garbage` finds them.
 
 from __future__ import annotations
 
+from ..errors import PyronaError
 from . import kinds
 from ..runtime.objects import Region
 from .hooks import TAIL
@@ -34,8 +35,11 @@ _ATTR_KINDS = frozenset({kinds.OBJ, kinds.BRIDGE, kinds.INSTANCE})
 _LABELLED = frozenset({kinds.BRIDGE, kinds.COWN_NODE, kinds.FUNCTION, kinds.CLASS, kinds.MODULE})
 
 
-class CapReached(Exception):
-    """The object cap was reached: the trace stops here."""
+class CapReached(PyronaError):
+    """The object cap was reached: the trace stops here (the monitor catches it and marks
+    the trace truncated; it never reaches the program)."""
+
+    kind = "object-cap"
 
 
 class Recorder:

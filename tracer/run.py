@@ -32,12 +32,15 @@ TraceOutcome = namedtuple("TraceOutcome", "trace status steps message exit_statu
 
 
 class OutputLimitReached(BaseException):
-    """The program wrote more than `max_output` characters: it is stopped (like a limit, not
-    an error of the program, so a bare `except Exception` does not swallow it)."""
+    """The program wrote more than `max_output` characters: it is stopped. A signal that
+    stops the run, not an error: a `BaseException` outside the PyronaError family, so the
+    program's `except Exception` cannot swallow it."""
 
 
 class TraceStopped(BaseException):
-    """The trace was cut (step or object cap) and the run was asked to stop there."""
+    """The trace was cut (step or object cap) and the run was asked to stop there. A signal
+    that stops the run, not an error: a `BaseException` outside the PyronaError family, so
+    the program's `except Exception` cannot swallow it."""
 
 
 class _Tee:

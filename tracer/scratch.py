@@ -20,6 +20,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import PyronaError
 from .store_format import (
     _RS, _US, GROUP, GROUP_ITEMS, GROUP_KIND, INTERVAL_TABLES, STEP_CHUNK, interval_bin,
     run_lengths,
@@ -39,8 +40,10 @@ _LENGTH = re.compile(r"[0-9]{1,15}(\*[0-9]{1,6})?\Z")  # an interval's length, o
 MAX_RUN = 10_000  # intervals in one run (the tracer writes up to 128)
 
 
-class ScratchError(ValueError):
+class ScratchError(PyronaError):
     """A scratch store that cannot be read, or a row no tracer writes: it is rejected."""
+
+    kind = "scratch"
 
 
 FINAL_STATUSES = ("done", "failed", "truncated")

@@ -19,6 +19,7 @@ from collections import namedtuple
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..errors import PyronaError
 from .store_format import (
     _RS, _US, EVENT_NAMES, GROUP, INTERVAL_TABLES, OPEN, OPEN_SCHEMA, SCHEMA, SCHEMA_VERSION,
     bins_containing, run_lengths,
@@ -38,8 +39,8 @@ if TYPE_CHECKING:
 TraceInfo = namedtuple("TraceInfo", "id name created status steps message truncated settings summary")
 
 
-class StoreError(Exception):
-    """A trace store problem (bad file, unknown trace, step out of range)."""
+class StoreError(PyronaError):
+    """A trace store problem (missing or bad file, unknown trace, step out of range)."""
 
     kind = "store"
 
@@ -47,18 +48,33 @@ class StoreError(Exception):
 class TraceStore:
     """One SQLite file of traces. Use one store (one connection) per thread."""
 
-    def __init__(self, path: str | Path, *, shared: bool = False) -> None:
+    def __init__(self, path: str | Path, *, shared: bool = False, readonly: bool = False) -> None:
         """`shared`: the connection may be used from several threads (the caller makes
-        sure only one uses it at a time, e.g. the server's one writer behind a lock)."""
+        sure only one uses it at a time, e.g. the server's one writer behind a lock).
+
+        `readonly`: open an existing store for reading only (the CLI's show and export):
+        the file is neither created nor written (SQLite may leave its empty -wal and -shm
+        side files next to it, as any reader of a WAL store does), and a missing file or
+        one that is not a trace store is a StoreError. Otherwise the file and its tables
+        are created if need be."""
         self.path = str(path)
+        if readonly and not Path(path).is_file():
+            raise StoreError(f"there is no trace store {self.path}")
         try:
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                      check_same_thread=not shared)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA + OPEN_SCHEMA)
-            self._check_version()
+            if readonly:
+                # mode=ro: SQLite itself refuses to write (a URI, so the path is quoted)
+                self.db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=30,
+                                          isolation_level=None, check_same_thread=not shared)
+            else:
+                self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                          check_same_thread=not shared)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.executescript(SCHEMA + OPEN_SCHEMA)
+            self._check_version(readonly)
         except sqlite3.DatabaseError as exc:
+            if readonly and ("no such table" in str(exc) or "not a database" in str(exc)):
+                raise StoreError(f"{self.path} is not a pyrona trace store ({exc})") from exc
             raise StoreError(f"cannot open trace store {self.path}: {exc}") from exc
 
     @contextmanager
@@ -72,8 +88,10 @@ class TraceStore:
             raise
         self.db.execute("COMMIT")
 
-    def _check_version(self) -> None:
+    def _check_version(self, readonly: bool) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None and readonly:
+            raise StoreError(f"{self.path} is not a pyrona trace store (it has no schema version)")
         if row is None:
             self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) != SCHEMA_VERSION:
