@@ -33,7 +33,12 @@ def describe_path(graph: StepGraph, path: list[Edge]) -> str:
 def explain_violation(graph: StepGraph, event: Event) -> str:
     """The event's message and the path that leads to the offending reference."""
     path = violation_path(graph, event)
-    how = describe_path(graph, path) if path else f"#{event.src} is not reachable from the program's roots"
+    if path:
+        how = describe_path(graph, path)
+    elif event.src in graph.nodes:  # (`Region().x = y`: a value of the line, never stored)
+        how = f"{_node_text(graph, event.src)} is held by no variable or object: a temporary of this line"
+    else:
+        how = f"#{event.src} is not reachable from the program's roots"
     return f"{event.message}\n  {how}" if event.message else how
 
 

@@ -34,7 +34,10 @@ NOTES: tuple[tuple[str, str], ...] = (
                     "frozen objects and cowns are solid."),
     ("Grey / orange", "grey inside a region, orange across regions and to cowns (solid = owning)."),
     ("Teal", "a reference to a frozen object."),
-    ("Thick red", "the reference that caused an error."),
+    ("Thick red", "the reference that caused an error; when no reference did (a write to a frozen "
+                  "object, a cown not acquired), the object involved is outlined in red."),
+    ("return / yield", "at a function's last step, its frame shows the value it hands back; the "
+                       "caller's line is the next step. (caller), dotted, links a frame to its caller's."),
     ("Gold outline", "new or moved since the previous step."),
     ("Dashed red outline", "an object no frame can reach (garbage)."),
 )
@@ -48,6 +51,8 @@ DIFFERENCES: tuple[tuple[str, str], ...] = (
     ("Names, not addresses", "objects show their type, frames their function and line, regions their "
                              "number and variable; FrankenScript shows addresses and an RC on every "
                              "object (here only bridges count references)."),
+    ("Steps", "one per executed line, plus a step at the caller's line after each return; "
+              "FrankenScript has one per statement and an (Enter) step per call."),
     ("Prototypes", "FrankenScript's references to its built-in prototypes ([Frame], [RegionObject], "
                    "[String]) are left out; an Obj's own __proto__ is drawn."),
 )

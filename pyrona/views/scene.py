@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pyrona.tracer.kinds import CALLER_SLOT
 from pyrona.tracer.model import (
     BRIDGE,
     COWN,
@@ -356,6 +357,7 @@ def add_edges(sc: Scene, graph: StepGraph, shown: set[int], drawn: dict[int, str
         if e.src not in shown or e.dst not in shown or (e.src, e.dst, e.name) in bad_set:
             continue
         dotted, colour = edge_look(graph.nodes[e.src], graph.nodes[e.dst])
+        dotted = dotted or e.name == CALLER_SLOT  # (a frame's caller: no reference of the heap)
         src, dst = drawn[e.src], drawn[e.dst]
         new = before is not None and (e.src, e.name, e.dst) not in before
         if not sc.options.collapse_regions:
