@@ -233,15 +233,14 @@ def _bwrap(scratch: Path) -> list[str]:
 def _python_paths() -> list[str]:
     """The folders the worker needs besides /usr: the Python installation, the virtual
     environment, and pyrona's own packages (found where they are, never assumed)."""
-    import pyrona
-    import pyrona.server
-    import pyrona.tracer
+    import pyrona.server  # noqa: F401 - the worker's packages, loaded so their folders are known
+    import pyrona.tracer  # noqa: F401
+    from pyrona.ours import OURS
 
     prefixes = (sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix)
     found = {os.path.realpath(p) for p in prefixes}
     found.add(os.path.realpath(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))))
-    packages = (pyrona, pyrona.tracer, pyrona.server)
-    found |= {os.path.realpath(os.path.dirname(m.__file__ or "")) for m in packages}
+    found |= {folder.rstrip(os.sep) for folder in OURS.folders()}
     if sys.prefix != os.path.realpath(sys.prefix):
         found.add(os.path.abspath(sys.prefix))  # the venv as the interpreter names it
     system = ("/usr", "/bin", "/sbin", "/lib", "/etc")

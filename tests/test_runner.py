@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from pyrona.instrument import importer
-from pyrona.instrument.importer import PACKAGE_DIR, should_instrument
+from pyrona.instrument.importer import should_instrument
+from pyrona.ours import OURS
 
 
 def write(folder: Path, files: dict[str, str]) -> None:
@@ -59,7 +60,7 @@ def test_uncaught_exception_reports_kind_type_message_and_line(tmp_path):
     assert "Traceback (most recent call last)" in proc.stderr
     assert proc.stderr.rstrip().endswith("ValueError: boom")
     # pyrona's own frames (runner, hooks, cli) are hidden.
-    assert str(PACKAGE_DIR) not in proc.stderr and "runpy" not in proc.stderr
+    assert not any(folder in proc.stderr for folder in OURS.folders()) and "runpy" not in proc.stderr
     assert 'prog.py", line 4, in f' in proc.stderr
     assert result(tmp_path / "out.json") == {"ok": False, "error": {
         "kind": "other", "type": "ValueError", "message": "boom", "line": 4}}
@@ -228,7 +229,8 @@ def test_should_instrument_only_the_programs_own_files(tmp_path):
     assert not should_instrument(str(root.parent / "m.py"), root)
     assert not should_instrument(str(root / ".venv" / "lib" / "m.py"), root)
     assert not should_instrument(str(root / "lib" / "site-packages" / "m.py"), root)
-    assert not should_instrument(str(PACKAGE_DIR / "errors.py"), PACKAGE_DIR.parent)
+    package = Path(importer.__file__).resolve().parent.parent
+    assert not should_instrument(str(package / "errors.py"), package.parent)
 
 
 def test_install_and_uninstall_keep_a_single_finder_before_the_path_finder(tmp_path):

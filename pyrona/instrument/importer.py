@@ -9,21 +9,22 @@ import types
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..ours import is_ours
 from ..runtime.roots import register_module
 from .hooks import HOOKS
 from .rewrite import compile_program
-
-#: The pyrona package: never instrumented (the runtime must not check itself).
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 #: Folders whose modules are third-party or environment code, never the program's.
 EXCLUDED_PARTS = frozenset({"site-packages", "dist-packages", ".venv"})
 
 
 def should_instrument(filename: str, root: Path) -> bool:
-    """Whether the source file `filename` belongs to the program rooted at folder `root`."""
+    """Whether the source file `filename` belongs to the program rooted at folder `root`:
+    under it, and neither pyrona's own code (the runtime must not check itself, wherever
+    the program's folder is: the checkout holding pyrona, or a folder above it) nor
+    third-party code."""
     path = Path(os.path.realpath(filename))
-    if not path.is_relative_to(root) or path.is_relative_to(PACKAGE_DIR):
+    if not path.is_relative_to(root) or is_ours(filename):
         return False
     return not EXCLUDED_PARTS.intersection(path.parts)
 

@@ -13,9 +13,9 @@ import sys
 import traceback
 import types
 from contextlib import AbstractContextManager, nullcontext
-from pathlib import Path
 
 from ..errors import kind_of
+from ..ours import is_ours
 from ..runtime.roots import register_module
 from . import importer
 from .hooks import HOOKS
@@ -211,20 +211,10 @@ def _script_line(exc: BaseException, script: str) -> int | None:
     return line
 
 
-_hidden_cache: dict[str, bool] = {}
-
-
 def _is_hidden_frame(filename: str) -> bool:
-    """Frames of pyrona itself, and of the import machinery (Python hides those too)."""
-    if filename not in _hidden_cache:
-        if filename.startswith("<frozen importlib._bootstrap"):
-            hidden = True
-        elif filename.startswith("<"):
-            hidden = False
-        else:
-            hidden = Path(os.path.realpath(filename)).is_relative_to(importer.PACKAGE_DIR)
-        _hidden_cache[filename] = hidden
-    return _hidden_cache[filename]
+    """Frames of pyrona itself (all of it: the tracer's too), and of the import machinery
+    (Python hides those too)."""
+    return filename.startswith("<frozen importlib._bootstrap") or is_ours(filename)
 
 
 def _strip_frames(exc: BaseException, seen: set[int]) -> None:

@@ -9,11 +9,11 @@ argument of `is_closed(r)`, say) are not roots.
 
 from __future__ import annotations
 
-import os
 import sys
 import types
 from collections import deque
 
+from ..ours import is_ours
 from .kinds import _KIND_CACHE, COWN, HEAPTYPE, STATIC, TUPLE, VALUE, classify, instance_slots, slot_values
 from .regions import RegionMeta
 from .state import FROZEN, RUNTIME
@@ -25,22 +25,14 @@ if TYPE_CHECKING:
 #: Slot kinds close can overwrite with None, and the ones it cannot.
 CLEARABLE = {"frame", "dict", "list", "set", "slot", "cell", "defaults", "classattr"}
 
-_INTERNAL_DIRS = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,)
 _internal_code: dict[types.CodeType, bool] = {}
 
 
-def add_internal_dir(path: str) -> None:
-    """Frames of code under `path` (pyrona's own layers) are not program roots."""
-    global _INTERNAL_DIRS
-    _INTERNAL_DIRS = (*_INTERNAL_DIRS, os.path.abspath(path) + os.sep)
-    _internal_code.clear()
-
-
 def is_internal(code: types.CodeType) -> bool:
+    """Whether `code` is pyrona's own (its frames are not the program's roots)."""
     found = _internal_code.get(code)
     if found is None:
-        found = os.path.abspath(code.co_filename).startswith(_INTERNAL_DIRS)
-        _internal_code[code] = found
+        found = _internal_code[code] = is_ours(code.co_filename)
     return found
 
 
