@@ -81,7 +81,8 @@ def write_markdown(store: TraceStore, trace: int, steps: range, out: TextIO, not
         [step] = store.steps(trace, index, 1)
         graph = store.step(trace, index)
         source = source_line(store, trace, step.file, step.line).strip()
-        out.write(f"## Step {index}: line {step.line}\n\n`{source}`\n\n```mermaid\n")
+        after = {"return": " (back from a call)", "raise": " (an exception came back)"}.get(step.event, "")
+        out.write(f"## Step {index}: line {step.line}{after}\n\n`{source}`\n\n```mermaid\n")
         out.write(to_mermaid(graph, previous=previous))
         out.write("\n```\n\n")
         previous = graph
