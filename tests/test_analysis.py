@@ -374,7 +374,9 @@ def test_explain_violation_reads_as_a_chain_of_references():
     assert text == ("Cannot reference an object from another region\n"
                     "  main [local] -.r-> r [r1] -.a-> n11 [r1] -.bad-> n61 [r3]")
     assert describe_path(g, []) == ""
-    assert "not reachable" in explain_violation(g, violation(80, 11))
+    # an object no root reaches (a temporary of the line: `Region().x = y`), one not in the graph
+    assert "held by no variable or object" in explain_violation(g, violation(80, 11))
+    assert "not reachable" in explain_violation(g, violation(999, 11))
 
 
 # --- suggest.py ---

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .kinds import (  # noqa: F401 - re-exported: the model's vocabulary
     BRIDGE, CLASS, COWN, COWN_NODE, DICT, FRAME, FROZEN, FROZEN_BRIDGE, FROZENSET, FUNCTION, INSTANCE, LIST,
     LOCAL, MODULE, MODULE_GLOBALS, OBJ, OTHER, ROOT_KINDS, SET, STRUCTURE_KINDS, TUPLE, place_rid,
-    region_place,
+    region_place, CALLER_SLOT, FRAME_LINKS, RETURN_SLOT, YIELD_SLOT,
 )
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pyrona.tracer.kinds import CALLER_SLOT
 from pyrona.tracer.model import (
     BRIDGE,
+    CALLER_SLOT,
     COWN,
     COWN_NODE,
     FRAME,
