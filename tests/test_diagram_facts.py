@@ -314,3 +314,24 @@ def test_a_return_is_a_step_then_the_callers_line(store, tmp_path):
         graph = store.step(outcome.trace, i)
         assert [e for e in graph.edges if e.name == "yield"]
         assert steps[i + 1][1] == "return"
+
+
+def test_a_temporary_region_goes_at_its_step_and_frees_its_child(store, tmp_path):
+    program = """
+from pyrona import Region
+other = Region()
+Region().stolen = other
+holder = Region()
+holder.child = other
+"""
+    path = tmp_path / "temporary.py"
+    path.write_text(program.lstrip())
+    outcome, facts = _trace(path, store)
+    assert outcome.status == "done"
+    steps = _steps(store, outcome.trace, program)
+    at = next(i for i, _, text in steps if text == "Region().stolen = other")
+    kinds = [e.kind for e in store.step(outcome.trace, at).events]
+    assert "became-child" in kinds and "collected" in kinds
+    graph = store.step(outcome.trace, at)
+    assert sorted(graph.regions) == [1]  # `other`'s region, the temporary's gone...
+    assert graph.regions[1].parent is None  # ...and `other` free again at that step

@@ -172,3 +172,19 @@ def test_region_creation_in_a_loop_does_not_grow_without_bound():
         r.x = [Obj()]
     assert len(RUNTIME.regions) < 200
     assert len(RUNTIME.places) < 1000
+
+
+def test_a_region_nothing_reaches_gives_up_its_child_before_a_store_is_refused():
+    """`Region().x = other` makes `other` the child of a region that is garbage at once (in
+    FrankenScript it goes with its last reference): a later owner may take `other`."""
+    from pyrona import RegionViolationError
+
+    other = Region()
+    Region().stolen = other
+    holder = Region()
+    holder.child = other  # no "Region already has a parent"
+    assert holder.child is other
+    keeper = Region()
+    keeper.child = Region()
+    with pytest.raises(RegionViolationError, match="already has a parent"):
+        holder.also = keeper.child  # a live owner still refuses a second one

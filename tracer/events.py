@@ -29,6 +29,10 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
                 recorder.refresh_node(nid)
         if kind in _REFRESH_ALL:
             refresh_all = True
+        if kind == "created" and not _held(recorder, details.get("rid")):
+            # a region whose bridge nothing the graph holds refers to (`Region().x = y`):
+            # the runtime is asked to collect it now, as FrankenScript frees it at once
+            recorder.bridge_gone = recorder.changed = True
         nodes = tuple(n for n in (recorder.ids.get(id(o)) for o in objs) if n is not None)
         message, src, dst, edge = "", None, None, ""
         if kind == "violation":
@@ -58,6 +62,13 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
                 if recorder.nodes[nid][1] not in kinds.ROOT_KINDS:
                     recorder.rescan(nid)
     return refresh_all
+
+
+def _held(recorder: Recorder, rid: int | None) -> bool:
+    from ..runtime.state import RUNTIME
+
+    meta = RUNTIME.regions.get(rid) if rid is not None else None
+    return meta is None or meta.bridge is None or id(meta.bridge) in recorder.ids
 
 
 def _drawn(recorder: Recorder, obj: Any) -> int | None:

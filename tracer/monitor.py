@@ -471,6 +471,7 @@ class Monitor:
                     nid = ids.get(id(obj))
                     if nid is not None and nid in nodes:
                         apply_hint(nid, hint)
+                changed = obj = None  # (no temporary of the program kept alive by us: see collect_garbage)
             if not full:
                 if recorder.orphans:
                     recorder.finish_changes()

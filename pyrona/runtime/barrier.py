@@ -125,6 +125,12 @@ def _adoption_problem(
         return None  # the store replaces the owning reference by itself
     if child.parent is not None and not owning_reference_exists(child):
         child.set_parent(None)  # the owner dropped it in a way no store saw: repair
+    if child.parent is not None and child.owner is None:
+        # the owner may be a region nothing reaches any more (`Region().x = child`): in
+        # FrankenScript it went when its last reference did; here, when collected
+        from .lifecycle import collect_garbage
+
+        collect_garbage()
     if child.has_parent():
         return "dag"
     if any(ancestor is child for ancestor in region.ancestors()):
