@@ -404,3 +404,19 @@ r = None
     _outcome, events = events_of(store, source, tmp_path)
     closed = [step for step, kind in events if kind == "closed"]
     assert len(closed) == 1
+
+
+def test_hook_calls_are_recognised_by_their_reserved_names():
+    # the monitor disables CALL events at these offsets: every hook call must be found
+    from pyrona.instrument.rewrite import RESERVED_PREFIX, compile_program
+    from pyrona.tracer.frames import CodeInfo
+
+    src = ("o.a = 1\no[k] = v\nxs.append(1)\ndel o.a\no.n += 1\nx += 1\nsetattr(o, 'b', 2)\n"
+           "def f(o):\n    o.a = o.b = [1]\n    for o.c in xs:\n        pass\n")
+    code = compile_program(src, "p.py", fast_paths=False, value_paths=False)
+    names = [n for n in code.co_names if n.startswith(RESERVED_PREFIX)]
+    assert names and not any(n.isidentifier() for n in names)  # no program can spell them
+    assert len(CodeInfo(code, 0).hook_calls) == 7
+    inner = next(c for c in code.co_consts if hasattr(c, "co_code"))
+    assert len(CodeInfo(inner, 0).hook_calls) == 3
+    assert not any(n.isidentifier() for n in inner.co_varnames if n.startswith(RESERVED_PREFIX))

@@ -16,6 +16,7 @@ from collections import deque
 
 from .kinds import _KIND_CACHE, COWN, HEAPTYPE, STATIC, TUPLE, VALUE, classify, instance_slots, slot_values
 from .regions import RegionMeta
+from .roots import is_reserved
 from .state import FROZEN, RUNTIME
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -136,7 +137,7 @@ class LocalScan:
             self._expand(f_locals)
             return
         for name, value in f_locals.items():
-            if not name.startswith("__pyrona"):
+            if not is_reserved(name):
                 self._ref("frame", frame, name, value)
 
     def _expand(self, obj: Any) -> None:
@@ -154,7 +155,7 @@ class LocalScan:
             return
         if isinstance(obj, dict):
             for key, value in list(dict.items(obj)):
-                if type(key) is str and key.startswith("__pyrona"):
+                if is_reserved(key):  # pyrona's hooks in a module's globals
                     continue
                 ref("dict-key", obj, key, key)
                 ref("dict", obj, key, value)
