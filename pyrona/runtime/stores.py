@@ -34,6 +34,8 @@ INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
 _MUTATING_INPLACE = {"+=": "__iadd__", "*=": "__imul__", "|=": "__ior__", "&=": "__iand__",
                      "-=": "__isub__", "^=": "__ixor__"}
 _BUILTIN_METHODS = (types.BuiltinMethodType, types.MethodWrapperType)
+#: Writes of a cown's fields that must go through Cown's own checks.
+_COWN_WRITES = frozenset({"__setattr__", "__delattr__"})
 _UNBOUND_METHODS = (types.MethodDescriptorType, types.WrapperDescriptorType)
 
 
@@ -151,6 +153,9 @@ def _checked_bound(attr: Any, name: str) -> Callable[..., Any]:
 
 def _checked_unbound(attr: Any, name: str) -> Callable[..., Any]:
     def unbound(target: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(target) is Cown and name in _COWN_WRITES:
+            # `object.__setattr__(c, "_value", v)`: a cown's fields are written its way only
+            return getattr(Cown, name)(target, *args, **kwargs)
         if _places_get(id(target)) is None:
             return attr(target, *args, **kwargs)
         return checked_call(attr.__get__(target), name, args, kwargs)
