@@ -187,8 +187,10 @@ class LocalScan:
     def _expand_instance(self, obj: Any, t: type) -> None:
         from .objects import Bag
 
+        # An instance's __dict__ goes through _ref: it is placed with its instance, and
+        # a local instance whose dict is in a region holds a reference close cannot clear.
         if isinstance(obj, Bag):
-            self._expand(obj.__dict__)
+            self._ref("fixed", obj, "__dict__", obj.__dict__)
             self._ref("proto", obj, None, obj.__proto__)
             return
         if not t.__flags__ & HEAPTYPE:  # a C type we know nothing more about
@@ -201,7 +203,7 @@ class LocalScan:
             return
         d = getattr(obj, "__dict__", None)
         if type(d) is dict:
-            self._expand(d)
+            self._ref("fixed", obj, "__dict__", d)
         for desc, value in slot_values(obj, instance_slots(t)):
             self._ref("slot", obj, desc, value)
 

@@ -60,7 +60,15 @@ def store_attr(value: Any, obj: Any, name: str) -> None:
 # The checked paths live in functions of their own: a closure in the fast
 # function would turn its arguments into cells and slow every call down.
 def _store_attr_checked(place: Any, value: Any, obj: Any, name: str) -> None:
-    guard_store(obj, place, (value,), (_current_attr(obj, name),), lambda: setattr(obj, name, value))
+    guard_store(obj, place, (value,), _replaced_attr(obj, name), lambda: setattr(obj, name, value))
+
+
+def _replaced_attr(obj: Any, name: str) -> tuple[Any, ...]:
+    """What a store to obj.name drops: its value, or every field when `__dict__` is replaced."""
+    if name == "__dict__":
+        d = getattr(obj, "__dict__", None)
+        return tuple(d.values()) if type(d) is dict else ()
+    return (_current_attr(obj, name),)
 
 
 def delete_attr(obj: Any, name: str) -> None:
@@ -73,7 +81,7 @@ def delete_attr(obj: Any, name: str) -> None:
 
 
 def _delete_attr_checked(place: Any, obj: Any, name: str) -> None:
-    guard_store(obj, place, (), (_current_attr(obj, name),), lambda: delattr(obj, name))
+    guard_store(obj, place, (), _replaced_attr(obj, name), lambda: delattr(obj, name))
 
 
 def store_item(value: Any, obj: Any, key: Any) -> None:
