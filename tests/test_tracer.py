@@ -420,3 +420,27 @@ def test_hook_calls_are_recognised_by_their_reserved_names():
     inner = next(c for c in code.co_consts if hasattr(c, "co_code"))
     assert len(CodeInfo(inner, 0).hook_calls) == 3
     assert not any(n.isidentifier() for n in inner.co_varnames if n.startswith(RESERVED_PREFIX))
+
+
+def test_a_violation_in_a_property_setter_names_the_setters_store(store, tmp_path):
+    source = """\
+from pyrona import Region, Obj
+class Box:
+    @property
+    def items(self):
+        return self._items
+    @items.setter
+    def items(self, value):
+        self._items = value
+a = Region()
+a.box = box = Box()
+b = Region()
+b.y = Obj()
+box.items = b.y
+"""
+    outcome, _ = events_of(store, source, tmp_path)
+    [violation] = store.events(outcome.trace, kinds=("violation",))
+    graph = store.step(outcome.trace, violation.step)
+    assert graph.nodes[violation.src].label == "Box" and graph.nodes[violation.dst].place == "r2"
+    assert violation.edge == "_items"  # the store that failed, not the property
+    assert store.trace(outcome.trace).message.endswith("(line 8)")

@@ -4,6 +4,7 @@ what changed (and where in the object), so the recorder rescans only that."""
 from __future__ import annotations
 
 import sys
+import weakref
 
 from ..errors import RegionError
 from ..instrument.hooks import HOOKS, STORE_HOOKS, reserved
@@ -31,6 +32,16 @@ class Changes:
         self.dirty: list[tuple[Any, Any]] = []
         self.later: dict[Any, list[tuple[Any, Any]]] = {}
         self.failed_store: str = ""
+        #: the error whose store is named in failed_store (weakly: it holds frames)
+        self.failed_error: weakref.ref | None = None
+
+    def note_failure(self, error: BaseException, name: Any) -> None:
+        """Name the store that raised `error`: the innermost one (a property setter's
+        store, not the `o.prop = v` that called the setter)."""
+        noted = self.failed_error
+        if noted is None or noted() is not error:
+            self.failed_error = weakref.ref(error)
+            self.failed_store = str(name)
 
     def after_line(self, frame: Any, obj: Any, hint: Any = None) -> None:
         found = self.later.get(frame)
@@ -44,22 +55,21 @@ def tracing_hooks(changes: Changes) -> dict[str, Callable[..., Any]]:
     """HOOKS whose stores also record their target (and what of it) in `changes.dirty`."""
     mark = changes.dirty.append
 
-    def failed(name: Any) -> None:
-        changes.failed_store = str(name)
+    failed = changes.note_failure
 
     def store_attr(value: Any, obj: Any, name: str) -> None:
         try:
             stores.store_attr(value, obj, name)
-        except RegionError:
-            failed(name)
+        except RegionError as error:
+            failed(error, name)
             raise
         mark((obj, ("attr", name)))
 
     def store_item(value: Any, obj: Any, key: Any) -> None:
         try:
             stores.store_item(value, obj, key)
-        except RegionError:
-            failed(key)
+        except RegionError as error:
+            failed(error, key)
             raise
         mark((obj, ("item", key)))
 

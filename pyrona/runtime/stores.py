@@ -10,7 +10,7 @@ import builtins
 import operator
 import types
 
-from .barrier import FAST_VALUES, guard_store
+from .barrier import FAST_VALUES, guard_store, runs_program_code
 from .containers import checked_call
 from .cowns import Cown
 from .objects import Bag
@@ -60,6 +60,9 @@ def store_attr(value: Any, obj: Any, name: str) -> None:
 # The checked paths live in functions of their own: a closure in the fast
 # function would turn its arguments into cells and slow every call down.
 def _store_attr_checked(place: Any, value: Any, obj: Any, name: str) -> None:
+    if runs_program_code(obj, name):
+        setattr(obj, name, value)  # a property setter: its own stores are checked
+        return
     guard_store(obj, place, (value,), _replaced_attr(obj, name), lambda: setattr(obj, name, value))
 
 
@@ -81,6 +84,9 @@ def delete_attr(obj: Any, name: str) -> None:
 
 
 def _delete_attr_checked(place: Any, obj: Any, name: str) -> None:
+    if runs_program_code(obj, name, deleting=True):
+        delattr(obj, name)
+        return
     guard_store(obj, place, (), _replaced_attr(obj, name), lambda: delattr(obj, name))
 
 
