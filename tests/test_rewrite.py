@@ -56,7 +56,6 @@ class Recorder:
         ns[reserved("id")] = id
         ns[reserved("places")] = self.places = {}
         ns[reserved("place")] = self.places.get
-        ns[reserved("local")] = HOOKS[reserved("local")]
         ns[reserved("type")] = type
         ns[reserved("values")] = HOOKS[reserved("values")]
         ns[reserved("slice")] = slice
@@ -614,3 +613,45 @@ def test_unbound_methods_of_builtin_types_always_take_the_hook():
     exec(compile_program("xs = []\nlist.append(xs, 1)\nobject.__setattr__(ns, 'a', 1)\n", "p.py"),
          ns | {"ns": type("N", (), {})()})
     assert [name for name, _ in rec.calls] == ["method", "method"]
+
+
+def test_fast_path_temporaries_hold_nothing_once_a_store_is_done_or_has_failed():
+    src = """
+def f(o, d):
+    d["k"] = 2
+    o.n = 1
+    try:
+        o.a = [1]
+    except KeyError:
+        pass
+    try:
+        o.b = [missing]
+    except NameError:
+        pass
+    try:
+        o.c = missing
+    except NameError:
+        pass
+    return {k: v for k, v in locals().items() if k.startswith(PREFIX)}
+left = f(o, d)
+o.m = 3
+try:
+    o.e = [2]
+except KeyError:
+    pass
+try:
+    o.f = missing
+except NameError:
+    pass
+"""
+    rec = Recorder(fail={"setattr": KeyError("no")})
+    ns = rec.namespace()
+    o, d = type("O", (), {})(), {}
+    ns.update(o=o, d=d, PREFIX=RESERVED_PREFIX)
+    rec.places.update({id(o): RelaxedPlace(), id(d): RelaxedPlace()})
+    exec(compile_program(src, "prog.py"), ns)
+    assert rec.names() == ["setattr", "setattr"]  # o.a and o.e (failing); the others ran plain
+    # after a value that cannot be read, the place temporary holds a bool: nothing
+    assert all(type(v) is bool for v in ns["left"].values()), ns["left"]
+    assert all(type(ns[k]) is bool for k in temps(ns)), temps(ns)
+    assert (d["k"], o.n, o.m) == (2, 1, 3) and not hasattr(o, "a") and not hasattr(o, "e")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from ..runtime.barrier import FAST_VALUES
 from ..runtime.roots import RESERVED_PREFIX, reserved
-from ..runtime.state import LOCAL, RUNTIME
+from ..runtime.state import RUNTIME
 from ..runtime.stores import (
     INPLACE_OPS,
     aug_attr,
@@ -71,13 +71,11 @@ STORE_HOOKS: dict[str, Callable[..., Any]] = {
 
 HOOKS: dict[str, Any] = {reserved(short): hook for short, hook in STORE_HOOKS.items()}
 # for the rewriter's inline fast paths: `@id(x) not in @places`, and
-# `@type(v) in @values and @place(@id(x), @local).values_ok or @id(x) not in @places`
-# (LOCAL: the place of an object absent from `places`, where every store is free)
+# `(@p := @place(@id(x))) is None or (@p := @p.values_ok) and @type(v) in @values`
 HOOKS.update({
     reserved("id"): id,
     reserved("places"): RUNTIME.places,
     reserved("place"): RUNTIME.places.get,
-    reserved("local"): LOCAL,
     reserved("type"): type,
     reserved("values"): FAST_VALUES,
     # the builtin `slice`, for keys `o[a:b]` (a program's own `slice` cannot break them)

@@ -46,7 +46,11 @@ VALUE_TEMP = reserved("v")
 #: The builtin `slice` (a hook), so a user variable called `slice` cannot break slice keys.
 SLICE_NAME = reserved("slice")
 
-_ID, _PLACES, _PLACE, _LOCAL = reserved("id"), reserved("places"), reserved("place"), reserved("local")
+#: The temporary that holds the receiver's place (its region, FROZEN or None) while the
+#: fast path tests it (deleted before the store).
+PLACE_TEMP = reserved("p")
+
+_ID, _PLACES, _PLACE = reserved("id"), reserved("places"), reserved("place")
 _TYPE, _VALUES = reserved("type"), reserved("values")
 
 _AUG_OPS: dict[type[ast.operator], str] = {
@@ -272,13 +276,18 @@ class _Rewriter(ast.NodeTransformer):
 
             @v = <value>        (only if the value is not a name or a constant)
             try:
-                if @type(@v) in @values and @place(@id(o), @local).values_ok \
-                        or @id(o) not in @places:
+                if (@p := @place(@id(o))) is None \
+                        or (@p := @p.values_ok) and @type(@v) in @values:
+                    del @p
                     o.a = @v
                 else:
+                    del @p
                     @setattr(@v, o, "a")
             finally:
                 del @v
+
+        The place temporary is deleted before the store; it holds a bool (nothing)
+        once the place is read, in case reading the value raises.
         """
         receiver = _fast_receiver(target)
         if not self._fast or receiver is None:
@@ -291,23 +300,27 @@ class _Rewriter(ast.NodeTransformer):
         plain_target = copy.deepcopy(target)
         plain_target.ctx = ast.Store()
         plain = ast.copy_location(ast.Assign(targets=[plain_target], value=copy.deepcopy(value)), loc)
-        value_check = _is_value_test(value, loc)
-        key_check: ast.expr | bool | None = True
+        hooked = self._hooked_store(target, value, loc)
+        checks = [_is_value_test(value, loc)]
         if isinstance(target, ast.Subscript):
             key = target.slice
-            key_check = _is_value_test(key, loc) if isinstance(key, (ast.Name, ast.Constant)) else None
-        local = _is_local_test(receiver, loc)
-        if value_check is None or key_check is None:
-            test = local
+            checks.append(_is_value_test(key, loc) if isinstance(key, (ast.Name, ast.Constant)) else None)
+        if None in checks:
+            test = _is_local_test(receiver, loc)
+            body, orelse = [plain], [hooked]
         else:
-            # in Python's order: the value, the receiver, the key
-            place = _call(_PLACE, [_call(_ID, [_name(receiver.id)], loc), _name(_LOCAL)], loc)
-            values_ok = ast.Attribute(value=place, attr="values_ok", ctx=ast.Load())
-            conditions = [c for c in (value_check, values_ok, key_check) if c is not True]
+            place = ast.NamedExpr(target=_name(PLACE_TEMP, ast.Store()),
+                                  value=_call(_PLACE, [_call(_ID, [_name(receiver.id)], loc)], loc))
+            local = ast.Compare(left=place, ops=[ast.Is()], comparators=[ast.Constant(value=None)])
+            values_ok = ast.NamedExpr(target=_name(PLACE_TEMP, ast.Store()),
+                                      value=ast.Attribute(value=_name(PLACE_TEMP), attr="values_ok",
+                                                          ctx=ast.Load()))
+            conditions = [values_ok, *(c for c in checks if c is not True)]
             free = conditions[0] if len(conditions) == 1 else ast.BoolOp(op=ast.And(), values=conditions)
-            test = ast.BoolOp(op=ast.Or(), values=[free, local])
-        store = ast.copy_location(
-            ast.If(test=test, body=[plain], orelse=[self._hooked_store(target, value, loc)]), loc)
+            test = ast.BoolOp(op=ast.Or(), values=[local, free])
+            forget = ast.copy_location(ast.Delete(targets=[_name(PLACE_TEMP, ast.Del())]), loc)
+            body, orelse = [forget, plain], [copy.deepcopy(forget), hooked]
+        store = ast.copy_location(ast.If(test=test, body=body, orelse=orelse), loc)
         if bind is None:
             return [store]
         cleanup = ast.copy_location(ast.Delete(targets=[_name(VALUE_TEMP, ast.Del())]), loc)

@@ -26,21 +26,6 @@ class _Frozen:
 FROZEN = _Frozen()
 
 
-class _Local:
-    """The place of an object absent from `Runtime.places` (never stored there):
-    the default of a place lookup, for code that only asks `values_ok`."""
-
-    __slots__ = ()
-    #: Every store into a local object is free.
-    values_ok = True
-
-    def __repr__(self) -> str:
-        return "LOCAL"
-
-
-LOCAL = _Local()
-
-
 class Runtime:
     """Where every tracked object lives, plus the program's roots and settings.
 
