@@ -74,7 +74,7 @@ def test_a_failing_store_moves_nothing():
         r2.x = local  # moving local would make r2 reference r1's object
     assert region_of(local) is None and region_of(local.child) is None
     assert "x" not in r2
-    assert len(r2._pyrona_meta.members) == 1  # only the bridge
+    assert set(r2._pyrona_meta.members) == {id(r2), id(r2.__dict__)}  # only the bridge (and its fields)
 
 
 def test_a_failing_move_does_not_adopt_bridges_met_on_the_way():
@@ -121,3 +121,97 @@ def test_values_functions_and_classes_are_never_moved():
     other = Region()
     other.t = r.t  # a tuple of values is a value
     other.f = r.f
+
+
+# --- stores that call program code: property setters and descriptors -------------
+
+SETTERS = """
+from pyrona import Obj, Region, freeze
+
+class Box:
+    def __init__(self):
+        self._items = None
+
+    @property
+    def items(self):
+        return self._items
+
+    @items.setter
+    def items(self, value):
+        self._items = value  # STORE
+
+    @items.deleter
+    def items(self):
+        del self._items  # DELETE
+
+class Field:
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        return obj.__dict__[self.name]
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.name] = value  # FIELD
+
+class Plain:
+    items = Field()
+
+class Node(Obj):
+    @property
+    def items(self):
+        return self._items
+
+    @items.setter
+    def items(self, value):
+        self._items = value  # NODE
+
+r, other = Region(), Region()
+other.stuff = foreign = [1]
+"""
+
+#: A store through a setter that breaks a rule, and the error's kind.
+FAILING_SETTERS = [
+    ("r.box = b = Box()\nb.items = foreign", "region-violation", "STORE"),
+    ("r.box = b = Box()\nsetattr(b, 'items', foreign)", "region-violation", "STORE"),
+    ("r.p = p = Plain()\np.items = foreign", "region-violation", "FIELD"),
+    ("r.n = n = Node()\nn.items = foreign", "region-violation", "NODE"),
+    ("b = Box()\nfreeze(b)\nb.items = [2]", "frozen-mutation", "STORE"),
+    ("b = Box()\nfreeze(b)\ndel b.items", "frozen-mutation", "DELETE"),
+    ("b = Box()\nfreeze(b)\nb.items = 1", "frozen-mutation", "STORE"),
+]
+
+
+def _line_of(source: str, mark: str) -> int:
+    return next(i for i, text in enumerate(source.splitlines(), 1) if f"# {mark}" in text)
+
+
+@pytest.mark.parametrize("stmt, kind, mark", FAILING_SETTERS)
+def test_an_error_in_a_setter_points_at_the_setters_store(stmt, kind, mark, tmp_path, capsys):
+    import json
+
+    from pyrona.instrument.runner import run_program
+
+    program = tmp_path / "prog.py"
+    program.write_text(SETTERS + stmt + "\n")
+    assert run_program(program, [], tmp_path / "out.json") == 1
+    error = json.loads((tmp_path / "out.json").read_text())["error"]
+    line = _line_of(SETTERS, mark)
+    assert (error["kind"], error["line"]) == (kind, line), error
+    frames = [text for text in capsys.readouterr().err.splitlines() if text.startswith("  File ")]
+    assert frames[-1].endswith(f'prog.py", line {line}, in {"__set__" if mark == "FIELD" else "items"}')
+    assert frames[-2].endswith(f'prog.py", line {len(SETTERS.splitlines()) + len(stmt.splitlines())}, '
+                               f"in <module>")
+
+
+def test_a_setter_decides_what_is_stored():
+    from pyrona.instrument.hooks import HOOKS
+    from pyrona.instrument.rewrite import compile_program
+
+    source = SETTERS.replace("self._items = value  # STORE\n\n    @items.deleter",
+                             "self._items = list(value)\n\n    @items.deleter")
+    source += "r.box = b = Box()\nb.items = foreign\nkept = b.items\n"
+    ns = {"__name__": "prog", **HOOKS}
+    exec(compile_program(source, "prog.py"), ns)
+    assert ns["kept"] == [1] and region_of(ns["kept"]) is ns["r"]._pyrona_meta
+    assert region_of(ns["foreign"]) is ns["other"]._pyrona_meta  # the copy moved, not the original

@@ -62,7 +62,68 @@ def test_cowns_can_be_referenced_from_anywhere_and_are_not_frozen():
     x = Obj()
     x.c = c
     freeze(x)
-    with pytest.raises(AttributeError):
+    with pytest.raises(CownAccessError, match="not aquired"):  # released, not frozen
         c.other = 1
     with pytest.raises(CownAccessError, match="not a cown"):
         is_released(x)
+
+
+def _instrumented(src: str, **names):
+    """Run `src` rewritten, with the runtime's hooks; returns its namespace."""
+    from pyrona.instrument.hooks import HOOKS
+    from pyrona.instrument.rewrite import compile_program
+
+    ns = {"__name__": "prog", **HOOKS, **names}
+    exec(compile_program(src, "prog.py"), ns)
+    return ns
+
+
+RELEASED_WRITES = [
+    "c.value = None",
+    "c.other = 1",
+    "c._value = Obj()",
+    "c._state = 'acquired'",
+    "setattr(c, 'other', 1)",
+    "setattr(c, 'value', None)",
+    "object.__setattr__(c, '_value', None)",
+    "object.__setattr__(c, '_state', 'pending')",
+    "c.__setattr__('other', 1)",
+    "del c.value",
+    "del c._value",
+    "delattr(c, 'other')",
+    "object.__delattr__(c, '_value')",
+]
+
+
+@pytest.mark.parametrize("write", RELEASED_WRITES)
+def test_every_write_of_a_released_cowns_fields_is_a_cown_access_error(write):
+    shared = freeze(Obj())
+    c = Cown(shared)
+    assert is_released(c)
+    with pytest.raises(CownAccessError, match="Cannot mutate a cown that is not aquired") as caught:
+        _instrumented(write, c=c, Obj=Obj)
+    assert caught.value.kind == "cown-access" and caught.value.source is c
+    assert c._value is shared and c.state == "released"
+
+
+def test_plain_writes_of_a_released_cown_are_checked_without_instrumentation():
+    c = Cown(None)
+    for write in (lambda: setattr(c, "x", 1), lambda: setattr(c, "_state", "pending"),
+                  lambda: delattr(c, "value"), lambda: delattr(c, "x")):
+        with pytest.raises(CownAccessError, match="not aquired"):
+            write()
+    assert c.state == "released"
+
+
+def test_a_pending_cown_has_one_writable_field_value():
+    r = Region()
+    c = Cown(r)
+    assert not is_released(c)
+    ns = _instrumented("c.value.data = Obj()\nseen = c.value\nc.value = None\n", c=c, Obj=Obj)
+    assert ns["seen"] is r and is_released(c)  # (now owning None: released)
+    c = Cown(r2 := Region())
+    for write in ("c.other = 1", "c._value = None", "setattr(c, 'other', 1)", "del c.value",
+                  "object.__setattr__(c, '_value', None)"):
+        with pytest.raises(AttributeError, match="a cown has one field, `value`"):
+            _instrumented(write, c=c)
+    assert c.value is r2 and not is_released(c)

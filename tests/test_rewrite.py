@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from pyrona.instrument.hooks import HOOKS, MUTATOR_NAMES
-from pyrona.instrument.rewrite import compile_program, rewrite_module
+from pyrona.instrument.rewrite import RESERVED_PREFIX, compile_program, rewrite_module
+from pyrona.runtime.roots import reserved
 
 _INPLACE = {
     "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
@@ -50,13 +51,14 @@ class Recorder:
     def namespace(self) -> dict[str, Any]:
         ns: dict[str, Any] = {"__name__": "prog"}
         for short, plain in _PLAIN.items():
-            ns[f"__pyrona_{short}__"] = self._hook(short, plain)
+            ns[reserved(short)] = self._hook(short, plain)
         # the inline fast paths' test: objects whose id is in `places` take the hook
-        ns["__pyrona_id__"] = id
-        ns["__pyrona_places__"] = self.places = {}
-        ns["__pyrona_place__"] = self.places.get
-        ns["__pyrona_type__"] = type
-        ns["__pyrona_values__"] = HOOKS["__pyrona_values__"]
+        ns[reserved("id")] = id
+        ns[reserved("places")] = self.places = {}
+        ns[reserved("place")] = self.places.get
+        ns[reserved("type")] = type
+        ns[reserved("values")] = HOOKS[reserved("values")]
+        ns[reserved("slice")] = slice
         assert set(ns) - {"__name__"} == set(HOOKS)  # the contract's names, no more, no less
         return ns
 
@@ -90,7 +92,7 @@ def on(rec: Recorder, *objs: Any) -> list[tuple[str, tuple[Any, ...]]]:
 
 
 def temps(ns: dict) -> list[str]:
-    return [k for k in ns if k.startswith("__pyrona_tmp")]
+    return [k for k in ns if k.startswith(RESERVED_PREFIX) and k not in HOOKS]
 
 
 PRELUDE = """
@@ -117,7 +119,7 @@ def test_single_attribute_store_is_one_hook_call_without_temporary():
     assert rec.calls == [("setattr", (1, ns["a"], "x"))]
     assert ns["a"].x == plain["a"].x == 1
     tree = rewrite_module(ast.parse("a.x = 1"), fast_paths=False)
-    assert ast.unparse(tree) == "__pyrona_setattr__(1, a, 'x')"
+    assert ast.unparse(tree) == f"{reserved('setattr')}(1, a, 'x')"
 
 
 @pytest.mark.parametrize("stmt, key", [
@@ -210,7 +212,7 @@ def f():
             pass
     except KeyError:
         pass
-    return [k for k in locals() if k.startswith("__pyrona")]
+    return [k for k in locals() if k.startswith("_@")]
 left = f()
 """
     rec = Recorder(fail={"setattr": KeyError("no")})
@@ -290,9 +292,17 @@ out = (a.n, d, lst, keep is d["k"], f(), g)
 
 
 def test_reserved_names_are_never_rewritten():
-    src = "__pyrona_x__ = 1\n__pyrona_x__ += 1\ny = __pyrona_x__\ndel __pyrona_x__\n"
-    plain, ns, rec = run_both(src)
-    assert rec.calls == [] and ns["y"] == 2 and "__pyrona_x__" not in ns
+    # a program cannot spell them (they are not identifiers); a tree built by code can
+    name = reserved("x")
+    tree = ast.parse("X = 1\nX += 1\ny = X\ndel X\n")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == "X":
+            node.id = name
+    rec = Recorder()
+    ns = rec.namespace()
+    exec(compile(rewrite_module(tree), "prog.py", "exec"), ns)
+    assert rec.calls == [] and ns["y"] == 2
+    assert name not in ns
 
 
 # --- deletes -----------------------------------------------------------------
@@ -594,7 +604,7 @@ def test_value_stores_into_relaxed_places_skip_the_hook_but_objects_do_not():
     assert [(name, args[2]) for name, args in rec.calls] == [
         ("setattr", "obj"), ("setitem", "k2"), ("setitem", "k3")]
     assert (o.n, o.s, o.x, o.obj) == (1, "a", 6, [5]) and d == {"k": 2, "k2": [], "k3": 3}
-    assert "__pyrona_v__" in ns  # the value temporary is a reserved name
+    assert temps(ns) == []  # the value temporary is gone
 
 
 def test_unbound_methods_of_builtin_types_always_take_the_hook():
@@ -603,3 +613,45 @@ def test_unbound_methods_of_builtin_types_always_take_the_hook():
     exec(compile_program("xs = []\nlist.append(xs, 1)\nobject.__setattr__(ns, 'a', 1)\n", "p.py"),
          ns | {"ns": type("N", (), {})()})
     assert [name for name, _ in rec.calls] == ["method", "method"]
+
+
+def test_fast_path_temporaries_hold_nothing_once_a_store_is_done_or_has_failed():
+    src = """
+def f(o, d):
+    d["k"] = 2
+    o.n = 1
+    try:
+        o.a = [1]
+    except KeyError:
+        pass
+    try:
+        o.b = [missing]
+    except NameError:
+        pass
+    try:
+        o.c = missing
+    except NameError:
+        pass
+    return {k: v for k, v in locals().items() if k.startswith(PREFIX)}
+left = f(o, d)
+o.m = 3
+try:
+    o.e = [2]
+except KeyError:
+    pass
+try:
+    o.f = missing
+except NameError:
+    pass
+"""
+    rec = Recorder(fail={"setattr": KeyError("no")})
+    ns = rec.namespace()
+    o, d = type("O", (), {})(), {}
+    ns.update(o=o, d=d, PREFIX=RESERVED_PREFIX)
+    rec.places.update({id(o): RelaxedPlace(), id(d): RelaxedPlace()})
+    exec(compile_program(src, "prog.py"), ns)
+    assert rec.names() == ["setattr", "setattr"]  # o.a and o.e (failing); the others ran plain
+    # after a value that cannot be read, the place temporary holds a bool: nothing
+    assert all(type(v) is bool for v in ns["left"].values()), ns["left"]
+    assert all(type(ns[k]) is bool for k in temps(ns)), temps(ns)
+    assert (d["k"], o.n, o.m) == (2, 1, 3) and not hasattr(o, "a") and not hasattr(o, "e")

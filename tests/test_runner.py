@@ -181,10 +181,11 @@ def test_program_modules_are_instrumented_and_stdlib_modules_are_not(tmp_path):
         "prog.py": """
             import json, helper, pkg.mod
             from pyrona.runtime.state import RUNTIME
-            print("__pyrona_setattr__" in vars(helper), "__pyrona_setattr__" in vars(pkg.mod))
-            print("__pyrona_setattr__" in helper.fill.__code__.co_names)
-            print("__pyrona_setitem__" in pkg.mod.f.__code__.co_names)
-            print("__pyrona_setattr__" in vars(json))
+            from pyrona.runtime.roots import reserved
+            print(reserved("setattr") in vars(helper), reserved("setattr") in vars(pkg.mod))
+            print(reserved("setattr") in helper.fill.__code__.co_names)
+            print(reserved("setitem") in pkg.mod.f.__code__.co_names)
+            print(reserved("setattr") in vars(json))
             print(sorted(n for n in RUNTIME.root_modules if n != "pyrona"))
         """,
     })

@@ -6,7 +6,7 @@ from collections import deque
 
 import pytest
 
-from pyrona import FrozenMutationError, Obj, Region, RegionViolationError, freeze
+from pyrona import FrozenMutationError, Obj, Region, RegionViolationError, freeze, isfrozen
 from pyrona.runtime.regions import region_of
 from pyrona.runtime.stores import (
     aug_attr,
@@ -144,3 +144,124 @@ def test_setattr_and_object_setattr_are_checked():
     delete_attr(job, "name")
     assert not hasattr(job, "name")
     assert builtin(print) is print
+
+
+# --- writes through an instance's __dict__ (the dict goes where its instance goes) ---
+
+def _run(src: str, fast_paths: bool, **names):
+    """Run `src` rewritten (as `pyrona run` does), with the runtime's hooks."""
+    from pyrona.instrument.hooks import HOOKS
+    from pyrona.instrument.rewrite import compile_program
+
+    ns = {"__name__": "prog", **HOOKS, **names}
+    exec(compile_program(src, "prog.py", fast_paths=fast_paths), ns)
+    return ns
+
+
+#: Stores of VALUE into field x (or into the list in field items) of `o`, through its dict.
+DICT_STORES = [
+    "o.__dict__['x'] = VALUE",
+    "vars(o)['x'] = VALUE",
+    "d = o.__dict__\nd['x'] = VALUE",
+    "o.__dict__.update(x=VALUE)",
+    "vars(o).update({'x': VALUE})",
+    "o.__dict__.update([('x', VALUE)])",
+    "o.__dict__.setdefault('x', VALUE)",
+    "vars(o)['x'] = [VALUE]",
+    "o.__dict__['items'] += [VALUE]",
+    "o.__dict__ |= {'x': VALUE}",
+]
+
+
+def _member(r):
+    job = Job("j")
+    job.items = []
+    r.job = job
+    return job
+
+
+@pytest.mark.parametrize("fast_paths", [True, False], ids=["fast", "hooks"])
+@pytest.mark.parametrize("stmt", DICT_STORES)
+def test_a_store_through_the_dict_of_a_member_refuses_a_foreign_object(stmt, fast_paths):
+    r, other = Region(), Region()
+    job = _member(r)
+    other.o = Obj()
+    before = dict(vars(job)), list(job.items)
+    with pytest.raises(RegionViolationError, match="another region"):
+        _run(stmt.replace("VALUE", "foreign"), fast_paths, o=job, foreign=other.o)
+    assert (dict(vars(job)), list(job.items)) == before  # a failing store changes nothing
+    assert region_of(vars(job)) is r._pyrona_meta
+
+
+@pytest.mark.parametrize("fast_paths", [True, False], ids=["fast", "hooks"])
+@pytest.mark.parametrize("stmt", DICT_STORES)
+def test_a_store_through_the_dict_of_a_member_moves_a_local_object_in(stmt, fast_paths):
+    r = Region()
+    job = _member(r)
+    fresh = Job("new")
+    _run(stmt.replace("VALUE", "fresh"), fast_paths, o=job, fresh=fresh)
+    assert region_of(fresh) is r._pyrona_meta and region_of(fresh.deps) is r._pyrona_meta
+    assert region_of(vars(fresh)) is r._pyrona_meta
+
+
+@pytest.mark.parametrize("stmt", [*DICT_STORES, "del o.__dict__['name']", "vars(o).pop('name')",
+                                  "o.__dict__.popitem()", "o.__dict__.clear()",
+                                  "del vars(o)['name']", "o.__dict__.pop('name', None)"])
+def test_a_write_through_the_dict_of_a_frozen_object_is_refused(stmt):
+    job = Job("j")
+    job.items = []
+    freeze(job)
+    before = dict(vars(job))
+    with pytest.raises(FrozenMutationError):
+        _run(stmt.replace("VALUE", "1"), True, o=job)
+    assert vars(job) == before
+
+
+@pytest.mark.parametrize("stmt", ["del o.__dict__['kid']", "vars(o).pop('kid')", "o.__dict__.clear()",
+                                  "o.__dict__.popitem()", "o.__dict__['kid'] = None",
+                                  "o.__dict__.update(kid=None)"])
+def test_dropping_an_owning_reference_through_the_dict_unparents_the_child(stmt):
+    r, child = Region(), Region()
+    holder = Obj()
+    r.holder = holder
+    job = _member(r)
+    del job.deps, job.name  # (kid is its only field: popitem takes it)
+    store_attr(child, job, "kid")
+    assert child._pyrona_meta.parent is r._pyrona_meta
+    _run(stmt, True, o=job)
+    assert child._pyrona_meta.parent is None
+
+
+def test_the_dict_of_a_bag_is_checked_too():
+    r, other = Region(), Region()
+    other.o = Obj()
+    with pytest.raises(RegionViolationError):
+        _run("r.__dict__['x'] = foreign", True, r=r, foreign=other.o)
+    with pytest.raises(RegionViolationError):
+        _run("vars(r).update(x=foreign)", True, r=r, foreign=other.o)
+    assert "x" not in r
+    fresh = []
+    _run("vars(r)['x'] = fresh", True, r=r, fresh=fresh)
+    assert r.x is fresh and region_of(fresh) is r._pyrona_meta
+
+
+def test_the_dict_of_a_local_object_is_local_and_follows_it():
+    job = Job("j")
+    _run("vars(o)['x'] = [1]\no.__dict__.update(y=2)", True, o=job)
+    assert region_of(vars(job)) is None and job.x == [1] and job.y == 2
+    r = Region()
+    r.job = job
+    assert region_of(vars(job)) is r._pyrona_meta
+    freeze(job)
+    assert isfrozen(vars(job))
+
+
+def test_replacing_the_dict_of_a_member_is_checked():
+    r, other = Region(), Region()
+    job = _member(r)
+    other.o = Obj()
+    with pytest.raises(RegionViolationError):
+        _run("o.__dict__ = {'x': foreign}", True, o=job, foreign=other.o)
+    fresh = {"x": []}
+    _run("o.__dict__ = fresh", True, o=job, fresh=fresh)
+    assert vars(job) is fresh and region_of(fresh) is region_of(fresh["x"]) is r._pyrona_meta

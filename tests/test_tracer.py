@@ -458,3 +458,43 @@ def test_a_read_only_store_reads_and_never_writes(tmp_path):
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
     with pytest.raises(StoreError, match="is not a pyrona trace store"):
         TraceStore(other, readonly=True)
+
+
+def test_hook_calls_are_recognised_by_their_reserved_names():
+    # the monitor disables CALL events at these offsets: every hook call must be found
+    from pyrona.instrument.rewrite import RESERVED_PREFIX, compile_program
+    from pyrona.tracer.frames import CodeInfo
+
+    src = ("o.a = 1\no[k] = v\nxs.append(1)\ndel o.a\no.n += 1\nx += 1\nsetattr(o, 'b', 2)\n"
+           "def f(o):\n    o.a = o.b = [1]\n    for o.c in xs:\n        pass\n")
+    code = compile_program(src, "p.py", fast_paths=False, value_paths=False)
+    names = [n for n in code.co_names if n.startswith(RESERVED_PREFIX)]
+    assert names and not any(n.isidentifier() for n in names)  # no program can spell them
+    assert len(CodeInfo(code, 0).hook_calls) == 7
+    inner = next(c for c in code.co_consts if hasattr(c, "co_code"))
+    assert len(CodeInfo(inner, 0).hook_calls) == 3
+    assert not any(n.isidentifier() for n in inner.co_varnames if n.startswith(RESERVED_PREFIX))
+
+
+def test_a_violation_in_a_property_setter_names_the_setters_store(store, tmp_path):
+    source = """\
+from pyrona import Region, Obj
+class Box:
+    @property
+    def items(self):
+        return self._items
+    @items.setter
+    def items(self, value):
+        self._items = value
+a = Region()
+a.box = box = Box()
+b = Region()
+b.y = Obj()
+box.items = b.y
+"""
+    outcome, _ = events_of(store, source, tmp_path)
+    [violation] = store.events(outcome.trace, kinds=("violation",))
+    graph = store.step(outcome.trace, violation.step)
+    assert graph.nodes[violation.src].label == "Box" and graph.nodes[violation.dst].place == "r2"
+    assert violation.edge == "_items"  # the store that failed, not the property
+    assert store.trace(outcome.trace).message.endswith("(line 8)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dis
 
 
+from ..runtime.roots import RESERVED_PREFIX
 from .store_format import EVENT_CODES
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -17,6 +18,9 @@ _STORE_OPS = {"STORE_FAST", "STORE_NAME", "STORE_GLOBAL", "STORE_DEREF", "DELETE
               "LOAD_FAST_AND_CLEAR"}
 
 CO_OPTIMIZED, CO_VARARGS, CO_VARKEYWORDS = 0x01, 0x04, 0x08  # (inspect's, without importing it)
+#: Variables never shown: dunders (`__name__`, `__class__` cells) and pyrona's own
+#: names (hooks, temporaries); `name.startswith(HIDDEN_NAMES)`.
+HIDDEN_NAMES = ("__", RESERVED_PREFIX)
 _NAME_LOADS = {"LOAD_NAME", "LOAD_GLOBAL"}
 #: what may run between a hook's name and its CALL (no jumps, returns or raises)
 _STRAIGHT_OPS = {
@@ -47,7 +51,7 @@ class CodeInfo:
         count = code.co_argcount + code.co_kwonlyargcount + bool(flags & CO_VARARGS) \
             + bool(flags & CO_VARKEYWORDS)
         self.bound = tuple(n for n in (*code.co_varnames[:count], *code.co_freevars)
-                           if not n.startswith("__"))
+                           if not n.startswith(HIDDEN_NAMES))
         self.module_level = code.co_name == "<module>"
         #: a function's (or generator's, lambda's) frame: its return is a step of its own
         #: (a module's or a class body's is not)
@@ -70,8 +74,8 @@ class CodeInfo:
             by_line.setdefault(line, []).extend(n for n in names if isinstance(n, str))
             if ins.opname.endswith(("GLOBAL", "DEREF")):
                 self.globals_wide.add(line)
-        # dunder names (__class__ cells, __pyrona temporaries) are never shown
-        self.stores = {line: tuple(n for n in dict.fromkeys(names) if not n.startswith("__"))
+        # dunder names (__class__ cells) and pyrona's temporaries are never shown
+        self.stores = {line: tuple(n for n in dict.fromkeys(names) if not n.startswith(HIDDEN_NAMES))
                        for line, names in by_line.items()}
         #: the same for the LINE callback: a line that stores one variable maps to its name
         self.line_stores = {line: names[0] if len(names) == 1 else names
@@ -79,11 +83,11 @@ class CodeInfo:
 
 
 def _hook_calls(instructions: list[dis.Instruction]) -> frozenset[int]:
-    """Offsets of CALLs whose callee is a `__pyrona_` name loaded just before its arguments,
+    """Offsets of CALLs whose callee is a reserved name (a hook) loaded just before its arguments,
     found by following the stack depth through straight-line code (any jump: not sure, skipped)."""
     found = set()
     for i, ins in enumerate(instructions):
-        if ins.opname not in _NAME_LOADS or not str(ins.argval).startswith("__pyrona_"):
+        if ins.opname not in _NAME_LOADS or not str(ins.argval).startswith(RESERVED_PREFIX):
             continue
         # the callee, then NULL (LOAD_GLOBAL pushes both): the depth above the stack before them
         depth, at = dis.stack_effect(ins.opcode, ins.arg), i + 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import RegionError
-from ..instrument.hooks import HOOKS
+from ..instrument.hooks import HOOKS, STORE_HOOKS, reserved
 from ..runtime import stores
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -117,11 +117,10 @@ def tracing_hooks(changes: Changes) -> dict[str, Callable[..., Any]]:
 
         return checked_call
 
+    wrapped = {"setattr": store_attr, "setitem": store_item, "delattr": delete_attr,
+               "delitem": delete_item, "augattr": aug_attr, "augitem": aug_item,
+               "inplace": inplace, "method": method, "builtin": builtin}
+    assert wrapped.keys() == STORE_HOOKS.keys()
     traced = dict(HOOKS)
-    traced.update({
-        "__pyrona_setattr__": store_attr, "__pyrona_setitem__": store_item,
-        "__pyrona_delattr__": delete_attr, "__pyrona_delitem__": delete_item,
-        "__pyrona_augattr__": aug_attr, "__pyrona_augitem__": aug_item,
-        "__pyrona_inplace__": inplace, "__pyrona_method__": method, "__pyrona_builtin__": builtin,
-    })
+    traced.update({reserved(short): hook for short, hook in wrapped.items()})
     return traced

@@ -19,7 +19,7 @@ from ..runtime.lifecycle import collect_garbage
 from ..runtime.state import RUNTIME
 from . import kinds
 from .events import record_runtime_events
-from .frames import CodeInfo, FrameRec
+from .frames import HIDDEN_NAMES, CodeInfo, FrameRec
 from .garbage import collect_cycles, sweep
 from .line import line_callback
 from .region_states import update_regions
@@ -246,7 +246,7 @@ class Monitor:
                     self.globals_nodes[key] = node
             else:
                 node = recorder.root(frame, kinds.FRAME, info.label)
-                names = info.bound if fresh else [n for n in scope.keys() if not n.startswith("__")]
+                names = info.bound if fresh else [n for n in scope.keys() if not n.startswith(HIDDEN_NAMES)]
                 for name in names:
                     try:
                         value = scope[name]
@@ -544,7 +544,7 @@ class Monitor:
                          if n not in scope and n not in kinds.FRAME_LINKS]:
                 recorder.del_slot(rec.node, gone)
         for name in names:
-            if name.startswith("__"):
+            if name.startswith(HIDDEN_NAMES):
                 continue
             try:
                 value = scope[name]

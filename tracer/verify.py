@@ -6,6 +6,7 @@ the same roots and reports where the two disagree. Slow: a test tool.
 
 from __future__ import annotations
 
+from .frames import HIDDEN_NAMES
 from .kinds import CALLER_SLOT
 from .objects import is_inline, kind_of, place_of, short_repr, slots_of
 
@@ -33,7 +34,7 @@ def full_walk(monitor: Monitor) -> tuple[dict[int, str], set[tuple]]:
             refs.add((id(rec.frame), CALLER_SLOT,
                       id(caller.frame.f_globals if caller.info.module_level else caller.frame)))
         for name, value in _scope(rec).items():
-            if name.startswith("__"):
+            if name.startswith(HIDDEN_NAMES):
                 continue
             refs.add((id(rec.frame.f_globals) if rec.info.module_level else id(rec.frame), name,
                       short_repr(value) if is_inline(value) else id(value)))

@@ -1,17 +1,18 @@
 """The functions rewritten code calls instead of plain stores (the write barrier's entry points).
 
 CONTRACT (the AST rewriter relies on it; names are injected into every
-instrumented module's globals under the keys of HOOKS):
+instrumented module's globals under the keys of HOOKS, each `reserved(short)`:
+RESERVED_PREFIX + short, a name that is not an identifier, written `@short` here):
 
-    obj.name = value          ->  __pyrona_setattr__(value, obj, "name")
-    obj[key] = value          ->  __pyrona_setitem__(value, obj, key)    (slices: key is a slice object)
-    del obj.name              ->  __pyrona_delattr__(obj, "name")
-    del obj[key]              ->  __pyrona_delitem__(obj, key)
-    obj.name op= value        ->  __pyrona_augattr__(obj, "name", "op=", value)
-    obj[key] op= value        ->  __pyrona_augitem__(obj, key, "op=", value)
-    name op= value            ->  name = __pyrona_inplace__(name, "op=", value)
-    obj.meth   (meth in MUTATOR_NAMES, any Load)  ->  __pyrona_method__(obj, "meth")
-    setattr(...) / delattr(...) calls  ->  __pyrona_builtin__(setattr)(...)
+    obj.name = value          ->  @setattr(value, obj, "name")
+    obj[key] = value          ->  @setitem(value, obj, key)    (slices: key is a slice object)
+    del obj.name              ->  @delattr(obj, "name")
+    del obj[key]              ->  @delitem(obj, key)
+    obj.name op= value        ->  @augattr(obj, "name", "op=", value)
+    obj[key] op= value        ->  @augitem(obj, key, "op=", value)
+    name op= value            ->  name = @inplace(name, "op=", value)
+    obj.meth   (meth in MUTATOR_NAMES, any Load)  ->  @method(obj, "meth")
+    setattr(...) / delattr(...) calls  ->  @builtin(setattr)(...)
 
 The argument order keeps Python's evaluation order (the value of an assignment
 is evaluated before its target's object and key).
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 
 from ..runtime.barrier import FAST_VALUES
+from ..runtime.roots import RESERVED_PREFIX, reserved
 from ..runtime.state import RUNTIME
 from ..runtime.stores import (
     INPLACE_OPS,
@@ -52,24 +54,30 @@ MUTATOR_NAMES = frozenset({
     "__iadd__", "__imul__", "__ior__", "__iand__", "__ixor__", "__isub__",
 })
 
-__all__ = ["HOOKS", "MUTATOR_NAMES", "INPLACE_OPS"]
+__all__ = ["HOOKS", "MUTATOR_NAMES", "INPLACE_OPS", "RESERVED_PREFIX", "STORE_HOOKS", "reserved"]
 
-HOOKS: dict[str, Callable[..., Any]] = {
-    "__pyrona_setattr__": store_attr,
-    "__pyrona_setitem__": store_item,
-    "__pyrona_delattr__": delete_attr,
-    "__pyrona_delitem__": delete_item,
-    "__pyrona_augattr__": aug_attr,
-    "__pyrona_augitem__": aug_item,
-    "__pyrona_inplace__": inplace,
-    "__pyrona_method__": method,
-    "__pyrona_builtin__": builtin,
-    # for the rewriter's inline fast paths: `__pyrona_id__(x) not in __pyrona_places__`,
-    # `(p := __pyrona_place__(__pyrona_id__(x))) is None or
-    #  __pyrona_type__(v) in __pyrona_values__ and p.values_ok`
-    "__pyrona_id__": id,
-    "__pyrona_places__": RUNTIME.places,
-    "__pyrona_place__": RUNTIME.places.get,
-    "__pyrona_type__": type,
-    "__pyrona_values__": FAST_VALUES,
+#: The hooks that check a store, by short name (a tracer wraps these).
+STORE_HOOKS: dict[str, Callable[..., Any]] = {
+    "setattr": store_attr,
+    "setitem": store_item,
+    "delattr": delete_attr,
+    "delitem": delete_item,
+    "augattr": aug_attr,
+    "augitem": aug_item,
+    "inplace": inplace,
+    "method": method,
+    "builtin": builtin,
 }
+
+HOOKS: dict[str, Any] = {reserved(short): hook for short, hook in STORE_HOOKS.items()}
+# for the rewriter's inline fast paths: `@id(x) not in @places`, and
+# `(@p := @place(@id(x))) is None or (@p := @p.values_ok) and @type(v) in @values`
+HOOKS.update({
+    reserved("id"): id,
+    reserved("places"): RUNTIME.places,
+    reserved("place"): RUNTIME.places.get,
+    reserved("type"): type,
+    reserved("values"): FAST_VALUES,
+    # the builtin `slice`, for keys `o[a:b]` (a program's own `slice` cannot break them)
+    reserved("slice"): slice,
+})

@@ -5,18 +5,23 @@ It follows the CONTRACT in `pyrona.instrument.hooks` (names, argument order):
 * `o.a = v` / `o[k] = v` (also `o[1:2] = v`, key `slice(1, 2, None)`) become a
   single hook call; chained targets (`a.x = b[i] = v`) and unpacking with
   attribute/subscript parts (`a.x, *b[0] = v`) first bind the value (and the
-  unpacked items) to temporaries `__pyrona_tmpN__`, store them through the hooks
+  unpacked items) to temporaries (`@tmpN`), store them through the hooks
   in Python's order, then delete the temporaries (in a `finally`, so that no
   frame or module keeps a hidden reference when a store raises).
 * `o.a: T = v` with a value, augmented assignments to attributes, items and
-  names (`x += v` -> `x = __pyrona_inplace__(x, "+=", v)`), `del` of
+  names (`x += v` -> `x = @inplace(x, "+=", v)`), `del` of
   attributes/items, `for`/`async for` targets and `with ... as` targets holding
   attributes/items (bound to a temporary, stored at the start of the body).
 * Every load of an attribute named in MUTATOR_NAMES, and the callee of
   `setattr(...)` / `delattr(...)` calls.
 
+Every name the rewriter injects (hooks, temporaries; written `@name` here) is
+RESERVED_PREFIX + name: not an identifier, so it cannot clash with a program's
+names, and every temporary is deleted once its store is done (or has failed),
+so no module global, class attribute or frame variable keeps what it held.
+
 Not rewritten: comprehension targets (`[... for o.a in xs]`), names starting
-with `__pyrona`, annotations under `from __future__ import annotations` (they
+with RESERVED_PREFIX, annotations under `from __future__ import annotations` (they
 are never evaluated as code), `match` patterns (they only read), dynamic
 access (`getattr(o, "append")`, `operator.setitem`, `builtins.setattr`), and
 anything done by code that is not rewritten: libraries, builtins, and code the
@@ -31,20 +36,22 @@ import copy
 import types
 
 from ..runtime.barrier import FAST_VALUES
-from .hooks import MUTATOR_NAMES
+from .hooks import MUTATOR_NAMES, RESERVED_PREFIX, reserved
 
-#: Prefix of every name the rewriter or the runtime puts in a module; never rewritten.
-RESERVED_PREFIX = "__pyrona"
+__all__ = ["RESERVED_PREFIX", "compile_program", "rewrite_module"]
 
-#: The temporary that holds a stored value while the fast path tests it.
-VALUE_TEMP = f"{RESERVED_PREFIX}_v__"
+#: The temporary that holds a stored value while the fast path tests it (deleted after).
+VALUE_TEMP = reserved("v")
 
-#: The temporary that holds the receiver's place (its region, FROZEN or None).
-PLACE_TEMP = f"{RESERVED_PREFIX}_p__"
+#: The builtin `slice` (a hook), so a user variable called `slice` cannot break slice keys.
+SLICE_NAME = reserved("slice")
 
-#: Module-level alias of the builtin `slice`, imported by rewritten modules that
-#: store through slices, so a user variable called `slice` cannot break them.
-SLICE_NAME = "__pyrona_slice__"
+#: The temporary that holds the receiver's place (its region, FROZEN or None) while the
+#: fast path tests it (deleted before the store).
+PLACE_TEMP = reserved("p")
+
+_ID, _PLACES, _PLACE = reserved("id"), reserved("places"), reserved("place")
+_TYPE, _VALUES = reserved("type"), reserved("values")
 
 _AUG_OPS: dict[type[ast.operator], str] = {
     ast.Add: "+=", ast.Sub: "-=", ast.Mult: "*=", ast.Div: "/=", ast.FloorDiv: "//=",
@@ -85,9 +92,9 @@ def compile_program(source: str | bytes, filename: str, *, fast_paths: bool = Tr
 
 
 def _is_local_test(receiver: ast.Name, loc: ast.AST) -> ast.expr:
-    """`__pyrona_id__(receiver) not in __pyrona_places__`: is the object local?"""
-    call = _call("__pyrona_id__", [ast.copy_location(_name(receiver.id), receiver)], loc)
-    test = ast.Compare(left=call, ops=[ast.NotIn()], comparators=[_name("__pyrona_places__")])
+    """`@id(receiver) not in @places`: is the object local?"""
+    call = _call(_ID, [ast.copy_location(_name(receiver.id), receiver)], loc)
+    test = ast.Compare(left=call, ops=[ast.NotIn()], comparators=[_name(_PLACES)])
     return ast.copy_location(test, loc)
 
 
@@ -96,8 +103,8 @@ def _is_value_test(node: ast.expr, loc: ast.AST) -> ast.expr | bool | None:
     constant is one, None if it cannot be (a constant of another type)."""
     if isinstance(node, ast.Constant):
         return True if type(node.value) in FAST_VALUES else None
-    call = _call("__pyrona_type__", [_name(node.id)], loc)  # type: ignore[attr-defined]
-    return ast.Compare(left=call, ops=[ast.In()], comparators=[_name("__pyrona_values__")])
+    call = _call(_TYPE, [_name(node.id)], loc)  # type: ignore[attr-defined]
+    return ast.Compare(left=call, ops=[ast.In()], comparators=[_name(_VALUES)])
 
 
 def _fast_receiver(node: ast.expr) -> ast.Name | None:
@@ -143,7 +150,6 @@ class _Rewriter(ast.NodeTransformer):
         self._fast = fast_paths
         self._values = value_paths
         self._counter = 0
-        self._needs_slice = False
         self._future_annotations = False
         # (scope kind, enclosing class name or None): the kind decides whether an
         # annotation is evaluated, the class name how private attributes are mangled.
@@ -158,25 +164,10 @@ class _Rewriter(ast.NodeTransformer):
             for s in tree.body
         )
         self.generic_visit(tree)
-        if self._needs_slice:
-            self._insert_slice_import(tree)
         return ast.fix_missing_locations(tree)
 
-    def _insert_slice_import(self, tree: ast.Module) -> None:
-        # After the docstring and `from __future__` imports, which must come first.
-        at = 0
-        body = tree.body
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                and isinstance(body[0].value.value, str):
-            at = 1
-        while at < len(body) and isinstance(body[at], ast.ImportFrom) \
-                and body[at].module == "__future__":
-            at += 1
-        imp = ast.ImportFrom(module="builtins", names=[ast.alias("slice", SLICE_NAME)], level=0)
-        body.insert(at, ast.copy_location(imp, body[min(at, len(body) - 1)]))
-
     def _temp(self) -> str:
-        name = f"{RESERVED_PREFIX}_tmp{self._counter}__"
+        name = reserved(f"tmp{self._counter}")
         self._counter += 1
         return name
 
@@ -234,7 +225,7 @@ class _Rewriter(ast.NodeTransformer):
     def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
         node.value = self.visit(node.value)
         if isinstance(node.ctx, ast.Load) and node.attr in MUTATOR_NAMES:
-            hooked = _call("__pyrona_method__",
+            hooked = _call(reserved("method"),
                            [node.value, _const(self._mangle(node.attr), node)], node)
             receiver = _fast_receiver(node)
             if (self._fast and receiver is not None and receiver.id not in _TYPE_NAMES
@@ -249,11 +240,10 @@ class _Rewriter(ast.NodeTransformer):
     def visit_Call(self, node: ast.Call) -> ast.Call:
         self.generic_visit(node)
         if isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr"):
-            node.func = _call("__pyrona_builtin__", [node.func], node.func)
+            node.func = _call(reserved("builtin"), [node.func], node.func)
         return node
 
     def _slice(self, node: ast.Slice) -> ast.Call:
-        self._needs_slice = True
         parts = [p if p is not None else _const(None, node)
                  for p in (node.lower, node.upper, node.step)]
         return _call(SLICE_NAME, parts, node)
@@ -282,47 +272,68 @@ class _Rewriter(ast.NodeTransformer):
         With fast paths and a plain-name receiver, the plain store runs when the
         receiver is local, or when the value is a plain value (int, str...) and
         the receiver's region allows value stores without a check (no frozen
-        target, no child region whose owning reference could be dropped).
+        target, no child region whose owning reference could be dropped):
+
+            @v = <value>        (only if the value is not a name or a constant)
+            try:
+                if (@p := @place(@id(o))) is None \
+                        or (@p := @p.values_ok) and @type(@v) in @values:
+                    del @p
+                    o.a = @v
+                else:
+                    del @p
+                    @setattr(@v, o, "a")
+            finally:
+                del @v
+
+        The place temporary is deleted before the store; it holds a bool (nothing)
+        once the place is read, in case reading the value raises.
         """
         receiver = _fast_receiver(target)
         if not self._fast or receiver is None:
             return [self._hooked_store(target, value, loc)]
-        stmts: list[ast.stmt] = []
+        bind: ast.stmt | None = None
         if not isinstance(value, (ast.Name, ast.Constant)):
             # Python evaluates the value first; bind it so both branches share it
-            bind = ast.Assign(targets=[_name(VALUE_TEMP, ast.Store())], value=value)
-            stmts.append(ast.copy_location(bind, loc))
+            bind = ast.copy_location(ast.Assign(targets=[_name(VALUE_TEMP, ast.Store())], value=value), loc)
             value = ast.copy_location(_name(VALUE_TEMP), loc)
         plain_target = copy.deepcopy(target)
         plain_target.ctx = ast.Store()
         plain = ast.copy_location(ast.Assign(targets=[plain_target], value=copy.deepcopy(value)), loc)
+        hooked = self._hooked_store(target, value, loc)
         checks = [_is_value_test(value, loc)]
         if isinstance(target, ast.Subscript):
             key = target.slice
             checks.append(_is_value_test(key, loc) if isinstance(key, (ast.Name, ast.Constant)) else None)
         if None in checks:
             test = _is_local_test(receiver, loc)
+            body, orelse = [plain], [hooked]
         else:
-            # (__pyrona_p__ := places.get(id(x))) is None or (<values> and __pyrona_p__.values_ok)
-            place = ast.NamedExpr(
-                target=_name(PLACE_TEMP, ast.Store()),
-                value=_call("__pyrona_place__", [_call("__pyrona_id__", [_name(receiver.id)], loc)], loc))
+            place = ast.NamedExpr(target=_name(PLACE_TEMP, ast.Store()),
+                                  value=_call(_PLACE, [_call(_ID, [_name(receiver.id)], loc)], loc))
             local = ast.Compare(left=place, ops=[ast.Is()], comparators=[ast.Constant(value=None)])
-            values_ok = ast.Attribute(value=_name(PLACE_TEMP), attr="values_ok", ctx=ast.Load())
-            conditions = [c for c in checks if c is not True] + [values_ok]
+            values_ok = ast.NamedExpr(target=_name(PLACE_TEMP, ast.Store()),
+                                      value=ast.Attribute(value=_name(PLACE_TEMP), attr="values_ok",
+                                                          ctx=ast.Load()))
+            conditions = [values_ok, *(c for c in checks if c is not True)]
             free = conditions[0] if len(conditions) == 1 else ast.BoolOp(op=ast.And(), values=conditions)
             test = ast.BoolOp(op=ast.Or(), values=[local, free])
-        stmts.append(ast.copy_location(
-            ast.If(test=test, body=[plain], orelse=[self._hooked_store(target, value, loc)]), loc))
-        return stmts
+            forget = ast.copy_location(ast.Delete(targets=[_name(PLACE_TEMP, ast.Del())]), loc)
+            body, orelse = [forget, plain], [copy.deepcopy(forget), hooked]
+        store = ast.copy_location(ast.If(test=test, body=body, orelse=orelse), loc)
+        if bind is None:
+            return [store]
+        cleanup = ast.copy_location(ast.Delete(targets=[_name(VALUE_TEMP, ast.Del())]), loc)
+        guarded = ast.Try(body=[store], handlers=[], orelse=[], finalbody=[cleanup])
+        return [bind, ast.copy_location(guarded, loc)]
 
     def _hooked_store(self, target: ast.expr, value: ast.expr, loc: ast.AST) -> ast.stmt:
         if isinstance(target, ast.Attribute):
             args = [value, target.value, _const(self._mangle(target.attr), target)]
-            return _expr_stmt(_call("__pyrona_setattr__", args, loc), loc)
+            return _expr_stmt(_call(reserved("setattr"), args, loc), loc)
         assert isinstance(target, ast.Subscript)
         args = [value, target.value, self._key(target)]
-        return _expr_stmt(_call("__pyrona_setitem__", args, loc), loc)
+        return _expr_stmt(_call(reserved("setitem"), args, loc), loc)
 
     def _store_from(self, target: ast.expr, source: str, loc: ast.AST,
                     temps: list[str]) -> list[ast.stmt]:
@@ -402,13 +413,13 @@ class _Rewriter(ast.NodeTransformer):
         target = node.target
         if isinstance(target, ast.Attribute):
             args = [target.value, _const(self._mangle(target.attr), target), op, node.value]
-            return _expr_stmt(_call("__pyrona_augattr__", args, node), node)
+            return _expr_stmt(_call(reserved("augattr"), args, node), node)
         if isinstance(target, ast.Subscript):
             args = [target.value, self._key(target), op, node.value]
-            return _expr_stmt(_call("__pyrona_augitem__", args, node), node)
+            return _expr_stmt(_call(reserved("augitem"), args, node), node)
         if isinstance(target, ast.Name) and not target.id.startswith(RESERVED_PREFIX):
             current = ast.copy_location(_name(target.id), target)
-            value = _call("__pyrona_inplace__", [current, op, copy.deepcopy(node.value)], node)
+            value = _call(reserved("inplace"), [current, op, copy.deepcopy(node.value)], node)
             hooked = ast.copy_location(ast.Assign(targets=[target], value=value), node)
             name = ast.copy_location(_name(target.id), target)
             if self._fast:  # `n += 1` on a local object (an int, a local list) is the plain statement
@@ -440,9 +451,9 @@ class _Rewriter(ast.NodeTransformer):
         for t in flat:
             if isinstance(t, ast.Attribute):
                 args = [t.value, _const(self._mangle(t.attr), t)]
-                out.append(_expr_stmt(_call("__pyrona_delattr__", args, t), node))
+                out.append(_expr_stmt(_call(reserved("delattr"), args, t), node))
             elif isinstance(t, ast.Subscript):
-                call = _call("__pyrona_delitem__", [t.value, self._key(t)], t)
+                call = _call(reserved("delitem"), [t.value, self._key(t)], t)
                 out.append(_expr_stmt(call, node))
             elif out and isinstance(out[-1], ast.Delete):
                 out[-1].targets.append(t)  # consecutive names stay one `del`

@@ -7,10 +7,12 @@ raise), commit (apply the plan). So a store that raises changes nothing.
 
 from __future__ import annotations
 
+from types import FunctionType
 
 from ..errors import FrozenMutationError, RegionViolationError
 from .kinds import _KIND_CACHE, COWN, STATIC, TUPLE, VALUE, classify, is_value_tuple, referents
 from .regions import RegionMeta
+from .roots import reserved
 from .state import FROZEN, RUNTIME
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
 #: Values a store needs no walk for (the common case of counters, names...).
 FAST_VALUES = frozenset({int, float, str, bool, type(None), bytes, complex})
+_MISSING = object()
 
 
 class Plan:
@@ -59,6 +62,29 @@ def guard_store(
     if place.children:
         release_owning(place, removed, added)
     return result
+
+
+def runs_program_code(obj: Any, name: str, deleting: bool = False) -> bool:
+    """Whether `obj.name = v` (or `del obj.name`) calls a data descriptor written in the
+    program (a property's setter, a `__set__`): then it is no field store, and the stores
+    that code makes are checked where they happen, with its frame in the traceback.
+
+    Descriptors of C code (slots, `__dict__`) and of code that is not rewritten (a
+    library's) stand for a field store and are checked as one.
+    """
+    for klass in type(obj).__mro__:
+        desc = klass.__dict__.get(name, _MISSING)
+        if desc is not _MISSING:
+            break
+    else:
+        return False
+    if type(desc) is property:
+        func = desc.fdel if deleting else desc.fset
+        if func is None:
+            return True  # Python refuses it ("property has no setter"): nothing is stored
+    else:
+        func = getattr(type(desc), "__delete__" if deleting else "__set__", None)
+    return type(func) is FunctionType and reserved("setattr") in func.__globals__
 
 
 def frozen_error(target: Any, what: str = "") -> FrozenMutationError:

@@ -54,9 +54,19 @@ class Cown:
         self._refresh()
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name != "value":
-            raise AttributeError(f"a cown has one field, `value`; cannot set `{name}`")
-        object.__setattr__(self, name, value)
+        if name == "value":
+            object.__setattr__(self, name, value)  # the property: it checks the state
+            return
+        if self._refresh() == RELEASED:
+            message = f"Cannot mutate a cown that is not aquired: {self!r}"
+            raise CownAccessError(message, source=self, target=value)
+        raise AttributeError(f"a cown has one field, `value`; cannot set `{name}`", name=name, obj=self)
+
+    def __delattr__(self, name: str) -> None:
+        if self._refresh() == RELEASED:
+            raise CownAccessError(f"Cannot mutate a cown that is not aquired: {self!r}", source=self)
+        what = "its `value` cannot be deleted" if name == "value" else f"cannot delete `{name}`"
+        raise AttributeError(f"a cown has one field, `value`; {what}", name=name, obj=self)
 
     def __repr__(self) -> str:
         return f"<Cown at {id(self):#x} {self._state}>"

@@ -137,6 +137,13 @@ def is_value_tuple(obj: Any) -> bool:
 
 
 # --- referents: the references an object holds, as the model sees them ---
+#
+# INSTANCE_DICTS: an instance's `__dict__` is an object of its own to the model, a
+# referent of its instance (which holds it for life: Python hands out the same dict
+# at every `o.__dict__` or `vars(o)`), and its keys and values are the dict's
+# referents. So the dict goes wherever its instance goes (moved into a region,
+# frozen, made local again), and a store through it (`o.__dict__[k] = v`,
+# `vars(o).update(...)`, `del o.__dict__[k]`) meets the same checks as `o.k = v`.
 
 _REFERENTS_CACHE: dict[type, Callable[[Any], Iterable[Any]]] = {}
 
@@ -203,7 +210,7 @@ def _make_referents(t: type) -> Callable[[Any], Iterable[Any]]:
     if t is dict:
         return _dict_items
     if issubclass(t, Bag):
-        return lambda o: (*o.__dict__.values(), o.__proto__)
+        return lambda o: (o.__dict__, o.__proto__)
     if t is types.MethodType:
         return lambda o: (o.__self__,)
     if t in (bytearray, memoryview):
@@ -225,7 +232,7 @@ def _make_referents(t: type) -> Callable[[Any], Iterable[Any]]:
         out = list(contents(o))
         d = getattr(o, "__dict__", None)
         if type(d) is dict:
-            out.extend(d.values())
+            out.append(d)  # (an object of its own: see INSTANCE_DICTS)
         if slots:
             out.extend(v for _, v in slot_values(o, slots))
         return out

@@ -26,6 +26,7 @@ def new_region(bridge: Region) -> RegionMeta:
     meta = RegionMeta(bridge)
     object.__setattr__(bridge, "_pyrona_meta", meta)
     meta.add(bridge)
+    meta.add(bridge.__dict__)  # (its fields live in the region too: see kinds.INSTANCE_DICTS)
     RUNTIME.emit("created", rid=meta.rid)
     return meta
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from .barrier import FAST_VALUES, guard_store
+from .barrier import FAST_VALUES, guard_store, runs_program_code
 from .state import FROZEN, RUNTIME
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -120,11 +120,17 @@ class Region(Obj):
 # The checked paths live in functions of their own: a closure in __setattr__
 # would turn its arguments into cells and slow every store down.
 def _checked_setattr(obj: Bag, place: Any, name: str, value: Any) -> None:
+    if runs_program_code(obj, name):
+        _set(obj, name, value)  # a property setter: its own stores are checked
+        return
     old = obj.__proto__ if name == "__proto__" else obj.__dict__.get(name)
     guard_store(obj, place, (value,), (old,), lambda: _set(obj, name, value))
 
 
 def _checked_delattr(obj: Bag, place: Any, name: str) -> None:
+    if runs_program_code(obj, name, deleting=True):
+        object.__delattr__(obj, name)
+        return
     guard_store(obj, place, (), (obj.__dict__.get(name),), lambda: object.__delattr__(obj, name))
 
 

@@ -16,6 +16,7 @@ from collections import deque
 from ..ours import is_ours
 from .kinds import _KIND_CACHE, COWN, HEAPTYPE, STATIC, TUPLE, VALUE, classify, instance_slots, slot_values
 from .regions import RegionMeta
+from .roots import is_reserved
 from .state import FROZEN, RUNTIME
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -128,7 +129,7 @@ class LocalScan:
             self._expand(f_locals)
             return
         for name, value in f_locals.items():
-            if not name.startswith("__pyrona"):
+            if not is_reserved(name):
                 self._ref("frame", frame, name, value)
 
     def _expand(self, obj: Any) -> None:
@@ -146,7 +147,7 @@ class LocalScan:
             return
         if isinstance(obj, dict):
             for key, value in list(dict.items(obj)):
-                if type(key) is str and key.startswith("__pyrona"):
+                if is_reserved(key):  # pyrona's hooks in a module's globals
                     continue
                 ref("dict-key", obj, key, key)
                 ref("dict", obj, key, value)
@@ -178,8 +179,10 @@ class LocalScan:
     def _expand_instance(self, obj: Any, t: type) -> None:
         from .objects import Bag
 
+        # An instance's __dict__ goes through _ref: it is placed with its instance, and
+        # a local instance whose dict is in a region holds a reference close cannot clear.
         if isinstance(obj, Bag):
-            self._expand(obj.__dict__)
+            self._ref("fixed", obj, "__dict__", obj.__dict__)
             self._ref("proto", obj, None, obj.__proto__)
             return
         if not t.__flags__ & HEAPTYPE:  # a C type we know nothing more about
@@ -192,7 +195,7 @@ class LocalScan:
             return
         d = getattr(obj, "__dict__", None)
         if type(d) is dict:
-            self._expand(d)
+            self._ref("fixed", obj, "__dict__", d)
         for desc, value in slot_values(obj, instance_slots(t)):
             self._ref("slot", obj, desc, value)
 

@@ -10,7 +10,7 @@ import builtins
 import operator
 import types
 
-from .barrier import FAST_VALUES, guard_store
+from .barrier import FAST_VALUES, guard_store, runs_program_code
 from .containers import checked_call
 from .cowns import Cown
 from .objects import Bag
@@ -34,6 +34,8 @@ INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
 _MUTATING_INPLACE = {"+=": "__iadd__", "*=": "__imul__", "|=": "__ior__", "&=": "__iand__",
                      "-=": "__isub__", "^=": "__ixor__"}
 _BUILTIN_METHODS = (types.BuiltinMethodType, types.MethodWrapperType)
+#: Writes of a cown's fields that must go through Cown's own checks.
+_COWN_WRITES = frozenset({"__setattr__", "__delattr__"})
 _UNBOUND_METHODS = (types.MethodDescriptorType, types.WrapperDescriptorType)
 
 
@@ -58,7 +60,18 @@ def store_attr(value: Any, obj: Any, name: str) -> None:
 # The checked paths live in functions of their own: a closure in the fast
 # function would turn its arguments into cells and slow every call down.
 def _store_attr_checked(place: Any, value: Any, obj: Any, name: str) -> None:
-    guard_store(obj, place, (value,), (_current_attr(obj, name),), lambda: setattr(obj, name, value))
+    if runs_program_code(obj, name):
+        setattr(obj, name, value)  # a property setter: its own stores are checked
+        return
+    guard_store(obj, place, (value,), _replaced_attr(obj, name), lambda: setattr(obj, name, value))
+
+
+def _replaced_attr(obj: Any, name: str) -> tuple[Any, ...]:
+    """What a store to obj.name drops: its value, or every field when `__dict__` is replaced."""
+    if name == "__dict__":
+        d = getattr(obj, "__dict__", None)
+        return tuple(d.values()) if type(d) is dict else ()
+    return (_current_attr(obj, name),)
 
 
 def delete_attr(obj: Any, name: str) -> None:
@@ -71,7 +84,10 @@ def delete_attr(obj: Any, name: str) -> None:
 
 
 def _delete_attr_checked(place: Any, obj: Any, name: str) -> None:
-    guard_store(obj, place, (), (_current_attr(obj, name),), lambda: delattr(obj, name))
+    if runs_program_code(obj, name, deleting=True):
+        delattr(obj, name)
+        return
+    guard_store(obj, place, (), _replaced_attr(obj, name), lambda: delattr(obj, name))
 
 
 def store_item(value: Any, obj: Any, key: Any) -> None:
@@ -151,6 +167,9 @@ def _checked_bound(attr: Any, name: str) -> Callable[..., Any]:
 
 def _checked_unbound(attr: Any, name: str) -> Callable[..., Any]:
     def unbound(target: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(target) is Cown and name in _COWN_WRITES:
+            # `object.__setattr__(c, "_value", v)`: a cown's fields are written its way only
+            return getattr(Cown, name)(target, *args, **kwargs)
         if _places_get(id(target)) is None:
             return attr(target, *args, **kwargs)
         return checked_call(attr.__get__(target), name, args, kwargs)
