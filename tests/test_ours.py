@@ -77,7 +77,7 @@ def program(request):
     try:
         path.write_text(PROGRAM, encoding="utf-8")
     except OSError as exc:
-        pytest.skip(f"cannot write a program into {request.param} folder: {exc}")
+        pytest.fail(f"cannot write a program into the {request.param} folder ({exc}): the test needs it")
     try:
         yield path
     finally:
