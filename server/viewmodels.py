@@ -20,7 +20,9 @@ from pyrona.analysis import (
     unreachable,
     violation_path,
 )
-from pyrona.tracer.model import FRAME, MODULE_GLOBALS, Edge, Event, StepGraph
+from pyrona.tracer.model import (
+    CALLER_SLOT, FRAME, MODULE_GLOBALS, RETURN_SLOT, YIELD_SLOT, Edge, Event, StepGraph,
+)
 from pyrona.tracer.store import OPEN, TraceInfo, TraceStore
 from pyrona.views.mermaid import ViewOptions, to_mermaid
 from pyrona.views.scene import esc
@@ -112,7 +114,10 @@ def stack(graph: StepGraph) -> list[dict]:
         refs.setdefault(f.node, []).append({"name": f.name, "value": f.value})
     roots = sorted((n for n in graph.nodes.values() if n.kind in (MODULE_GLOBALS, FRAME)),
                    key=lambda n: (n.kind != MODULE_GLOBALS, n.id))
-    return [{"node": n.id, "label": n.label, "locals": sorted(refs.get(n.id, []), key=lambda v: v["name"])}
+    # the value a returning frame hands back first, its caller's frame last, variables between
+    rank = {RETURN_SLOT: 0, YIELD_SLOT: 0, CALLER_SLOT: 2}
+    return [{"node": n.id, "label": n.label,
+             "locals": sorted(refs.get(n.id, []), key=lambda v: (rank.get(v["name"], 1), v["name"]))}
             for n in roots]
 
 

@@ -335,3 +335,14 @@ holder.child = other
     graph = store.step(outcome.trace, at)
     assert sorted(graph.regions) == [1]  # `other`'s region, the temporary's gone...
     assert graph.regions[1].parent is None  # ...and `other` free again at that step
+
+
+def test_the_frames_panel_lists_the_return_value_first_and_the_caller_last(store, tmp_path):
+    from pyrona.server.viewmodels import stack
+
+    program = PROGRAMS["calls_returns_and_yields"]
+    outcome, _ = _trace(_program("calls_returns_and_yields", tmp_path), store)
+    ret = next(i for i, _, text in _steps(store, outcome.trace, program) if text == "return o")
+    frame = next(f for f in stack(store.step(outcome.trace, ret)) if f["label"] == "make()")
+    names = [v["name"] for v in frame["locals"]]
+    assert names == ["return", "n", "o", "(caller)"]
