@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from pydantic import BaseModel
 
 from pyrona import exports
 from pyrona.tracer.store import StoreError, TraceInfo, TraceStore
@@ -34,9 +35,70 @@ MAX_EXPORT_STEPS = 2_000
 MAX_KINDS = 32
 _SAMPLE = re.compile(r"[A-Za-z0-9_]{1,80}\Z")
 _KIND = re.compile(r"[a-z][a-z-]{0,39}\Z")
-TraceId = Annotated[int, Path(ge=1, le=2**62, description="the trace's id")]
-StepIndex = Annotated[int, Path(description="the step, from 0")]
+MAX_ID = 2**62  # trace ids are SQLite integers: anything larger is no trace (and no OverflowError)
+_KINDS = rf"^([a-z][a-z-]{{0,39}}(,[a-z][a-z-]{{0,39}}){{0,{MAX_KINDS - 1}}})?$"  # (the schema's)
+TraceId = Annotated[int, Path(ge=1, le=MAX_ID, description="the trace's id", examples=[1])]
+StepIndex = Annotated[int, Path(description="the step, from 0", examples=[0])]
 Flag = Annotated[bool, Query()]
+
+
+# --- what the schema says of the answers ---
+
+class ProblemDetail(BaseModel):
+    kind: str
+    message: str
+
+
+class Problem(BaseModel):
+    """Every error of the API: `{"error": {"kind", "message"}}`."""
+
+    error: ProblemDetail
+
+
+class Created(BaseModel):
+    id: int
+
+
+class Progress(BaseModel):
+    """One event of a run's progress (its `data`, JSON)."""
+
+    status: Literal["queued", "running", "done", "failed", "truncated"]
+    steps: int
+    elapsed: float | None
+    message: str
+
+
+_PROBLEMS = {
+    400: "The request cannot be read: `bad-json`, `bad-upload`, `bad-name`, `empty`, `binary`, `not-utf8`",
+    404: "No such trace, step or sample: `not-found`, `step-out-of-range`, `no-steps`, `unknown-sample`",
+    413: "The upload is over the limit: `too-large`",
+    415: "Neither multipart/form-data nor JSON: `unsupported-media-type`",
+    422: "A parameter is invalid: `invalid-request`",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict]:
+    """The documented error answers of a route (the problem JSON)."""
+    return {status: {"model": Problem, "description": _PROBLEMS[status]} for status in statuses}
+
+
+def text(description: str, *media_types: str) -> dict:
+    """A 200 answer that is not JSON."""
+    return {"description": description,
+            "content": {kind: {"schema": {"type": "string"}} for kind in media_types}}
+
+
+def _progress_events() -> dict:
+    """The progress stream: server-sent events whose `data` is a `Progress` (Open API 3.2's
+    `itemSchema`, as FastAPI writes it for its own event streams)."""
+    event = {"type": "object", "required": ["data"], "properties": {
+        "data": {"type": "string", "contentMediaType": "application/json",
+                 "contentSchema": Progress.model_json_schema()}}}
+    return {"description": '`data: {"status", "steps", "elapsed", "message"}` events until the run ends',
+            "content": {"text/event-stream": {"itemSchema": event}}}
+
+
+OF_A_TRACE = problems(404, 422)
 
 
 def reader(request: Request) -> Iterator[TraceStore]:
@@ -90,16 +152,33 @@ def traces(store: Store) -> JSONResponse:
     return JSONResponse(viewmodels.trace_list(store))
 
 
+_HOW = ('Send the program as multipart/form-data (field \'file\') or as JSON {"name", "source"} '
+        'or {"sample"}.')
+_UPLOAD = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {"type": "object", "required": ["file"], "properties": {
+                "file": {"type": "string", "format": "binary",
+                         "description": "a .py file: UTF-8 text, not empty, at most the upload limit"}}},
+            "encoding": {"file": {"contentType": "text/x-python", "headers": {"Content-Disposition": {
+                "schema": {"type": "string"}, "example": 'form-data; name="file"; filename="program.py"'}}}}},
+        "application/json": {"schema": {"oneOf": [
+            {"type": "object", "required": ["source"], "not": {"required": ["sample"]}, "properties": {
+                "name": {"type": "string", "pattern": r"\.py$", "default": "program.py"},
+                "source": {"type": "string", "minLength": 1, "description": "Python source, not blank"}}},
+            {"type": "object", "required": ["sample"], "not": {"required": ["source"]}, "properties": {
+                "sample": {"type": "string", "pattern": r"^[A-Za-z0-9_]{1,80}$",
+                           "description": "the name of a sample program (GET /api/samples)",
+                           "examples": ["job_queue"]}}}]}},
+    }}
+
+
 @router.post("/traces", status_code=201, summary="Upload a program (or pick a sample); its run is queued",
-             openapi_extra={"requestBody": {"content": {
-                 "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-                     "file": {"type": "string", "format": "binary", "description": "a .py file"}}}},
-                 "application/json": {"schema": {"oneOf": [
-                     {"type": "object", "required": ["source"],
-                      "properties": {"name": {"type": "string"}, "source": {"type": "string"}}},
-                     {"type": "object", "required": ["sample"],
-                      "properties": {"sample": {"type": "string"}}}]}},
-             }}})
+             responses={201: {"model": Created, "description": "The trace's id (and its URL in `Location`); "
+                                                                "its run is queued"},
+                        **problems(400, 404, 413, 415)},
+             openapi_extra={"requestBody": _UPLOAD})
 async def create_trace(request: Request) -> JSONResponse:
     settings = request.app.state.settings
     limit = settings.max_upload_bytes
@@ -112,17 +191,34 @@ async def create_trace(request: Request) -> JSONResponse:
         name, source = await _uploaded_file(request, limit)
     elif kind == "application/json":
         name, source = await _json_program(request, limit)
+    elif not await _body(request, 1):
+        raise HTTPProblem(400, "empty", f"The request has no body: there is no program to run. {_HOW}")
     else:
-        raise HTTPProblem(415, "unsupported-media-type",
-                          "Send the program as multipart/form-data (field 'file') or as JSON "
-                          '{"name", "source"} or {"sample"}.')
+        raise HTTPProblem(415, "unsupported-media-type", _HOW)
     trace = await run_in_threadpool(request.app.state.jobs.submit, name, source)
     return JSONResponse({"id": trace}, status_code=201, headers={"Location": f"/api/traces/{trace}"})
 
 
+async def _body(request: Request, cap: int) -> bytes:
+    """The request's body, read as it comes: a 413 as soon as it is over `cap` bytes (a body
+    sent without a Content-Length, chunked, is never held whole when it is too large)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise HTTPProblem(413, "too-large", f"The request is over {_size(cap)}, the limit of an upload.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _uploaded_file(request: Request, limit: int) -> tuple[str, str]:
+    body = await _body(request, limit + 65_536)
+
+    async def replay() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
     try:
-        form = await request.form(max_files=1, max_fields=4)
+        form = await Request(request.scope, replay).form(max_files=1, max_fields=4)
     except Exception as exc:  # noqa: BLE001 - starlette raises several kinds for bad bodies
         raise HTTPProblem(400, "bad-upload", f"The upload could not be read: {exc}") from exc
     upload = form.get("file")
@@ -133,16 +229,19 @@ async def _uploaded_file(request: Request, limit: int) -> tuple[str, str]:
 
 
 async def _json_program(request: Request, limit: int) -> tuple[str, str]:
-    body = await request.body()
-    if len(body) > 4 * limit + 65_536:
-        raise HTTPProblem(413, "too-large",
-                          f"The request is {_size(len(body))}; the limit is {_size(limit)}.")
+    body = await _body(request, 4 * limit + 65_536)  # (JSON escapes make a source longer)
+    if not body.strip():
+        raise HTTPProblem(400, "empty", f"The request body is empty: there is no program to run. {_HOW}")
     try:
         data = json.loads(body)
+    except RecursionError as exc:  # arrays or objects nested thousands deep, wherever they are
+        raise HTTPProblem(400, "bad-json", "The request body is nested too deeply to be read.") from exc
     except ValueError as exc:
         raise HTTPProblem(400, "bad-json", f"The request body is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise HTTPProblem(400, "bad-json", 'Send {"name", "source"} or {"sample"}.')
+    if "sample" in data and "source" in data:
+        raise HTTPProblem(400, "bad-json", 'Send {"name", "source"} or {"sample"}, not both.')
     if "sample" in data:
         sample = data["sample"]
         path = request.app.state.settings.samples / f"{sample}.py" if isinstance(sample, str) else None
@@ -185,13 +284,14 @@ def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.1f} KB"
 
 
-@router.get("/traces/{trace}", summary="TraceInfo")
+@router.get("/traces/{trace}", summary="TraceInfo", responses=OF_A_TRACE)
 def get_trace(trace: TraceId, store: Store) -> JSONResponse:
     info = trace_of(store, trace)
     return JSONResponse(viewmodels.trace_info(info, viewmodels.readable_steps(store, info)))
 
 
-@router.delete("/traces/{trace}", status_code=204, summary="Delete a trace (a running one is stopped first)")
+@router.delete("/traces/{trace}", status_code=204, summary="Delete a trace (a running one is stopped first)",
+               responses=OF_A_TRACE)
 def delete_trace(trace: TraceId, request: Request, store: Store) -> Response:
     trace_of(store, trace)
     with found():
@@ -199,7 +299,9 @@ def delete_trace(trace: TraceId, request: Request, store: Store) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/traces/{trace}/progress", summary="Server-sent events of a run's progress, until it ends")
+@router.get("/traces/{trace}/progress", summary="Server-sent events of a run's progress, until it ends",
+            response_class=StreamingResponse,
+            responses={200: _progress_events(), **OF_A_TRACE})
 async def progress(trace: TraceId, request: Request) -> StreamingResponse:
     jobs, db = request.app.state.jobs, request.app.state.settings.db
     await run_in_threadpool(_stored_progress, db, trace)  # 404 before the stream starts
@@ -235,13 +337,15 @@ def _stored_progress(db: object, trace: int) -> dict:
 
 # --- one trace's data ---
 
-@router.get("/traces/{trace}/source", summary="The program's files (paths relative)")
+@router.get("/traces/{trace}/source", summary="The program's files (paths relative)",
+            responses=OF_A_TRACE)
 def source(trace: TraceId, store: Store) -> JSONResponse:
     trace_of(store, trace)
     return JSONResponse(viewmodels.source_view(store, trace))
 
 
-@router.get("/traces/{trace}/steps", summary="Steps (file number, line, event), without their graphs")
+@router.get("/traces/{trace}/steps", summary="Steps (file number, line, event), without their graphs",
+            responses=OF_A_TRACE)
 def steps(trace: TraceId, store: Store, first: Annotated[int, Query(ge=0, le=2**40)] = 0,
           count: Annotated[int, Query(ge=0, le=1_000_000)] = 1000) -> JSONResponse:
     trace_of(store, trace)
@@ -249,15 +353,17 @@ def steps(trace: TraceId, store: Store, first: Annotated[int, Query(ge=0, le=2**
         return JSONResponse(viewmodels.steps_view(store, trace, first, count))
 
 
-@router.get("/traces/{trace}/steps/{n}", summary="StepView: one step, its graph, frames, output")
+@router.get("/traces/{trace}/steps/{n}", summary="StepView: one step, its graph, frames, output",
+            responses=OF_A_TRACE)
 def step(trace: TraceId, n: StepIndex, store: Store) -> JSONResponse:
     total = step_of(store, trace, n)
     with found():
         return JSONResponse(viewmodels.step_view(store, trace, n, total))
 
 
-@router.get("/traces/{trace}/steps/{n}/mermaid", response_class=PlainTextResponse,
-            summary="The step's diagram as mermaid text")
+@router.get("/traces/{trace}/steps/{n}/mermaid", response_class=Response,  # (errors are JSON)
+            summary="The step's diagram as mermaid text",
+            responses={200: text("mermaid text", "text/plain"), **OF_A_TRACE})
 def mermaid(trace: TraceId, n: StepIndex, store: Store, frozen: Flag = True, cowns: Flag = True,
             structure: Flag = False, unreachable: Flag = False, collapse: Flag = False,
             changes: Flag = True) -> PlainTextResponse:
@@ -268,31 +374,37 @@ def mermaid(trace: TraceId, n: StepIndex, store: Store, frozen: Flag = True, cow
         return PlainTextResponse(viewmodels.mermaid_text(store, trace, n, options, changes))
 
 
-@router.get("/traces/{trace}/steps/{n}/sccs", summary="SCCs of the frozen subgraph and their condensation")
+@router.get("/traces/{trace}/steps/{n}/sccs", summary="SCCs of the frozen subgraph and their condensation",
+            responses=OF_A_TRACE)
 def sccs(trace: TraceId, n: StepIndex, store: Store) -> JSONResponse:
     step_of(store, trace, n)
     with found():
         return JSONResponse(viewmodels.sccs_view(store.step(trace, n)))
 
 
-@router.get("/traces/{trace}/steps/{n}/analysis", summary="Invariants, garbage, suggestions, the violation")
+@router.get("/traces/{trace}/steps/{n}/analysis", summary="Invariants, garbage, suggestions, the violation",
+            responses=OF_A_TRACE)
 def analysis(trace: TraceId, n: StepIndex, store: Store) -> JSONResponse:
     step_of(store, trace, n)
     with found():
         return JSONResponse(viewmodels.analysis_view(store.step(trace, n)))
 
 
-@router.get("/traces/{trace}/timeline", summary="One lane per region over the steps, and the events")
+@router.get("/traces/{trace}/timeline", summary="One lane per region over the steps, and the events",
+            responses=OF_A_TRACE)
 def timeline(trace: TraceId, store: Store) -> JSONResponse:
     info = trace_of(store, trace)
     with found():
         return JSONResponse(viewmodels.timeline_view(store, trace, viewmodels.readable_steps(store, info)))
 
 
-@router.get("/traces/{trace}/events", summary="The trace's events, of some kinds only if asked")
-def events(trace: TraceId, store: Store, kinds: Annotated[str, Query(max_length=1000)] = "") -> JSONResponse:
+@router.get("/traces/{trace}/events", summary="The trace's events, of some kinds only if asked",
+            responses=OF_A_TRACE)
+def events(trace: TraceId, store: Store,
+           kinds: Annotated[str, Query(max_length=1000, description="comma-separated event kinds",
+                                       json_schema_extra={"pattern": _KINDS})] = "") -> JSONResponse:
     trace_of(store, trace)
-    wanted = tuple(k.strip() for k in kinds.split(",") if k.strip())
+    wanted = tuple(kinds.split(",")) if kinds else ()
     bad = [k for k in wanted if not _KIND.match(k)]
     if bad or len(wanted) > MAX_KINDS:
         raise HTTPProblem(422, "invalid-request", f"kinds: {bad[0]!r} is not an event kind" if bad
@@ -300,7 +412,14 @@ def events(trace: TraceId, store: Store, kinds: Annotated[str, Query(max_length=
     return JSONResponse(viewmodels.events_view(store, trace, wanted))
 
 
-@router.get("/traces/{trace}/export", summary="A download: md, json, mermaid (one step) or html (offline)")
+@router.get("/traces/{trace}/export", summary="A download: md, json, mermaid (one step) or html (offline)",
+            response_class=Response,
+            responses={200: {"description": "A download (`Content-Disposition: attachment`) in the format",
+                             "content": {"text/markdown": {"schema": {"type": "string"}},
+                                         "application/json": {"schema": {"type": "object"}},
+                                         "text/plain": {"schema": {"type": "string"}},
+                                         "text/html": {"schema": {"type": "string"}}}},
+                       **OF_A_TRACE})
 def export(request: Request, trace: TraceId, store: Store,
            format: Literal["md", "json", "mermaid", "html"] = "md",  # noqa: A002 - the contract's name
            step: Annotated[int | None, Query(description="only this step (mermaid: the last if not given)")]

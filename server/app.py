@@ -62,7 +62,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         # unknown routes and methods get the contract's error shape too
         kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return error_response(request, exc.status_code, kind, str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405 and "Allow" in headers:
+            headers["Allow"] = allowed_methods(request) or headers["Allow"]
+        return error_response(request, exc.status_code, kind, str(exc.detail), headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -72,10 +75,27 @@ def create_app(settings: ServerSettings) -> FastAPI:
     return app
 
 
-def error_response(request: Request, status: int, kind: str, message: str) -> Response:
+def error_response(request: Request, status: int, kind: str, message: str,
+                   headers: dict[str, str] | None = None) -> Response:
+    # a message may quote what was sent (a file name...): lone surrogates cannot be encoded
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": {"kind": kind, "message": message}}, status_code=status)
+        return JSONResponse({"error": {"kind": kind, "message": message}}, status_code=status,
+                            headers=headers)
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, "error.html",
                                       {"status": status, "kind": kind, "message": message},
-                                      status_code=status)
+                                      status_code=status, headers=headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """The `Allow` of a 405: every method some route of this path takes (Starlette names the
+    methods of the first route that matched the path only: `GET` where `DELETE` is allowed too)."""
+    from starlette.routing import Match, Mount
+
+    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+    return ", ".join(method for method in _METHODS if any(
+        route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes))
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

@@ -16,6 +16,7 @@ from pyrona.tracer.store import StoreError, TraceStore
 from pyrona.views import legend as legend_text
 from pyrona.views.mermaid import legend
 
+from .api import MAX_ID
 from .problems import HTTPProblem
 from .viewmodels import readable_steps, trace_info
 
@@ -24,6 +25,8 @@ router = APIRouter(include_in_schema=False)
 
 def trace_page_info(db: object, trace: int) -> dict:
     """The trace's TraceInfo (as the API gives it), for a trace page's header and script."""
+    if not 1 <= trace <= MAX_ID:  # no trace, and no integer SQLite could hold
+        raise HTTPProblem(404, "not-found", f"There is no trace {trace}.")
     store = TraceStore(db)
     try:
         try:
