@@ -191,7 +191,7 @@ async def create_trace(request: Request) -> JSONResponse:
         name, source = await _uploaded_file(request, limit)
     elif kind == "application/json":
         name, source = await _json_program(request, limit)
-    elif not await _body(request, 1):
+    elif not await _has_body(request):
         raise HTTPProblem(400, "empty", f"The request has no body: there is no program to run. {_HOW}")
     else:
         raise HTTPProblem(415, "unsupported-media-type", _HOW)
@@ -209,6 +209,13 @@ async def _body(request: Request, cap: int) -> bytes:
             raise HTTPProblem(413, "too-large", f"The request is over {_size(cap)}, the limit of an upload.")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _has_body(request: Request) -> bool:
+    async for chunk in request.stream():
+        if chunk:
+            return True
+    return False
 
 
 async def _uploaded_file(request: Request, limit: int) -> tuple[str, str]:

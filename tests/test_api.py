@@ -243,6 +243,15 @@ def upload(client, name: str, data: bytes):
     return client.post("/api/traces", files={"file": (name, data)})
 
 
+JSON = {"content-type": "application/json"}
+DEEP = b"[" * 100_000 + b"]" * 100_000  # json.loads: RecursionError, once a 500
+
+
+def chunked(total: int):
+    """A body sent in chunks, without a Content-Length."""
+    return iter([b"x" * 100_000] * (total // 100_000))
+
+
 @pytest.mark.parametrize("send, status, kind, words", [
     (lambda c: upload(c, "empty.py", b""), 400, "empty", "empty.py is empty"),
     (lambda c: upload(c, "blank.py", b"  \n\n"), 400, "empty", "is empty"),
@@ -260,17 +269,37 @@ def upload(client, name: str, data: bytes):
      400, "bad-json", "not JSON"),
     (lambda c: c.post("/api/traces", content=b"x = 1", headers={"content-type": "text/x-python"}),
      415, "unsupported-media-type", "multipart"),
+    (lambda c: c.post("/api/traces", content=DEEP, headers=JSON), 400, "bad-json", "nested too deeply"),
+    (lambda c: c.post("/api/traces", content=b'{"name": "a.py", "source": "x = 1", "extra": ' + DEEP + b"}",
+                      headers=JSON), 400, "bad-json", "nested too deeply"),
+    (lambda c: c.post("/api/traces", content=b'{"sample": ' + DEEP + b"}", headers=JSON),
+     400, "bad-json", "nested too deeply"),
+    (lambda c: c.post("/api/traces", content=b"", headers=JSON), 400, "empty", "body is empty"),
+    (lambda c: c.post("/api/traces"), 400, "empty", "no body"),
+    (lambda c: c.post("/api/traces", content=b"\xff\xfe{}", headers=JSON), 400, "bad-json", "not JSON"),
+    (lambda c: c.post("/api/traces", json={"sample": "job_queue", "source": "x = 1"}), 400, "bad-json",
+     "not both"),
+    # a message quoting a name with a lone surrogate (once a 500: it could not be encoded)
+    (lambda c: c.post("/api/traces", content=b'{"name": "\\ud800.py", "source": "x\\u0000"}', headers=JSON),
+     400, "binary", "\\ud800.py"),
+    (lambda c: c.post("/api/traces", content=chunked(5_000_000), headers=JSON), 413, "too-large", "limit"),
+    (lambda c: c.post("/api/traces", content=chunked(2_000_000),
+                      headers={"content-type": "multipart/form-data; boundary=x"}),
+     413, "too-large", "limit"),
     (lambda c: c.post("/api/traces", json={"name": "big.py", "source": "x = 1\n" * 1_700_000}),
      413, "too-large", "limit"),
     (lambda c: c.get("/api/traces/9999"), 404, "not-found", "no trace 9999"),
     (lambda c: c.get("/api/no-such-thing"), 404, "not-found", "Not Found"),
     (lambda c: c.put("/api/traces"), 405, "method-not-allowed", "Not Allowed"),
     (lambda c: c.get("/api/traces/0"), 422, "invalid-request", "trace"),
+    (lambda c: c.get("/api/traces/9223372036854775808"), 422, "invalid-request", "trace"),
+    (lambda c: c.get("/api/traces/1/steps?first=99999999999999999999999"), 422, "invalid-request", "first"),
     (lambda c: c.get("/api/traces/nine"), 422, "invalid-request", "integer"),
     (lambda c: c.get("/api/traces/1/steps?count=-1"), 422, "invalid-request", "count"),
     (lambda c: c.get("/api/traces/1/steps?first=first"), 422, "invalid-request", "first"),
     (lambda c: c.get("/api/traces/1/steps/3/mermaid?frozen=maybe"), 422, "invalid-request", "frozen"),
     (lambda c: c.get("/api/traces/1/events?kinds=violation,DROP%20TABLE"), 422, "invalid-request", "kind"),
+    (lambda c: c.get("/api/traces/1/events?kinds=violation,"), 422, "invalid-request", "kind"),
     (lambda c: c.get("/api/traces/1/export?format=pdf"), 422, "invalid-request", "format"),
     (lambda c: c.get("/api/traces/1/export?format=md&count=0"), 422, "invalid-request", "count"),
 ])
@@ -278,6 +307,61 @@ def test_bad_input_gets_a_clear_4xx_and_loses_nothing(client, snapshot, send, st
     assert words in problem(send(client), status, kind)
     take, before = snapshot
     assert take() == before
+
+
+@pytest.mark.parametrize("method, path, allow", [
+    ("PUT", "/api/traces", "GET, POST"), ("PATCH", "/api/traces/1", "GET, DELETE"),
+    ("TRACE", "/api/samples", "GET"), ("POST", "/api/traces/1/steps/0/mermaid", "GET"),
+    ("POST", "/traces/1", "GET"), ("DELETE", "/", "GET"), ("POST", "/static/app.css", "GET, HEAD")])
+def test_a_wrong_method_is_405_with_allow(client, method, path, allow):
+    response = client.request(method, path)
+    assert response.status_code == 405 and response.headers["allow"] == allow
+    if path.startswith("/api/"):
+        problem(response, 405, "method-not-allowed")
+    else:
+        assert response.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("page", ["/traces/{}", "/traces/{}/timeline", "/traces/{}/sccs",
+                                  "/traces/{}?step=99999999999999999999999"])
+@pytest.mark.parametrize("trace", [9223372036854775808, 2**62 + 1, 10**30, 0, -1, 424242])
+def test_a_page_of_no_trace_is_404(client, page, trace):
+    """Ids past what SQLite holds were once a 500 (OverflowError): the pages bound them as the API does."""
+    response = client.get(page.format(trace))
+    assert response.status_code == 404 and response.headers["content-type"].startswith("text/html")
+    assert f"There is no trace {trace}." in response.text
+
+
+@pytest.mark.parametrize("page", ["/traces/{}", "/traces/{}/timeline", "/traces/{}/sccs"])
+@pytest.mark.parametrize("step", ["99999999999999999999999", "-99999999999999999999999", "0"])
+def test_a_page_opens_any_step_asked_within_its_trace(client, traced, page, step):
+    response = client.get(page.format(traced["job_queue"]), params={"step": step})
+    assert response.status_code == 200 and "job_queue.py" in response.text
+    assert client.get(page.format(traced["job_queue"]), params={"step": "x"}).status_code == 422
+
+
+def test_openapi_documents_errors_and_content_types(client):
+    paths = client.get("/api/openapi.json").json()["paths"]
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    upload = paths["/api/traces"]["post"]
+    assert upload["requestBody"]["required"] is True
+    assert set(upload["requestBody"]["content"]) == {"multipart/form-data", "application/json"}
+    assert {"201", "400", "404", "413", "415"} <= set(upload["responses"])
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            errors = {s: r for s, r in operation["responses"].items() if s.startswith("4")}
+            if "{trace}" in path:
+                assert {"404", "422"} <= set(errors), (method, path)
+            for status, answer in errors.items():
+                assert answer["content"] == {"application/json": {"schema": problem_ref}}, (path, status)
+    progress = paths["/api/traces/{trace}/progress"]["get"]["responses"]["200"]["content"]
+    assert list(progress) == ["text/event-stream"]
+    assert progress["text/event-stream"]["itemSchema"]["properties"]["data"]["contentSchema"]["required"] == [
+        "status", "steps", "elapsed", "message"]
+    export = paths["/api/traces/{trace}/export"]["get"]["responses"]["200"]["content"]
+    assert set(export) == {"text/markdown", "application/json", "text/plain", "text/html"}
+    assert list(paths["/api/traces/{trace}/steps/{n}/mermaid"]["get"]["responses"]["200"]["content"]) == [
+        "text/plain"]
 
 
 @pytest.mark.parametrize("path", ["", "/source", "/steps", "/steps/0", "/steps/0/mermaid", "/steps/0/sccs",
