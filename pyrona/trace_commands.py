@@ -121,6 +121,7 @@ def cmd_serve(options: argparse.Namespace) -> int:
     store.close()
     db = Path(store.path)
     app = create_app(ServerSettings(db=db))
+    app.state.jobs.recover()  # (before the samples: their runs may be among what it finds)
     if options.samples:
         app.state.jobs.ensure_samples(wait=True)
     print(f"Pyrona Studio on http://{options.host}:{options.port}/  (traces in {db})", file=sys.stderr)

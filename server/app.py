@@ -37,6 +37,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.jobs.recover()  # what a server that died left behind, before anyone asks
         yield
         app.state.jobs.shutdown()  # stop running workers with the server
 

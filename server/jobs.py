@@ -7,7 +7,8 @@ thread watches it (wall time, output, scratch space, cancel), copies its trace i
 the main store as it goes and at the end (`TraceStore.import_trace`: the scratch
 store is checked while copied), and sets the status with a message that names the
 limit that stopped it. The manager holds the server's one writer connection: every
-write to the main store goes through `write`.
+write to the main store goes through `write`. At start (`recover`) it finishes what
+a server that died left behind (`recovery`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ import os
 import queue
 import re
 import shutil
-import signal
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -27,13 +26,14 @@ from pathlib import Path
 
 from pyrona.tracer.store import StoreError, TraceStore
 
-from . import sandbox, worker
+from . import recovery, sandbox, worker
+from .worker_end import STOP_GRACE, Streams, WorkerEnd, disk_usage, kill_group, signal_end
 from .settings import ServerSettings
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import IO, TypeVar
+    from typing import TypeVar
 
     T = TypeVar("T")
 
@@ -41,9 +41,10 @@ log = logging.getLogger("pyrona.server")
 
 FINAL = ("done", "failed", "truncated")
 CANCELLED = "stopped: cancelled"
+INTERRUPTED = ("stopped: the server stopped during the run; the trace ends at the last step copied "
+               "before, run the program again for all of it")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}\.py\Z")
 IMPORT_EVERY = 2.0  # seconds between copies of a running trace
-OUTPUT_TAIL = 4096  # bytes of the worker's output kept for the log when it breaks
 KEEP_ENDED = 600.0  # seconds a run's progress stays in memory after it ended
 
 
@@ -91,6 +92,8 @@ class JobManager:
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._mode: str | None = None
         self._closed = False
+        self._owner: recovery.Owner | None = None  # made at the first run (or `recover`)
+        self._recovered = False
 
     # --- the one writer ---
 
@@ -106,9 +109,26 @@ class JobManager:
     def submit(self, name: str, source: str) -> int:
         """Create the trace of a run of `source` (status queued) and queue the run; its id."""
         name = safe_name(name)
-        options = {**asdict(self.settings.limits), "sandbox": self.settings.sandbox}
+        options = self._options()
         trace = self.write(lambda store: store.create_trace(name, {name: source}, options))
-        job = Job(trace, name, source)
+        self._queue_run(Job(trace, name, source))
+        return trace
+
+    def _options(self) -> dict:
+        """A run's settings in its trace: the limits, the sandbox, the server that runs it."""
+        return {**asdict(self.settings.limits), "sandbox": self.settings.sandbox, "server": self.owner().id}
+
+    def owner(self) -> recovery.Owner:
+        """This server as the owner of its runs (its lock taken at the first call)."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the job manager is shut down")
+            if self._owner is None:
+                self._owner = recovery.Owner()
+            return self._owner
+
+    def _queue_run(self, job: Job) -> None:
+        trace = job.trace
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
@@ -123,7 +143,47 @@ class JobManager:
                 self._threads.append(thread)
                 thread.start()
         self._queue.put(job)
-        return trace
+
+    def recover(self) -> dict[str, list]:
+        """Finish what servers that died left behind (once, at start; see `recovery`):
+        their runs that were running end failed (INTERRUPTED), keeping the steps copied
+        before; their queued runs are queued here (they never started: nothing about them
+        can have brought the server down); their scratch folders go. Runs that an older
+        server left (no owner in their settings) count as a dead server's. Returns the
+        traces failed and queued again and the folders removed."""
+        done: dict[str, list] = {"failed": [], "queued": [], "removed": []}
+        with self._lock:
+            if self._recovered:
+                return done
+            self._recovered = True
+        claims = recovery.Claims(self.owner())
+        try:
+            for trace, status, settings in self.write(lambda store: store.unfinished()):
+                owner = settings.get("server")
+                if owner is None and "sandbox" not in settings:
+                    continue  # not a server's run (`pyrona trace` into this store)
+                if owner is not None and not claims.dead(str(owner)):
+                    continue  # a live server's
+                if status == "running":
+                    steps = self.write(lambda store, t=trace: store.end_interrupted(t, "failed", INTERRUPTED))
+                    log.warning("trace %d: %s (%d steps kept)", trace, INTERRUPTED, steps)
+                    done["failed"].append(trace)
+                else:
+                    self._requeue(trace, settings)
+                    done["queued"].append(trace)
+            done["removed"] = claims.remove_scratch()
+        finally:
+            claims.release()
+        if done["queued"] or done["removed"]:
+            log.warning("recovered: %d runs queued again, %d scratch folders removed",
+                        len(done["queued"]), len(done["removed"]))
+        return done
+
+    def _requeue(self, trace: int, settings: dict) -> None:
+        info, files = self.write(lambda store: (store.trace(trace), store.files(trace)))
+        source = files.get(0, ("", ""))[1]
+        self.write(lambda store: store.set_status(trace, "queued", settings={**settings, **self._options()}))
+        self._queue_run(Job(trace, safe_name(info.name), source))
 
     def progress(self, trace: int) -> dict | None:
         """The progress of a run this server started, None for other traces."""
@@ -187,6 +247,8 @@ class JobManager:
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
+        if self._owner is not None:
+            self._owner.release()
 
     # --- one run ---
 
@@ -214,7 +276,7 @@ class JobManager:
             mode = self.mode()
         except sandbox.SandboxError as exc:
             return self._finish(job, "failed", str(exc))
-        scratch = Path(tempfile.mkdtemp(prefix="pyrona-run-"))
+        scratch = self.owner().scratch(job.trace)
         try:
             self._sandboxed(job, mode, scratch)
         finally:
@@ -226,24 +288,29 @@ class JobManager:
         job.source = ""  # the store has it: a long-lived server need not keep every upload
         (scratch / "tmp").mkdir()
         progress_in, progress_out = os.pipe()
+        # the control pipe: closing its end asks the worker to stop (so does this process's death)
+        control_in, control_out = os.pipe()
         try:
             plan = sandbox.plan(mode, scratch, job.name, limits, progress_out)
-            proc = subprocess.Popen(plan.argv, env=plan.env, cwd=scratch, stdin=subprocess.DEVNULL,
+            argv = [*plan.argv, "--control-fd", str(control_in)]
+            proc = subprocess.Popen(argv, env=plan.env, cwd=scratch, stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    pass_fds=(progress_out,), start_new_session=True,
+                                    pass_fds=(progress_out, control_in), start_new_session=True,
                                     preexec_fn=plan.preexec)
         except BaseException:
             os.close(progress_in)
+            os.close(control_out)
             raise
         finally:
             os.close(progress_out)
-        streams = _Streams(proc.stdout, progress_in, job, limits.max_steps)
+            os.close(control_in)
+        worker_end = WorkerEnd(proc, control_out)
+        streams = Streams(proc.stdout, progress_in, job, limits.max_steps)
         db = scratch / "trace.db"
-        reason = self._watch(job, proc, streams, db, plan.folder, scratch)
-        if reason in ("wall", "cancelled"):
-            _stop_gently(proc)  # the worker stops the program and finishes its trace
-        _kill_group(proc)  # always: whatever the program left behind goes too
-        proc.wait()
+        reason = self._watch(job, worker_end, streams, db, plan.folder, scratch)
+        worker_end.stop(grace=STOP_GRACE)  # the worker stops the program and finishes its trace
+        kill_group(proc)  # always: whatever the program left behind goes too
+        worker_end.wait(None)
         streams.join()
         run, broken = None, ""
         if db.exists():
@@ -254,7 +321,7 @@ class JobManager:
             except StoreError as exc:
                 broken = str(exc)
                 self.write(lambda store: store.delete_trace(job.trace, steps_only=True))
-        status, message = self._conclude(job, reason, proc.returncode, mode, run, broken)
+        status, message = self._conclude(job, reason, worker_end, mode, run, broken)
         if status == "failed" and not run and not broken and message.startswith("the run failed"):
             log.warning("trace %d: %s; worker output: %s", job.trace, message, streams.tail()[-800:])
         job.steps = run.steps if run else 0
@@ -262,7 +329,7 @@ class JobManager:
         self._finish(job, status, message, steps=job.steps, summary=summary,
                      truncated=message if status == "truncated" else "")
 
-    def _watch(self, job: Job, proc: subprocess.Popen, streams: _Streams, db: Path, folder: str,
+    def _watch(self, job: Job, worker_end: WorkerEnd, streams: Streams, db: Path, folder: str,
                scratch: Path) -> str:
         """Wait for the run to end, copying its trace now and then; the reason to stop it
         early ("wall", "output", "disk", "cancelled"), or "" when it ended by itself."""
@@ -272,11 +339,8 @@ class JobManager:
         next_copy = next_disk = time.monotonic() + 1.0
         copying = True
         while True:
-            try:
-                proc.wait(timeout=0.1)
+            if worker_end.wait(0.1):
                 return ""
-            except subprocess.TimeoutExpired:
-                pass
             now = time.monotonic()
             if job.cancel.is_set():
                 return "cancelled"
@@ -286,7 +350,7 @@ class JobManager:
                 return "output"
             if now >= next_disk:
                 next_disk = now + 1.0
-                if _disk_usage(scratch) > sandbox.disk_mb(limits) << 20:
+                if disk_usage(scratch) > sandbox.disk_mb(limits) << 20:
                     return "disk"
             if copying and now >= next_copy and db.exists():
                 next_copy = now + IMPORT_EVERY
@@ -299,31 +363,28 @@ class JobManager:
                     copying = False  # the final copy says what is wrong
                     log.info("trace %d: live copy stopped: %s", job.trace, exc)
 
-    def _conclude(self, job: Job, reason: str, returncode: int, mode: str, run: object,
+    def _conclude(self, job: Job, reason: str, worker_end: WorkerEnd, mode: str, run: object,
                   broken: str) -> tuple[str, str]:
-        """The status and message of a run that ended."""
+        """The status and message of a run that ended: the limit the server stopped it at,
+        else what the worker's end says (its exit status, or the signal that killed it)."""
         limits = self.settings.limits
         if reason == "cancelled":
             return "failed", CANCELLED
         if reason:
             return "truncated", sandbox.stop_message(reason, limits)
+        returncode = worker_end.proc.returncode
         # bwrap reports a killed worker as 128 + the signal
         sig = -returncode if returncode < 0 else 0
         if mode == "bwrap" and returncode > 128:
             sig = returncode - 128
-        elapsed = time.monotonic() - job.started
-        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and elapsed >= limits.cpu_seconds):
-            return "truncated", sandbox.stop_message("cpu", limits)
-        if sig == signal.SIGXFSZ:
-            return "truncated", sandbox.stop_message("file-size", limits)
         if sig:
-            name = signal.Signals(sig).name if sig in signal.valid_signals() else str(sig)
-            return "failed", (f"stopped: the run crashed ({name}), perhaps at the memory limit "
-                              f"({limits.memory_mb} MB)")
+            return signal_end(sig, worker_end, limits, time.monotonic() - job.started)
         if broken:
             return "failed", broken
         if returncode in worker.LIMIT_REASONS:
             return "truncated", sandbox.stop_message(worker.LIMIT_REASONS[returncode], limits)
+        if returncode == worker.EXIT_TERMINATED:
+            return "failed", "stopped: the run was stopped from outside the server (SIGTERM)"
         said = getattr(run, "message", "")
         if returncode == worker.EXIT_NETWORK:
             done = getattr(run, "status", "") == "done"
@@ -333,75 +394,3 @@ class JobManager:
         if returncode == worker.EXIT_FAILED and run is not None:
             return "failed", said or "the program failed"
         return "failed", f"the run failed inside the sandbox (worker exit status {returncode})"
-
-
-class _Streams:
-    """Drains the worker's output (counted; only a tail kept) and reads its progress lines."""
-
-    def __init__(self, output: IO[bytes] | None, progress_fd: int, job: Job, max_steps: int) -> None:
-        self.output = 0
-        self._tail = bytearray()
-        self._job, self._max_steps = job, max_steps
-        self._threads = [threading.Thread(target=self._drain, args=(output,), daemon=True),
-                         threading.Thread(target=self._progress, args=(progress_fd,), daemon=True)]
-        for thread in self._threads:
-            thread.start()
-
-    def _drain(self, output: IO[bytes] | None) -> None:
-        if output is None:
-            return
-        with output:
-            while chunk := output.read1(65_536):
-                self.output += len(chunk)
-                self._tail = (self._tail + chunk)[-OUTPUT_TAIL:]
-
-    def _progress(self, fd: int) -> None:
-        with open(fd, "rb", buffering=0) as pipe:
-            pending = b""
-            while chunk := pipe.read(4096):
-                *lines, pending = (pending + chunk).split(b"\n")
-                pending = pending[-200:]  # untrusted: a line never grows without bound
-                for line in lines:
-                    parts = line.split()
-                    # "steps objects seconds": anything else is ignored
-                    if len(parts) == 3 and parts[0].isdigit() and len(parts[0]) < 16:
-                        self._job.steps = max(self._job.steps, min(int(parts[0]), self._max_steps))
-
-    def tail(self) -> str:
-        return self._tail.decode("utf-8", errors="replace")
-
-    def join(self) -> None:
-        for thread in self._threads:
-            thread.join(timeout=5)
-
-
-def _stop_gently(proc: subprocess.Popen, grace: float = 3.0) -> None:
-    """SIGTERM to the worker, then a moment for it to write its trace (SIGKILL follows)."""
-    try:
-        os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=grace)
-    except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
-        pass
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _disk_usage(folder: Path, most: int = 10_000) -> int:
-    """Bytes under `folder` (a folder of more than `most` entries counts as full)."""
-    total, seen = 0, 0
-    for root, dirs, files in os.walk(folder):
-        for name in files:
-            seen += 1
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-        seen += len(dirs)
-        if seen > most:
-            return 1 << 62
-    return total

@@ -75,6 +75,11 @@ class ServerProcess:
                 self._proc.wait()
         self._log.close()
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash would end it: nothing of it runs after (its log stays open)."""
+        self._proc.kill()
+        self._proc.wait()
+
     def __enter__(self) -> ServerProcess:
         return self
 

@@ -3,10 +3,12 @@
 It runs inside the sandbox (`sandbox.plan` builds its command), traces the program
 into a fresh scratch store, and tells how the run ended by its exit status (EXIT_*);
 the message of a failed program is in the store. Progress goes to --progress-fd as
-lines "steps objects seconds". Started as root (a root server), it first becomes
---run-as. Everything here is untrusted once the program runs: the server checks
-what it reads back (`TraceStore.import_trace`) and trusts the exit status only to
-pick one of its own messages.
+lines "steps objects seconds", at least every TICK seconds while steps go on (the
+alarm that ticks also watches the wall time and --control-fd: the server closes
+that pipe, or dies, to have the run stopped and its trace finished). Started as
+root (a root server), it first becomes --run-as. Everything here is untrusted once
+the program runs: the server checks what it reads back (`TraceStore.import_trace`)
+and trusts the exit status only to pick one of its own messages.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import select
+import signal
 import sys
 import time
 
@@ -25,6 +29,9 @@ EXIT_DONE, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_STEPS, EXIT_OBJECTS, EXIT_OUTPUT = 3, 4, 5
 EXIT_MEMORY, EXIT_PROCESSES, EXIT_NETWORK, EXIT_INTERNAL = 6, 7, 8, 9
 EXIT_CPU, EXIT_WALL, EXIT_FILE_SIZE = 10, 11, 12
+#: stopped as the server asked (its reason says why), or by a SIGTERM not from the server
+EXIT_ASKED, EXIT_TERMINATED = 13, 14
+TICK = 0.5  # seconds between the worker's alarms (progress, the wall time, the control pipe)
 #: exit status -> the limit that stopped the run (`sandbox.stop_message` words it)
 LIMIT_REASONS = {EXIT_STEPS: "steps", EXIT_OBJECTS: "objects", EXIT_OUTPUT: "output",
                  EXIT_MEMORY: "memory", EXIT_PROCESSES: "processes", EXIT_CPU: "cpu", EXIT_WALL: "wall",
@@ -170,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop the program a moment before the server's wall time limit")
     parser.add_argument("--max-processes", type=int, default=64)
     parser.add_argument("--progress-fd", type=int, default=None)
+    parser.add_argument("--control-fd", type=int, default=None,
+                        help="a pipe the server closes to have the run stopped (its trace finished)")
     parser.add_argument("--run-as", type=int, default=None)
     parser.add_argument("--guard", default=None, help="rlimits mode: refuse writes outside this folder")
     options = parser.parse_args(argv)
@@ -200,16 +209,18 @@ def main(argv: list[str] | None = None) -> int:
             except OSError:
                 pass  # the program closed it: progress is a nicety
 
-    stopped = _stop_on_limit_signals(options.wall_seconds)
+    stopper = Stopper(options.wall_seconds, options.control_fd)
+    stopper.install()
     outcome = trace_program(options.program, store, max_steps=options.max_steps,
                             max_objects=options.max_objects, progress=progress, trace=trace,
                             max_output=options.max_output, stop_when_truncated=True,
-                            max_store_bytes=store_budget())
+                            max_store_bytes=store_budget(), ticker=stopper.ticking)
+    stopper.uninstall()
     if options.progress_fd is not None:
         last[0] = 0.0
         progress(outcome.steps, 0, outcome.elapsed)
-    if stopped:
-        return EXIT_CPU if stopped[0] == "cpu" else EXIT_WALL
+    if stopper.reason:
+        return STOP_CODES[stopper.reason]
     return exit_status(outcome.status, outcome.message, watch)
 
 
@@ -223,42 +234,85 @@ def store_budget() -> int | None:
 
 
 class RunStopped(BaseException):
-    """A limit signal (SIGXCPU at the CPU limit, SIGTERM from the server at the wall time
-    limit): the program is stopped where it is, so the trace is finished and kept. Not an
+    """A limit (CPU time, wall time, file size) or a request to stop (`Stopper`): the
+    program is stopped where it is, so the trace is finished and kept. Not an
     error: a `BaseException` outside the PyronaError family, so the program's
     `except Exception` cannot swallow it."""
 
 
-def _stop_on_limit_signals(wall_seconds: float | None) -> list[str]:
-    """Stop the program, not the worker, at a limit; returns the reason once there was one.
+#: why the worker stopped the program -> its exit status
+STOP_CODES = {"cpu": EXIT_CPU, "wall": EXIT_WALL, "file-size": EXIT_FILE_SIZE, "asked": EXIT_ASKED,
+              "terminated": EXIT_TERMINATED}
 
-    At the CPU limit the kernel sends SIGXCPU; the wall time limit is kept here too (an
-    alarm a moment before the server's, which cannot signal through bubblewrap). The
-    exception is raised only in the program's own code: raised inside the tracer, it
-    would leave the graph half updated, so then it is tried again shortly until the
-    program's code runs. Signals are handled in the main thread, where the program
-    runs; a program that swallows the exception is killed by the hard limit / the
-    server a moment later."""
-    import signal
 
-    from pyrona.runtime.scan import is_internal
+class Stopper:
+    """Stops the program, not the worker, at a limit or when asked, so the trace is
+    finished and kept; and ticks the monitor (progress, checkpoints: `Monitor.tick`).
 
-    stopped: list[str] = []
+    One alarm every TICK seconds (ITIMER_REAL; no thread: a thread would make the
+    program's forks warn, and count against its process limit) ticks the monitor,
+    keeps the wall time limit (a moment before the server's, which cannot signal
+    through bubblewrap) and looks at the control pipe: the server closes it to stop the
+    run (a limit it watches, a cancel), and so does its death. At the CPU limit the
+    kernel sends SIGXCPU, at the file size limit SIGXFSZ; a SIGTERM comes from outside.
+    The exception is raised only in the program's own code: raised inside the tracer,
+    it would leave the graph half updated, so then it is tried again shortly until the
+    program's code runs. It is raised once: a program that swallows it is killed by the
+    hard limit / the server a moment later. Signals are handled in the main thread,
+    where the program runs."""
 
-    def on_signal(signum: int, frame: object) -> None:
-        if not stopped:
-            stopped.append("cpu" if signum == signal.SIGXCPU else "wall")
+    def __init__(self, wall_seconds: float | None, control_fd: int | None) -> None:
+        self.reason = ""  # the first reason to stop
+        self.raised = False
+        self.monitor: object = None
+        self.deadline = time.monotonic() + max(wall_seconds - 1.5, 0.5) if wall_seconds else float("inf")
+        self.control = control_fd
+
+    def install(self) -> None:
+        from pyrona.runtime.scan import is_internal
+
+        self._is_internal = is_internal
+        for signum in (signal.SIGXCPU, signal.SIGXFSZ, signal.SIGTERM, signal.SIGALRM):
+            signal.signal(signum, self.on_signal)
+        signal.setitimer(signal.ITIMER_REAL, TICK, TICK)
+
+    def uninstall(self) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        self.monitor = None
+
+    def ticking(self, monitor: object) -> None:
+        """`trace_program`'s ticker: the monitor to tick."""
+        self.monitor = monitor
+
+    def on_signal(self, signum: int, frame: object) -> None:
+        if signum == signal.SIGALRM:
+            if self.monitor is not None:
+                self.monitor.tick()  # type: ignore[attr-defined]
+            if not self.reason and time.monotonic() >= self.deadline:
+                self.reason = "wall"
+            elif not self.reason and self._asked():
+                self.reason = "asked"
+        elif not self.reason:
+            self.reason = {signal.SIGXCPU: "cpu", signal.SIGXFSZ: "file-size"}.get(signum, "terminated")
+        if not self.reason or self.raised:
+            return
         code = getattr(frame, "f_code", None)
-        if code is not None and not is_internal(code) and not code.co_filename.startswith("<"):
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            raise RunStopped(stopped[0])
-        signal.setitimer(signal.ITIMER_REAL, 0.02)  # in the tracer: again in a moment
+        if code is not None and not self._is_internal(code) and not code.co_filename.startswith("<"):
+            self.raised = True
+            raise RunStopped(self.reason)
+        signal.setitimer(signal.ITIMER_REAL, 0.02, TICK)  # in the tracer: again in a moment
 
-    for signum in (signal.SIGXCPU, signal.SIGTERM, signal.SIGALRM):
-        signal.signal(signum, on_signal)
-    if wall_seconds:
-        signal.setitimer(signal.ITIMER_REAL, max(wall_seconds - 1.5, 0.5))
-    return stopped
+    def _asked(self) -> bool:
+        """Whether the control pipe was closed (or written to): the server wants the run
+        stopped, or is gone."""
+        if self.control is None:
+            return False
+        try:
+            ready, _, _ = select.select([self.control], [], [], 0)
+        except (OSError, ValueError):  # the program closed it: no more asking
+            self.control = None
+            return False
+        return bool(ready)
 
 
 def _exit(code: int) -> None:

@@ -45,7 +45,8 @@ GLOBAL_EVENTS = E.PY_START | E.PY_RESUME | E.RAISE | E.PY_UNWIND
 ARGS_KEPT = frozenset({"len", "isinstance", "issubclass", "id", "print", "repr", "hash", "callable", "format",
                        "sorted", "min", "max", "sum", "any", "all", "abs", "round", "divmod", "ascii",
                        "hasattr"})
-PERIOD = 4096  # steps between progress reports (a power of two)
+PERIOD = 4096  # steps between checks of the store's size (a power of two)
+CHECKPOINT_EVERY = 2.0  # seconds between checkpoints, at the least
 RETURN, RAISE = EVENT_CODES["return"], EVENT_CODES["raise"]
 SWEEP_AT_ONCE = 500  # graphs smaller than this are swept at once when a cycle check gave up
 
@@ -65,7 +66,7 @@ class Monitor:
                  "step", "truncated", "runtime_events", "frames_dirty", "unsettled", "tool", "since_sweep",
                  "sweep_after", "output", "last_checkpoint", "checkpoint_cost", "step_append", "last_step",
                  "next_check", "hook_ids", "dirty", "later", "on_truncate", "max_store_bytes", "line_event",
-                 "leaving", "unslots", "next_periodic", "oracle")
+                 "leaving", "unslots", "next_periodic", "oracle", "due", "ticking")
 
     def __init__(self, writer: TraceWriter, is_program_file: Callable[[str], bool], changes: Changes,
                  max_steps: int = 1_000_000, max_objects: int = 200_000,
@@ -114,6 +115,11 @@ class Monitor:
         self.last_step = max_steps - 1
         self.next_periodic = PERIOD - 1
         self.next_check = min(PERIOD - 1, self.last_step)  # the next step with work (_check)
+        #: progress and a checkpoint are due at the next step (`tick`, from another thread)
+        self.due = False
+        #: something calls `tick` every so often: progress and checkpoints go by time then,
+        #: not every PERIOD steps
+        self.ticking = False
         #: frames that returned (or yielded) to code we do not trace: shown at their return
         #: step, they go at the next step (`_check`), unless resumed first
         self.leaving: dict[FrameType, FrameRec] = {}
@@ -370,17 +376,30 @@ class Monitor:
         if self.step >= self.next_check:
             self._check()
 
+    def tick(self) -> None:
+        """Ask for progress (and a checkpoint, when one is due) at the next step. Called from
+        another thread every so often (`trace_program`'s `tick`), so a slow run reports
+        progress and keeps a readable trace whatever its step count, at no cost per step:
+        the one comparison each step makes anyway (`next_check`) does it. (Racing the
+        program's thread is harmless: the value written is never above the next step, and a
+        tick lost to `_check` resetting it is made up by the next one.)"""
+        self.due = True
+        self.next_check = self.step + 1
+
     def _check(self) -> None:
         """What a step may have to do besides recording itself, behind one comparison
         per step: the work left for this step (frames that left, a resumed generator's
-        yield, a violation's passing nodes), the step cap, every PERIOD steps the
-        periodic work."""
+        yield, a violation's passing nodes), the step cap, and the periodic work: due by
+        steps every PERIOD steps (the store's size), due by time at a `tick` (progress
+        and checkpoints; every PERIOD steps too when nothing ticks)."""
         if self.leaving or self.unslots or self.recorder.ephemeral:
             self._deferred()
         if self.step >= self.last_step:
             self._truncate(f"step cap ({self.max_steps}) reached")
-        elif self.step >= self.next_periodic:
-            self._periodic()
+        elif self.step >= self.next_periodic or self.due:
+            timely = self.due or not self.ticking
+            self.due = False
+            self._periodic(timely)
             self.next_periodic = (self.step + 1) | (PERIOD - 1)
         self.next_check = min(self.next_periodic, self.last_step)
 
@@ -400,19 +419,22 @@ class Monitor:
                 recorder.changed = True
         recorder.ephemeral.clear()
 
-    def _periodic(self) -> None:
-        """Every PERIOD steps: progress, and a checkpoint now and then so a run killed
-        from outside still leaves a readable trace."""
-        now = time.monotonic()
+    def _periodic(self, timely: bool) -> None:
+        """The store's size (held steps written, the size limit); when `timely`, progress,
+        and a checkpoint now and then so a run killed from outside still leaves a readable
+        trace (at most every CHECKPOINT_EVERY seconds, and ten times as long as the last
+        one took: a big graph's checkpoint stays under a tenth of the time)."""
         if len(self.writer.packed) >= STEP_FLUSH:
             self.writer.flush()
         if self.max_store_bytes is not None and self.writer.bytes_on_disk() > self.max_store_bytes:
             self._truncate(store_limit_reason(self.max_store_bytes))
             return
+        if not timely:
+            return
         if self.progress is not None:
             self.progress(self.step + 1, len(self.recorder.nodes))
-        # a checkpoint writes the whole current graph: keep that under a tenth of the time
-        if now - self.last_checkpoint > max(2.0, 10 * self.checkpoint_cost):
+        now = time.monotonic()
+        if now - self.last_checkpoint > max(CHECKPOINT_EVERY, 10 * self.checkpoint_cost):
             self.recorder.flush_runs()
             self.writer.checkpoint(self.step, self.recorder.open_rows())
             self.last_checkpoint = time.monotonic()

@@ -78,7 +78,8 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
                   max_objects: int = DEFAULT_MAX_OBJECTS,
                   progress: Callable[[int, int, float], None] | None = None,
                   verify: bool = False, trace: int | None = None, max_output: int | None = None,
-                  stop_when_truncated: bool = False, max_store_bytes: int | None = None) -> TraceOutcome:
+                  stop_when_truncated: bool = False, max_store_bytes: int | None = None,
+                  ticker: Callable[[Monitor], None] | None = None) -> TraceOutcome:
     """Run `path` traced; its trace goes into `store` (into trace `trace` if given, a
     trace created beforehand, e.g. queued by the server). Returns how it ended.
 
@@ -87,7 +88,10 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     ends the program when the trace is cut instead of letting it run on untraced; the
     first checkpoint is then taken early, so a run killed from outside leaves steps behind;
     `max_store_bytes` cuts the trace when the store grows past it (below a file size limit,
-    so what is written stays readable)."""
+    so what is written stays readable). `ticker`, if given, is handed the monitor before
+    the program starts: it promises to call `monitor.tick()` every so often (the worker
+    does from its alarm signal), and progress and checkpoints then go by time (see
+    `Monitor.tick`) instead of every so many steps."""
     script = os.path.abspath(path)
     root = Path(os.path.realpath(os.path.dirname(script)))
     settings = {"max_steps": max_steps, "max_objects": max_objects, "argv": argv or []}
@@ -107,6 +111,9 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
                       max_store_bytes=max_store_bytes)
     if stop_when_truncated:
         _stop_at_truncation(monitor)
+    if ticker is not None:
+        monitor.ticking = True
+        ticker(monitor)
     budget = [max_output] if max_output is not None else None
 
     def output_limit() -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..errors import PyronaError
 from .store_format import (
     _RS, _US, EVENT_NAMES, GROUP, INTERVAL_TABLES, OPEN, OPEN_SCHEMA, SCHEMA, SCHEMA_VERSION,
-    bins_containing, run_lengths,
+    bins_containing, interval_bin, run_lengths,
 )
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -118,9 +118,10 @@ class TraceStore:
             if key in extra:
                 sets.append(f"{key} = ?")
                 args.append(extra[key])
-        if "summary" in extra:
-            sets.append("summary = ?")
-            args.append(json.dumps(extra["summary"]))
+        for key in ("summary", "settings"):
+            if key in extra:
+                sets.append(f"{key} = ?")
+                args.append(json.dumps(extra[key]))
         self.db.execute(f"UPDATE traces SET {', '.join(sets)} WHERE id = ?", (*args, trace))
 
     def trace(self, trace: int) -> TraceInfo:
@@ -134,6 +135,47 @@ class TraceStore:
     def traces(self) -> list[TraceInfo]:
         ids = [r[0] for r in self.db.execute("SELECT id FROM traces ORDER BY id")]
         return [self.trace(i) for i in ids]
+
+    def unfinished(self) -> list[tuple[int, str, dict]]:
+        """(id, status, settings) of every trace queued or running, oldest first."""
+        rows = self.db.execute("SELECT id, status, settings FROM traces "
+                               "WHERE status IN ('queued', 'running') ORDER BY id").fetchall()
+        return [(trace, status, json.loads(settings)) for trace, status, settings in rows]
+
+    def end_interrupted(self, trace: int, status: str, message: str) -> int:
+        """End a trace whose run was interrupted with no end written (its server died):
+        it keeps the steps copied so far (up to its checkpoint), the intervals still open
+        there closed there, as `import_trace` does for a killed run. Returns its steps."""
+        row = self.db.execute("SELECT checkpoint FROM traces WHERE id = ?", (trace,)).fetchone()
+        if row is None:
+            raise StoreError(f"no trace {trace}")
+        steps = max(row[0], 0)
+        with self._tx():
+            for table, cols in INTERVAL_TABLES.items():
+                rows = self.db.execute(f"SELECT start, {', '.join(cols)} FROM open_{table} WHERE trace = ? "
+                                       "AND start < ?", (trace, steps)).fetchall()
+                if rows:
+                    marks = ",".join("?" * (len(cols) + 4))
+                    self.db.executemany(f"INSERT INTO {table} VALUES ({marks})",
+                                        [(trace, interval_bin(start, steps), start, steps, *values)
+                                         for start, *values in rows])
+                self.db.execute(f"DELETE FROM open_{table} WHERE trace = ?", (trace,))
+            # what a copy that the end interrupted may have left beyond the checkpoint
+            self.db.execute("DELETE FROM step_chunks WHERE trace = ? AND first >= ?", (trace, steps))
+            violations, nodes = self._counts(trace)
+            summary = {**json.loads(self.db.execute("SELECT summary FROM traces WHERE id = ?",
+                                                    (trace,)).fetchone()[0]),
+                       "nodes": nodes, "violations": violations}
+            self.set_status(trace, status, message, steps=steps, summary=summary)
+        return steps
+
+    def _counts(self, trace: int) -> tuple[int, int]:
+        """A trace's violations and nodes (grouped nodes counted one by one)."""
+        return self.db.execute(
+            "SELECT (SELECT COUNT(*) FROM events WHERE trace = ?1 AND kind = 'violation'), "
+            "(SELECT COUNT(*) FROM (SELECT node FROM nodes WHERE trace = ?1 AND node != ?2 UNION "
+            "SELECT json_extract(entry.value, '$[0]') FROM nodes, json_each(nodes.detail) AS entry "
+            "WHERE trace = ?1 AND node = ?2))", (trace, GROUP)).fetchone()
 
     def delete_trace(self, trace: int, *, steps_only: bool = False) -> None:
         """Delete a trace; with `steps_only`, what it recorded only (its row and files stay)."""
@@ -332,11 +374,7 @@ class TraceStore:
                     self.db.executemany(f"{verb} INTO {table} VALUES ({marks})",
                                         [(into, *r) for r in table_rows])
             self.db.execute("UPDATE traces SET checkpoint = ? WHERE id = ?", (run.steps, into))
-        counts = self.db.execute(
-            "SELECT (SELECT COUNT(*) FROM events WHERE trace = ?1 AND kind = 'violation'), "
-            "(SELECT COUNT(*) FROM (SELECT node FROM nodes WHERE trace = ?1 AND node != ?2 UNION "
-            "SELECT json_extract(entry.value, '$[0]') FROM nodes, json_each(nodes.detail) AS entry "
-            "WHERE trace = ?1 AND node = ?2))", (into, GROUP)).fetchone()
+        counts = self._counts(into)
         run.summary.setdefault("nodes", counts[1])
         run.summary["violations"] = counts[0]
         return run
