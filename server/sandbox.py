@@ -2,12 +2,17 @@
 
 Two modes. "bwrap": the worker runs in new namespaces (no network: an empty network
 namespace; its own pids, IPC and hostname), on a read-only root that holds only what
-Python needs (/usr, the ld.so files of /etc, the Python installation, the virtual
-environment and pyrona's own folders, all read-only), a small private /tmp, a minimal
-/dev and /proc, and one writable folder: the run's scratch directory, seen as
-/scratch. "rlimits": resource limits only (used when bubblewrap cannot run here);
-the worker then adds best-effort in-process guards (see `worker`), which a
-determined program can get around: a server open to strangers needs "bwrap".
+Python needs, each at a neutral path, so nothing inside names the host's folders:
+/usr (and the ld.so files of /etc), the Python installation at /pyrona/python (when
+it is not under /usr), pyrona's own packages at /pyrona/lib, the run's folder at
+/pyrona/run (read-only, but for the files of the trace store, bound writable: the
+program can write them, never add files there), a private /tmp and the program's
+scratch space /scratch, both size-limited tmpfs (so the scratch space limit holds
+at every write: ENOSPC, no polling), and a minimal /dev. No /proc: its mountinfo
+would show the host paths of the binds. "rlimits": resource limits only (used when
+bubblewrap cannot run here); the worker then adds best-effort in-process guards (see
+`worker`), which a determined program can get around: a server open to strangers
+needs "bwrap".
 
 In both modes the process gets resource limits before it starts (CPU seconds,
 address space, processes, file size, open files, no core dumps) and a session of
@@ -43,9 +48,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("pyrona.server")
 
 NOBODY = 65534  # the uid/gid a root server runs programs as
-SANDBOX_DIR = "/scratch"  # the scratch directory, as a bubblewrap run sees it
+SANDBOX_DIR = "/scratch"  # the program's scratch space, as a bubblewrap run sees it
+RUN_DIR = "/pyrona/run"  # the run's folder (program, trace store), as a bubblewrap run sees it
+LIB_DIR = "/pyrona/lib"  # pyrona's own packages, inside
+PYTHON_DIR = "/pyrona/python"  # the Python installation, inside (when not under /usr)
+STORE_FILES = ("trace.db", "trace.db-wal", "trace.db-shm")
 OPEN_FILES = 64
 TMP_BYTES = 8 << 20  # the private /tmp of a bubblewrap run
+#: what the worker runs inside: our packages first on the path (-I leaves PYTHONPATH out)
+_BOOT = f"import sys; sys.path.insert(0, {LIB_DIR!r}); from pyrona.server.worker import run; run()"
+_SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/etc")
 NO_NETWORK = "no network inside the sandbox"
 _LIMITS = {
     "cpu": "CPU time limit ({l.cpu_seconds} s)",
@@ -79,7 +91,9 @@ def size_text(n: int) -> str:
 
 
 def disk_mb(limits: Limits) -> int:
-    """All the files of a run together: its trace store and what the program writes."""
+    """The program's scratch space: with bwrap, the size of its tmpfs (the trace store is
+    apart: each of its files stays under the file size limit); with rlimits only, what the
+    server allows the run's folder before it stops the run (checked every second)."""
     return 2 * limits.file_size_mb
 
 
@@ -90,9 +104,10 @@ def bwrap_probe() -> str:
         return "bubblewrap (bwrap) is not installed"
     with tempfile.TemporaryDirectory(prefix="pyrona-probe-") as scratch:
         os.chmod(scratch, 0o711)  # as a run's (see plan)
+        prepare_store(Path(scratch))
         try:
-            proc = subprocess.run([*_bwrap(Path(scratch)), "true"], capture_output=True, text=True,
-                                  timeout=20)
+            proc = subprocess.run([*_bwrap(Path(scratch), Limits()), "true"], capture_output=True,
+                                  text=True, timeout=20)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"bwrap does not run: {exc}"
     if proc.returncode != 0:
@@ -135,8 +150,15 @@ def plan(mode: str, scratch: Path, program: str, limits: Limits, progress_fd: in
     drop = os.geteuid() == 0 and (mode == "bwrap" or _readable_by_others(_python_paths()))
     uid = NOBODY if drop else os.geteuid()
     folder = SANDBOX_DIR if mode == "bwrap" else str(scratch)
-    worker = [sys.executable, "-I", "-B", "-X", "utf8", "-m", "pyrona.server.worker",
-              f"{folder}/{program}", f"{folder}/trace.db", "--max-steps", str(limits.max_steps),
+    if mode == "bwrap":
+        prepare_store(scratch)
+        python, _bound = _python_inside()
+        worker = [python, "-I", "-B", "-X", "utf8", "-c", _BOOT, f"{RUN_DIR}/{program}",
+                  f"{RUN_DIR}/trace.db", "--workdir", SANDBOX_DIR]
+    else:
+        worker = [sys.executable, "-I", "-B", "-X", "utf8", "-m", "pyrona.server.worker",
+                  f"{folder}/{program}", f"{folder}/trace.db"]
+    worker += ["--max-steps", str(limits.max_steps),
               "--max-objects", str(limits.max_objects), "--max-output", str(limits.output_bytes),
               "--wall-seconds", str(limits.wall_seconds),
               "--max-processes", str(limits.processes), "--progress-fd", str(progress_fd)]
@@ -144,8 +166,12 @@ def plan(mode: str, scratch: Path, program: str, limits: Limits, progress_fd: in
         worker += ["--run-as", str(uid)]
     if mode == "rlimits":
         worker += ["--guard", folder]
-    argv = _bwrap(scratch) + worker if mode == "bwrap" else worker
+    argv = _bwrap(scratch, limits) + worker if mode == "bwrap" else worker
     env = {"PATH": "/usr/bin:/bin", "HOME": folder, "TMPDIR": f"{folder}/tmp", "LANG": "C.UTF-8"}
+    if mode == "bwrap":
+        env["TMPDIR"] = "/tmp"
+        if _python_inside()[1]:  # its shared library, if it has one, is found there
+            env["LD_LIBRARY_PATH"] = f"{PYTHON_DIR}/lib"
     if uid != os.geteuid():  # the run's user must be able to write its scratch directory
         for path in (scratch, *scratch.rglob("*")):
             os.chown(path, uid, uid)
@@ -202,7 +228,21 @@ def _unshare() -> list[str]:
     return ["--unshare-all"]
 
 
-def _bwrap(scratch: Path) -> list[str]:
+def prepare_store(scratch: Path) -> None:
+    """The files of the run's trace store, made beforehand: inside, only they are writable
+    in the run's folder (an empty database already in WAL mode, its -wal and -shm files)."""
+    import sqlite3
+
+    db = sqlite3.connect(scratch / STORE_FILES[0])
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+    finally:
+        db.close()
+    for name in STORE_FILES[1:]:
+        (scratch / name).touch()
+
+
+def _bwrap(scratch: Path, limits: Limits) -> list[str]:
     args = [shutil.which("bwrap") or "bwrap", *_unshare(), "--die-with-parent", "--new-session"]
     if os.geteuid() == 0:  # root in the sandbox only until the worker drops to nobody
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
@@ -214,20 +254,67 @@ def _bwrap(scratch: Path) -> list[str]:
             args += ["--ro-bind", top, top]
     for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d"):
         args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    # the private /tmp first: Python or the project may live under the host's /tmp
-    # (a CI clone does), and their binds must go on top of it, not under it
-    args += ["--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
-    made = {"/", "/usr", "/etc", "/tmp"}
-    for path in _python_paths():
-        for parent in reversed(Path(path).parents):
-            # bwrap would create them 0700: the run's user could not get through
-            if str(parent) not in made:
-                made.add(str(parent))
-                args += ["--perms", "0755", "--dir", str(parent)]
-        args += ["--ro-bind", path, path]
-    args += ["--dev", "/dev", "--remount-ro", "/dev", "--proc", "/proc",
-             "--bind", str(scratch), SANDBOX_DIR, "--chdir", SANDBOX_DIR, "--remount-ro", "/"]
+    args += ["--perms", "01777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    # (bwrap would make the folders it creates 0700: the run's user could not get through)
+    args += ["--perms", "0755", "--dir", "/pyrona", "--perms", "0755", "--dir", LIB_DIR]
+    _python, bound = _python_inside()
+    if bound:
+        args += ["--ro-bind", bound, PYTHON_DIR]
+    args += _code_binds()
+    args += ["--ro-bind", str(scratch), RUN_DIR]
+    for name in STORE_FILES:
+        args += ["--bind", str(scratch / name), f"{RUN_DIR}/{name}"]
+    args += ["--dev", "/dev", "--remount-ro", "/dev",
+             "--perms", "01777", "--size", str(disk_mb(limits) << 20), "--tmpfs", SANDBOX_DIR,
+             "--chdir", SANDBOX_DIR, "--remount-ro", "/"]
     return args
+
+
+def _python_inside() -> tuple[str, str]:
+    """The interpreter the worker runs as inside, and the host folder bound at PYTHON_DIR
+    ('' when the installation is under /usr, bound as it is)."""
+    base = os.path.realpath(sys.base_prefix)
+    executable = os.path.realpath(sys.executable)
+    if _is_system(base):
+        return executable, ""
+    if not executable.startswith(base + os.sep):
+        raise SandboxError(f"the Python interpreter is not inside its installation ({sys.base_prefix})")
+    return PYTHON_DIR + executable[len(base):], base
+
+
+def _code_binds() -> list[str]:
+    """Binds of pyrona's packages under LIB_DIR, laid out as they are imported (a package
+    found apart from its parent's folder, as in an editable install, is bound into it)."""
+    import pyrona.server  # noqa: F401 - the worker's packages, loaded so their folders are known
+    import pyrona.tracer  # noqa: F401
+    from pyrona.ours import ROOT_PACKAGE
+
+    folders = {name: os.path.realpath(next(iter(module.__path__)))
+               for name, module in sys.modules.copy().items()
+               if (name == ROOT_PACKAGE or name.startswith(ROOT_PACKAGE + "."))
+               and getattr(module, "__path__", None)}
+
+    def apart(name: str) -> bool:  # not in its parent's folder, under its own name
+        parent, _, last = name.rpartition(".")
+        return not parent or folders[name] != os.path.join(folders.get(parent, ""), last)
+
+    args: list[str] = []
+    for name in sorted(folders):
+        if not apart(name):
+            continue
+        target = f"{LIB_DIR}/{name.replace('.', '/')}"
+        if any(apart(child) for child in folders if child.rpartition(".")[0] == name):
+            # a package bound into it: its own entries one by one, on a folder of the sandbox
+            args += ["--perms", "0755", "--dir", target]
+            for entry in sorted(os.listdir(folders[name])):
+                args += ["--ro-bind", os.path.join(folders[name], entry), f"{target}/{entry}"]
+        else:
+            args += ["--ro-bind", folders[name], target]
+    return args
+
+
+def _is_system(path: str) -> bool:
+    return any(path == s or path.startswith(s + "/") for s in _SYSTEM)
 
 
 def _python_paths() -> list[str]:
@@ -243,8 +330,7 @@ def _python_paths() -> list[str]:
     found |= {folder.rstrip(os.sep) for folder in OURS.folders()}
     if sys.prefix != os.path.realpath(sys.prefix):
         found.add(os.path.abspath(sys.prefix))  # the venv as the interpreter names it
-    system = ("/usr", "/bin", "/sbin", "/lib", "/etc")
-    paths = sorted(p for p in found if p != "/" and not any(p == s or p.startswith(s + "/") for s in system))
+    paths = sorted(p for p in found if p != "/" and not _is_system(p))
     return [p for p in paths if not any(p.startswith(q + "/") for q in paths if q != p)]
 
 

@@ -31,11 +31,12 @@ EXIT_MEMORY, EXIT_PROCESSES, EXIT_NETWORK, EXIT_INTERNAL = 6, 7, 8, 9
 EXIT_CPU, EXIT_WALL, EXIT_FILE_SIZE = 10, 11, 12
 #: stopped as the server asked (its reason says why), or by a SIGTERM not from the server
 EXIT_ASKED, EXIT_TERMINATED = 13, 14
+EXIT_DISK = 15  # the program's scratch space (a size-limited tmpfs) is full
 TICK = 0.5  # seconds between the worker's alarms (progress, the wall time, the control pipe)
 #: exit status -> the limit that stopped the run (`sandbox.stop_message` words it)
 LIMIT_REASONS = {EXIT_STEPS: "steps", EXIT_OBJECTS: "objects", EXIT_OUTPUT: "output",
                  EXIT_MEMORY: "memory", EXIT_PROCESSES: "processes", EXIT_CPU: "cpu", EXIT_WALL: "wall",
-                 EXIT_FILE_SIZE: "file-size"}
+                 EXIT_FILE_SIZE: "file-size", EXIT_DISK: "disk"}
 _NETWORK_EVENTS = {"socket.connect", "socket.getaddrinfo", "socket.sendto", "socket.sendmsg",
                    "socket.gethostbyname", "socket.gethostbyaddr"}
 _PROCESS_EVENTS = {"os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.system", "subprocess.Popen",
@@ -44,6 +45,7 @@ _PROCESS_EVENTS = {"os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.sy
 _WRITE_EVENTS = {"os.remove": 0, "os.rename": 1, "os.mkdir": 0, "os.rmdir": 0, "os.symlink": 1, "os.link": 1,
                  "os.chmod": 0, "os.chown": 0, "os.truncate": 0, "os.utime": 0, "shutil.rmtree": 0}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+EXEC_REFUSED = "running another program (exec) is refused inside the sandbox"
 
 
 class Watch:
@@ -89,7 +91,9 @@ class Watch:
                 raise OSError(errno.ENETUNREACH, "Network is unreachable")
         elif event in _PROCESS_EVENTS:
             self.spawned += 1
-            if self.guard and (self.child or self.spawned > self.processes or event == "os.exec"):
+            if self.guard and event in ("os.exec", "os.posix_spawn", "os.system"):
+                raise PermissionError(errno.EPERM, EXEC_REFUSED)
+            if self.guard and (self.child or self.spawned > self.processes):
                 raise BlockingIOError(errno.EAGAIN, "process limit of the sandbox reached")
         elif self.guard and event == "ctypes.dlopen":
             raise PermissionError(errno.EPERM, "ctypes is not available inside the sandbox")
@@ -139,6 +143,29 @@ def _in_forked_child(watch: Watch) -> None:
                 sys.monitoring.register_callback(tool, event, None)
 
 
+def refuse_exec() -> None:
+    """No exec from here on: the kernel refuses it (`seccomp`), and the program's ways to it
+    in Python (subprocess, os.exec*, os.posix_spawn*, os.system) say so plainly."""
+    import _posixsubprocess
+    import subprocess
+
+    from . import seccomp
+
+    seccomp.install()
+
+    def refused(*args: object, **kwargs: object) -> None:
+        name = args[0] if args else None
+        if isinstance(name, (list, tuple)):  # fork_exec's argv
+            name = name[0] if name else None
+        raise PermissionError(errno.EPERM, EXEC_REFUSED, name)
+
+    for module, names in ((os, ("execv", "execve", "posix_spawn", "posix_spawnp", "system")),
+                          (_posixsubprocess, ("fork_exec",)), (subprocess, ("_fork_exec",))):
+        for name in names:
+            if hasattr(module, name):
+                setattr(module, name, refused)
+
+
 def drop_privileges(uid: int) -> None:
     """Become `uid` for good (a root server's runs go as nobody, so RLIMIT_NPROC applies)."""
     os.setgroups([])
@@ -159,6 +186,8 @@ def exit_status(status: str, message: str, watch: Watch) -> int:
     error = message.partition(":")[0]
     if status == "failed" and error == "MemoryError":
         return EXIT_MEMORY
+    if status == "failed" and error == "OSError" and f"[Errno {errno.ENOSPC}]" in message:
+        return EXIT_DISK  # the scratch space (a size-limited tmpfs) is full
     if status == "failed" and watch.spawned and error in ("BlockingIOError", "OSError"):
         return EXIT_PROCESSES
     if watch.network:
@@ -181,9 +210,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="a pipe the server closes to have the run stopped (its trace finished)")
     parser.add_argument("--run-as", type=int, default=None)
     parser.add_argument("--guard", default=None, help="rlimits mode: refuse writes outside this folder")
+    parser.add_argument("--workdir", default=None,
+                        help="bwrap mode: the program's scratch space, where it is copied and run")
     options = parser.parse_args(argv)
+    if options.workdir:
+        with open(options.program, "rb") as source:
+            text = source.read()
+        options.program = os.path.join(options.workdir, os.path.basename(options.program))
+        with open(options.program, "wb") as copy:
+            copy.write(text)
     if options.run_as is not None:
         drop_privileges(options.run_as)
+    refuse_exec()  # (before the audit hook: it refuses ctypes)
     watch = Watch(options.guard, options.max_processes)
     if options.guard:
         sys.addaudithook(watch)  # for good: the program cannot remove it
@@ -325,7 +363,8 @@ def _exit(code: int) -> None:
     os._exit(code)
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The worker's process: `main`, its outcome as the exit status."""
     try:
         code = main()
     except MemoryError:
@@ -340,3 +379,7 @@ if __name__ == "__main__":
         traceback.print_exc()
         code = EXIT_INTERNAL
     _exit(code)
+
+
+if __name__ == "__main__":
+    run()

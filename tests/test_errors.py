@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("pyrona", "pyrona.tracer", "pyrona.server")
 #: Not errors: they stop a run, and a program's `except Exception` must not swallow them.
 STOP_SIGNALS = {"pyrona.tracer.run.TraceStopped", "pyrona.tracer.run.OutputLimitReached",
+                "pyrona.tracer.guard.TracerTampered",
                 "pyrona.server.worker.RunStopped"}
 
 

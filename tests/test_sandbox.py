@@ -108,10 +108,40 @@ def programs(port: int) -> dict[str, str]:
                   "open('inside.txt', 'w').write('scratch is writable')\nprint('inside: wrote')\n"
                   f"open({str(PROJECT_FILE)!r}, 'w').write('x')\n"),
         "print": "for i in range(100_000):\n    print('x' * 1000)\n",
-        "tamper": ("import sqlite3\ndb = sqlite3.connect('trace.db')\n"
+        "tamper": ("import os, sqlite3\n"
+                   "here = os.path.exists('trace.db')\n"
+                   "db = sqlite3.connect('trace.db' if here else '/pyrona/run/trace.db')\n"
                    "db.execute(\"INSERT INTO nodes VALUES \"\n"
                    "           \"(1, 0, 0, 'soon', 1, 'obj', 'T', 'local', 'x', '')\")\n"
                    "db.commit()\nx = 1\n"),
+        "untrace": ("import sys\nx = 0\nfor i in range(10):\n    x += i\n"
+                    "sys.monitoring.free_tool_id(3)\nfor i in range(2000):\n    x += i\n"
+                    "print('untraced', x)\n"),
+        "untrace_swallowed": ("import sys\ntry:\n    sys.settrace(print)\n"
+                              "except BaseException:\n    pass\nx = 0\n"
+                              "for i in range(100_000):\n    x += i\nprint('untraced', x)\n"),
+        "spawn": ("import os, subprocess, threading\n"
+                       "t = threading.Thread(target=print, args=('thread ran',))\nt.start()\nt.join()\n"
+                       "try:\n    os.system('id')\nexcept PermissionError as err:\n"
+                       "    print('system refused:', err)\n"
+                       "try:\n    import ctypes\n"
+                       "    libc = ctypes.CDLL(None, use_errno=True)\n"
+                       "    argv = (ctypes.c_char_p * 2)(b'/bin/sh', None)\n"
+                       "    print('execv', libc.execv(b'/bin/sh', argv), ctypes.get_errno())\n"
+                       "except OSError as err:\n    print('no ctypes', err)\n"
+                       "subprocess.run(['sh', '-c', 'id; ls /'])\n"),
+        "paths": ("import os, sys\n"
+                  "for p in ['/proc/1/cmdline', '/proc/self/cmdline', '/proc/self/mountinfo',\n"
+                  "          '/proc/self/environ']:\n"
+                  "    try:\n"
+                  "        print(p, open(p, 'rb').read().replace(b'\\0', b' ').decode())\n"
+                  "    except OSError as err:\n"
+                  "        print(p, 'unreadable', err)\n"
+                  "print(os.getcwd(), sys.path, sys.executable, __file__, os.environ)\n"
+                  "for top in ['/', '/pyrona', '/pyrona/run']:\n"
+                  "    print(top, sorted(os.listdir(top)) if os.path.isdir(top) else '-')\n"),
+        "disk": ("i = 0\nwhile True:\n    with open(f'part{i}', 'wb') as f:\n"
+                 "        f.write(b'x' * 1_000_000)\n    i += 1\n"),
     }
 
 
@@ -267,6 +297,63 @@ def test_a_program_that_tampers_with_its_trace_store_gets_it_rejected(runs):
     info = ended(runs, "tamper")
     assert info["status"] == "failed" and info["steps"] == 0
     assert info["message"].startswith("the run's trace store is invalid: nodes.end is 'soon'")
+
+
+TAMPERED = "the program tampered with the tracer ({}): the run was stopped"
+
+
+def test_a_program_cannot_switch_the_tracer_off(runs):
+    info = ended(runs, "untrace")
+    assert (info["status"], info["message"]) == (
+        "failed", TAMPERED.format("it called sys.monitoring.free_tool_id()"))
+    last = last_step(runs, "untrace", info)
+    assert last["line"] == 5 and "untraced" not in last["stdout"]
+    assert "tracer" not in last["stderr"]  # (no traceback of the tracer's own)
+
+
+def test_a_program_that_swallows_the_refusal_is_stopped_at_the_next_check(runs):
+    info = ended(runs, "untrace_swallowed")
+    assert (info["status"], info["message"]) == ("failed", TAMPERED.format("it called sys.settrace()"))
+    assert info["steps"] < 10_000 and "untraced" not in last_step(runs, "untrace_swallowed", info)["stdout"]
+
+
+def test_no_other_program_can_be_run_inside(runs, request):
+    info = ended(runs, "spawn")
+    assert info["status"] == "failed"
+    assert info["message"] == ("PermissionError: [Errno 1] running another program (exec) is refused "
+                               "inside the sandbox: 'sh' (line 16)")
+    stdout = last_step(runs, "spawn", info)["stdout"]
+    assert "thread ran" in stdout and "uid=" not in stdout and "usr" not in stdout
+    assert "system refused: [Errno 1] running another program (exec) is refused" in stdout
+    if "sandbox=bwrap" in request.node.name:  # the kernel's refusal, under the Python one
+        assert "execv -1 1\n" in stdout
+
+
+def test_a_program_sees_no_host_path(runs, request):
+    info = ended(runs, "paths")
+    assert (info["status"], info["message"]) == ("done", "")
+    stdout = last_step(runs, "paths", info)["stdout"]
+    scratch_parent = tempfile.gettempdir()
+    assert "/scratch" in stdout or scratch_parent in stdout
+    if "sandbox=bwrap" in request.node.name:
+        repository = str(Path(pyrona.__file__).resolve().parent.parent)
+        for host in (repository, os.path.realpath(sys.base_prefix), sys.prefix, "pyrona-run-"):
+            assert host not in stdout, host
+        assert "/scratch/paths.py" in stdout and "/pyrona/lib" in stdout
+
+
+def test_the_scratch_space_limit_holds_at_every_write(runs, request):
+    info = ended(runs, "disk")
+    limit = sandbox.disk_mb(LIMITS)
+    if "sandbox=bwrap" in request.node.name:
+        assert (info["status"], info["message"]) == (
+            "truncated", f"stopped: scratch space limit ({limit} MB) reached")
+        # one MB a file (under 6 steps each): no more files than the limit holds were written
+        assert info["steps"] <= 6 * limit + 10
+    else:  # rlimits: the server's check every second is all there is
+        assert info["status"] == "truncated" and info["message"] in (
+            f"stopped: scratch space limit ({limit} MB) reached",
+            f"stopped: file size limit ({LIMITS.file_size_mb} MB) reached")
 
 
 def test_the_servers_keep_serving(runs):

@@ -14,8 +14,9 @@ from pathlib import Path
 from ..instrument.importer import should_instrument
 from ..instrument.runner import Instrumentation, run_program
 from ..runtime.state import RUNTIME
+from .guard import Guard, tamper_message
 from .hooks import Changes, tracing_hooks
-from .monitor import Monitor
+from .monitor import GLOBAL_EVENTS, Monitor
 from .store import TraceStore
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -101,8 +102,10 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     writer = store.writer(trace)
     changes = Changes()
     started = time.monotonic()
+    guard = Guard()
 
     def report(steps: int, nodes: int) -> None:
+        guard.check()  # (every few thousand steps: the tracer still has its tool id)
         if progress is not None:
             progress(steps, nodes, time.monotonic() - started)
 
@@ -127,6 +130,7 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
         sys.stdout = _Tee(out, "stdout", monitor.write_output, budget, output_limit)
         sys.stderr = _Tee(err, "stderr", monitor.write_output, budget, output_limit)
         monitor.start()
+        guard.install(lambda: monitor.tool, GLOBAL_EVENTS)
         owner = os.getpid()
         try:
             yield
@@ -135,7 +139,9 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
                 _forked_exit(exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 1)
             raise
         finally:
-            monitor.stop()
+            lost = guard.finish() if os.getpid() == owner else ""
+            guard.uninstall()
+            _stop(monitor, lost)
             sys.stdout, sys.stderr = out, err
         if os.getpid() != owner:
             _forked_exit(0)
@@ -152,7 +158,9 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     steps = monitor.finish()
     writer.finish()
     error = result.get("error") or {}
-    if monitor.truncated:
+    if guard.attempt:
+        status, message = "failed", tamper_message(guard.attempt)
+    elif monitor.truncated:
         status, message = "truncated", monitor.truncated
     elif result.get("ok"):
         status, message = "done", ""
@@ -177,6 +185,19 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     store.set_status(trace, status, message, steps=steps, truncated=monitor.truncated, summary=summary)
     RUNTIME.reset()
     return TraceOutcome(trace, status, steps, message, exit_status, time.monotonic() - started)
+
+
+def _stop(monitor: Monitor, lost: str) -> None:
+    """Switch the monitor off; one whose tool id or events the program took is switched off
+    as far as it still can be (the run is failed anyway)."""
+    if not lost:
+        monitor.stop()
+        return
+    try:
+        monitor.stop()
+    except ValueError:  # its tool id is no longer its own
+        monitor.tool = None
+        monitor.stop()
 
 
 def output_limit_reason(limit: int) -> str:
