@@ -248,7 +248,9 @@ def worker_pids(name: str) -> list[int]:
             args = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if args[0] == os.fsencode(sys.executable) and b"pyrona.server.worker" in args \
+        # the worker: `python -m pyrona.server.worker`, or, inside bwrap, a Python at a
+        # neutral path started with `-c`; never bwrap itself, whose arguments hold the same
+        if not os.path.basename(args[0]).startswith(b"bwrap") and b"--progress-fd" in args \
                 and any(a.endswith(f"/{name}_{TAG}.py".encode()) for a in args):
             found.append(int(entry.name))
     return found

@@ -66,7 +66,7 @@ class Monitor:
                  "step", "truncated", "runtime_events", "frames_dirty", "unsettled", "tool", "since_sweep",
                  "sweep_after", "output", "last_checkpoint", "checkpoint_cost", "step_append", "last_step",
                  "next_check", "hook_ids", "dirty", "later", "on_truncate", "max_store_bytes", "line_event",
-                 "leaving", "unslots", "next_periodic", "oracle", "due", "ticking")
+                 "leaving", "unslots", "next_periodic", "oracle", "due", "ticking", "watchdog")
 
     def __init__(self, writer: TraceWriter, is_program_file: Callable[[str], bool], changes: Changes,
                  max_steps: int = 1_000_000, max_objects: int = 200_000,
@@ -120,6 +120,9 @@ class Monitor:
         #: something calls `tick` every so often: progress and checkpoints go by time then,
         #: not every PERIOD steps
         self.ticking = False
+        #: called at the periodic work, every PERIOD steps at least (the tracer's guard:
+        #: does the tracer still have its tool id?)
+        self.watchdog: Callable[[], None] | None = None
         #: frames that returned (or yielded) to code we do not trace: shown at their return
         #: step, they go at the next step (`_check`), unless resumed first
         self.leaving: dict[FrameType, FrameRec] = {}
@@ -424,6 +427,8 @@ class Monitor:
         and a checkpoint now and then so a run killed from outside still leaves a readable
         trace (at most every CHECKPOINT_EVERY seconds, and ten times as long as the last
         one took: a big graph's checkpoint stays under a tenth of the time)."""
+        if self.watchdog is not None:
+            self.watchdog()
         if len(self.writer.packed) >= STEP_FLUSH:
             self.writer.flush()
         if self.max_store_bytes is not None and self.writer.bytes_on_disk() > self.max_store_bytes:

@@ -105,13 +105,13 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     guard = Guard()
 
     def report(steps: int, nodes: int) -> None:
-        guard.check()  # (every few thousand steps: the tracer still has its tool id)
         if progress is not None:
             progress(steps, nodes, time.monotonic() - started)
 
     monitor = Monitor(writer, lambda f: os.path.isabs(f) and should_instrument(f, root), changes,
                       max_steps=max_steps, max_objects=max_objects, progress=report, verify=verify,
                       max_store_bytes=max_store_bytes)
+    monitor.watchdog = guard.check  # (every few thousand steps: the tracer still has its tool id)
     if stop_when_truncated:
         _stop_at_truncation(monitor)
     if ticker is not None:
