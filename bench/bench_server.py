@@ -50,7 +50,8 @@ class Recorder:
         self.times: dict[tuple[str, str], list[float]] = defaultdict(list)
         self.failed: list[str] = []
 
-    async def get(self, client: httpx.AsyncClient, kind: str, url: str, expect: int = 200) -> httpx.Response | None:
+    async def get(self, client: httpx.AsyncClient, kind: str, url: str,
+                  expect: int = 200) -> httpx.Response | None:
         phase, start = self.phase, time.perf_counter()
         try:
             answer = await client.get(url)
@@ -84,7 +85,8 @@ async def browse(client: httpx.AsyncClient, rec: Recorder, traces: list[int], st
 async def upload(client: httpx.AsyncClient, rec: Recorder, n: int, source: bytes) -> int | None:
     start = time.perf_counter()
     try:
-        answer = await client.post("/api/traces", files={"file": (f"upload_{n:03d}.py", source, "text/x-python")})
+        files = {"file": (f"upload_{n:03d}.py", source, "text/x-python")}
+        answer = await client.post("/api/traces", files=files)
     except httpx.HTTPError as exc:
         rec.failed.append(f"POST upload {n}: {type(exc).__name__} {exc}")
         return None
@@ -227,7 +229,8 @@ def main() -> int:
         folder = Path(tmp)
         try:
             started = time.monotonic()
-            with ServerProcess(folder / "traces.db", folder / "serve.log", samples=True, timeout=180) as server:
+            with ServerProcess(folder / "traces.db", folder / "serve.log", samples=True,
+                               timeout=180) as server:
                 print(f"server up (samples traced) in {time.monotonic() - started:.1f} s")
                 status = asyncio.run(bench(server.base, server.pid, args.program, args.uploads, args.heavy,
                                            args.browsers, args.deadline))

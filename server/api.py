@@ -12,9 +12,11 @@ import asyncio
 import io
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Literal
+
+import anyio
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -116,8 +118,18 @@ async def create_trace(request: Request) -> JSONResponse:
         raise HTTPProblem(415, "unsupported-media-type",
                           "Send the program as multipart/form-data (field 'file') or as JSON "
                           '{"name", "source"} or {"sample"}.')
-    trace = await run_in_threadpool(request.app.state.jobs.submit, name, source)
+    trace = await in_writer(request, request.app.state.jobs.submit, name, source)
     return JSONResponse({"id": trace}, status_code=201, headers={"Location": f"/api/traces/{trace}"})
+
+
+async def in_writer[T](request: Request, action: Callable[..., T], *args: object) -> T:
+    """Run a write (`action` takes the one writer's lock) on a thread of the writes' own:
+    writes waiting for the writer queue here, on the event loop, and never hold the threads
+    of the pool that serves the reads (a burst of uploads once took all of them)."""
+    state = request.app.state
+    if getattr(state, "write_threads", None) is None:  # made in the event loop: no race
+        state.write_threads = anyio.CapacityLimiter(1)
+    return await anyio.to_thread.run_sync(action, *args, limiter=state.write_threads)
 
 
 async def _uploaded_file(request: Request, limit: int) -> tuple[str, str]:

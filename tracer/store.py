@@ -304,22 +304,33 @@ class TraceStore:
         relative to the program's `folder` (the program itself: its name only).
 
         The scratch store is untrusted input: it is opened read-only, each row is checked
-        (`pyrona.tracer.scratch` reads it) and a bad one raises StoreError, copying nothing."""
-        from . import scratch
+        (`pyrona.tracer.scratch` reads it) and a bad one raises StoreError, copying nothing.
 
+        Three parts, for a caller that holds a lock while it writes (the server): where the
+        copy stands (`import_position`), reading and checking the scratch store, which may
+        take seconds and writes nothing (`read_run`), and the copy, one short transaction
+        (`import_rows`)."""
+        done, used = self.import_position(into)
+        run, rows = read_run(scratch_path, done, final=final, folder=folder, max_steps=max_steps,
+                             output_left=max_output - used, seconds=seconds)
+        return self.import_rows(into, run, rows)
+
+    def import_position(self, into: int) -> tuple[int, int]:
+        """(steps already copied into trace `into`, bytes of output it holds)."""
         row = self.db.execute("SELECT checkpoint FROM traces WHERE id = ?", (into,)).fetchone()
         if row is None:
             raise StoreError(f"no trace {into}")
-        done = max(row[0], 0)  # steps copied by earlier calls
         used = self.db.execute("SELECT COALESCE(SUM(LENGTH(text)), 0) FROM outputs WHERE trace = ?",
                                (into,)).fetchone()[0]
-        try:
-            run, rows = scratch.read(scratch_path, done, final=final, folder=folder, max_steps=max_steps,
-                                     output_left=max_output - used, seconds=seconds)
-        except scratch.ScratchError as exc:
-            raise StoreError(str(exc)) from exc
+        return max(row[0], 0), used
+
+    def import_rows(self, into: int, run: ScratchRun, rows: dict[str, list] | None) -> ScratchRun:
+        """Copy the checked rows `read_run` gave into trace `into` (one transaction); `run`
+        with the trace's node and violation counts in its summary."""
         if rows is None:
             return run
+        if self.db.execute("SELECT 1 FROM traces WHERE id = ?", (into,)).fetchone() is None:
+            raise StoreError(f"no trace {into}")  # deleted meanwhile
         with self._tx():
             for table in INTERVAL_TABLES:
                 self.db.execute(f"DELETE FROM open_{table} WHERE trace = ?", (into,))
@@ -340,6 +351,20 @@ class TraceStore:
         run.summary.setdefault("nodes", counts[1])
         run.summary["violations"] = counts[0]
         return run
+
+
+def read_run(scratch_path: str | Path, done: int, *, final: bool, folder: str, max_steps: int,
+             output_left: int, seconds: float = 120.0) -> tuple[ScratchRun, dict[str, list] | None]:
+    """The checked rows of a sandboxed run's scratch store that are new since step `done`
+    (see `TraceStore.import_trace`; None when nothing is new); StoreError for a bad store.
+    Reads only that file: no connection to the main store is needed."""
+    from . import scratch
+
+    try:
+        return scratch.read(scratch_path, done, final=final, folder=folder, max_steps=max_steps,
+                            output_left=output_left, seconds=seconds)
+    except scratch.ScratchError as exc:
+        raise StoreError(str(exc)) from exc
 
 
 def _in_run(runs: str, offset: int) -> tuple[int | None, str | None]:
