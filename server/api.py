@@ -27,6 +27,7 @@ from pyrona.tracer.store import StoreError, TraceInfo, TraceStore
 from pyrona.views.mermaid import ViewOptions
 
 from . import viewmodels
+from .access import access
 from .jobs import FINAL, safe_name
 from .problems import HTTPProblem
 
@@ -36,7 +37,6 @@ MAX_EXPORT_STEPS = 2_000
 MAX_KINDS = 32
 _SAMPLE = re.compile(r"[A-Za-z0-9_]{1,80}\Z")
 _KIND = re.compile(r"[a-z][a-z-]{0,39}\Z")
-TraceId = Annotated[int, Path(ge=1, le=2**62, description="the trace's id")]
 StepIndex = Annotated[int, Path(description="the step, from 0")]
 Flag = Annotated[bool, Query()]
 
@@ -52,6 +52,16 @@ def reader(request: Request) -> Iterator[TraceStore]:
 
 
 Store = Annotated[TraceStore, Depends(reader)]
+
+
+def trace_id(request: Request, store: Store,
+             trace: Annotated[str, Path(max_length=64, description="the trace's id (with `pyrona serve "
+                                        "--public`: its token)")]) -> int:
+    """The trace the URL names (see `access`), as the store's id."""
+    return access(request).find(store, trace).id
+
+
+TraceId = Annotated[int, Depends(trace_id)]
 
 
 @contextmanager
@@ -84,12 +94,17 @@ def step_of(store: TraceStore, trace: int, index: int) -> int:
 
 @router.get("/samples", summary="The sample programs and their traces")
 def samples(request: Request, store: Store) -> JSONResponse:
-    return JSONResponse(viewmodels.sample_list(request.app.state.settings.samples, store.traces()))
+    rules = access(request)
+    return JSONResponse(viewmodels.sample_list(request.app.state.settings.samples, rules.sample_pool(store),
+                                               rules.ref))
 
 
-@router.get("/traces", summary="Every trace, newest first")
-def traces(store: Store) -> JSONResponse:
-    return JSONResponse(viewmodels.trace_list(store))
+@router.get("/traces", summary="Every trace, newest first (with --public: the samples' and your own)")
+def traces(request: Request, store: Store) -> JSONResponse:
+    rules = access(request)
+    pool = viewmodels.sample_traces(request.app.state.settings.samples, rules.sample_pool(store))
+    listed = rules.listed(store, {info.id for info in pool.values() if info is not None})
+    return JSONResponse(viewmodels.trace_list(store, listed, rules.ref))
 
 
 @router.post("/traces", status_code=201, summary="Upload a program (or pick a sample); its run is queued",
@@ -118,8 +133,19 @@ async def create_trace(request: Request) -> JSONResponse:
         raise HTTPProblem(415, "unsupported-media-type",
                           "Send the program as multipart/form-data (field 'file') or as JSON "
                           '{"name", "source"} or {"sample"}.')
-    trace = await in_writer(request, request.app.state.jobs.submit, name, source)
+    rules = access(request)
+    trace = await in_writer(request, request.app.state.jobs.submit, name, source, rules.owner)
+    if rules.public:
+        trace = await run_in_threadpool(_token_of, request.app.state.settings.db, trace)
     return JSONResponse({"id": trace}, status_code=201, headers={"Location": f"/api/traces/{trace}"})
+
+
+def _token_of(db: object, trace: int) -> str:
+    store = TraceStore(db)  # type: ignore[arg-type]
+    try:
+        return store.trace(trace).token
+    finally:
+        store.close()
 
 
 async def in_writer[T](request: Request, action: Callable[..., T], *args: object) -> T:
@@ -198,14 +224,16 @@ def _size(n: int) -> str:
 
 
 @router.get("/traces/{trace}", summary="TraceInfo")
-def get_trace(trace: TraceId, store: Store) -> JSONResponse:
+def get_trace(request: Request, trace: TraceId, store: Store) -> JSONResponse:
     info = trace_of(store, trace)
-    return JSONResponse(viewmodels.trace_info(info, viewmodels.readable_steps(store, info)))
+    return JSONResponse(viewmodels.trace_info(info, viewmodels.readable_steps(store, info),
+                                              access(request).ref(info)))
 
 
-@router.delete("/traces/{trace}", status_code=204, summary="Delete a trace (a running one is stopped first)")
+@router.delete("/traces/{trace}", status_code=204,
+               summary="Delete a trace (a running one is stopped first; with --public: its creator only)")
 def delete_trace(trace: TraceId, request: Request, store: Store) -> Response:
-    trace_of(store, trace)
+    access(request).check_delete(trace_of(store, trace))
     with found():
         request.app.state.jobs.delete(trace)
     return Response(status_code=204)
@@ -343,7 +371,8 @@ def export(request: Request, trace: TraceId, store: Store,
     kind, ext = {"md": ("text/markdown", "md"), "json": ("application/json", "json"),
                  "mermaid": ("text/plain", "mmd"), "html": ("text/html", "html")}[format]
     return Response(out.getvalue(), media_type=f"{kind}; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="trace-{trace}.{ext}"'})
+                    headers={"Content-Disposition":
+                             f'attachment; filename="trace-{request.path_params["trace"]}.{ext}"'})
 
 
 def _mermaid_js(request: Request) -> str | None:

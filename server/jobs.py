@@ -105,11 +105,12 @@ class JobManager:
 
     # --- runs ---
 
-    def submit(self, name: str, source: str) -> int:
-        """Create the trace of a run of `source` (status queued) and queue the run; its id."""
+    def submit(self, name: str, source: str, owner: str = "") -> int:
+        """Create the trace of a run of `source` (status queued; `owner`: see
+        `server/access.py`) and queue the run; its id."""
         name = safe_name(name)
         options = {**asdict(self.settings.limits), "sandbox": self.settings.sandbox}
-        trace = self.write(lambda store: store.create_trace(name, {name: source}, options))
+        trace = self.write(lambda store: store.create_trace(name, {name: source}, options, owner))
         job = Job(trace, name, source)
         with self._lock:
             if self._closed:
