@@ -56,6 +56,7 @@ bench: setup
 	$(VENV)/bin/python bench/bench_runtime.py
 	$(VENV)/bin/python bench/bench_tracer.py
 	$(VENV)/bin/python bench/bench_viewer.py
+	$(VENV)/bin/python bench/bench_server.py
 
 clean:
 	rm -rf $(VENV) node_modules build *.egg-info .pytest_cache .hypothesis

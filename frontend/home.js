@@ -259,7 +259,7 @@
     const violations = summary.violations || 0;
     const ready = t.steps > 0;
     return el("tr", { "data-trace": t.id },
-      el("td", { class: "muted" }, t.id),
+      el("td", { class: "muted", title: String(t.id) }, typeof t.id === "number" ? t.id : `${String(t.id).slice(0, 6)}…`),
       el("td", {}, ready ? el("a", { href: `/traces/${t.id}` }, t.name) : t.name,
         t.message ? el("div", { class: "small muted" }, t.message) : null),
       el("td", { class: "num" }, fmt(t.steps)),
@@ -274,7 +274,7 @@
   }
 
   async function remove(t) {
-    if (!window.confirm(`Delete trace #${t.id} (${t.name})?`)) return;
+    if (!window.confirm(`Delete the trace of ${t.name}?`)) return;
     try {
       await api(`/api/traces/${t.id}`, { method: "DELETE" });
     } catch (err) {

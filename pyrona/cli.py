@@ -149,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", metavar="PATH", help=db_help)
     serve.add_argument("--samples", action="store_true",
                        help="trace the sample programs first, unless the store has them already")
+    serve.add_argument("--public", action="store_true",
+                       help="for a server others reach: traces addressed by unguessable tokens, each "
+                            "browser session lists and deletes its own traces only (see the README)")
+    serve.add_argument("--shared", action="store_true",
+                       help="with --public: every visitor's list shows every trace")
     return parser
 
 

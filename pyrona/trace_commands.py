@@ -117,16 +117,35 @@ def cmd_serve(options: argparse.Namespace) -> int:
     from .server.app import create_app
     from .server.settings import ServerSettings
 
-    store = open_store(options.db)  # made, or checked, before the server answers anyone
+    if options.shared and not options.public:
+        raise UsageError("--shared goes with --public (without it, every trace is listed already)")
+    store = open_store(options.db)  # made (or migrated), or checked, before the server answers anyone
     store.close()
     db = Path(store.path)
-    app = create_app(ServerSettings(db=db))
+    app = create_app(ServerSettings(db=db, public=options.public, shared=options.shared))
     app.state.jobs.recover()  # (before the samples: their runs may be among what it finds)
     if options.samples:
         app.state.jobs.ensure_samples(wait=True)
     print(f"Pyrona Studio on http://{options.host}:{options.port}/  (traces in {db})", file=sys.stderr)
+    print(serve_notice(options.host, options.public, options.shared), file=sys.stderr)
     uvicorn.run(app, host=options.host, port=options.port, log_level="warning")
     return 0
+
+
+def serve_notice(host: str, public: bool, shared: bool) -> str:
+    """The line `pyrona serve` starts with: who can reach the server, and what they see."""
+    local = host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+    reach = (f"listening on {host} only: this machine alone can reach it" if local
+             else f"listening on {host}: other machines can reach it")
+    if not public:
+        rules = "local mode: integer trace ids, everyone sees and deletes every trace"
+        if not local:
+            rules += " (WARNING: exposed without --public)"
+    elif shared:
+        rules = "public mode, shared: token URLs, every trace listed, deleted by its creator only"
+    else:
+        rules = "public mode: token URLs, each browser session lists and deletes its own traces"
+    return f"{reach}; {rules}"
 
 
 def cmd_show(options: argparse.Namespace) -> int:

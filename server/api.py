@@ -12,9 +12,11 @@ import asyncio
 import io
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Literal
+
+import anyio
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -26,6 +28,7 @@ from pyrona.tracer.store import StoreError, TraceInfo, TraceStore
 from pyrona.views.mermaid import ViewOptions
 
 from . import viewmodels
+from .access import access
 from .jobs import FINAL, safe_name
 from .problems import HTTPProblem
 
@@ -37,7 +40,6 @@ _SAMPLE = re.compile(r"[A-Za-z0-9_]{1,80}\Z")
 _KIND = re.compile(r"[a-z][a-z-]{0,39}\Z")
 MAX_ID = 2**62  # trace ids are SQLite integers: anything larger is no trace (and no OverflowError)
 _KINDS = rf"^([a-z][a-z-]{{0,39}}(,[a-z][a-z-]{{0,39}}){{0,{MAX_KINDS - 1}}})?$"  # (the schema's)
-TraceId = Annotated[int, Path(ge=1, le=MAX_ID, description="the trace's id", examples=[1])]
 StepIndex = Annotated[int, Path(description="the step, from 0", examples=[0])]
 Flag = Annotated[bool, Query()]
 
@@ -56,7 +58,7 @@ class Problem(BaseModel):
 
 
 class Created(BaseModel):
-    id: int
+    id: int | str  # (with --public: the trace's token)
 
 
 class Progress(BaseModel):
@@ -114,6 +116,16 @@ def reader(request: Request) -> Iterator[TraceStore]:
 Store = Annotated[TraceStore, Depends(reader)]
 
 
+def trace_id(request: Request, store: Store,
+             trace: Annotated[str, Path(max_length=64, description="the trace's id (with `pyrona serve "
+                                        "--public`: its token)")]) -> int:
+    """The trace the URL names (see `access`), as the store's id."""
+    return access(request).find(store, trace).id
+
+
+TraceId = Annotated[int, Depends(trace_id)]
+
+
 @contextmanager
 def found() -> Iterator[None]:
     """A StoreError from reading (a trace deleted meanwhile...) as a 404."""
@@ -144,12 +156,17 @@ def step_of(store: TraceStore, trace: int, index: int) -> int:
 
 @router.get("/samples", summary="The sample programs and their traces")
 def samples(request: Request, store: Store) -> JSONResponse:
-    return JSONResponse(viewmodels.sample_list(request.app.state.settings.samples, store.traces()))
+    rules = access(request)
+    return JSONResponse(viewmodels.sample_list(request.app.state.settings.samples, rules.sample_pool(store),
+                                               rules.ref))
 
 
-@router.get("/traces", summary="Every trace, newest first")
-def traces(store: Store) -> JSONResponse:
-    return JSONResponse(viewmodels.trace_list(store))
+@router.get("/traces", summary="Every trace, newest first (with --public: the samples' and your own)")
+def traces(request: Request, store: Store) -> JSONResponse:
+    rules = access(request)
+    pool = viewmodels.sample_traces(request.app.state.settings.samples, rules.sample_pool(store))
+    listed = rules.listed(store, {info.id for info in pool.values() if info is not None})
+    return JSONResponse(viewmodels.trace_list(store, listed, rules.ref))
 
 
 _HOW = ('Send the program as multipart/form-data (field \'file\') or as JSON {"name", "source"} '
@@ -195,7 +212,10 @@ async def create_trace(request: Request) -> JSONResponse:
         raise HTTPProblem(400, "empty", f"The request has no body: there is no program to run. {_HOW}")
     else:
         raise HTTPProblem(415, "unsupported-media-type", _HOW)
-    trace = await run_in_threadpool(request.app.state.jobs.submit, name, source)
+    rules = access(request)
+    trace = await in_writer(request, request.app.state.jobs.submit, name, source, rules.owner)
+    if rules.public:
+        trace = await run_in_threadpool(_token_of, request.app.state.settings.db, trace)
     return JSONResponse({"id": trace}, status_code=201, headers={"Location": f"/api/traces/{trace}"})
 
 
@@ -216,6 +236,24 @@ async def _has_body(request: Request) -> bool:
         if chunk:
             return True
     return False
+
+
+def _token_of(db: object, trace: int) -> str:
+    store = TraceStore(db)  # type: ignore[arg-type]
+    try:
+        return store.trace(trace).token
+    finally:
+        store.close()
+
+
+async def in_writer[T](request: Request, action: Callable[..., T], *args: object) -> T:
+    """Run a write (`action` takes the one writer's lock) on a thread of the writes' own:
+    writes waiting for the writer queue here, on the event loop, and never hold the threads
+    of the pool that serves the reads (a burst of uploads once took all of them)."""
+    state = request.app.state
+    if getattr(state, "write_threads", None) is None:  # made in the event loop: no race
+        state.write_threads = anyio.CapacityLimiter(1)
+    return await anyio.to_thread.run_sync(action, *args, limiter=state.write_threads)
 
 
 async def _uploaded_file(request: Request, limit: int) -> tuple[str, str]:
@@ -292,15 +330,17 @@ def _size(n: int) -> str:
 
 
 @router.get("/traces/{trace}", summary="TraceInfo", responses=OF_A_TRACE)
-def get_trace(trace: TraceId, store: Store) -> JSONResponse:
+def get_trace(request: Request, trace: TraceId, store: Store) -> JSONResponse:
     info = trace_of(store, trace)
-    return JSONResponse(viewmodels.trace_info(info, viewmodels.readable_steps(store, info)))
+    return JSONResponse(viewmodels.trace_info(info, viewmodels.readable_steps(store, info),
+                                              access(request).ref(info)))
 
 
-@router.delete("/traces/{trace}", status_code=204, summary="Delete a trace (a running one is stopped first)",
+@router.delete("/traces/{trace}", status_code=204,
+               summary="Delete a trace (a running one is stopped first; with --public: its creator only)",
                responses=OF_A_TRACE)
 def delete_trace(trace: TraceId, request: Request, store: Store) -> Response:
-    trace_of(store, trace)
+    access(request).check_delete(trace_of(store, trace))
     with found():
         request.app.state.jobs.delete(trace)
     return Response(status_code=204)
@@ -457,7 +497,8 @@ def export(request: Request, trace: TraceId, store: Store,
     kind, ext = {"md": ("text/markdown", "md"), "json": ("application/json", "json"),
                  "mermaid": ("text/plain", "mmd"), "html": ("text/html", "html")}[format]
     return Response(out.getvalue(), media_type=f"{kind}; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="trace-{trace}.{ext}"'})
+                    headers={"Content-Disposition":
+                             f'attachment; filename="trace-{request.path_params["trace"]}.{ext}"'})
 
 
 def _mermaid_js(request: Request) -> str | None:

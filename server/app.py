@@ -54,6 +54,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.mount("/vendor/mermaid", CachedStaticFiles(directory=str(mermaid)), name="mermaid")
     app.include_router(api.router)
     app.include_router(pages.router)
+    if settings.public:
+        from .access import SessionMiddleware
+
+        app.add_middleware(SessionMiddleware)
 
     @app.exception_handler(HTTPProblem)
     async def problem(request: Request, exc: HTTPProblem) -> Response:

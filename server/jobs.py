@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pyrona.tracer.store import StoreError, TraceStore
+from pyrona.tracer.store import StoreError, TraceStore, read_run
 
 from . import recovery, sandbox, worker
 from .worker_end import STOP_GRACE, Streams, WorkerEnd, disk_usage, kill_group, signal_end
@@ -34,6 +34,8 @@ TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import TypeVar
+
+    from pyrona.tracer.scratch import ScratchRun
 
     T = TypeVar("T")
 
@@ -106,11 +108,12 @@ class JobManager:
 
     # --- runs ---
 
-    def submit(self, name: str, source: str) -> int:
-        """Create the trace of a run of `source` (status queued) and queue the run; its id."""
+    def submit(self, name: str, source: str, owner: str = "") -> int:
+        """Create the trace of a run of `source` (status queued; `owner`: see
+        `server/access.py`) and queue the run; its id."""
         name = safe_name(name)
         options = self._options()
-        trace = self.write(lambda store: store.create_trace(name, {name: source}, options))
+        trace = self.write(lambda store: store.create_trace(name, {name: source}, options, owner))
         self._queue_run(Job(trace, name, source))
         return trace
 
@@ -315,9 +318,7 @@ class JobManager:
         run, broken = None, ""
         if db.exists():
             try:
-                run = self.write(lambda store: store.import_trace(
-                    db, job.trace, final=True, folder=plan.folder, max_steps=limits.max_steps,
-                    max_output=limits.output_bytes))
+                run = self._import(db, job, plan.folder, final=True)
             except StoreError as exc:
                 broken = str(exc)
                 self.write(lambda store: store.delete_trace(job.trace, steps_only=True))
@@ -328,6 +329,16 @@ class JobManager:
         summary = {**(run.summary if run else {}), "sandbox": mode}
         self._finish(job, status, message, steps=job.steps, summary=summary,
                      truncated=message if status == "truncated" else "")
+
+    def _import(self, db: Path, job: Job, folder: str, *, final: bool) -> ScratchRun:
+        """Copy the run's scratch store into its trace. Reading and checking the untrusted
+        store (seconds, for a big trace) happens outside the writer's lock: only the copy,
+        one short transaction, holds it, so uploads and other runs' copies do not wait."""
+        limits = self.settings.limits
+        done, used = self.write(lambda store: store.import_position(job.trace))
+        run, rows = read_run(db, done, final=final, folder=folder, max_steps=limits.max_steps,
+                             output_left=limits.output_bytes - used)
+        return self.write(lambda store: store.import_rows(job.trace, run, rows))
 
     def _watch(self, job: Job, worker_end: WorkerEnd, streams: Streams, db: Path, folder: str,
                scratch: Path) -> str:
@@ -355,9 +366,7 @@ class JobManager:
             if copying and now >= next_copy and db.exists():
                 next_copy = now + IMPORT_EVERY
                 try:
-                    run = self.write(lambda store: store.import_trace(
-                        db, job.trace, final=False, folder=folder, max_steps=limits.max_steps,
-                        max_output=limits.output_bytes))
+                    run = self._import(db, job, folder, final=False)
                     job.steps = max(job.steps, run.steps)
                 except StoreError as exc:
                     copying = False  # the final copy says what is wrong

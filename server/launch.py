@@ -30,22 +30,26 @@ def free_port() -> int:
 
 class ServerProcess:
     """`pyrona serve --db DB` on a free port of 127.0.0.1 (with `samples`: the sample
-    programs traced first), its output in `log`. Use it as a context manager, or call
-    `stop()`; `base` is its URL."""
+    programs traced first; `options`: more of serve's options), its output in `log`. Use it
+    as a context manager, or call `stop()`; `base` is its URL, `pid` its process id."""
 
     def __init__(self, db: Path, log: Path, *, samples: bool = False, timeout: float = 60.0,
-                 cwd: Path | None = None) -> None:
+                 cwd: Path | None = None, options: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self._log = open(log, "w+b")  # noqa: SIM115 - held until stop()
         command = [sys.executable, "-m", "pyrona", "serve", "--port", str(self.port), "--db", str(db)]
-        self._proc = subprocess.Popen(command + (["--samples"] if samples else []), cwd=cwd,
+        self._proc = subprocess.Popen(command + (["--samples"] if samples else []) + list(options), cwd=cwd,
                                       stdout=self._log, stderr=subprocess.STDOUT)
         try:
             self._wait(timeout)
         except BaseException:
             self.stop()
             raise
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
 
     def _wait(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

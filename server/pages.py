@@ -16,30 +16,29 @@ from pyrona.tracer.store import StoreError, TraceStore
 from pyrona.views import legend as legend_text
 from pyrona.views.mermaid import legend
 
-from .api import MAX_ID
+from .access import Access, access
 from .problems import HTTPProblem
 from .viewmodels import readable_steps, trace_info
 
 router = APIRouter(include_in_schema=False)
 
 
-def trace_page_info(db: object, trace: int) -> dict:
-    """The trace's TraceInfo (as the API gives it), for a trace page's header and script."""
-    if not 1 <= trace <= MAX_ID:  # no trace, and no integer SQLite could hold
-        raise HTTPProblem(404, "not-found", f"There is no trace {trace}.")
+def trace_page_info(db: object, trace: str, rules: Access) -> dict:
+    """The trace's TraceInfo (as the API gives it), for a trace page's header and script:
+    its `id` is what URLs name it by."""
     store = TraceStore(db)
     try:
+        info = rules.find(store, trace)
         try:
-            info = store.trace(trace)
-        except StoreError as err:
-            raise HTTPProblem(404, "not-found", f"There is no trace {trace}.") from err
-        return trace_info(info, readable_steps(store, info))
+            return trace_info(info, readable_steps(store, info), rules.ref(info))
+        except StoreError as err:  # deleted meanwhile
+            raise HTTPProblem(404, "not-found", f"There is no trace {trace[:40]}.") from err
     finally:
         store.close()
 
 
-async def load_trace(request: Request, trace: int) -> dict:
-    return await run_in_threadpool(trace_page_info, request.app.state.settings.db, trace)
+async def load_trace(request: Request, trace: str) -> dict:
+    return await run_in_threadpool(trace_page_info, request.app.state.settings.db, trace, access(request))
 
 
 def clamp_step(step: int | None, total: int, default: int = 0) -> int:
@@ -63,9 +62,9 @@ async def home(request: Request) -> Response:
 
 
 @router.get("/traces/{trace}")
-async def viewer(request: Request, trace: int, step: int | None = None) -> Response:
+async def viewer(request: Request, trace: str, step: int | None = None) -> Response:
     info = await load_trace(request, trace)
-    page = {"trace": trace, "name": info["name"], "status": info["status"], "total": info["steps"],
+    page = {"trace": info["id"], "name": info["name"], "status": info["status"], "total": info["steps"],
             "message": info["message"] or info["truncated"], "step": clamp_step(step, info["steps"])}
     return render(request, "trace.html", {"nav": "viewer", "trace": info, "page": page, "legend": legend(),
                                           "legend_notes": legend_text.NOTES,
@@ -73,16 +72,16 @@ async def viewer(request: Request, trace: int, step: int | None = None) -> Respo
 
 
 @router.get("/traces/{trace}/timeline")
-async def timeline(request: Request, trace: int, step: int | None = None) -> Response:
+async def timeline(request: Request, trace: str, step: int | None = None) -> Response:
     info = await load_trace(request, trace)
-    page = {"trace": trace, "name": info["name"], "total": info["steps"],
+    page = {"trace": info["id"], "name": info["name"], "total": info["steps"],
             "step": None if step is None else clamp_step(step, info["steps"])}
     return render(request, "timeline.html", {"nav": "timeline", "trace": info, "page": page})
 
 
 @router.get("/traces/{trace}/sccs")
-async def sccs(request: Request, trace: int, step: int | None = None) -> Response:
+async def sccs(request: Request, trace: str, step: int | None = None) -> Response:
     info = await load_trace(request, trace)
-    page = {"trace": trace, "name": info["name"], "total": info["steps"],
+    page = {"trace": info["id"], "name": info["name"], "total": info["steps"],
             "step": clamp_step(step, info["steps"], default=-1)}
     return render(request, "sccs.html", {"nav": "sccs", "trace": info, "page": page})

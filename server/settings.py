@@ -35,3 +35,8 @@ class ServerSettings:
     sandbox: str = "auto"
     max_upload_bytes: int = 1_000_000
     workers: int = 2
+    #: exposed to others (`pyrona serve --public`): traces addressed by tokens, lists and
+    #: deletes per browser session (`server/access.py`)
+    public: bool = False
+    #: with `public`: every visitor's lists show every trace (deleting stays the creator's)
+    shared: bool = False

@@ -8,6 +8,7 @@ the SCCs and the analysis of a step.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -32,9 +33,10 @@ TIMELINE_SKIPS = ("moved",)
 MAX_EVENTS = 20_000
 
 
-def trace_info(info: TraceInfo, steps: int | None = None) -> dict:
-    """TraceInfo: `steps` is the number of readable steps (so far, for a running trace)."""
-    return {"id": info.id, "name": info.name, "status": info.status,
+def trace_info(info: TraceInfo, steps: int | None = None, ref: int | str | None = None) -> dict:
+    """TraceInfo: `steps` is the number of readable steps (so far, for a running trace);
+    `ref` what URLs name the trace by (its id unless said: a token in public mode)."""
+    return {"id": info.id if ref is None else ref, "name": info.name, "status": info.status,
             "steps": info.steps if steps is None else steps, "message": info.message,
             "created": info.created, "truncated": info.truncated, "summary": info.summary}
 
@@ -43,23 +45,32 @@ def readable_steps(store: TraceStore, info: TraceInfo) -> int:
     return store.step_count(info.id) if info.status in ("running", "queued") else info.steps
 
 
-def trace_list(store: TraceStore) -> dict:
-    """`{"traces": [TraceInfo]}`, newest first."""
-    infos = sorted(store.traces(), key=lambda i: i.id, reverse=True)
-    return {"traces": [trace_info(i, readable_steps(store, i)) for i in infos]}
+def trace_list(store: TraceStore, infos: list[TraceInfo] | None = None,
+               ref: Callable[[TraceInfo], int | str] | None = None) -> dict:
+    """`{"traces": [TraceInfo]}` of `infos` (every trace if None), newest first."""
+    infos = sorted(store.traces() if infos is None else infos, key=lambda i: i.id, reverse=True)
+    return {"traces": [trace_info(i, readable_steps(store, i), ref(i) if ref else None) for i in infos]}
 
 
-def sample_list(folder: Path, traces: list[TraceInfo]) -> dict:
+def sample_traces(folder: Path, traces: list[TraceInfo]) -> dict[str, TraceInfo | None]:
+    """Each sample program's file name, and its newest finished trace (matched by file name) or None."""
+    newest: dict[str, TraceInfo] = {}
+    for info in traces:
+        if info.status == "done" and (info.name not in newest or newest[info.name].id < info.id):
+            newest[info.name] = info
+    return {path.name: newest.get(path.name) for path in sorted(folder.glob("*.py"))}
+
+
+def sample_list(folder: Path, traces: list[TraceInfo],
+                ref: Callable[[TraceInfo], int | str] | None = None) -> dict:
     """`{"samples": [{"name", "title", "description", "trace"}]}`: `trace` is the newest
     finished trace of the sample (matched by file name), or None."""
-    newest: dict[str, int] = {}
-    for info in traces:
-        if info.status == "done":
-            newest[info.name] = max(newest.get(info.name, 0), info.id)
     samples = []
-    for path in sorted(folder.glob("*.py")):
+    for name, info in sample_traces(folder, traces).items():
+        path = folder / name
+        trace = None if info is None else (ref(info) if ref else info.id)
         samples.append({"name": path.stem, "title": path.stem.replace("_", " ").capitalize(),
-                        "description": _docstring(path), "trace": newest.get(path.name)})
+                        "description": _docstring(path), "trace": trace})
     return {"samples": samples}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import json
+import secrets
 import sqlite3
 import time
 import zlib
@@ -21,8 +22,8 @@ from pathlib import Path
 
 from ..errors import PyronaError
 from .store_format import (
-    _RS, _US, EVENT_NAMES, GROUP, INTERVAL_TABLES, OPEN, OPEN_SCHEMA, SCHEMA, SCHEMA_VERSION,
-    bins_containing, interval_bin, run_lengths,
+    _RS, _US, EVENT_NAMES, GROUP, INTERVAL_TABLES, MIGRATE_1_2, OPEN, OPEN_SCHEMA, SCHEMA, SCHEMA_VERSION,
+    TOKEN_INDEX, bins_containing, interval_bin, run_lengths,
 )
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -34,9 +35,19 @@ if TYPE_CHECKING:
     from .writer import TraceWriter
 
 #: One trace's header: id, name, created (a timestamp), status (queued, running, done,
-#: failed, truncated), steps, message, truncated (the reason), settings, summary.
-#: (A named tuple: the model's dataclasses stay out of a trace's start-up.)
-TraceInfo = namedtuple("TraceInfo", "id name created status steps message truncated settings summary")
+#: failed, truncated), steps, message, truncated (the reason), settings, summary, token
+#: (unguessable, for URLs; None in a version 1 store opened read-only), owner (see
+#: `store_format.MIGRATE_1_2`). (A named tuple: the model's dataclasses stay out of a
+#: trace's start-up.)
+TraceInfo = namedtuple("TraceInfo",
+                       "id name created status steps message truncated settings summary token owner",
+                       defaults=(None, ""))
+_INFO = "id, name, created, status, steps, message, truncated, settings, summary"
+
+
+def new_token() -> str:
+    """A trace's token: 128 random bits, URL-safe."""
+    return secrets.token_urlsafe(16)
 
 
 class StoreError(PyronaError):
@@ -58,6 +69,7 @@ class TraceStore:
         one that is not a trace store is a StoreError. Otherwise the file and its tables
         are created if need be."""
         self.path = str(path)
+        self._info = f"{_INFO}, token, owner"  # a version 1 store read as it is: NULL, ''
         if readonly and not Path(path).is_file():
             raise StoreError(f"there is no trace store {self.path}")
         try:
@@ -94,19 +106,39 @@ class TraceStore:
             raise StoreError(f"{self.path} is not a pyrona trace store (it has no schema version)")
         if row is None:
             self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) == 1 and readonly:
+            self._info = f"{_INFO}, NULL, ''"  # readable as it is; migrated when opened to write
+        elif int(row[0]) == 1:
+            self._migrate()
         elif int(row[0]) != SCHEMA_VERSION:
             raise StoreError(f"{self.path} has schema version {row[0]}, this pyrona reads {SCHEMA_VERSION}")
+        if not readonly:
+            self.db.executescript(TOKEN_INDEX)
+
+    def _migrate(self) -> None:
+        """Version 1 to 2: traces get a token and an owner ('': they were made locally)."""
+        with self._tx():  # the version is read again: another connection may have migrated it
+            if self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] != "1":
+                return
+            for statement in filter(str.strip, MIGRATE_1_2.split(";")):
+                self.db.execute(statement)
+            ids = [r[0] for r in self.db.execute("SELECT id FROM traces")]
+            self.db.executemany("UPDATE traces SET token = ? WHERE id = ?", [(new_token(), i) for i in ids])
+            self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
         self.db.close()
 
     # --- traces ---
 
-    def create_trace(self, name: str, files: dict[str, str], settings: dict | None = None) -> int:
+    def create_trace(self, name: str, files: dict[str, str], settings: dict | None = None,
+                     owner: str = "") -> int:
+        """A new trace (queued) of `files`, with a new token; its id."""
         with self._tx():
             cur = self.db.execute(
-                "INSERT INTO traces (name, created, status, settings) VALUES (?, ?, 'queued', ?)",
-                (name, time.time(), json.dumps(settings or {})))
+                "INSERT INTO traces (name, created, status, settings, token, owner) "
+                "VALUES (?, ?, 'queued', ?, ?, ?)", (name, time.time(), json.dumps(settings or {}),
+                                                     new_token(), owner))
             trace = cur.lastrowid
             self.db.executemany("INSERT INTO files VALUES (?, ?, ?, ?)",
                                 [(trace, i, path, src) for i, (path, src) in enumerate(files.items())])
@@ -125,16 +157,23 @@ class TraceStore:
         self.db.execute(f"UPDATE traces SET {', '.join(sets)} WHERE id = ?", (*args, trace))
 
     def trace(self, trace: int) -> TraceInfo:
-        row = self.db.execute(
-            "SELECT id, name, created, status, steps, message, truncated, settings, summary "
-            "FROM traces WHERE id = ?", (trace,)).fetchone()
+        row = self.db.execute(f"SELECT {self._info} FROM traces WHERE id = ?", (trace,)).fetchone()
         if row is None:
             raise StoreError(f"no trace {trace}")
-        return TraceInfo(*row[:7], json.loads(row[7]), json.loads(row[8]))
+        return _trace_info(row)
 
-    def traces(self) -> list[TraceInfo]:
-        ids = [r[0] for r in self.db.execute("SELECT id FROM traces ORDER BY id")]
-        return [self.trace(i) for i in ids]
+    def trace_by_token(self, token: str) -> TraceInfo:
+        row = self.db.execute(f"SELECT {self._info} FROM traces WHERE token = ?", (token,)).fetchone()
+        if row is None:
+            raise StoreError("no trace has this token")
+        return _trace_info(row)
+
+    def traces(self, owners: tuple[str, ...] | None = None) -> list[TraceInfo]:
+        """Every trace (with `owners`: those of these owners only), oldest first."""
+        sql = f"SELECT {self._info} FROM traces"
+        if owners is not None:
+            sql += f" WHERE owner IN ({','.join('?' * len(owners))})"
+        return [_trace_info(row) for row in self.db.execute(sql + " ORDER BY id", owners or ())]
 
     def unfinished(self) -> list[tuple[int, str, dict]]:
         """(id, status, settings) of every trace queued or running, oldest first."""
@@ -346,22 +385,33 @@ class TraceStore:
         relative to the program's `folder` (the program itself: its name only).
 
         The scratch store is untrusted input: it is opened read-only, each row is checked
-        (`pyrona.tracer.scratch` reads it) and a bad one raises StoreError, copying nothing."""
-        from . import scratch
+        (`pyrona.tracer.scratch` reads it) and a bad one raises StoreError, copying nothing.
 
+        Three parts, for a caller that holds a lock while it writes (the server): where the
+        copy stands (`import_position`), reading and checking the scratch store, which may
+        take seconds and writes nothing (`read_run`), and the copy, one short transaction
+        (`import_rows`)."""
+        done, used = self.import_position(into)
+        run, rows = read_run(scratch_path, done, final=final, folder=folder, max_steps=max_steps,
+                             output_left=max_output - used, seconds=seconds)
+        return self.import_rows(into, run, rows)
+
+    def import_position(self, into: int) -> tuple[int, int]:
+        """(steps already copied into trace `into`, bytes of output it holds)."""
         row = self.db.execute("SELECT checkpoint FROM traces WHERE id = ?", (into,)).fetchone()
         if row is None:
             raise StoreError(f"no trace {into}")
-        done = max(row[0], 0)  # steps copied by earlier calls
         used = self.db.execute("SELECT COALESCE(SUM(LENGTH(text)), 0) FROM outputs WHERE trace = ?",
                                (into,)).fetchone()[0]
-        try:
-            run, rows = scratch.read(scratch_path, done, final=final, folder=folder, max_steps=max_steps,
-                                     output_left=max_output - used, seconds=seconds)
-        except scratch.ScratchError as exc:
-            raise StoreError(str(exc)) from exc
+        return max(row[0], 0), used
+
+    def import_rows(self, into: int, run: ScratchRun, rows: dict[str, list] | None) -> ScratchRun:
+        """Copy the checked rows `read_run` gave into trace `into` (one transaction); `run`
+        with the trace's node and violation counts in its summary."""
         if rows is None:
             return run
+        if self.db.execute("SELECT 1 FROM traces WHERE id = ?", (into,)).fetchone() is None:
+            raise StoreError(f"no trace {into}")  # deleted meanwhile
         with self._tx():
             for table in INTERVAL_TABLES:
                 self.db.execute(f"DELETE FROM open_{table} WHERE trace = ?", (into,))
@@ -378,6 +428,24 @@ class TraceStore:
         run.summary.setdefault("nodes", counts[1])
         run.summary["violations"] = counts[0]
         return run
+
+
+def read_run(scratch_path: str | Path, done: int, *, final: bool, folder: str, max_steps: int,
+             output_left: int, seconds: float = 120.0) -> tuple[ScratchRun, dict[str, list] | None]:
+    """The checked rows of a sandboxed run's scratch store that are new since step `done`
+    (see `TraceStore.import_trace`; None when nothing is new); StoreError for a bad store.
+    Reads only that file: no connection to the main store is needed."""
+    from . import scratch
+
+    try:
+        return scratch.read(scratch_path, done, final=final, folder=folder, max_steps=max_steps,
+                            output_left=output_left, seconds=seconds)
+    except scratch.ScratchError as exc:
+        raise StoreError(str(exc)) from exc
+
+
+def _trace_info(row: tuple) -> TraceInfo:
+    return TraceInfo(*row[:7], json.loads(row[7]), json.loads(row[8]), *row[9:])
 
 
 def _in_run(runs: str, offset: int) -> tuple[int | None, str | None]:

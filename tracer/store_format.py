@@ -19,7 +19,7 @@ TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: traces.token and traces.owner (a version 1 store is migrated on open)
 LEVELS = 41  # intervals up to 2**41 steps
 STEP_CHUNK = 4096  # steps packed per row
 STEP_FLUSH = 16 * STEP_CHUNK  # steps held before they are written (one transaction)
@@ -71,7 +71,8 @@ CREATE TABLE IF NOT EXISTS traces (
     id INTEGER PRIMARY KEY, name TEXT NOT NULL, created REAL NOT NULL,
     status TEXT NOT NULL, steps INTEGER NOT NULL DEFAULT 0, message TEXT NOT NULL DEFAULT '',
     truncated TEXT NOT NULL DEFAULT '', checkpoint INTEGER NOT NULL DEFAULT -1,
-    settings TEXT NOT NULL DEFAULT '{}', summary TEXT NOT NULL DEFAULT '{}');
+    settings TEXT NOT NULL DEFAULT '{}', summary TEXT NOT NULL DEFAULT '{}',
+    token TEXT, owner TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS files (
     trace INTEGER NOT NULL, file INTEGER NOT NULL, path TEXT NOT NULL, source TEXT NOT NULL,
     PRIMARY KEY (trace, file)) WITHOUT ROWID;
@@ -100,6 +101,19 @@ CREATE TABLE IF NOT EXISTS regions (
     lrc INTEGER NOT NULL, sbrc INTEGER NOT NULL, open INTEGER NOT NULL, name TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS regions_bin ON regions (trace, bin);
 CREATE INDEX IF NOT EXISTS regions_rid ON regions (trace, rid, start);
+"""
+#: What a store of the version before is migrated with, in one transaction (then the
+#: traces it had get their tokens, TOKEN_INDEX is made and the version becomes SCHEMA_VERSION).
+#: A trace's token addresses it in URLs where integer ids must stay internal (`pyrona serve
+#: --public`); its owner is who created it there (a hash of a browser session; '' for
+#: the server's own traces, the CLI's and a local server's).
+MIGRATE_1_2 = """
+ALTER TABLE traces ADD COLUMN token TEXT;
+ALTER TABLE traces ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+"""
+TOKEN_INDEX = """
+CREATE UNIQUE INDEX IF NOT EXISTS traces_token ON traces (token);
+CREATE INDEX IF NOT EXISTS traces_owner ON traces (owner, id);
 """
 #: Interval tables and their value columns (after trace, bin, start, end).
 INTERVAL_TABLES = {
