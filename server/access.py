@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 COOKIE = "pyrona_session"
 _SESSION = re.compile(r"[A-Za-z0-9_-]{43}\Z")  # secrets.token_urlsafe(32)
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{22}\Z")  # secrets.token_urlsafe(16)
+#: What a URL may name a trace by (the schema's pattern): an id (up to 17 digits: within
+#: SQLite's integers) or a token. Anything else is a 422; anything of this form that names
+#: no trace (in this mode) a 404.
+TRACE_REF = r"^([1-9][0-9]{0,16}|[A-Za-z0-9_-]{22})$"
 MAX_ID = 2**62
 
 
@@ -55,8 +59,7 @@ class Access:
             except StoreError:
                 _missing(ref)
         if not ref.isascii() or not ref.isdigit() or not 1 <= int(ref) <= MAX_ID:
-            raise HTTPProblem(422, "invalid-request",
-                              f"trace: {ref[:40]!r} is not a trace id (an integer from 1)")
+            _missing(ref)  # (a token, locally: the API's pattern refused anything else, 422)
         try:
             return store.trace(int(ref))
         except StoreError:

@@ -28,7 +28,7 @@ from pyrona.tracer.store import StoreError, TraceInfo, TraceStore
 from pyrona.views.mermaid import ViewOptions
 
 from . import viewmodels
-from .access import access
+from .access import TRACE_REF, access
 from .jobs import FINAL, safe_name
 from .problems import HTTPProblem
 
@@ -117,8 +117,9 @@ Store = Annotated[TraceStore, Depends(reader)]
 
 
 def trace_id(request: Request, store: Store,
-             trace: Annotated[str, Path(max_length=64, description="the trace's id (with `pyrona serve "
-                                        "--public`: its token)")]) -> int:
+             trace: Annotated[str, Path(pattern=TRACE_REF, examples=["1"],
+                                        description="the trace's id (with `pyrona serve --public`: its "
+                                                    "token)")]) -> int:
     """The trace the URL names (see `access`), as the store's id."""
     return access(request).find(store, trace).id
 

@@ -28,7 +28,10 @@ def trace_page_info(db: object, trace: str, rules: Access) -> dict:
     its `id` is what URLs name it by."""
     store = TraceStore(db)
     try:
-        info = rules.find(store, trace)
+        try:
+            info = rules.find(store, trace)
+        except HTTPProblem as err:  # (no id at all, 0, past SQLite's integers: a page of no trace)
+            raise HTTPProblem(404, "not-found", f"There is no trace {trace[:40]}.") from err
         try:
             return trace_info(info, readable_steps(store, info), rules.ref(info))
         except StoreError as err:  # deleted meanwhile

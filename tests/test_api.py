@@ -294,7 +294,7 @@ def chunked(total: int):
     (lambda c: c.get("/api/traces/0"), 422, "invalid-request", "trace"),
     (lambda c: c.get("/api/traces/9223372036854775808"), 422, "invalid-request", "trace"),
     (lambda c: c.get("/api/traces/1/steps?first=99999999999999999999999"), 422, "invalid-request", "first"),
-    (lambda c: c.get("/api/traces/nine"), 422, "invalid-request", "integer"),
+    (lambda c: c.get("/api/traces/nine"), 422, "invalid-request", "trace"),
     (lambda c: c.get("/api/traces/1/steps?count=-1"), 422, "invalid-request", "count"),
     (lambda c: c.get("/api/traces/1/steps?first=first"), 422, "invalid-request", "first"),
     (lambda c: c.get("/api/traces/1/steps/3/mermaid?frozen=maybe"), 422, "invalid-request", "frozen"),
