@@ -50,6 +50,8 @@ GROUPS = {
     "wall": Limits(cpu_seconds=WALL_SECONDS + 60, wall_seconds=WALL_SECONDS, **COMMON),
     "cpu": Limits(cpu_seconds=2, wall_seconds=60, **COMMON),
     "other": Limits(cpu_seconds=60, wall_seconds=120, **COMMON),
+    # the step cap, far below what the CPU time allows
+    "steps": Limits(cpu_seconds=60, wall_seconds=120, **{**COMMON, "max_steps": 20_000}),
 }
 LIMITS = GROUPS["other"]
 ESCAPE = f"sandbox-escape-{uuid.uuid4().hex}.txt"
@@ -81,7 +83,7 @@ def require_mode(mode: str) -> None:
 
 
 #: The group of a program's run (see GROUPS), "other" if not here.
-GROUP_OF = {"sleep": "wall", "blocked": "wall", "loop": "cpu"}
+GROUP_OF = {"sleep": "wall", "blocked": "wall", "loop": "cpu", "steps": "steps"}
 
 
 def programs(port: int) -> dict[str, str]:
@@ -142,6 +144,24 @@ def programs(port: int) -> dict[str, str]:
                   "    print(top, sorted(os.listdir(top)) if os.path.isdir(top) else '-')\n"),
         "disk": ("i = 0\nwhile True:\n    with open(f'part{i}', 'wb') as f:\n"
                  "        f.write(b'x' * 1_000_000)\n    i += 1\n"),
+        "steps": "x = 0\nwhile True:\n    x += 1\n",
+        "objects": "keep = []\nwhile True:\n    keep.append([])\n",
+        "recursion": "def down(n):\n    return down(n + 1)\n\nprint('going down')\ndown(0)\n",
+        "dns": ("import socket\ntry:\n    print('resolved', socket.getaddrinfo('example.com', 80))\n"
+                "except OSError as err:\n    print('no name service', type(err).__name__)\n"),
+        "stdout": ("import io, os, sys\nprint('before')\nsys.stdout = io.StringIO()\nprint('hidden')\n"
+                   "sys.stdout = sys.__stdout__\nos.close(1)\nx = 0\nfor i in range(3):\n    x += i\n"
+                   "print('after', x)\n"),
+        "patch": ("import pyrona.tracer.recorder as recorder\n"
+                  "recorder.Recorder.set_slot = None\n"
+                  "x = [1]\ny = [x]\nprint('patched', y)\n"),
+        "patch_runtime": ("import pyrona.runtime.barrier as barrier\n"
+                          "from pyrona import Region, RegionError\n"
+                          "barrier.plan_store = lambda *args: None\n"
+                          "r, other = Region(), Region()\nother.x = []\n"
+                          "try:\n    r.y = other.x\n    print('not refused')\n"
+                          "except RegionError as err:\n    print('refused', err.kind)\n"),
+        "memory_poke": "import ctypes\nprint('poking')\nctypes.memset(16, 0, 64)\nprint('survived')\n",
     }
 
 
@@ -354,6 +374,56 @@ def test_the_scratch_space_limit_holds_at_every_write(runs, request):
         assert info["status"] == "truncated" and info["message"] in (
             f"stopped: scratch space limit ({limit} MB) reached",
             f"stopped: file size limit ({LIMITS.file_size_mb} MB) reached")
+
+
+def test_a_run_past_the_step_cap_is_kept_to_the_cap(runs):
+    info = ended(runs, "steps")
+    assert (info["status"], info["message"], info["steps"]) == (
+        "truncated", "stopped: step limit (20,000 steps) reached", 20_000)
+
+
+def test_a_run_past_the_object_cap_is_kept_to_the_cap(runs):
+    info = ended(runs, "objects")
+    assert info["status"] == "truncated"
+    assert info["message"] == "stopped: object limit (50,000 objects) reached"
+    assert info["steps"] > 1000
+
+
+def test_deep_recursion_fails_as_python_says_and_keeps_its_steps(runs):
+    info = ended(runs, "recursion")
+    assert info["status"] == "failed"
+    assert info["message"].startswith("RecursionError: maximum recursion depth exceeded")
+    assert info["steps"] > 500 and "going down" in last_step(runs, "recursion", info)["stdout"]
+
+
+def test_no_name_can_be_resolved_inside(runs):
+    info = ended(runs, "dns")
+    assert info["status"] == "done"
+    assert "no name service" in last_step(runs, "dns", info)["stdout"]
+
+
+def test_a_program_that_redirects_or_closes_its_stdout_ends_cleanly(runs):
+    info = ended(runs, "stdout")
+    assert info["status"] == "done" and info["steps"] >= 10
+    stdout = last_step(runs, "stdout", info)["stdout"]
+    assert "before" in stdout and "hidden" not in stdout
+
+
+def test_a_program_that_patches_pyrona_only_breaks_its_own_run(runs):
+    """Patching the tracer or the runtime is the program's own business (the region checks
+    are no security boundary: the sandbox is): its run fails plainly, its trace is readable
+    (`ended` reads it) and the servers keep serving."""
+    tracer = ended(runs, "patch")
+    assert (tracer["status"], tracer["message"]) == ("failed", "TypeError: 'NoneType' object is not callable "
+                                                               "(line 4)")
+    runtime = ended(runs, "patch_runtime")
+    assert runtime["status"] == "failed" and runtime["steps"] > 0
+
+
+def test_ctypes_writing_memory_crashes_only_its_run_and_says_so(runs):
+    info = ended(runs, "memory_poke")
+    assert info["status"] == "failed"
+    assert info["message"] == "stopped: the run crashed (SIGSEGV: segmentation fault)"
 
 
 def test_the_servers_keep_serving(runs):
