@@ -423,7 +423,8 @@ def test_a_program_that_patches_pyrona_only_breaks_its_own_run(runs):
 def test_ctypes_writing_memory_crashes_only_its_run_and_says_so(runs):
     info = ended(runs, "memory_poke")
     assert info["status"] == "failed"
-    assert info["message"] == "stopped: the run crashed (SIGSEGV: segmentation fault)"
+    # (the message may add the peak memory when it came near the memory limit)
+    assert info["message"].startswith("stopped: the run crashed (SIGSEGV: segmentation fault)")
 
 
 def test_the_servers_keep_serving(runs):
