@@ -315,6 +315,8 @@ class JobManager:
         kill_group(proc)  # always: whatever the program left behind goes too
         worker_end.wait(None)
         streams.join()
+        if not reason and streams.output > self._output_backstop():
+            reason = "output"  # (raw writes the worker outran the watch with: all read now)
         run, broken = None, ""
         if db.exists():
             try:
@@ -340,13 +342,18 @@ class JobManager:
                              output_left=limits.output_bytes - used)
         return self.write(lambda store: store.import_rows(job.trace, run, rows))
 
+    def _output_backstop(self) -> int:
+        """Output bytes past which the server stops a run: the worker's tee cuts the output
+        the program prints first; this is for raw writes to its descriptors."""
+        return 4 * self.settings.limits.output_bytes + 65_536
+
     def _watch(self, job: Job, worker_end: WorkerEnd, streams: Streams, db: Path, folder: str,
                scratch: Path) -> str:
         """Wait for the run to end, copying its trace now and then; the reason to stop it
         early ("wall", "output", "disk", "cancelled"), or "" when it ended by itself."""
         limits = self.settings.limits
         deadline = job.started + limits.wall_seconds
-        backstop = 4 * limits.output_bytes + 65_536  # the tee cuts output first; this is for raw writes
+        backstop = self._output_backstop()
         next_copy = next_disk = time.monotonic() + 1.0
         copying = True
         while True:

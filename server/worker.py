@@ -293,7 +293,9 @@ class Stopper:
     through bubblewrap) and looks at the control pipe: the server closes it to stop the
     run (a limit it watches, a cancel), and so does its death. At the CPU limit the
     kernel sends SIGXCPU, at the file size limit SIGXFSZ; a SIGTERM comes from outside.
-    The exception is raised only in the program's own code: raised inside the tracer,
+    The exception is raised only while the program runs (never in the clean-up after
+    it: the reason is kept, the run ends as the limit says), and only in code that is not
+    pyrona's: raised inside the tracer,
     it would leave the graph half updated, so then it is tried again shortly until the
     program's code runs. It is raised once: a program that swallows it is killed by the
     hard limit / the server a moment later. Signals are handled in the main thread,
@@ -334,6 +336,9 @@ class Stopper:
             self.reason = {signal.SIGXCPU: "cpu", signal.SIGXFSZ: "file-size"}.get(signum, "terminated")
         if not self.reason or self.raised:
             return
+        monitor = self.monitor
+        if monitor is None or getattr(monitor, "tool", None) is None:
+            return  # not while the program runs (before it, or the trace being finished): the reason is kept
         code = getattr(frame, "f_code", None)
         if code is not None and not self._is_internal(code) and not code.co_filename.startswith("<"):
             self.raised = True

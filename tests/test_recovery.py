@@ -296,7 +296,9 @@ def test_a_run_of_a_few_hundred_steps_shows_progress_while_it_runs(ended):
     info, seen, copied = ended["slow"]
     assert (info.status, info.steps) == ("done", 602)
     assert any(0 < steps < 602 for steps in seen), seen  # the stream's steps, as it ran
-    assert 0 < copied < 602  # the API's steps: copied while it ran
+    # the API's steps: copied while it ran (on a loaded machine the last copy seen while
+    # "running" may already hold every step)
+    assert 0 < copied <= 602
 
 
 def test_raw_output_past_the_limit_keeps_the_steps(ended):
