@@ -8,7 +8,7 @@ NPM_STAMP := node_modules/.installed
 SYSTEM_PACKAGES := chromium bubblewrap
 SYSTEM_COMMANDS := chromium bwrap
 
-.PHONY: setup system-packages test serve bench clean
+.PHONY: setup system-packages test serve bench dist clean
 
 # Bytecode of our own modules, even where PYTHONDONTWRITEBYTECODE is set:
 # compiling them at every start would cost more than a program's checks.
@@ -58,5 +58,12 @@ bench: setup
 	$(VENV)/bin/python bench/bench_viewer.py
 	$(VENV)/bin/python bench/bench_server.py
 
+# The wheel, in dist/: `pip install dist/pyrona-*.whl` then `pyrona serve` needs neither
+# Node nor this checkout. npm's libraries are installed first because the build copies
+# mermaid's bundle into the package (setup.py says why that happens at build time).
+dist: $(STAMP) $(NPM_STAMP)
+	rm -rf dist
+	$(VENV)/bin/python -m build --wheel --outdir dist .
+
 clean:
-	rm -rf $(VENV) node_modules build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules build dist *.egg-info .pytest_cache .hypothesis

@@ -162,9 +162,9 @@ def cmd_show(options: argparse.Namespace) -> int:
 
 def _mermaid_bundle() -> str | None:
     """mermaid as installed by set-up, to inline into a self-contained page."""
-    from .server.settings import ServerSettings
+    from . import assets
 
-    bundle = ServerSettings(db=Path()).node_modules / "mermaid" / "dist" / "mermaid.min.js"
+    bundle = assets.folder("mermaid") / "mermaid.min.js"
     if bundle.is_file():
         return bundle.read_text(encoding="utf-8")
     print("pyrona: warning: mermaid is not installed (make setup): the page shows the diagrams as text",

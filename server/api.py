@@ -503,5 +503,5 @@ def export(request: Request, trace: TraceId, store: Store,
 
 
 def _mermaid_js(request: Request) -> str | None:
-    path = request.app.state.settings.node_modules / "mermaid" / "dist" / "mermaid.min.js"
+    path = request.app.state.settings.mermaid / "mermaid.min.js"
     return path.read_text(encoding="utf-8") if path.is_file() else None

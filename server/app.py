@@ -49,9 +49,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(settings.templates))
     app.state.jobs = JobManager(settings)
     app.mount("/static", StaticFiles(directory=str(settings.frontend)), name="static")
-    mermaid = settings.node_modules / "mermaid" / "dist"
-    if mermaid.is_dir():
-        app.mount("/vendor/mermaid", CachedStaticFiles(directory=str(mermaid)), name="mermaid")
+    if settings.mermaid.is_dir():
+        app.mount("/vendor/mermaid", CachedStaticFiles(directory=str(settings.mermaid)), name="mermaid")
     app.include_router(api.router)
     app.include_router(pages.router)
     if settings.public:

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+
+def _asset(name: str) -> Path:
+    from pyrona import assets  # (lazily: the sandboxed worker imports this module too)
+
+    return assets.folder(name)
 
 
 @dataclass(frozen=True)
@@ -25,11 +29,13 @@ class Limits:
 @dataclass(frozen=True)
 class ServerSettings:
     db: Path
-    samples: Path = ROOT / "sample_programs"
-    templates: Path = ROOT / "templates"
-    frontend: Path = ROOT / "frontend"
-    #: the browser libraries installed by npm at set-up (mermaid)
-    node_modules: Path = ROOT / "node_modules"
+    # found through the installed package, or the checkout of an editable install (`assets`)
+    samples: Path = field(default_factory=lambda: _asset("samples"))
+    templates: Path = field(default_factory=lambda: _asset("templates"))
+    frontend: Path = field(default_factory=lambda: _asset("frontend"))
+    #: the folder of mermaid.min.js, the browser library installed by npm (at set-up, or
+    #: when the wheel was built)
+    mermaid: Path = field(default_factory=lambda: _asset("mermaid"))
     limits: Limits = field(default_factory=Limits)
     #: "auto" (bubblewrap when present), "bwrap" (required) or "rlimits" (resource limits only)
     sandbox: str = "auto"

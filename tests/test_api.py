@@ -222,7 +222,7 @@ def test_exports(client, traced, fmt, kind, marker):
     if fmt == "json":
         total = client.get(f"/api/traces/{traced['job_queue']}").json()["steps"]
         assert len(response.json()["steps"]) == total
-    if fmt == "html" and client.app.state.settings.node_modules.joinpath("mermaid").is_dir():
+    if fmt == "html" and client.app.state.settings.mermaid.is_dir():
         assert "https://" not in response.text.split("<script>const STEPS")[0]  # nothing fetched: offline
         assert "mermaid" in response.text.split("</script>")[-2]
 

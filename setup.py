@@ -1,0 +1,62 @@
+"""The wheel's build step that pyproject.toml cannot say: it copies the files that are not
+code into the package, under pyrona/share/ (the layout pyrona/assets.py reads).
+
+Why at build time: the browser libraries come from npm and are never committed (nor are
+copies of them), yet an installed wheel must serve them on a machine without Node or the
+checkout. So the build takes them from node_modules (`make dist` runs `npm ci` first; a
+build without them runs `npm ci` itself when npm is there, else stops and says so), with
+our templates, scripts and sample programs, which live outside the package's folders in
+the checkout. Only what is served is copied: mermaid's self-contained bundle and its
+licence, not its 80 MB of other builds. An editable install copies nothing: it reads the
+checkout itself.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+HERE = Path(__file__).resolve().parent
+#: (source in the checkout, destination under pyrona/share, file patterns)
+ASSETS = (
+    ("templates", "templates", ("*.html",)),
+    ("frontend", "frontend", ("*.js", "*.css")),
+    ("sample_programs", "samples", ("*.py",)),
+    ("node_modules/mermaid/dist", "vendor/mermaid", ("mermaid.min.js",)),
+    ("node_modules/mermaid", "vendor/mermaid", ("LICENSE",)),
+)
+MERMAID = HERE / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
+
+
+def ensure_npm_packages() -> None:
+    if MERMAID.is_file():
+        return
+    npm = shutil.which("npm")
+    if npm is None or not (HERE / "package-lock.json").is_file():
+        raise SystemExit("error: the browser libraries are not installed (node_modules/mermaid): "
+                         "run `npm ci` (Node.js) before building the wheel, or `make dist`")
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE, check=True)
+
+
+class BuildWithAssets(build_py):
+    def run(self) -> None:
+        super().run()
+        if self.editable_mode:
+            return
+        ensure_npm_packages()
+        share = Path(self.build_lib) / "pyrona" / "share"
+        shutil.rmtree(share, ignore_errors=True)  # nothing left over from an earlier build
+        for source, target, patterns in ASSETS:
+            files = sorted({f for pattern in patterns for f in (HERE / source).glob(pattern) if f.is_file()})
+            if not files:
+                raise SystemExit(f"error: nothing to package in {source}/ ({', '.join(patterns)})")
+            (share / target).mkdir(parents=True, exist_ok=True)
+            for file in files:
+                self.copy_file(str(file), str(share / target / file.name))
+
+
+setup(cmdclass={"build_py": BuildWithAssets})
