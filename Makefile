@@ -62,7 +62,7 @@ bench: setup
 # Node nor this checkout. npm's libraries are installed first because the build copies
 # mermaid's bundle into the package (setup.py says why that happens at build time).
 dist: $(STAMP) $(NPM_STAMP)
-	rm -rf dist
+	rm -rf dist build  # (setuptools never empties build/: an old build's files would ship)
 	$(VENV)/bin/python -m build --wheel --outdir dist .
 
 clean:
