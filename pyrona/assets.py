@@ -17,11 +17,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .ours import DATA_FOLDER
+
 #: the distribution whose files these are
 DISTRIBUTION = "pyrona"
 #: each asset's folder inside the installed package (under SHARE) and in a checkout;
 #: setup.py's build step writes the first layout (keep the two in step)
-SHARE = "share"
+SHARE = DATA_FOLDER  # (not our code: the samples there are traced like any program)
 PACKAGED = {"templates": "templates", "frontend": "frontend", "samples": "samples",
             "mermaid": "vendor/mermaid"}
 CHECKOUT = {"templates": "templates", "frontend": "frontend", "samples": "sample_programs",

@@ -15,6 +15,16 @@ import sys
 
 #: The import root every module of ours is named under.
 ROOT_PACKAGE = __name__.partition(".")[0]
+#: The folder of an installed wheel's files that are not code (`pyrona.assets`), inside the
+#: root package's: the sample programs there are programs to trace, never ours.
+DATA_FOLDER = "share"
+
+
+def _data_folders() -> tuple[str, ...]:
+    """DATA_FOLDER in each folder of the root package (each ending in a separator)."""
+    root = sys.modules.get(ROOT_PACKAGE)
+    return tuple(os.path.join(os.path.realpath(folder), DATA_FOLDER, "")
+                 for folder in getattr(root, "__path__", None) or ())
 
 
 def _package_folders() -> tuple[str, ...]:
@@ -54,7 +64,8 @@ class OwnCode:
                 answer = False
             else:
                 path = os.path.realpath(filename)
-                answer = path.startswith(self._folders) or path.startswith(self.folders())
+                answer = ((path.startswith(self._folders) or path.startswith(self.folders()))
+                          and not path.startswith(_data_folders()))
             self._answers[filename] = answer
         return answer
 

@@ -24,6 +24,9 @@ from pathlib import Path
 
 import pytest
 
+import pyrona
+from pyrona.instrument.importer import should_instrument
+from pyrona.ours import DATA_FOLDER, is_ours
 from pyrona.server.launch import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +81,19 @@ def clean_env() -> dict[str, str]:
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
                                   if not p.startswith(sys.prefix))
     return env
+
+
+def test_the_packaged_samples_are_programs_to_trace_not_our_code(tmp_path):
+    package = Path(pyrona.__file__).resolve().parent
+    sample = package / DATA_FOLDER / "samples" / "cowns.py"
+    assert is_ours(str(package / "cli.py")) and not is_ours(str(sample))
+    assert should_instrument(str(sample), sample.parent)
+    # a program in a package of site-packages is traced; site-packages itself, or a venv
+    # inside the program's folder, is third-party code
+    folder = tmp_path.resolve() / "lib" / "site-packages"
+    assert should_instrument(str(folder / "pkg" / "m.py"), folder / "pkg")
+    assert not should_instrument(str(folder / "m.py"), folder)
+    assert not should_instrument(str(folder / "pkg" / ".venv" / "m.py"), folder / "pkg")
 
 
 def test_the_wheel_holds_the_pages_the_samples_and_mermaid(wheel: Path):
@@ -144,6 +160,12 @@ def test_pyrona_serve_from_the_installed_wheel_serves_pages_mermaid_and_the_samp
     run([str(pyrona), "export", str(traces[0]["id"]), "--format", "html", "--db", str(tmp_path / "t.db"),
          "-o", str(html)], timeout=120, cwd=tmp_path, env=clean_env())
     assert len(html.read_bytes()) > (MERMAID / "dist" / "mermaid.min.js").stat().st_size
+    # and the installed samples trace from where they are, like any program
+    sample = Path(folders[2]) / "linked_list.py"
+    traced = run([str(pyrona), "trace", str(sample), "--db", str(tmp_path / "cli.db")], timeout=120,
+                 cwd=tmp_path, env=clean_env())
+    steps = re.search(r"traced linked_list\.py: (\d+) steps", traced.stdout + traced.stderr)
+    assert steps and int(steps.group(1)) == next(t["steps"] for t in traces if t["name"] == "linked_list.py")
 
 
 def fetch(url: str) -> bytes:

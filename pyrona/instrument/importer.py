@@ -22,11 +22,13 @@ def should_instrument(filename: str, root: Path) -> bool:
     """Whether the source file `filename` belongs to the program rooted at folder `root`:
     under it, and neither pyrona's own code (the runtime must not check itself, wherever
     the program's folder is: the checkout holding pyrona, or a folder above it) nor
-    third-party code."""
+    third-party code: a venv inside the program's folder, or the program's folder being
+    site-packages itself. The folders above it do not count: a program may live in a
+    package of site-packages, as the wheel's sample programs do)."""
     path = Path(os.path.realpath(filename))
     if not path.is_relative_to(root) or is_ours(filename):
         return False
-    return not EXCLUDED_PARTS.intersection(path.parts)
+    return root.name not in EXCLUDED_PARTS and not EXCLUDED_PARTS.intersection(path.relative_to(root).parts)
 
 
 class InstrumentingLoader(importlib.machinery.SourceFileLoader):
