@@ -1,9 +1,24 @@
-"""Deep immutability: freeze(x) and isfrozen(x), all or nothing."""
+"""Deep immutability: freeze(x, *more) and isfrozen(x), all or nothing.
+
+A freeze is two passes. The walk visits everything reachable from the roots that
+is not frozen yet, checks each object's freezability and calls its `__pre_freeze__`
+(once per object, ever); anything that stops it (an object that cannot or may not be
+frozen, an explicit-only object reached indirectly, a hook that raises) raises before
+a single object was marked, so nothing changes. Then the commit marks everything
+found frozen, detaches the functions and turns the modules into proxies. A freeze
+called by a hook is a freeze of its own: it stays done if the outer one fails.
+"""
 
 from __future__ import annotations
 
+import types
 
 from ..errors import NotFreezableError
+from .escapes import ESCAPE_TYPES, ImmutableModule, proxy_module
+from .freezability import (
+    ATTR, FREEZABLE_EXPLICIT, FREEZABLE_NO, UNSET, type_freezable,
+)
+from .functions import detach, function_referents, is_program_function
 from .kinds import (
     _KIND_CACHE, COWN, HEAPTYPE, STATIC, TUPLE, UNFREEZABLE, VALUE, classify, is_value_tuple, referents,
 )
@@ -15,25 +30,28 @@ if TYPE_CHECKING:
     from typing import Any
     from collections.abc import Iterable
 
+_FUNCTION, _CLASS, _MODULE, _DESCRIPTOR, _ESCAPE = "function", "class", "module", "descriptor", "escape"
+_NOT_FREEZABLE = "it is marked not freezable (FREEZABLE_NO)"
+_EXPLICIT_ONLY = "it is explicitly freezable only (FREEZABLE_EXPLICIT): pass it to freeze itself"
+_DESCRIPTORS = (staticmethod, classmethod, property)
 
-def freeze(obj: Any) -> Any:
-    """Make `obj` and everything reachable from it deeply immutable; returns obj.
 
-    Stops at cowns (they, and what they own, are never frozen). A bridge reached
-    by the walk loses its region-ness. Freezing an instance freezes its
-    user-defined class and bases. An object that cannot be frozen (file, lock,
-    frame, module...) raises NotFreezableError and nothing is frozen.
+def freeze(obj: Any, *more: Any) -> Any:
+    """Make `obj` (and `more`) and everything reachable from them deeply immutable; returns obj.
+
+    Stops at cowns (they, and what they own, are never frozen). A bridge reached by
+    the walk loses its region-ness. Freezing an instance freezes its user-defined
+    class and bases, their methods, and what the methods' code names. Whatever cannot
+    be frozen raises (NotFreezableError, a TypeError; or the exception of a
+    `__pre_freeze__` hook) and nothing is frozen.
     """
-    import types
-
-    if isinstance(obj, types.ModuleType):
-        raise NotFreezableError("Cannot freeze instance of type module: modules are never frozen", target=obj)
-    commit_freeze(plan_freeze((obj,)))
+    commit_freeze(plan_freeze((obj, *more)))
     return obj
 
 
 def isfrozen(obj: Any) -> bool:
-    """True if `obj` is deeply immutable (frozen, or a value such as an int or a tuple of them)."""
+    """True if `obj` is deeply immutable: frozen, a value (int, str, None, bytes...), a
+    tuple/frozenset of such, a builtin type or function, or a frozen module's proxy."""
     kind = _KIND_CACHE.get(type(obj))
     if kind is None:
         kind = classify(type(obj))
@@ -41,51 +59,230 @@ def isfrozen(obj: Any) -> bool:
         return True
     if RUNTIME.places.get(id(obj)) is FROZEN:
         return True
-    return kind == TUPLE and is_value_tuple(obj)
+    if kind == TUPLE:
+        return is_value_tuple(obj)
+    if kind == STATIC:
+        return _shallow_immutable_structure(obj)
+    return False
 
 
-def plan_freeze(roots: Iterable[Any]) -> dict[int, Any]:
-    """Everything `freeze` of the roots would freeze; raises NotFreezableError first."""
-    places = RUNTIME.places
-    found: dict[int, Any] = {}
-    stack = list(roots)
+def _shallow_immutable_structure(obj: Any) -> bool:
+    """Program structure that counts as frozen without being frozen: builtin types and
+    functions, functions of libraries (see is_program_function), proxied modules."""
+    if isinstance(obj, type):
+        return not obj.__flags__ & HEAPTYPE
+    if type(obj) is ImmutableModule:
+        return True
+    if type(obj) in (types.BuiltinFunctionType, types.MethodDescriptorType, types.WrapperDescriptorType):
+        return True
+    return type(obj) is types.FunctionType and not is_program_function(obj)
+
+
+class FreezePlan(dict):
+    """What a freeze will mark frozen (id -> object), plus the functions it detaches and
+    the modules it makes proxies of (see commit_freeze)."""
+
+    __slots__ = ("explicit", "functions", "modules", "types", "origins")
+
+    def __init__(self, roots: Iterable[Any]) -> None:
+        super().__init__()
+        #: ids of the objects passed to freeze itself (and of the types of instances found)
+        self.explicit = {id(r) for r in roots}
+        self.functions: list[types.FunctionType] = []
+        self.modules: list[types.ModuleType] = []
+        #: type -> (kind, status its instances get, __pre_freeze__ or None, has a __dict__)
+        self.types: dict[type, tuple[int, int, Any, bool]] = {}
+        #: id -> (function, how) for values reached directly through a function
+        self.origins: dict[int, tuple[Any, str]] = {}
+
+
+def plan_freeze(roots: Iterable[Any]) -> FreezePlan:
+    """Everything freezing the roots would freeze; runs the `__pre_freeze__` hooks;
+    raises (changing nothing else) if it cannot."""
+    roots = tuple(roots)
+    plan = FreezePlan(roots)
+    visiting: list[Any] = [None]
+    try:
+        _walk(plan, list(roots), visiting, through_code=False)
+    except BaseException as exc:
+        RUNTIME.emit("freeze-rolled-back", stopped_by=visiting[0], objects=list(plan.values()), error=exc)
+        raise
+    return plan
+
+
+def _walk(plan: FreezePlan, stack: list[Any], visiting: list[Any], through_code: bool) -> None:
+    places, found, explicit, tinfo = RUNTIME.places, plan, plan.explicit, plan.types
+    side = RUNTIME.freezability
+    code_stack: list[Any] = []
+    pre_frozen = RUNTIME.pre_frozen
     while stack:
         obj = stack.pop()
-        kind = _KIND_CACHE.get(type(obj))
-        if kind is None:
-            kind = classify(type(obj))
+        t = type(obj)
+        info = tinfo.get(t)
+        if info is None:
+            info = tinfo[t] = _type_info(t)
+        kind, status, hook, has_dict = info
         if kind == VALUE or kind == COWN:
             continue
         oid = id(obj)
-        if oid in found or places.get(oid) is FROZEN:
+        if oid in found:
             continue
-        if kind == STATIC:
-            if isinstance(obj, type) and _is_user_class(obj):
-                found[oid] = obj
-                stack.extend(obj.__bases__)
-                stack.extend(vars(obj).values())
-            continue  # functions, modules, descriptors: program structure, never frozen
-        if kind == UNFREEZABLE:
-            raise NotFreezableError(f"Cannot freeze instance of type {type(obj).__name__}", target=obj)
+        place = places.get(oid)
+        if place is FROZEN:
+            continue
         if kind == TUPLE and is_value_tuple(obj):
             continue
+        visiting[0] = obj
+        if kind == STATIC:
+            _visit_structure(plan, obj, stack, code_stack, through_code)
+            continue
+        if kind == UNFREEZABLE:
+            raise _refused(obj, "", plan)
+        if has_dict:
+            d = getattr(obj, "__dict__", None)
+            own = d.get(ATTR, UNSET) if type(d) is dict else UNSET
+            if own != UNSET and type(own) is int:
+                status = own
+        if side:
+            entry = side.get(oid)
+            if entry is not None and entry[1] is obj:
+                status = entry[0]
+        if status != UNSET:
+            if status == FREEZABLE_NO:
+                raise _refused(obj, _NOT_FREEZABLE, plan)
+            if status == FREEZABLE_EXPLICIT and oid not in explicit:
+                raise _refused(obj, _EXPLICIT_ONLY, plan)
+        if hook is not None and oid not in pre_frozen:
+            pre_frozen[oid] = obj
+            RUNTIME.emit("pre-freeze", target=obj)
+            hook(obj)
+            if places.get(oid) is FROZEN:
+                continue  # the hook froze it (a freeze of its own)
+        if through_code and type(place) is RegionMeta:
+            raise _reached_region(plan, obj, place)
         found[oid] = obj
         stack.extend(referents(obj))
-        cls = type(obj)
-        if _is_user_class(cls):
-            stack.append(cls)
-    return found
+        if t.__flags__ & HEAPTYPE and id(t) not in found and places.get(id(t)) is not FROZEN:
+            explicit.add(id(t))  # the class of an instance may be frozen: the instance was
+            stack.append(t)
+    if code_stack:
+        # what functions reach through their globals and cells: walked last, so that a
+        # region's object met only this way is known to be reached through code
+        _walk(plan, code_stack, visiting, through_code=True)
 
 
-def commit_freeze(found: dict[int, Any]) -> None:
+def _type_info(t: type) -> tuple[int, int, Any, bool]:
+    kind = classify(t)
+    if kind == VALUE or kind == COWN:
+        return kind, UNSET, None, False
+    hook = getattr(t, "__pre_freeze__", None) if t.__flags__ & HEAPTYPE else None
+    return kind, type_freezable(t), hook, bool(t.__dictoffset__)
+
+
+def _own_status(obj: Any) -> int:
+    try:
+        d = object.__getattribute__(obj, "__dict__")
+    except (AttributeError, TypeError):
+        return UNSET
+    status = d.get(ATTR, UNSET) if type(d) is dict else UNSET
+    return status if type(status) is int else UNSET
+
+
+def _visit_structure(
+    plan: FreezePlan, obj: Any, stack: list[Any], code_stack: list[Any], through_code: bool
+) -> None:
+    """Classes, functions, modules, descriptors and the escape hatches."""
+    what = _structure_kind(obj)
+    if what is None:
+        return  # pyrona's own objects, library functions, builtins: shared as they are
+    oid = id(obj)
+    status = _structure_status(obj)
+    if status == FREEZABLE_NO:
+        raise _refused(obj, _NOT_FREEZABLE, plan)
+    if status == FREEZABLE_EXPLICIT and oid not in plan.explicit:
+        raise _refused(obj, _EXPLICIT_ONLY, plan)
+    if what == _DESCRIPTOR:
+        for part in (getattr(obj, "__func__", None), getattr(obj, "fget", None), getattr(obj, "fset", None),
+                     getattr(obj, "fdel", None)):
+            if part is not None:
+                stack.append(part)
+        return
+    if what == _MODULE:
+        if type(obj) is ImmutableModule:
+            return
+        if type(obj) is not types.ModuleType:
+            why = f"a module of class {type(obj).__name__} cannot become an immutable proxy"
+            raise _refused(obj, why, plan)
+        plan.modules.append(obj)  # (not marked frozen: its namespace stays writable)
+        return
+    plan[oid] = obj
+    if what == _CLASS:
+        stack.extend(b for b in obj.__bases__ if b.__flags__ & HEAPTYPE)
+        stack.extend(v for k, v in vars(obj).items() if k != "__dict__" and k != "__weakref__")
+    elif what == _FUNCTION:
+        plan.functions.append(obj)
+        target = stack if through_code else code_stack
+        for value, how in function_referents(obj):
+            plan.origins.setdefault(id(value), (obj, how))
+            target.append(value)
+
+
+def _structure_kind(obj: Any) -> str | None:
+    t = type(obj)
+    if t is types.FunctionType:
+        return _FUNCTION if is_program_function(obj) else None
+    if isinstance(obj, type):
+        return _CLASS if _is_user_class(obj) else None
+    if isinstance(obj, types.ModuleType):
+        return _MODULE
+    if t in _DESCRIPTORS:
+        return _DESCRIPTOR
+    if t in ESCAPE_TYPES:
+        return _ESCAPE
+    return None
+
+
+def _structure_status(obj: Any) -> int:
+    entry = RUNTIME.freezability.get(id(obj))
+    if entry is not None and entry[1] is obj:
+        return entry[0]
+    if isinstance(obj, type):
+        return type_freezable(obj)
+    own = _own_status(obj)
+    return own if own != UNSET else type_freezable(type(obj))
+
+
+def _refused(obj: Any, why: str, plan: FreezePlan) -> NotFreezableError:
+    reason = f": {why}" if why else ""
+    origin = plan.origins.get(id(obj))
+    via = f" (reached from {origin[0].__qualname__}, {origin[1]})" if origin else ""
+    return NotFreezableError(f"Cannot freeze instance of type {type(obj).__name__}{reason}{via}", target=obj)
+
+
+def _reached_region(plan: FreezePlan, obj: Any, region: RegionMeta) -> NotFreezableError:
+    origin = plan.origins.get(id(obj))
+    via = f"{origin[0].__qualname__}, {origin[1]}" if origin else "a function's globals or cells"
+    what = "the bridge" if obj is region.bridge else "an object"
+    return NotFreezableError(
+        f"Cannot freeze {what} of {region!r} through the code that names it ({via}): freezing a "
+        f"function never freezes a region; freeze the region's data explicitly, or pass it as an argument",
+        target=obj,
+    )
+
+
+def commit_freeze(found: FreezePlan | dict[int, Any]) -> None:
     """Mark everything found by plan_freeze frozen; bridges among it end their regions
-    (remembered in `RUNTIME.frozen_bridges`, for the views)."""
+    (remembered in `RUNTIME.frozen_bridges`, for the views); functions are detached and
+    modules become proxies."""
     from .lifecycle import end_region
 
     places, frozen = RUNTIME.places, RUNTIME.frozen
     ended: list[RegionMeta] = []
+    committed: list[Any] = []
     for oid, obj in found.items():
         place = places.get(oid)
+        if place is FROZEN:
+            continue  # a hook's own freeze took it
         if type(place) is RegionMeta:
             del place.members[oid]
             if obj is place.bridge:
@@ -93,14 +290,20 @@ def commit_freeze(found: dict[int, Any]) -> None:
                 RUNTIME.frozen_bridges[oid] = place.rid  # (kept alive by `frozen`: the id stays valid)
         places[oid] = FROZEN
         frozen[oid] = obj
+        committed.append(obj)
+    for func in getattr(found, "functions", ()):
+        detach(func)
+    for module in getattr(found, "modules", ()):
+        proxy_module(module)
     for region in ended:
         end_region(region, "frozen")
-    if found:
-        RUNTIME.emit("frozen", objects=list(found.values()))
+    if committed:
+        RUNTIME.emit("frozen", objects=committed)
 
 
 def _is_user_class(cls: type) -> bool:
     from .cowns import Cown
     from .objects import Bag
 
-    return bool(cls.__flags__ & HEAPTYPE) and not issubclass(cls, (Bag, Cown, BaseException))
+    return bool(cls.__flags__ & HEAPTYPE) and not issubclass(cls, (Bag, Cown, BaseException)) and \
+        cls.__module__.partition(".")[0] != "pyrona"

@@ -56,6 +56,13 @@ class Runtime:
         self.frozen_bridges.clear()
         self.regions.clear()
         self.root_modules.clear()
+        #: Per-object freezability of objects that cannot carry a `__freezable__`
+        #: attribute (lists, dicts, builtin types...): id -> (status, the object, kept alive
+        #: so the id stays valid; most of them cannot be weakly referenced).
+        self.freezability: dict[int, tuple[int, Any]] = {}
+        #: Objects whose `__pre_freeze__` ran (it runs once per object, even if the
+        #: freeze that ran it failed): id -> object.
+        self.pre_frozen: dict[int, Any] = {}
         #: Region count that triggers the next collection.
         self.collect_threshold = 64
         self.implicit_freezing = False
