@@ -12,6 +12,7 @@ called by a hook is a freeze of its own: it stays done if the outer one fails.
 from __future__ import annotations
 
 import types
+import weakref
 
 from ..errors import NotFreezableError
 from .escapes import ESCAPE_TYPES, ImmutableModule, proxy_module
@@ -162,6 +163,10 @@ def _walk(plan: FreezePlan, stack: list[Any], visiting: list[Any], through_code:
             raise _reached_region(plan, obj, place)
         found[oid] = obj
         stack.extend(referents(obj))
+        if t is weakref.ref:  # what it refers to is frozen too (and then stays alive, as frozen objects do)
+            target = obj()
+            if target is not None:
+                stack.append(target)
         if t.__flags__ & HEAPTYPE and id(t) not in found and places.get(id(t)) is not FROZEN:
             explicit.add(id(t))  # the class of an instance may be frozen: the instance was
             stack.append(t)

@@ -122,17 +122,20 @@ def is_value_tuple(obj: Any) -> bool:
     from .state import FROZEN, RUNTIME
 
     places = RUNTIME.places
-    for item in obj:
-        kind = _KIND_CACHE.get(type(item))
-        if kind is None:
-            kind = classify(type(item))
-        if kind == VALUE or kind == COWN or kind == STATIC:
-            continue
-        if places.get(id(item)) is FROZEN:
-            continue
-        if kind == TUPLE and is_value_tuple(item):
-            continue
-        return False
+    pending = [obj]  # (a loop, not recursion: tuples nest deeper than the stack)
+    while pending:
+        for item in pending.pop():
+            kind = _KIND_CACHE.get(type(item))
+            if kind is None:
+                kind = classify(type(item))
+            if kind == VALUE or kind == COWN or kind == STATIC:
+                continue
+            if places.get(id(item)) is FROZEN:
+                continue
+            if kind == TUPLE:
+                pending.append(item)
+                continue
+            return False
     return True
 
 
