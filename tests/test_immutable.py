@@ -609,6 +609,32 @@ def test_function_decorators():
         freeze([secret])
 
 
+def test_frozen_deque_and_defaultdict_refuse_writes():
+    # test_collections::* (deque and defaultdict)
+    from collections import defaultdict, deque
+
+    dq, dd = freeze(deque([1, 2])), freeze(defaultdict(list, {"a": [1]}))
+    for write in (lambda: method(dq, "appendleft")(0), lambda: method(dq, "rotate")(1),
+                  lambda: method(dq, "popleft")(), lambda: store_item(0, dq, 0),
+                  lambda: store_item([], dd, "b"), lambda: method(dd["a"], "append")(2)):
+        with pytest.raises(TypeError):
+            write()
+    assert list(dq) == [1, 2] and dict(dd) == {"a": [1]}
+
+
+def test_escape_hatches_sent_by_copy():
+    # (the issue: what becomes of them when frozen data is sent to another interpreter by copy)
+    import pickle
+
+    field, local = SharedField((1, 2)), InterpreterLocal(7)
+    local.set(8)
+    copy_field, copy_local = pickle.loads(pickle.dumps((field, local)))
+    assert copy_field.get() == (1, 2) and copy_field is not field
+    copy_field.set(3)
+    assert field.get() == (1, 2)  # no longer shared
+    assert copy_local.get() == 7  # the default: this interpreter's value stays here
+
+
 # --- test_module_proxy.py ---------------------------------------------------------------
 
 

@@ -86,6 +86,11 @@ class SharedField:
     def __repr__(self) -> str:
         return f"SharedField({self._value!r})"
 
+    def __reduce__(self) -> tuple[Any, tuple[Any]]:
+        # sent by copy (pickled) to another interpreter: a field of its own, holding the
+        # value of the moment; it is not shared with the original any more
+        return SharedField, (self._value,)
+
 
 class InterpreterLocal:
     """A value of its own in every interpreter: `InterpreterLocal(frozen_default)` or
@@ -121,6 +126,11 @@ class InterpreterLocal:
 
     def __repr__(self) -> str:
         return f"<InterpreterLocal {self.get()!r}>"
+
+    def __reduce__(self) -> tuple[Any, tuple[Any]]:
+        # sent by copy to another interpreter: its default or factory only (the
+        # receiver starts from them; values of this interpreter stay here)
+        return InterpreterLocal, (self._factory if self._factory is not None else self._default,)
 
 
 class ImmutableModule(types.ModuleType):
