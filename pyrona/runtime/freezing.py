@@ -11,8 +11,11 @@ called by a hook is a freeze of its own: it stays done if the outer one fails.
 
 from __future__ import annotations
 
+import gc
 import types
 import weakref
+from collections import defaultdict, deque
+from itertools import chain, compress
 
 from ..errors import NotFreezableError
 from .escapes import ESCAPE_TYPES, ImmutableModule, proxy_module
@@ -21,7 +24,8 @@ from .freezability import (
 )
 from .functions import detach, function_referents, is_program_function
 from .kinds import (
-    _KIND_CACHE, COWN, HEAPTYPE, STATIC, TUPLE, UNFREEZABLE, VALUE, classify, is_value_tuple, referents,
+    _KIND_CACHE, COWN, HEAPTYPE, STATIC, TUPLE, UNFREEZABLE, VALUE, classify, instance_slots, is_value_tuple,
+    referents,
 )
 from .regions import RegionMeta
 from .state import FROZEN, RUNTIME
@@ -83,7 +87,7 @@ class FreezePlan(dict):
     """What a freeze will mark frozen (id -> object), plus the functions it detaches and
     the modules it makes proxies of (see commit_freeze)."""
 
-    __slots__ = ("explicit", "functions", "modules", "types", "origins")
+    __slots__ = ("explicit", "functions", "modules", "types", "origins", "placed", "hooked")
 
     def __init__(self, roots: Iterable[Any]) -> None:
         super().__init__()
@@ -91,10 +95,14 @@ class FreezePlan(dict):
         self.explicit = {id(r) for r in roots}
         self.functions: list[types.FunctionType] = []
         self.modules: list[types.ModuleType] = []
-        #: type -> (kind, status its instances get, __pre_freeze__ or None, has a __dict__)
-        self.types: dict[type, tuple[int, int, Any, bool]] = {}
+        #: type -> (how the walk treats it, status its instances get, __pre_freeze__ or None)
+        self.types: dict[type, tuple[int, int, Any]] = {}
         #: id -> (function, how) for values reached directly through a function
         self.origins: dict[int, tuple[Any, str]] = {}
+        #: what the plan found in a region (they leave it when frozen)
+        self.placed: list[Any] = []
+        #: whether a `__pre_freeze__` ran (its own freeze may have taken objects found)
+        self.hooked = False
 
 
 def plan_freeze(roots: Iterable[Any]) -> FreezePlan:
@@ -111,77 +119,155 @@ def plan_freeze(roots: Iterable[Any]) -> FreezePlan:
     return plan
 
 
+# How the walk treats each type (decided once per type and walk, see _type_info):
+_ITEMS, _TUPLE, _DICT, _INSTANCE, _GENERIC, _STRUCTURE, _REFUSE, _SKIP = range(8)
+#: Types whose objects are values, dropped before the walk looks at them (most of a data graph).
+_PLAIN_VALUES = frozenset({int, str, float, bool, type(None), bytes, complex})
+#: type -> whether the walk must look at its objects (filters a level's references in C).
+_KEEP: defaultdict[type, bool] = defaultdict(lambda: True, dict.fromkeys(_PLAIN_VALUES, False))
+
+
 def _walk(plan: FreezePlan, stack: list[Any], visiting: list[Any], through_code: bool) -> None:
+    """Find what to freeze from `stack`, breadth first, in order (the hot loop of freeze).
+
+    One level at a time: each object of the level is checked (frozen already, its
+    status, its hook) and found; the references of the level's builtin containers are
+    then read in one `gc.get_referents` call and the plain values (ints, strs...) among
+    them dropped without a Python-level step each."""
     places, found, explicit, tinfo = RUNTIME.places, plan, plan.explicit, plan.types
-    side = RUNTIME.freezability
+    places_get = places.get
+    side, pre_frozen = RUNTIME.freezability, RUNTIME.pre_frozen
     code_stack: list[Any] = []
-    pre_frozen = RUNTIME.pre_frozen
-    while stack:
-        obj = stack.pop()
-        t = type(obj)
-        info = tinfo.get(t)
-        if info is None:
-            info = tinfo[t] = _type_info(t)
-        kind, status, hook, has_dict = info
-        if kind == VALUE or kind == COWN:
-            continue
-        oid = id(obj)
-        if oid in found:
-            continue
-        place = places.get(oid)
-        if place is FROZEN:
-            continue
-        if kind == TUPLE and is_value_tuple(obj):
-            continue
+    level = [obj for obj in stack if type(obj) not in _PLAIN_VALUES]
+    obj = None
+    try:
+        while level:
+            following: list[Any] = []
+            push, extend = following.append, following.extend
+            bulk: list[Any] = []
+            dicts: list[dict] = []
+            add_bulk, add_dict = bulk.append, dicts.append
+            ids = list(map(id, level))
+            placed = places.keys() & ids  # (in C: usually none, then no look-up per object)
+            place = None
+            for oid, obj in zip(ids, level, strict=True):
+                if oid in found:
+                    continue
+                t = type(obj)
+                info = tinfo.get(t)
+                if info is None:
+                    info = tinfo[t] = _type_info(plan, t, following)
+                how, status, hook = info
+                if how == _SKIP:
+                    continue
+                if placed and oid in placed:
+                    place = places_get(oid)
+                    if place is FROZEN:
+                        continue
+                    if through_code and type(place) is RegionMeta:
+                        raise _reached_region(plan, obj, place)
+                else:
+                    place = None
+                if how == _STRUCTURE:
+                    _visit_structure(plan, obj, following, code_stack, through_code)
+                    continue
+                if how == _TUPLE and is_value_tuple(obj):
+                    continue
+                if how == _REFUSE:
+                    raise _refused(obj, "", plan)
+                d = None
+                if how == _INSTANCE or how == _GENERIC:
+                    d = getattr(obj, "__dict__", None)
+                    if type(d) is dict and ATTR in d and type(d[ATTR]) is int:
+                        status = d[ATTR]
+                if side:
+                    entry = side.get(oid)
+                    if entry is not None and entry[1] is obj:
+                        status = entry[0]
+                if status != UNSET:
+                    if status == FREEZABLE_NO:
+                        raise _refused(obj, _NOT_FREEZABLE, plan)
+                    if status == FREEZABLE_EXPLICIT and oid not in explicit:
+                        raise _refused(obj, _EXPLICIT_ONLY, plan)
+                if hook is not None and oid not in pre_frozen:
+                    pre_frozen[oid] = obj
+                    plan.hooked = True
+                    RUNTIME.emit("pre-freeze", target=obj)
+                    hook(obj)
+                    if places_get(oid) is FROZEN:
+                        continue  # the hook froze it (a freeze of its own)
+                found[oid] = obj
+                if place is not None:
+                    plan.placed.append(obj)
+                if how <= _TUPLE:  # builtin containers: their items are read in bulk
+                    add_bulk(obj)
+                elif how == _DICT:
+                    add_dict(obj)
+                elif how == _INSTANCE:
+                    # its __dict__ is an object of its own (see kinds.INSTANCE_DICTS), taken here
+                    doid = id(d)
+                    if doid not in found:
+                        dplace = places_get(doid)
+                        if dplace is not FROZEN:
+                            if side and doid in side and side[doid][0] == FREEZABLE_NO:
+                                obj = d
+                                raise _refused(d, _NOT_FREEZABLE, plan)
+                            found[doid] = d
+                            if dplace is not None:
+                                plan.placed.append(d)
+                            add_dict(d)
+                else:
+                    extend(referents(obj))
+                    if t is weakref.ref:  # its target is frozen too (and stays alive, as frozen objects do)
+                        target = obj()
+                        if target is not None:
+                            push(target)
+            obj = None
+            if bulk:  # (lists, tuples, sets: gc sees exactly their items)
+                refs = gc.get_referents(*bulk)
+                extend(compress(refs, map(_KEEP.__getitem__, map(type, refs))))
+            if dicts:  # (not gc: an instance's dict may keep its values in the instance)
+                refs = list(chain.from_iterable(map(dict.values, dicts)))
+                refs.extend(chain.from_iterable(map(dict.keys, dicts)))
+                extend(compress(refs, map(_KEEP.__getitem__, map(type, refs))))
+            level = following
+    except BaseException:
         visiting[0] = obj
-        if kind == STATIC:
-            _visit_structure(plan, obj, stack, code_stack, through_code)
-            continue
-        if kind == UNFREEZABLE:
-            raise _refused(obj, "", plan)
-        if has_dict:
-            d = getattr(obj, "__dict__", None)
-            own = d.get(ATTR, UNSET) if type(d) is dict else UNSET
-            if own != UNSET and type(own) is int:
-                status = own
-        if side:
-            entry = side.get(oid)
-            if entry is not None and entry[1] is obj:
-                status = entry[0]
-        if status != UNSET:
-            if status == FREEZABLE_NO:
-                raise _refused(obj, _NOT_FREEZABLE, plan)
-            if status == FREEZABLE_EXPLICIT and oid not in explicit:
-                raise _refused(obj, _EXPLICIT_ONLY, plan)
-        if hook is not None and oid not in pre_frozen:
-            pre_frozen[oid] = obj
-            RUNTIME.emit("pre-freeze", target=obj)
-            hook(obj)
-            if places.get(oid) is FROZEN:
-                continue  # the hook froze it (a freeze of its own)
-        if through_code and type(place) is RegionMeta:
-            raise _reached_region(plan, obj, place)
-        found[oid] = obj
-        stack.extend(referents(obj))
-        if t is weakref.ref:  # what it refers to is frozen too (and then stays alive, as frozen objects do)
-            target = obj()
-            if target is not None:
-                stack.append(target)
-        if t.__flags__ & HEAPTYPE and id(t) not in found and places.get(id(t)) is not FROZEN:
-            explicit.add(id(t))  # the class of an instance may be frozen: the instance was
-            stack.append(t)
+        raise
     if code_stack:
         # what functions reach through their globals and cells: walked last, so that a
         # region's object met only this way is known to be reached through code
         _walk(plan, code_stack, visiting, through_code=True)
 
 
-def _type_info(t: type) -> tuple[int, int, Any, bool]:
+def _type_info(plan: FreezePlan, t: type, following: list[Any]) -> tuple[int, int, Any]:
+    """(how the walk treats objects of type t, the status they get from it, their
+    `__pre_freeze__`). A user class met for the first time is put on the stack: it is
+    frozen with its instances (and may be, even if explicit-only: the instance was)."""
     kind = classify(t)
     if kind == VALUE or kind == COWN:
-        return kind, UNSET, None, False
-    hook = getattr(t, "__pre_freeze__", None) if t.__flags__ & HEAPTYPE else None
-    return kind, type_freezable(t), hook, bool(t.__dictoffset__)
+        return _SKIP, UNSET, None
+    if kind == STATIC:
+        return _STRUCTURE, UNSET, None
+    if kind == UNFREEZABLE:
+        return _REFUSE, UNSET, None
+    hook = None
+    if t.__flags__ & HEAPTYPE:
+        hook = getattr(t, "__pre_freeze__", None)
+        if _is_user_class(t) and RUNTIME.places.get(id(t)) is not FROZEN:
+            plan.explicit.add(id(t))
+            following.append(t)
+    if kind == TUPLE:
+        how = _TUPLE if t in (tuple, frozenset) else _GENERIC
+    elif t in (list, set, frozenset, deque):
+        how = _ITEMS
+    elif t is dict:
+        how = _DICT
+    elif t.__flags__ & HEAPTYPE and t.__bases__ == (object,) and t.__dictoffset__ and not instance_slots(t):
+        how = _INSTANCE
+    else:
+        how = _GENERIC
+    return how, type_freezable(t), hook
 
 
 def _own_status(obj: Any) -> int:
@@ -282,20 +368,27 @@ def commit_freeze(found: FreezePlan | dict[int, Any]) -> None:
     from .lifecycle import end_region
 
     places, frozen = RUNTIME.places, RUNTIME.frozen
+    placed = getattr(found, "placed", None)
+    if placed is None:  # (a plain dict: look each object up)
+        placed = [obj for oid, obj in found.items() if places.get(oid) is not None]
     ended: list[RegionMeta] = []
-    committed: list[Any] = []
-    for oid, obj in found.items():
+    for obj in placed:
+        oid = id(obj)
         place = places.get(oid)
-        if place is FROZEN:
-            continue  # a hook's own freeze took it
         if type(place) is RegionMeta:
-            del place.members[oid]
+            place.members.pop(oid, None)
             if obj is place.bridge:
                 ended.append(place)
                 RUNTIME.frozen_bridges[oid] = place.rid  # (kept alive by `frozen`: the id stays valid)
-        places[oid] = FROZEN
-        frozen[oid] = obj
-        committed.append(obj)
+    listener = RUNTIME.listener
+    committed: list[Any] = []
+    if listener is not None:
+        if getattr(found, "hooked", True):
+            committed = [obj for oid, obj in found.items() if places.get(oid) is not FROZEN]
+        else:
+            committed = list(found.values())
+    places.update(dict.fromkeys(found, FROZEN))  # (in bulk: a freeze can mark millions)
+    frozen.update(found)
     for func in getattr(found, "functions", ()):
         detach(func)
     for module in getattr(found, "modules", ()):
