@@ -149,14 +149,16 @@ def _walk(plan: FreezePlan, stack: list[Any], visiting: list[Any], through_code:
             add_bulk, add_dict = bulk.append, dicts.append
             ids = list(map(id, level))
             placed = places.keys() & ids  # (in C: usually none, then no look-up per object)
-            place = None
+            place = last_type = info = None
             for oid, obj in zip(ids, level, strict=True):
                 if oid in found:
                     continue
                 t = type(obj)
-                info = tinfo.get(t)
-                if info is None:
-                    info = tinfo[t] = _type_info(plan, t, following)
+                if t is not last_type:  # (a level is mostly of one type: one look-up per run of it)
+                    info = tinfo.get(t)
+                    if info is None:
+                        info = tinfo[t] = _type_info(plan, t, following)
+                    last_type = t
                 how, status, hook = info
                 if how == _SKIP:
                     continue
