@@ -99,6 +99,20 @@ def label_of(obj: Any, kind: str) -> tuple[str, str]:
     return type(obj).__name__, ""
 
 
+_STATUS_DETAIL = {1: kinds.NOT_FREEZABLE, 2: kinds.EXPLICIT_ONLY}  # (FREEZABLE_NO, FREEZABLE_EXPLICIT)
+_NO_STATUS_KINDS = frozenset({kinds.FRAME, kinds.MODULE_GLOBALS, kinds.COWN_NODE, kinds.BRIDGE})
+
+
+def freezability_detail(obj: Any, kind: str) -> str:
+    """NOT_FREEZABLE or EXPLICIT_ONLY for a mutable object with such a status, else ""
+    (asked only once the program has set a status: RUNTIME.freezability_used)."""
+    if kind in _NO_STATUS_KINDS:
+        return ""
+    from ..runtime.freezability import get_freezable
+
+    return _STATUS_DETAIL.get(get_freezable(obj), "")
+
+
 def slots_of(obj: Any, kind: str) -> list[tuple[str, Any]]:
     """The (name, value) references an object holds, in a stable order."""
     if kind == kinds.INSTANCE:

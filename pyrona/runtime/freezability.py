@@ -35,6 +35,12 @@ def set_freezable(obj: Any, status: int) -> None:
         raise ValueError(f"freezability must be one of FREEZABLE_YES/NO/EXPLICIT/PROXY (0-3), not {status!r}")
     if status == FREEZABLE_PROXY and not isinstance(obj, types.ModuleType):
         raise TypeError(f"FREEZABLE_PROXY is for modules only, not {type(obj).__name__}")
+    RUNTIME.freezability_used = True
+    _store(obj, status)
+    RUNTIME.emit("freezability", objects=[obj])
+
+
+def _store(obj: Any, status: int) -> None:
     if _has_own_dict(obj):
         try:
             setter = type.__setattr__ if isinstance(obj, type) else object.__setattr__
@@ -54,6 +60,7 @@ def unset_freezable(obj: Any) -> None:
             type.__delattr__(obj, ATTR) if isinstance(obj, type) else object.__delattr__(obj, ATTR)
         except (AttributeError, TypeError):
             pass
+    RUNTIME.emit("freezability", objects=[obj])
 
 
 def get_freezable(obj: Any) -> int:

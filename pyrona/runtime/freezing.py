@@ -194,7 +194,7 @@ def _walk(plan: FreezePlan, stack: list[Any], visiting: list[Any], through_code:
                 if hook is not None and oid not in pre_frozen:
                     pre_frozen[oid] = obj
                     plan.hooked = True
-                    RUNTIME.emit("pre-freeze", target=obj)
+                    RUNTIME.emit("pre-freeze", objects=[obj])
                     hook(obj)
                     if places_get(oid) is FROZEN:
                         continue  # the hook froze it (a freeze of its own)

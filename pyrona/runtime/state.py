@@ -63,6 +63,8 @@ class Runtime:
         #: Objects whose `__pre_freeze__` ran (it runs once per object, even if the
         #: freeze that ran it failed): id -> object.
         self.pre_frozen: dict[int, Any] = {}
+        #: Whether the program ever set a freezability (so the tracer looks for statuses).
+        self.freezability_used = False
         #: Region count that triggers the next collection.
         self.collect_threshold = 64
         self.implicit_freezing = False
