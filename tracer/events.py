@@ -35,6 +35,11 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
                 recorder.refresh_node(nid)
         if kind in _REFRESH_ALL:
             refresh_all = True
+        elif kind == "escape-written":  # a SharedField or InterpreterLocal changed inside
+            for nid in (recorder.ids.get(id(o)) for o in objs):
+                if nid is not None and nid in recorder.nodes:
+                    recorder.rescan(nid)
+            continue
         if kind == "created" and not _held(recorder, details.get("rid")):
             # a region whose bridge nothing the graph holds refers to (`Region().x = y`):
             # the runtime is asked to collect it now, as FrankenScript frees it at once

@@ -7,6 +7,7 @@ from collections import deque
 
 from ..runtime.barrier import FAST_VALUES
 from ..runtime.cowns import Cown
+from ..runtime.escapes import ESCAPE_TYPES, escape_contents
 from ..runtime.kinds import instance_slots, slot_values
 from ..runtime.objects import Bag, Region
 from ..runtime.regions import RegionMeta
@@ -116,6 +117,8 @@ def freezability_detail(obj: Any, kind: str) -> str:
 def slots_of(obj: Any, kind: str) -> list[tuple[str, Any]]:
     """The (name, value) references an object holds, in a stable order."""
     if kind == kinds.INSTANCE:
+        if type(obj) in ESCAPE_TYPES:
+            return escape_contents(obj)
         d = getattr(obj, "__dict__", None)
         found = list(d.items()) if type(d) is dict else []
         descriptors = instance_slots(type(obj))

@@ -19,6 +19,8 @@ from __future__ import annotations
 import threading
 import types
 
+from .state import RUNTIME
+
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from typing import Any
@@ -66,12 +68,14 @@ class SharedField:
         _require_frozen(value, "a SharedField")
         with self._lock:
             self._value = value
+        RUNTIME.emit("escape-written", objects=[self])
 
     def swap(self, value: Any) -> Any:
         """Store `value`; returns the value it replaced."""
         _require_frozen(value, "a SharedField")
         with self._lock:
             old, self._value = self._value, value
+        RUNTIME.emit("escape-written", objects=[self])
         return old
 
     def compare_and_swap(self, expected: Any, new: Any) -> bool:
@@ -81,7 +85,8 @@ class SharedField:
             if self._value is not expected:
                 return False
             self._value = new
-            return True
+        RUNTIME.emit("escape-written", objects=[self])
+        return True
 
     def __repr__(self) -> str:
         return f"SharedField({self._value!r})"
@@ -117,12 +122,14 @@ class InterpreterLocal:
             value = self._factory() if self._factory is not None else self._default
             with self._lock:
                 value = self._values.setdefault(key, value)
+            RUNTIME.emit("escape-written", objects=[self])
         return value
 
     def set(self, value: Any) -> None:
         """Replace this interpreter's value (any value: it is never shared)."""
         with self._lock:
             self._values[_interpreter_id()] = value
+        RUNTIME.emit("escape-written", objects=[self])
 
     def __repr__(self) -> str:
         return f"<InterpreterLocal {self.get()!r}>"
@@ -140,6 +147,15 @@ class ImmutableModule(types.ModuleType):
 
 #: Types frozen as a whole, their insides never walked.
 ESCAPE_TYPES = (SharedField, InterpreterLocal)
+
+
+def escape_contents(obj: SharedField | InterpreterLocal) -> list[tuple[str, Any]]:
+    """What a view shows of an escape hatch: its value (this interpreter's, for an
+    InterpreterLocal: none before its first use)."""
+    if type(obj) is SharedField:
+        return [("value", obj._value)]
+    value = obj._values.get(_interpreter_id(), _MISSING)
+    return [] if value is _MISSING else [("value", value)]
 
 
 def proxy_module(module: types.ModuleType) -> None:
