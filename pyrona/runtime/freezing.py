@@ -15,7 +15,8 @@ import gc
 import types
 import weakref
 from collections import defaultdict, deque
-from itertools import chain, compress
+from itertools import chain, compress, repeat
+from operator import attrgetter, is_
 
 from ..errors import NotFreezableError
 from .escapes import ESCAPE_TYPES, ImmutableModule, proxy_module
@@ -149,6 +150,9 @@ def _walk(plan: FreezePlan, stack: list[Any], visiting: list[Any], through_code:
             add_bulk, add_dict = bulk.append, dicts.append
             ids = list(map(id, level))
             placed = places.keys() & ids  # (in C: usually none, then no look-up per object)
+            if not placed and not side:
+                level = _take_plain(plan, level, following, bulk, dicts)
+                ids = list(map(id, level))
             place = last_type = info = None
             for oid, obj in zip(ids, level, strict=True):
                 if oid in found:
@@ -240,6 +244,54 @@ def _walk(plan: FreezePlan, stack: list[Any], visiting: list[Any], through_code:
         # what functions reach through their globals and cells: walked last, so that a
         # region's object met only this way is known to be reached through code
         _walk(plan, code_stack, visiting, through_code=True)
+
+
+_dict_of = attrgetter("__dict__")
+
+
+def _take_plain(plan: FreezePlan, level: list[Any], following: list[Any], bulk: list[Any],
+                dicts: list[dict]) -> list[Any]:
+    """Find, in bulk, the objects of a level that need no check of their own: builtin
+    lists, sets and dicts, and plain instances, of types with no status and no hook (and
+    no object with a status: the caller checked the table). Their items go to `bulk`
+    and `dicts`. Returns the rest of the level, for the object-by-object loop.
+
+    Each step is a C loop over the level (group by type, drop what was found, mark the
+    rest found), not a Python step per object: this is most of a data graph."""
+    tinfo, found = plan.types, plan
+    kinds = set(map(type, level))
+    plain: dict[type, int] = {}
+    for t in kinds:
+        info = tinfo.get(t)
+        if info is None:
+            info = tinfo[t] = _type_info(plan, t, following)
+        if info[0] in (_ITEMS, _DICT, _INSTANCE) and info[1] == UNSET and info[2] is None:
+            plain[t] = info[0]
+    if not plain:
+        return level
+    rest: list[Any] = []
+    for t, how in plain.items():
+        group = level if len(kinds) == 1 else list(compress(level, map(is_, map(type, level), repeat(t))))
+        fresh = dict(zip(map(id, group), group, strict=True))
+        for oid in fresh.keys() & found.keys():
+            del fresh[oid]
+        if how == _INSTANCE:
+            own = list(map(_dict_of, fresh.values()))
+            # an instance with a status of its own, or whose __dict__ was frozen or placed
+            # apart from it: object by object
+            if any(map(dict.__contains__, own, repeat(ATTR))) or RUNTIME.places.keys() & map(id, own):
+                rest.extend(fresh.values())
+                continue
+            found.update(fresh)
+            found.update(zip(map(id, own), own, strict=True))
+            dicts.extend(own)
+        else:
+            found.update(fresh)
+            (bulk if how == _ITEMS else dicts).extend(fresh.values())
+    if len(plain) == len(kinds):
+        return rest
+    rest.extend(o for o in level if type(o) not in plain)
+    return rest
 
 
 def _type_info(plan: FreezePlan, t: type, following: list[Any]) -> tuple[int, int, Any]:
