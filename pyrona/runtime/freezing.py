@@ -442,7 +442,7 @@ def commit_freeze(found: FreezePlan | dict[int, Any]) -> None:
         else:
             committed = list(found.values())
     places.update(dict.fromkeys(found, FROZEN))  # (in bulk: a freeze can mark millions)
-    frozen.update(found)
+    frozen[id(found)] = found
     for func in getattr(found, "functions", ()):
         detach(func)
     for module in getattr(found, "modules", ()):

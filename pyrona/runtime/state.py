@@ -37,7 +37,9 @@ class Runtime:
 
     def __init__(self) -> None:
         self.places: dict[int, RegionMeta | _Frozen] = {}
-        self.frozen: dict[int, Any] = {}
+        #: What keeps frozen objects alive: each freeze's batch (id -> object), by the id
+        #: of the batch (one entry per freeze, not per object: a freeze can mark millions).
+        self.frozen: dict[int, dict[int, Any]] = {}
         #: Frozen objects that were a region's bridge when frozen: id(obj) -> that region's id.
         self.frozen_bridges: dict[int, int] = {}
         #: Live regions by id; a collection ends the unreachable ones.
