@@ -16,7 +16,7 @@ deliberate door open, as in CPython's prototype:
 
 from __future__ import annotations
 
-import threading
+import _thread
 import types
 
 from .state import RUNTIME
@@ -59,7 +59,7 @@ class SharedField:
 
         freeze(value)
         self._value = value
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
 
     def get(self) -> Any:
         return self._value
@@ -113,7 +113,7 @@ class InterpreterLocal:
         else:
             self._default = freeze(default_or_factory)
         self._values: dict[int, Any] = {}
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
 
     def get(self) -> Any:
         key = _interpreter_id()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gc
 import types
-import weakref
+from _weakref import ref as weak_ref  # (the module `weakref` costs start-up time)
 from collections import defaultdict, deque
 from itertools import chain, compress, repeat
 from operator import attrgetter, is_
@@ -224,7 +224,7 @@ def _walk(plan: FreezePlan, stack: list[Any], visiting: list[Any], through_code:
                             add_dict(d)
                 else:
                     extend(referents(obj))
-                    if t is weakref.ref:  # its target is frozen too (and stays alive, as frozen objects do)
+                    if t is weak_ref:  # its target is frozen too (and stays alive, as frozen objects do)
                         target = obj()
                         if target is not None:
                             push(target)

@@ -16,9 +16,7 @@ rewrite has no such check: its stores go to the snapshot or the fresh cells.
 
 from __future__ import annotations
 
-import ast
 import builtins
-import sysconfig
 import types
 
 from ..ours import is_ours
@@ -42,7 +40,6 @@ _MISSING = object()
 _NAMES_CACHE: dict[types.CodeType, tuple[str, ...]] = {}
 #: file name -> whether functions compiled from it belong to the program.
 _PROGRAM_FILES: dict[str, bool] = {}
-_LIBRARY_DIRS = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")})
 
 
 def refuse_global(name: str) -> None:
@@ -69,10 +66,17 @@ def is_program_function(func: Any) -> bool:
     filename = func.__code__.co_filename
     answer = _PROGRAM_FILES.get(filename)
     if answer is None:
-        library = filename.startswith(_LIBRARY_DIRS) or filename.startswith("<frozen")
+        library = filename.startswith(_library_dirs()) or filename.startswith("<frozen")
         answer = not (library or is_ours(filename))
         _PROGRAM_FILES[filename] = answer
     return answer
+
+
+def _library_dirs() -> tuple[str, ...]:
+    import sysconfig  # (only once a function is frozen: it costs start-up time)
+
+    paths = sysconfig.get_paths()
+    return tuple({paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")})
 
 
 def global_names(code: types.CodeType) -> tuple[str, ...]:
@@ -154,6 +158,8 @@ def _hook_names(code: types.CodeType) -> Iterator[str]:
 
 def _trampoline(code: types.CodeType, key: int) -> types.CodeType:
     """Code with `code`'s parameters (and number of free variables) that calls the twin."""
+    import ast  # (only once a function is frozen: it costs start-up time)
+
     nargs, nkw = code.co_argcount, code.co_kwonlyargcount
     names = code.co_varnames
     positional = names[:nargs]
