@@ -74,6 +74,10 @@ class Runtime:
         #: Called as listener(kind, **details) for region events (the tracer sets it).
         self.listener: Callable[..., None] | None = None
 
+    def frozen_objects(self) -> list[Any]:
+        """Every object frozen so far."""
+        return [obj for batch in self.frozen.values() for obj in batch.values()]
+
     def emit(self, kind: str, **details: Any) -> None:
         listener = self.listener
         if listener is not None:
