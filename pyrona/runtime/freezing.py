@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import types
 from _weakref import ref as weak_ref  # (the module `weakref` costs start-up time)
-from collections import defaultdict, deque
+from collections import deque
 from itertools import chain, compress, repeat
 from operator import attrgetter, is_
 
@@ -25,8 +25,8 @@ from .freezability import (
 )
 from .functions import detach, function_referents, is_program_function
 from .kinds import (
-    _KIND_CACHE, COWN, HEAPTYPE, STATIC, TUPLE, UNFREEZABLE, VALUE, classify, instance_slots, is_value_tuple,
-    referents,
+    _KIND_CACHE, COWN, HEAPTYPE, STATIC, TUPLE, UNFREEZABLE, VALUE, WALKED_TYPES, classify, instance_slots,
+    is_value_tuple, referents,
 )
 from .regions import RegionMeta
 from .state import FROZEN, RUNTIME
@@ -124,8 +124,10 @@ def plan_freeze(roots: Iterable[Any]) -> FreezePlan:
 _ITEMS, _TUPLE, _DICT, _INSTANCE, _GENERIC, _STRUCTURE, _REFUSE, _SKIP = range(8)
 #: Types whose objects are values, dropped before the walk looks at them (most of a data graph).
 _PLAIN_VALUES = frozenset({int, str, float, bool, type(None), bytes, complex})
-#: type -> whether the walk must look at its objects (filters a level's references in C).
-_KEEP: defaultdict[type, bool] = defaultdict(lambda: True, dict.fromkeys(_PLAIN_VALUES, False))
+#: type -> whether the walk must look at its objects (filters a level's references in C;
+#: a cache of kinds.py, which forgets a program's classes with the program).
+_KEEP = WALKED_TYPES
+_KEEP.update(dict.fromkeys(_PLAIN_VALUES, False))
 
 
 def _walk(plan: FreezePlan, stack: list[Any], visiting: list[Any], through_code: bool) -> None:

@@ -17,6 +17,7 @@ rewrite has no such check: its stores go to the snapshot or the fresh cells.
 from __future__ import annotations
 
 import builtins
+import os
 import types
 
 from ..ours import is_ours
@@ -66,17 +67,19 @@ def is_program_function(func: Any) -> bool:
     filename = func.__code__.co_filename
     answer = _PROGRAM_FILES.get(filename)
     if answer is None:
-        library = filename.startswith(_library_dirs()) or filename.startswith("<frozen")
-        answer = not (library or is_ours(filename))
+        answer = not (_is_library_file(filename) or is_ours(filename))
         _PROGRAM_FILES[filename] = answer
     return answer
 
 
-def _library_dirs() -> tuple[str, ...]:
-    import sysconfig  # (only once a function is frozen: it costs start-up time)
+#: Folders whose functions are libraries' (the standard library's is where `os` lives; no
+#: sysconfig: importing it, and with it threading, while a program runs is not ours to do).
+_LIBRARY_PARTS = (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep)
 
-    paths = sysconfig.get_paths()
-    return tuple({paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")})
+
+def _is_library_file(filename: str) -> bool:
+    return (filename.startswith((os.path.dirname(os.__file__) + os.sep, "<frozen"))
+            or any(part in filename for part in _LIBRARY_PARTS))
 
 
 def global_names(code: types.CodeType) -> tuple[str, ...]:

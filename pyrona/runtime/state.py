@@ -53,6 +53,9 @@ class Runtime:
 
         The tables are cleared in place: hot paths hold bound methods of them.
         """
+        from .kinds import forget_heap_types
+
+        forget_heap_types()
         self.places.clear()
         self.frozen.clear()
         self.frozen_bridges.clear()
