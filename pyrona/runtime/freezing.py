@@ -274,14 +274,17 @@ def _take_plain(plan: FreezePlan, level: list[Any], following: list[Any], bulk: 
     rest: list[Any] = []
     for t, how in plain.items():
         group = level if len(kinds) == 1 else list(compress(level, map(is_, map(type, level), repeat(t))))
-        fresh = dict(zip(map(id, group), group, strict=True))
-        for oid in fresh.keys() & found.keys():
-            del fresh[oid]
+        ids = list(map(id, group))
+        if found.keys().isdisjoint(ids):  # (the common case: nothing of it met before)
+            fresh = dict(zip(ids, group, strict=True))  # (an object twice in the level: once)
+        else:
+            fresh = {oid: obj for oid, obj in zip(ids, group, strict=True) if oid not in found}
         if how == _INSTANCE:
             own = list(map(_dict_of, fresh.values()))
             # an instance with a status of its own, or whose __dict__ was frozen or placed
             # apart from it: object by object
-            if any(map(dict.__contains__, own, repeat(ATTR))) or RUNTIME.places.keys() & map(id, own):
+            placed_apart = not RUNTIME.places.keys().isdisjoint(map(id, own))
+            if placed_apart or any(map(dict.__contains__, own, repeat(ATTR))):
                 rest.extend(fresh.values())
                 continue
             found.update(fresh)
@@ -443,7 +446,7 @@ def commit_freeze(found: FreezePlan | dict[int, Any]) -> None:
             committed = [obj for oid, obj in found.items() if places.get(oid) is not FROZEN]
         else:
             committed = list(found.values())
-    places.update(dict.fromkeys(found, FROZEN))  # (in bulk: a freeze can mark millions)
+    places.update(zip(found, repeat(FROZEN)))  # (in bulk: a freeze can mark millions)
     frozen[id(found)] = found
     for func in getattr(found, "functions", ()):
         detach(func)
