@@ -330,7 +330,7 @@ def test_a_hooks_own_freeze_stays_when_the_outer_fails():
     good, bad = S(), S()
     set_freezable(bad, FREEZABLE_NO)
     with pytest.raises(TypeError):
-        freeze([bad, good])  # (the walk takes the last item first)
+        freeze([good, bad])  # (a list's items are visited in order)
     assert is_frozen(good) and not is_frozen(bad)
 
 

@@ -232,7 +232,10 @@ def _walk(plan: FreezePlan, stack: list[Any], visiting: list[Any], through_code:
                             push(target)
             obj = None
             if bulk:  # (lists, tuples, sets: gc sees exactly their items)
-                refs = gc.get_referents(*bulk)
+                # gc visits a list's items last to first: reversed twice, every item comes
+                # in order (a list's items are visited in order, as the prototype does)
+                refs = gc.get_referents(*reversed(bulk))
+                refs.reverse()
                 extend(compress(refs, map(_KEEP.__getitem__, map(type, refs))))
             if dicts:  # (not gc: an instance's dict may keep its values in the instance)
                 refs = list(chain.from_iterable(map(dict.values, dicts)))
