@@ -767,3 +767,22 @@ def test_a_frozen_container_refuses_every_write():
         with pytest.raises(TypeError):
             write()
     assert isfrozen(data["l"]) and data["l"] == [1, 2]
+
+
+# --- `import immutable` under pyrona run ----------------------------------------------------
+
+
+def test_import_immutable_maps_to_pyrona_unless_the_program_has_its_own(tmp_path):
+    # (the issue: programs written for the prototype run unchanged; a module of the
+    # program's own named `immutable` still wins, as in plain Python)
+    import subprocess
+    import sys
+
+    program = tmp_path / "prog.py"
+    program.write_text("import immutable\nprint(immutable.__name__, immutable.freeze([1]) == [1])\n")
+    run = [sys.executable, "-m", "pyrona", "run", str(program)]
+    proc = subprocess.run(run, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "pyrona.immutable True", proc.stderr
+    (tmp_path / "immutable.py").write_text("def freeze(x):\n    return x\n")
+    proc = subprocess.run(run, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "immutable True", proc.stderr
