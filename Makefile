@@ -54,6 +54,7 @@ serve: setup system-packages
 
 bench: setup
 	$(VENV)/bin/python bench/bench_runtime.py
+	$(VENV)/bin/python bench/bench_freeze.py
 	$(VENV)/bin/python bench/bench_tracer.py
 	$(VENV)/bin/python bench/bench_viewer.py
 	$(VENV)/bin/python bench/bench_server.py

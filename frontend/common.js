@@ -232,6 +232,8 @@ const Pyrona = (() => {
     "cown-released": "cown released",
     "cown-acquired": "cown acquired",
     "violation": "violation",
+    "pre-freeze": "__pre_freeze__ called",
+    "freeze-rolled-back": "freeze rolled back",
   };
 
   function placeName(place) {

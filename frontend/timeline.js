@@ -25,6 +25,8 @@
     "cown-acquired": { shape: "square", fill: "#512da8", label: "cown acquired" },
     "cown-released": { shape: "square", fill: "#b39ddb", label: "cown released" },
     "violation": { shape: "tri", fill: "#d32f2f", label: "violation", big: true },
+    "pre-freeze": { shape: "dot", fill: "#2bb7c4", label: "pre-freeze hook" },
+    "freeze-rolled-back": { shape: "cross", fill: "#d32f2f", label: "freeze rolled back" },
   };
   const state = { data: null, zoom: 1, lines: null };
 

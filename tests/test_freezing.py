@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+import types
 
 import pytest
 
@@ -16,6 +17,7 @@ from pyrona import (
     is_frozen,
     isfrozen,
 )
+from pyrona.immutable import FREEZABLE_NO, set_freezable
 from pyrona.runtime.regions import region_of
 from pyrona.runtime.stores import delete_item, method, store_attr, store_item
 
@@ -88,8 +90,10 @@ def test_unfreezable_objects_raise_and_nothing_is_frozen():
     assert not isfrozen(box) and not isfrozen(box["a"])
     with pytest.raises(NotFreezableError):
         freeze([io.StringIO()])
-    with pytest.raises(NotFreezableError, match="modules are never frozen"):
-        freeze(io)
+    module = types.ModuleType("m")  # a module becomes an immutable proxy (see test_immutable_*)
+    set_freezable(module, FREEZABLE_NO)
+    with pytest.raises(NotFreezableError, match="FREEZABLE_NO"):
+        freeze([1], module)
 
 
 def test_freezing_a_bridge_ends_its_region_and_freezes_its_subregions():

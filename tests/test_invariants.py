@@ -75,7 +75,7 @@ def check_invariants() -> None:
                 if isinstance(target, RegionMeta) and target is not region:
                     assert ref is target.bridge and target.parent is region
     # frozen objects reference only frozen objects, values, structure and cowns
-    for obj in RUNTIME.frozen.values():
+    for obj in RUNTIME.frozen_objects():
         for ref in referents(obj):
             assert plain(ref) or isfrozen(ref), f"frozen {obj!r} references mutable {ref!r}"
 

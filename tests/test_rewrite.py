@@ -59,6 +59,8 @@ class Recorder:
         ns[reserved("type")] = type
         ns[reserved("values")] = HOOKS[reserved("values")]
         ns[reserved("slice")] = slice
+        for short in ("frozen", "refuse_global", "refuse_cell"):  # the rebinding checks
+            ns[reserved(short)] = HOOKS[reserved(short)]
         assert set(ns) - {"__name__"} == set(HOOKS)  # the contract's names, no more, no less
         return ns
 

@@ -17,6 +17,23 @@ EXPECTED = {
     "cowns.py": ["settings released: True", "after close, editor is None and released: True",
                  "refused: cown-access"],
     "linked_list.py": ["cells in the region: 40", "refused: region-violation"],
+    # the "Deep immutability" chapter
+    "immutable_basics.py": ["after: True True True", "refused: FrozenMutationError"],
+    "immutable_shallow.py": ["pair: True mixed: False", "mixed after freezing its list: True"],
+    "immutable_freezability.py": ["account frozen: False history frozen: False",
+                                  "reached indirectly: refused", "draft stays mutable inside the block",
+                                  "account frozen now: True"],
+    "immutable_functions.py": ["rates frozen: True history frozen: False",
+                               "still converts with the frozen rates: 11.0",
+                               "cannot rebind the global 'calls'",
+                               "cannot rebind its captured variable 'count'"],
+    "immutable_types.py": ["class frozen with its instance: True",
+                           "refused: a subclass of an unfreezable class", "explicit token frozen: True"],
+    "immutable_modules.py": ["random is a proxy: True True", "repeatable: True",
+                             "leak frozen: False"],
+    "immutable_pre_freeze.py": ["hooks ran: ['a', 'b', 'c'] all frozen: True", "nothing frozen: True"],
+    "immutable_escape_hatches.py": ["swapped: True stale swap: False version: 2",
+                                    "refused: a SharedField holds frozen values only", "frozen: False"],
 }
 
 

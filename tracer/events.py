@@ -1,4 +1,9 @@
-"""The runtime's events (moves, freezes, closes, violations...) as the trace records them."""
+"""The runtime's events (moves, freezes, closes, violations...) as the trace records them.
+
+Deep immutability adds three: `frozen` (the objects a freeze marked), `pre-freeze` (a
+`__pre_freeze__` hook about to run, its object) and `freeze-rolled-back` (a freeze that
+stopped: the objects it had visited, `src` the object that stopped it, the message).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ if TYPE_CHECKING:
 
     from .recorder import Recorder
 
-_REFRESH_ALL = {"closed", "merged", "merged-into", "dissolved", "collected", "frozen"}
+#: ("freezability": a class's status is its instances' too)
+_REFRESH_ALL = {"closed", "merged", "merged-into", "dissolved", "collected", "frozen", "freezability"}
 
 
 def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], step: int) -> bool:
@@ -29,13 +35,24 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
                 recorder.refresh_node(nid)
         if kind in _REFRESH_ALL:
             refresh_all = True
+        elif kind == "escape-written":  # a SharedField or InterpreterLocal changed inside
+            for nid in (recorder.ids.get(id(o)) for o in objs):
+                if nid is not None and nid in recorder.nodes:
+                    recorder.rescan(nid)
+            continue
         if kind == "created" and not _held(recorder, details.get("rid")):
             # a region whose bridge nothing the graph holds refers to (`Region().x = y`):
             # the runtime is asked to collect it now, as FrankenScript frees it at once
             recorder.bridge_gone = recorder.changed = True
         nodes = tuple(n for n in (recorder.ids.get(id(o)) for o in objs) if n is not None)
         message, src, dst, edge = "", None, None, ""
-        if kind == "violation":
+        if kind == "freeze-rolled-back":
+            # a freeze stopped before marking anything: the objects it visited, and the one
+            # that stopped it (outlined in red); nothing changed, so nothing is refreshed
+            error = details.get("error")
+            message = f"{type(error).__name__}: {error}" if error is not None else ""
+            src = _drawn(recorder, details.get("stopped_by"))
+        elif kind == "violation":
             error = details["error"]
             error.drawn = True
             message = str(error)

@@ -38,6 +38,10 @@ OTHER = "other"  # anything else (C objects...)
 #: The `detail` of a frozen object that was a region's bridge when it was frozen (its
 #: label then names that region). Traces written before it was recorded leave it empty.
 FROZEN_BRIDGE = "former bridge"
+#: The `detail` of an object that freeze refuses (FREEZABLE_NO), or freezes only when it
+#: is passed to freeze itself (FREEZABLE_EXPLICIT); recorded once a program sets a status.
+NOT_FREEZABLE = "not freezable"
+EXPLICIT_ONLY = "explicit-only"
 
 #: Kinds views hide unless asked: program structure.
 STRUCTURE_KINDS = frozenset({FUNCTION, CLASS, MODULE})

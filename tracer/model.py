@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .kinds import (  # noqa: F401 - re-exported: the model's vocabulary
     BRIDGE, CLASS, COWN, COWN_NODE, DICT, FRAME, FROZEN, FROZEN_BRIDGE, FROZENSET, FUNCTION, INSTANCE, LIST,
     LOCAL, MODULE, MODULE_GLOBALS, OBJ, OTHER, ROOT_KINDS, SET, STRUCTURE_KINDS, TUPLE, place_rid,
-    region_place, CALLER_SLOT, FRAME_LINKS, RETURN_SLOT, YIELD_SLOT,
+    region_place, CALLER_SLOT, FRAME_LINKS, RETURN_SLOT, YIELD_SLOT, EXPLICIT_ONLY, NOT_FREEZABLE,
 )
 
 
@@ -71,8 +71,9 @@ class Event:
 
     kinds: created, moved, became-child, unparented, frozen, closed, opened,
     merged, dissolved, collected, cown-created, cown-released, cown-acquired,
-    violation. `nodes` are the nodes involved; for a violation, `src`/`dst`/`edge`
-    name the offending reference (dst may be a node not yet in the graph).
+    violation, pre-freeze, freeze-rolled-back (src: the object that stopped it),
+    freezability (a status set). `nodes` are the nodes involved; for a violation,
+    `src`/`dst`/`edge` name the offending reference (dst may be a node not yet in the graph).
     """
 
     step: int

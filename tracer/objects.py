@@ -7,6 +7,7 @@ from collections import deque
 
 from ..runtime.barrier import FAST_VALUES
 from ..runtime.cowns import Cown
+from ..runtime.escapes import ESCAPE_TYPES, escape_contents
 from ..runtime.kinds import instance_slots, slot_values
 from ..runtime.objects import Bag, Region
 from ..runtime.regions import RegionMeta
@@ -99,9 +100,25 @@ def label_of(obj: Any, kind: str) -> tuple[str, str]:
     return type(obj).__name__, ""
 
 
+_STATUS_DETAIL = {1: kinds.NOT_FREEZABLE, 2: kinds.EXPLICIT_ONLY}  # (FREEZABLE_NO, FREEZABLE_EXPLICIT)
+_NO_STATUS_KINDS = frozenset({kinds.FRAME, kinds.MODULE_GLOBALS, kinds.COWN_NODE, kinds.BRIDGE})
+
+
+def freezability_detail(obj: Any, kind: str) -> str:
+    """NOT_FREEZABLE or EXPLICIT_ONLY for a mutable object with such a status, else ""
+    (asked only once the program has set a status: RUNTIME.freezability_used)."""
+    if kind in _NO_STATUS_KINDS:
+        return ""
+    from ..runtime.freezability import get_freezable
+
+    return _STATUS_DETAIL.get(get_freezable(obj), "")
+
+
 def slots_of(obj: Any, kind: str) -> list[tuple[str, Any]]:
     """The (name, value) references an object holds, in a stable order."""
     if kind == kinds.INSTANCE:
+        if type(obj) in ESCAPE_TYPES:
+            return escape_contents(obj)
         d = getattr(obj, "__dict__", None)
         found = list(d.items()) if type(d) is dict else []
         descriptors = instance_slots(type(obj))

@@ -13,8 +13,9 @@ from __future__ import annotations
 from ..errors import PyronaError
 from . import kinds
 from ..runtime.objects import Region
+from ..runtime.state import RUNTIME
 from .hooks import TAIL
-from .objects import is_inline, kind_of, label_of, place_of, short_repr, slots_of
+from .objects import freezability_detail, is_inline, kind_of, label_of, place_of, short_repr, slots_of
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -101,6 +102,8 @@ class Recorder:
             label, detail = label_of(obj, kind)
         else:
             label, detail = type(obj).__name__, ""
+        if RUNTIME.freezability_used and not detail and place != kinds.FROZEN:
+            detail = freezability_detail(obj, kind)
         self.nodes[nid] = (self.step, kind, type(obj).__name__, place, label, detail)
         self.born[nid] = self.step
         self.slots[nid] = {}
@@ -145,7 +148,10 @@ class Recorder:
         obj = self.objs[nid]
         new_kind = kind_of(obj)
         new_label, new_detail = label_of(obj, new_kind)
-        new = (new_kind, type(obj).__name__, place_of(obj), new_label, new_detail)
+        new_place = place_of(obj)
+        if RUNTIME.freezability_used and not new_detail and new_place != kinds.FROZEN:
+            new_detail = freezability_detail(obj, new_kind)
+        new = (new_kind, type(obj).__name__, new_place, new_label, new_detail)
         if new != (kind, type_name, place, label, detail):
             if start < self.step:
                 self.writer.interval("nodes", start, self.step, (nid, kind, type_name, place, label, detail))

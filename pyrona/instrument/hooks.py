@@ -24,6 +24,7 @@ from __future__ import annotations
 
 
 from ..runtime.barrier import FAST_VALUES
+from ..runtime.functions import FROZEN_FLAG, refuse_cell, refuse_global
 from ..runtime.roots import RESERVED_PREFIX, reserved
 from ..runtime.state import RUNTIME
 from ..runtime.stores import (
@@ -80,4 +81,9 @@ HOOKS.update({
     reserved("values"): FAST_VALUES,
     # the builtin `slice`, for keys `o[a:b]` (a program's own `slice` cannot break them)
     reserved("slice"): slice,
+    # before a store to a `global`/`nonlocal` name (see pyrona.instrument.rebinding): a
+    # frozen function's detached globals hold its name under @frozen instead of False
+    FROZEN_FLAG: False,
+    reserved("refuse_global"): refuse_global,
+    reserved("refuse_cell"): refuse_cell,
 })

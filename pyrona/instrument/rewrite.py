@@ -37,6 +37,7 @@ import types
 
 from ..runtime.barrier import FAST_VALUES
 from .hooks import MUTATOR_NAMES, RESERVED_PREFIX, reserved
+from .rebinding import add_rebinding_checks
 
 __all__ = ["RESERVED_PREFIX", "compile_program", "rewrite_module"]
 
@@ -163,6 +164,7 @@ class _Rewriter(ast.NodeTransformer):
             and any(a.name == "annotations" for a in s.names)
             for s in tree.body
         )
+        add_rebinding_checks(tree)
         self.generic_visit(tree)
         return ast.fix_missing_locations(tree)
 

@@ -14,6 +14,7 @@ import traceback
 import types
 from contextlib import AbstractContextManager, nullcontext
 
+from .. import immutable
 from ..errors import kind_of
 from ..ours import is_ours
 from ..runtime.roots import register_module
@@ -111,6 +112,7 @@ def _execute(code: types.CodeType, shown: str, script: str, argv: list[str],
         sys.path.insert(0, folder)  # under -P, sys.path[0] is the standard library's
     hidden = _hide_shadowed(folder)
     importer.install(folder, how.hooks, how.fast_paths, how.value_paths)
+    mapped = _map_prototype_modules()
     sys.modules["__main__"] = main
     register_module(main)
     caught: BaseException | None = None
@@ -122,11 +124,22 @@ def _execute(code: types.CodeType, shown: str, script: str, argv: list[str],
     finally:
         # Restore pyrona's own view first: printing the traceback may import modules.
         importer.uninstall()
+        for name in mapped:
+            sys.modules.pop(name, None)
         _restore_shadowed(hidden)
         sys.argv, sys.path[:] = saved_argv, saved_path
         if saved_main is not None:
             sys.modules["__main__"] = saved_main
     return _outcome(caught, script)
+
+
+def _map_prototype_modules() -> list[str]:
+    """`import immutable` (CPython's deep-immutability prototype) gives pyrona.immutable
+    where no module of that name exists; returns the names mapped."""
+    if "immutable" in sys.modules or importlib.machinery.PathFinder.find_spec("immutable") is not None:
+        return []
+    sys.modules["immutable"] = immutable
+    return ["immutable"]
 
 
 def _outcome(exc: BaseException | None, script: str) -> tuple[int, dict[str, Any] | None]:

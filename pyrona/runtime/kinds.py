@@ -20,7 +20,7 @@ import gc
 import io
 import sys
 import types
-from collections import deque
+from collections import defaultdict, deque
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -57,6 +57,20 @@ _UNFREEZABLE_MODULE_TYPES = (("socket", "socket"), ("threading", "Thread"))
 #: type -> kind. Filled lazily; the one cache of this module (types are immortal enough).
 _KIND_CACHE: dict[type, int] = {t: VALUE for t in _VALUE_TYPES}
 _KIND_CACHE.update({tuple: TUPLE, frozenset: TUPLE})
+
+
+#: type -> whether freeze's walk looks at objects of it (False: plain values); filled as
+#: types are met (see pyrona.runtime.freezing).
+WALKED_TYPES: defaultdict[type, bool] = defaultdict(lambda: True)
+
+
+def forget_heap_types() -> None:
+    """Drop the classes defined in Python from the per-type caches (a program's classes
+    keep its module, and through it whatever the module holds, alive: a finished
+    program's heap must go with it)."""
+    for cache in (_KIND_CACHE, _REFERENTS_CACHE, _SLOTS_CACHE, WALKED_TYPES):
+        for t in [t for t in cache if t.__flags__ & HEAPTYPE]:
+            del cache[t]
 
 
 def _cown_type() -> type:
@@ -122,17 +136,20 @@ def is_value_tuple(obj: Any) -> bool:
     from .state import FROZEN, RUNTIME
 
     places = RUNTIME.places
-    for item in obj:
-        kind = _KIND_CACHE.get(type(item))
-        if kind is None:
-            kind = classify(type(item))
-        if kind == VALUE or kind == COWN or kind == STATIC:
-            continue
-        if places.get(id(item)) is FROZEN:
-            continue
-        if kind == TUPLE and is_value_tuple(item):
-            continue
-        return False
+    pending = [obj]  # (a loop, not recursion: tuples nest deeper than the stack)
+    while pending:
+        for item in pending.pop():
+            kind = _KIND_CACHE.get(type(item))
+            if kind is None:
+                kind = classify(type(item))
+            if kind == VALUE or kind == COWN or kind == STATIC:
+                continue
+            if places.get(id(item)) is FROZEN:
+                continue
+            if kind == TUPLE:
+                pending.append(item)
+                continue
+            return False
     return True
 
 

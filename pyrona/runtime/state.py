@@ -37,7 +37,9 @@ class Runtime:
 
     def __init__(self) -> None:
         self.places: dict[int, RegionMeta | _Frozen] = {}
-        self.frozen: dict[int, Any] = {}
+        #: What keeps frozen objects alive: each freeze's batch (id -> object), by the id
+        #: of the batch (one entry per freeze, not per object: a freeze can mark millions).
+        self.frozen: dict[int, dict[int, Any]] = {}
         #: Frozen objects that were a region's bridge when frozen: id(obj) -> that region's id.
         self.frozen_bridges: dict[int, int] = {}
         #: Live regions by id; a collection ends the unreachable ones.
@@ -51,17 +53,33 @@ class Runtime:
 
         The tables are cleared in place: hot paths hold bound methods of them.
         """
+        from .kinds import forget_heap_types
+
+        forget_heap_types()
         self.places.clear()
         self.frozen.clear()
         self.frozen_bridges.clear()
         self.regions.clear()
         self.root_modules.clear()
+        #: Per-object freezability of objects that cannot carry a `__freezable__`
+        #: attribute (lists, dicts, builtin types...): id -> (status, the object, kept alive
+        #: so the id stays valid; most of them cannot be weakly referenced).
+        self.freezability: dict[int, tuple[int, Any]] = {}
+        #: Objects whose `__pre_freeze__` ran (it runs once per object, even if the
+        #: freeze that ran it failed): id -> object.
+        self.pre_frozen: dict[int, Any] = {}
+        #: Whether the program ever set a freezability (so the tracer looks for statuses).
+        self.freezability_used = False
         #: Region count that triggers the next collection.
         self.collect_threshold = 64
         self.implicit_freezing = False
         self.next_region_id = 1
         #: Called as listener(kind, **details) for region events (the tracer sets it).
         self.listener: Callable[..., None] | None = None
+
+    def frozen_objects(self) -> list[Any]:
+        """Every object frozen so far."""
+        return [obj for batch in self.frozen.values() for obj in batch.values()]
 
     def emit(self, kind: str, **details: Any) -> None:
         listener = self.listener

@@ -29,6 +29,9 @@ NOTES: tuple[tuple[str, str], ...] = (
     ("lrc=<frozen>, sbrc=<frozen>", "a frozen former bridge: freeze reached a region's bridge and "
                                     "ended the region."),
     ("Double-sided box", "a cown and its status."),
+    ("Brown dotted outline, (not freezable)", "an object freeze refuses (FREEZABLE_NO)."),
+    ("Teal dashed outline, (explicit-only)", "an object frozen only when passed to freeze itself "
+                                             "(FREEZABLE_EXPLICIT)."),
     ("Dotted edge", "a borrow: a reference from the local region (a variable or a local object) into a "
                     "region, to a frozen object or to a cown. References held by region objects, "
                     "frozen objects and cowns are solid."),

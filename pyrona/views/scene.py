@@ -16,8 +16,10 @@ from pyrona.tracer.model import (
     COWN_NODE,
     FRAME,
     FROZEN,
+    EXPLICIT_ONLY,
     FROZEN_BRIDGE,
     LOCAL,
+    NOT_FREEZABLE,
     MODULE_GLOBALS,
     ROOT_KINDS,
     STRUCTURE_KINDS,
@@ -38,6 +40,8 @@ CLASS_DEFS = (
     "classDef unreachable stroke:#cc3333,stroke-width:2px,stroke-dasharray:5 3",
     "classDef error stroke:red,stroke-width:4px",
     "classDef placeholder fill:#fff0f0,stroke:red,stroke-dasharray:4 3",
+    "classDef unfreezable stroke:#8d6e63,stroke-width:3px,stroke-dasharray:2 2",
+    "classDef explicitonly stroke:#2bb7c4,stroke-width:3px,stroke-dasharray:6 3",
 )
 MAX_VALUE, MAX_NAME, MAX_HEAD, MAX_EDGE = 28, 20, 40, 24
 #: Characters written as they are; every other one becomes a `#NN;` entity.
@@ -135,11 +139,16 @@ def violations(graph: StepGraph) -> list[tuple[int, int, str]]:
     return sorted(found)
 
 
+#: events whose `src` (with no `dst`) is drawn outlined in red: a write refused, the object
+#: that stopped a freeze
+_OUTLINED = frozenset({"violation", "freeze-rolled-back"})
+
+
 def written_to(graph: StepGraph) -> list[int]:
     """The objects written to by the step's violations that have no offending reference (a
     write to a frozen object): drawn outlined in red."""
     return sorted({ev.src for ev in graph.events
-                   if ev.kind == "violation" and ev.src is not None and ev.dst is None})
+                   if ev.kind in _OUTLINED and ev.src is not None and ev.dst is None})
 
 
 def visible_nodes(graph: StepGraph, options: ViewOptions) -> tuple[set[int], set[int]]:
@@ -232,6 +241,8 @@ def node_lines(graph: StepGraph, node: Node, fields: list[tuple[str, str]], limi
     else:
         head = node.label or node.type_name or node.kind
     lines = [clip(head, MAX_HEAD)]
+    if node.detail in (NOT_FREEZABLE, EXPLICIT_ONLY) and node.kind != FRAME:
+        lines.append(f"({node.detail})")
     if node.kind == COWN_NODE:
         lines.append(f"status={clip(node.detail or '?', MAX_VALUE)}")
     elif is_frozen_bridge(node):  # FrankenScript's marking of a bridge reached by freeze
@@ -317,7 +328,9 @@ def build(graph: StepGraph, options: ViewOptions, previous: StepGraph | None = N
         text = label(node_lines(graph, node, fields.get(nid, []), options.max_field_lines))
         sc.add_node(box, (1, nid), shape(drawn[nid], text, node_shape(graph, node)))
         for cls, on in (("immutable", node.place == FROZEN), ("frame", node.kind in ROOT_KINDS),
-                        ("unreachable", nid in unreachable), ("changed", nid in changed)):
+                        ("unreachable", nid in unreachable), ("changed", nid in changed),
+                        ("unfreezable", node.detail == NOT_FREEZABLE),
+                        ("explicitonly", node.detail == EXPLICIT_ONLY)):
             if on:
                 sc.mark(cls, drawn[nid])
     rids = {int(d[2:]) for d in drawn.values() if d.startswith("rg")}
