@@ -659,6 +659,18 @@ def test_freezing_a_function_makes_the_modules_it_names_proxies():
         freeze([nope])
 
 
+def test_a_fresh_program_gets_its_modules_back():
+    # ours: a module frozen in place is a process-wide change; a reset (a new program
+    # traced in the same process) makes it an ordinary module again
+    from pyrona.runtime.state import RUNTIME
+
+    module = types.ModuleType("settings_module")
+    freeze(module)
+    assert isinstance(module, ImmutableModule)
+    RUNTIME.reset()
+    assert type(module) is types.ModuleType and not is_frozen(module)
+
+
 # --- test_sharedfield.py / test_interpreterlocal.py ---------------------------------------
 
 

@@ -162,3 +162,4 @@ def proxy_module(module: types.ModuleType) -> None:
     """Turn `module` into an ImmutableModule in place (the object stays the same)."""
     if type(module) is types.ModuleType:
         module.__class__ = ImmutableModule
+        RUNTIME.proxied_modules.append(module)  # undone by RUNTIME.reset()

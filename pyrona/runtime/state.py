@@ -56,6 +56,11 @@ class Runtime:
         from .kinds import forget_heap_types
 
         forget_heap_types()
+        # a module frozen in place is a process-wide change: a fresh program gets it back
+        for module in getattr(self, "proxied_modules", ()):
+            module.__class__ = types.ModuleType
+        #: Modules that a freeze made ImmutableModule proxies in place.
+        self.proxied_modules: list[types.ModuleType] = []
         self.places.clear()
         self.frozen.clear()
         self.frozen_bridges.clear()
