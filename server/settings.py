@@ -24,7 +24,8 @@ class Limits:
 
 @dataclass(frozen=True)
 class ServerSettings:
-    db: Path
+    #: the trace store: a SQLite file, or a PostgreSQL database's `postgresql://` URL
+    db: Path | str
     samples: Path = ROOT / "sample_programs"
     templates: Path = ROOT / "templates"
     frontend: Path = ROOT / "frontend"
