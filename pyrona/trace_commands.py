@@ -130,12 +130,12 @@ def cmd_serve(options: argparse.Namespace) -> int:
 
     if options.shared and not options.public:
         raise UsageError("--shared goes with --public (without it, every trace is listed already)")
+    if options.workers == 0 and not is_url(store_location(options.db)):
+        raise UsageError("--workers 0 needs a PostgreSQL store (--db postgresql://...): with SQLite "
+                         "this server is the only one that runs uploads")
     store = open_store(options.db)  # made (or migrated), or checked, before the server answers anyone
     store.close()
     db = store.location
-    if options.workers == 0 and not isinstance(db, str):
-        raise UsageError("--workers 0 needs a PostgreSQL store (--db postgresql://...): with SQLite "
-                         "this server is the only one that runs uploads")
     app = create_app(ServerSettings(db=db, public=options.public, shared=options.shared,
                                     workers=options.workers))
     app.state.jobs.recover()  # (before the samples: their runs may be among what it finds)
