@@ -18,6 +18,7 @@ import os
 import queue
 import re
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -189,6 +190,9 @@ class JobManager:
         limits = Limits(**{k: v for k, v in info.settings.items() if k in names})
         job = Job(trace, safe_name(info.name), files.get(0, ("", ""))[1], limits=limits)
         job.cancel = StoreCancel(self, trace)
+        # which worker runs it (for whoever looks after the workers)
+        here = {**info.settings, "worker": f"{socket.gethostname()}:{os.getpid()}"}
+        self.write(lambda store: store.set_status(trace, "queued", settings=here))
         try:
             self._run(job)
         except Exception as exc:  # noqa: BLE001 - one broken run must not end the worker's thread
