@@ -74,7 +74,8 @@ def test_an_older_store_is_read_as_it_is_and_upgraded_when_opened_to_write(where
     assert [(t.id, t.token, t.owner) for t in reader.traces()] == [(i, None, "") for i in old]
     reader.close()
     store = TraceStore(where)
-    assert store.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == str(SCHEMA_VERSION)
+    version = store.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
+    assert version == str(SCHEMA_VERSION)
     tokens = {t.token for t in store.traces()}
     assert len(tokens) == 3 and None not in tokens
     assert store.trace_by_token(store.trace(old[1]).token).id == old[1]
@@ -123,7 +124,8 @@ def test_an_interrupted_trace_ends_at_its_last_copy(where, tmp_path):
     run = store.import_trace(scratch, into, final=True, folder=str(SAMPLE.parent))
     steps = store.end_interrupted(into, "failed", "stopped: gone")
     info = store.trace(into)
-    assert steps == run.steps and (info.status, info.message, info.steps) == ("failed", "stopped: gone", steps)
+    assert steps == run.steps
+    assert (info.status, info.message, info.steps) == ("failed", "stopped: gone", steps)
     assert info.summary["violations"] == 1 and store.step(into, steps - 1).nodes
     store.close()
 

@@ -111,7 +111,7 @@ class TraceStore:
             if not exists:  # one process at a time makes the tables (workers start together)
                 with self._tx():
                     self.db.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
-                    self.db.executescript(POSTGRES.schema(SCHEMA + OPEN_SCHEMA))
+                    self.db.executescript(POSTGRES.schema(SCHEMA + OPEN_SCHEMA) + TOKEN_INDEX)
                     self.db.execute("INSERT INTO meta VALUES ('schema', ?) ON CONFLICT DO NOTHING",
                                     (str(SCHEMA_VERSION),))
             self._check_version(readonly)
@@ -129,12 +129,16 @@ class TraceStore:
             raise
         self.db.execute("COMMIT")
 
+    #: how rows go into PostgreSQL in bulk: "copy" (COPY) or "insert" (batched inserts,
+    #: psycopg's pipelined executemany); bench/bench_store.py measures both
+    bulk = "copy"
+
     def _append(self, table: str, rows: list[tuple]) -> None:
-        """Append whole rows to `table`, in bulk: COPY into PostgreSQL (bench/bench_store.py
-        measured it against batched inserts), one executemany into SQLite."""
+        """Append whole rows to `table`, in bulk: COPY into PostgreSQL (see `bulk`), one
+        executemany into SQLite."""
         if not rows:
             return
-        if self.postgres:
+        if self.postgres and self.bulk == "copy":
             self.db.copy(table, rows)
         else:
             self.db.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
@@ -158,7 +162,9 @@ class TraceStore:
             self._info = f"{_INFO}, NULL, ''"  # (version 1) read as it is; migrated when opened to write
         elif version < SCHEMA_VERSION:
             self._migrate()
-        if not readonly:
+        if not readonly and not self.postgres:
+            # (made with the tables, and by `_migrate`, in PostgreSQL: its CREATE INDEX
+            # locks the table even when the index is there, so not at every open)
             self.db.executescript(TOKEN_INDEX)
 
     def _migrate(self) -> None:
@@ -175,6 +181,8 @@ class TraceStore:
                     ids = [r[0] for r in self.db.execute("SELECT id FROM traces")]
                     self.db.executemany("UPDATE traces SET token = ? WHERE id = ?",
                                         [(new_token(), i) for i in ids])
+                    for statement in filter(str.strip, TOKEN_INDEX.split(";")):
+                        self.db.execute(statement)  # (executescript would end the transaction)
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
