@@ -61,7 +61,8 @@ class TraceStore:
     """Traces in one SQLite file, or in a PostgreSQL database (`path` a `postgresql://`
     URL: `backends`). Use one store (one connection) per thread."""
 
-    def __init__(self, path: str | Path, *, shared: bool = False, readonly: bool = False) -> None:
+    def __init__(self, path: str | Path, *, shared: bool = False, readonly: bool = False,
+                 pooled: bool = False) -> None:
         """`shared`: the connection may be used from several threads (the caller makes
         sure only one uses it at a time, e.g. the server's one writer behind a lock).
 
@@ -71,6 +72,9 @@ class TraceStore:
         one that is not a trace store is a StoreError. Otherwise the file and its tables
         are created if need be (in PostgreSQL: the tables, in a database that exists).
 
+        `pooled`: a PostgreSQL store's connection comes from the process's pool of its URL,
+        and goes back there at `close` (for a server's many short-lived readers).
+
         Either way the schema's version is checked first: an older store is upgraded
         (`MIGRATIONS`; read as it is when opened read-only), a newer one refused."""
         self.location = path if is_url(path) else str(path)  # what is connected to
@@ -79,7 +83,7 @@ class TraceStore:
         self.dialect = POSTGRES if self.postgres else SQLITE
         self._info = f"{_INFO}, token, owner"  # a version 1 store read as it is: NULL, ''
         if self.postgres:
-            self._open_postgres(readonly)
+            self._open_postgres(readonly, pooled)
             return
         if readonly and not Path(path).is_file():
             raise StoreError(f"there is no trace store {self.path}")
@@ -100,11 +104,11 @@ class TraceStore:
                 raise StoreError(f"{self.path} is not a pyrona trace store ({exc})") from exc
             raise StoreError(f"cannot open trace store {self.path}: {exc}") from exc
 
-    def _open_postgres(self, readonly: bool) -> None:
-        from .backends import SCHEMA_LOCK, PgConnection, errors
+    def _open_postgres(self, readonly: bool, pooled: bool) -> None:
+        from .backends import PgConnection, errors
 
         try:
-            self.db = PgConnection(str(self.location), readonly=readonly)
+            self.db = PgConnection(str(self.location), readonly=readonly, pooled=pooled)
             exists = self.db.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0]
             if not exists and readonly:
                 raise StoreError(f"{self.path} is not a pyrona trace store (it has no schema version)")
@@ -115,8 +119,12 @@ class TraceStore:
                     self.db.execute("INSERT INTO meta VALUES ('schema', ?) ON CONFLICT DO NOTHING",
                                     (str(SCHEMA_VERSION),))
             self._check_version(readonly)
-        except errors() as exc:
-            raise StoreError(f"cannot open trace store {self.path}: {exc}") from exc
+        except BaseException as exc:
+            if hasattr(self, "db"):
+                self.db.close()  # (a pooled connection goes back)
+            if isinstance(exc, errors()):
+                raise StoreError(f"cannot open trace store {self.path}: {exc}") from exc
+            raise
 
     @contextmanager
     def _tx(self) -> Iterator[None]:
