@@ -6,7 +6,8 @@ worker pays per trace. For a loop-heavy program (few rows beside the packed step
 and a churning one (~700,000 interval rows), each traced once into a scratch store,
 the copy into SQLite, into PostgreSQL with COPY (what the store uses) and into
 PostgreSQL with batched inserts (psycopg's pipelined executemany), medians of --runs,
-alternating. With --direct, also `trace_program` straight into each backend (what
+alternating; reading and checking the untrusted scratch store, the same for every
+backend, is timed apart. With --direct, also `trace_program` straight into each backend (what
 `pyrona trace --db URL` does). PostgreSQL: PYRONA_TEST_POSTGRES, or a throwaway cluster.
 
     .venv/bin/python bench/bench_store.py [--runs N] [--direct]
@@ -24,7 +25,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 from pyrona.tracer.run import trace_program
-from pyrona.tracer.store import TraceStore
+from pyrona.tracer.store import TraceStore, read_run
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
@@ -47,17 +48,23 @@ def scratch_trace(program: Path, folder: Path) -> tuple[Path, int, int]:
     return scratch, outcome.steps, rows
 
 
-def copy_once(where: str, scratch: Path, program: Path, bulk: str) -> float:
+def copy_once(where: str, scratch: Path, program: Path, bulk: str) -> tuple[float, float]:
+    """(seconds reading and checking the scratch store, seconds writing it into `where`):
+    the two parts of `import_trace`; the first is the same whatever the backend."""
     store = TraceStore(where)
     store.bulk = bulk
     into = store.create_trace(program.name, {program.name: ""}, {})
     start = time.perf_counter()
-    run = store.import_trace(scratch, into, final=True, folder=str(program.parent), seconds=600)
-    elapsed = time.perf_counter() - start
+    done, used = store.import_position(into)
+    run, rows = read_run(scratch, done, final=True, folder=str(program.parent), max_steps=1 << 40,
+                         output_left=1 << 40, seconds=600)
+    read = time.perf_counter()
+    run = store.import_rows(into, run, rows)
+    written = time.perf_counter()
     assert run.status == "done" and store.step_count(into) == run.steps
     store.delete_trace(into)
     store.close()
-    return elapsed
+    return read - start, written - read
 
 
 def trace_once(where: str, program: Path) -> float:
@@ -81,17 +88,22 @@ def main() -> None:
     try:
         targets = {"sqlite": (str(folder / "main.db"), "copy"), "pg COPY": (server.url(), "copy"),
                    "pg inserts": (server.url(), "insert")}
-        print(f"copy of a run's trace into the main store: medians of {args.runs} runs, seconds")
-        print(f"{'program':12} {'steps':>9} {'rows':>8} " + " ".join(f"{n:>10}" for n in targets)
+        print(f"copy of a run's trace into the main store: medians of {args.runs} runs, seconds; 'check' "
+              "reads and checks the scratch store (any backend), the others write what it read")
+        print(f"{'program':12} {'steps':>9} {'rows':>8} {'check':>7} " + " ".join(f"{n:>10}" for n in targets)
               + f" {'pg/sqlite':>9} {'ins/COPY':>9}")
         for name, program in PROGRAMS.items():
             scratch, steps, rows = scratch_trace(program, folder)
             times: dict[str, list[float]] = {n: [] for n in targets}
+            checks: list[float] = []
             for _ in range(args.runs):
                 for label, (where, bulk) in targets.items():
-                    times[label].append(copy_once(where, scratch, program, bulk))
+                    check, write = copy_once(where, scratch, program, bulk)
+                    times[label].append(write)
+                    checks.append(check)
             med = {n: statistics.median(t) for n, t in times.items()}
-            print(f"{name:12} {steps:>9,} {rows:>8,} " + " ".join(f"{med[n]:>10.2f}" for n in targets)
+            print(f"{name:12} {steps:>9,} {rows:>8,} {statistics.median(checks):>7.2f} "
+                  + " ".join(f"{med[n]:>10.2f}" for n in targets)
                   + f" {med['pg COPY'] / med['sqlite']:>9.2f} {med['pg inserts'] / med['pg COPY']:>9.2f}",
                   flush=True)
         if args.direct:

@@ -157,7 +157,12 @@ class JobManager:
             trace = self.write(lambda store: store.create_trace(name, {name: source}, options, owner))
             from . import queue
 
-            queue.defer(self._app(), trace)
+            try:
+                queue.defer(self._app(), trace)
+            except BaseException as exc:  # not queued: it must not look as if it were
+                message = f"the run could not be queued: {exc}"
+                self.write(lambda store: store.set_status(trace, "failed", message))
+                raise
             return trace
         options = self._options()
         trace = self.write(lambda store: store.create_trace(name, {name: source}, options, owner))

@@ -28,7 +28,6 @@ TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .jobs import JobManager
     from .settings import ServerSettings
 
 log = logging.getLogger("pyrona.server")
@@ -46,18 +45,19 @@ LOST = ("stopped: the worker running it stopped (it was killed, crashed or lost 
         f"in {ATTEMPTS} attempts; nothing more was copied: run the program again")
 RETRIED = "queued again: the worker running it stopped"
 
-#: the runner of this process's queued runs, one per store (`_runner`)
-_RUNNERS: dict[str, JobManager] = {}
-_RUNNERS_LOCK = threading.Lock()
-
 
 def make_app(url: str, settings: ServerSettings | None = None) -> procrastinate.App:
-    """The procrastinate app of the store at `url`, with pyrona's two tasks."""
+    """The procrastinate app of the store at `url`, with pyrona's two tasks; the runs this
+    process takes go through one job manager that only runs what it is given."""
+    from .jobs import JobManager
+    from .settings import ServerSettings
+
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
+    runner = JobManager(settings or ServerSettings(db=url), runner=True)
 
     @app.task(name=RUN_TASK, queue=QUEUE, pass_context=True)
     def run(context: procrastinate.JobContext, trace: int) -> None:
-        _runner(url, settings).run_queued(trace)
+        runner.run_queued(trace)
 
     @app.periodic(cron=f"* * * * * */{CHECK_EVERY}", periodic_id="stalled")
     @app.task(name=STALLED_TASK, queue=QUEUE, queueing_lock=STALLED_TASK, pass_context=True)
@@ -65,18 +65,6 @@ def make_app(url: str, settings: ServerSettings | None = None) -> procrastinate.
         await recover_stalled(app, url)
 
     return app
-
-
-def _runner(url: str, settings: ServerSettings | None) -> JobManager:
-    """This process's runner of queued runs (a job manager that only runs what it is given)."""
-    from .jobs import JobManager
-    from .settings import ServerSettings
-
-    with _RUNNERS_LOCK:
-        runner = _RUNNERS.get(url)
-        if runner is None:
-            runner = _RUNNERS[url] = JobManager(settings or ServerSettings(db=url), runner=True)
-        return runner
 
 
 async def recover_stalled(app: procrastinate.App, url: str) -> list[tuple[int, str]]:
