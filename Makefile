@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 
 NPM_STAMP := node_modules/.installed
 #: Debian packages the tests and the sandbox need (installed when missing, as root).
-SYSTEM_PACKAGES := chromium bubblewrap
+SYSTEM_PACKAGES := chromium bubblewrap postgresql
 SYSTEM_COMMANDS := chromium bwrap
 
 .PHONY: setup system-packages test serve bench dist clean
@@ -20,8 +20,13 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $(NPM_STAMP)
 
+#: PostgreSQL's server binaries are not on PATH on Debian: the tests start a throwaway
+#: cluster from them (tests/pg_cluster.py) unless PYRONA_TEST_POSTGRES names a server
+POSTGRES_INITDB := /usr/lib/postgresql/*/bin/initdb
 system-packages:
 	@missing=""; for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	if [ -z "$$PYRONA_TEST_POSTGRES" ] && ! ls $(POSTGRES_INITDB) >/dev/null 2>&1 \
+		&& ! command -v initdb >/dev/null 2>&1; then missing="$$missing initdb"; fi; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			echo "installing Debian packages: $(SYSTEM_PACKAGES)"; \

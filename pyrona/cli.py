@@ -17,6 +17,7 @@ examples:
   pyrona trace prog.py                   record every step; prints the trace id
   pyrona show 3 --step 10                print step 10 of trace 3 as text
   pyrona export 3 --format md -o out.md  one mermaid diagram per step
+  pyrona worker --db postgresql://...    run the uploads 'pyrona serve' queued there
 
 exit status:
   run     the program's own (1 after an uncaught exception), 2 if FILE cannot be run
@@ -106,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     # Shown in the usage line only: program arguments are split off before parsing.
     run.add_argument("args", metavar="ARGS", nargs="*", help="arguments passed to the program")
 
-    db_help = "the trace store (SQLite file); default: $PYRONA_DB or ~/.local/share/pyrona/traces.db"
+    db_help = ("the trace store: a SQLite file, or a PostgreSQL database's postgresql:// URL; "
+               "default: $PYRONA_DB or ~/.local/share/pyrona/traces.db")
     trace = commands.add_parser(
         "trace", help="run a program and record every step (prints the trace id)",
         description=TRACE_DESCRIPTION, epilog=TRACE_EPILOG,
@@ -154,7 +156,27 @@ def build_parser() -> argparse.ArgumentParser:
                             "browser session lists and deletes its own traces only (see the README)")
     serve.add_argument("--shared", action="store_true",
                        help="with --public: every visitor's list shows every trace")
+    serve.add_argument("--workers", type=_count, default=2, metavar="N",
+                       help="runs of uploads this server does at once (default 2); with a PostgreSQL "
+                            "store, 0 makes it web only: 'pyrona worker' processes run them")
+
+    worker = commands.add_parser(
+        "worker", help="run uploaded programs queued in a PostgreSQL store (for 'pyrona serve')",
+        description="Take the runs that 'pyrona serve --db URL' queued, run each in the sandbox, and "
+                    "write its trace into the store (any machine that reaches the database can run "
+                    "one). Stops on SIGINT or SIGTERM, after the runs in progress.")
+    worker.add_argument("--db", metavar="URL", required=True,
+                        help="the trace store's postgresql:// URL (the queue is in the same database)")
+    worker.add_argument("--concurrency", type=_positive, default=2, metavar="N",
+                        help="runs at once (default 2)")
     return parser
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -227,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if options.command == "serve":
             return trace_commands.cmd_serve(options)
+        if options.command == "worker":
+            return trace_commands.cmd_worker(options)
         if options.command == "trace":
             return trace_commands.cmd_trace(options, program_args)
         if options.command == "show":

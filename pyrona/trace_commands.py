@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .errors import PyronaError
 from .settings import default_db_path
+from .tracer.backends import is_url
 from .tracer.store import StoreError, TraceStore
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -43,9 +44,19 @@ class UsageError(PyronaError):
     kind = "usage"
 
 
+def store_location(db: str | None) -> Path | str:
+    """What --db names: a SQLite file's path, or a `postgresql://` URL (kept as it is)."""
+    if not db:
+        return default_db_path()
+    return db if is_url(db) else Path(db)
+
+
 def open_store(path: str | None) -> TraceStore:
-    """The store to record into, created if need be (with its folder)."""
-    db = Path(path) if path else default_db_path()
+    """The store to record into, created if need be (with its folder; a PostgreSQL
+    database must exist: its tables are made)."""
+    db = store_location(path)
+    if isinstance(db, str):
+        return TraceStore(db)
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -55,7 +66,7 @@ def open_store(path: str | None) -> TraceStore:
 
 def read_store(path: str | None) -> TraceStore:
     """An existing store, opened read-only (a missing one is an error, and stays missing)."""
-    return TraceStore(Path(path) if path else default_db_path(), readonly=True)
+    return TraceStore(store_location(path), readonly=True)
 
 
 def trace_with_steps(store: TraceStore, trace: int) -> TraceInfo:
@@ -119,17 +130,36 @@ def cmd_serve(options: argparse.Namespace) -> int:
 
     if options.shared and not options.public:
         raise UsageError("--shared goes with --public (without it, every trace is listed already)")
+    if options.workers == 0 and not is_url(store_location(options.db)):
+        raise UsageError("--workers 0 needs a PostgreSQL store (--db postgresql://...): with SQLite "
+                         "this server is the only one that runs uploads")
     store = open_store(options.db)  # made (or migrated), or checked, before the server answers anyone
     store.close()
-    db = Path(store.path)
-    app = create_app(ServerSettings(db=db, public=options.public, shared=options.shared))
+    db = store.location
+    app = create_app(ServerSettings(db=db, public=options.public, shared=options.shared,
+                                    workers=options.workers))
     app.state.jobs.recover()  # (before the samples: their runs may be among what it finds)
     if options.samples:
         app.state.jobs.ensure_samples(wait=True)
-    print(f"Pyrona Studio on http://{options.host}:{options.port}/  (traces in {db})", file=sys.stderr)
+    print(f"Pyrona Studio on http://{options.host}:{options.port}/  (traces in {store.path})",
+          file=sys.stderr)
     print(serve_notice(options.host, options.public, options.shared), file=sys.stderr)
     uvicorn.run(app, host=options.host, port=options.port, log_level="warning")
     return 0
+
+
+def cmd_worker(options: argparse.Namespace) -> int:
+    """`pyrona worker`: take queued runs from a PostgreSQL store until stopped."""
+    if not is_url(options.db):
+        raise UsageError(f"pyrona worker needs a PostgreSQL store's postgresql:// URL, not {options.db!r}")
+    from .server.queue import run_worker
+
+    store = TraceStore(options.db)  # made (or upgraded), or refused, before any run
+    where = store.path
+    store.close()
+    print(f"pyrona worker: {options.concurrency} runs at once, queue in {where}", file=sys.stderr)
+    run_worker(options.db, options.concurrency)
+    return EXIT_OK
 
 
 def serve_notice(host: str, public: bool, shared: bool) -> str:

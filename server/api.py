@@ -106,7 +106,7 @@ OF_A_TRACE = problems(404, 422)
 def reader(request: Request) -> Iterator[TraceStore]:
     """A read connection of this request's own (the route and this dependency may run on
     different threads of the pool, one after the other: hence `shared`)."""
-    store = TraceStore(request.app.state.settings.db, shared=True)
+    store = TraceStore(request.app.state.settings.db, shared=True, pooled=True)
     try:
         yield store
     finally:
@@ -240,7 +240,7 @@ async def _has_body(request: Request) -> bool:
 
 
 def _token_of(db: object, trace: int) -> str:
-    store = TraceStore(db)  # type: ignore[arg-type]
+    store = TraceStore(db, pooled=True)  # type: ignore[arg-type]
     try:
         return store.trace(trace).token
     finally:
@@ -373,7 +373,7 @@ async def progress(trace: TraceId, request: Request) -> StreamingResponse:
 
 
 def _stored_progress(db: object, trace: int) -> dict:
-    store = TraceStore(db)  # type: ignore[arg-type]
+    store = TraceStore(db, pooled=True)  # type: ignore[arg-type]
     try:
         info = trace_of(store, trace)
         with found():

@@ -11,6 +11,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pyrona.tracer.backends import close_pools
+
 from .problems import HTTPProblem
 from .settings import ServerSettings
 
@@ -40,6 +42,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.state.jobs.recover()  # what a server that died left behind, before anyone asks
         yield
         app.state.jobs.shutdown()  # stop running workers with the server
+        close_pools()
 
     app = FastAPI(title="Pyrona Studio", version="0.1.0",
                   description="Region-based ownership for Python: traces, steps, regions, diagrams.",

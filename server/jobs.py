@@ -18,17 +18,19 @@ import os
 import queue
 import re
 import shutil
+import socket
 import subprocess
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pyrona.tracer.backends import is_url
 from pyrona.tracer.store import StoreError, TraceStore, read_run
 
 from . import recovery, sandbox, worker
 from .worker_end import STOP_GRACE, Streams, WorkerEnd, disk_usage, kill_group, signal_end
-from .settings import ServerSettings
+from .settings import Limits, ServerSettings
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -68,8 +70,10 @@ class Job:
     message: str = ""
     started: float = 0.0  # time.monotonic() when it started running
     ended: float = 0.0
-    cancel: threading.Event = field(default_factory=threading.Event)
+    cancel: threading.Event | StoreCancel = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
+    #: the limits of a queued run (the web process's, in its trace); None: this server's
+    limits: Limits | None = None
 
     def progress(self) -> dict:
         """`{"status", "steps", "elapsed", "message"}`."""
@@ -81,11 +85,46 @@ class Job:
                 "message": self.message}
 
 
-class JobManager:
-    """Queued runs, executed by `settings.workers` threads (started at the first run)."""
+class StoreCancel:
+    """A queued run's cancel: asked through the store (the web process that cancels it, or
+    deletes its trace, may be on another machine), looked at once a second at most."""
 
-    def __init__(self, settings: ServerSettings) -> None:
+    def __init__(self, manager: JobManager, trace: int) -> None:
+        self._manager, self._trace = manager, trace
+        self._asked = threading.Event()
+        self._next = 0.0
+
+    def set(self) -> None:
+        self._asked.set()
+
+    def is_set(self) -> bool:
+        now = time.monotonic()
+        if not self._asked.is_set() and now >= self._next:
+            self._next = now + 1.0
+            try:
+                info = self._manager.write(lambda store: store.trace(self._trace))
+                if info.status == "failed" and info.message == CANCELLED:
+                    self._asked.set()
+            except StoreError:  # deleted
+                self._asked.set()
+        return self._asked.is_set()
+
+
+class JobManager:
+    """Queued runs, executed by `settings.workers` threads (started at the first run).
+
+    With a PostgreSQL store the queue is procrastinate's (`queue`): runs are deferred
+    there, taken by `pyrona worker` processes and by this server's own procrastinate
+    worker of `settings.workers` runs (none for 0). A `runner` is the manager of such a
+    worker: it runs what it is given (`run_queued`), nothing else."""
+
+    def __init__(self, settings: ServerSettings, *, runner: bool = False) -> None:
         self.settings = settings
+        self.runner = runner
+        #: the web side of a queue deployment (a PostgreSQL store)
+        self.queued = is_url(settings.db) and not runner
+        self._queue_app: object = None
+        self._pool: object = None
         self._write_lock = threading.Lock()
         self._writer: TraceStore | None = None
         self._lock = threading.Lock()  # guards _jobs, _threads, _mode
@@ -112,10 +151,58 @@ class JobManager:
         """Create the trace of a run of `source` (status queued; `owner`: see
         `server/access.py`) and queue the run; its id."""
         name = safe_name(name)
+        if self.queued:  # the limits go with the trace to whichever worker runs it
+            options = {**asdict(self.settings.limits), "sandbox": self.settings.sandbox,
+                       "queue": "procrastinate"}
+            trace = self.write(lambda store: store.create_trace(name, {name: source}, options, owner))
+            from . import queue
+
+            try:
+                queue.defer(self._app(), trace)
+            except BaseException as exc:  # not queued: it must not look as if it were
+                message = f"the run could not be queued: {exc}"
+                self.write(lambda store: store.set_status(trace, "failed", message))
+                raise
+            return trace
         options = self._options()
         trace = self.write(lambda store: store.create_trace(name, {name: source}, options, owner))
         self._queue_run(Job(trace, name, source))
         return trace
+
+    def _app(self) -> object:
+        """The procrastinate app of the store (its schema made, opened for deferring)."""
+        from . import queue
+
+        with self._lock:
+            if self._queue_app is None:
+                app = queue.make_app(str(self.settings.db), self.settings)
+                queue.ensure_schema(app, str(self.settings.db))
+                app.open()
+                self._queue_app = app
+            return self._queue_app
+
+    def run_queued(self, trace: int) -> None:
+        """Run the queued run of `trace` here (a queue worker's job): as a run of the
+        in-process pool, with the limits its trace holds. A trace no longer queued
+        (cancelled, deleted) is left alone."""
+        try:
+            info, files = self.write(lambda store: (store.trace(trace), store.files(trace)))
+        except StoreError:
+            return
+        if info.status != "queued":
+            return
+        names = Limits.__dataclass_fields__
+        limits = Limits(**{k: v for k, v in info.settings.items() if k in names})
+        job = Job(trace, safe_name(info.name), files.get(0, ("", ""))[1], limits=limits)
+        job.cancel = StoreCancel(self, trace)
+        # which worker runs it (for whoever looks after the workers)
+        here = {**info.settings, "worker": f"{socket.gethostname()}:{os.getpid()}"}
+        self.write(lambda store: store.set_status(trace, "queued", settings=here))
+        try:
+            self._run(job)
+        except Exception as exc:  # noqa: BLE001 - one broken run must not end the worker's thread
+            log.exception("run of trace %d failed", job.trace)
+            self._finish(job, "failed", f"the run could not be completed: {exc}")
 
     def _options(self) -> dict:
         """A run's settings in its trace: the limits, the sandbox, the server that runs it."""
@@ -159,10 +246,15 @@ class JobManager:
             if self._recovered:
                 return done
             self._recovered = True
+        if self.queued:  # the queue's own means recover its runs (`queue.recover_stalled`)
+            self._start_pool()
+            return done
         claims = recovery.Claims(self.owner())
         try:
             for trace, status, settings in self.write(lambda store: store.unfinished()):
                 owner = settings.get("server")
+                if "queue" in settings:
+                    continue  # a queued run: the queue's (`queue.recover_stalled`)
                 if owner is None and "sandbox" not in settings:
                     continue  # not a server's run (`pyrona trace` into this store)
                 if owner is not None and not claims.dead(str(owner)):
@@ -188,6 +280,14 @@ class JobManager:
         self.write(lambda store: store.set_status(trace, "queued", settings={**settings, **self._options()}))
         self._queue_run(Job(trace, safe_name(info.name), source))
 
+    def _start_pool(self) -> None:
+        """This server's own procrastinate worker (`settings.workers` runs; none for 0)."""
+        if self.settings.workers > 0 and self._pool is None:
+            from . import queue
+
+            self._app()  # (the schema, made before the worker starts)
+            self._pool = queue.InProcessPool(str(self.settings.db), self.settings.workers, self.settings)
+
     def progress(self, trace: int) -> dict | None:
         """The progress of a run this server started, None for other traces."""
         job = self._jobs.get(trace)
@@ -195,11 +295,34 @@ class JobManager:
 
     def wait(self, trace: int, timeout: float | None = None) -> bool:
         """Wait for a run to end; False on timeout (True for traces this server does not run)."""
+        if self.queued:
+            return self._wait_stored(trace, timeout)
         job = self._jobs.get(trace)
         return job is None or job.finished.wait(timeout)
 
+    def _wait_stored(self, trace: int, timeout: float | None) -> bool:
+        """Wait for a queued run to end, as its trace in the store says."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                if self.write(lambda store: store.trace(trace)).status in FINAL:
+                    return True
+            except StoreError:
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.25)
+
     def cancel(self, trace: int) -> bool:
         """Stop a queued or running run (it ends failed, "stopped: cancelled"); False if none."""
+        if self.queued:  # the worker that runs it looks at its trace (`StoreCancel`)
+            def ask(store: TraceStore) -> bool:
+                if store.trace(trace).status not in ("queued", "running"):
+                    return False
+                store.set_status(trace, "failed", CANCELLED)
+                return True
+
+            return self.write(ask)
         job = self._jobs.get(trace)
         if job is None or job.finished.is_set():
             return False
@@ -246,6 +369,10 @@ class JobManager:
             self._queue.put(None)
         for thread in threads:
             thread.join(timeout=30)
+        if self._pool is not None:
+            self._pool.stop()  # type: ignore[attr-defined]
+        if self._queue_app is not None:
+            self._queue_app.close()  # type: ignore[attr-defined]
         with self._write_lock:
             if self._writer is not None:
                 self._writer.close()
@@ -286,7 +413,7 @@ class JobManager:
             shutil.rmtree(scratch, ignore_errors=True)
 
     def _sandboxed(self, job: Job, mode: str, scratch: Path) -> None:
-        limits = self.settings.limits
+        limits = job.limits or self.settings.limits
         (scratch / job.name).write_text(job.source, encoding="utf-8")
         job.source = ""  # the store has it: a long-lived server need not keep every upload
         (scratch / "tmp").mkdir()
@@ -315,7 +442,7 @@ class JobManager:
         kill_group(proc)  # always: whatever the program left behind goes too
         worker_end.wait(None)
         streams.join()
-        if not reason and streams.output > self._output_backstop():
+        if not reason and streams.output > self._output_backstop(job):
             reason = "output"  # (raw writes the worker outran the watch with: all read now)
         run, broken = None, ""
         if db.exists():
@@ -336,24 +463,24 @@ class JobManager:
         """Copy the run's scratch store into its trace. Reading and checking the untrusted
         store (seconds, for a big trace) happens outside the writer's lock: only the copy,
         one short transaction, holds it, so uploads and other runs' copies do not wait."""
-        limits = self.settings.limits
+        limits = job.limits or self.settings.limits
         done, used = self.write(lambda store: store.import_position(job.trace))
         run, rows = read_run(db, done, final=final, folder=folder, max_steps=limits.max_steps,
                              output_left=limits.output_bytes - used)
         return self.write(lambda store: store.import_rows(job.trace, run, rows))
 
-    def _output_backstop(self) -> int:
+    def _output_backstop(self, job: Job) -> int:
         """Output bytes past which the server stops a run: the worker's tee cuts the output
         the program prints first; this is for raw writes to its descriptors."""
-        return 4 * self.settings.limits.output_bytes + 65_536
+        return 4 * (job.limits or self.settings.limits).output_bytes + 65_536
 
     def _watch(self, job: Job, worker_end: WorkerEnd, streams: Streams, db: Path, folder: str,
                scratch: Path) -> str:
         """Wait for the run to end, copying its trace now and then; the reason to stop it
         early ("wall", "output", "disk", "cancelled"), or "" when it ended by itself."""
-        limits = self.settings.limits
+        limits = job.limits or self.settings.limits
         deadline = job.started + limits.wall_seconds
-        backstop = self._output_backstop()
+        backstop = self._output_backstop(job)
         next_copy = next_disk = time.monotonic() + 1.0
         copying = True
         while True:
@@ -383,7 +510,7 @@ class JobManager:
                   broken: str) -> tuple[str, str]:
         """The status and message of a run that ended: the limit the server stopped it at,
         else what the worker's end says (its exit status, or the signal that killed it)."""
-        limits = self.settings.limits
+        limits = job.limits or self.settings.limits
         if reason == "cancelled":
             return "failed", CANCELLED
         if reason:

@@ -26,7 +26,7 @@ router = APIRouter(include_in_schema=False)
 def trace_page_info(db: object, trace: str, rules: Access) -> dict:
     """The trace's TraceInfo (as the API gives it), for a trace page's header and script:
     its `id` is what URLs name it by."""
-    store = TraceStore(db)
+    store = TraceStore(db, pooled=True)
     try:
         try:
             info = rules.find(store, trace)

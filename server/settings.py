@@ -28,7 +28,8 @@ class Limits:
 
 @dataclass(frozen=True)
 class ServerSettings:
-    db: Path
+    #: the trace store: a SQLite file, or a PostgreSQL database's `postgresql://` URL
+    db: Path | str
     # found through the installed package, or the checkout of an editable install (`assets`)
     samples: Path = field(default_factory=lambda: _asset("samples"))
     templates: Path = field(default_factory=lambda: _asset("templates"))

@@ -15,6 +15,7 @@ from pyrona.tracer.run import TraceOutcome, trace_program
 from pyrona.tracer.store import TraceStore
 
 ROOT = Path(__file__).resolve().parent.parent
+from conftest import BACKENDS, store_location  # noqa: E402
 from test_conformance import SHARED  # noqa: E402  (where the shared cases live)
 
 CASES = sorted((SHARED / "conformance" / "cases").glob("*.py"))
@@ -22,9 +23,12 @@ CASES += sorted((ROOT / "tests" / "cases").glob("*.py"))
 EXPECT = re.compile(r"^#\s*expect:\s*(ok|error\s+([\w-]+))\s*$", re.M)
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return TraceStore(tmp_path_factory.mktemp("traces") / "traces.db")
+@pytest.fixture(scope="module", params=BACKENDS)
+def store(request, tmp_path_factory):
+    """Every test here runs against both store backends (SQLite, PostgreSQL)."""
+    store = TraceStore(store_location(request.param, tmp_path_factory.mktemp("traces"), request))
+    yield store
+    store.close()
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
@@ -225,7 +229,7 @@ del box.gone
 last = i
 """
     outcome = traced_and_verified(store, tmp_path / "groups.py", source)
-    rows = store.db.execute("SELECT start, end, detail FROM nodes WHERE trace = ? AND node = -1",
+    rows = store.db.execute('SELECT start, "end", detail FROM nodes WHERE trace = ? AND node = -1',
                             (outcome.trace,)).fetchall()
     assert rows and all(end == outcome.steps for _start, end, _detail in rows)  # (no call returned)
     entries = grouped(store, outcome.trace)

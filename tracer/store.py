@@ -21,9 +21,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import PyronaError
+from .backends import POSTGRES, SCHEMA_LOCK, SQLITE, is_url, shown
 from .store_format import (
-    _RS, _US, EVENT_NAMES, GROUP, INTERVAL_TABLES, MIGRATE_1_2, OPEN, OPEN_SCHEMA, SCHEMA, SCHEMA_VERSION,
-    TOKEN_INDEX, bins_containing, interval_bin, run_lengths,
+    _RS, _US, EVENT_NAMES, GROUP, INTERVAL_TABLES, MIGRATIONS, OPEN, OPEN_SCHEMA, SCHEMA, SCHEMA_VERSION,
+    STEP_CHUNK_UPSERT, TOKEN_INDEX, bins_containing, interval_bin, run_lengths,
 )
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -57,9 +58,11 @@ class StoreError(PyronaError):
 
 
 class TraceStore:
-    """One SQLite file of traces. Use one store (one connection) per thread."""
+    """Traces in one SQLite file, or in a PostgreSQL database (`path` a `postgresql://`
+    URL: `backends`). Use one store (one connection) per thread."""
 
-    def __init__(self, path: str | Path, *, shared: bool = False, readonly: bool = False) -> None:
+    def __init__(self, path: str | Path, *, shared: bool = False, readonly: bool = False,
+                 pooled: bool = False) -> None:
         """`shared`: the connection may be used from several threads (the caller makes
         sure only one uses it at a time, e.g. the server's one writer behind a lock).
 
@@ -67,9 +70,21 @@ class TraceStore:
         the file is neither created nor written (SQLite may leave its empty -wal and -shm
         side files next to it, as any reader of a WAL store does), and a missing file or
         one that is not a trace store is a StoreError. Otherwise the file and its tables
-        are created if need be."""
-        self.path = str(path)
+        are created if need be (in PostgreSQL: the tables, in a database that exists).
+
+        `pooled`: a PostgreSQL store's connection comes from the process's pool of its URL,
+        and goes back there at `close` (for a server's many short-lived readers).
+
+        Either way the schema's version is checked first: an older store is upgraded
+        (`MIGRATIONS`; read as it is when opened read-only), a newer one refused."""
+        self.location = path if is_url(path) else str(path)  # what is connected to
+        self.path = shown(path)  # what messages show (a URL without its password)
+        self.postgres = is_url(path)
+        self.dialect = POSTGRES if self.postgres else SQLITE
         self._info = f"{_INFO}, token, owner"  # a version 1 store read as it is: NULL, ''
+        if self.postgres:
+            self._open_postgres(readonly, pooled)
+            return
         if readonly and not Path(path).is_file():
             raise StoreError(f"there is no trace store {self.path}")
         try:
@@ -89,10 +104,32 @@ class TraceStore:
                 raise StoreError(f"{self.path} is not a pyrona trace store ({exc})") from exc
             raise StoreError(f"cannot open trace store {self.path}: {exc}") from exc
 
+    def _open_postgres(self, readonly: bool, pooled: bool) -> None:
+        from .backends import PgConnection, errors
+
+        try:
+            self.db = PgConnection(str(self.location), readonly=readonly, pooled=pooled)
+            exists = self.db.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0]
+            if not exists and readonly:
+                raise StoreError(f"{self.path} is not a pyrona trace store (it has no schema version)")
+            if not exists:  # one process at a time makes the tables (workers start together)
+                with self._tx():
+                    self.db.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+                    self.db.executescript(POSTGRES.schema(SCHEMA + OPEN_SCHEMA) + TOKEN_INDEX)
+                    self.db.execute("INSERT INTO meta VALUES ('schema', ?) ON CONFLICT DO NOTHING",
+                                    (str(SCHEMA_VERSION),))
+            self._check_version(readonly)
+        except BaseException as exc:
+            if hasattr(self, "db"):
+                self.db.close()  # (a pooled connection goes back)
+            if isinstance(exc, errors()):
+                raise StoreError(f"cannot open trace store {self.path}: {exc}") from exc
+            raise
+
     @contextmanager
     def _tx(self) -> Iterator[None]:
         """One transaction (the connection is in autocommit mode otherwise)."""
-        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute(self.dialect.begin)
         try:
             yield
         except BaseException:
@@ -100,30 +137,60 @@ class TraceStore:
             raise
         self.db.execute("COMMIT")
 
+    #: how rows go into PostgreSQL in bulk: "copy" (COPY) or "insert" (batched inserts,
+    #: psycopg's pipelined executemany); bench/bench_store.py measures both
+    bulk = "copy"
+
+    def _append(self, table: str, rows: list[tuple]) -> None:
+        """Append whole rows to `table`, in bulk: COPY into PostgreSQL (see `bulk`), one
+        executemany into SQLite."""
+        if not rows:
+            return
+        if self.postgres and self.bulk == "copy":
+            self.db.copy(table, rows)
+        else:
+            self.db.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
+
     def _check_version(self, readonly: bool) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if row is None and readonly:
             raise StoreError(f"{self.path} is not a pyrona trace store (it has no schema version)")
         if row is None:
             self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) == 1 and readonly:
-            self._info = f"{_INFO}, NULL, ''"  # readable as it is; migrated when opened to write
-        elif int(row[0]) == 1:
+            version = SCHEMA_VERSION
+        else:
+            version = int(row[0]) if row[0].isdigit() else -1
+        if not 1 <= version <= SCHEMA_VERSION:
+            newer = version > SCHEMA_VERSION
+            raise StoreError(
+                f"{self.path} has schema version {row[0]}, "
+                + (f"newer than this pyrona's (version {SCHEMA_VERSION}): upgrade pyrona to open it" if newer
+                   else f"which this pyrona does not know (it reads versions 1 to {SCHEMA_VERSION})"))
+        if version < SCHEMA_VERSION and readonly:
+            self._info = f"{_INFO}, NULL, ''"  # (version 1) read as it is; migrated when opened to write
+        elif version < SCHEMA_VERSION:
             self._migrate()
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise StoreError(f"{self.path} has schema version {row[0]}, this pyrona reads {SCHEMA_VERSION}")
-        if not readonly:
+        if not readonly and not self.postgres:
+            # (made with the tables, and by `_migrate`, in PostgreSQL: its CREATE INDEX
+            # locks the table even when the index is there, so not at every open)
             self.db.executescript(TOKEN_INDEX)
 
     def _migrate(self) -> None:
-        """Version 1 to 2: traces get a token and an owner ('': they were made locally)."""
+        """Upgrade the store to SCHEMA_VERSION, one version at a time (`MIGRATIONS`), in one
+        transaction. Version 1 to 2: traces get a token and an owner ('': made locally)."""
         with self._tx():  # the version is read again: another connection may have migrated it
-            if self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] != "1":
-                return
-            for statement in filter(str.strip, MIGRATE_1_2.split(";")):
-                self.db.execute(statement)
-            ids = [r[0] for r in self.db.execute("SELECT id FROM traces")]
-            self.db.executemany("UPDATE traces SET token = ? WHERE id = ?", [(new_token(), i) for i in ids])
+            if self.postgres:
+                self.db.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+            version = int(self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0])
+            for step in range(version, SCHEMA_VERSION):
+                for statement in filter(str.strip, MIGRATIONS[step].split(";")):
+                    self.db.execute(statement)
+                if step == 1:
+                    ids = [r[0] for r in self.db.execute("SELECT id FROM traces")]
+                    self.db.executemany("UPDATE traces SET token = ? WHERE id = ?",
+                                        [(new_token(), i) for i in ids])
+                    for statement in filter(str.strip, TOKEN_INDEX.split(";")):
+                        self.db.execute(statement)  # (executescript would end the transaction)
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
@@ -135,11 +202,10 @@ class TraceStore:
                      owner: str = "") -> int:
         """A new trace (queued) of `files`, with a new token; its id."""
         with self._tx():
-            cur = self.db.execute(
+            trace = self.db.execute(
                 "INSERT INTO traces (name, created, status, settings, token, owner) "
-                "VALUES (?, ?, 'queued', ?, ?, ?)", (name, time.time(), json.dumps(settings or {}),
-                                                     new_token(), owner))
-            trace = cur.lastrowid
+                "VALUES (?, ?, 'queued', ?, ?, ?) RETURNING id",
+                (name, time.time(), json.dumps(settings or {}), new_token(), owner)).fetchone()[0]
             self.db.executemany("INSERT INTO files VALUES (?, ?, ?, ?)",
                                 [(trace, i, path, src) for i, (path, src) in enumerate(files.items())])
         return trace
@@ -193,11 +259,8 @@ class TraceStore:
             for table, cols in INTERVAL_TABLES.items():
                 rows = self.db.execute(f"SELECT start, {', '.join(cols)} FROM open_{table} WHERE trace = ? "
                                        "AND start < ?", (trace, steps)).fetchall()
-                if rows:
-                    marks = ",".join("?" * (len(cols) + 4))
-                    self.db.executemany(f"INSERT INTO {table} VALUES ({marks})",
-                                        [(trace, interval_bin(start, steps), start, steps, *values)
-                                         for start, *values in rows])
+                self._append(table, [(trace, interval_bin(start, steps), start, steps, *values)
+                                     for start, *values in rows])
                 self.db.execute(f"DELETE FROM open_{table} WHERE trace = ?", (trace,))
             # what a copy that the end interrupted may have left beyond the checkpoint
             self.db.execute("DELETE FROM step_chunks WHERE trace = ? AND first >= ?", (trace, steps))
@@ -211,10 +274,10 @@ class TraceStore:
     def _counts(self, trace: int) -> tuple[int, int]:
         """A trace's violations and nodes (grouped nodes counted one by one)."""
         return self.db.execute(
-            "SELECT (SELECT COUNT(*) FROM events WHERE trace = ?1 AND kind = 'violation'), "
-            "(SELECT COUNT(*) FROM (SELECT node FROM nodes WHERE trace = ?1 AND node != ?2 UNION "
-            "SELECT json_extract(entry.value, '$[0]') FROM nodes, json_each(nodes.detail) AS entry "
-            "WHERE trace = ?1 AND node = ?2))", (trace, GROUP)).fetchone()
+            "SELECT (SELECT COUNT(*) FROM events WHERE trace = ? AND kind = 'violation'), "
+            "(SELECT COUNT(*) FROM (SELECT node FROM nodes WHERE trace = ? AND node != ? UNION "
+            f"{self.dialect.grouped_ids} WHERE trace = ? AND node = ?) AS ids)",
+            (trace, trace, GROUP, trace, GROUP)).fetchone()
 
     def delete_trace(self, trace: int, *, steps_only: bool = False) -> None:
         """Delete a trace; with `steps_only`, what it recorded only (its row and files stay)."""
@@ -292,7 +355,7 @@ class TraceStore:
             cols = ", ".join(("start", *INTERVAL_TABLES[table]))
             found = self.db.execute(
                 f"SELECT {cols} FROM {table} WHERE trace = ? AND bin IN ({marks}) "
-                f"AND start <= ? AND end > ?", (trace, *bins, index, index)).fetchall()
+                f'AND start <= ? AND "end" > ?', (trace, *bins, index, index)).fetchall()
             if checkpoint:  # intervals still open at the last checkpoint
                 found += self.db.execute(f"SELECT {cols} FROM open_{table} WHERE trace = ? AND start <= ?",
                                          (trace, index)).fetchall()
@@ -351,7 +414,7 @@ class TraceStore:
             args += kinds
         return [Event(step, kind, rid, tuple(json.loads(nodes)), message, src, dst, edge)
                 for step, kind, rid, nodes, message, src, dst, edge
-                in self.db.execute(sql + " ORDER BY rowid", args)]
+                in self.db.execute(f"{sql} ORDER BY {self.dialect.order}", args)]
 
     def event_count(self, trace: int, kind: str) -> int:
         return self.db.execute("SELECT COUNT(*) FROM events WHERE trace = ? AND kind = ?",
@@ -360,12 +423,12 @@ class TraceStore:
     def output(self, trace: int, upto: int) -> list[tuple[int, str, str]]:
         """(step, stream, text) written at steps <= upto."""
         return self.db.execute("SELECT step, stream, text FROM outputs WHERE trace = ? AND step <= ? "
-                               "ORDER BY rowid", (trace, upto)).fetchall()
+                               f"ORDER BY {self.dialect.order}", (trace, upto)).fetchall()
 
     def region_history(self, trace: int) -> list[tuple]:
         """(rid, start, end, bridge, parent, owner, lrc, sbrc, open, name) for every region interval."""
         closed = self.db.execute(
-            "SELECT rid, start, end, bridge, parent, owner, lrc, sbrc, open, name FROM regions "
+            'SELECT rid, start, "end", bridge, parent, owner, lrc, sbrc, open, name FROM regions '
             "WHERE trace = ? ORDER BY rid, start", (trace,)).fetchall()
         if self.trace(trace).status == "running":
             closed += self.db.execute(
@@ -418,11 +481,10 @@ class TraceStore:
             if rows["files"]:
                 self.db.execute("DELETE FROM files WHERE trace = ?", (into,))
             for table, table_rows in rows.items():
-                if table_rows:
-                    marks = ",".join("?" * (len(table_rows[0]) + 1))
-                    verb = "INSERT OR REPLACE" if table == "step_chunks" else "INSERT"
-                    self.db.executemany(f"{verb} INTO {table} VALUES ({marks})",
-                                        [(into, *r) for r in table_rows])
+                if table == "step_chunks":  # (a partial chunk copied before is replaced)
+                    self.db.executemany(STEP_CHUNK_UPSERT, [(into, *r) for r in table_rows])
+                else:
+                    self._append(table, [(into, *r) for r in table_rows])
             self.db.execute("UPDATE traces SET checkpoint = ? WHERE id = ?", (run.steps, into))
         counts = self._counts(into)
         run.summary.setdefault("nodes", counts[1])

@@ -87,16 +87,16 @@ CREATE TABLE IF NOT EXISTS events (
     nodes TEXT NOT NULL, message TEXT NOT NULL, src INTEGER, dst INTEGER, edge TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_step ON events (trace, step);
 CREATE TABLE IF NOT EXISTS nodes (
-    trace INTEGER NOT NULL, bin INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    trace INTEGER NOT NULL, bin INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
     node INTEGER NOT NULL, kind TEXT NOT NULL, type TEXT NOT NULL, place TEXT NOT NULL,
     label TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS nodes_bin ON nodes (trace, bin);
 CREATE TABLE IF NOT EXISTS slots (
-    trace INTEGER NOT NULL, bin INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    trace INTEGER NOT NULL, bin INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
     node INTEGER NOT NULL, name TEXT NOT NULL, dst INTEGER, value TEXT, runs TEXT);
 CREATE INDEX IF NOT EXISTS slots_bin ON slots (trace, bin);
 CREATE TABLE IF NOT EXISTS regions (
-    trace INTEGER NOT NULL, bin INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    trace INTEGER NOT NULL, bin INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
     rid INTEGER NOT NULL, bridge INTEGER, parent INTEGER, owner INTEGER,
     lrc INTEGER NOT NULL, sbrc INTEGER NOT NULL, open INTEGER NOT NULL, name TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS regions_bin ON regions (trace, bin);
@@ -111,10 +111,17 @@ MIGRATE_1_2 = """
 ALTER TABLE traces ADD COLUMN token TEXT;
 ALTER TABLE traces ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 """
+#: version -> the statements that take a store of that version to the next (`TraceStore._migrate`)
+MIGRATIONS = {1: MIGRATE_1_2}
 TOKEN_INDEX = """
 CREATE UNIQUE INDEX IF NOT EXISTS traces_token ON traces (token);
 CREATE INDEX IF NOT EXISTS traces_owner ON traces (owner, id);
 """
+#: A chunk of steps, written again whole while it fills (SQLite and PostgreSQL say upserts alike).
+STEP_CHUNK_UPSERT = ("INSERT INTO step_chunks VALUES (?, ?, ?, ?) ON CONFLICT (trace, first) "
+                     "DO UPDATE SET count = excluded.count, data = excluded.data")
+FILE_UPSERT = ("INSERT INTO files VALUES (?, ?, ?, ?) ON CONFLICT (trace, file) "
+               "DO UPDATE SET path = excluded.path, source = excluded.source")
 #: Interval tables and their value columns (after trace, bin, start, end).
 INTERVAL_TABLES = {
     # A row whose node is GROUP (kind GROUP_KIND; no node has that id) holds nodes closed
@@ -141,10 +148,13 @@ INTERVAL_TABLES = {
     "slots": ("node", "name", "dst", "value", "runs"),
     "regions": ("rid", "bridge", "parent", "owner", "lrc", "sbrc", "open", "name"),
 }
+#: The types of the value columns (SQLite needs none; PostgreSQL does).
+_VALUE_TYPES = dict.fromkeys(("node", "dst", "rid", "bridge", "parent", "owner", "lrc", "sbrc", "open"),
+                             "INTEGER")
 #: Rows written at a checkpoint for intervals still open then (replaced at the next one).
 OPEN_SCHEMA = "\n".join(
     f"CREATE TABLE IF NOT EXISTS open_{table} (trace INTEGER NOT NULL, start INTEGER NOT NULL, "
-    + ", ".join(f"{col}" for col in cols) + ");"
+    + ", ".join(f"{col} {_VALUE_TYPES.get(col, 'TEXT')}" for col in cols) + ");"
     f"CREATE INDEX IF NOT EXISTS open_{table}_trace ON open_{table} (trace);"
     for table, cols in INTERVAL_TABLES.items()
 )

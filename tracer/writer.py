@@ -1,4 +1,5 @@
-"""Writing one trace: batched, append-only rows, handed to SQLite in transactions."""
+"""Writing one trace: batched, append-only rows, handed to the store in transactions
+(in bulk: `TraceStore._append`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from array import array
 from operator import sub
 
 from .store_format import (
-    _RS, _US, GROUP, GROUP_ITEMS, GROUP_KIND, INTERVAL_TABLES, OPEN, STEP_CHUNK, _to_json,
+    _RS, _US, FILE_UPSERT, GROUP, GROUP_ITEMS, GROUP_KIND, INTERVAL_TABLES, OPEN, STEP_CHUNK,
+    STEP_CHUNK_UPSERT, _to_json,
 )
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -43,10 +45,11 @@ class TraceWriter:
         # SQLite copies the WAL back into the database (two fsyncs) every 1000 pages by
         # default: a trace being written does so every WAL_PAGES (the WAL stays well
         # under a sandboxed run's file size limit)
-        self.db.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
+        if not store.postgres:
+            self.db.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
 
     def add_file(self, file: int, path: str, source: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (self.trace, file, path, source))
+        self.db.execute(FILE_UPSERT, (self.trace, file, path, source))
 
     def step(self, file: int, line: int, event: int) -> None:
         """Record a step (the monitor appends to `packed` itself, and flushes every chunk)."""
@@ -90,7 +93,8 @@ class TraceWriter:
         self.interval("slots", start, end, values)
 
     def bytes_on_disk(self) -> int:
-        """The size of the store's file and its WAL (what a file size limit counts)."""
+        """The size of the store's file and its WAL (what a file size limit counts; a
+        sandboxed run's store is always a SQLite file)."""
         total = 0
         for name in (self.store.path, self.store.path + "-wal"):
             try:
@@ -170,8 +174,7 @@ class TraceWriter:
             chunk = packed[at:at + STEP_CHUNK]
             data = zlib.compress(chunk.tobytes(), 1)  # (level 6: three times as slow for ~200 bytes)
             self.bytes_written += len(data)
-            self.db.execute("INSERT OR REPLACE INTO step_chunks VALUES (?, ?, ?, ?)",
-                            (self.trace, self.first + at, len(chunk), data))
+            self.db.execute(STEP_CHUNK_UPSERT, (self.trace, self.first + at, len(chunk), data))
         if full:
             self.first += full
             del packed[:full]  # in place: the monitor holds its append
@@ -182,8 +185,7 @@ class TraceWriter:
         with self._tx():
             for table, rows in self.pending.items():
                 if rows:
-                    marks = ",".join("?" * len(rows[0]))
-                    self.db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+                    self.store._append(table, rows)
                     rows.clear()
             self._flush_steps()
         self.count = 0
@@ -195,10 +197,7 @@ class TraceWriter:
         with self._tx():
             for table, rows in open_rows.items():
                 self.db.execute(f"DELETE FROM open_{table} WHERE trace = ?", (self.trace,))
-                if rows:
-                    marks = ",".join("?" * (len(rows[0]) + 1))
-                    self.db.executemany(f"INSERT INTO open_{table} VALUES ({marks})",
-                                        [(self.trace, *row) for row in rows])
+                self.store._append(f"open_{table}", [(self.trace, *row) for row in rows])
             self.db.execute("UPDATE traces SET checkpoint = ? WHERE id = ?", (step, self.trace))
 
     def finish(self) -> None:
@@ -206,4 +205,5 @@ class TraceWriter:
         with self._tx():
             for table in INTERVAL_TABLES:
                 self.db.execute(f"DELETE FROM open_{table} WHERE trace = ?", (self.trace,))
-        self.db.execute("PRAGMA wal_autocheckpoint=1000")
+        if not self.store.postgres:
+            self.db.execute("PRAGMA wal_autocheckpoint=1000")

@@ -1,0 +1,167 @@
+"""Runs through the job queue of a PostgreSQL deployment, for real: a web process
+(`pyrona serve --db URL --workers 0`) and `pyrona worker` processes; a worker killed
+mid-run has its run finished by another, and a run whose workers die twice fails with
+a message that says so (nothing is left running). Heartbeats every second here
+(PYRONA_HEARTBEAT), so a dead worker's runs are found within seconds."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pyrona.server.launch import ServerProcess
+from pyrona.server.queue import LOST
+from pyrona.tracer.store import TraceStore
+
+SLOW = "import time\nfor i in range(600):\n    time.sleep(0.01)\n"  # a few seconds, steps all along
+
+
+def get(base: str, path: str) -> dict:
+    with urllib.request.urlopen(base + path, timeout=30) as answer:
+        return json.load(answer)
+
+
+def post(base: str, name: str, source: str) -> int:
+    request = urllib.request.Request(base + "/api/traces", data=json.dumps({"name": name, "source": source})
+                                     .encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.load(answer)["id"]
+
+
+def wait_for(what, timeout: float, why: str):
+    deadline = time.monotonic() + timeout
+    while not (found := what()):
+        assert time.monotonic() < deadline, why
+        time.sleep(0.2)
+    return found
+
+
+class Worker:
+    """`pyrona worker --db URL` in a child process."""
+
+    def __init__(self, url: str, log: Path, concurrency: int = 2) -> None:
+        self.log = open(log, "w+b")  # noqa: SIM115 - closed in stop()
+        command = [sys.executable, "-m", "pyrona", "worker", "--db", url, "--concurrency", str(concurrency)]
+        self.proc = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def worker_of(url: str, trace: int) -> int | None:
+    """The process id of the worker running `trace` now (its trace's settings say)."""
+    store = TraceStore(url, readonly=True)
+    try:
+        info = store.trace(trace)
+    finally:
+        store.close()
+    if info.status != "running" or "worker" not in info.settings:
+        return None
+    return int(info.settings["worker"].rpartition(":")[2])
+
+
+@pytest.fixture
+def fast_heartbeats(monkeypatch):
+    monkeypatch.setenv("PYRONA_HEARTBEAT", "1")
+
+
+def test_two_workers_run_every_upload_and_a_killed_workers_run_is_finished_elsewhere(
+        pg_url, tmp_path, fast_heartbeats):
+    workers = []
+    with ServerProcess(pg_url, tmp_path / "web.log", options=("--workers", "0")) as web:
+        try:
+            workers = [Worker(pg_url, tmp_path / f"worker{i}.log") for i in range(2)]
+            slow = post(web.base, "slow.py", SLOW)
+            program = "xs = []\nfor i in range({}):\n    xs.append([i])\n"
+            quick = [post(web.base, f"quick{i}.py", program.format(i + 3)) for i in range(19)]
+            pid = wait_for(lambda: worker_of(pg_url, slow), 120, "the slow run never started")
+            wait_for(lambda: get(web.base, f"/api/traces/{slow}")["steps"] > 0, 60, "nothing copied yet")
+            victim = next(w for w in workers if w.pid == pid)
+            victim.kill()  # mid-run: its run is retried by the other worker
+            everything = [slow, *quick]
+
+            def all_ended() -> bool:
+                return all(get(web.base, f"/api/traces/{t}")["status"] in ("done", "failed")
+                           for t in everything)
+
+            wait_for(all_ended, 240, "not every upload ended")
+            ended = {t: get(web.base, f"/api/traces/{t}") for t in everything}
+            assert {t: info["status"] for t, info in ended.items()} == dict.fromkeys(everything, "done")
+            survivor = next(w for w in workers if w is not victim)
+            assert survivor.proc.poll() is None
+            # the slow run was done again, whole, elsewhere: as many steps as the program has lines run
+            assert ended[slow]["steps"] >= 1200 and ended[slow]["summary"]["sandbox"] in ("bwrap", "rlimits")
+            for i, trace in enumerate(quick):
+                store = TraceStore(pg_url, readonly=True)
+                assert store.step_count(trace) == ended[trace]["steps"] > i
+                store.close()
+            # the page's progress stream reads what a worker elsewhere wrote
+            with urllib.request.urlopen(f"{web.base}/api/traces/{slow}/progress", timeout=30) as answer:
+                events = [json.loads(line[5:]) for line in answer.read().decode().splitlines()
+                          if line.startswith("data:")]
+            assert events[-1]["status"] == "done" and events[-1]["steps"] == ended[slow]["steps"]
+        finally:
+            for worker in workers:
+                worker.stop()
+
+
+def test_a_run_whose_worker_dies_twice_fails_and_nothing_is_left_running(pg_url, tmp_path, fast_heartbeats):
+    with ServerProcess(pg_url, tmp_path / "web.log", options=("--workers", "0")) as web:
+        slow = post(web.base, "slow.py", SLOW.replace("600", "5000"))
+        for attempt in range(2):
+            worker = Worker(pg_url, tmp_path / f"worker{attempt}.log", concurrency=1)
+            try:
+                wait_for(lambda w=worker: worker_of(pg_url, slow) == w.pid, 120, f"attempt {attempt} not run")
+                worker.kill()
+            finally:
+                worker.stop()
+            # (the next worker's periodic check finds it stalled: queued again, then taken)
+        checker = Worker(pg_url, tmp_path / "checker.log", concurrency=1)
+        try:
+            info = wait_for(lambda: (i := get(web.base, f"/api/traces/{slow}"))["status"] == "failed" and i,
+                            120, "the run never failed")
+        finally:
+            checker.stop()
+        assert info["message"] == LOST
+        with psycopg.connect(pg_url) as db:
+            assert db.execute("SELECT status, attempts FROM procrastinate_jobs WHERE task_name = 'pyrona.run'"
+                              ).fetchall() == [("failed", 2)]  # two attempts, both lost
+            assert db.execute("SELECT COUNT(*) FROM traces WHERE status IN ('queued', 'running')"
+                              ).fetchone()[0] == 0
+
+
+def test_serve_with_postgresql_runs_uploads_in_its_own_pool_and_cancels_through_the_store(pg_url, tmp_path):
+    with ServerProcess(pg_url, tmp_path / "web.log", options=("--workers", "1")) as web:
+        slow = post(web.base, "slow.py", SLOW.replace("600", "5000"))
+        quick = post(web.base, "quick.py", "x = [1]\ny = [x]\n")  # waits: one run at a time
+        wait_for(lambda: get(web.base, f"/api/traces/{slow}")["steps"] > 0, 60, "the slow run never ran")
+        request = urllib.request.Request(f"{web.base}/api/traces/{slow}", method="DELETE")
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status == 204
+        info = wait_for(lambda: (i := get(web.base, f"/api/traces/{quick}"))["status"] == "done" and i, 60,
+                        "the queued run never ran after the slow one was deleted")
+        assert info["steps"] == 2
+        store = TraceStore(pg_url, readonly=True)
+        assert [t.id for t in store.traces()] == [quick]
+        assert store.trace(quick).settings["queue"] == "procrastinate"
+        store.close()
