@@ -124,3 +124,20 @@ def test_the_worker_unit_has_its_sections_and_runs_pyrona_worker_unprivileged():
         assert blocks_bwrap not in service
     assert "network-online.target" in unit["Unit"]["After"]
     assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_every_command_deploy_runs_is_one_pyrona_accepts(compose):
+    # the commands parsed by pyrona's own CLI parser, so an option renamed there fails here
+    from pyrona.cli import build_parser
+
+    unit = configparser.ConfigParser(strict=False, interpolation=None, delimiters=("=",))
+    unit.optionxform = str
+    unit.read_string((DEPLOY / "pyrona-worker.service").read_text(encoding="utf-8"))
+    commands = [compose["services"][name]["command"] for name in ("web", "worker")]
+    commands.append(unit["Service"]["ExecStart"].split())
+    parser = build_parser()
+    for command in commands:
+        assert command[0].endswith("pyrona")
+        args = parser.parse_args([str(part) for part in command[1:]])
+        assert args.command in ("serve", "worker")
+        assert str(args.db).startswith(("postgresql://", "${PYRONA_DB}"))
