@@ -34,7 +34,7 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
             # the runtime is asked to collect it now, as FrankenScript frees it at once
             recorder.bridge_gone = recorder.changed = True
         nodes = tuple(n for n in (recorder.ids.get(id(o)) for o in objs) if n is not None)
-        message, src, dst, edge = "", None, None, ""
+        message, src, dst, edge = details.get("message", ""), None, None, ""
         if kind == "violation":
             error = details["error"]
             error.drawn = True

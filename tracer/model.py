@@ -71,8 +71,10 @@ class Event:
 
     kinds: created, moved, became-child, unparented, frozen, closed, opened,
     merged, dissolved, collected, cown-created, cown-released, cown-acquired,
-    violation. `nodes` are the nodes involved; for a violation, `src`/`dst`/`edge`
-    name the offending reference (dst may be a node not yet in the graph).
+    behaviour-scheduled, behaviour-started (its cowns acquired), behaviour-finished
+    (released; `nodes` are the cowns, `message` names the behaviour), violation.
+    `nodes` are the nodes involved; for a violation, `src`/`dst`/`edge` name the
+    offending reference (dst may be a node not yet in the graph).
     """
 
     step: int
