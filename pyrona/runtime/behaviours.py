@@ -23,13 +23,13 @@ reference is cleared and the error reported by `wait()`.
 from __future__ import annotations
 
 import os
-import random
 import sys
 import threading
 from collections import deque
 
 from ..errors import CownAccessError, RegionViolationError
 from .barrier import describe
+from .lines import end_lines, whole_lines
 from .cowns import ACQUIRED, PENDING, RELEASED, Cown, current_holder
 from .regions import RegionMeta, region_of_bridge
 from .scan import CLEARABLE, scan
@@ -75,7 +75,12 @@ class Scheduler:
         self.next_id = 1
         self.errors: list[BaseException] = []
         self.seed = seed
-        self.rng = random.Random(seed) if seed is not None else None
+        if seed is not None:
+            import random
+
+            self.rng: random.Random | None = random.Random(seed)
+        else:
+            self.rng = None
         self.one_at_a_time = one_at_a_time or seed is not None
         self.workers = workers
         #: behaviour ids in the order they started (tests check the ordering rules on it)
@@ -83,6 +88,7 @@ class Scheduler:
         self.threads: list[threading.Thread] = []
         self.stopping = False
         if not self.one_at_a_time:
+            whole_lines()
             for n in range(workers):
                 thread = threading.Thread(target=self._work, name=f"pyrona-behaviours-{n + 1}", daemon=True)
                 thread.start()
@@ -157,6 +163,8 @@ class Scheduler:
             error = exc
         finally:
             local.holder = None
+            if not self.one_at_a_time:
+                end_lines()
             if error is not None:
                 error.add_note(f"(raised in {b!r})")
                 with self.cond:
