@@ -17,7 +17,13 @@ EXPECTED = {
     "cowns.py": ["settings released: True", "after close, editor is None and released: True",
                  "refused: cown-access"],
     "linked_list.py": ["cells in the region: 40", "refused: region-violation"],
+    "concurrency_bank.py": ["total after the transfers: 400"],
+    "concurrency_dining_philosophers.py": [f"fork {i} was used 6 times" for i in range(5)],
+    "concurrency_fibonacci.py": ["fib(7) = 13"],
+    "concurrency_data_race.py": ["refused: region-violation", "the stash after the behaviour: [None]",
+                                 "refused: cown-access", "hits: 2"],
 }
+CONCURRENCY = [p for p in SAMPLES if p.name.startswith("concurrency_")]
 
 
 def test_every_sample_has_expectations():
@@ -31,3 +37,28 @@ def test_sample_runs(sample):
     assert proc.returncode == 0, proc.stderr
     for line in EXPECTED[sample.name]:
         assert line in proc.stdout
+
+
+@pytest.mark.parametrize("sample", CONCURRENCY, ids=lambda p: p.name)
+def test_a_concurrency_sample_is_traced_with_its_behaviours(sample, tmp_path):
+    db = tmp_path / "traces.db"
+    proc = subprocess.run([sys.executable, "-m", "pyrona", "trace", "--db", str(db), str(sample)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for line in EXPECTED[sample.name]:
+        assert line in proc.stdout
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        kinds = {kind for (kind,) in con.execute("select kind from events")}
+    assert {"behaviour-scheduled", "behaviour-started", "behaviour-finished"} <= kinds
+    if sample.name == "concurrency_data_race.py":
+        assert "violation" in kinds
+
+
+def test_every_sample_has_a_docstring_with_a_title_line():
+    import ast
+
+    for sample in SAMPLES:
+        doc = ast.get_docstring(ast.parse(sample.read_text(encoding="utf-8")))
+        assert doc and doc.splitlines()[0].strip(), sample.name

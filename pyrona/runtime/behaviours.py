@@ -247,7 +247,8 @@ def _leaks(b: Behaviour, here: bool) -> list[RegionViolationError]:
     mine = _frames_of_this_thread()
     errors = []
     for slot in found.slots:
-        ours = slot.kind == "frame" and id(slot.holder) in mine
+        # a variable of this thread's frames (a module's globals, for code at its top level)
+        ours = slot.kind in ("frame", "dict") and id(slot.holder) in mine
         if here and ours:
             slot.clear()  # `with c as v:` — v is cleared at the end of the block
             continue
@@ -267,9 +268,12 @@ def _leaks(b: Behaviour, here: bool) -> list[RegionViolationError]:
 
 
 def _frames_of_this_thread() -> set[int]:
+    """Ids of this thread's frames, and of the namespaces of its module-level frames."""
     out, frame = set(), sys._getframe()
     while frame is not None:
         out.add(id(frame))
+        if frame.f_code.co_name == "<module>":
+            out.add(id(frame.f_globals))
         frame = frame.f_back
     return out
 
