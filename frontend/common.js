@@ -231,6 +231,9 @@ const Pyrona = (() => {
     "cown-created": "cown created",
     "cown-released": "cown released",
     "cown-acquired": "cown acquired",
+    "behaviour-scheduled": "behaviour scheduled",
+    "behaviour-started": "behaviour started",
+    "behaviour-finished": "behaviour finished",
     "violation": "violation",
   };
 

@@ -24,6 +24,9 @@
     "cown-created": { shape: "square", fill: "#7e57c2", label: "cown created" },
     "cown-acquired": { shape: "square", fill: "#512da8", label: "cown acquired" },
     "cown-released": { shape: "square", fill: "#b39ddb", label: "cown released" },
+    "behaviour-scheduled": { shape: "ring", fill: "#7e57c2", label: "behaviour scheduled" },
+    "behaviour-started": { shape: "tri", fill: "#512da8", label: "behaviour started" },
+    "behaviour-finished": { shape: "tri-down", fill: "#b39ddb", label: "behaviour finished" },
     "violation": { shape: "tri", fill: "#d32f2f", label: "violation", big: true },
   };
   const state = { data: null, zoom: 1, lines: null };

@@ -270,3 +270,19 @@ def test_wait_inside_a_behaviour_is_refused():
     with pytest.raises(ExceptionGroup) as caught:
         wait()
     assert "inside a behaviour" in str(caught.value.exceptions[0])
+
+
+def test_a_program_ended_by_waits_exception_group_reports_the_rules_kind(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    program = tmp_path / "leak.py"
+    program.write_text("from pyrona import Cown, Obj, wait, when\nkept = []\nc = Cown(Obj())\n"
+                       "@when(c)\ndef keep(x):\n    kept.append(x.value)\nwait()\n", encoding="utf-8")
+    result = tmp_path / "result.json"
+    proc = subprocess.run([sys.executable, "-m", "pyrona", "run", str(program), "--result", str(result)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "kept past the end of behaviour #1 keep" in proc.stderr
+    assert json.loads(result.read_text())["error"]["kind"] == "region-violation"
