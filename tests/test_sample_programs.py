@@ -54,6 +54,11 @@ def test_a_concurrency_sample_is_traced_with_its_behaviours(sample, tmp_path):
     assert {"behaviour-scheduled", "behaviour-started", "behaviour-finished"} <= kinds
     if sample.name == "concurrency_data_race.py":
         assert "violation" in kinds
+    if sample.name == "concurrency_bank.py":  # each account is the bridge of its cown's region
+        with sqlite3.connect(db) as con:
+            bridges = con.execute("select count(distinct node) from nodes where kind = 'bridge' "
+                                  "and type = 'Account'").fetchone()[0]
+        assert bridges == 4
 
 
 def test_every_sample_has_a_docstring_with_a_title_line():

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from .recorder import Recorder
 
 _REFRESH_ALL = {"closed", "merged", "merged-into", "dissolved", "collected", "frozen"}
+_RESCAN = {"behaviour-started", "behaviour-finished"}
 
 
 def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], step: int) -> bool:
@@ -27,7 +28,7 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
             nid = recorder.ids.get(id(obj))
             if nid is not None and nid in recorder.nodes:
                 recorder.refresh_node(nid)
-        if kind in _REFRESH_ALL:
+        if kind in _REFRESH_ALL or details.get("refresh_all"):
             refresh_all = True
         if kind == "created" and not _held(recorder, details.get("rid")):
             # a region whose bridge nothing the graph holds refers to (`Region().x = y`):
@@ -46,6 +47,10 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
             else:  # no such reference (a write to a frozen object, a cown not acquired,
                 # a merge refused...): the object involved is outlined in red
                 src = _drawn(recorder, error.source if error.source is not None else error.target)
+        if kind in _RESCAN:  # the runtime set the cowns' states and a result cown's value
+            for nid in nodes:
+                if nid in recorder.nodes:
+                    recorder.rescan(nid)
         cown = details.get("cown")
         if cown is not None:
             nid = recorder.ids.get(id(cown))

@@ -188,7 +188,9 @@ class Scheduler:
         for cown in b.cowns:
             _set(cown, "_holder", None)
             _set(cown, "_state", RELEASED)
-        RUNTIME.emit("behaviour-finished", objects=list(b.cowns), message=f"{b!r} released {_names(b.cowns)}")
+        # (references cleared: the tracer rereads everything)
+        RUNTIME.emit("behaviour-finished", objects=list(b.cowns), message=f"{b!r} released {_names(b.cowns)}",
+                     refresh_all=bool(leaks) or here)
         with self.cond:
             if not here:
                 self.errors.extend(leaks)
