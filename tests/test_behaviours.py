@@ -286,3 +286,24 @@ def test_a_program_ended_by_waits_exception_group_reports_the_rules_kind(tmp_pat
     assert proc.returncode == 1
     assert "kept past the end of behaviour #1 keep" in proc.stderr
     assert json.loads(result.read_text())["error"]["kind"] == "region-violation"
+
+
+@pytest.mark.parametrize("seed", [None, "1"])
+def test_behaviours_not_waited_for_still_run_and_their_errors_end_the_program(tmp_path, seed):
+    import os
+    import subprocess
+    import sys
+
+    program = tmp_path / "nowait.py"
+    program.write_text("from pyrona import Cown, when\nc = Cown(0)\n@when(c)\ndef a(x):\n"
+                       "    print('ran without wait')\n@when(c)\ndef b(x):\n"
+                       "    raise ValueError('not lost')\n"
+                       "print('main done')\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "PYRONA_BOC_SEED"}
+    if seed is not None:
+        env["PYRONA_BOC_SEED"] = seed
+    proc = subprocess.run([sys.executable, "-m", "pyrona", "run", str(program)],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 1
+    assert sorted(proc.stdout.splitlines()) == ["main done", "ran without wait"]
+    assert "ValueError: not lost" in proc.stderr and "(raised in behaviour #2 b)" in proc.stderr
