@@ -307,3 +307,24 @@ def test_behaviours_not_waited_for_still_run_and_their_errors_end_the_program(tm
     assert proc.returncode == 1
     assert sorted(proc.stdout.splitlines()) == ["main done", "ran without wait"]
     assert "ValueError: not lost" in proc.stderr and "(raised in behaviour #2 b)" in proc.stderr
+
+
+def test_a_behaviour_calling_sys_exit_does_not_stop_the_pool():
+    import sys
+
+    start(workers=1)
+    c = Cown(0)
+
+    @when(c)
+    def leave(x):
+        sys.exit(3)
+
+    @when(c)
+    def after(x):
+        x.value = 1
+
+    with pytest.raises(BaseExceptionGroup) as caught:
+        wait(timeout=60)
+    assert [type(e) for e in caught.value.exceptions] == [SystemExit]
+    with c as value:
+        assert value == 1

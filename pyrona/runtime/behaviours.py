@@ -138,7 +138,12 @@ class Scheduler:
                 if self.stopping:
                     return
                 b = self._pick()
-            self.run(b)
+            try:
+                self.run(b)
+            except BaseException as exc:  # noqa: BLE001 - `sys.exit()` in a behaviour: the pool goes on
+                exc.add_note(f"(raised in {b!r})")
+                with self.cond:
+                    self.errors.append(exc)
 
     def run_until(self, done: Callable[[], bool]) -> None:
         """One-at-a-time mode: run ready behaviours on this thread until `done()`."""
@@ -374,8 +379,8 @@ def wait(timeout: float | None = None) -> None:
     quiesce(timeout)
     found = RUNTIME.scheduler
     errors = found.take_errors() if found is not None else []
-    if errors:
-        raise ExceptionGroup(f"{len(errors)} behaviour(s) failed", errors)
+    if errors:  # (a BaseExceptionGroup when one is no Exception: `sys.exit()` in a behaviour)
+        raise BaseExceptionGroup(f"{len(errors)} behaviour(s) failed", errors)
 
 
 def acquire_here(cown: Cown) -> Any:
