@@ -1,6 +1,7 @@
 """Pyrona: region-based ownership (the Lungfish model of Project Verona) for Python objects.
 
     from pyrona import Region, Obj, freeze, isfrozen, close, is_closed, merge, dissolve, Cown
+    from pyrona import Cown, when, wait, quiesce, start   # behaviours, as bocpy spells them
 """
 
 from .errors import (
@@ -15,6 +16,7 @@ from .errors import (
     RegionError,
     RegionViolationError,
 )
+from .runtime.behaviours import quiesce, start, wait, when
 from .runtime.cowns import Cown, is_released
 from .runtime.freezing import freeze, isfrozen
 from .runtime.lifecycle import close, dissolve, is_closed, merge
@@ -33,7 +35,7 @@ def enable_implicit_freezing() -> None:
 
 __all__ = [
     "Region", "Obj", "freeze", "isfrozen", "is_frozen", "close", "is_closed", "merge", "dissolve",
-    "Cown", "is_released", "enable_implicit_freezing",
+    "Cown", "is_released", "enable_implicit_freezing", "when", "wait", "quiesce", "start",
     "PyronaError", "RegionError", "RegionViolationError", "FrozenMutationError", "NotWriteableError",
     "NotFreezableError", "MergeError", "DissolveError", "CloseError", "CownAccessError",
 ]

@@ -105,5 +105,9 @@ class CownAccessError(RegionError):
 
 def kind_of(exc: BaseException) -> str:
     """The outcome kind of any exception: its region error kind, else `other` (the tools'
-    errors, though PyronaErrors, are not outcomes of a program's rules)."""
+    errors, though PyronaErrors, are not outcomes of a program's rules). For an exception
+    group (`wait()` raises one of its behaviours' errors), the first region error's kind."""
+    if isinstance(exc, BaseExceptionGroup):
+        kinds = [kind_of(sub) for sub in exc.exceptions]
+        return next((kind for kind in kinds if kind != "other"), "other")
     return exc.kind if isinstance(exc, RegionError) else "other"

@@ -37,14 +37,59 @@ def test_dropping_the_last_local_reference_releases():
     assert is_released(c)
 
 
-def test_a_cown_takes_only_free_regions_frozen_values_and_cowns():
+def test_a_cown_takes_only_free_regions_frozen_values_cowns_and_local_objects():
+    inner = Region()
+    inner.x = Obj()
     with pytest.raises(RegionViolationError, match="is not the bridge object of the region"):
-        Cown(Obj())
+        Cown(inner.x)  # a non-bridge object already in a region
+    with pytest.raises(RegionViolationError, match="is not the bridge object of the region"):
+        Cown(len)  # a function is no region
     parent, child = Region(), Region()
     parent.child = child
     with pytest.raises(RegionViolationError, match="A cown can only be created from a free region"):
         Cown(child)
     assert is_released(Cown(Cown(None)))
+
+
+class Account:
+    def __init__(self, name: str, balance: int) -> None:
+        self.name, self.balance, self.history = name, balance, [Obj(kind="opened")]
+
+
+def test_a_local_object_becomes_the_bridge_of_a_region_the_cown_owns():
+    c = Cown(Account("alice", 10))  # bocpy's idiom: nothing local keeps the account
+    assert is_released(c)
+    from pyrona.runtime.regions import region_of, region_of_bridge
+
+    with c as account:
+        region = region_of_bridge(account)
+        assert region is not None and region.owner is c
+        # its whole reachable local graph moved in with it
+        assert region_of(account.history) is region and region_of(account.history[0]) is region
+        assert account.balance == 10
+    assert account is None  # the `with` variable is cleared as `close` clears it
+
+
+def test_a_cown_of_a_local_object_still_referenced_locally_is_pending():
+    account = Account("bob", 0)
+    c = Cown(account)
+    assert not is_released(c) and c.value is account
+    account = None
+    assert is_released(c)
+
+
+def test_a_refused_local_object_changes_nothing():
+    r = Region()
+    r.x = Obj()
+    bad = Account("eve", 0)
+    bad.history.append(r.x)  # reaches a non-bridge object of another region
+    from pyrona.runtime.regions import region_of
+    from pyrona.runtime.state import RUNTIME
+
+    regions = len(RUNTIME.regions)
+    with pytest.raises(RegionViolationError, match="not its bridge"):
+        Cown(bad)
+    assert region_of(bad) is None and region_of(bad.history) is None and len(RUNTIME.regions) == regions
 
 
 def test_a_region_owned_by_a_cown_cannot_get_another_parent():

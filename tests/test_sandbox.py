@@ -83,7 +83,7 @@ def require_mode(mode: str) -> None:
 
 
 #: The group of a program's run (see GROUPS), "other" if not here.
-GROUP_OF = {"sleep": "wall", "blocked": "wall", "loop": "cpu", "steps": "steps"}
+GROUP_OF = {"sleep": "wall", "blocked": "wall", "behaviour": "wall", "loop": "cpu", "steps": "steps"}
 
 
 def programs(port: int) -> dict[str, str]:
@@ -91,6 +91,10 @@ def programs(port: int) -> dict[str, str]:
     return {
         "sleep": "import time\nn = 0\nwhile True:\n    n += 1\n    time.sleep(0.0005)\n",
         "blocked": "print('before the wait')\nimport time\ntime.sleep(1000)\n",
+        # a behaviour that never ends while the main thread waits for it in wait()
+        "behaviour": ("import time\nfrom pyrona import Cown, when, wait\nc = Cown(0)\n"
+                      "@when(c)\ndef forever(x):\n    while True:\n        x.value += 1\n"
+                      "        time.sleep(0.001)\nwait()\n"),
         "loop": "x = 0\nwhile True:\n    pass\n",
         # ~60 bytes of new values a step: its store reaches the file size limit first
         "bigstore": "i = 0\nwhile True:\n    i += 1\n    text = f'{i:058d}'\n",
@@ -245,6 +249,15 @@ def test_a_program_that_waits_stops_at_the_wall_time_limit(runs):
     info = ended(runs, "sleep")
     assert (info["status"], info["message"]) == ("truncated", WALL_MESSAGE)
     assert info["steps"] > 0
+
+
+def test_a_behaviour_that_never_ends_stops_at_the_wall_time_limit(runs):
+    # under the tracer behaviours run on the thread that waits: the limit's signal reaches them
+    info = ended(runs, "behaviour")
+    assert (info["status"], info["message"]) == ("truncated", WALL_MESSAGE)
+    assert info["steps"] > 100  # the behaviour's loop ran, step after step, until stopped
+    # stopped inside the behaviour (or at `wait()`, where the stop comes back to the program)
+    assert last_step(runs, "behaviour", info)["line"] in (6, 7, 8, 9)
 
 
 def test_a_program_blocked_early_keeps_its_steps_when_stopped(runs):

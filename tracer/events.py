@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 #: ("freezability": a class's status is its instances' too)
 _REFRESH_ALL = {"closed", "merged", "merged-into", "dissolved", "collected", "frozen", "freezability"}
+_RESCAN = {"behaviour-started", "behaviour-finished"}
 
 
 def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], step: int) -> bool:
@@ -33,7 +34,7 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
             nid = recorder.ids.get(id(obj))
             if nid is not None and nid in recorder.nodes:
                 recorder.refresh_node(nid)
-        if kind in _REFRESH_ALL:
+        if kind in _REFRESH_ALL or details.get("refresh_all"):
             refresh_all = True
         elif kind == "escape-written":  # a SharedField or InterpreterLocal changed inside
             for nid in (recorder.ids.get(id(o)) for o in objs):
@@ -45,7 +46,7 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
             # the runtime is asked to collect it now, as FrankenScript frees it at once
             recorder.bridge_gone = recorder.changed = True
         nodes = tuple(n for n in (recorder.ids.get(id(o)) for o in objs) if n is not None)
-        message, src, dst, edge = "", None, None, ""
+        message, src, dst, edge = details.get("message", ""), None, None, ""
         if kind == "freeze-rolled-back":
             # a freeze stopped before marking anything: the objects it visited, and the one
             # that stopped it (outlined in red); nothing changed, so nothing is refreshed
@@ -63,6 +64,10 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
             else:  # no such reference (a write to a frozen object, a cown not acquired,
                 # a merge refused...): the object involved is outlined in red
                 src = _drawn(recorder, error.source if error.source is not None else error.target)
+        if kind in _RESCAN:  # the runtime set the cowns' states and a result cown's value
+            for nid in nodes:
+                if nid in recorder.nodes:
+                    recorder.rescan(nid)
         cown = details.get("cown")
         if cown is not None:
             nid = recorder.ids.get(id(cown))

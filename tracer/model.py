@@ -71,9 +71,11 @@ class Event:
 
     kinds: created, moved, became-child, unparented, frozen, closed, opened,
     merged, dissolved, collected, cown-created, cown-released, cown-acquired,
-    violation, pre-freeze, freeze-rolled-back (src: the object that stopped it),
-    freezability (a status set). `nodes` are the nodes involved; for a violation,
-    `src`/`dst`/`edge` name the offending reference (dst may be a node not yet in the graph).
+    behaviour-scheduled, behaviour-started (its cowns acquired), behaviour-finished
+    (released; `nodes` are the cowns, `message` names the behaviour), violation,
+    pre-freeze, freeze-rolled-back (src: the object that stopped it), freezability (a
+    status set). `nodes` are the nodes involved; for a violation, `src`/`dst`/`edge`
+    name the offending reference (dst may be a node not yet in the graph).
     """
 
     step: int

@@ -44,10 +44,24 @@ def short_repr(value: Any) -> str:
     return text if len(text) <= MAX_REPR else text[: MAX_REPR - 1] + "…"
 
 
+def is_adopted_bridge(obj: Any) -> bool:
+    """Whether `obj` (not a Region) is the bridge of a region, as `Cown(Account())` makes it."""
+    place = RUNTIME.places.get(id(obj))
+    return type(place) is RegionMeta and place.bridge is obj
+
+
 def kind_of(obj: Any) -> str:
     t = type(obj)
     if t is Region and obj._pyrona_meta is not None:
         return kinds.BRIDGE
+    if is_adopted_bridge(obj):
+        return kinds.BRIDGE  # an object a cown adopted (`Cown(Account())`)
+    return plain_kind(obj)
+
+
+def plain_kind(obj: Any) -> str:
+    """What `obj` is, bridge or not."""
+    t = type(obj)
     if isinstance(obj, Bag):
         return kinds.OBJ
     if t is Cown:
@@ -87,7 +101,9 @@ def place_of(obj: Any) -> str:
 def label_of(obj: Any, kind: str) -> tuple[str, str]:
     """(label, detail) of a node. A frozen former bridge keeps its region's name as label."""
     if kind == kinds.BRIDGE:
-        return f"Region #{obj._pyrona_meta.rid}", ""
+        if type(obj) is Region:
+            return f"Region #{obj._pyrona_meta.rid}", ""
+        return type(obj).__name__, ""  # an adopted bridge: the view heads it with its region
     if kind == kinds.COWN_NODE:
         return "Cown", obj._state
     if kind in (kinds.FUNCTION, kinds.CLASS):
@@ -131,6 +147,9 @@ def slots_of(obj: Any, kind: str) -> list[tuple[str, Any]]:
         return found
     if kind == kinds.LIST or kind == kinds.TUPLE:
         return [(f"[{i}]", value) for i, value in enumerate(list(obj))]
+    if kind == kinds.BRIDGE and not isinstance(obj, Bag):
+        kind = plain_kind(obj)  # an adopted bridge holds what its type holds
+        return slots_of(obj, kind) if kind != kinds.BRIDGE else []
     if kind in (kinds.OBJ, kinds.BRIDGE):
         found = list(obj.__dict__.items())
         proto = object.__getattribute__(obj, "__proto__")

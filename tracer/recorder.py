@@ -15,7 +15,9 @@ from . import kinds
 from ..runtime.objects import Region
 from ..runtime.state import RUNTIME
 from .hooks import TAIL
-from .objects import freezability_detail, is_inline, kind_of, label_of, place_of, short_repr, slots_of
+from .objects import (
+    freezability_detail, is_adopted_bridge, is_inline, kind_of, label_of, place_of, short_repr, slots_of,
+)
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -95,8 +97,10 @@ class Recorder:
         kind = self.kinds.get(type(obj))
         if kind is None:
             kind = kind_of(obj)
-            if type(obj) is not Region:  # (a Region is a bridge or not: the instance says)
-                self.kinds[type(obj)] = kind
+            if type(obj) is not Region and kind != kinds.BRIDGE:  # (a Region is a bridge or not:
+                self.kinds[type(obj)] = kind                      # the instance says)
+        elif is_adopted_bridge(obj):
+            kind = kinds.BRIDGE  # an object a cown adopted: its type's kind does not say
         place = place_of(obj)
         if kind in _LABELLED or place == kinds.FROZEN:  # (frozen: it may be a former bridge)
             label, detail = label_of(obj, kind)

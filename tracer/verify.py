@@ -117,14 +117,17 @@ class Oracle:
     def cowns(self, recorder: Any, step: int) -> None:
         """Each cown of the graph: released if the runtime says so, or would say so if
         asked now (its value immutable, a cown, or its region closed by a full scan)."""
-        from ..runtime.cowns import RELEASED, _releasable
+        from ..runtime.cowns import ACQUIRED, RELEASED, _releasable
 
         for nid, obj in recorder.objs.items():
             if recorder.nodes[nid][1] == "cown":
-                released = obj._state == RELEASED or _releasable(obj._value)
                 key = (step, nid)
                 if key not in self._cowns:
                     self.facts.append(["cown", step, nid, ""])
+                if obj._state == ACQUIRED:  # by a behaviour (or a `with` block)
+                    self._cowns[key] = "acquired"
+                    continue
+                released = obj._state == RELEASED or _releasable(obj._value)
                 self._cowns[key] = "released" if released else "pending"
 
     def raised(self, recorder: Any, error: Any) -> None:

@@ -119,6 +119,7 @@ def _execute(code: types.CodeType, shown: str, script: str, argv: list[str],
     try:
         with how.around(script):
             exec(code, main.__dict__)
+            _finish_behaviours()
     except BaseException as exc:  # noqa: BLE001 - every outcome of the program is reported
         caught = exc
     finally:
@@ -140,6 +141,16 @@ def _map_prototype_modules() -> list[str]:
         return []
     sys.modules["immutable"] = immutable
     return ["immutable"]
+
+
+def _finish_behaviours() -> None:
+    """Behaviours the program scheduled but did not wait for run now, and their errors
+    are the program's outcome (never lost, even without a `wait()` at the end)."""
+    from ..runtime.behaviours import wait
+    from ..runtime.state import RUNTIME
+
+    if RUNTIME.scheduler is not None:
+        wait()
 
 
 def _outcome(exc: BaseException | None, script: str) -> tuple[int, dict[str, Any] | None]:

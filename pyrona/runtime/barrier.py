@@ -53,14 +53,15 @@ def guard_store(
     if place is FROZEN:
         raise frozen_error(target)
     added = [value for value in added if type(value) not in FAST_VALUES]
-    if not added:  # only values: nothing can move, nothing can be adopted
-        result = store()
-    else:
-        plan = plan_store(place, target, added, removed)
-        result = store()
-        commit(plan)
-    if place.children:
-        release_owning(place, removed, added)
+    with RUNTIME.lock:  # check, store and commit as one step for other threads' behaviours
+        if not added:  # only values: nothing can move, nothing can be adopted
+            result = store()
+        else:
+            plan = plan_store(place, target, added, removed)
+            result = store()
+            commit(plan)
+        if place.children:
+            release_owning(place, removed, added)
     return result
 
 

@@ -158,6 +158,9 @@ def _lookup_proto(obj: Bag, name: str) -> Any:
 
 
 def lose_region_ness(bridge: Region) -> None:
-    """A bridge that was merged, dissolved or frozen becomes a plain Obj."""
+    """A bridge that was merged, dissolved or frozen becomes a plain Obj (an adopted
+    object of a class of the program stays what it is)."""
+    if not isinstance(bridge, Region):
+        return
     _set(bridge, "_pyrona_meta", None)
     _set(bridge, "__class__", Obj)

@@ -128,13 +128,14 @@ REFCOUNT_BASELINE = _refcount_baseline()
 
 
 def region_of_bridge(obj: Any) -> RegionMeta | None:
-    """The region whose current bridge is `obj`, or None."""
-    from .objects import Region
+    """The region whose current bridge is `obj`, or None.
 
-    if type(obj) is Region:
-        meta = obj._pyrona_meta
-        if meta is not None and meta.bridge is obj:
-            return meta
+    A bridge is usually a `Region`, but any object a cown adopted (`Cown(Account())`)
+    is one too: the region's members table tells.
+    """
+    place = RUNTIME.places.get(id(obj))
+    if type(place) is RegionMeta and place.bridge is obj:
+        return place
     return None
 
 

@@ -216,7 +216,8 @@ class LocalScan:
 
 
 def scan(wanted: frozenset[RegionMeta] = frozenset()) -> LocalScan:
-    return LocalScan(wanted).run()
+    with RUNTIME.lock:
+        return LocalScan(wanted).run()
 
 
 class Counters:

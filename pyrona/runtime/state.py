@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import types
+
 TYPE_CHECKING = False  # (typing stays out of start-up)
 
 if TYPE_CHECKING:
@@ -46,6 +48,12 @@ class Runtime:
         self.regions: dict[int, RegionMeta] = {}
         #: Instrumented modules of the program: their globals are local roots.
         self.root_modules: dict[str, types.ModuleType] = {}
+        #: Held by every check-plan-store-commit and every scan, so behaviours on
+        #: several threads see each other's stores whole (one lock: simple, and the
+        #: GIL serialises the work anyway).
+        self.lock = threading.RLock()
+        #: The behaviour each thread runs now (`current_behaviour`), if any.
+        self.local = threading.local()
         self.reset()
 
     def reset(self) -> None:
@@ -79,6 +87,12 @@ class Runtime:
         self.collect_threshold = 64
         self.implicit_freezing = False
         self.next_region_id = 1
+        self.next_cown_id = 1
+        old = getattr(self, "scheduler", None)
+        if old is not None:
+            old.stop()  # its idle worker threads end
+        #: The behaviour scheduler (pyrona.runtime.behaviours), made at the first `when`.
+        self.scheduler: Any = None
         #: Called as listener(kind, **details) for region events (the tracer sets it).
         self.listener: Callable[..., None] | None = None
 
