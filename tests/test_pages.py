@@ -300,3 +300,57 @@ def test_unknown_trace_is_an_html_error_page(server, page):
     response = page.goto(f"{server}/traces/987654")
     assert response.status == 404
     assert page.locator(".error-page").is_visible()
+
+
+# --- offline: no page needs the internet ---
+
+
+@pytest.fixture
+def offline_page(browser, server):
+    """A page whose every request not to our server is aborted and recorded: the test
+    fails if any page asked for anything outside (a CDN, a font, a validator)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    outside: list[str] = []
+
+    def only_ours(route) -> None:
+        url = route.request.url
+        if url.startswith(server + "/") or url.startswith("data:") or url.startswith("blob:"):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    context.route("**/*", only_ours)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    yield page
+    context.close()
+    assert outside == [], f"requests outside our server: {outside}"
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+def test_api_docs_render_offline(server, offline_page):
+    page = offline_page
+    response = page.goto(server + "/api/docs")
+    assert response.status == 200
+    page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)
+    paths = page.locator(".swagger-ui .opblock-summary-path").all_inner_texts()
+    schema = api(server, "/api/openapi.json")
+    assert len(paths) == sum(len(ops) for ops in schema["paths"].values())
+    assert any(p.replace("\u200b", "") == "/api/traces" for p in paths)
+    assert page.locator(".swagger-ui .opblock-summary-method", has_text="GET").count() >= 5
+    shot(page, "api-docs-offline")
+
+
+def test_every_page_works_without_the_internet(server, offline_page, uploaded):
+    trace, _ = uploaded
+    page = offline_page
+    frozen = sample_trace(server, "frozen_config")
+    pages = {"/": ".sample .title", f"/traces/{trace}?step=3": "#stage[data-step='3'] svg",
+             f"/traces/{trace}/timeline": ".tl-wrap svg .mark", f"/traces/{frozen}/sccs": "#scc-diagram svg",
+             "/api/docs": ".swagger-ui .opblock", "/traces/987654": ".error-page"}
+    for path, ready in pages.items():
+        page.goto(server + path)
+        page.wait_for_selector(ready, timeout=20_000)
+        page.wait_for_load_state("networkidle")
