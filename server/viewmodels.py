@@ -24,6 +24,7 @@ from pyrona.analysis import (
 from pyrona.tracer.model import (
     CALLER_SLOT, FRAME, MODULE_GLOBALS, RETURN_SLOT, YIELD_SLOT, Edge, Event, StepGraph,
 )
+from pyrona.tracer.naming import plural
 from pyrona.tracer.store import OPEN, TraceInfo, TraceStore
 from pyrona.views.mermaid import ViewOptions, to_mermaid
 from pyrona.views.scene import esc
@@ -135,6 +136,8 @@ def stack(graph: StepGraph) -> list[dict]:
 def event_dict(event: Event) -> dict:
     data = asdict(event)
     data["nodes"] = list(event.nodes)
+    # objects named as the diagram names them (`#17 Job`); the runtime's own text kept
+    data["message"], data["original"] = event.text, event.message
     return data
 
 
@@ -181,7 +184,7 @@ def _sccs_mermaid(graph: StepGraph, sccs: list[dict], edges: list[dict]) -> str:
         labels = [graph.nodes[n].label or graph.nodes[n].type_name for n in scc["nodes"][:3]]
         more = f" +{scc['size'] - 3}" if scc["size"] > 3 else ""
         title = (f"SCC {scc['id']}: {', '.join(labels)}{more} "
-                 f"({scc['size']} objects, {scc['external_refs']} refs in)")
+                 f"({plural(scc['size'], 'object')}, {plural(scc['external_refs'], 'ref')} in)")
         out.append(f'  s{scc["id"]}(["{esc(title)}"]):::{"cyclic" if scc["cyclic"] else "acyclic"}')
     for e in edges:
         out.append(f'  s{e["src"]} -->|"{e["refs"]}"| s{e["dst"]}')
@@ -196,13 +199,14 @@ def analysis_view(graph: StepGraph) -> dict:
     suggestions = []
     for s in region_suggestions(graph):
         node = graph.nodes[s.dominator]
+        verb = "leaves" if len(s.escapes) == 1 else "leave"
         how = ("it can move into a region as it is" if s.closed
-               else f"{len(s.escapes)} references leave the set")
+               else f"{plural(len(s.escapes), 'reference')} {verb} the set")
         suggestions.append({
             "dominator": s.dominator, "nodes": sorted(s.nodes), "size": s.size, "closed": s.closed,
             "escapes": [asdict(e) for e in s.escapes], "blockers": [asdict(e) for e in s.blockers],
-            "message": f"#{s.dominator} ({node.label or node.type_name}) dominates {s.size} local objects: "
-                       f"{how}"})
+            "message": f"#{s.dominator} ({node.label or node.type_name}) dominates "
+                       f"{plural(s.size, 'local object')}: {how}"})
     violation = None
     for event in graph.events:
         if event.kind == "violation" and event.src is not None:

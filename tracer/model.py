@@ -71,8 +71,9 @@ class Event:
 
     kinds: created, moved, became-child, unparented, frozen, closed, opened,
     merged, dissolved, collected, cown-created, cown-released, cown-acquired,
-    violation. `nodes` are the nodes involved; for a violation, `src`/`dst`/`edge`
-    name the offending reference (dst may be a node not yet in the graph).
+    violation. `nodes` are the nodes involved (for a violation: the objects its message
+    mentions, in order, see `naming`); for a violation, `src`/`dst`/`edge` name the
+    offending reference (dst may be a node not yet in the graph).
     """
 
     step: int
@@ -83,6 +84,16 @@ class Event:
     src: int | None = None
     dst: int | None = None
     edge: str = ""
+
+    @property
+    def text(self) -> str:
+        """The message as people read it: objects named as the diagram names them
+        (`#17 Job`), where `message` (kept as the runtime wrote it) has addresses."""
+        if self.kind != "violation":
+            return self.message
+        from .naming import named_message
+
+        return named_message(self.message, self.nodes)
 
 
 @dataclass(frozen=True, slots=True)

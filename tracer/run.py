@@ -167,7 +167,7 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     else:
         status = "failed"
         line = f" (line {error['line']})" if error.get("line") else ""
-        message = f"{error.get('type', 'Error')}: {error.get('message', '')}{line}"
+        message = f"{error.get('type', 'Error')}: {_named(store, trace, error.get('message', ''))}{line}"
     summary = {"nodes": monitor.recorder.next_id - 1, "regions": RUNTIME.next_region_id - 1,
                "violations": store.event_count(trace, "violation"),
                "error_kind": error.get("kind"),
@@ -185,6 +185,15 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     store.set_status(trace, status, message, steps=steps, truncated=monitor.truncated, summary=summary)
     RUNTIME.reset()
     return TraceOutcome(trace, status, steps, message, exit_status, time.monotonic() - started)
+
+
+def _named(store: TraceStore, trace: int, message: str) -> str:
+    """An uncaught error's message with its objects named as the diagram names them, when
+    it is a violation's (whose event keeps the runtime's own text)."""
+    for event in reversed(store.events(trace, kinds=("violation",))):
+        if event.message == message:
+            return event.text
+    return message
 
 
 def _stop(monitor: Monitor, lost: str) -> None:
