@@ -354,3 +354,50 @@ def test_every_page_works_without_the_internet(server, offline_page, uploaded):
         page.goto(server + path)
         page.wait_for_selector(ready, timeout=20_000)
         page.wait_for_load_state("networkidle")
+
+
+# --- readable side panel: named objects, analysis, long lines (at a projector's 1280x720) ---
+
+
+@pytest.fixture
+def small_page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    yield page
+    context.close()
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+def test_side_panel_names_objects_and_fits_at_1280(server, small_page, uploaded):
+    trace, _ = uploaded
+    page = small_page
+    [violation] = api(server, f"/api/traces/{trace}/events?kinds=violation")["events"]
+    step = violation["step"]
+    page.goto(f"{server}/traces/{trace}?step={step}")
+    wait_step(page, step)
+    box = page.locator("#violation-message").inner_text()
+    assert "0x" in violation["original"] and "0x" not in box
+    assert f"#{violation['dst']} Job" in box and "<" not in box
+    page.click("#analysis-details summary")
+    page.wait_for_selector("table.analysis-summary")
+    page.locator("#analysis-details").scroll_into_view_if_needed()
+    text = page.inner_text("#analysis")
+    assert not re.search(r"[{}\[\]\"]", text), f"raw JSON in the analysis: {text!r}"
+    assert "region #1" in text and "Objects" in text
+    widths = "s => { const e = document.querySelector(s); return [e.scrollWidth, e.clientWidth]; }"
+    for selector in (".side", "#analysis-details", "table.analysis-summary"):
+        scroll, client = page.evaluate(widths, selector)
+        assert scroll <= client + 1, f"{selector} overflows: {scroll} > {client}"
+    shot(page, "analysis-1280")
+    # the current line is long (a comment): it wraps inside the source box, none of it cut off
+    page.locator("#source").scroll_into_view_if_needed()
+    current = page.locator(".source .ln.current .code").bounding_box()
+    source = page.locator("#source").bounding_box()
+    assert current["x"] + current["width"] <= source["x"] + source["width"] + 1
+    line_height = page.evaluate(
+        "() => parseFloat(getComputedStyle(document.querySelector('#source')).lineHeight)")
+    assert current["height"] >= 2 * line_height - 1, "the long line wraps"
+    scroll, client = page.evaluate(widths, "#source")
+    assert scroll <= client + 1
