@@ -7,7 +7,6 @@ the SCCs and the analysis of a step.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -28,6 +27,8 @@ from pyrona.tracer.naming import plural
 from pyrona.tracer.store import OPEN, TraceInfo, TraceStore
 from pyrona.views.mermaid import ViewOptions, to_mermaid
 from pyrona.views.scene import esc
+
+from .gallery import chapter_rank, read_sample, thumbnail_step
 
 #: Timeline events: everything but the (many) single moves of objects into regions.
 TIMELINE_SKIPS = ("moved",)
@@ -63,16 +64,23 @@ def sample_traces(folder: Path, traces: list[TraceInfo]) -> dict[str, TraceInfo 
 
 
 def sample_list(folder: Path, traces: list[TraceInfo],
-                ref: Callable[[TraceInfo], int | str] | None = None) -> dict:
-    """`{"samples": [{"name", "title", "description", "trace"}]}`: `trace` is the newest
-    finished trace of the sample (matched by file name), or None."""
+                ref: Callable[[TraceInfo], int | str] | None = None, store: TraceStore | None = None) -> dict:
+    """`{"chapters": [name], "samples": [{"name", "title", "description", "chapter", "trace",
+    "thumbnail"}]}`, in the gallery's order: `trace` is the newest finished trace of the
+    sample (matched by file name) or None; `thumbnail` the step its card shows (None: the
+    page picks one), read from `store`."""
     samples = []
     for name, info in sample_traces(folder, traces).items():
         path = folder / name
+        doc = read_sample(path)
         trace = None if info is None else (ref(info) if ref else info.id)
-        samples.append({"name": path.stem, "title": path.stem.replace("_", " ").capitalize(),
-                        "description": _docstring(path), "trace": trace})
-    return {"samples": samples}
+        thumbnail = None
+        if info is not None and store is not None:
+            thumbnail = thumbnail_step(store, info.id, doc.thumbnail_line)
+        samples.append({"name": path.stem, "title": doc.title, "description": doc.summary,
+                        "chapter": doc.chapter, "trace": trace, "thumbnail": thumbnail})
+    samples.sort(key=lambda s: (chapter_rank(s["chapter"]), s["chapter"], s["name"]))
+    return {"chapters": list(dict.fromkeys(s["chapter"] for s in samples)), "samples": samples}
 
 
 def source_view(store: TraceStore, trace: int) -> dict:
@@ -226,12 +234,3 @@ def analysis_view(graph: StepGraph) -> dict:
 
 def _file_numbers(store: TraceStore, trace: int) -> dict[str, int]:
     return {path: f for f, (path, _src) in store.files(trace).items()}
-
-
-def _docstring(path: Path) -> str:
-    """The first line of a program's docstring ('' if it has none or does not parse)."""
-    try:
-        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
-    except (SyntaxError, ValueError, OSError):
-        return ""
-    return doc.strip().splitlines()[0] if doc else ""
