@@ -13,7 +13,8 @@ const PyronaPanels = ({ state, views, base, nodeLabel, placeChip, focusNode }) =
     const file = fileOf(v.file);
     const many = state.files.length > 1;
     $("where").textContent = `${many && file ? file.path + ":" : "Line "}${line}`;
-    $("code-line").textContent = (v.source_line || "").trim();
+    // (a `# pyrona: ...` mark is for the tools, not for the audience)
+    $("code-line").textContent = (v.source_line || "").replace(/\s*#\s*pyrona:.*$/, "").trim();
     const kind = v.event || "line";
     $("step-event").textContent = kind;
     $("caption-event").replaceChildren(kind === "line" ? "" : el("span", { class: "badge" }, kind));

@@ -401,3 +401,51 @@ def test_side_panel_names_objects_and_fits_at_1280(server, small_page, uploaded)
     assert current["height"] >= 2 * line_height - 1, "the long line wraps"
     scroll, client = page.evaluate(widths, "#source")
     assert scroll <= client + 1
+
+
+# --- the samples gallery ---
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)], ids=["1280x720", "1920x1080"])
+def test_gallery_cards_by_chapter(server, browser, size):
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    listed = api(server, "/api/samples")
+    samples = listed["samples"]
+    assert len(samples) >= 14
+    page.goto(server + "/")
+    page.wait_for_selector("#samples .chapter")
+    chapters = [c.get_attribute("data-chapter") for c in page.locator("#samples .chapter").all()]
+    assert chapters == listed["chapters"]
+    assert listed["chapters"][:2] == ["The model, step by step", "Deep immutability"]
+    assert page.locator("#chapters-nav a").count() == len(listed["chapters"])
+    shot(page, f"gallery-{size[0]}")
+    for s in samples:
+        chapter = page.locator(f"#samples .chapter[data-chapter='{s['chapter']}']")
+        card = chapter.locator(f".sample[data-sample='{s['name']}']")
+        assert card.locator(".title").inner_text() == s["title"]
+        assert card.locator(".desc").get_attribute("title") == s["description"]
+        assert s["trace"] is not None and s["thumbnail"] is not None, f"{s['name']} traced with its thumbnail"
+        card.scroll_into_view_if_needed()
+        thumb = card.locator(".thumb")
+        # drawn in the browser from the marked step's mermaid text, once the card is near the screen
+        page.wait_for_function("id => document.getElementById(id).dataset.step !== undefined",
+                               arg=f"thumb-{s['name']}", timeout=30_000)
+        assert thumb.get_attribute("data-step") == str(s["thumbnail"])
+        assert thumb.locator("svg g.node").count() >= 1
+        box = thumb.bounding_box()
+        svg = thumb.locator("svg").bounding_box()
+        assert svg["width"] <= box["width"] + 1 and svg["height"] <= box["height"] + 1, "it fits its card"
+        assert thumb.get_attribute("href") == f"/traces/{s['trace']}?step={s['thumbnail']}"
+    shot(page, f"gallery-end-{size[0]}")
+    # a card's thumbnail opens the viewer at the step it shows
+    explained = next(s for s in samples if s["name"] == "violation_explained")
+    page.locator(f"#thumb-{explained['name']}").click()
+    wait_step(page, explained["thumbnail"])
+    assert page.locator("#violation").is_visible()
+    assert "0x" not in page.inner_text("#violation-message")
+    shot(page, f"gallery-opened-{size[0]}")
+    context.close()
+    assert errors == [], f"JavaScript errors: {errors}"
