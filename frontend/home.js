@@ -143,6 +143,7 @@
     if (watching !== mine || mine.finished) return;
     const status = data.status || "running";
     $("progress-steps").textContent = fmt(data.steps || 0);
+    $("progress-steps-word").textContent = data.steps === 1 ? "step" : "steps";
     const elapsed = typeof data.elapsed === "number" ? data.elapsed : (performance.now() - started) / 1000;
     $("progress-elapsed").textContent = elapsed.toFixed(1);
     const badge = $("progress-status");
@@ -276,7 +277,7 @@
       body.replaceChildren(el("tr", {}, el("td", { colspan: 8, class: "empty" }, "Could not load the traces: " + err.message)));
       return;
     }
-    $("traces-count").textContent = traces.length === 1 ? "1 trace" : `${traces.length} traces`;
+    $("traces-count").textContent = Pyrona.plural(traces.length, "trace");
     if (!traces.length) {
       body.replaceChildren(el("tr", {}, el("td", { colspan: 8, class: "empty" },
         "No traces yet: trace a program or run a sample.")));

@@ -13,6 +13,7 @@ import os
 import re
 from dataclasses import asdict
 
+from .tracer.naming import plural
 from .tracer.store import StoreError, TraceStore
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -126,7 +127,7 @@ def write_html(store: TraceStore, trace: int, steps: range, out: TextIO, mermaid
                         "mermaid": to_mermaid(graph, previous=previous)})
         previous = graph
     title = html.escape(f"{info.name}: trace {info.id}")
-    status = f"{info.status}, {info.steps} steps" + (f": {info.message}" if info.message else "")
+    status = f"{info.status}, {plural(info.steps, 'step')}" + (f": {info.message}" if info.message else "")
     out.write(_HTML_HEAD.format(title=title, status=html.escape(status), note=html.escape(note)))
     out.write(f"<script>const STEPS = {_script_safe(json.dumps(records))};</script>\n")
     if mermaid_js:
