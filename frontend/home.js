@@ -199,6 +199,11 @@
     thumbnails(samples.filter((s) => s.trace !== null && s.trace !== undefined));
   }
 
+  /** Text with `code` spans (as docstrings write them) as <code> elements. */
+  function inlineCode(text) {
+    return text.split("`").map((part, i) => (i % 2 ? el("code", {}, part) : part));
+  }
+
   function card(s) {
     return el("article", { class: "sample", "data-sample": s.name },
       el("a", { class: "thumb", id: `thumb-${s.name}`, href: s.trace ? `/traces/${s.trace}${s.thumbnail !== null && s.thumbnail !== undefined ? "?step=" + s.thumbnail : ""}` : null,
@@ -207,7 +212,8 @@
       el("div", { class: "body" },
         el("div", { class: "title" }, s.title || s.name),
         el("div", { class: "file" }, s.name + ".py"),
-        el("div", { class: "desc", title: s.description || null }, el("span", {}, s.description || "")),
+        el("div", { class: "desc", title: s.description ? s.description.replace(/`/g, "") : null },
+          el("span", {}, inlineCode(s.description || ""))),
         el("div", { class: "actions" },
           s.trace ? el("a", { class: "btn primary", href: `/traces/${s.trace}` }, "Open") : null,
           el("button", { class: "btn", type: "button", title: "Trace it again", onclick: () => runSample(s.name) },
