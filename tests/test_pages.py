@@ -273,6 +273,8 @@ def test_timeline_mark_opens_its_step(server, page, uploaded):
     regions = api(server, f"/api/traces/{trace}/timeline")["regions"]
     for region in regions:
         assert page.locator(".tl-wrap svg text", has_text=f"Region #{region['rid']}").count() == 1
+    summary = page.inner_text("#tl-summary")  # job_queue.py makes one violation: said in the singular
+    assert re.search(r"\b1 violation\b", summary) and "1 violations" not in summary, summary
     mark = page.locator(".tl-wrap svg .mark[data-kind='violation']").first
     mark.hover()
     page.wait_for_selector("#tl-tip:not([hidden])")
