@@ -70,3 +70,26 @@ def test_the_thumbnail_is_the_step_of_the_marked_line(tmp_path):
     summary = "A region per worker: the summary may run over several lines."
     assert listed["samples"] == [{"name": "two", "title": "Two regions", "chapter": "Programs",
                                   "description": summary, "trace": outcome.trace, "thumbnail": step}]
+
+
+def test_set_up_traces_a_sample_again_when_its_file_changed(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from pyrona.server.app import create_app
+    from pyrona.server.settings import Limits, ServerSettings
+
+    folder = tmp_path / "samples"
+    folder.mkdir()
+    sample = folder / "two.py"
+    sample.write_text(PROGRAM)
+    settings = ServerSettings(db=tmp_path / "traces.db", samples=folder,
+                              limits=Limits(cpu_seconds=10, wall_seconds=30))
+    with TestClient(create_app(settings)) as client:
+        jobs = client.app.state.jobs
+        [first] = jobs.ensure_samples(wait=True)
+        assert jobs.ensure_samples(wait=True) == [], "traced once, not at every start"
+        sample.write_text(PROGRAM.replace("a = None", "a = b = None"))
+        [second] = jobs.ensure_samples(wait=True)
+        assert second > first
+        [listed] = client.get("/api/samples").json()["samples"]
+        assert listed["trace"] == second and listed["thumbnail"] is not None
