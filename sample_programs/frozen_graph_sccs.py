@@ -32,6 +32,6 @@ road(bern, oslo)    # a dead end: an SCC of its own
 
 # Freezing Paris freezes everything it reaches: all three components.
 freeze(paris)  # pyrona: thumbnail
-print("all frozen:", isfrozen(lyon) and isfrozen(basel) and isfrozen(oslo))
+print("all frozen:", all(isfrozen(c) for c in (paris, lyon, nice, bern, basel, oslo)))
 atlas = {"start": paris}  # frozen data may be shared freely
 print("start:", atlas["start"].name)

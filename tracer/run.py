@@ -156,6 +156,10 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
         monitor.on_truncate = None  # the program is over: nothing left to stop
         result = json.loads(result_path.read_text()) if result_path.exists() else {"ok": False}
     steps = monitor.finish()
+    # hints left for frames that ended before their next line (a generator expression's):
+    # they hold those frames, whose callers' frames hold this one and the monitor
+    changes.later.clear()
+    changes.dirty.clear()
     writer.finish()
     error = result.get("error") or {}
     if guard.attempt:
