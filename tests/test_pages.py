@@ -80,10 +80,8 @@ def uploaded(server, browser):
     page.goto(server + "/")
     page.wait_for_selector(".sample .title")
     page.wait_for_selector("#traces tbody tr[data-trace]")
-    # thumbnails are drawn as their cards come near the screen (all of them: the gallery test)
-    page.wait_for_function("() => document.querySelectorAll('.sample .thumb svg').length >= 1",
-                           timeout=20_000)
     shot(page, "home")
+    draw_all_thumbnails(page, server)  # (not while the upload runs: drawing them keeps the page busy)
     page.set_input_files("#upload-file", str(SAMPLE))
     page.click("#upload-submit")
     page.wait_for_selector("#progress:not([hidden])")
@@ -93,6 +91,17 @@ def uploaded(server, browser):
     context.close()
     trace = int(re.search(r"/traces/(\d+)", landed).group(1))
     yield trace, landed
+
+
+def draw_all_thumbnails(page, base: str) -> None:
+    """Scroll through the gallery (thumbnails are drawn as their cards come near the
+    screen) and wait until every traced sample's thumbnail is drawn."""
+    traced = sum(s["trace"] is not None for s in api(base, "/api/samples")["samples"])
+    for card in page.locator(".sample .thumb").all():
+        card.scroll_into_view_if_needed()
+    page.wait_for_function(f"() => document.querySelectorAll('.sample .thumb svg').length >= {traced}",
+                           timeout=60_000)
+    page.evaluate("window.scrollTo(0, 0)")
 
 
 def sample_trace(base: str, name: str) -> int:
