@@ -171,7 +171,10 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     else:
         status = "failed"
         line = f" (line {error['line']})" if error.get("line") else ""
-        message = f"{error.get('type', 'Error')}: {_named(store, trace, error.get('message', ''))}{line}"
+        text = error.get("message", "")
+        if error.get("kind") not in (None, "other"):  # a pyrona error: maybe a violation's
+            text = _named(store, trace, text)  # (never after a MemoryError: it reads the store)
+        message = f"{error.get('type', 'Error')}: {text}{line}"
     summary = {"nodes": monitor.recorder.next_id - 1, "regions": RUNTIME.next_region_id - 1,
                "violations": store.event_count(trace, "violation"),
                "error_kind": error.get("kind"),
@@ -194,9 +197,12 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
 def _named(store: TraceStore, trace: int, message: str) -> str:
     """An uncaught error's message with its objects named as the diagram names them, when
     it is a violation's (whose event keeps the runtime's own text)."""
-    for event in reversed(store.events(trace, kinds=("violation",))):
-        if event.message == message:
-            return event.text
+    try:
+        for event in reversed(store.events(trace, kinds=("violation",))):
+            if event.message == message:
+                return event.text
+    except MemoryError:  # (at the memory limit: the status must still be written)
+        pass
     return message
 
 
