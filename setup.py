@@ -6,8 +6,8 @@ copies of them), yet an installed wheel must serve them on a machine without Nod
 checkout. So the build takes them from node_modules (`make dist` runs `npm ci` first; a
 build without them runs `npm ci` itself when npm is there, else stops and says so), with
 our templates, scripts and sample programs, which live outside the package's folders in
-the checkout. Only what is served is copied: mermaid's self-contained bundle and its
-licence, not its 80 MB of other builds. An editable install copies nothing: it reads the
+the checkout. Only what is served is copied: mermaid's self-contained bundle and Swagger UI's, with
+their licences, not their other builds. An editable install copies nothing: it reads the
 checkout itself.
 """
 
@@ -28,16 +28,21 @@ ASSETS = (
     ("sample_programs", "samples", ("*.py",)),
     ("node_modules/mermaid/dist", "vendor/mermaid", ("mermaid.min.js",)),
     ("node_modules/mermaid", "vendor/mermaid", ("LICENSE",)),
+    # /api/docs: Swagger UI's bundle, style and icon (not its other builds)
+    ("node_modules/swagger-ui-dist", "vendor/swagger-ui",
+     ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png", "LICENSE")),
 )
-MERMAID = HERE / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
+#: one file of each npm package the wheel needs: all there, or `npm ci` runs
+NPM_FILES = (HERE / "node_modules" / "mermaid" / "dist" / "mermaid.min.js",
+             HERE / "node_modules" / "swagger-ui-dist" / "swagger-ui-bundle.js")
 
 
 def ensure_npm_packages() -> None:
-    if MERMAID.is_file():
+    if all(file.is_file() for file in NPM_FILES):
         return
     npm = shutil.which("npm")
     if npm is None or not (HERE / "package-lock.json").is_file():
-        raise SystemExit("error: the browser libraries are not installed (node_modules/mermaid): "
+        raise SystemExit("error: the browser libraries are not installed (node_modules): "
                          "run `npm ci` (Node.js) before building the wheel, or `make dist`")
     subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE, check=True)
 

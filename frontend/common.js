@@ -263,6 +263,11 @@ const Pyrona = (() => {
     return parts.join(" · ");
   }
 
+  /** `1 violation`, `2 violations` (`many`: an irregular plural). */
+  function plural(count, word, many) {
+    return `${fmt(count)} ${count === 1 ? word : many || word + "s"}`;
+  }
+
   function debounce(fn, ms) {
     let timer = null;
     return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
@@ -270,6 +275,6 @@ const Pyrona = (() => {
 
   return {
     pageData, api, text, request, ApiError, el, svgEl, fmt, date, initMermaid, countNodes, sizeSvg,
-    Renderer, EVENT_TEXT, describeEvent, placeName, placeClass, debounce,
+    Renderer, EVENT_TEXT, describeEvent, placeName, placeClass, debounce, plural,
   };
 })();

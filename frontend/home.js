@@ -143,6 +143,7 @@
     if (watching !== mine || mine.finished) return;
     const status = data.status || "running";
     $("progress-steps").textContent = fmt(data.steps || 0);
+    $("progress-steps-word").textContent = data.steps === 1 ? "step" : "steps";
     const elapsed = typeof data.elapsed === "number" ? data.elapsed : (performance.now() - started) / 1000;
     $("progress-elapsed").textContent = elapsed.toFixed(1);
     const badge = $("progress-status");
@@ -188,47 +189,85 @@
       box.replaceChildren(el("div", { class: "empty" }, "No sample programs."));
       return;
     }
-    box.replaceChildren(...samples.map((s) => el("article", { class: "sample", "data-sample": s.name },
-      el("div", { class: "thumb", id: `thumb-${s.name}` },
+    const chapters = [...new Set(samples.map((s) => s.chapter || "Samples"))];
+    const slug = (name) => "chapter-" + name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+    $("chapters-nav").replaceChildren(...chapters.map((c) =>
+      el("a", { href: "#" + slug(c) }, `${c} (${samples.filter((s) => (s.chapter || "Samples") === c).length})`)));
+    box.replaceChildren(...chapters.map((chapter) => el("section", { class: "chapter", id: slug(chapter), "data-chapter": chapter },
+      el("h3", {}, chapter),
+      el("div", { class: "samples" }, samples.filter((s) => (s.chapter || "Samples") === chapter).map(card)))));
+    thumbnails(samples.filter((s) => s.trace !== null && s.trace !== undefined));
+  }
+
+  /** Text with `code` spans (as docstrings write them) as <code> elements. */
+  function inlineCode(text) {
+    return text.split("`").map((part, i) => (i % 2 ? el("code", {}, part) : part));
+  }
+
+  function card(s) {
+    return el("article", { class: "sample", "data-sample": s.name },
+      el("a", { class: "thumb", id: `thumb-${s.name}`, href: s.trace ? `/traces/${s.trace}${s.thumbnail !== null && s.thumbnail !== undefined ? "?step=" + s.thumbnail : ""}` : null,
+                "aria-label": `Open ${s.title || s.name}` },
         el("span", { class: "placeholder" }, s.trace ? "" : "not traced yet")),
       el("div", { class: "body" },
         el("div", { class: "title" }, s.title || s.name),
         el("div", { class: "file" }, s.name + ".py"),
-        el("div", { class: "desc" }, s.description || ""),
+        el("div", { class: "desc", title: s.description ? s.description.replace(/`/g, "") : null },
+          el("span", {}, inlineCode(s.description || ""))),
         el("div", { class: "actions" },
           s.trace ? el("a", { class: "btn primary", href: `/traces/${s.trace}` }, "Open") : null,
           el("button", { class: "btn", type: "button", title: "Trace it again", onclick: () => runSample(s.name) },
-            s.trace ? "Run again" : "Run"))))));
-    thumbnails(samples.filter((s) => s.trace !== null && s.trace !== undefined));
+            s.trace ? "Run again" : "Run"))));
   }
 
-  /** A small diagram per sample: the step of its last region-building event. Cheap, and last. */
-  async function thumbnails(samples) {
-    for (const s of samples) {
-      const thumb = $(`thumb-${s.name}`);
-      try {
-        const { events } = await api(`/api/traces/${s.trace}/events?kinds=created,moved,became-child,frozen,merged,cown-created`);
-        let step = events.length ? events[events.length - 1].step : null;
-        if (step === null) {
-          const info = await api(`/api/traces/${s.trace}`);
-          step = Math.max(0, info.steps - 1);
-        }
-        let text = await Pyrona.text(`/api/traces/${s.trace}/steps/${step}/mermaid?changes=0`);
-        if (Pyrona.countNodes(text) > 24) {
-          text = await Pyrona.text(`/api/traces/${s.trace}/steps/${step}/mermaid?changes=0&collapse=1`);
-        }
-        const svg = await renderer.render(text);
-        thumb.innerHTML = svg;
-        const node = thumb.querySelector("svg");
-        if (node) {
-          node.setAttribute("width", "100%");
-          node.setAttribute("height", "100%");
-          node.style.maxWidth = "100%";
-        }
-        thumb.title = `Step ${step}`;
-      } catch (_) {
-        thumb.replaceChildren(el("span", { class: "placeholder" }, "no preview"));
+  /** A small diagram per sample: the step its program marks (`# pyrona: thumbnail`), else the
+   * step of its last region-building event. Drawn in the browser from the step's mermaid
+   * text, one at a time and only once the card is near the screen. */
+  function thumbnails(samples) {
+    const pending = new Map(samples.map((s) => [`thumb-${s.name}`, s]));
+    let chain = Promise.resolve();
+    const draw = (s) => { chain = chain.then(() => thumbnail(s)); };
+    if (!("IntersectionObserver" in window)) { samples.forEach(draw); return; }
+    const seen = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        const s = entry.isIntersecting && pending.get(entry.target.id);
+        if (!s) continue;
+        pending.delete(entry.target.id);
+        seen.unobserve(entry.target);
+        draw(s);
       }
+    }, { rootMargin: "400px" });
+    for (const id of pending.keys()) seen.observe($(id));
+  }
+
+  async function thumbnail(s) {
+    const thumb = $(`thumb-${s.name}`);
+    try {
+      let step = s.thumbnail;
+      if (step === null || step === undefined) {
+        const { events } = await api(`/api/traces/${s.trace}/events?kinds=created,moved,became-child,frozen,merged,cown-created`);
+        step = events.length ? events[events.length - 1].step : null;
+      }
+      if (step === null) {
+        const info = await api(`/api/traces/${s.trace}`);
+        step = Math.max(0, info.steps - 1);
+      }
+      let text = await Pyrona.text(`/api/traces/${s.trace}/steps/${step}/mermaid?changes=0`);
+      if (Pyrona.countNodes(text) > 24) {
+        text = await Pyrona.text(`/api/traces/${s.trace}/steps/${step}/mermaid?changes=0&collapse=1`);
+      }
+      const svg = await renderer.render(text);
+      thumb.innerHTML = svg;
+      const node = thumb.querySelector("svg");
+      if (node) {
+        node.setAttribute("width", "100%");
+        node.setAttribute("height", "100%");
+        node.style.maxWidth = "100%";
+      }
+      thumb.title = `Step ${step}`;
+      thumb.dataset.step = step;
+    } catch (_) {
+      thumb.replaceChildren(el("span", { class: "placeholder" }, "no preview"));
     }
   }
 
@@ -244,7 +283,7 @@
       body.replaceChildren(el("tr", {}, el("td", { colspan: 8, class: "empty" }, "Could not load the traces: " + err.message)));
       return;
     }
-    $("traces-count").textContent = traces.length === 1 ? "1 trace" : `${traces.length} traces`;
+    $("traces-count").textContent = Pyrona.plural(traces.length, "trace");
     if (!traces.length) {
       body.replaceChildren(el("tr", {}, el("td", { colspan: 8, class: "empty" },
         "No traces yet: trace a program or run a sample.")));

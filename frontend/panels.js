@@ -13,7 +13,8 @@ const PyronaPanels = ({ state, views, base, nodeLabel, placeChip, focusNode }) =
     const file = fileOf(v.file);
     const many = state.files.length > 1;
     $("where").textContent = `${many && file ? file.path + ":" : "Line "}${line}`;
-    $("code-line").textContent = (v.source_line || "").trim();
+    // (a `# pyrona: ...` mark is for the tools, not for the audience)
+    $("code-line").textContent = (v.source_line || "").replace(/\s*#\s*pyrona:.*$/, "").trim();
     const kind = v.event || "line";
     $("step-event").textContent = kind;
     $("caption-event").replaceChildren(kind === "line" ? "" : el("span", { class: "badge" }, kind));
@@ -98,7 +99,7 @@ const PyronaPanels = ({ state, views, base, nodeLabel, placeChip, focusNode }) =
     const lines = file.source.replace(/\n$/, "").split("\n");
     const box = $("source");
     state.lineEls = lines.map((text, i) => el("div", { class: "ln", "data-line": i + 1 },
-      el("span", { class: "no" }, i + 1), text || " "));
+      el("span", { class: "no" }, i + 1), el("span", { class: "code" }, text || " ")));
     box.replaceChildren(...state.lineEls);
     state.marked = { ran: [], current: null };
     for (const b of $("file-tabs").children) b.classList.toggle("on", Number(b.dataset.file) === file.file);
@@ -217,16 +218,37 @@ const PyronaPanels = ({ state, views, base, nodeLabel, placeChip, focusNode }) =
 
   function itemText(item) {
     if (item === null || typeof item !== "object") return String(item);
-    return item.message || item.text || item.reason || Object.entries(item).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`).join(" · ");
+    return item.message || item.text || item.reason || readable(item);
   }
+
+  /** A value of the analysis as words: `{"local": 6, "r1": 6}` reads "local 6 · region #1 6"
+   * (zeros left out), never as raw JSON. */
+  function readable(value) {
+    if (value === null || value === undefined) return "–";
+    if (Array.isArray(value)) return value.length ? value.map(readable).join(", ") : "none";
+    if (typeof value === "object") {
+      const parts = Object.entries(value).filter(([, v]) => v !== 0 && v !== null && v !== "")
+        .map(([k, v]) => `${SUMMARY_WORDS[k] || P.placeName(k).replace(/_/g, " ")} ${readable(v)}`);
+      return parts.length ? parts.join(" · ") : "none";
+    }
+    return typeof value === "number" ? P.fmt(value) : String(value);
+  }
+
+  const SUMMARY_WORDS = {
+    step: "Step", nodes: "Objects", edges: "References", places: "Where they are", kinds: "Kinds",
+    regions: "Regions", count: "count", roots: "roots", owned_by_cowns: "owned by cowns", max_depth: "max depth",
+    invariant_problems: "Invariant problems", invariant_rules: "Rules broken", unreachable: "Unreachable",
+    frozen_sccs: "Frozen SCCs", cyclic_frozen_sccs: "Cyclic frozen SCCs", events: "Events at this step",
+  };
 
   function showAnalysis(a, step) {
     if (state.step !== step) return;
     state.analysisStep = step;
     const parts = [];
     if (a.summary && typeof a.summary === "object") {
-      parts.push(el("table", { class: "grid small" }, el("tbody", {}, Object.entries(a.summary).map(([k, v]) =>
-        el("tr", {}, el("td", {}, k), el("td", { class: "num" }, typeof v === "object" ? JSON.stringify(v) : v))))));
+      parts.push(el("table", { class: "grid small analysis-summary" }, el("tbody", {}, Object.entries(a.summary).map(([k, v]) =>
+        el("tr", {}, el("th", { scope: "row" }, SUMMARY_WORDS[k] || k.replace(/_/g, " ")),
+          el("td", { class: typeof v === "number" ? "num" : "" }, readable(v)))))));
     } else if (a.summary) {
       parts.push(el("p", {}, a.summary));
     }

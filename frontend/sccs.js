@@ -42,7 +42,7 @@
     const objects = sccs.reduce((sum, s) => sum + s.size, 0);
     const cyclic = sccs.filter((s) => s.cyclic).length;
     $("scc-summary").textContent = sccs.length
-      ? `${objects} frozen objects in ${sccs.length} SCCs; ${cyclic} cyclic.`
+      ? `${P.plural(objects, "frozen object")} in ${P.plural(sccs.length, "SCC")}; ${cyclic} cyclic.`
       : "";
     $("scc-table").tBodies[0].replaceChildren(...(sccs.length ? sccs.map((s) => el("tr", { class: s.cyclic ? "cyclic" : "" },
       el("td", {}, el("b", {}, `SCC ${s.id}`)),

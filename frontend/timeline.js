@@ -90,8 +90,8 @@
     }
     const d = state.data;
     const violations = d.events.filter((e) => e.kind === "violation").length;
-    $("tl-summary").textContent = `${P.fmt(d.steps)} steps · ${d.regions.length} regions · ${d.events.length} events`
-      + (violations ? ` · ${violations} violations` : "");
+    $("tl-summary").textContent = [P.plural(d.steps, "step"), P.plural(d.regions.length, "region"),
+      P.plural(d.events.length, "event"), ...(violations ? [P.plural(violations, "violation")] : [])].join(" · ");
     legend(d);
     draw();
     if (d.steps <= 50000) { // the source line of each step, for the hover text

@@ -201,11 +201,11 @@
   function banner(d) {
     const box = $("collapse-banner");
     if (d.auto) {
-      $("collapse-text").textContent = `This step draws ${d.count} objects: regions are collapsed so it draws fast.`;
+      $("collapse-text").textContent = `This step draws ${P.plural(d.count, "object")}: regions are collapsed so it draws fast.`;
       $("expand").textContent = "Expand";
       box.hidden = false;
     } else if (state.expandLarge && d.count > LARGE) {
-      $("collapse-text").textContent = `Drawing all ${d.count} objects (slower).`;
+      $("collapse-text").textContent = `Drawing all ${P.plural(d.count, "object")} (slower).`;
       $("expand").textContent = "Collapse large steps";
       box.hidden = false;
     } else {

@@ -25,9 +25,9 @@ DISTRIBUTION = "pyrona"
 #: setup.py's build step writes the first layout (keep the two in step)
 SHARE = DATA_FOLDER  # (not our code: the samples there are traced like any program)
 PACKAGED = {"templates": "templates", "frontend": "frontend", "samples": "samples",
-            "mermaid": "vendor/mermaid"}
+            "mermaid": "vendor/mermaid", "swagger": "vendor/swagger-ui"}
 CHECKOUT = {"templates": "templates", "frontend": "frontend", "samples": "sample_programs",
-            "mermaid": "node_modules/mermaid/dist"}
+            "mermaid": "node_modules/mermaid/dist", "swagger": "node_modules/swagger-ui-dist"}
 
 
 def folder(name: str) -> Path:

@@ -13,6 +13,7 @@ import os
 import re
 from dataclasses import asdict
 
+from .tracer.naming import plural
 from .tracer.store import StoreError, TraceStore
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -82,7 +83,9 @@ def write_markdown(store: TraceStore, trace: int, steps: range, out: TextIO, not
         graph = store.step(trace, index)
         source = source_line(store, trace, step.file, step.line).strip()
         after = {"return": " (back from a call)", "raise": " (an exception came back)"}.get(step.event, "")
-        out.write(f"## Step {index}: line {step.line}{after}\n\n`{source}`\n\n```mermaid\n")
+        out.write(f"## Step {index}: line {step.line}{after}\n\n`{source}`\n\n")
+        out.write("".join(f"> **Violation:** {text}\n\n" for text in violation_texts(graph)))
+        out.write("```mermaid\n")
         out.write(to_mermaid(graph, previous=previous))
         out.write("\n```\n\n")
         previous = graph
@@ -102,7 +105,7 @@ def write_json(store: TraceStore, trace: int, steps: range, out: TextIO) -> None
             "edges": [asdict(e) for e in graph.edges],
             "fields": [asdict(f) for f in graph.fields],
             "regions": [asdict(r) for r in graph.regions.values()],
-            "events": [asdict(e) for e in graph.events]}}
+            "events": [{**asdict(e), "text": e.text} for e in graph.events]}}
         out.write(("," if i else "") + "\n" + json.dumps(record))
     out.write("\n]}\n")
 
@@ -120,15 +123,21 @@ def write_html(store: TraceStore, trace: int, steps: range, out: TextIO, mermaid
         graph = store.step(trace, index)
         records.append({"index": index, "line": step.line, "file": os.path.basename(step.file),
                         "source": source_line(store, trace, step.file, step.line).strip(),
+                        "violations": violation_texts(graph),
                         "mermaid": to_mermaid(graph, previous=previous)})
         previous = graph
     title = html.escape(f"{info.name}: trace {info.id}")
-    status = f"{info.status}, {info.steps} steps" + (f": {info.message}" if info.message else "")
+    status = f"{info.status}, {plural(info.steps, 'step')}" + (f": {info.message}" if info.message else "")
     out.write(_HTML_HEAD.format(title=title, status=html.escape(status), note=html.escape(note)))
     out.write(f"<script>const STEPS = {_script_safe(json.dumps(records))};</script>\n")
     if mermaid_js:
         out.write(f"<script>{_script_safe(mermaid_js)}</script>\n")
     out.write(_HTML_TAIL)
+
+
+def violation_texts(graph: StepGraph) -> list[str]:
+    """The step's violations as people read them (objects named as the diagram names them)."""
+    return [e.text for e in graph.events if e.kind == "violation"]
 
 
 def _script_safe(text: str) -> str:
@@ -145,13 +154,14 @@ header {{ display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }}
 code {{ background: #f1f3f7; padding: .1rem .35rem; border-radius: 4px; }}
 #diagram {{ margin-top: 1rem; overflow: auto; border: 1px solid #d9dee7; border-radius: 6px;
   padding: .5rem; }}
+.violation {{ color: #b71c1c; font-weight: 600; }}
 pre.mermaid-text {{ white-space: pre-wrap; font-size: 12px; }}
 input[type=range] {{ width: min(40rem, 90vw); }}
 </style></head><body>
 <h1>{title}</h1><p>{status}</p><p>{note}</p>
 <header><button id="prev">&larr; step</button><input id="slider" type="range" min="0" value="0">
 <button id="next">step &rarr;</button><span id="where"></span></header>
-<p><code id="line"></code></p><div id="diagram"></div>
+<p><code id="line"></code></p><p id="violation" class="violation" hidden></p><div id="diagram"></div>
 """
 
 _HTML_TAIL = """<script>
@@ -168,6 +178,8 @@ _HTML_TAIL = """<script>
     slider.value = at;
     $("where").textContent = `step ${s.index} (${at + 1} of ${STEPS.length}), ${s.file} line ${s.line}`;
     $("line").textContent = s.source;
+    $("violation").textContent = (s.violations || []).join(" · ");
+    $("violation").hidden = !(s.violations || []).length;
     if (!window.mermaid) {
       const pre = document.createElement("pre");
       pre.className = "mermaid-text";

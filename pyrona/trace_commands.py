@@ -17,6 +17,7 @@ from pathlib import Path
 from .errors import PyronaError
 from .settings import default_db_path
 from .tracer.backends import is_url
+from .tracer.naming import plural
 from .tracer.store import StoreError, TraceStore
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -98,7 +99,8 @@ def cmd_trace(options: argparse.Namespace, program_args: list[str]) -> int:
         now = time.monotonic()
         if now - last[0] >= 0.2:
             last[0] = now
-            text = f"tracing {script.name}: {steps:,} steps, {nodes:,} objects, {elapsed:.1f}s"
+            counts = f"{plural(steps, 'step')}, {plural(nodes, 'object')}"
+            text = f"tracing {script.name}: {counts}, {elapsed:.1f}s"
             print(f"\r{text}" if interactive else text, end="" if interactive else "\n",
                   file=sys.stderr, flush=True)
 

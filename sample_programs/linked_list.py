@@ -1,4 +1,9 @@
-"""A linked list built locally, then moved into a region in one store: the whole list moves."""
+"""A linked list moved into a region
+
+Forty cells are linked locally; one store of the head into a region moves all of them,
+every cell reachable from it, in a single step. A cell in the middle then belongs to the
+region: another region may not point at it.
+"""
 from pyrona import Region, RegionError
 
 
@@ -8,12 +13,14 @@ class Cell:
         self.rest = rest
 
 
+# Forty cells, linked in the local region.
 head = None
 for value in range(40):
     head = Cell(value, head)
 
 store = Region()
-store.head = head  # the 40 cells reachable from head move into the region together
+store.head = head  # the 40 cells reachable from head move into the region together  # pyrona: thumbnail
+# Walking the list: each step of the cursor is a local borrow into the region.
 cursor = store.head
 length = 0
 while cursor is not None:
@@ -21,6 +28,7 @@ while cursor is not None:
     cursor = cursor.rest
 print("cells in the region:", length)
 
+# Another region may not point at a cell in the middle of the list.
 other = Region()
 try:
     other.middle = store.head.rest.rest  # a cell of another region: refused

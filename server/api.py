@@ -159,7 +159,7 @@ def step_of(store: TraceStore, trace: int, index: int) -> int:
 def samples(request: Request, store: Store) -> JSONResponse:
     rules = access(request)
     return JSONResponse(viewmodels.sample_list(request.app.state.settings.samples, rules.sample_pool(store),
-                                               rules.ref))
+                                               rules.ref, store))
 
 
 @router.get("/traces", summary="Every trace, newest first (with --public: the samples' and your own)")

@@ -46,7 +46,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     app = FastAPI(title="Pyrona Studio", version="0.1.0",
                   description="Region-based ownership for Python: traces, steps, regions, diagrams.",
-                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None,
+                  docs_url=None, openapi_url="/api/openapi.json", redoc_url=None,
                   lifespan=lifespan)
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(settings.templates))
@@ -54,6 +54,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(settings.frontend)), name="static")
     if settings.mermaid.is_dir():
         app.mount("/vendor/mermaid", CachedStaticFiles(directory=str(settings.mermaid)), name="mermaid")
+    if settings.swagger.is_dir():
+        app.mount("/vendor/swagger-ui", CachedStaticFiles(directory=str(settings.swagger)), name="swagger-ui")
+    app.add_api_route("/api/docs", api_docs, methods=["GET"], include_in_schema=False)
     app.include_router(api.router)
     app.include_router(pages.router)
     if settings.public:
@@ -80,6 +83,19 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return error_response(request, 422, "invalid-request", detail or "invalid request")
 
     return app
+
+
+async def api_docs(request: Request) -> Response:
+    """FastAPI's Swagger UI page, its script, style and icon served by us (from npm) rather
+    than a CDN: the docs work offline, like every other page."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    return get_swagger_ui_html(openapi_url=request.app.openapi_url, title=f"{request.app.title} - API",
+                               swagger_js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
+                               swagger_css_url="/vendor/swagger-ui/swagger-ui.css",
+                               swagger_favicon_url="/vendor/swagger-ui/favicon-32x32.png",
+                               # no badge that asks swagger.io to validate the schema
+                               swagger_ui_parameters={"validatorUrl": None})
 
 
 def error_response(request: Request, status: int, kind: str, message: str,

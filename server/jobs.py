@@ -339,12 +339,26 @@ class JobManager:
             self._jobs.pop(trace, None)
 
     def ensure_samples(self, wait: bool = False) -> list[int]:
-        """Trace every sample program the store has no trace of yet (matched by name)."""
-        have = {info.name for info in self.write(lambda store: store.traces())}
+        """Trace every sample program the store has no trace of yet (matched by name), or
+        whose newest trace ran another version of it (the gallery shows what the file says)."""
+
+        def traced_sources(store: TraceStore) -> dict[str, str | None]:
+            newest: dict[str, int] = {}
+            for info in store.traces():
+                if info.name not in newest or newest[info.name] < info.id:
+                    newest[info.name] = info.id
+            sources = {}
+            for name, trace in newest.items():
+                files = store.files(trace)
+                sources[name] = files[0][1] if 0 in files else None
+            return sources
+
+        have = self.write(traced_sources)
         started = []
         for path in sorted(Path(self.settings.samples).glob("*.py")):
-            if path.name not in have:
-                started.append(self.submit(path.name, path.read_text(encoding="utf-8")))
+            source = path.read_text(encoding="utf-8")
+            if path.name not in have or (have[path.name] is not None and have[path.name] != source):
+                started.append(self.submit(path.name, source))
         if wait:
             for trace in started:
                 self.wait(trace)

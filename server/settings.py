@@ -37,6 +37,8 @@ class ServerSettings:
     #: the folder of mermaid.min.js, the browser library installed by npm (at set-up, or
     #: when the wheel was built)
     mermaid: Path = field(default_factory=lambda: _asset("mermaid"))
+    #: the folder of Swagger UI's script and style (npm's swagger-ui-dist), for /api/docs
+    swagger: Path = field(default_factory=lambda: _asset("swagger"))
     limits: Limits = field(default_factory=Limits)
     #: "auto" (bubblewrap when present), "bwrap" (required) or "rlimits" (resource limits only)
     sandbox: str = "auto"

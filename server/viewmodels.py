@@ -7,7 +7,6 @@ the SCCs and the analysis of a step.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -24,9 +23,12 @@ from pyrona.analysis import (
 from pyrona.tracer.model import (
     CALLER_SLOT, FRAME, MODULE_GLOBALS, RETURN_SLOT, YIELD_SLOT, Edge, Event, StepGraph,
 )
+from pyrona.tracer.naming import plural
 from pyrona.tracer.store import OPEN, TraceInfo, TraceStore
 from pyrona.views.mermaid import ViewOptions, to_mermaid
 from pyrona.views.scene import esc
+
+from .gallery import chapter_rank, read_sample, thumbnail_step
 
 #: Timeline events: everything but the (many) single moves of objects into regions.
 TIMELINE_SKIPS = ("moved",)
@@ -62,16 +64,23 @@ def sample_traces(folder: Path, traces: list[TraceInfo]) -> dict[str, TraceInfo 
 
 
 def sample_list(folder: Path, traces: list[TraceInfo],
-                ref: Callable[[TraceInfo], int | str] | None = None) -> dict:
-    """`{"samples": [{"name", "title", "description", "trace"}]}`: `trace` is the newest
-    finished trace of the sample (matched by file name), or None."""
+                ref: Callable[[TraceInfo], int | str] | None = None, store: TraceStore | None = None) -> dict:
+    """`{"chapters": [name], "samples": [{"name", "title", "description", "chapter", "trace",
+    "thumbnail"}]}`, in the gallery's order: `trace` is the newest finished trace of the
+    sample (matched by file name) or None; `thumbnail` the step its card shows (None: the
+    page picks one), read from `store`."""
     samples = []
     for name, info in sample_traces(folder, traces).items():
         path = folder / name
+        doc = read_sample(path)
         trace = None if info is None else (ref(info) if ref else info.id)
-        samples.append({"name": path.stem, "title": path.stem.replace("_", " ").capitalize(),
-                        "description": _docstring(path), "trace": trace})
-    return {"samples": samples}
+        thumbnail = None
+        if info is not None and store is not None:
+            thumbnail = thumbnail_step(store, info.id, doc.thumbnail_line)
+        samples.append({"name": path.stem, "title": doc.title, "description": doc.summary,
+                        "chapter": doc.chapter, "trace": trace, "thumbnail": thumbnail})
+    samples.sort(key=lambda s: (chapter_rank(s["chapter"]), s["chapter"], s["name"]))
+    return {"chapters": list(dict.fromkeys(s["chapter"] for s in samples)), "samples": samples}
 
 
 def source_view(store: TraceStore, trace: int) -> dict:
@@ -135,6 +144,8 @@ def stack(graph: StepGraph) -> list[dict]:
 def event_dict(event: Event) -> dict:
     data = asdict(event)
     data["nodes"] = list(event.nodes)
+    # objects named as the diagram names them (`#17 Job`); the runtime's own text kept
+    data["message"], data["original"] = event.text, event.message
     return data
 
 
@@ -181,7 +192,7 @@ def _sccs_mermaid(graph: StepGraph, sccs: list[dict], edges: list[dict]) -> str:
         labels = [graph.nodes[n].label or graph.nodes[n].type_name for n in scc["nodes"][:3]]
         more = f" +{scc['size'] - 3}" if scc["size"] > 3 else ""
         title = (f"SCC {scc['id']}: {', '.join(labels)}{more} "
-                 f"({scc['size']} objects, {scc['external_refs']} refs in)")
+                 f"({plural(scc['size'], 'object')}, {plural(scc['external_refs'], 'ref')} in)")
         out.append(f'  s{scc["id"]}(["{esc(title)}"]):::{"cyclic" if scc["cyclic"] else "acyclic"}')
     for e in edges:
         out.append(f'  s{e["src"]} -->|"{e["refs"]}"| s{e["dst"]}')
@@ -196,13 +207,14 @@ def analysis_view(graph: StepGraph) -> dict:
     suggestions = []
     for s in region_suggestions(graph):
         node = graph.nodes[s.dominator]
+        verb = "leaves" if len(s.escapes) == 1 else "leave"
         how = ("it can move into a region as it is" if s.closed
-               else f"{len(s.escapes)} references leave the set")
+               else f"{plural(len(s.escapes), 'reference')} {verb} the set")
         suggestions.append({
             "dominator": s.dominator, "nodes": sorted(s.nodes), "size": s.size, "closed": s.closed,
             "escapes": [asdict(e) for e in s.escapes], "blockers": [asdict(e) for e in s.blockers],
-            "message": f"#{s.dominator} ({node.label or node.type_name}) dominates {s.size} local objects: "
-                       f"{how}"})
+            "message": f"#{s.dominator} ({node.label or node.type_name}) dominates "
+                       f"{plural(s.size, 'local object')}: {how}"})
     violation = None
     for event in graph.events:
         if event.kind == "violation" and event.src is not None:
@@ -222,12 +234,3 @@ def analysis_view(graph: StepGraph) -> dict:
 
 def _file_numbers(store: TraceStore, trace: int) -> dict[str, int]:
     return {path: f for f, (path, _src) in store.files(trace).items()}
-
-
-def _docstring(path: Path) -> str:
-    """The first line of a program's docstring ('' if it has none or does not parse)."""
-    try:
-        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
-    except (SyntaxError, ValueError, OSError):
-        return ""
-    return doc.strip().splitlines()[0] if doc else ""

@@ -71,7 +71,8 @@ def test_samples_are_listed_with_their_traces(client, traced):
     samples = {s["name"]: s for s in client.get("/api/samples").json()["samples"]}
     assert set(SAMPLES) <= set(samples)
     job_queue = samples["job_queue"]
-    assert job_queue["title"] == "Job queue" and "region" in job_queue["description"]
+    assert job_queue["title"] == "A job queue in a region" and "region" in job_queue["description"]
+    assert job_queue["chapter"] == "Programs" and job_queue["thumbnail"] is not None
     assert job_queue["trace"] == traced["job_queue"]
 
 

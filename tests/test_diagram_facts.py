@@ -179,9 +179,9 @@ def check_facts(store: TraceStore, trace: int, facts: list[list]) -> dict[str, i
             assert f"n{frame}" in d.nodes, where
             if target is not None:
                 if f"n{target}" in d.nodes:
-                    # (dotted when the value is a cown or frozen: a borrow from the local region)
-                    assert any((f"n{frame}", arrow, kind, f"n{target}") in d.edges
-                               for arrow in ("-->", "-.->")), where
+                    # a value in a region, frozen or a cown: the frame borrows it (dotted)
+                    arrow = "-->" if graph.nodes[target].place == "local" else "-.->"
+                    assert (f"n{frame}", arrow, kind, f"n{target}") in d.edges, where
                 else:  # a function, a class: hidden by default
                     assert graph.nodes[target].kind in ("function", "class", "module"), where
             else:

@@ -31,6 +31,11 @@ from pyrona.server.launch import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 MERMAID = ROOT / "node_modules" / "mermaid"
+SWAGGER = ROOT / "node_modules" / "swagger-ui-dist"
+#: the files of npm's packages the build takes (the rest of node_modules stays out of the copy)
+NPM_FILES = [("mermaid", name) for name in ("dist/mermaid.min.js", "LICENSE", "package.json")] + [
+    ("swagger-ui-dist", name) for name in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png",
+                                           "LICENSE", "package.json")]
 SAMPLES = sorted(p.stem for p in (ROOT / "sample_programs").glob("*.py"))
 #: what a copy of the checkout leaves out: version control, environments, npm's tree (but
 #: for the two files the build takes from it) and every build's or run's leftovers
@@ -49,10 +54,10 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert (MERMAID / "dist" / "mermaid.min.js").is_file(), "npm's packages are missing: run make setup"
     copy = tmp_path_factory.mktemp("checkout") / "pyrona"
     shutil.copytree(ROOT, copy, ignore=SKIPPED)
-    for name in ("dist/mermaid.min.js", "LICENSE", "package.json"):
-        target = copy / "node_modules" / "mermaid" / name
+    for package, name in NPM_FILES:
+        target = copy / "node_modules" / package / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(MERMAID / name, target)
+        shutil.copyfile(ROOT / "node_modules" / package / name, target)
     return copy
 
 
@@ -100,12 +105,16 @@ def test_the_wheel_holds_the_pages_the_samples_and_mermaid(wheel: Path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for asset in ("pyrona/share/templates/home.html", "pyrona/share/frontend/common.js",
                   "pyrona/share/vendor/mermaid/mermaid.min.js", "pyrona/share/vendor/mermaid/LICENSE",
+                  "pyrona/share/vendor/swagger-ui/swagger-ui-bundle.js",
+                  "pyrona/share/vendor/swagger-ui/swagger-ui.css",
                   "pyrona/server/app.py", "pyrona/tracer/store.py", "pyrona/cli.py"):
         assert asset in names
     assert {f"pyrona/share/samples/{s}.py" for s in SAMPLES} <= names
     # npm's other builds, the tests and the checkout's own files stay out
     assert not [n for n in names if n.startswith(("tests/", "node_modules/", "bench/"))
-                or (n.startswith("pyrona/share/vendor/") and not n.endswith(("mermaid.min.js", "LICENSE")))]
+                or (n.startswith("pyrona/share/vendor/")
+                    and not n.endswith(("mermaid.min.js", "LICENSE", "swagger-ui-bundle.js", "swagger-ui.css",
+                                        "favicon-32x32.png")))]
 
 
 def test_the_wheel_names_no_path_of_the_machine_that_built_it(wheel: Path, source: Path):
@@ -143,6 +152,10 @@ def test_pyrona_serve_from_the_installed_wheel_serves_pages_mermaid_and_the_samp
             bundle = (MERMAID / "dist" / "mermaid.min.js").read_bytes()
             assert fetch(f"{base}/vendor/mermaid/mermaid.min.js") == bundle
             assert fetch(f"{base}/static/common.js") == (ROOT / "frontend" / "common.js").read_bytes()
+            # the API docs' Swagger UI comes from the package too (no CDN)
+            assert b"/vendor/swagger-ui/swagger-ui-bundle.js" in fetch(f"{base}/api/docs")
+            bundle = (SWAGGER / "swagger-ui-bundle.js").read_bytes()
+            assert fetch(f"{base}/vendor/swagger-ui/swagger-ui-bundle.js") == bundle
             samples = json.loads(fetch(f"{base}/api/samples"))["samples"]
             assert sorted(s["name"] for s in samples) == SAMPLES
             # the samples are traced by the worker of the installed package, in its sandbox

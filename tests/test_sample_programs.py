@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
+
+from pyrona.server.gallery import chapter_of, read_sample
 
 SAMPLES = sorted((Path(__file__).resolve().parent.parent / "sample_programs").glob("*.py"))
 
@@ -40,12 +43,52 @@ EXPECTED = {
     "concurrency_fibonacci.py": ["fib(7) = 13"],
     "concurrency_data_race.py": ["refused: region-violation", "the stash after the behaviour: [None]",
                                  "refused: cown-access", "hits: 2"],
+    # the other chapters
+    "fs_01_objects.py": ["one customer: True", "discount from the prototype: 10"],
+    "fs_02_freezing.py": ["refused: frozen-mutation", "corner frozen too: True",
+                          "new shape frozen: False - the old one still: True"],
+    "fs_03_regions1.py": ["moved in, still open: True"],
+    "fs_04_regions2.py": ["refused a second owner: region-violation", "refused a cycle: region-violation",
+                          "the shed refers to the frozen house"],
+    "fs_05_regions3.py": ["inner after close: None - closed: True", "local again: a b"],
+    "fs_06_cowns.py": ["empty released: True", "account pending: True",
+                       "entries cleared: True - released: True", "refused: cown-access",
+                       "vault released: True"],
+    "fs_07_expressions.py": ["still there: True", "count: 3"],
+    "request_cache.py": ["handed over, released: False",
+                         "our borrows after close: None None - released: True", "refused: cown-access"],
+    "tree_into_region.py": ["the leaf is x", "refused: region-violation", "parser's tree root: *"],
+    "frozen_graph_sccs.py": ["all frozen: True", "start: Paris"],
+    "violation_explained.py": ["refused: region-violation", "ordered: ['tea']"],
+    "merge_dissolve.py": ["words in the document: 570", "local again: 2 sections"],
 }
 CONCURRENCY = [p for p in SAMPLES if p.name.startswith("concurrency_")]
 
 
 def test_every_sample_has_expectations():
     assert {p.name for p in SAMPLES} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
+def test_sample_is_a_gallery_card(sample):
+    """A title, a summary paragraph, a chapter, and the step its card shows."""
+    doc = read_sample(sample)
+    assert doc.title and doc.title != sample.stem.replace("_", " ").capitalize(), "a docstring title"
+    assert len(doc.summary) >= 60 and doc.summary.endswith((".", ")")), doc.summary
+    assert doc.thumbnail_line is not None, "a `# pyrona: thumbnail` line"
+    with sample.open("rb") as source:
+        comments = [t for t in tokenize.tokenize(source.readline) if t.type == tokenize.COMMENT]
+    assert len(comments) >= 3, "comments that read as captions"
+
+
+def test_the_gallery_has_its_chapters():
+    chapters = {}
+    for sample in SAMPLES:
+        chapters.setdefault(read_sample(sample).chapter, []).append(sample.stem)
+    assert len(SAMPLES) >= 14
+    assert len(chapters["The model, step by step"]) == 7  # FrankenScript's examples 01-07
+    assert "frozen_graph_sccs" in chapters["Deep immutability"]
+    assert chapter_of("immutable_shared.py") == "Deep immutability"
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)

@@ -8,6 +8,7 @@ stopped: the objects it had visited, `src` the object that stopped it, the messa
 from __future__ import annotations
 
 from . import kinds
+from .naming import mention_nodes
 from .objects import is_inline, short_repr
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -64,6 +65,7 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
             else:  # no such reference (a write to a frozen object, a cown not acquired,
                 # a merge refused...): the object involved is outlined in red
                 src = _drawn(recorder, error.source if error.source is not None else error.target)
+            nodes = _mentioned(recorder, error, message)
         if kind in _RESCAN:  # the runtime set the cowns' states and a result cown's value
             for nid in nodes:
                 if nid in recorder.nodes:
@@ -91,6 +93,16 @@ def _held(recorder: Recorder, rid: int | None) -> bool:
 
     meta = RUNTIME.regions.get(rid) if rid is not None else None
     return meta is None or meta.bridge is None or id(meta.bridge) in recorder.ids
+
+
+def _mentioned(recorder: Recorder, error: Any, message: str) -> tuple[int, ...]:
+    """The nodes of the objects the error's message mentions by repr, in order (how the
+    views name them: `naming.named_message`). Only the objects the error carries are
+    looked up: an address alone could be a dead object's, reused."""
+    carried = {id(o): o for o in (error.source, error.target, *getattr(error, "mentions", ()))
+               if o is not None and not is_inline(o)}
+    return mention_nodes(message, lambda address: _drawn(recorder, carried[address])
+                         if address in carried else None)
 
 
 def _drawn(recorder: Recorder, obj: Any) -> int | None:

@@ -74,7 +74,8 @@ class Event:
     behaviour-scheduled, behaviour-started (its cowns acquired), behaviour-finished
     (released; `nodes` are the cowns, `message` names the behaviour), violation,
     pre-freeze, freeze-rolled-back (src: the object that stopped it), freezability (a
-    status set). `nodes` are the nodes involved; for a violation, `src`/`dst`/`edge`
+    status set). `nodes` are the nodes involved (for a violation: the objects its
+    message mentions, in order, see `naming`); for a violation, `src`/`dst`/`edge`
     name the offending reference (dst may be a node not yet in the graph).
     """
 
@@ -86,6 +87,16 @@ class Event:
     src: int | None = None
     dst: int | None = None
     edge: str = ""
+
+    @property
+    def text(self) -> str:
+        """The message as people read it: objects named as the diagram names them
+        (`#17 Job`), where `message` (kept as the runtime wrote it) has addresses."""
+        if self.kind != "violation":
+            return self.message
+        from .naming import named_message
+
+        return named_message(self.message, self.nodes)
 
 
 @dataclass(frozen=True, slots=True)

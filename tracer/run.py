@@ -156,6 +156,10 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
         monitor.on_truncate = None  # the program is over: nothing left to stop
         result = json.loads(result_path.read_text()) if result_path.exists() else {"ok": False}
     steps = monitor.finish()
+    # hints left for frames that ended before their next line (a generator expression's):
+    # they hold those frames, whose callers' frames hold this one and the monitor
+    changes.later.clear()
+    changes.dirty.clear()
     writer.finish()
     error = result.get("error") or {}
     if guard.attempt:
@@ -167,7 +171,10 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     else:
         status = "failed"
         line = f" (line {error['line']})" if error.get("line") else ""
-        message = f"{error.get('type', 'Error')}: {error.get('message', '')}{line}"
+        text = error.get("message", "")
+        if error.get("kind") not in (None, "other"):  # a pyrona error: maybe a violation's
+            text = _named(store, trace, text)  # (never after a MemoryError: it reads the store)
+        message = f"{error.get('type', 'Error')}: {text}{line}"
     summary = {"nodes": monitor.recorder.next_id - 1, "regions": RUNTIME.next_region_id - 1,
                "violations": store.event_count(trace, "violation"),
                "error_kind": error.get("kind"),
@@ -185,6 +192,18 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     store.set_status(trace, status, message, steps=steps, truncated=monitor.truncated, summary=summary)
     RUNTIME.reset()
     return TraceOutcome(trace, status, steps, message, exit_status, time.monotonic() - started)
+
+
+def _named(store: TraceStore, trace: int, message: str) -> str:
+    """An uncaught error's message with its objects named as the diagram names them, when
+    it is a violation's (whose event keeps the runtime's own text)."""
+    try:
+        for event in reversed(store.events(trace, kinds=("violation",))):
+            if event.message == message:
+                return event.text
+    except MemoryError:  # (at the memory limit: the status must still be written)
+        pass
+    return message
 
 
 def _stop(monitor: Monitor, lost: str) -> None:

@@ -39,7 +39,7 @@ def explain_violation(graph: StepGraph, event: Event) -> str:
         how = f"{_node_text(graph, event.src)} is held by no variable or object: a temporary of this line"
     else:
         how = f"#{event.src} is not reachable from the program's roots"
-    return f"{event.message}\n  {how}" if event.message else how
+    return f"{event.text}\n  {how}" if event.message else how
 
 
 def _node_text(graph: StepGraph, nid: int) -> str:

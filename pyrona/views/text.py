@@ -58,6 +58,6 @@ def step_text(step: Step, graph: StepGraph, source_line: str = "", show_structur
             lines += [f"    {s}" for s in slots(node.id)]
     for event in graph.events:
         where = f" region #{event.rid}" if event.rid is not None else ""
-        message = f": {event.message}" if event.message else ""
+        message = f": {event.text}" if event.message else ""
         lines.append(f"event {event.kind}{where}{message}")
     return "\n".join(lines)
