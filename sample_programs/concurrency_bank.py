@@ -38,7 +38,7 @@ for i in range(12):
 def audit(*held):
     for cown in held:
         print(cown.value.name, "has", cown.value.balance)
-    print("total after the transfers:", sum(cown.value.balance for cown in held))
+    print("total after the transfers:", sum(cown.value.balance for cown in held))  # pyrona: thumbnail
 
 
 # Wait for every behaviour (an exception in any of them would be raised here).

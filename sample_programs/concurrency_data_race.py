@@ -27,7 +27,7 @@ for _ in range(2):
 # A behaviour that keeps the counter itself, to use it after it ends: the data race.
 @when(counter)
 def sneak(c):
-    stash.append(c.value)
+    stash.append(c.value)  # pyrona: thumbnail
 
 
 # wait() raises an ExceptionGroup of what went wrong in the behaviours.

@@ -24,7 +24,7 @@ def dine(seat, left, right, bites):
     def bite(mine, theirs):
         mine.value.uses += 1
         theirs.value.uses += 1
-        print(f"philosopher {seat} takes a bite")
+        print(f"philosopher {seat} takes a bite")  # pyrona: thumbnail
         # Still hungry: schedule the next bite (it queues behind the neighbours' bites).
         if bites > 1:
             dine(seat, left, right, bites - 1)

@@ -15,7 +15,7 @@ def fib(n):
     # A behaviour on the two smaller results; `add` is the cown of its own result.
     @when(fib(n - 1), fib(n - 2))
     def add(a, b):
-        return a.value + b.value
+        return a.value + b.value  # pyrona: thumbnail
 
     return add
 

@@ -19,7 +19,7 @@ shape = {"name": "triangle", "corners": [Point(0, 0), Point(4, 0), Point(0, 3)],
 print("before:", is_frozen(shape), is_frozen(shape["corners"][0]))
 
 # One call freezes everything the dict reaches (and the class Point with it).
-freeze(shape)
+freeze(shape)  # pyrona: thumbnail
 print("after:", is_frozen(shape), is_frozen(shape["corners"][0]), is_frozen(Point))
 
 # Any write into the frozen graph is refused, at any depth.

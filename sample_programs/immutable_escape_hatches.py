@@ -16,7 +16,7 @@ class Service:
 
 
 service = Service()
-freeze(service)
+freeze(service)  # pyrona: thumbnail
 print("service frozen:", is_frozen(service), "its field too:", is_frozen(service.version))
 
 # The shared field still changes, atomically, and only to frozen values.

@@ -24,7 +24,7 @@ account.log = audit
 
 # A freeze that reaches it stops: nothing at all is frozen (the account, its list).
 try:
-    freeze(account)
+    freeze(account)  # pyrona: thumbnail
 except NotFreezableError as err:
     print("stopped:", err)
 print("account frozen:", is_frozen(account), "history frozen:", is_frozen(account.history))

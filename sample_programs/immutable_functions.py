@@ -34,7 +34,7 @@ def make_counter():
     return step
 
 
-freeze(convert)
+freeze(convert)  # pyrona: thumbnail
 print("rates frozen:", is_frozen(rates), "history frozen:", is_frozen(history))
 history.append(convert(10, "usd"))
 

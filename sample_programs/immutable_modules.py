@@ -16,7 +16,7 @@ def coin():
     return "heads" if random.random() < 0.5 else "tails"
 
 
-freeze(coin)
+freeze(coin)  # pyrona: thumbnail
 print("random is a proxy:", isinstance(random, ImmutableModule), is_frozen(random))
 
 # Its state stays mutable: seeding still makes the draws repeat.

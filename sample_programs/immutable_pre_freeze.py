@@ -24,7 +24,7 @@ class Node:
 # A cycle of three nodes: each hook runs once.
 a, b, c = Node("a"), Node("b"), Node("c")
 a.next, b.next, c.next = b, c, a
-freeze(a)
+freeze(a)  # pyrona: thumbnail
 print("hooks ran:", sorted(order), "all frozen:", all(is_frozen(n) for n in (a, b, c)))
 
 

@@ -18,5 +18,5 @@ print("pair:", is_frozen(pair), "mixed:", is_frozen(mixed))
 
 # ...until the list inside it is frozen.
 inner = mixed[1]
-freeze(inner)
+freeze(inner)  # pyrona: thumbnail
 print("mixed after freezing its list:", is_frozen(mixed))

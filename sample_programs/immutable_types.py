@@ -16,7 +16,7 @@ class Temperature:
 
 
 reading = Temperature(21)
-freeze(reading)
+freeze(reading)  # pyrona: thumbnail
 print("class frozen with its instance:", is_frozen(Temperature))
 try:
     Temperature.unit = "F"

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 CHAPTERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("fs_",), "The model, step by step"),
     (("immutable_", "frozen_"), "Deep immutability"),
+    (("concurrency_",), "Concurrency"),
     (("",), "Programs"),
 )
 THUMBNAIL = re.compile(r"#\s*pyrona:\s*thumbnail\b")

@@ -89,6 +89,8 @@ def test_the_gallery_has_its_chapters():
     assert len(chapters["The model, step by step"]) == 7  # FrankenScript's examples 01-07
     assert "frozen_graph_sccs" in chapters["Deep immutability"]
     assert chapter_of("immutable_shared.py") == "Deep immutability"
+    assert len(chapters["Deep immutability"]) >= 9  # the prototype's topics, and frozen graphs
+    assert len(chapters["Concurrency"]) >= 4  # behaviours on cowns
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
