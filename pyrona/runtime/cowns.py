@@ -102,7 +102,8 @@ class Cown:
         return self._cid < other._cid
 
     def __repr__(self) -> str:
-        return f"<Cown #{self._cid} {self._state}>"
+        # the address lets a trace name the cown as its diagram does (`tracer.naming`)
+        return f"<Cown at {id(self):#x} {self._state}>"
 
     @property
     def state(self) -> str:
