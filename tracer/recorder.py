@@ -47,7 +47,8 @@ class Recorder:
 
     __slots__ = ("writer", "max_objects", "step", "next_id", "ids", "objs", "nodes", "slots", "inrefs",
                  "lengths", "lrc", "regions_dirty", "maybe_garbage", "suspects", "roots", "regions",
-                 "open_regions", "events", "changed", "orphans", "kinds", "born", "bridge_gone", "ephemeral")
+                 "open_regions", "events", "changed", "orphans", "kinds", "born", "bridge_gone", "ephemeral",
+                 "proof", "proven", "epoch")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
@@ -66,6 +67,12 @@ class Recorder:
         #: a check of `suspects` gave up (too far to a root): the next full sweep decides
         self.maybe_garbage = False
         self.suspects: list[int] = []  # nodes that lost a reference but have others
+        #: a proof that a node is reachable (tracer.garbage): node -> the referrer it is
+        #: reached through, valid while proven[node] == epoch (a proof's edge that goes
+        #: bumps the epoch: every proof is void then)
+        self.proof: dict[int, int] = {}
+        self.proven: dict[int, int] = {}
+        self.epoch = 0
         self.bridge_gone = False  # a region's bridge left the graph (since the monitor looked)
         self.roots: set[int] = set()
         self.regions: dict[int, tuple] = {}  # rid -> (start, values)
@@ -325,6 +332,8 @@ class Recorder:
         count = refs[nid]
         if count == 1:
             del refs[nid]
+            if self.proof.get(dst) == nid and self.proven[dst] == self.epoch:
+                self.epoch += 1  # (the edge a proof went through: no proof holds any more)
         else:
             refs[nid] = count - 1
         dst_place = self.nodes[dst][3]
@@ -359,6 +368,8 @@ class Recorder:
             del self.ids[id(obj)]
         self.inrefs.pop(nid, None)
         del self.born[nid]
+        self.proof.pop(nid, None)
+        self.proven.pop(nid, None)
         self.lengths.pop(nid, None)
         self.slots.pop(nid, None)
 
