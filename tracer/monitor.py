@@ -15,6 +15,7 @@ import time
 from types import BuiltinMethodType, ModuleType
 
 from ..errors import RegionError
+from ..instrument.hooks import MUTATOR_NAMES
 from ..runtime.lifecycle import collect_garbage
 from ..runtime.state import RUNTIME
 from . import kinds
@@ -228,6 +229,17 @@ class Monitor:
         if info is None:
             return DISABLE
         frame = sys._getframe(2)  # (the program's: under _py_start or _py_resume)
+        caller = self.frames.get(frame.f_back)
+        if caller is not None and caller.last_line is not None:
+            # the caller's line may have stored before this call (a comprehension's
+            # variable, `a = f(); g(a)` on one line): its steps in here show them
+            names = caller.info.stores.get(caller.last_line)
+            if names:
+                try:
+                    self._store(caller, names)
+                except CapReached as cap:
+                    self._truncate(str(cap))
+                    return None
         if frame not in self.frames:
             rec = self.leaving.pop(frame, None) if self.leaving else None
             if rec is None:
@@ -351,14 +363,19 @@ class Monitor:
             # that call site always calls it: no more events from there
             info = self.infos.get(id(code))
             return DISABLE if info is not None and offset in info.hook_calls else None
-        if is_inline(arg0):
-            return None
         if type(callable_) is BuiltinMethodType:
             owner = callable_.__self__
             # a built-in object's method (lst.append(x)) changes its object, which the
             # method hook reported, not its argument; nor do the builtins below
-            if type(owner) is not ModuleType or (owner is builtins and callable_.__name__ in ARGS_KEPT):
+            if type(owner) is not ModuleType:
+                if callable_.__name__ in MUTATOR_NAMES:
+                    # called under another name (`push = lst.append`): no hook saw it
+                    self.changes.after_line(sys._getframe(1), owner)
                 return None
+            if owner is builtins and callable_.__name__ in ARGS_KEPT:
+                return None
+        if is_inline(arg0):
+            return None
         target = getattr(callable_, "__code__", None)
         if target is None or self.infos.get(id(target)) is None:
             self.changes.after_line(sys._getframe(1), arg0)
