@@ -55,6 +55,7 @@ serve: setup system-packages
 bench: setup
 	$(VENV)/bin/python bench/bench_runtime.py
 	$(VENV)/bin/python bench/bench_tracer.py
+	$(VENV)/bin/python bench/bench_real_programs.py
 	$(VENV)/bin/python bench/bench_viewer.py
 	$(VENV)/bin/python bench/bench_server.py
 
