@@ -13,6 +13,8 @@ a sweep, not one a step).
 
 from __future__ import annotations
 
+from .recorder import SLOT_DST
+
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from .recorder import Recorder
@@ -97,7 +99,7 @@ def sweep(recorder: Recorder) -> None:
     while stack:
         src = stack.pop()
         for slot in slots.get(src, empty).values():
-            dst = slot[1]
+            dst = slot[SLOT_DST]
             if dst is not None and dst not in marked:
                 mark(dst)
                 push(dst)

@@ -27,7 +27,7 @@ from .region_states import update_regions
 from .hooks import Changes
 from .objects import is_inline
 from .recorder import CapReached, Recorder
-from .store_format import EVENT_CODES, STEP_FLUSH
+from .store_format import EVENT_BITS, EVENT_CODES, STEP_FLUSH, pack_step
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -58,7 +58,22 @@ def store_limit_reason(limit: int) -> str:
 
 
 class Monitor:
-    """Drives a Recorder from sys.monitoring events while the program runs."""
+    """Drives a Recorder from sys.monitoring events while the program runs.
+
+    What holds between two callbacks (what the line callback relies on):
+    - `step` is the last step appended to the writer's `packed` (`step_append`), and
+      `recorder.step == step`: every change recorded belongs to that step.
+    - `frames` holds every running frame of the program that has a node; `leaving`
+      those that returned or yielded to code we do not trace (they go at the next
+      step), `unslots` the `yield` slots to end at the next step.
+    - `next_check` is at most the next step that has work besides recording itself
+      (`_check`: deferred work, the step cap, periodic work); every step compares
+      with it, nothing else.
+    - `unsettled` is True when the next line must settle fully (`_settle`): frames to
+      reread (`frames_dirty`), runtime events, output, or verify on. Otherwise a line
+      settles only if the hooks reported changes (`dirty`; `later`: applied once the
+      frame's current line is over) or the recorder's graph changed (`recorder.changed`).
+    """
 
     # (slots: the callbacks read these at every step; a plain __dict__ of more than 30
     # attributes loses CPython's fast attribute loads)
@@ -351,8 +366,8 @@ class Monitor:
             # line that a callee's exception came back to): a step of its own only when
             # the last step is elsewhere
             packed = self.writer.packed
-            here = (rec.info.file << 2) << 32 | frame.f_lineno
-            if not packed or packed[-1] & ~(3 << 32) != here:
+            here = pack_step(rec.info.file, 0, frame.f_lineno)
+            if not packed or packed[-1] & ~EVENT_BITS != here:
                 self._new_step(rec.info.file, frame.f_lineno, RAISE)
         return None
 
@@ -392,7 +407,7 @@ class Monitor:
             self._flush_output(self.step)
         self.step += 1
         self.recorder.step = self.step
-        self.step_append((file << 2 | event) << 32 | line)
+        self.step_append(pack_step(file, event, line))
         if self.step >= self.next_check:
             self._check()
 
