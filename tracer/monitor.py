@@ -384,8 +384,13 @@ class Monitor:
             # method hook reported, not its argument; nor do the builtins below
             if type(owner) is not ModuleType:
                 if callable_.__name__ in MUTATOR_NAMES:
-                    # called under another name (`push = lst.append`): no hook saw it
-                    self.changes.after_line(sys._getframe(1), owner)
+                    # called under another name (`push = lst.append`), no hook saw it;
+                    # called by its name, the method hook just did (among the last few
+                    # of the line: its arguments' own calls come between)
+                    frame = sys._getframe(1)
+                    pending = self.later.get(frame)
+                    if pending is None or not any(obj is owner for obj, _hint in pending[-4:]):
+                        self.changes.after_line(frame, owner)
                 return None
             if owner is builtins and callable_.__name__ in ARGS_KEPT:
                 return None
