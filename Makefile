@@ -61,6 +61,7 @@ bench: setup
 	$(VENV)/bin/python bench/bench_runtime.py
 	$(VENV)/bin/python bench/bench_freeze.py
 	$(VENV)/bin/python bench/bench_tracer.py
+	$(VENV)/bin/python bench/bench_real_programs.py
 	$(VENV)/bin/python bench/bench_viewer.py
 	$(VENV)/bin/python bench/bench_server.py
 

@@ -31,12 +31,15 @@ PROGRAMS = {
     "teaching (job_queue)": ROOT / "sample_programs" / "job_queue.py",
 }
 PYRONA = str(Path(sys.executable).with_name("pyrona"))
+#: above every program's step count (the loop's is 1,002,005: the default cap of 1M
+#: would cut it); a run that is cut all the same says so in the `cap` column
+MAX_STEPS = 3_000_000
 
 RSS_PROBE = """
 import resource, sys
 from pyrona.tracer.store import TraceStore
 from pyrona.tracer.run import trace_program
-out = trace_program(sys.argv[1], TraceStore(sys.argv[2]))
+out = trace_program(sys.argv[1], TraceStore(sys.argv[2]), max_steps=3_000_000)
 print("RSS", out.steps, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
@@ -58,7 +61,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="pyrona-bench-"))
     print(f"medians of {args.runs} runs, alternating; times in seconds")
     print(f"{'program':22} {'steps':>9} {'plain':>7} {'floor':>7} {'trace':>7} {'/floor':>7} "
-          f"{'/plain':>7} {'µs/step':>8} {'steps/s':>9} {'B/step':>7}")
+          f"{'/plain':>7} {'µs/step':>8} {'steps/s':>9} {'B/step':>7}  cap")
     for name, program in PROGRAMS.items():
         times: dict[str, list[float]] = {"plain": [], "floor": [], "trace": []}
         steps = 0
@@ -66,21 +69,24 @@ def main() -> None:
             db = tmp / f"{program.stem}-{run}.db"
             times["plain"].append(wall([sys.executable, str(program)]))
             times["floor"].append(wall([sys.executable, str(HERE / "noop_tracer.py"), str(program)]))
-            times["trace"].append(wall([PYRONA, "trace", str(program), "--db", str(db)]))
+            times["trace"].append(wall([PYRONA, "trace", str(program), "--db", str(db),
+                                        "--max-steps", str(MAX_STEPS)]))
             store = TraceStore(db)
             steps = store.step_count(1)
+            cut = store.trace(1).truncated or "not reached"
             store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             store.close()
             size = db_size(db)
         plain, floor, trace = (statistics.median(times[k]) for k in ("plain", "floor", "trace"))
         print(f"{name:22} {steps:>9,} {plain:7.3f} {floor:7.3f} {trace:7.3f} {trace / floor:6.1f}x "
-              f"{trace / plain:6.1f}x {trace / steps * 1e6:8.2f} {steps / trace:9,.0f} {size / steps:7.1f}")
+              f"{trace / plain:6.1f}x {trace / steps * 1e6:8.2f} {steps / trace:9,.0f} {size / steps:7.1f}"
+              f"  {cut}")
 
     db = tmp / "rss.db"
     probe = subprocess.run([sys.executable, "-c", RSS_PROBE, str(PROGRAMS["loop-heavy"]), str(db)],
                            check=True, capture_output=True, text=True).stdout
     _tag, steps_text, rss_kb = probe.strip().splitlines()[-1].split()
-    print(f"\npeak RSS tracing the loop-heavy program ({int(steps_text):,} steps): "
+    print(f"\npeak RSS tracing the loop-heavy program ({int(steps_text):,} steps, cap {MAX_STEPS:,}): "
           f"{int(rss_kb) / 1024:.0f} MB")
 
     store = TraceStore(db)

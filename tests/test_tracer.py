@@ -508,3 +508,62 @@ box.items = b.y
     assert graph.nodes[violation.src].label == "Box" and graph.nodes[violation.dst].place == "r2"
     assert violation.edge == "_items"  # the store that failed, not the property
     assert store.trace(outcome.trace).message.endswith("(line 8)")
+
+
+WALKED_LIST = '''
+class Node:
+    def __init__(self, value, next):
+        self.value = value
+        self.next = next
+
+
+head = None
+for i in range(40):
+    head = Node(i, head)
+for _ in range(2):
+    cursor = head
+    while cursor is not None:
+        cursor = cursor.next
+head = head.next.next.next
+ring = Node(1, Node(2, Node(3, None)))
+ring.next.next.next = ring
+handle = ring.next
+ring = None
+handle = None
+head = None
+'''
+
+
+def test_a_cursor_walking_a_list_and_cycles_let_go_stay_exact(store, tmp_path):
+    """The walk back to a root leaves proofs (tracer.garbage): leaving a node far from
+    the list's head is one short check, and a cycle that nothing reaches any more
+    still goes at the very step it does."""
+    outcome = traced_and_verified(store, tmp_path / "walk.py", WALKED_LIST)
+    last = store.step(outcome.trace, outcome.steps - 1)
+    assert not [n for n in last.nodes.values() if n.label == "Node" and n.kind != "class"]
+
+
+def test_what_a_line_stored_before_a_call_shows_inside_the_call(store, tmp_path):
+    """A comprehension's variable, several statements on one line, and a list's
+    method called under another name (no hook sees it) are all shown exactly."""
+    traced_and_verified(store, tmp_path / "line.py", '''
+class Box:
+    def __init__(self, v, other):
+        self.v = v
+        self.other = other
+
+
+def double(pair):
+    i, u = pair
+    return 2 * i + len(u)
+
+
+u = [1, 2]
+xs = [double((i, u)) for i in range(3)]
+a = Box(1, None); b = Box(2, a); a.other = b
+a = b = None
+items = [3, 1, 2]
+push, pop = items.append, items.pop
+push(4)
+pop(0)
+''')

@@ -6,7 +6,7 @@ import dis
 
 
 from ..runtime.roots import RESERVED_PREFIX
-from .store_format import EVENT_CODES
+from .store_format import EVENT_CODES, pack_step
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class CodeInfo:
 
     def __init__(self, code: CodeType, file: int) -> None:
         self.file = file
-        self.step_code = (file << 2 | EVENT_CODES["line"]) << 32  # | line: a packed step
+        self.step_code = pack_step(file, EVENT_CODES["line"], 0)  # | line: the line's packed step
         self.name = code.co_qualname
         self.label = f"{self.name}()"
         #: the variables bound when a call starts: arguments, and the closure's free variables

@@ -2,15 +2,18 @@
 tell (the recorder drops a node at once when its last reference goes): cycles.
 
 A node that lost a reference but still has others is a suspect: it is walked back
-through its referrers until a root turns up, near, mostly (a variable; a list in
-one). A walk that finds none has found garbage: everything it met refers, through
-others, to nothing but itself. A walk that goes too far gives up; then a sweep of
+through its referrers until a root, or a node already proven reachable, turns up
+(near, mostly: a variable; a list in one; the list node the last walk proved). A
+walk that finds none has found garbage: everything it met refers, through others,
+to nothing but itself. A walk that goes too far gives up; then a sweep of
 the whole graph decides, now and then; until then no suspect is walked (so a
 structure with no short way to a root, a doubly linked list, costs one long walk
 a sweep, not one a step).
 """
 
 from __future__ import annotations
+
+from .recorder import SLOT_DST
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -45,39 +48,63 @@ def collect_cycles(recorder: Recorder) -> bool:
 
 def _unreachable_from(recorder: Recorder, nid: int) -> set[int] | None:
     """The nodes that lead to `nid` when no root does (None when one does, or when the
-    walk gave up)."""
-    roots, inrefs = recorder.roots, recorder.inrefs
-    refs = inrefs[nid]
-    # most have a root one or two references away (a variable; a list in one)
-    if not roots.isdisjoint(refs):
+    walk gave up).
+
+    A walk that finds a root leaves a proof behind: each node it passed on the way
+    back is marked as reached through the next one (`Recorder.proof`), so the next
+    walk stops at the first proven node it meets. A cursor leaving the nodes of a
+    list one by one so costs one short step each, however far the list's head is.
+    A proof holds while the edges it goes through do: when one of them goes, the
+    recorder bumps its epoch and every proof is void (rebuilt by the walks to come).
+    """
+    roots, inrefs, proof, proven, epoch = recorder.roots, recorder.inrefs, recorder.proof, recorder.proven, \
+        recorder.epoch
+    if proven.get(nid) == epoch:  # (the edge it lost was not its proof's: its way stands)
         return None
-    for src in refs:
-        if not roots.isdisjoint(inrefs[src]):
+    refs = inrefs[nid]
+    for src in refs:  # (most: a variable, or a proven node, one reference away)
+        if src in roots or proven.get(src) == epoch:
+            proof[nid] = src
+            proven[nid] = epoch
             return None
-    seen, queue = {nid}, [nid]
+    via = {nid: nid}  # node met -> the node it refers to, on its way to nid
+    queue = [nid]
     for at in queue:  # (breadth first: the nearest root first)
         for src in inrefs[at]:
-            if src in roots:
+            if src in via:
+                continue
+            via[src] = at
+            if src in roots or proven.get(src) == epoch:
+                # the way found: root (or proven) -> ... -> nid, proven from its root end
+                while src != nid:
+                    at = via[src]
+                    proof[at] = src
+                    proven[at] = epoch
+                    src = at
                 return None
-            if src not in seen:
-                seen.add(src)
-                queue.append(src)
+            queue.append(src)
         if len(queue) > WALK_BACK:
             recorder.maybe_garbage = True
             return None
-    return seen
+    return set(via)
 
 
 def sweep(recorder: Recorder) -> None:
     """Drop everything not reachable from the roots (unreachable cycles)."""
     marked, stack, slots, empty = set(recorder.roots), list(recorder.roots), recorder.slots, {}
     push, mark = stack.append, marked.add
+    # every node reached gets a proof: the node it was reached through
+    recorder.epoch += 1
+    epoch, proof, proven = recorder.epoch, recorder.proof, recorder.proven
     while stack:
-        for slot in slots.get(stack.pop(), empty).values():
-            dst = slot[1]
+        src = stack.pop()
+        for slot in slots.get(src, empty).values():
+            dst = slot[SLOT_DST]
             if dst is not None and dst not in marked:
                 mark(dst)
                 push(dst)
+                proof[dst] = src
+                proven[dst] = epoch
     dead = [nid for nid in recorder.nodes if nid not in marked]
     for nid in dead:
         for name in list(recorder.slots[nid]):

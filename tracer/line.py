@@ -5,12 +5,18 @@ store one number, inline here), has the monitor settle what else changed, and
 counts the new step. It is a closure over what it uses at every step: a
 closure's variables cost less than attributes, its call less than a bound
 method's.
+
+Three pieces are inlined from elsewhere, each marked where it is: the start of
+`Monitor._complete` (the line's stores), `Recorder.set_slot` with
+`Recorder._end_interval` for a plain value (a number, a bool, None: most lines
+store one), and `Monitor._new_step`. Anything else goes to those methods.
 """
 
 from __future__ import annotations
 
 from sys import _getframe
 
+from .objects import MAX_REPR
 from .recorder import RUN_SIZE, CapReached
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -54,25 +60,31 @@ def line_callback(monitor: Monitor) -> Callable[[CodeType, int], Any]:
                             value = _GONE
                         kind = type(value)
                         if kind is int or kind is bool or kind is float or value is None:
+                            # Recorder.set_slot's plain-value case, inlined: only a
+                            # short text over a plain value (or a new slot) stays here
                             text = f"{value}"  # (its repr, without a call)
                             slots = rec.slots
                             slot = slots.get(name)
-                            step = recorder.step
-                            if len(text) > 60 or (slot is not None and slot[1] is not None):
-                                recorder.set_slot(rec.node, name, value)
-                            elif slot is None:
-                                slots[name] = (step, None, text, None)
-                            elif slot[2] != text:
-                                start, _dst, old, run = slot
-                                if start < step:  # (Recorder._end_interval)
-                                    if run is None:
-                                        run = [start, old]
-                                    else:
-                                        run += start, old
-                                        if len(run) >= RUN_SIZE:
-                                            writer.slot_run(rec.node, name, run, step)
-                                            run = None
-                                slots[name] = (step, None, text, run)
+                            if slot is None:
+                                if len(text) > MAX_REPR:
+                                    recorder.set_slot(rec.node, name, value)
+                                else:
+                                    slots[name] = (recorder.step, None, text, None)
+                            else:
+                                start, dst, old, run = slot  # (recorder.SLOT_*)
+                                if dst is not None or len(text) > MAX_REPR:
+                                    recorder.set_slot(rec.node, name, value)
+                                elif old != text:
+                                    step = recorder.step
+                                    if start < step:  # Recorder._end_interval, inlined
+                                        if run is None:
+                                            run = [start, old]
+                                        else:
+                                            run += start, old
+                                            if len(run) >= RUN_SIZE:
+                                                writer.slot_run(rec.node, name, run, step)
+                                                run = None
+                                    slots[name] = (step, None, text, run)
                         elif value is _GONE:
                             recorder.del_slot(rec.node, name)
                         else:

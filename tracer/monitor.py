@@ -15,6 +15,7 @@ import time
 from types import BuiltinMethodType, ModuleType
 
 from ..errors import RegionError
+from ..instrument.hooks import MUTATOR_NAMES
 from ..runtime.lifecycle import collect_garbage
 from ..runtime.state import RUNTIME
 from . import kinds
@@ -26,7 +27,7 @@ from .region_states import update_regions
 from .hooks import Changes
 from .objects import is_inline
 from .recorder import CapReached, Recorder
-from .store_format import EVENT_CODES, STEP_FLUSH
+from .store_format import EVENT_BITS, EVENT_CODES, STEP_FLUSH, pack_step
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -57,7 +58,22 @@ def store_limit_reason(limit: int) -> str:
 
 
 class Monitor:
-    """Drives a Recorder from sys.monitoring events while the program runs."""
+    """Drives a Recorder from sys.monitoring events while the program runs.
+
+    What holds between two callbacks (what the line callback relies on):
+    - `step` is the last step appended to the writer's `packed` (`step_append`), and
+      `recorder.step == step`: every change recorded belongs to that step.
+    - `frames` holds every running frame of the program that has a node; `leaving`
+      those that returned or yielded to code we do not trace (they go at the next
+      step), `unslots` the `yield` slots to end at the next step.
+    - `next_check` is at most the next step that has work besides recording itself
+      (`_check`: deferred work, the step cap, periodic work); every step compares
+      with it, nothing else.
+    - `unsettled` is True when the next line must settle fully (`_settle`): frames to
+      reread (`frames_dirty`), runtime events, output, or verify on. Otherwise a line
+      settles only if the hooks reported changes (`dirty`; `later`: applied once the
+      frame's current line is over) or the recorder's graph changed (`recorder.changed`).
+    """
 
     # (slots: the callbacks read these at every step; a plain __dict__ of more than 30
     # attributes loses CPython's fast attribute loads)
@@ -228,6 +244,17 @@ class Monitor:
         if info is None:
             return DISABLE
         frame = sys._getframe(2)  # (the program's: under _py_start or _py_resume)
+        caller = self.frames.get(frame.f_back)
+        if caller is not None and caller.last_line is not None:
+            # the caller's line may have stored before this call (a comprehension's
+            # variable, `a = f(); g(a)` on one line): its steps in here show them
+            names = caller.info.stores.get(caller.last_line)
+            if names:
+                try:
+                    self._store(caller, names)
+                except CapReached as cap:
+                    self._truncate(str(cap))
+                    return None
         if frame not in self.frames:
             rec = self.leaving.pop(frame, None) if self.leaving else None
             if rec is None:
@@ -339,8 +366,8 @@ class Monitor:
             # line that a callee's exception came back to): a step of its own only when
             # the last step is elsewhere
             packed = self.writer.packed
-            here = (rec.info.file << 2) << 32 | frame.f_lineno
-            if not packed or packed[-1] & ~(3 << 32) != here:
+            here = pack_step(rec.info.file, 0, frame.f_lineno)
+            if not packed or packed[-1] & ~EVENT_BITS != here:
                 self._new_step(rec.info.file, frame.f_lineno, RAISE)
         return None
 
@@ -351,14 +378,24 @@ class Monitor:
             # that call site always calls it: no more events from there
             info = self.infos.get(id(code))
             return DISABLE if info is not None and offset in info.hook_calls else None
-        if is_inline(arg0):
-            return None
         if type(callable_) is BuiltinMethodType:
             owner = callable_.__self__
             # a built-in object's method (lst.append(x)) changes its object, which the
             # method hook reported, not its argument; nor do the builtins below
-            if type(owner) is not ModuleType or (owner is builtins and callable_.__name__ in ARGS_KEPT):
+            if type(owner) is not ModuleType:
+                if callable_.__name__ in MUTATOR_NAMES:
+                    # called under another name (`push = lst.append`), no hook saw it;
+                    # called by its name, the method hook just did (among the last few
+                    # of the line: its arguments' own calls come between)
+                    frame = sys._getframe(1)
+                    pending = self.later.get(frame)
+                    if pending is None or not any(obj is owner for obj, _hint in pending[-4:]):
+                        self.changes.after_line(frame, owner)
                 return None
+            if owner is builtins and callable_.__name__ in ARGS_KEPT:
+                return None
+        if is_inline(arg0):
+            return None
         target = getattr(callable_, "__code__", None)
         if target is None or self.infos.get(id(target)) is None:
             self.changes.after_line(sys._getframe(1), arg0)
@@ -375,7 +412,7 @@ class Monitor:
             self._flush_output(self.step)
         self.step += 1
         self.recorder.step = self.step
-        self.step_append((file << 2 | event) << 32 | line)
+        self.step_append(pack_step(file, event, line))
         if self.step >= self.next_check:
             self._check()
 

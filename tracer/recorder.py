@@ -16,7 +16,8 @@ from ..runtime.objects import Region
 from ..runtime.state import RUNTIME
 from .hooks import TAIL
 from .objects import (
-    freezability_detail, is_adopted_bridge, is_inline, kind_of, label_of, place_of, short_repr, slots_of,
+    MAX_REPR, freezability_detail, is_adopted_bridge, is_inline, kind_of, label_of, place_of, short_repr,
+    slots_of,
 )
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -30,6 +31,14 @@ _MISSING = object()
 #: Closed intervals of one slot written together as one row.
 RUN_LENGTH = 128
 RUN_SIZE = 2 * RUN_LENGTH  # (a run's list holds two items per interval)
+
+#: A slot is a 4-tuple (start, dst, text, run): the step its current value came at; the
+#: node it refers to (None for a plain value); the plain value's text (None for a
+#: reference); the run of its earlier intervals not yet written (`_end_interval`, or
+#: None). Code unpacks it whole (`start, dst, text, run = slot`) or reads it by these:
+SLOT_START, SLOT_DST, SLOT_TEXT, SLOT_RUN = range(4)
+#: A node is a 6-tuple (start, kind, type, place, label, detail), read by these:
+NODE_START, NODE_KIND, NODE_TYPE, NODE_PLACE, NODE_LABEL, NODE_DETAIL = range(6)
 
 
 #: kinds whose attributes are its slots (apply_hint)
@@ -50,7 +59,8 @@ class Recorder:
 
     __slots__ = ("writer", "max_objects", "step", "next_id", "ids", "objs", "nodes", "slots", "inrefs",
                  "lengths", "lrc", "regions_dirty", "maybe_garbage", "suspects", "roots", "regions",
-                 "open_regions", "events", "changed", "orphans", "kinds", "born", "bridge_gone", "ephemeral")
+                 "open_regions", "events", "changed", "orphans", "kinds", "born", "bridge_gone", "ephemeral",
+                 "proof", "proven", "epoch")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
@@ -60,7 +70,8 @@ class Recorder:
         self.ids: dict[int, int] = {}  # id(obj) -> node id
         self.objs: dict[int, Any] = {}  # node id -> obj (kept alive while in the graph)
         self.nodes: dict[int, tuple] = {}  # node id -> (start, kind, type, place, label, detail)
-        self.slots: dict[int, dict[str, tuple]] = {}  # node -> name -> (start, dst node | None, value)
+        #: node -> name -> its open interval, a slot: (start, dst, text, run) (see SLOT)
+        self.slots: dict[int, dict[str, tuple]] = {}
         #: node -> referring node -> how many times (empty: nothing refers to it)
         self.inrefs: dict[int, dict[int, int]] = {}
         self.lengths: dict[int, int] = {}  # list node -> elements already in its slots
@@ -69,6 +80,12 @@ class Recorder:
         #: a check of `suspects` gave up (too far to a root): the next full sweep decides
         self.maybe_garbage = False
         self.suspects: list[int] = []  # nodes that lost a reference but have others
+        #: a proof that a node is reachable (tracer.garbage): node -> the referrer it is
+        #: reached through, valid while proven[node] == epoch (a proof's edge that goes
+        #: bumps the epoch: every proof is void then)
+        self.proof: dict[int, int] = {}
+        self.proven: dict[int, int] = {}
+        self.epoch = 0
         self.bridge_gone = False  # a region's bridge left the graph (since the monitor looked)
         self.roots: set[int] = set()
         self.regions: dict[int, tuple] = {}  # rid -> (start, values)
@@ -173,12 +190,12 @@ class Recorder:
             sign = 1 if new == kinds.LOCAL else -1
             for _start, dst, _text, _run in self.slots[nid].values():
                 if dst is not None and dst != nid:
-                    rid = kinds.place_rid(self.nodes[dst][3])
+                    rid = kinds.place_rid(self.nodes[dst][NODE_PLACE])
                     if rid is not None:
                         lrc[rid] = lrc.get(rid, 0) + sign
         old_rid, new_rid = kinds.place_rid(old), kinds.place_rid(new)
         for src, count in self.inrefs[nid].items():
-            if src != nid and self.nodes[src][3] == kinds.LOCAL:
+            if src != nid and self.nodes[src][NODE_PLACE] == kinds.LOCAL:
                 if old_rid is not None:
                     lrc[old_rid] -= count
                 if new_rid is not None:
@@ -188,7 +205,7 @@ class Recorder:
 
     def rescan(self, nid: int) -> None:
         """Compare an object's references with what the graph has for it."""
-        kind = self.nodes[nid][1]
+        kind = self.nodes[nid][NODE_KIND]
         old = self.slots[nid]
         found = slots_of(self.objs[nid], kind)
         had = len(old)  # (none for a new node: nothing can have gone)
@@ -205,7 +222,7 @@ class Recorder:
     def apply_hint(self, nid: int, hint: object) -> None:
         """Update the part of a node a store touched (or all of it when unsure)."""
         obj = self.objs[nid]
-        kind = self.nodes[nid][1]
+        kind = self.nodes[nid][NODE_KIND]
         if hint is TAIL:
             if kind == kinds.LIST:
                 known, now = self.lengths.get(nid), len(obj)
@@ -250,7 +267,7 @@ class Recorder:
         kind = type(value)
         if kind is int or kind is bool or kind is float or value is None:  # the common values, fast
             text = repr(value)
-            if len(text) > 60:
+            if len(text) > MAX_REPR:
                 text = short_repr(value)
         elif kind is str or is_inline(value):
             text = short_repr(value)
@@ -260,8 +277,8 @@ class Recorder:
         if text is not None:
             # a plain value: no edge, so nothing the graph's structure depends on
             if slot is not None:
-                old = slot[1]
-                if old is None and slot[2] == text:
+                old = slot[SLOT_DST]
+                if old is None and slot[SLOT_TEXT] == text:
                     return
                 run = self._end_interval(nid, name, slot, True)
                 if old is not None:
@@ -273,7 +290,7 @@ class Recorder:
             if dst is None:
                 dst = self.node(value)
         else:
-            old = slot[1]
+            old = slot[SLOT_DST]
             if old is not None and self.objs.get(old) is value:
                 return
             dst = self.ids.get(id(value))
@@ -285,10 +302,10 @@ class Recorder:
         slots[name] = (self.step, dst, None, run)
         refs = self.inrefs[dst]
         refs[nid] = refs.get(nid, 0) + 1
-        dst_place = self.nodes[dst][3]
+        dst_place = self.nodes[dst][NODE_PLACE]
         if dst_place[0] == "r":
             self.regions_dirty = True
-            if self.nodes[nid][3] == kinds.LOCAL:
+            if self.nodes[nid][NODE_PLACE] == kinds.LOCAL:
                 rid = int(dst_place[1:])
                 self.lrc[rid] = self.lrc.get(rid, 0) + 1
         self.changed = True
@@ -301,8 +318,8 @@ class Recorder:
         """The slot is gone (deleted, or its node is): end its interval and its run."""
         slot = self.slots[nid].pop(name)
         self._end_interval(nid, name, slot, False)
-        if slot[1] is not None:
-            self._unref(nid, slot[1])
+        if slot[SLOT_DST] is not None:
+            self._unref(nid, slot[SLOT_DST])
 
     def _end_interval(self, nid: int, name: str, slot: tuple, keep_run: bool) -> list | None:
         """End a slot's current interval at this step, adding it to the slot's run of
@@ -335,12 +352,14 @@ class Recorder:
         count = refs[nid]
         if count == 1:
             del refs[nid]
+            if self.proof.get(dst) == nid and self.proven[dst] == self.epoch:
+                self.epoch += 1  # (the edge a proof went through: no proof holds any more)
         else:
             refs[nid] = count - 1
-        dst_place = self.nodes[dst][3]
+        dst_place = self.nodes[dst][NODE_PLACE]
         if dst_place[0] == "r":
             self.regions_dirty = True
-            if self.nodes[nid][3] == kinds.LOCAL:
+            if self.nodes[nid][NODE_PLACE] == kinds.LOCAL:
                 self.lrc[int(dst_place[1:])] -= 1
         if dst in self.roots:
             pass
@@ -369,6 +388,8 @@ class Recorder:
             del self.ids[id(obj)]
         self.inrefs.pop(nid, None)
         del self.born[nid]
+        self.proof.pop(nid, None)
+        self.proven.pop(nid, None)
         self.lengths.pop(nid, None)
         self.slots.pop(nid, None)
 

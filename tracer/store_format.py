@@ -25,6 +25,14 @@ STEP_CHUNK = 4096  # steps packed per row
 STEP_FLUSH = 16 * STEP_CHUNK  # steps held before they are written (one transaction)
 EVENT_CODES = {"line": 0, "call": 1, "return": 2, "raise": 3}
 EVENT_NAMES = {v: k for k, v in EVENT_CODES.items()}
+#: the bits of a packed step that hold its event (`packed & ~EVENT_BITS`: its place alone)
+EVENT_BITS = 3 << 32
+
+
+def pack_step(file: int, event: int, line: int) -> int:
+    """A step as the store keeps it, one unsigned 64-bit number: the file's number and the
+    event's code (EVENT_CODES) above bit 32, the line below. The only place that packs one."""
+    return (file << 2 | event) << 32 | line
 OPEN = 1 << 62  # the end of an interval that had not closed when it was written
 _RS, _US = "\x1e", "\x1f"  # separators of the runs text (repr escapes both)
 GROUP = -1  # the node (or dst) of a row that holds many nodes (or slots) (see INTERVAL_TABLES)

@@ -12,7 +12,7 @@ from operator import sub
 
 from .store_format import (
     _RS, _US, FILE_UPSERT, GROUP, GROUP_ITEMS, GROUP_KIND, INTERVAL_TABLES, OPEN, STEP_CHUNK,
-    STEP_CHUNK_UPSERT, _to_json,
+    STEP_CHUNK_UPSERT, _to_json, pack_step,
 )
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -35,7 +35,7 @@ class TraceWriter:
         self.batch = batch
         self.pending: dict[str, list[tuple]] = {t: [] for t in (*INTERVAL_TABLES, "outputs", "events")}
         self.count = 0
-        self.packed = array("Q")  # per step: (file << 2 | event) << 32 | line
+        self.packed = array("Q")  # per step: store_format.pack_step(file, event, line)
         self.first = 0  # index of the first step in self.packed
         self.bytes_written = 0
         #: closed nodes (with their slots) waiting to be written together (_write_closed)
@@ -53,7 +53,7 @@ class TraceWriter:
 
     def step(self, file: int, line: int, event: int) -> None:
         """Record a step (the monitor appends to `packed` itself, and flushes every chunk)."""
-        self.packed.append((file << 2 | event) << 32 | line)
+        self.packed.append(pack_step(file, event, line))
         if len(self.packed) >= STEP_CHUNK:
             self.flush()
 

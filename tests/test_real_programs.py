@@ -1,0 +1,35 @@
+"""Programs nobody here wrote, traced with verify on: pyperformance's benchmark programs
+(fetched from PyPI into a cache by bench/real_programs.py, never committed), each at a
+small size. At every step the live graph equals a full walk of the heap, and every step
+reads back from the store as it was recorded: generators (`yield from` chains),
+recursion, exceptions, classes and floats of code written elsewhere."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from pyrona.tracer.run import trace_program
+from pyrona.tracer.store import TraceStore
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+sys.path.insert(0, str(BENCH))
+from real_programs import CALLS, write_programs  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return write_programs(tmp_path_factory.mktemp("pyperformance"), "test")
+
+
+@pytest.mark.parametrize("name", list(CALLS))
+def test_real_program_verified_at_every_step(name: str, programs: dict[str, Path], tmp_path: Path) -> None:
+    store = TraceStore(tmp_path / "t.db")
+    outcome = trace_program(programs[name], store, verify=True)
+    info = store.trace(outcome.trace)
+    assert outcome.status == "done", outcome.message
+    assert outcome.steps > 300  # (the program ran, not just its definitions)
+    assert info.summary["verify_problems"] == []
+    assert info.summary["readback_problems"] == []
