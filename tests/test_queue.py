@@ -10,7 +10,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -20,28 +19,11 @@ import pytest
 from pyrona.server.launch import ServerProcess
 from pyrona.server.queue import LOST
 from pyrona.tracer.store import TraceStore
+from api_client import get, post, wait_for
 
 SLOW = "import time\nfor i in range(600):\n    time.sleep(0.01)\n"  # a few seconds, steps all along
 
 
-def get(base: str, path: str) -> dict:
-    with urllib.request.urlopen(base + path, timeout=30) as answer:
-        return json.load(answer)
-
-
-def post(base: str, name: str, source: str) -> int:
-    request = urllib.request.Request(base + "/api/traces", data=json.dumps({"name": name, "source": source})
-                                     .encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.load(answer)["id"]
-
-
-def wait_for(what, timeout: float, why: str):
-    deadline = time.monotonic() + timeout
-    while not (found := what()):
-        assert time.monotonic() < deadline, why
-        time.sleep(0.2)
-    return found
 
 
 class Worker:

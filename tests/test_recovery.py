@@ -32,29 +32,12 @@ from pyrona.tracer.run import trace_program
 from pyrona.tracer.store import StoreError, TraceStore
 
 from test_sandbox import LOOP, MODES, RUNNER, require_mode
+from api_client import get, post, wait_for
 
 TAG = uuid.uuid4().hex[:10]  # this session's programs, told apart from any other's in /proc
 SLOW = "import time\nfor i in range(100_000):\n    time.sleep(0.01)\n"  # ~200 steps a second
 
 
-def get(base: str, path: str) -> dict:
-    with urllib.request.urlopen(base + path, timeout=30) as answer:
-        return json.load(answer)
-
-
-def post(base: str, name: str, source: str) -> int:
-    request = urllib.request.Request(base + "/api/traces", data=json.dumps({"name": name, "source": source})
-                                     .encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.load(answer)["id"]
-
-
-def wait_for(what, timeout: float, why: str):
-    deadline = time.monotonic() + timeout
-    while not (found := what()):
-        assert time.monotonic() < deadline, why
-        time.sleep(0.2)
-    return found
 
 
 def scratch_folders(owner: str) -> list[Path]:
