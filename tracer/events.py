@@ -8,6 +8,7 @@ stopped: the objects it had visited, `src` the object that stopped it, the messa
 from __future__ import annotations
 
 from . import kinds
+from .behaviour_events import payload as behaviour_payload
 from .naming import mention_nodes
 from .objects import is_inline, short_repr
 
@@ -70,6 +71,8 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
             for nid in nodes:
                 if nid in recorder.nodes:
                     recorder.rescan(nid)
+        if "behaviour" in details:  # the behaviour, its cowns and thread (see behaviour_events)
+            edge = behaviour_payload(recorder, details["behaviour"], details.get("thread", ""))
         cown = details.get("cown")
         if cown is not None:
             nid = recorder.ids.get(id(cown))

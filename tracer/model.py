@@ -72,7 +72,8 @@ class Event:
     kinds: created, moved, became-child, unparented, frozen, closed, opened,
     merged, dissolved, collected, cown-created, cown-released, cown-acquired,
     behaviour-scheduled, behaviour-started (its cowns acquired), behaviour-finished
-    (released; `nodes` are the cowns, `message` names the behaviour), violation,
+    (released; `nodes` are the cowns the graph holds, `edge` the behaviour as JSON: see
+    `behaviour_events`), violation,
     pre-freeze, freeze-rolled-back (src: the object that stopped it), freezability (a
     status set). `nodes` are the nodes involved (for a violation: the objects its
     message mentions, in order, see `naming`); for a violation, `src`/`dst`/`edge`
@@ -92,6 +93,10 @@ class Event:
     def text(self) -> str:
         """The message as people read it: objects named as the diagram names them
         (`#17 Job`), where `message` (kept as the runtime wrote it) has addresses."""
+        if self.kind.startswith("behaviour-"):
+            from .behaviour_events import text
+
+            return text(self.kind, self.edge, self.message)
         if self.kind != "violation":
             return self.message
         from .naming import named_message

@@ -111,7 +111,8 @@ class Scheduler:
             if b.pending == 0:
                 self._make_ready(b)
         message = f"{b!r} scheduled on {_names(unique)}"
-        RUNTIME.emit("behaviour-scheduled", objects=list(unique), message=message)
+        RUNTIME.emit("behaviour-scheduled", objects=list(unique), message=message, behaviour=b,
+                     thread=threading.current_thread().name)
         return b
 
     def _make_ready(self, b: Behaviour) -> None:
@@ -183,7 +184,8 @@ class Scheduler:
         for cown in b.cowns:
             _set(cown, "_state", ACQUIRED)
             _set(cown, "_holder", b)
-        RUNTIME.emit("behaviour-started", objects=list(b.cowns), message=f"{b!r} acquired {_names(b.cowns)}")
+        RUNTIME.emit("behaviour-started", objects=list(b.cowns), message=f"{b!r} acquired {_names(b.cowns)}",
+                     behaviour=b, thread=threading.current_thread().name)
 
     def release(self, b: Behaviour, here: bool) -> list[RegionViolationError]:
         """End b: check nothing outside keeps its cowns' content, release them, and
@@ -195,7 +197,7 @@ class Scheduler:
             _set(cown, "_state", RELEASED)
         # (references cleared: the tracer rereads everything)
         RUNTIME.emit("behaviour-finished", objects=list(b.cowns), message=f"{b!r} released {_names(b.cowns)}",
-                     refresh_all=bool(leaks) or here)
+                     refresh_all=bool(leaks) or here, behaviour=b, thread=threading.current_thread().name)
         with self.cond:
             if not here:
                 self.errors.extend(leaks)
