@@ -27,7 +27,7 @@ from pyrona import exports
 from pyrona.tracer.store import StoreError, TraceInfo, TraceStore
 from pyrona.views.mermaid import ViewOptions
 
-from . import viewmodels
+from . import behaviours_view, viewmodels
 from .access import TRACE_REF, access
 from .jobs import FINAL, safe_name
 from .problems import HTTPProblem
@@ -444,6 +444,23 @@ def timeline(trace: TraceId, store: Store) -> JSONResponse:
     info = trace_of(store, trace)
     with found():
         return JSONResponse(viewmodels.timeline_view(store, trace, viewmodels.readable_steps(store, info)))
+
+
+@router.get("/traces/{trace}/behaviours", summary="Behaviours: lanes per cown and per thread, happens-before",
+            responses=OF_A_TRACE)
+def behaviours(trace: TraceId, store: Store) -> JSONResponse:
+    info = trace_of(store, trace)
+    with found():
+        total = viewmodels.readable_steps(store, info)
+        return JSONResponse(behaviours_view.behaviours_view(store, trace, total))
+
+
+@router.get("/traces/{trace}/steps/{n}/behaviours",
+            summary="The behaviour running at a step, each cown's state and queue", responses=OF_A_TRACE)
+def step_behaviours(trace: TraceId, n: StepIndex, store: Store) -> JSONResponse:
+    total = step_of(store, trace, n)
+    with found():
+        return JSONResponse(behaviours_view.behaviours_step_view(store, trace, n, total))
 
 
 @router.get("/traces/{trace}/events", summary="The trace's events, of some kinds only if asked",

@@ -1,4 +1,4 @@
-"""The HTML pages: home, trace viewer, region timeline, SCC view.
+"""The HTML pages: home, trace viewer, region timeline, SCC view, behaviours.
 
 Each page renders a logic-free template with a small dict (the trace's name, status and
 step count, the step asked for); the heavy data comes from the JSON API, fetched by the
@@ -88,3 +88,12 @@ async def sccs(request: Request, trace: str, step: int | None = None) -> Respons
     page = {"trace": info["id"], "name": info["name"], "total": info["steps"],
             "step": clamp_step(step, info["steps"], default=-1)}
     return render(request, "sccs.html", {"nav": "sccs", "trace": info, "page": page})
+
+
+@router.get("/traces/{trace}/behaviours")
+async def behaviours(request: Request, trace: str, step: int | None = None) -> Response:
+    info = await load_trace(request, trace)
+    page = {"trace": info["id"], "name": info["name"], "total": info["steps"],
+            # (None: the page opens at the first step a behaviour runs)
+            "step": None if step is None else clamp_step(step, info["steps"])}
+    return render(request, "behaviours.html", {"nav": "behaviours", "trace": info, "page": page})

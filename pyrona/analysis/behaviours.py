@@ -1,0 +1,197 @@
+"""Behaviours over a trace, derived from its behaviour events: who ran when, on which
+thread, which cown each held, who queued behind whom (the happens-before DAG).
+
+Events at step s happen while the line of step s runs, so after a `behaviour-started`
+at step s the cowns are acquired in the state shown at s, and the behaviour's own lines
+are steps s+1 .. f, f the step of its `behaviour-finished` (its cowns released in the
+state shown at f). Steps outside every behaviour belong to the thread that scheduled
+the first behaviour (the program's main thread).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from pyrona.tracer.behaviour_events import KINDS, parse
+from pyrona.tracer.model import Event
+
+
+@dataclass
+class Run:
+    """One behaviour: `cowns` its cowns (runtime numbers, its result cown among them),
+    `started`/`finished` the steps of those events (None: it never got there), `after`
+    the behaviours it waited for (the one before it in a shared cown's queue) with those
+    cowns, `parent` the behaviour whose code scheduled it."""
+
+    bid: int
+    name: str
+    cowns: list[int]
+    result: int | None
+    scheduled: int
+    thread: str = ""
+    started: int | None = None
+    finished: int | None = None
+    after: dict[int, list[int]] = field(default_factory=dict)
+    parent: int | None = None
+
+    def runs_at(self, step: int) -> bool:
+        """Whether the line of `step` is one of this behaviour's."""
+        if self.started is None:
+            return False
+        return self.started < step and (self.finished is None or step <= self.finished)
+
+    def holds_at(self, step: int) -> bool:
+        """Whether its cowns are acquired in the state shown at `step`."""
+        if self.started is None:
+            return False
+        return self.started <= step and (self.finished is None or step < self.finished)
+
+
+@dataclass
+class Behaviours:
+    """Every behaviour of a trace (by id, in scheduling order) and every cown they used
+    (runtime number -> its latest node, 0 if never drawn)."""
+
+    runs: dict[int, Run]
+    cown_nodes: dict[int, int]
+    main_thread: str
+    total: int
+
+    def running_at(self, step: int) -> Run | None:
+        for run in self.runs.values():
+            if run.runs_at(step):
+                return run
+        return None
+
+    def thread_at(self, step: int) -> str:
+        run = self.running_at(step)
+        return run.thread if run is not None and run.thread else self.main_thread
+
+    def queue_at(self, cid: int, step: int) -> list[Run]:
+        """The behaviours in the cown's queue in the state shown at `step`: scheduled by
+        then and not finished, in scheduling order (the first holds it once started)."""
+        return [r for r in self.runs.values() if cid in r.cowns and r.scheduled <= step
+                and (r.finished is None or step < r.finished)]
+
+    def cown_spans(self, cid: int) -> list[tuple[int, int, int]]:
+        """(start, end, behaviour): the steps [start, end) in which a behaviour held the cown."""
+        return [(r.started, self.total if r.finished is None else r.finished, r.bid)
+                for r in self.runs.values() if cid in r.cowns and r.started is not None]
+
+    def thread_spans(self) -> dict[str, list[tuple[int, int, int | None]]]:
+        """Per thread, (start, end, behaviour) for the steps [start, end) it ran: a
+        behaviour's lines, or the program's own (behaviour None) on the main thread."""
+        lanes: dict[str, list[tuple[int, int, int | None]]] = {self.main_thread: []}
+        spans = sorted((r.started + 1, self.total if r.finished is None else r.finished + 1, r)
+                       for r in self.runs.values() if r.started is not None)
+        at = 0
+        for start, end, run in spans:
+            if start > at:
+                lanes[self.main_thread].append((at, start, None))
+            if end > start:
+                lanes.setdefault(run.thread or self.main_thread, []).append((start, end, run.bid))
+            at = max(at, end)
+        if at < self.total:
+            lanes[self.main_thread].append((at, self.total, None))
+        return lanes
+
+    def happens_before(self) -> nx.DiGraph:
+        """Behaviours as nodes; an edge a → b when b waited for a (`cowns`: the shared cowns
+        it waited on), or `spawned` when a's code scheduled b."""
+        g = nx.DiGraph()
+        for run in self.runs.values():
+            g.add_node(run.bid, name=run.name)
+        for run in self.runs.values():
+            for before, cowns in run.after.items():
+                g.add_edge(before, run.bid, cowns=cowns, spawned=False)
+            if run.parent is not None and not g.has_edge(run.parent, run.bid):
+                g.add_edge(run.parent, run.bid, cowns=[], spawned=True)
+        return g
+
+
+def behaviours(events: list[Event], total: int) -> Behaviours:
+    """The behaviours of a trace from its events (any order; other kinds are ignored)."""
+    runs: dict[int, Run] = {}
+    cown_nodes: dict[int, int] = {}
+    last_in_queue: dict[int, int] = {}  # cown -> the behaviour scheduled on it last
+    main = ""
+    for event in sorted((e for e in events if e.kind in KINDS), key=lambda e: (e.step, _ORDER[e.kind])):
+        data = parse(event.edge)
+        if data is None:
+            continue
+        cowns = [cid for cid, _node in data["cowns"]]
+        for cid, node in data["cowns"]:
+            if node or cid not in cown_nodes:
+                cown_nodes[cid] = node
+        run = runs.get(data["b"])
+        if event.kind == "behaviour-scheduled":
+            if run is not None:
+                continue
+            run = runs[data["b"]] = Run(data["b"], data["name"], cowns, data.get("result"), event.step)
+            main = main or data["thread"]
+            for cid in cowns:
+                before = last_in_queue.get(cid)
+                if before is not None:
+                    run.after.setdefault(before, []).append(cid)
+                last_in_queue[cid] = run.bid
+            parent = next((r for r in runs.values() if r.runs_at(event.step) and r is not run), None)
+            run.parent = parent.bid if parent is not None else None
+        elif run is None:
+            continue
+        elif event.kind == "behaviour-started":
+            run.started, run.thread = event.step, data["thread"]
+        else:
+            run.finished = event.step
+    return Behaviours(dict(sorted(runs.items())), cown_nodes, main or "MainThread", total)
+
+
+#: at one step a behaviour finishes before the next starts, and is scheduled before either
+_ORDER = {"behaviour-scheduled": 0, "behaviour-finished": 1, "behaviour-started": 2}
+
+
+def dag_mermaid(found: Behaviours, step: int | None = None, limit: int = 200) -> str:
+    """The happens-before DAG as mermaid: a box per behaviour (the one running at `step`
+    highlighted), a solid arrow a → b when b waited for a on a shared cown (labelled
+    with the cowns), a dotted one when a scheduled b. '' when there are no behaviours."""
+    g = found.happens_before()
+    if not g:
+        return ""
+    shown = sorted(g.nodes)[:limit]
+    keep = set(shown)
+    running = found.running_at(step) if step is not None else None
+    out = ["graph LR"]
+    for bid in shown:
+        run = found.runs[bid]
+        when = (_steps(run.started + 1, run.finished) if run.started is not None and run.finished is not None
+                else "never ran" if run.started is None else f"from step {run.started + 1}")
+        out.append(f'  b{bid}["#{bid} {_esc(run.name)}<br/><small>{when}</small>"]')
+    spawned = []
+    for n, (a, b, data) in enumerate(sorted(e for e in g.edges(data=True) if e[0] in keep and e[1] in keep)):
+        if data["spawned"]:
+            out.append(f"  b{a} -.->|schedules| b{b}")
+            spawned.append(n)
+        else:
+            names = ", ".join(_short(cid, found.cown_nodes.get(cid, 0)) for cid in data["cowns"])
+            out.append(f'  b{a} -->|"{_esc(names)}"| b{b}')
+    out.append("classDef behaviour fill:#fff7e0,stroke:#b7791f")
+    out.append("classDef running fill:#ffd66b,stroke:#8a5a00,stroke-width:3px")
+    out.append(f"class {','.join(f'b{b}' for b in shown)} behaviour")
+    if running is not None and running.bid in keep:
+        out.append(f"class b{running.bid} running")
+    if spawned:
+        out.append(f"linkStyle {','.join(map(str, spawned))} stroke:#999")
+    return "\n".join(out)
+
+
+def _esc(text: str) -> str:
+    return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+
+
+def _steps(first: int, last: int) -> str:
+    return f"step {first}" if first >= last else f"steps {first}–{last}"
+
+
+def _short(cid: int, node: int) -> str:
+    return f"#{node} Cown" if node else f"cown {cid}"

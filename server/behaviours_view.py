@@ -1,0 +1,84 @@
+"""The data of the behaviours page and panel: lanes per cown and per thread, the
+happens-before DAG, and each cown's state and queue at a step (as plain dicts).
+
+Pure functions of a store (read only), like `viewmodels`; derived from the trace's
+behaviour events by `pyrona.analysis.behaviours`.
+"""
+
+from __future__ import annotations
+
+from pyrona.analysis.behaviours import Behaviours, Run, behaviours, dag_mermaid
+from pyrona.tracer.behaviour_events import KINDS, cown_name
+from pyrona.tracer.model import COWN_NODE
+from pyrona.tracer.store import TraceStore
+
+
+def load(store: TraceStore, trace: int, total: int) -> Behaviours:
+    return behaviours(store.events(trace, kinds=KINDS), total)
+
+
+def _brief(run: Run) -> dict:
+    return {"bid": run.bid, "name": run.name, "thread": run.thread}
+
+
+def _cown(found: Behaviours, cid: int) -> dict:
+    node = found.cown_nodes.get(cid, 0)
+    results = [r.bid for r in found.runs.values() if r.result == cid]
+    return {"cid": cid, "node": node or None, "name": cown_name(cid, node),
+            "result_of": results[0] if results else None}
+
+
+def behaviours_view(store: TraceStore, trace: int, total: int) -> dict:
+    """`{"steps", "main_thread", "behaviours", "cowns", "threads", "edges", "mermaid"}`:
+    every behaviour (when scheduled, started, finished; whom it waited for), a lane per
+    cown with the spans a behaviour held it ([start, end) in steps), a lane per thread
+    with the spans it ran a behaviour's lines (`behaviour` null: the program's own), and
+    the happens-before DAG (edges and its mermaid text)."""
+    found = load(store, trace, total)
+    runs = [{**_brief(r), "cowns": r.cowns, "result": r.result, "scheduled": r.scheduled,
+             "started": r.started, "finished": r.finished, "parent": r.parent,
+             "after": [{"bid": b, "cowns": c} for b, c in sorted(r.after.items())]}
+            for r in found.runs.values()]
+    cowns = [{**_cown(found, cid), "spans": [{"start": s, "end": e, "behaviour": b}
+                                              for s, e, b in found.cown_spans(cid)]}
+             for cid in sorted(found.cown_nodes)]
+    threads = [{"name": name, "spans": [{"start": s, "end": e, "behaviour": b} for s, e, b in spans]}
+               for name, spans in found.thread_spans().items()] if found.runs else []
+    edges = [{"src": a, "dst": b, "cowns": d["cowns"], "spawned": d["spawned"]}
+             for a, b, d in sorted(found.happens_before().edges(data=True))]
+    return {"steps": total, "main_thread": found.main_thread, "behaviours": runs, "cowns": cowns,
+            "threads": threads, "edges": edges, "mermaid": dag_mermaid(found)}
+
+
+def behaviours_step_view(store: TraceStore, trace: int, index: int, total: int) -> dict:
+    """`{"step", "running", "thread", "cowns", "mermaid"}` at one step: the behaviour whose
+    line it is (null: the program's own), the thread, and each cown (those behaviours used,
+    and those the graph holds then) with its state (pending, released, acquired),
+    `holder` (the behaviour holding it) and `queue` (the behaviours waiting for it, in
+    the order they will get it)."""
+    found = load(store, trace, total)
+    graph = store.step(trace, index)
+    running = found.running_at(index)
+    by_node = {node: cid for cid, node in found.cown_nodes.items() if node}
+    cowns = []
+    for cid in sorted(found.cown_nodes):
+        queue = found.queue_at(cid, index)
+        holder = next((r for r in queue if r.holds_at(index)), None)
+        node = graph.nodes.get(found.cown_nodes[cid] or -1)
+        if holder is not None:
+            state = "acquired"
+        elif node is not None and node.kind == COWN_NODE and node.detail:
+            state = node.detail
+        elif any(r.scheduled <= index for r in found.runs.values() if cid in r.cowns):
+            state = "released"  # (a behaviour is only scheduled on a released cown)
+        else:
+            continue  # not made yet, or not known at this step
+        cowns.append({**_cown(found, cid), "drawn": node is not None, "state": state,
+                      "holder": _brief(holder) if holder is not None else None,
+                      "queue": [_brief(r) for r in queue if r is not holder]})
+    for node in sorted(graph.nodes.values(), key=lambda n: n.id):  # cowns no behaviour used
+        if node.kind == COWN_NODE and node.id not in by_node:
+            cowns.append({"cid": None, "node": node.id, "name": f"#{node.id} Cown", "result_of": None,
+                          "drawn": True, "state": node.detail or "pending", "holder": None, "queue": []})
+    return {"step": index, "running": _brief(running) if running is not None else None,
+            "thread": found.thread_at(index), "cowns": cowns, "mermaid": dag_mermaid(found, index)}
