@@ -43,6 +43,9 @@ EXPECTED = {
     "concurrency_fibonacci.py": ["fib(7) = 13"],
     "concurrency_data_race.py": ["refused: region-violation", "the stash after the behaviour: [None]",
                                  "refused: cown-access", "hits: 2"],
+    "concurrency_producer_consumer.py": ["ann put 2 job(s); 2 waiting", "zed did: wash the cups",
+                                         "bo put 1 job(s); 2 waiting", "yu found no job",
+                                         "3 jobs done, 9 words of work"],
     # the other chapters
     "fs_01_objects.py": ["one customer: True", "discount from the prototype: 10"],
     "fs_02_freezing.py": ["refused: frozen-mutation", "corner frozen too: True",
