@@ -49,7 +49,8 @@
       el("td", {}, el("b", {}, c.name), c.result_of ? el("span", { class: "muted small" }, ` result of #${c.result_of}`) : ""),
       el("td", {}, el("span", { class: `bh-state ${c.state}` }, c.state)),
       el("td", { class: "holder" }, c.holder ? who(c.holder) : "—"),
-      el("td", { class: "queue small" }, c.queue.length ? c.queue.map(who).join(", ") : "—")))
+      el("td", { class: "queue small" }, c.queue.length
+        ? c.queue.flatMap((b, i) => [i ? ", " : "", el("span", { class: "bh-queue-item" }, who(b))]) : "—")))
       : [el("tr", {}, el("td", { colspan: 4, class: "empty" }, `No cown at step ${n}.`))]));
     const box = $("bh-dag");
     if (!data.mermaid) {
@@ -59,9 +60,7 @@
     try {
       const svg = await renderer.render(data.mermaid, { priority: true });
       if (token !== state.token) return;
-      box.innerHTML = svg;
-      const node = box.querySelector("svg");
-      if (node) P.sizeSvg(node);
+      box.innerHTML = svg;  // (mermaid's own size: scaled down to the card's width)
       box.dataset.step = n;
     } catch (err) {
       if (token === state.token) box.replaceChildren(el("div", { class: "notice error" }, "The diagram could not be drawn: " + err.message));
@@ -81,14 +80,20 @@
       return;
     }
     const names = new Map(data.behaviours.map((b) => [b.bid, b]));
+    // the steps from a little before the first behaviour started (before: the program's own code)
+    const starts = data.behaviours.filter((b) => b.started !== null).map((b) => b.started);
+    const first = starts.length ? Math.min(...starts) : 0;
+    const lo = Math.max(0, first - Math.max(2, Math.round((data.steps - first) * 0.03)));
     const width = Math.max(600, wrap.clientWidth - 20);
-    const scale = (width - LABEL - 10) / Math.max(1, data.steps);
-    const x = (s) => LABEL + s * scale;
+    const scale = (width - LABEL - 10) / Math.max(1, data.steps - lo);
+    const x = (s) => LABEL + (Math.max(s, lo) - lo) * scale;
     const height = AXIS + lanes.length * LANE + 4;
-    const svg = svgEl("svg", { width, height, class: "bh-lanes", role: "img", "aria-label": "Lanes per cown and per thread" });
-    const ticks = Math.max(1, Math.ceil(data.steps / 10 / 10) * 10);
+    const svg = svgEl("svg", { width, height, class: "bh-lanes", role: "img", "aria-label": "Lanes per cown and per thread",
+      "data-first": lo });
+    const span10 = Math.max(1, (data.steps - lo) / 10);
+    const ticks = span10 < 10 ? Math.ceil(span10) : Math.ceil(span10 / 10) * 10;
     const axis = svgEl("g", { class: "axis" });
-    for (let s = 0; s <= data.steps; s += ticks) axis.append(svgEl("text", { x: x(s), y: 14, "text-anchor": "middle" }, s));
+    for (let s = Math.ceil(lo / ticks) * ticks; s <= data.steps; s += ticks) axis.append(svgEl("text", { x: x(s), y: 14, "text-anchor": "middle" }, s));
     svg.append(axis);
     lanes.forEach((lane, i) => {
       const y = AXIS + i * LANE;
@@ -100,13 +105,13 @@
         const b = span.behaviour === null ? null : names.get(span.behaviour);
         const text = b ? who(b) : "the program";
         const rect = svgEl("rect", {
-          x: x(span.start), y: y + (LANE - BAR) / 2, width: Math.max(2, (span.end - span.start) * scale), height: BAR, rx: 3,
+          x: x(span.start), y: y + (LANE - BAR) / 2, width: Math.max(2, x(span.end) - x(span.start)), height: BAR, rx: 3,
           fill: b ? colour(b.bid) : "#eee", stroke: b ? "#8a5a00" : "#bbb", class: "span",
           "data-start": span.start, "data-end": span.end, "data-behaviour": b ? b.bid : "",
           onclick: () => go(lane.kind === "cown" ? span.start : span.start),
         }, svgEl("title", {}, `${text}: steps ${span.start}–${span.end - 1}${lane.kind === "cown" ? " (held)" : ""}`));
         g.append(rect);
-        if (b && (span.end - span.start) * scale > 34) {
+        if (b && x(span.end) - x(span.start) > 34) {
           g.append(svgEl("text", { x: x(span.start) + 3, y: y + LANE / 2 + 4, "font-size": 11, "pointer-events": "none" }, `#${b.bid}`));
         }
       }
@@ -114,7 +119,10 @@
     });
     svg.append(svgEl("line", { id: "bh-marker", class: "now", x1: x(state.step), x2: x(state.step), y1: AXIS - 4, y2: height }));
     state.lanes = { x };
-    wrap.replaceChildren(svg);
+    const notes = [];
+    if (lo > 0) notes.push(`Steps 0–${lo - 1} (the program's own code, scheduling) are left of the lanes.`);
+    if (data.hidden_cowns) notes.push(`${P.plural(data.hidden_cowns, "result cown")} that nothing drew and no other behaviour used ${data.hidden_cowns === 1 ? "has" : "have"} no lane.`);
+    wrap.replaceChildren(svg, notes.length ? el("p", { class: "muted small", style: "margin:.3rem .5rem" }, notes.join(" ")) : "");
   }
 
   function marker() {

@@ -29,9 +29,10 @@ def _cown(found: Behaviours, cid: int) -> dict:
 
 
 def behaviours_view(store: TraceStore, trace: int, total: int) -> dict:
-    """`{"steps", "main_thread", "behaviours", "cowns", "threads", "edges", "mermaid"}`:
-    every behaviour (when scheduled, started, finished; whom it waited for), a lane per
-    cown with the spans a behaviour held it ([start, end) in steps), a lane per thread
+    """`{"steps", "main_thread", "behaviours", "cowns", "hidden_cowns", "threads", "edges",
+    "mermaid"}`: every behaviour (when scheduled, started, finished; whom it waited for), a
+    lane per cown (but `hidden_cowns`: result cowns nothing drew and no other behaviour
+    used) with the spans a behaviour held it ([start, end) in steps), a lane per thread
     with the spans it ran a behaviour's lines (`behaviour` null: the program's own), and
     the happens-before DAG (edges and its mermaid text)."""
     found = load(store, trace, total)
@@ -41,12 +42,13 @@ def behaviours_view(store: TraceStore, trace: int, total: int) -> dict:
             for r in found.runs.values()]
     cowns = [{**_cown(found, cid), "spans": [{"start": s, "end": e, "behaviour": b}
                                               for s, e, b in found.cown_spans(cid)]}
-             for cid in sorted(found.cown_nodes)]
+             for cid in found.shown_cowns()]
     threads = [{"name": name, "spans": [{"start": s, "end": e, "behaviour": b} for s, e, b in spans]}
                for name, spans in found.thread_spans().items()] if found.runs else []
     edges = [{"src": a, "dst": b, "cowns": d["cowns"], "spawned": d["spawned"]}
              for a, b, d in sorted(found.happens_before().edges(data=True))]
     return {"steps": total, "main_thread": found.main_thread, "behaviours": runs, "cowns": cowns,
+            "hidden_cowns": len(found.cown_nodes) - len(cowns),
             "threads": threads, "edges": edges, "mermaid": dag_mermaid(found)}
 
 
@@ -55,13 +57,14 @@ def behaviours_step_view(store: TraceStore, trace: int, index: int, total: int) 
     line it is (null: the program's own), the thread, and each cown (those behaviours used,
     and those the graph holds then) with its state (pending, released, acquired),
     `holder` (the behaviour holding it) and `queue` (the behaviours waiting for it, in
-    the order they will get it)."""
+    the order they will get it); result cowns nothing drew and no other behaviour used
+    are left out, as on the lanes."""
     found = load(store, trace, total)
     graph = store.step(trace, index)
     running = found.running_at(index)
     by_node = {node: cid for cid, node in found.cown_nodes.items() if node}
     cowns = []
-    for cid in sorted(found.cown_nodes):
+    for cid in found.shown_cowns():
         queue = found.queue_at(cid, index)
         holder = next((r for r in queue if r.holds_at(index)), None)
         node = graph.nodes.get(found.cown_nodes[cid] or -1)

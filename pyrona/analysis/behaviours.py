@@ -59,6 +59,15 @@ class Behaviours:
     main_thread: str
     total: int
 
+    def shown_cowns(self) -> list[int]:
+        """The cowns worth a lane: those the graph drew, or more than one behaviour used
+        (not the result cown of a behaviour whose result nothing keeps or waits for)."""
+        users: dict[int, int] = {}
+        for run in self.runs.values():
+            for cid in run.cowns:
+                users[cid] = users.get(cid, 0) + 1
+        return sorted(cid for cid, node in self.cown_nodes.items() if node or users.get(cid, 0) > 1)
+
     def running_at(self, step: int) -> Run | None:
         for run in self.runs.values():
             if run.runs_at(step):
@@ -161,7 +170,7 @@ def dag_mermaid(found: Behaviours, step: int | None = None, limit: int = 200) ->
     shown = sorted(g.nodes)[:limit]
     keep = set(shown)
     running = found.running_at(step) if step is not None else None
-    out = ["graph LR"]
+    out = ["graph TD"]
     for bid in shown:
         run = found.runs[bid]
         when = (_steps(run.started + 1, run.finished) if run.started is not None and run.finished is not None
