@@ -232,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     from pyrona.tracer.run import trace_program
     from pyrona.tracer.store import TraceStore
 
-    store = TraceStore(options.db)
+    # (shared: the tracer writes from whichever of the program's threads reaches a flush or
+    # a checkpoint, not only from this one)
+    store = TraceStore(options.db, shared=True)
     store.db = _OwnConnection(store.db)  # type: ignore[assignment]
     settings = {"max_steps": options.max_steps, "max_objects": options.max_objects}
     trace = store.create_trace(os.path.basename(options.program), {}, settings)

@@ -83,7 +83,8 @@ def require_mode(mode: str) -> None:
 
 
 #: The group of a program's run (see GROUPS), "other" if not here.
-GROUP_OF = {"sleep": "wall", "blocked": "wall", "behaviour": "wall", "loop": "cpu", "steps": "steps"}
+GROUP_OF = {"sleep": "wall", "blocked": "wall", "behaviour": "wall", "thread_nap": "wall", "loop": "cpu",
+            "thread_loop": "cpu", "steps": "steps"}
 
 
 def programs(port: int) -> dict[str, str]:
@@ -96,6 +97,12 @@ def programs(port: int) -> dict[str, str]:
                       "@when(c)\ndef forever(x):\n    while True:\n        x.value += 1\n"
                       "        time.sleep(0.001)\nwait()\n"),
         "loop": "x = 0\nwhile True:\n    pass\n",
+        # a thread of the program's own that never ends, the main thread waiting for it: the
+        # limits hold for the whole process, whatever thread runs (pool threads included)
+        "thread_loop": ("import threading\n\ndef spin():\n    while True:\n        sum(range(3_000_000))\n\n"
+                        "t = threading.Thread(target=spin)\nt.start()\nt.join()\n"),
+        "thread_nap": ("import threading, time\n\ndef nap():\n    while True:\n        time.sleep(0.01)\n\n"
+                       "t = threading.Thread(target=nap)\nt.start()\nt.join()\n"),
         # ~60 bytes of new values a step: its store reaches the file size limit first
         "bigstore": "i = 0\nwhile True:\n    i += 1\n    text = f'{i:058d}'\n",
         "ok": "from pyrona import Region\nr = Region()\nr.items = [1, 2]\nprint('fine')\n",
@@ -236,13 +243,23 @@ def test_an_infinite_loop_stops_at_the_cpu_limit(runs):
     assert info["steps"] >= 4095  # the first checkpoint is taken early: the loop is there to see
 
 
+WALL_MESSAGE = f"stopped: wall time limit ({WALL_SECONDS} s) reached"
+
+
+@pytest.mark.parametrize("name, message", [("thread_loop", "stopped: CPU time limit (2 s) reached"),
+                                           ("thread_nap", WALL_MESSAGE)])
+def test_a_thread_that_never_ends_stops_at_the_limit(runs, name, message):
+    """Limits are the process's: a thread other than the main one (as a pool thread running
+    behaviours would be) is stopped too, while the main thread waits for it."""
+    info = ended(runs, name)
+    assert (info["status"], info["message"]) == ("truncated", message), info
+    assert 5 in last_step(runs, name, info)["lines_run"]  # the thread's loop was traced, until stopped
+
+
 def test_a_trace_store_that_would_outgrow_the_file_size_limit_is_cut_before(runs):
     info = ended(runs, "bigstore")
     assert (info["status"], info["message"]) == ("truncated", "stopped: file size limit (16 MB) reached")
     assert info["steps"] >= 100_000  # what was written before the limit is all there to see
-
-
-WALL_MESSAGE = f"stopped: wall time limit ({WALL_SECONDS} s) reached"
 
 
 def test_a_program_that_waits_stops_at_the_wall_time_limit(runs):
