@@ -8,13 +8,12 @@ behaviour events by `pyrona.analysis.behaviours`.
 from __future__ import annotations
 
 from pyrona.analysis.behaviours import Behaviours, Run, behaviours, dag_mermaid
-from pyrona.tracer.behaviour_events import KINDS, cown_name
-from pyrona.tracer.model import COWN_NODE
+from pyrona.tracer.model import BEHAVIOUR_KINDS, COWN_NODE, cown_name
 from pyrona.tracer.store import TraceStore
 
 
 def load(store: TraceStore, trace: int, total: int) -> Behaviours:
-    return behaviours(store.events(trace, kinds=KINDS), total)
+    return behaviours(store.events(trace, kinds=BEHAVIOUR_KINDS), total)
 
 
 def _brief(run: Run) -> dict:

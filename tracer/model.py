@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .behaviour_events import KINDS as BEHAVIOUR_KINDS, cown_name, parse  # noqa: F401 - re-exported
 from .kinds import (  # noqa: F401 - re-exported: the model's vocabulary
     BRIDGE, CLASS, COWN, COWN_NODE, DICT, FRAME, FROZEN, FROZEN_BRIDGE, FROZENSET, FUNCTION, INSTANCE, LIST,
     LOCAL, MODULE, MODULE_GLOBALS, OBJ, OTHER, ROOT_KINDS, SET, STRUCTURE_KINDS, TUPLE, place_rid,
@@ -90,10 +91,15 @@ class Event:
     edge: str = ""
 
     @property
+    def behaviour(self) -> dict | None:
+        """A behaviour event's behaviour (`behaviour_events`), else None."""
+        return parse(self.edge) if self.kind in BEHAVIOUR_KINDS else None
+
+    @property
     def text(self) -> str:
         """The message as people read it: objects named as the diagram names them
         (`#17 Job`), where `message` (kept as the runtime wrote it) has addresses."""
-        if self.kind.startswith("behaviour-"):
+        if self.kind in BEHAVIOUR_KINDS:
             from .behaviour_events import text
 
             return text(self.kind, self.edge, self.message)

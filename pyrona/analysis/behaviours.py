@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from pyrona.tracer.behaviour_events import KINDS, parse
-from pyrona.tracer.model import Event
+from pyrona.tracer.model import BEHAVIOUR_KINDS, Event
 
 
 @dataclass
@@ -126,8 +125,9 @@ def behaviours(events: list[Event], total: int) -> Behaviours:
     cown_nodes: dict[int, int] = {}
     last_in_queue: dict[int, int] = {}  # cown -> the behaviour scheduled on it last
     main = ""
-    for event in sorted((e for e in events if e.kind in KINDS), key=lambda e: (e.step, _ORDER[e.kind])):
-        data = parse(event.edge)
+    ours = sorted((e for e in events if e.kind in BEHAVIOUR_KINDS), key=lambda e: (e.step, _ORDER[e.kind]))
+    for event in ours:
+        data = event.behaviour
         if data is None:
             continue
         cowns = [cid for cid, _node in data["cowns"]]
