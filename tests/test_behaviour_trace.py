@@ -154,3 +154,21 @@ def test_old_events_without_a_payload_are_ignored():
     events = [Event(3, "behaviour-started", None, (4,), "behaviour #1 f acquired cown #1", edge="")]
     assert behaviours(events, 10).runs == {}
     assert events[0].text == "behaviour #1 f acquired cown #1"
+
+
+def test_a_behaviour_on_many_cowns_keeps_its_payload_within_the_stores_bound(tmp_path):
+    program = tmp_path / "many.py"
+    program.write_text("from pyrona import Cown, when, wait\n"
+                       "cowns = [Cown(i) for i in range(300)]\n\n"
+                       "@when(*cowns)\ndef " + "a" * 200 + "(*held):\n    pass\n\nwait()\n")
+    store = TraceStore(tmp_path / "traces.db")
+    with contextlib.redirect_stdout(io.StringIO()):
+        trace = trace_program(program, store).trace
+    events = store.events(trace, kinds=KINDS)
+    assert len(events) == 3
+    for event in events:
+        assert len(event.edge) <= 1000
+        data = parse(event.edge)
+        assert data["more"] == 301 - len(data["cowns"]) and data["cowns"][-1][0] == data["result"]
+        assert event.text.endswith(" more → a result cown (not drawn)") or "more → result #" in event.text
+    assert len(behaviours(events, store.trace(trace).steps).runs) == 1

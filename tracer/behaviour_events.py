@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from .recorder import Recorder
 
 KINDS = ("behaviour-scheduled", "behaviour-started", "behaviour-finished")
+#: a payload's length at most (the store's bound on `edge` is 1,000 characters): a
+#: behaviour on very many cowns keeps its first ones, its result cown, and `"more"`, how
+#: many it left out
+MAX_PAYLOAD = 900
+_MAX_NAME = 80
 _VERBS = {"behaviour-scheduled": "scheduled on", "behaviour-started": "acquired",
           "behaviour-finished": "released"}
 
@@ -33,8 +38,15 @@ def payload(recorder: Recorder, behaviour: Any, thread: str) -> str:
         nid = ids.get(id(cown))
         cowns.append([cown._cid, nid if nid is not None and nid in nodes else 0])
     result = behaviour.result._cid if behaviour.result is not None else None
-    return json.dumps({"b": behaviour.bid, "name": behaviour.name, "cowns": cowns, "result": result,
-                       "thread": thread}, separators=(",", ":"))
+    data = {"b": behaviour.bid, "name": behaviour.name[:_MAX_NAME], "cowns": cowns, "result": result,
+            "thread": thread[:_MAX_NAME]}
+    text = json.dumps(data, separators=(",", ":"))
+    if len(text) > MAX_PAYLOAD:  # (rare: keep what fits, the result cown last)
+        kept = [c for c in cowns if c[0] != result][:(MAX_PAYLOAD - 200) // 24]
+        kept += [c for c in cowns if c[0] == result]
+        data["cowns"], data["more"] = kept, len(cowns) - len(kept)
+        text = json.dumps(data, separators=(",", ":"))
+    return text
 
 
 def parse(edge: str) -> dict | None:
@@ -67,6 +79,8 @@ def text(kind: str, edge: str, message: str) -> str:
     result = data.get("result")
     held = [cown_name(cid, node) for cid, node in data["cowns"] if cid != result]
     out = f"behaviour #{data['b']} {data['name']} {_VERBS.get(kind, kind)} {', '.join(held) or 'no cown'}"
+    if data.get("more"):
+        out += f" and {data['more']} more"
     for cid, node in data["cowns"]:
         if cid == result:
             out += f" → result {cown_name(cid, node)}" if node else " → a result cown (not drawn)"
