@@ -43,7 +43,9 @@
     now.replaceChildren(`Step ${n}: `, data.running
       ? el("span", { class: "who" }, `behaviour ${who(data.running)}`)
       : el("span", { class: "who" }, "the program's own code"),
-    ` runs, on thread ${data.thread}.`);
+    data.last_line ? " runs its last line (then releases its cowns)" : " runs",
+    `, on thread ${data.thread}.`,
+    data.started.length ? ` After this line ${data.started.map(who).join(", ")} acquired ${data.started.length === 1 ? "its" : "their"} cowns.` : "");
     $("bh-cowns").tBodies[0].replaceChildren(...(data.cowns.length ? data.cowns.map((c) => el("tr",
       { dataset: { cown: c.node || "", cid: c.cid === null ? "" : c.cid, state: c.state } },
       el("td", {}, el("b", {}, c.name), c.result_of ? el("span", { class: "muted small" }, ` result of #${c.result_of}`) : ""),

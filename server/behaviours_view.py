@@ -52,9 +52,11 @@ def behaviours_view(store: TraceStore, trace: int, total: int) -> dict:
 
 
 def behaviours_step_view(store: TraceStore, trace: int, index: int, total: int) -> dict:
-    """`{"step", "running", "thread", "cowns", "mermaid"}` at one step: the behaviour whose
-    line it is (null: the program's own), the thread, and each cown (those behaviours used,
-    and those the graph holds then) with its state (pending, released, acquired),
+    """`{"step", "running", "last_line", "started", "thread", "cowns", "mermaid"}` at one
+    step: the behaviour whose line it is (null: the program's own; `last_line`: its last,
+    after which it releases its cowns), the behaviours that acquired their cowns during
+    this step's line (`started`), the thread, and each cown as the line left it (those
+    behaviours used, and those the graph holds then) with its state (pending, released, acquired),
     `holder` (the behaviour holding it) and `queue` (the behaviours waiting for it, in
     the order they will get it); result cowns nothing drew and no other behaviour used
     are left out, as on the lanes."""
@@ -83,4 +85,6 @@ def behaviours_step_view(store: TraceStore, trace: int, index: int, total: int) 
             cowns.append({"cid": None, "node": node.id, "name": f"#{node.id} Cown", "result_of": None,
                           "drawn": True, "state": node.detail or "pending", "holder": None, "queue": []})
     return {"step": index, "running": _brief(running) if running is not None else None,
+            "last_line": running is not None and running.finished == index,
+            "started": [_brief(r) for r in found.runs.values() if r.started == index],
             "thread": found.thread_at(index), "cowns": cowns, "mermaid": dag_mermaid(found, index)}

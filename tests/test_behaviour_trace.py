@@ -144,6 +144,10 @@ def test_step_view_queue_and_holder(traced):
     assert [q["bid"] for q in ada["queue"]] == [r.bid for r in b.runs.values() if 1 in r.cowns and r.bid > 1]
     assert view["running"] is None  # the line of the started event is still the program's
     assert behaviours_step_view(store, trace, first.started + 1, total)["running"]["bid"] == 1
+    # transfer 2 waited for transfer 1 only: at transfer 1's last line it starts
+    end = behaviours_step_view(store, trace, first.finished, total)
+    assert end["running"]["bid"] == 1 and end["last_line"] and [b["bid"] for b in end["started"]] == [2]
+    assert {c["cid"]: c["holder"]["bid"] for c in end["cowns"] if c["holder"]}[2] == 2
     whole = behaviours_view(store, trace, total)
     lane = next(c for c in whole["cowns"] if c["cid"] == 1)
     assert [s["behaviour"] for s in lane["spans"]] == [r.bid for r in b.runs.values() if 1 in r.cowns]
