@@ -36,7 +36,8 @@ def behaviours_view(store: TraceStore, trace: int, total: int) -> dict:
     the happens-before DAG (edges and its mermaid text)."""
     found = load(store, trace, total)
     runs = [{**_brief(r), "cowns": r.cowns, "result": r.result, "scheduled": r.scheduled,
-             "started": r.started, "finished": r.finished, "parent": r.parent,
+             "started": r.started, "finished": r.finished, "parent": r.parent, "failed": r.failed,
+             "leaks": r.leaks,
              "after": [{"bid": b, "cowns": c} for b, c in sorted(r.after.items())]}
             for r in found.runs.values()]
     cowns = [{**_cown(found, cid), "spans": [{"start": s, "end": e, "behaviour": b}

@@ -122,6 +122,34 @@ def test_bank_history(traced):
     assert "b1 -->|" in text and "class b13 running" in text
 
 
+def test_the_data_race_is_the_behaviour_in_red(traced):
+    store, traces = traced
+    trace = traces["concurrency_data_race"]
+    b = found(store, trace)
+    [sneak] = [r for r in b.runs.values() if r.leaks]
+    assert sneak.name == "sneak" and sneak.leaks == 1 and not sneak.failed
+    violations = store.events(trace, kinds=("violation",))
+    assert any(v.step == sneak.finished and "was kept past the end of" in v.text
+               for v in violations)  # the leak is reported as the behaviour ends
+    ends = store.events(trace, kinds=("behaviour-finished",))
+    [finish] = [e for e in ends if e.behaviour["b"] == sneak.bid]
+    assert "1 reference(s) to their content kept" in finish.text
+    assert f"class b{sneak.bid} failed" in dag_mermaid(b)
+
+
+def test_a_behaviour_that_raises_is_marked(tmp_path):
+    program = tmp_path / "boom.py"
+    program.write_text("from pyrona import Cown, when, wait\nc = Cown(1)\n\n@when(c)\ndef boom(x):\n"
+                       "    return 1 / 0\n\ntry:\n    wait()\nexcept ExceptionGroup:\n    pass\n")
+    store = TraceStore(tmp_path / "traces.db")
+    with contextlib.redirect_stdout(io.StringIO()):
+        trace = trace_program(program, store).trace
+    b = found(store, trace)
+    assert b.runs[1].failed == "ZeroDivisionError"
+    assert "after raising ZeroDivisionError" in store.events(trace, kinds=("behaviour-finished",))[0].text
+    assert "raised ZeroDivisionError" in dag_mermaid(b) and "class b1 failed" in dag_mermaid(b)
+
+
 def test_dining_philosophers_spawned_bites(traced):
     store, traces = traced
     b = found(store, traces["concurrency_dining_philosophers"])

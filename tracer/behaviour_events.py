@@ -30,8 +30,10 @@ _VERBS = {"behaviour-scheduled": "scheduled on", "behaviour-started": "acquired"
           "behaviour-finished": "released"}
 
 
-def payload(recorder: Recorder, behaviour: Any, thread: str) -> str:
-    """The JSON kept in a behaviour event's `edge`."""
+def payload(recorder: Recorder, behaviour: Any, thread: str, leaks: int = 0) -> str:
+    """The JSON kept in a behaviour event's `edge` (at its end also `failed`, the type of
+    the exception it raised, and `leaks`, how many references to its cowns' content it
+    kept: each a violation event of that step)."""
     ids, nodes = recorder.ids, recorder.nodes
     cowns = []
     for cown in behaviour.cowns:
@@ -40,6 +42,10 @@ def payload(recorder: Recorder, behaviour: Any, thread: str) -> str:
     result = behaviour.result._cid if behaviour.result is not None else None
     data = {"b": behaviour.bid, "name": behaviour.name[:_MAX_NAME], "cowns": cowns, "result": result,
             "thread": thread[:_MAX_NAME]}
+    if behaviour.failed:
+        data["failed"] = behaviour.failed[:_MAX_NAME]
+    if leaks:
+        data["leaks"] = leaks
     text = json.dumps(data, separators=(",", ":"))
     if len(text) > MAX_PAYLOAD:  # (rare: keep what fits, the result cown last)
         kept = [c for c in cowns if c[0] != result][:(MAX_PAYLOAD - 200) // 24]
@@ -81,6 +87,10 @@ def text(kind: str, edge: str, message: str) -> str:
     out = f"behaviour #{data['b']} {data['name']} {_VERBS.get(kind, kind)} {', '.join(held) or 'no cown'}"
     if data.get("more"):
         out += f" and {data['more']} more"
+    if data.get("failed"):
+        out += f" after raising {data['failed']}"
+    if data.get("leaks"):
+        out += f", {data['leaks']} reference(s) to their content kept (cleared)"
     for cid, node in data["cowns"]:
         if cid == result:
             out += f" → result {cown_name(cid, node)}" if node else " → a result cown (not drawn)"

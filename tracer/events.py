@@ -72,7 +72,8 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
                 if nid in recorder.nodes:
                     recorder.rescan(nid)
         if "behaviour" in details:  # the behaviour, its cowns and thread (see behaviour_events)
-            edge = behaviour_payload(recorder, details["behaviour"], details.get("thread", ""))
+            edge = behaviour_payload(recorder, details["behaviour"], details.get("thread", ""),
+                                     details.get("leaks", 0))
         cown = details.get("cown")
         if cown is not None:
             nid = recorder.ids.get(id(cown))

@@ -34,6 +34,8 @@ class Run:
     finished: int | None = None
     after: dict[int, list[int]] = field(default_factory=dict)
     parent: int | None = None
+    failed: str = ""  # the type of the exception it raised
+    leaks: int = 0  # references to its cowns' content it kept (violations at its end)
 
     def runs_at(self, step: int) -> bool:
         """Whether the line of `step` is one of this behaviour's."""
@@ -153,6 +155,7 @@ def behaviours(events: list[Event], total: int) -> Behaviours:
             run.started, run.thread = event.step, data["thread"]
         else:
             run.finished = event.step
+            run.failed, run.leaks = data.get("failed", ""), data.get("leaks", 0)
     return Behaviours(dict(sorted(runs.items())), cown_nodes, main or "MainThread", total)
 
 
@@ -162,8 +165,9 @@ _ORDER = {"behaviour-scheduled": 0, "behaviour-finished": 1, "behaviour-started"
 
 def dag_mermaid(found: Behaviours, step: int | None = None, limit: int = 200) -> str:
     """The happens-before DAG as mermaid: a box per behaviour (the one running at `step`
-    highlighted), a solid arrow a → b when b waited for a on a shared cown (labelled
-    with the cowns), a dotted one when a scheduled b. '' when there are no behaviours."""
+    highlighted, one that raised or kept a reference in red), a solid arrow a → b when b
+    waited for a on a shared cown (labelled with the cowns), a dotted one when a scheduled
+    b. '' when there are no behaviours."""
     g = found.happens_before()
     if not g:
         return ""
@@ -175,7 +179,9 @@ def dag_mermaid(found: Behaviours, step: int | None = None, limit: int = 200) ->
         run = found.runs[bid]
         when = (_steps(run.started + 1, run.finished) if run.started is not None and run.finished is not None
                 else "never ran" if run.started is None else f"from step {run.started + 1}")
-        out.append(f'  b{bid}["#{bid} {_esc(run.name)}<br/><small>{when}</small>"]')
+        trouble = (f"<br/>raised {_esc(run.failed)}" if run.failed else "") + (
+            f"<br/>kept {run.leaks} reference(s)" if run.leaks else "")
+        out.append(f'  b{bid}["#{bid} {_esc(run.name)}<br/><small>{when}{trouble}</small>"]')
     spawned = []
     for n, (a, b, data) in enumerate(sorted(e for e in g.edges(data=True) if e[0] in keep and e[1] in keep)):
         if data["spawned"]:
@@ -186,7 +192,11 @@ def dag_mermaid(found: Behaviours, step: int | None = None, limit: int = 200) ->
             out.append(f'  b{a} -->|"{_esc(names)}"| b{b}')
     out.append("classDef behaviour fill:#fff7e0,stroke:#b7791f")
     out.append("classDef running fill:#ffd66b,stroke:#8a5a00,stroke-width:3px")
+    out.append("classDef failed fill:#ffe4e1,stroke:#c0392b,stroke-width:2px")
     out.append(f"class {','.join(f'b{b}' for b in shown)} behaviour")
+    failed = [b for b in shown if found.runs[b].failed or found.runs[b].leaks]
+    if failed:
+        out.append(f"class {','.join(f'b{b}' for b in failed)} failed")
     if running is not None and running.bid in keep:
         out.append(f"class b{running.bid} running")
     if spawned:

@@ -51,13 +51,15 @@ class Behaviour:
     """One scheduled behaviour: its function and arguments, its cowns (sorted, its
     result cown among them), and how many of them it still waits for."""
 
-    __slots__ = ("bid", "name", "func", "args", "cowns", "result", "pending", "ready_event")
+    __slots__ = ("bid", "name", "func", "args", "cowns", "result", "pending", "ready_event", "failed")
 
     def __init__(self, bid: int, name: str, func: Callable[..., Any] | None, args: list[Any],
                  cowns: list[Cown], result: Cown | None) -> None:
         self.bid, self.name, self.func, self.args = bid, name, func, args
         self.cowns, self.result = cowns, result
         self.pending = 0
+        #: the type of the exception it raised, if it did (for the trace)
+        self.failed = ""
         #: set for a `with` block's acquisition: the thread waiting for it, not a worker, runs it
         self.ready_event: threading.Event | None = None if func is not None else threading.Event()
 
@@ -172,6 +174,7 @@ class Scheduler:
             if not self.one_at_a_time:
                 end_lines()
             if error is not None:
+                b.failed = type(error).__name__
                 error.add_note(f"(raised in {b!r})")
                 with self.cond:
                     self.errors.append(error)
@@ -197,7 +200,8 @@ class Scheduler:
             _set(cown, "_state", RELEASED)
         # (references cleared: the tracer rereads everything)
         RUNTIME.emit("behaviour-finished", objects=list(b.cowns), message=f"{b!r} released {_names(b.cowns)}",
-                     refresh_all=bool(leaks) or here, behaviour=b, thread=threading.current_thread().name)
+                     refresh_all=bool(leaks) or here, behaviour=b, thread=threading.current_thread().name,
+                     leaks=len(leaks))
         with self.cond:
             if not here:
                 self.errors.extend(leaks)
