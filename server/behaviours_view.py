@@ -22,9 +22,9 @@ def _brief(run: Run) -> dict:
 
 def _cown(found: Behaviours, cid: int) -> dict:
     node = found.cown_nodes.get(cid, 0)
-    results = [r.bid for r in found.runs.values() if r.result == cid]
-    return {"cid": cid, "node": node or None, "name": cown_name(cid, node),
-            "result_of": results[0] if results else None}
+    first = found.by_cown.get(cid)  # (a result cown is made for its behaviour: the first on it)
+    result_of = first[0].bid if first and first[0].result == cid else None
+    return {"cid": cid, "node": node or None, "name": cown_name(cid, node), "result_of": result_of}
 
 
 def behaviours_view(store: TraceStore, trace: int, total: int) -> dict:

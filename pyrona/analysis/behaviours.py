@@ -59,15 +59,14 @@ class Behaviours:
     cown_nodes: dict[int, int]
     main_thread: str
     total: int
+    #: cown -> the behaviours scheduled on it, in scheduling order
+    by_cown: dict[int, list[Run]] = field(default_factory=dict)
 
     def shown_cowns(self) -> list[int]:
         """The cowns worth a lane: those the graph drew, or more than one behaviour used
         (not the result cown of a behaviour whose result nothing keeps or waits for)."""
-        users: dict[int, int] = {}
-        for run in self.runs.values():
-            for cid in run.cowns:
-                users[cid] = users.get(cid, 0) + 1
-        return sorted(cid for cid, node in self.cown_nodes.items() if node or users.get(cid, 0) > 1)
+        by_cown = self.by_cown
+        return sorted(cid for cid, node in self.cown_nodes.items() if node or len(by_cown.get(cid, ())) > 1)
 
     def running_at(self, step: int) -> Run | None:
         for run in self.runs.values():
@@ -82,13 +81,13 @@ class Behaviours:
     def queue_at(self, cid: int, step: int) -> list[Run]:
         """The behaviours in the cown's queue in the state shown at `step`: scheduled by
         then and not finished, in scheduling order (the first holds it once started)."""
-        return [r for r in self.runs.values() if cid in r.cowns and r.scheduled <= step
+        return [r for r in self.by_cown.get(cid, ()) if r.scheduled <= step
                 and (r.finished is None or step < r.finished)]
 
     def cown_spans(self, cid: int) -> list[tuple[int, int, int]]:
         """(start, end, behaviour): the steps [start, end) in which a behaviour held the cown."""
         return [(r.started, self.total if r.finished is None else r.finished, r.bid)
-                for r in self.runs.values() if cid in r.cowns and r.started is not None]
+                for r in self.by_cown.get(cid, ()) if r.started is not None]
 
     def thread_spans(self) -> dict[str, list[tuple[int, int, int | None]]]:
         """Per thread, (start, end, behaviour) for the steps [start, end) it ran: a
@@ -125,7 +124,8 @@ def behaviours(events: list[Event], total: int) -> Behaviours:
     """The behaviours of a trace from its events (any order; other kinds are ignored)."""
     runs: dict[int, Run] = {}
     cown_nodes: dict[int, int] = {}
-    last_in_queue: dict[int, int] = {}  # cown -> the behaviour scheduled on it last
+    by_cown: dict[int, list[Run]] = {}
+    current: Run | None = None  # the behaviour whose lines run (one at a time under the tracer)
     main = ""
     ours = sorted((e for e in events if e.kind in BEHAVIOUR_KINDS), key=lambda e: (e.step, _ORDER[e.kind]))
     for event in ours:
@@ -143,20 +143,21 @@ def behaviours(events: list[Event], total: int) -> Behaviours:
             run = runs[data["b"]] = Run(data["b"], data["name"], cowns, data.get("result"), event.step)
             main = main or data["thread"]
             for cid in cowns:
-                before = last_in_queue.get(cid)
-                if before is not None:
-                    run.after.setdefault(before, []).append(cid)
-                last_in_queue[cid] = run.bid
-            parent = next((r for r in runs.values() if r.runs_at(event.step) and r is not run), None)
-            run.parent = parent.bid if parent is not None else None
+                queue = by_cown.setdefault(cid, [])
+                if queue:  # the queues are FIFO: b waits there for the one scheduled just before
+                    run.after.setdefault(queue[-1].bid, []).append(cid)
+                queue.append(run)
+            run.parent = current.bid if current is not None and current.runs_at(event.step) else None
         elif run is None:
             continue
         elif event.kind == "behaviour-started":
             run.started, run.thread = event.step, data["thread"]
+            current = run
         else:
             run.finished = event.step
+            current = None if current is run else current
             run.failed, run.leaks = data.get("failed", ""), data.get("leaks", 0)
-    return Behaviours(dict(sorted(runs.items())), cown_nodes, main or "MainThread", total)
+    return Behaviours(dict(sorted(runs.items())), cown_nodes, main or "MainThread", total, by_cown)
 
 
 #: at one step a behaviour finishes before the next starts, and is scheduled before either
