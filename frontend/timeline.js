@@ -1,5 +1,7 @@
 // The region timeline: one lane per region across the steps, drawn as SVG from
 // /api/traces/{id}/timeline. Spans show open/closed and the parent; marks show events.
+// A trace with behaviours also gets a lane per cown (the behaviour holding it) and per
+// thread (the behaviour whose lines it runs), from /api/traces/{id}/behaviours.
 "use strict";
 
 (() => {
@@ -31,7 +33,7 @@
     "pre-freeze": { shape: "dot", fill: "#2bb7c4", label: "pre-freeze hook" },
     "freeze-rolled-back": { shape: "cross", fill: "#d32f2f", label: "freeze rolled back" },
   };
-  const state = { data: null, zoom: 1, lines: null };
+  const state = { data: null, zoom: 1, lines: null, behaviours: null };
 
   function mark(kind, x, y, extra) {
     const m = MARKS[kind] || { shape: "dot", fill: "#546e7a" };
@@ -80,9 +82,11 @@
 
   async function load() {
     try {
-      const [data, moved] = await Promise.all([api(`/api/traces/${trace}/timeline`),
-        api(`/api/traces/${trace}/events?kinds=moved`).catch(() => ({ events: [] }))]);
+      const [data, moved, behaviours] = await Promise.all([api(`/api/traces/${trace}/timeline`),
+        api(`/api/traces/${trace}/events?kinds=moved`).catch(() => ({ events: [] })),
+        api(`/api/traces/${trace}/behaviours`).catch(() => null)]);
       state.data = data;
+      state.behaviours = behaviours && behaviours.behaviours.length ? behaviours : null;
       if (!data.events.some((e) => e.kind === "moved")) data.events.push(...movesByStep(moved.events));
     } catch (err) {
       $("tl-wrap").replaceChildren(el("div", { class: "notice error" }, "The timeline could not be loaded: " + err.message));
@@ -114,6 +118,13 @@
     const unplaced = d.events.filter((e) => e.rid === null || e.rid === undefined || !d.regions.some((r) => r.rid === e.rid));
     if (unplaced.length) lanes.push({ key: "program", title: "Program", sub: "cowns, violations", rid: null });
     for (const r of d.regions) lanes.push({ key: `r${r.rid}`, title: `Region #${r.rid}`, sub: r.name || "", rid: r.rid });
+    const bh = state.behaviours;
+    if (bh) {
+      for (const c of bh.cowns) {
+        lanes.push({ key: `cown-${c.cid}`, title: c.name, sub: c.result_of ? `cown: result of #${c.result_of}` : "cown", spans: c.spans });
+      }
+      for (const t of bh.threads) lanes.push({ key: `thread-${t.name}`, title: t.name, sub: "thread", spans: t.spans });
+    }
     const laneY = new Map(lanes.map((l, i) => [l.key, TOP + i * LANE]));
     const height = TOP + lanes.length * LANE + 12;
     const width = GUTTER + plot + PAD_RIGHT;
@@ -176,6 +187,7 @@
         previousParent = parent;
       });
     }
+    if (bh) spans.append(behaviourSpans(bh, lanes, laneY, x, svg, plot, total));
     svg.append(spans);
     // cursor: the step the viewer came from
     if (page.step !== null && page.step !== undefined) {
@@ -204,6 +216,35 @@
     svg.append(marks);
     wrap.replaceChildren(svg);
     if (!lanes.length) wrap.append(el("div", { class: "empty" }, "This trace has no regions and no events."));
+  }
+
+  /** The spans of the cown and thread lanes: the behaviour holding the cown, or whose
+   * lines the thread runs (grey: the program's own code). Click: the span's first step. */
+  function behaviourSpans(bh, lanes, laneY, x, svg, plot, total) {
+    const names = new Map(bh.behaviours.map((b) => [b.bid, b]));
+    const g = svgEl("g", { class: "behaviour-spans" });
+    for (const lane of lanes.filter((l) => l.spans)) {
+      const y = laneY.get(lane.key) + (LANE - BAR) / 2;
+      for (const s of lane.spans) {
+        const b = s.behaviour === null ? null : names.get(s.behaviour);
+        const rect = svgEl("rect", {
+          x: x(s.start), y, width: Math.max(2, x(s.end) - x(s.start)), height: BAR, rx: 4,
+          fill: b ? `hsl(${(b.bid * 137) % 360}deg 65% 72%)` : "#eeeeee", stroke: b ? "#8a5a00" : "#bbbbbb",
+          class: "span", "data-lane": lane.key, "data-step": s.start, "data-end": s.end, "data-behaviour": b ? b.bid : "",
+        });
+        rect.addEventListener("mousemove", (e) => tip(e, [
+          `<b>${esc(lane.title)}</b>: ${b ? `behaviour #${b.bid} ${esc(b.name)}` : "the program's own code"}`,
+          `steps ${s.start}–${Math.max(s.start, s.end - 1)}${lane.key.startsWith("cown-") ? " (held)" : ""}`]));
+        rect.addEventListener("mouseleave", untip);
+        rect.addEventListener("click", () => open(s.start));
+        rect.style.cursor = "pointer";
+        g.append(rect);
+        if (b && x(s.end) - x(s.start) > 30) {
+          g.append(svgEl("text", { x: x(s.start) + 4, y: y + BAR / 2 + 4, "font-size": 11, "pointer-events": "none" }, `#${b.bid}`));
+        }
+      }
+    }
+    return g;
   }
 
   /** Objects moved into a region: one event per region and step, with every node moved. */

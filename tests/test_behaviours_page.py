@@ -92,6 +92,25 @@ def test_lanes_cown_states_and_the_dag(served, page):
     assert f"step={audit['started']}" in page.url
 
 
+def test_region_timeline_has_a_lane_per_cown_and_per_thread(served, page):
+    base, ids = served
+    trace = ids["concurrency_bank"]
+    whole = api(base, f"/api/traces/{trace}/behaviours")
+    page.goto(f"{base}/traces/{trace}/timeline")
+    page.wait_for_selector("#tl-wrap rect[data-lane^='cown-']")
+    lanes = {**{f"cown-{c['cid']}": c["spans"] for c in whole["cowns"]},
+             **{f"thread-{t['name']}": t["spans"] for t in whole["threads"]}}
+    for lane, expected in lanes.items():
+        spans = page.locator(f"#tl-wrap rect[data-lane='{lane}']")
+        got = [(int(spans.nth(i).get_attribute("data-step")), int(spans.nth(i).get_attribute("data-end")),
+                spans.nth(i).get_attribute("data-behaviour")) for i in range(spans.count())]
+        assert got == [(s["start"], s["end"], "" if s["behaviour"] is None else str(s["behaviour"]))
+                       for s in expected], lane
+    audit = next(b for b in whole["behaviours"] if b["name"] == "audit")
+    page.click(f"#tl-wrap rect[data-lane='cown-1'][data-behaviour='{audit['bid']}']")
+    page.wait_for_url(re.compile(rf"/traces/{trace}\?step={audit['started']}$"))
+
+
 def test_viewer_panel_follows_the_step(served, page):
     base, ids = served
     trace = ids["concurrency_producer_consumer"]
