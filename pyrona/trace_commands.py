@@ -52,17 +52,18 @@ def store_location(db: str | None) -> Path | str:
     return db if is_url(db) else Path(db)
 
 
-def open_store(path: str | None) -> TraceStore:
+def open_store(path: str | None, shared: bool = False) -> TraceStore:
     """The store to record into, created if need be (with its folder; a PostgreSQL
-    database must exist: its tables are made)."""
+    database must exist: its tables are made). `shared`: usable from other threads (the
+    tracer writes from whichever thread of the program reaches a flush)."""
     db = store_location(path)
     if isinstance(db, str):
-        return TraceStore(db)
+        return TraceStore(db, shared=shared)
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create the trace store {str(db)!r}: {exc.strerror or exc}") from exc
-    return TraceStore(db)
+    return TraceStore(db, shared=shared)
 
 
 def read_store(path: str | None) -> TraceStore:
@@ -91,7 +92,7 @@ def cmd_trace(options: argparse.Namespace, program_args: list[str]) -> int:
     if not script.is_file():
         why = "it is a directory" if script.is_dir() else "no such file"
         raise UsageError(f"can't open file {options.file!r}: {why}")
-    store = open_store(options.db)
+    store = open_store(options.db, shared=True)
     interactive = sys.stderr.isatty()
     last = [0.0]
 

@@ -234,3 +234,19 @@ def test_tracing_stays_clear_of_heavy_imports(tmp_path):
     proc = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "[]"
+
+
+def test_a_thread_of_the_program_runs_past_the_tracers_flush(tmp_path):
+    """The tracer writes from whichever of the program's threads reaches a flush (every
+    65,536 steps): the store must accept it (it once failed SQLite's same-thread check
+    inside the thread, which died silently, and the trace said done)."""
+    program = tmp_path / "threads.py"
+    program.write_text("import threading\n\ndef work():\n    n = 0\n    for i in range(40_000):\n"
+                       "        n += i\n    print('thread done', n)\n\n"
+                       "t = threading.Thread(target=work)\nt.start()\nt.join()\nprint('main done')\n")
+    db = tmp_path / "t.db"
+    proc = pyrona("trace", str(program), db=db)
+    assert proc.returncode == 0, proc.stderr
+    assert "thread done 799980000" in proc.stdout and "main done" in proc.stdout
+    assert "Exception in thread" not in proc.stderr
+    assert steps_of(db, int(proc.stdout.splitlines()[-1])) > 80_000  # the thread's steps were recorded
