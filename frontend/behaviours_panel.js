@@ -24,6 +24,8 @@
     }
     if (mine !== token) return;
     panel.querySelector(".bh-open").href = `/traces/${page.trace}/behaviours?step=${step}`;
+    const nav = document.getElementById("nav-behaviours");
+    if (nav) nav.href = `/traces/${page.trace}/behaviours?step=${step}`;
     document.getElementById("bh-panel-now").replaceChildren(data.running
       ? el("span", {}, el("span", { class: "who" }, `#${data.running.bid} ${data.running.name}`), ` runs (thread ${data.thread})`)
       : el("span", { class: "muted" }, `The program's own code (thread ${data.thread})`));

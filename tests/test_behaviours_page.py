@@ -135,6 +135,7 @@ def test_viewer_panel_follows_the_step(served, page):
     assert queue_cown.get_attribute("data-state") == "released"
     link = page.get_attribute("#behaviours-panel a.bh-open", "href")
     assert link.endswith(f"/traces/{trace}/behaviours?step={last}")
+    assert page.get_attribute("#nav-behaviours", "href") == link
 
 
 def test_no_behaviours_no_panel(served, page):
