@@ -63,6 +63,9 @@
       const svg = await renderer.render(data.mermaid, { priority: true });
       if (token !== state.token) return;
       box.innerHTML = svg;  // (mermaid's own size: scaled down to the card's width)
+      if (data.dag_shown < data.behaviours) {
+        box.prepend(el("p", { class: "muted small" }, `${data.dag_shown} of ${data.behaviours} behaviours drawn, around the one running at this step.`));
+      }
       box.dataset.step = n;
     } catch (err) {
       if (token === state.token) box.replaceChildren(el("div", { class: "notice error" }, "The diagram could not be drawn: " + err.message));

@@ -7,7 +7,7 @@ behaviour events by `pyrona.analysis.behaviours`.
 
 from __future__ import annotations
 
-from pyrona.analysis.behaviours import Behaviours, Run, behaviours, dag_mermaid
+from pyrona.analysis.behaviours import Behaviours, Run, behaviours, dag_mermaid, dag_window
 from pyrona.tracer.model import BEHAVIOUR_KINDS, COWN_NODE, cown_name
 from pyrona.tracer.store import TraceStore
 
@@ -88,4 +88,5 @@ def behaviours_step_view(store: TraceStore, trace: int, index: int, total: int) 
     return {"step": index, "running": _brief(running) if running is not None else None,
             "last_line": running is not None and running.finished == index,
             "started": [_brief(r) for r in found.runs.values() if r.started == index],
-            "thread": found.thread_at(index), "cowns": cowns, "mermaid": dag_mermaid(found, index)}
+            "thread": found.thread_at(index), "cowns": cowns, "mermaid": dag_mermaid(found, index),
+            "dag_shown": len(dag_window(found, index)), "behaviours": len(found.runs)}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pyrona.analysis.behaviours import behaviours, dag_mermaid
+from pyrona.analysis.behaviours import behaviours, dag_mermaid, dag_window
 from pyrona.tracer.behaviour_events import KINDS, parse
 from pyrona.tracer.model import COWN_NODE, Event
 from pyrona.tracer.run import trace_program
@@ -180,6 +180,16 @@ def test_step_view_queue_and_holder(traced):
     lane = next(c for c in whole["cowns"] if c["cid"] == 1)
     assert [s["behaviour"] for s in lane["spans"]] == [r.bid for r in b.runs.values() if 1 in r.cowns]
     assert {"src": 1, "dst": 2, "cowns": [2], "spawned": False} in whole["edges"]
+
+
+def test_a_big_dag_is_drawn_around_the_running_behaviour(traced):
+    store, traces = traced
+    b = found(store, traces["concurrency_fibonacci"])  # 21 behaviours
+    late = b.runs[20]
+    window = dag_window(b, late.started + 1, limit=6)
+    assert len(window) == 6 and late.bid in window
+    text = dag_mermaid(b, late.started + 1, limit=6)
+    assert f"class b{late.bid} running" in text and text.count('["#') == 6
 
 
 def test_old_events_without_a_payload_are_ignored():

@@ -172,9 +172,9 @@ def dag_mermaid(found: Behaviours, step: int | None = None, limit: int = 200) ->
     g = found.happens_before()
     if not g:
         return ""
-    shown = sorted(g.nodes)[:limit]
-    keep = set(shown)
     running = found.running_at(step) if step is not None else None
+    shown = dag_window(found, step, limit)
+    keep = set(shown)
     out = ["graph TD"]
     for bid in shown:
         run = found.runs[bid]
@@ -207,6 +207,18 @@ def dag_mermaid(found: Behaviours, step: int | None = None, limit: int = 200) ->
 
 def _esc(text: str) -> str:
     return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+
+
+def dag_window(found: Behaviours, step: int | None = None, limit: int = 200) -> list[int]:
+    """The behaviours the DAG draws: all, or `limit` of them in scheduling order around
+    the one running at `step` (else the first ones): mermaid cannot lay out thousands."""
+    bids = list(found.runs)
+    if len(bids) <= limit:
+        return bids
+    running = found.running_at(step) if step is not None else None
+    at = bids.index(running.bid) if running is not None else 0
+    first = max(0, min(at - limit // 2, len(bids) - limit))
+    return bids[first:first + limit]
 
 
 def _steps(first: int, last: int) -> str:
