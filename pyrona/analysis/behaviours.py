@@ -198,8 +198,9 @@ def dag_mermaid(found: Behaviours, step: int | None = None, limit: int = 200) ->
     failed = [b for b in shown if found.runs[b].failed or found.runs[b].leaks]
     if failed:
         out.append(f"class {','.join(f'b{b}' for b in failed)} failed")
-    if running is not None and running.bid in keep:
-        out.append(f"class b{running.bid} running")
+    if running is not None and running.bid in keep:  # (running and in trouble: a red border)
+        out.append("classDef runningFailed fill:#ffd66b,stroke:#c0392b,stroke-width:3px")
+        out.append(f"class b{running.bid} {'runningFailed' if running.bid in failed else 'running'}")
     if spawned:
         out.append(f"linkStyle {','.join(map(str, spawned))} stroke:#999")
     return "\n".join(out)
