@@ -102,3 +102,67 @@ def test_the_diagram_marks_explicit_only_unfreezable_and_the_blocker(traced):
     last = store.step(trace, steps - 1)
     key = _node(last, "Key")
     assert last.nodes[key].place == "frozen"  # passed to freeze itself: frozen
+
+
+FUNCTIONS = '''
+from immutable import freeze
+
+rates = {"eur": 1.0}
+log = []
+
+def convert(amount):
+    return amount * rates["eur"]
+
+def make_counter():
+    count = [0]
+    def step():
+        count[0] += 1
+        return count[0]
+    return step
+
+counter = make_counter()
+before = True
+freeze(convert, counter)
+rates = {"eur": 2.0}
+log.append(convert(3))
+done = True
+'''
+
+
+def _trace(tmp_path, source: str):
+    path = tmp_path / "prog.py"
+    path.write_text(source, encoding="utf-8")
+    store = TraceStore(tmp_path / "t.db")
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        outcome = trace_program(path, store, verify=True)  # (verify: the snapshot's slots are real)
+    return store, outcome.trace
+
+
+def test_a_frozen_function_is_drawn_with_its_private_snapshot(tmp_path):
+    store, trace = _trace(tmp_path, FUNCTIONS)
+    try:
+        steps = store.step_count(trace)
+        frozen_at = next(s for s in range(steps)
+                         if any(e.kind == "frozen" for e in store.step(trace, s).events))
+        before, after, last = (store.step(trace, s) for s in (frozen_at - 1, frozen_at, steps - 1))
+        convert = _node(after, "convert")
+        step = _node(after, "make_counter.<locals>.step")
+        old_rates = next(e.dst for e in after.edges if e.src == convert)
+        # before: a function like any other, hidden with the program's structure
+        assert before.nodes[convert].detail == "" and before.nodes[convert].place == "local"
+        assert f"n{convert}" not in parse(to_mermaid(before)).nodes
+        # after: frozen, detached, drawn by default, its snapshot's `rates` edge to the frozen dict
+        assert after.nodes[convert].detail == "detached" and after.nodes[convert].place == "frozen"
+        assert [(e.name, e.dst) for e in after.edges if e.src == convert] == [("rates", old_rates)]
+        assert after.nodes[old_rates].place == "frozen"
+        assert [e.name for e in after.edges if e.src == step] == ["count (captured)"]
+        d = parse(to_mermaid(after))
+        assert "(detached: own globals)" in d.lines_of(f"n{convert}")
+        assert any(e[0] == f"n{convert}" and e[2] == "rates" and e[3] == f"n{old_rates}" for e in d.edges)
+        # the module's globals stay mutable: rebinding `rates` does not reach the snapshot
+        module = next(n.id for n in last.nodes.values() if n.kind == "globals")
+        new_rates = next(e.dst for e in last.edges if e.src == module and e.name == "rates")
+        assert new_rates != old_rates and last.nodes[new_rates].place == "local"
+        assert [(e.name, e.dst) for e in last.edges if e.src == convert] == [("rates", old_rates)]
+    finally:
+        store.close()

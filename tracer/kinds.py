@@ -42,6 +42,10 @@ FROZEN_BRIDGE = "former bridge"
 #: is passed to freeze itself (FREEZABLE_EXPLICIT); recorded once a program sets a status.
 NOT_FREEZABLE = "not freezable"
 EXPLICIT_ONLY = "explicit-only"
+#: The `detail` of a frozen function detached from its module: its slots are its private
+#: snapshot of the globals it names and its captured variables. Drawn even when the
+#: program's structure is hidden: freezing made it data.
+DETACHED = "detached"
 
 #: Kinds views hide unless asked: program structure.
 STRUCTURE_KINDS = frozenset({FUNCTION, CLASS, MODULE})

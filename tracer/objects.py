@@ -8,6 +8,7 @@ from collections import deque
 from ..runtime.barrier import FAST_VALUES
 from ..runtime.cowns import Cown
 from ..runtime.escapes import ESCAPE_TYPES, escape_contents
+from ..runtime.functions import detached_twin, snapshot_slots
 from ..runtime.kinds import instance_slots, slot_values
 from ..runtime.objects import Bag, Region
 from ..runtime.regions import RegionMeta
@@ -107,7 +108,8 @@ def label_of(obj: Any, kind: str) -> tuple[str, str]:
     if kind == kinds.COWN_NODE:
         return "Cown", obj._state
     if kind in (kinds.FUNCTION, kinds.CLASS):
-        return getattr(obj, "__qualname__", type(obj).__name__), ""
+        detail = kinds.DETACHED if type(obj) is types.FunctionType and detached_twin(obj) is not None else ""
+        return getattr(obj, "__qualname__", type(obj).__name__), detail
     if kind == kinds.MODULE:
         return f"module {obj.__name__}", ""
     rid = RUNTIME.frozen_bridges.get(id(obj))
@@ -169,6 +171,8 @@ def slots_of(obj: Any, kind: str) -> list[tuple[str, Any]]:
         return [(f"{{{i}}}", value) for i, value in enumerate(items)]
     if kind == kinds.COWN_NODE:
         return [("value", obj._value)]
+    if kind == kinds.FUNCTION and type(obj) is types.FunctionType:
+        return snapshot_slots(obj)  # (a frozen function's private globals; none otherwise)
     return []
 
 

@@ -14,6 +14,7 @@ from pyrona.tracer.model import (
     CALLER_SLOT,
     COWN,
     COWN_NODE,
+    DETACHED,
     FRAME,
     FROZEN,
     EXPLICIT_ONLY,
@@ -156,8 +157,8 @@ def visible_nodes(graph: StepGraph, options: ViewOptions) -> tuple[set[int], set
     reach = reachable(graph)
     shown, unreachable = set(), set()
     for n in graph.nodes.values():
-        if n.kind in STRUCTURE_KINDS and not options.show_structure:
-            continue
+        if n.kind in STRUCTURE_KINDS and not options.show_structure and n.detail != DETACHED:
+            continue  # (a frozen function detached from its module is drawn: it holds data)
         if n.place == FROZEN and not options.show_frozen:
             continue
         if (n.place == COWN or n.kind == COWN_NODE) and not options.show_cowns:
@@ -243,6 +244,8 @@ def node_lines(graph: StepGraph, node: Node, fields: list[tuple[str, str]], limi
     lines = [clip(head, MAX_HEAD)]
     if node.detail in (NOT_FREEZABLE, EXPLICIT_ONLY) and node.kind != FRAME:
         lines.append(f"({node.detail})")
+    elif node.detail == DETACHED:
+        lines.append("(detached: own globals)")
     if node.kind == COWN_NODE:
         lines.append(f"status={clip(node.detail or '?', MAX_VALUE)}")
     elif is_frozen_bridge(node):  # FrankenScript's marking of a bridge reached by freeze

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..tracer.model import Edge, Field, LOCAL, MODULE_GLOBALS, Node, ROOT_KINDS, STRUCTURE_KINDS
+from ..tracer.model import DETACHED, Edge, Field, LOCAL, MODULE_GLOBALS, Node, ROOT_KINDS, STRUCTURE_KINDS
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 def step_text(step: Step, graph: StepGraph, source_line: str = "", show_structure: bool = False) -> str:
     """A readable dump of one step (what `pyrona show` prints)."""
     nodes = graph.nodes
-    hidden = set() if show_structure else {n.id for n in nodes.values() if n.kind in STRUCTURE_KINDS}
+    hidden = set() if show_structure else {n.id for n in nodes.values()
+                                           if n.kind in STRUCTURE_KINDS and n.detail != DETACHED}
     fields: dict[int, list[Field]] = {}
     for f in graph.fields:
         fields.setdefault(f.node, []).append(f)
