@@ -80,7 +80,7 @@ def test_events_of_a_failed_and_a_successful_freeze(traced):
 def test_the_diagram_marks_explicit_only_unfreezable_and_the_blocker(traced):
     store, trace = traced
     steps = store.step_count(trace)
-    seen_marks = False
+    seen_marks = seen_rollback = seen_hook = False
     for step in range(steps):
         graph = store.step(trace, step)
         d = parse(to_mermaid(graph, previous=store.step(trace, step - 1) if step else None))
@@ -97,8 +97,18 @@ def test_the_diagram_marks_explicit_only_unfreezable_and_the_blocker(traced):
                 assert not node.detail.startswith(("explicit", "not freez"))
         for event in graph.events:
             if event.kind == "freeze-rolled-back":
+                # what stopped it outlined in red (its class last: mermaid's last class wins),
+                # what it visited on the way pale teal
                 assert f"n{event.src}" in d.classes.get("error", set())
-    assert seen_marks
+                classes = [line for line in to_mermaid(graph).splitlines() if line.startswith("class ")]
+                assert classes[-1].endswith(" error")
+                visited = {f"n{n}" for n in event.nodes if n != event.src} & set(d.nodes)
+                assert visited and visited <= d.classes.get("visited", set())
+                seen_rollback = True
+            if event.kind == "pre-freeze":
+                assert {f"n{n}" for n in event.nodes} <= d.classes.get("hooked", set())
+                seen_hook = True
+    assert seen_marks and seen_rollback and seen_hook
     last = store.step(trace, steps - 1)
     key = _node(last, "Key")
     assert last.nodes[key].place == "frozen"  # passed to freeze itself: frozen

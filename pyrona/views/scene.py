@@ -39,10 +39,13 @@ CLASS_DEFS = (
     "classDef frame fill:#ffffff,stroke:#666666",
     "classDef changed stroke:#e3a600,stroke-width:3px",
     "classDef unreachable stroke:#cc3333,stroke-width:2px,stroke-dasharray:5 3",
-    "classDef error stroke:red,stroke-width:4px",
     "classDef placeholder fill:#fff0f0,stroke:red,stroke-dasharray:4 3",
     "classDef unfreezable stroke:#8d6e63,stroke-width:3px,stroke-dasharray:2 2",
     "classDef explicitonly stroke:#2bb7c4,stroke-width:3px,stroke-dasharray:6 3",
+    "classDef visited fill:#d4f1f4,stroke:#0e7c86,stroke-width:2px,stroke-dasharray:4 2",
+    "classDef hooked stroke:#7b1fa2,stroke-width:4px",
+    # last: the red outline wins over the marks above (an unfreezable object that stopped a freeze)
+    "classDef error stroke:red,stroke-width:4px,stroke-dasharray:0",
 )
 MAX_VALUE, MAX_NAME, MAX_HEAD, MAX_EDGE = 28, 20, 40, 24
 #: Characters written as they are; every other one becomes a `#NN;` entity.
@@ -150,6 +153,13 @@ def written_to(graph: StepGraph) -> list[int]:
     write to a frozen object): drawn outlined in red."""
     return sorted({ev.src for ev in graph.events
                    if ev.kind in _OUTLINED and ev.src is not None and ev.dst is None})
+
+
+def visited_by_failed_freeze(graph: StepGraph) -> set[int]:
+    """The objects a freeze that stopped at this step had visited (left as they were),
+    but not the one that stopped it (outlined in red)."""
+    return {nid for ev in graph.events if ev.kind == "freeze-rolled-back"
+            for nid in ev.nodes if nid != ev.src}
 
 
 def visible_nodes(graph: StepGraph, options: ViewOptions) -> tuple[set[int], set[int]]:
@@ -319,6 +329,8 @@ def build(graph: StepGraph, options: ViewOptions, previous: StepGraph | None = N
     for f in graph.fields:
         fields.setdefault(f.node, []).append((f.name, f.value))
     changed = changed_nodes(graph, previous)
+    visited = visited_by_failed_freeze(graph)
+    hooked = {nid for ev in graph.events if ev.kind == "pre-freeze" for nid in ev.nodes}
     collapse = options.collapse_regions
     drawn: dict[int, str] = {}  # node id -> id of what stands for it in the diagram
     for nid in sorted(shown):
@@ -333,7 +345,8 @@ def build(graph: StepGraph, options: ViewOptions, previous: StepGraph | None = N
         for cls, on in (("immutable", node.place == FROZEN), ("frame", node.kind in ROOT_KINDS),
                         ("unreachable", nid in unreachable), ("changed", nid in changed),
                         ("unfreezable", node.detail == NOT_FREEZABLE),
-                        ("explicitonly", node.detail == EXPLICIT_ONLY)):
+                        ("explicitonly", node.detail == EXPLICIT_ONLY), ("visited", nid in visited),
+                        ("hooked", nid in hooked)):
             if on:
                 sc.mark(cls, drawn[nid])
     rids = {int(d[2:]) for d in drawn.values() if d.startswith("rg")}
