@@ -176,3 +176,48 @@ def test_a_frozen_function_is_drawn_with_its_private_snapshot(tmp_path):
         assert [(e.name, e.dst) for e in last.edges if e.src == convert] == [("rates", old_rates)]
     finally:
         store.close()
+
+
+HATCHES = '''
+import random
+from immutable import InterpreterLocal, SharedField, freeze
+
+class Service:
+    def __init__(self):
+        self.version = SharedField(1)
+        self.cache = InterpreterLocal(lambda: {})
+
+def coin():
+    return random.random()
+
+service = Service()
+freeze(service, coin)
+service.version.compare_and_swap(1, 2)
+cache = service.cache.get()
+cache["q"] = [1]
+done = True
+'''
+
+
+def test_a_module_proxy_and_the_escape_hatches_are_drawn_as_such(tmp_path):
+    from pyrona.analysis.invariants import check_invariants
+
+    store, trace = _trace(tmp_path, HATCHES)
+    try:
+        last = store.step(trace, store.step_count(trace) - 1)
+        module = next(n for n in last.nodes.values() if n.kind == "module" and n.label == "module random")
+        field, local = (next(n for n in last.nodes.values() if n.kind == "instance" and n.type_name == name)
+                        for name in ("SharedField", "InterpreterLocal"))
+        # the proxy counts as frozen and is drawn though modules are structure; the hatches say
+        # what stays mutable in them
+        assert (module.place, module.detail) == ("frozen", "immutable proxy")
+        assert (field.detail, local.detail) == ("shared cell", "per interpreter")
+        d = parse(to_mermaid(last))
+        assert "(immutable proxy: its variables stay mutable)" in d.lines_of(f"n{module.id}")
+        assert "(mutable cell: atomic swaps)" in d.lines_of(f"n{field.id}")
+        assert "(one value per interpreter)" in d.lines_of(f"n{local.id}")
+        assert [f.value for f in last.fields if f.node == field.id] == ["2"]  # swapped inside frozen data
+        # this interpreter's mutable cache, held by frozen data, breaks no invariant
+        assert any(e.src == local.id for e in last.edges) and check_invariants(last) == []
+    finally:
+        store.close()

@@ -46,6 +46,14 @@ EXPLICIT_ONLY = "explicit-only"
 #: snapshot of the globals it names and its captured variables. Drawn even when the
 #: program's structure is hidden: freezing made it data.
 DETACHED = "detached"
+#: The `detail` of a module a freeze made an ImmutableModule proxy (counted as frozen, drawn
+#: even with the program's structure hidden; its variables stay the interpreter's, mutable).
+MODULE_PROXY = "immutable proxy"
+#: Details of program structure that views draw even when structure is hidden.
+SHOWN_STRUCTURE = frozenset({DETACHED, MODULE_PROXY})
+#: The `detail` of a frozen escape hatch (the views say what stays mutable in it).
+SHARED_CELL = "shared cell"  # a SharedField: one slot, changed atomically, frozen values only
+PER_INTERPRETER = "per interpreter"  # an InterpreterLocal: a value of each interpreter's own
 
 #: Kinds views hide unless asked: program structure.
 STRUCTURE_KINDS = frozenset({FUNCTION, CLASS, MODULE})

@@ -16,12 +16,16 @@ from pyrona.tracer.model import (
     COWN_NODE,
     DETACHED,
     FRAME,
+    MODULE_PROXY,
+    SHOWN_STRUCTURE,
     FROZEN,
     EXPLICIT_ONLY,
     FROZEN_BRIDGE,
     LOCAL,
     NOT_FREEZABLE,
     MODULE_GLOBALS,
+    PER_INTERPRETER,
+    SHARED_CELL,
     ROOT_KINDS,
     STRUCTURE_KINDS,
     Node,
@@ -167,8 +171,8 @@ def visible_nodes(graph: StepGraph, options: ViewOptions) -> tuple[set[int], set
     reach = reachable(graph)
     shown, unreachable = set(), set()
     for n in graph.nodes.values():
-        if n.kind in STRUCTURE_KINDS and not options.show_structure and n.detail != DETACHED:
-            continue  # (a frozen function detached from its module is drawn: it holds data)
+        if n.kind in STRUCTURE_KINDS and not options.show_structure and n.detail not in SHOWN_STRUCTURE:
+            continue  # (a frozen function's snapshot, a module's proxy: drawn, freezing made them data)
         if n.place == FROZEN and not options.show_frozen:
             continue
         if (n.place == COWN or n.kind == COWN_NODE) and not options.show_cowns:
@@ -256,6 +260,12 @@ def node_lines(graph: StepGraph, node: Node, fields: list[tuple[str, str]], limi
         lines.append(f"({node.detail})")
     elif node.detail == DETACHED:
         lines.append("(detached: own globals)")
+    elif node.detail == MODULE_PROXY:
+        lines.append("(immutable proxy: its variables stay mutable)")
+    elif node.detail == SHARED_CELL:
+        lines.append("(mutable cell: atomic swaps)")
+    elif node.detail == PER_INTERPRETER:
+        lines.append("(one value per interpreter)")
     if node.kind == COWN_NODE:
         lines.append(f"status={clip(node.detail or '?', MAX_VALUE)}")
     elif is_frozen_bridge(node):  # FrankenScript's marking of a bridge reached by freeze
