@@ -256,9 +256,10 @@ const Pyrona = (() => {
     const parts = [];
     if (ev.rid !== null && ev.rid !== undefined) parts.push("region #" + ev.rid);
     const nodes = ev.nodes || [];
-    if (ev.kind === "moved" || ev.kind === "frozen" || ev.kind === "collected") {
+    if (ev.kind === "moved" || ev.kind === "frozen" || ev.kind === "collected" || ev.kind === "pre-freeze") {
       if (nodes.length) parts.push(nodes.length === 1 ? (label ? label(nodes[0]) : "#" + nodes[0]) : nodes.length + " objects");
     }
+    if (ev.kind === "freeze-rolled-back" && nodes.length) parts.push(plural(nodes.length, "object") + " visited, none frozen");
     if (ev.message) parts.push(ev.message);
     return parts.join(" · ");
   }

@@ -52,13 +52,15 @@ const PyronaPanels = ({ state, views, base, nodeLabel, placeChip, focusNode }) =
     $("violation-message").textContent = violations.map((ev) => ev.message).join(" · ");
     const cause = violations[0];
     const has = (x) => x !== null && x !== undefined;
+    const stopped = events.some((ev) => ev.kind === "freeze-rolled-back"); // (a freeze refused)
     // the offending reference, drawn red; or, when there is none (a write to a frozen
     // object), the object written to, outlined in red
     const causeLine = () => !has(cause.src) ? ""
       : has(cause.dst) ? el("div", { class: "small" }, "The red edge: ",
         el("code", {}, `${nodeLabel(cause.src)}${cause.edge ? "." + cause.edge : ""} → ${nodeLabel(cause.dst)}`))
-        : el("div", { class: "small" }, "Outlined in red, the object written to: ",
-          el("code", {}, nodeLabel(cause.src)));
+        : el("div", { class: "small" }, stopped ? "Outlined in red, the object that stopped the freeze: "
+          : "Outlined in red, the object written to: ", el("code", {}, nodeLabel(cause.src)),
+          stopped ? " (pale teal: the objects it visited, none frozen)" : "");
     $("violation-path").replaceChildren(causeLine(),
       el("div", { class: "small muted" }, el("span", { class: "spinner" }), " explaining…"));
     const step = v.index;

@@ -30,6 +30,21 @@ if TYPE_CHECKING:
 
 #: The prototype's current spelling (isfrozen is its older one).
 is_frozen = isfrozen
+#: The prototype's newest spellings, beside its `shallow_freeze` (which pyrona does not offer:
+#: see the README's "Deep immutability").
+deep_freeze = freeze
+is_deep_frozen = isfrozen
+
+
+class NotFreezable:
+    """A base class whose instances (and its subclasses' instances) are never frozen: a
+    freeze that reaches one raises NotFreezableError (the prototype's `NotFreezable`)."""
+
+    __freezable__ = FREEZABLE_NO
+
+
+# (named as the prototype names it; not pyrona's own bookkeeping, which freeze skips)
+NotFreezable.__module__ = "immutable"
 
 
 def freezable[T](obj: T) -> T:
@@ -92,7 +107,7 @@ class require_mutable(FreezabilityOverride):  # noqa: N801 - the prototype's nam
 
 
 __all__ = [
-    "freeze", "is_frozen", "isfrozen", "NotFreezableError",
+    "freeze", "is_frozen", "isfrozen", "deep_freeze", "is_deep_frozen", "NotFreezableError", "NotFreezable",
     "set_freezable", "get_freezable", "unset_freezable",
     "FREEZABLE_YES", "FREEZABLE_NO", "FREEZABLE_EXPLICIT", "FREEZABLE_PROXY",
     "freezable", "unfreezable", "explicitlyFreezable", "frozen",

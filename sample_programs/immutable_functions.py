@@ -34,6 +34,7 @@ def make_counter():
     return step
 
 
+# Frozen, convert is detached: its edges are its private snapshot of the globals it names.
 freeze(convert)  # pyrona: thumbnail
 print("rates frozen:", is_frozen(rates), "history frozen:", is_frozen(history))
 history.append(convert(10, "usd"))

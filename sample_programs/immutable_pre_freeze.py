@@ -6,7 +6,7 @@ included). A hook that raises stops the freeze, and nothing is frozen.
 """
 from immutable import FREEZABLE_EXPLICIT, freeze, is_frozen, set_freezable
 
-order = []  # the hooks' calls, in order (a global: it stays mutable)
+order = []  # the hooks' calls, in order (a method names it: frozen with Node, after the hooks)
 
 
 class Node:

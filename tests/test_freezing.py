@@ -19,6 +19,7 @@ from pyrona import (
 )
 from pyrona.immutable import FREEZABLE_NO, set_freezable
 from pyrona.runtime.regions import region_of
+from pyrona.runtime.state import RUNTIME
 from pyrona.runtime.stores import delete_item, method, store_attr, store_item
 
 
@@ -124,3 +125,44 @@ def test_freeze_stops_at_cowns():
     x.c = c
     freeze(x)
     assert isfrozen(x) and not isfrozen(c)
+
+
+class _Record:
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+class _Key:
+    """A hashable, mutable object: a dict key that is not a value."""
+
+    def __init__(self) -> None:
+        self.items: list[int] = []
+
+
+def test_an_instance_dict_reached_before_its_instance_is_frozen_with_its_values():
+    # the dict keeps its values in the instance (CPython 3.13): gc does not see them through it
+    records = [_Record([i]) for i in range(3)]
+    freeze([vars(r) for r in records], records)
+    for r in records:
+        assert isfrozen(r) and isfrozen(vars(r)) and isfrozen(r.value)
+
+
+def test_an_instance_dict_alone_is_frozen_with_its_values_not_its_instance():
+    r = _Record([1])
+    freeze(vars(r))
+    assert isfrozen(vars(r)) and isfrozen(r.value) and not isfrozen(r)
+
+
+def test_keys_that_are_not_values_are_frozen_among_many_plain_dicts():
+    key = _Key()
+    dicts = [{"a": [i]} for i in range(50)] + [{key: [0]}]
+    freeze(dicts)
+    assert isfrozen(key) and isfrozen(key.items) and all(isfrozen(d["a"]) for d in dicts[:-1])
+
+
+def test_an_object_met_twice_in_one_level_is_frozen_once_and_its_items_too():
+    shared, record = [[1]], _Record([2])
+    plan = freeze([shared, shared, record, record, {"x": shared}])
+    assert isfrozen(shared[0]) and isfrozen(record.value) and isfrozen(plan[4])
+    frozen = RUNTIME.frozen_objects()
+    assert len(frozen) == len({id(o) for o in frozen})

@@ -798,3 +798,24 @@ def test_import_immutable_maps_to_pyrona_unless_the_program_has_its_own(tmp_path
     (tmp_path / "immutable.py").write_text("def freeze(x):\n    return x\n")
     proc = subprocess.run(run, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip() == "immutable True", proc.stderr
+
+
+# --- test_notfreezable.py, test_common.py, test_shallow.py (the newest spellings) ---
+
+
+def test_not_freezable_base_class_and_the_newest_spellings():
+    # test_notfreezable::TestNotFreezable::test_not_freezable; test_common::BaseNotFreezableTest
+    from pyrona.immutable import NotFreezable, deep_freeze, is_deep_frozen
+
+    class Mock(NotFreezable):
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+    holder = {"mock": Mock("test")}
+    for obj in (Mock("test"), NotFreezable(), holder):
+        with pytest.raises(TypeError):
+            freeze(obj)
+        assert not is_frozen(obj)
+    # test_shallow::TestShallowFreezeBasic::test_already_deep_frozen (deep half only)
+    data = [[1]]
+    assert deep_freeze(data) is data and is_deep_frozen(data[0])

@@ -42,6 +42,18 @@ FROZEN_BRIDGE = "former bridge"
 #: is passed to freeze itself (FREEZABLE_EXPLICIT); recorded once a program sets a status.
 NOT_FREEZABLE = "not freezable"
 EXPLICIT_ONLY = "explicit-only"
+#: The `detail` of a frozen function detached from its module: its slots are its private
+#: snapshot of the globals it names and its captured variables. Drawn even when the
+#: program's structure is hidden: freezing made it data.
+DETACHED = "detached"
+#: The `detail` of a module a freeze made an ImmutableModule proxy (counted as frozen, drawn
+#: even with the program's structure hidden; its variables stay the interpreter's, mutable).
+MODULE_PROXY = "immutable proxy"
+#: Details of program structure that views draw even when structure is hidden.
+SHOWN_STRUCTURE = frozenset({DETACHED, MODULE_PROXY})
+#: The `detail` of a frozen escape hatch (the views say what stays mutable in it).
+SHARED_CELL = "shared cell"  # a SharedField: one slot, changed atomically, frozen values only
+PER_INTERPRETER = "per interpreter"  # an InterpreterLocal: a value of each interpreter's own
 
 #: Kinds views hide unless asked: program structure.
 STRUCTURE_KINDS = frozenset({FUNCTION, CLASS, MODULE})

@@ -7,7 +7,8 @@ from collections import deque
 
 from ..runtime.barrier import FAST_VALUES
 from ..runtime.cowns import Cown
-from ..runtime.escapes import ESCAPE_TYPES, escape_contents
+from ..runtime.escapes import ESCAPE_TYPES, ImmutableModule, SharedField, escape_contents
+from ..runtime.functions import detached_twin, snapshot_slots
 from ..runtime.kinds import instance_slots, slot_values
 from ..runtime.objects import Bag, Region
 from ..runtime.regions import RegionMeta
@@ -91,8 +92,8 @@ def place_of(obj: Any) -> str:
     if type(obj) is Cown:
         return kinds.COWN
     place = RUNTIME.places.get(id(obj))
-    if place is None:
-        return kinds.LOCAL
+    if place is None:  # (a module's immutable proxy counts as frozen; its variables do not)
+        return kinds.FROZEN if type(obj) is ImmutableModule else kinds.LOCAL
     if place is RT_FROZEN:
         return kinds.FROZEN
     return kinds.region_place(place.rid)
@@ -107,12 +108,15 @@ def label_of(obj: Any, kind: str) -> tuple[str, str]:
     if kind == kinds.COWN_NODE:
         return "Cown", obj._state
     if kind in (kinds.FUNCTION, kinds.CLASS):
-        return getattr(obj, "__qualname__", type(obj).__name__), ""
+        detail = kinds.DETACHED if type(obj) is types.FunctionType and detached_twin(obj) is not None else ""
+        return getattr(obj, "__qualname__", type(obj).__name__), detail
     if kind == kinds.MODULE:
-        return f"module {obj.__name__}", ""
+        return f"module {obj.__name__}", kinds.MODULE_PROXY if type(obj) is ImmutableModule else ""
     rid = RUNTIME.frozen_bridges.get(id(obj))
     if rid is not None:
         return f"Region #{rid}", kinds.FROZEN_BRIDGE
+    if type(obj) in ESCAPE_TYPES and place_of(obj) == kinds.FROZEN:
+        return type(obj).__name__, kinds.SHARED_CELL if type(obj) is SharedField else kinds.PER_INTERPRETER
     return type(obj).__name__, ""
 
 
@@ -169,6 +173,8 @@ def slots_of(obj: Any, kind: str) -> list[tuple[str, Any]]:
         return [(f"{{{i}}}", value) for i, value in enumerate(items)]
     if kind == kinds.COWN_NODE:
         return [("value", obj._value)]
+    if kind == kinds.FUNCTION and type(obj) is types.FunctionType:
+        return snapshot_slots(obj)  # (a frozen function's private globals; none otherwise)
     return []
 
 

@@ -132,7 +132,7 @@ class Recorder:
         self.changed = True
         if kind == kinds.BRIDGE:
             self.regions_dirty = True
-        if kind not in kinds.STRUCTURE_KINDS and kind != kinds.OTHER:
+        if (kind not in kinds.STRUCTURE_KINDS and kind != kinds.OTHER) or detail == kinds.DETACHED:
             self.rescan(nid)
         return nid
 

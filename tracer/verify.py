@@ -47,8 +47,8 @@ def full_walk(monitor: Monitor) -> tuple[dict[int, str], set[tuple]]:
         seen.add(id(obj))
         kind = kind_of(obj)
         places[id(obj)] = place_of(obj)
-        if kind in ("function", "class", "module", "other"):
-            continue
+        if kind in ("class", "module", "other"):
+            continue  # (a function's slots: a frozen one's private snapshot, else none)
         for name, value in slots_of(obj, kind):
             refs.add((id(obj), name, short_repr(value) if is_inline(value) else id(value)))
             if not is_inline(value):

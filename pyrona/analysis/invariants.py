@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from pyrona.tracer.model import Edge, StepGraph, place_rid, region_place
+from pyrona.tracer.model import PER_INTERPRETER, Edge, StepGraph, place_rid, region_place
 
 from .graph import adjacency, bridges, edges_between_nodes, is_cown, is_frozen, is_structure
 
@@ -137,10 +137,13 @@ def check_cross_region(graph: StepGraph) -> list[InvariantViolation]:
 
 
 def check_frozen(graph: StepGraph) -> list[InvariantViolation]:
-    """Rule 3: the frozen part of the graph is closed (but for cowns and program structure)."""
+    """Rule 3: the frozen part of the graph is closed (but for cowns, program structure and
+    the per-interpreter values of InterpreterLocal escape hatches)."""
     found: list[InvariantViolation] = []
     for e in edges_between_nodes(graph):
         src, dst = graph.nodes[e.src], graph.nodes[e.dst]
+        if src.detail == PER_INTERPRETER:
+            continue  # an InterpreterLocal's value is each interpreter's own: mutable by design
         if is_frozen(src) and not (is_frozen(dst) or is_cown(dst) or is_structure(dst)):
             found.append(InvariantViolation(
                 FROZEN_RULE,

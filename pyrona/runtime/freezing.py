@@ -16,7 +16,7 @@ import types
 from _weakref import ref as weak_ref  # (the module `weakref` costs start-up time)
 from collections import deque
 from itertools import chain, compress, repeat
-from operator import attrgetter, is_
+from operator import attrgetter, eq, not_
 
 from ..errors import NotFreezableError
 from .escapes import ESCAPE_TYPES, ImmutableModule, proxy_module
@@ -151,10 +151,9 @@ def _walk(plan: FreezePlan, stack: list[Any], visiting: list[Any], through_code:
             dicts: list[dict] = []
             add_bulk, add_dict = bulk.append, dicts.append
             ids = list(map(id, level))
-            placed = places.keys() & ids  # (in C: usually none, then no look-up per object)
+            placed = places.keys() & ids if places else None  # (in C: usually none)
             if not placed and not side:
-                level = _take_plain(plan, level, following, bulk, dicts)
-                ids = list(map(id, level))
+                level, ids = _take_plain(plan, level, ids, following, bulk, dicts)
             place = last_type = info = None
             for oid, obj in zip(ids, level, strict=True):
                 if oid in found:
@@ -239,7 +238,9 @@ def _walk(plan: FreezePlan, stack: list[Any], visiting: list[Any], through_code:
                 extend(compress(refs, map(_KEEP.__getitem__, map(type, refs))))
             if dicts:  # (not gc: an instance's dict may keep its values in the instance)
                 refs = list(chain.from_iterable(map(dict.values, dicts)))
-                refs.extend(chain.from_iterable(map(dict.keys, dicts)))
+                # the keys are nearly always strs: looked at one by one only when some are not
+                if not _PLAIN_VALUES.issuperset(map(type, chain.from_iterable(dicts))):
+                    refs.extend(chain.from_iterable(dicts))
                 extend(compress(refs, map(_KEEP.__getitem__, map(type, refs))))
             level = following
     except BaseException:
@@ -254,16 +255,16 @@ def _walk(plan: FreezePlan, stack: list[Any], visiting: list[Any], through_code:
 _dict_of = attrgetter("__dict__")
 
 
-def _take_plain(plan: FreezePlan, level: list[Any], following: list[Any], bulk: list[Any],
-                dicts: list[dict]) -> list[Any]:
+def _take_plain(plan: FreezePlan, level: list[Any], ids: list[int], following: list[Any],
+                bulk: list[Any], dicts: list[dict]) -> tuple[list[Any], list[int]]:
     """Find, in bulk, the objects of a level that need no check of their own: builtin
     lists, sets and dicts, and plain instances, of types with no status and no hook (and
     no object with a status: the caller checked the table). Their items go to `bulk`
-    and `dicts`. Returns the rest of the level, for the object-by-object loop.
+    and `dicts`. Returns the rest of the level and their ids, for the object-by-object loop.
 
     Each step is a C loop over the level (group by type, drop what was found, mark the
     rest found), not a Python step per object: this is most of a data graph."""
-    tinfo, found = plan.types, plan
+    tinfo = plan.types
     kinds = set(map(type, level))
     plain: dict[type, int] = {}
     for t in kinds:
@@ -273,33 +274,50 @@ def _take_plain(plan: FreezePlan, level: list[Any], following: list[Any], bulk: 
         if info[0] in (_ITEMS, _DICT, _INSTANCE) and info[1] == UNSET and info[2] is None:
             plain[t] = info[0]
     if not plain:
-        return level
-    rest: list[Any] = []
-    for t, how in plain.items():
-        group = level if len(kinds) == 1 else list(compress(level, map(is_, map(type, level), repeat(t))))
-        ids = list(map(id, group))
-        if found.keys().isdisjoint(ids):  # (the common case: nothing of it met before)
-            fresh = dict(zip(ids, group, strict=True))  # (an object twice in the level: once)
+        return level, ids
+    if len(plain) == len(kinds):
+        rest: list[Any] = []
+        rest_ids: list[int] = []
+    else:
+        mine = list(map(plain.__contains__, map(type, level)))
+        others = list(map(not_, mine))
+        rest, rest_ids = list(compress(level, others)), list(compress(ids, others))
+        level, ids = list(compress(level, mine)), list(compress(ids, mine))
+    for how in set(plain.values()):
+        if len(plain) == 1:
+            group, gids = level, ids
         else:
-            fresh = {oid: obj for oid, obj in zip(ids, group, strict=True) if oid not in found}
+            mine = list(map(eq, map(plain.__getitem__, map(type, level)), repeat(how)))
+            group, gids = list(compress(level, mine)), list(compress(ids, mine))
         if how == _INSTANCE:
-            own = list(map(_dict_of, fresh.values()))
+            own = list(map(_dict_of, group))
             # an instance with a status of its own, or whose __dict__ was frozen or placed
             # apart from it: object by object
             placed_apart = not RUNTIME.places.keys().isdisjoint(map(id, own))
             if placed_apart or any(map(dict.__contains__, own, repeat(ATTR))):
-                rest.extend(fresh.values())
+                rest.extend(group)
+                rest_ids.extend(gids)
                 continue
-            found.update(fresh)
-            found.update(zip(map(id, own), own, strict=True))
-            dicts.extend(own)
+            fresh = _claim(plan, gids, group)
+            if fresh is not group:
+                own = list(map(_dict_of, fresh))
+            dicts.extend(_claim(plan, list(map(id, own)), own))  # (unless met already as a dict)
         else:
-            found.update(fresh)
-            (bulk if how == _ITEMS else dicts).extend(fresh.values())
-    if len(plain) == len(kinds):
-        return rest
-    rest.extend(o for o in level if type(o) not in plain)
-    return rest
+            (bulk if how == _ITEMS else dicts).extend(_claim(plan, gids, group))
+    return rest, rest_ids
+
+
+def _claim(found: FreezePlan, ids: list[int], objs: list[Any]) -> list[Any]:
+    """Mark `objs` found; returns those not found before, each once, in order."""
+    if found.keys().isdisjoint(ids):  # (the common case: nothing of it met before)
+        before = len(found)
+        found.update(zip(ids, objs, strict=True))
+        if len(found) - before == len(objs):
+            return objs
+        return list(dict(zip(ids, objs, strict=True)).values())  # (an object twice in the level: once)
+    fresh = {oid: obj for oid, obj in zip(ids, objs, strict=True) if oid not in found}
+    found.update(fresh)
+    return list(fresh.values())
 
 
 def _type_info(plan: FreezePlan, t: type, following: list[Any]) -> tuple[int, int, Any]:
@@ -449,7 +467,8 @@ def commit_freeze(found: FreezePlan | dict[int, Any]) -> None:
             committed = [obj for oid, obj in found.items() if places.get(oid) is not FROZEN]
         else:
             committed = list(found.values())
-    places.update(zip(found, repeat(FROZEN)))  # (in bulk: a freeze can mark millions)
+    # (in bulk, from a dict of the same size: one resize of `places`, not one per doubling)
+    places.update(dict.fromkeys(found, FROZEN))
     frozen[id(found)] = found
     for func in getattr(found, "functions", ()):
         detach(func)

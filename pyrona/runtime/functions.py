@@ -151,6 +151,27 @@ def detached_twin(func: types.FunctionType) -> types.FunctionType | None:
     return None if table is None else table.get(id(func))
 
 
+#: Entries of a detached function's snapshot that are not the program's globals.
+_SNAPSHOT_HOUSEKEEPING = frozenset({"__builtins__", "__name__"})
+
+
+def snapshot_slots(func: types.FunctionType) -> list[tuple[str, Any]]:
+    """What a detached (frozen) function sees instead of its module's globals and its
+    cells: (name, value) of its private snapshot, then `name (captured)` for each captured
+    variable; empty for a function that was never detached. (How views draw it.)"""
+    twin = detached_twin(func)
+    if twin is None:
+        return []
+    found = [(name, value) for name, value in twin.__globals__.items()
+             if name not in _SNAPSHOT_HOUSEKEEPING and not name.startswith(RESERVED_PREFIX)]
+    for name, cell in zip(twin.__code__.co_freevars, twin.__closure__ or (), strict=False):
+        try:
+            found.append((f"{name} (captured)", cell.cell_contents))
+        except ValueError:
+            pass  # an empty cell
+    return found
+
+
 def _hook_names(code: types.CodeType) -> Iterator[str]:
     stack = [code]
     while stack:

@@ -32,6 +32,12 @@ NOTES: tuple[tuple[str, str], ...] = (
     ("Brown dotted outline, (not freezable)", "an object freeze refuses (FREEZABLE_NO)."),
     ("Teal dashed outline, (explicit-only)", "an object frozen only when passed to freeze itself "
                                              "(FREEZABLE_EXPLICIT)."),
+    ("Pale teal, dashed outline", "the objects a freeze visited before it stopped (all or nothing: "
+                                  "none was frozen); the object that stopped it is outlined in red."),
+    ("Purple outline", "the object whose __pre_freeze__ hook runs at this step (hooks run in the "
+                       "order the freeze meets the objects, once per object)."),
+    ("(detached: own globals)", "a frozen function: its edges are its private snapshot of the "
+                                "globals it names and of its captured variables, not the module's."),
     ("Dotted edge", "a borrow: a reference from the local region (a variable or a local object) into a "
                     "region, to a frozen object or to a cown. References held by region objects, "
                     "frozen objects and cowns are solid."),

@@ -77,7 +77,8 @@ def emit(sc: Scene) -> str:
     if sc.options.collapse_regions:
         for rid in sorted(sc.region_depth):
             out.append(f"style rg{rid} fill:{REGION_FILLS[sc.region_depth[rid] % len(REGION_FILLS)]}")
-    for cls in sorted(sc.classes):
+    # (mermaid styles a node by its classes in the order they are given: the red outline last wins)
+    for cls in sorted(sc.classes, key=lambda c: (c == "error", c)):
         ids = sorted(sc.classes[cls], key=id_key)
         out.append(f"class {','.join(ids)} {cls}")
     out += CLASS_DEFS

@@ -14,13 +14,18 @@ from pyrona.tracer.model import (
     CALLER_SLOT,
     COWN,
     COWN_NODE,
+    DETACHED,
     FRAME,
+    MODULE_PROXY,
+    SHOWN_STRUCTURE,
     FROZEN,
     EXPLICIT_ONLY,
     FROZEN_BRIDGE,
     LOCAL,
     NOT_FREEZABLE,
     MODULE_GLOBALS,
+    PER_INTERPRETER,
+    SHARED_CELL,
     ROOT_KINDS,
     STRUCTURE_KINDS,
     Node,
@@ -38,10 +43,13 @@ CLASS_DEFS = (
     "classDef frame fill:#ffffff,stroke:#666666",
     "classDef changed stroke:#e3a600,stroke-width:3px",
     "classDef unreachable stroke:#cc3333,stroke-width:2px,stroke-dasharray:5 3",
-    "classDef error stroke:red,stroke-width:4px",
     "classDef placeholder fill:#fff0f0,stroke:red,stroke-dasharray:4 3",
     "classDef unfreezable stroke:#8d6e63,stroke-width:3px,stroke-dasharray:2 2",
     "classDef explicitonly stroke:#2bb7c4,stroke-width:3px,stroke-dasharray:6 3",
+    "classDef visited fill:#d4f1f4,stroke:#0e7c86,stroke-width:2px,stroke-dasharray:4 2",
+    "classDef hooked stroke:#7b1fa2,stroke-width:4px",
+    # last: the red outline wins over the marks above (an unfreezable object that stopped a freeze)
+    "classDef error stroke:red,stroke-width:4px,stroke-dasharray:0",
 )
 MAX_VALUE, MAX_NAME, MAX_HEAD, MAX_EDGE = 28, 20, 40, 24
 #: Characters written as they are; every other one becomes a `#NN;` entity.
@@ -151,13 +159,20 @@ def written_to(graph: StepGraph) -> list[int]:
                    if ev.kind in _OUTLINED and ev.src is not None and ev.dst is None})
 
 
+def visited_by_failed_freeze(graph: StepGraph) -> set[int]:
+    """The objects a freeze that stopped at this step had visited (left as they were),
+    but not the one that stopped it (outlined in red)."""
+    return {nid for ev in graph.events if ev.kind == "freeze-rolled-back"
+            for nid in ev.nodes if nid != ev.src}
+
+
 def visible_nodes(graph: StepGraph, options: ViewOptions) -> tuple[set[int], set[int]]:
     """(nodes drawn, those of them unreachable). Both ends of a violation are always drawn."""
     reach = reachable(graph)
     shown, unreachable = set(), set()
     for n in graph.nodes.values():
-        if n.kind in STRUCTURE_KINDS and not options.show_structure:
-            continue
+        if n.kind in STRUCTURE_KINDS and not options.show_structure and n.detail not in SHOWN_STRUCTURE:
+            continue  # (a frozen function's snapshot, a module's proxy: drawn, freezing made them data)
         if n.place == FROZEN and not options.show_frozen:
             continue
         if (n.place == COWN or n.kind == COWN_NODE) and not options.show_cowns:
@@ -243,6 +258,14 @@ def node_lines(graph: StepGraph, node: Node, fields: list[tuple[str, str]], limi
     lines = [clip(head, MAX_HEAD)]
     if node.detail in (NOT_FREEZABLE, EXPLICIT_ONLY) and node.kind != FRAME:
         lines.append(f"({node.detail})")
+    elif node.detail == DETACHED:
+        lines.append("(detached: own globals)")
+    elif node.detail == MODULE_PROXY:
+        lines.append("(immutable proxy: its variables stay mutable)")
+    elif node.detail == SHARED_CELL:
+        lines.append("(mutable cell: atomic swaps)")
+    elif node.detail == PER_INTERPRETER:
+        lines.append("(one value per interpreter)")
     if node.kind == COWN_NODE:
         lines.append(f"status={clip(node.detail or '?', MAX_VALUE)}")
     elif is_frozen_bridge(node):  # FrankenScript's marking of a bridge reached by freeze
@@ -316,6 +339,8 @@ def build(graph: StepGraph, options: ViewOptions, previous: StepGraph | None = N
     for f in graph.fields:
         fields.setdefault(f.node, []).append((f.name, f.value))
     changed = changed_nodes(graph, previous)
+    visited = visited_by_failed_freeze(graph)
+    hooked = {nid for ev in graph.events if ev.kind == "pre-freeze" for nid in ev.nodes}
     collapse = options.collapse_regions
     drawn: dict[int, str] = {}  # node id -> id of what stands for it in the diagram
     for nid in sorted(shown):
@@ -330,7 +355,8 @@ def build(graph: StepGraph, options: ViewOptions, previous: StepGraph | None = N
         for cls, on in (("immutable", node.place == FROZEN), ("frame", node.kind in ROOT_KINDS),
                         ("unreachable", nid in unreachable), ("changed", nid in changed),
                         ("unfreezable", node.detail == NOT_FREEZABLE),
-                        ("explicitonly", node.detail == EXPLICIT_ONLY)):
+                        ("explicitonly", node.detail == EXPLICIT_ONLY), ("visited", nid in visited),
+                        ("hooked", nid in hooked)):
             if on:
                 sc.mark(cls, drawn[nid])
     rids = {int(d[2:]) for d in drawn.values() if d.startswith("rg")}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..tracer.model import Edge, Field, LOCAL, MODULE_GLOBALS, Node, ROOT_KINDS, STRUCTURE_KINDS
+from ..tracer.model import (
+    LOCAL, MODULE_GLOBALS, ROOT_KINDS, SHOWN_STRUCTURE, STRUCTURE_KINDS, Edge, Field, Node,
+)
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -12,7 +14,8 @@ if TYPE_CHECKING:
 def step_text(step: Step, graph: StepGraph, source_line: str = "", show_structure: bool = False) -> str:
     """A readable dump of one step (what `pyrona show` prints)."""
     nodes = graph.nodes
-    hidden = set() if show_structure else {n.id for n in nodes.values() if n.kind in STRUCTURE_KINDS}
+    hidden = set() if show_structure else {n.id for n in nodes.values()
+                                           if n.kind in STRUCTURE_KINDS and n.detail not in SHOWN_STRUCTURE}
     fields: dict[int, list[Field]] = {}
     for f in graph.fields:
         fields.setdefault(f.node, []).append(f)
