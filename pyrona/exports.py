@@ -1,19 +1,16 @@
 """Exports of a trace, shared by the CLI (`pyrona export`) and the server: mermaid, markdown, JSON, HTML.
 
 Markdown is one titled mermaid block per step, like FrankenScript's output (GitHub
-renders it); JSON is every step's graph; HTML is a self-contained page (the steps'
-diagrams and mermaid itself inline) that works offline.
+renders it); JSON is every step's graph; HTML is the viewer itself in one file that works
+offline (`server/offline.py`); pictures (SVG, PNG, GIF, PDF) are drawn in Chromium
+(`pyrona/pictures.py`).
 """
 
 from __future__ import annotations
 
-import html
 import json
-import os
-import re
 from dataclasses import asdict
 
-from .tracer.naming import plural
 from .tracer.store import StoreError, TraceStore
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -110,98 +107,14 @@ def write_json(store: TraceStore, trace: int, steps: range, out: TextIO) -> None
     out.write("\n]}\n")
 
 
-def write_html(store: TraceStore, trace: int, steps: range, out: TextIO, mermaid_js: str | None,
-               note: str = "") -> None:
-    """A self-contained page: every step's diagram as mermaid text, drawn one at a time by
-    mermaid inlined in the page (without it, the diagrams show as text)."""
-    from .views.mermaid import to_mermaid
+def write_html(store: TraceStore, trace: int, out: TextIO, step: int = 0, note: str = "") -> None:
+    """The viewer itself as one self-contained page, opened at `step`: the same template and
+    scripts the server serves, inlined, and the trace's steps inside (works offline)."""
+    from .server.offline import viewer_page
 
-    info = store.trace(trace)
-    records, previous = [], None
-    for index in steps:
-        [step] = store.steps(trace, index, 1)
-        graph = store.step(trace, index)
-        records.append({"index": index, "line": step.line, "file": os.path.basename(step.file),
-                        "source": source_line(store, trace, step.file, step.line).strip(),
-                        "violations": violation_texts(graph),
-                        "mermaid": to_mermaid(graph, previous=previous)})
-        previous = graph
-    title = html.escape(f"{info.name}: trace {info.id}")
-    status = f"{info.status}, {plural(info.steps, 'step')}" + (f": {info.message}" if info.message else "")
-    out.write(_HTML_HEAD.format(title=title, status=html.escape(status), note=html.escape(note)))
-    out.write(f"<script>const STEPS = {_script_safe(json.dumps(records))};</script>\n")
-    if mermaid_js:
-        out.write(f"<script>{_script_safe(mermaid_js)}</script>\n")
-    out.write(_HTML_TAIL)
+    out.write(viewer_page(store, trace, step, note))
 
 
 def violation_texts(graph: StepGraph) -> list[str]:
     """The step's violations as people read them (objects named as the diagram names them)."""
     return [e.text for e in graph.events if e.kind == "violation"]
-
-
-def _script_safe(text: str) -> str:
-    """Text that cannot end or confuse the <script> element it goes in (same meaning in JS)."""
-    return re.sub(r"</(script)", r"<\\/\1", text, flags=re.IGNORECASE).replace("<!--", "<\\!--")
-
-
-_HTML_HEAD = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body {{ font: 15px/1.45 system-ui, sans-serif; margin: 1.2rem; color: #1d2433; }}
-header {{ display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }}
-code {{ background: #f1f3f7; padding: .1rem .35rem; border-radius: 4px; }}
-#diagram {{ margin-top: 1rem; overflow: auto; border: 1px solid #d9dee7; border-radius: 6px;
-  padding: .5rem; }}
-.violation {{ color: #b71c1c; font-weight: 600; }}
-pre.mermaid-text {{ white-space: pre-wrap; font-size: 12px; }}
-input[type=range] {{ width: min(40rem, 90vw); }}
-</style></head><body>
-<h1>{title}</h1><p>{status}</p><p>{note}</p>
-<header><button id="prev">&larr; step</button><input id="slider" type="range" min="0" value="0">
-<button id="next">step &rarr;</button><span id="where"></span></header>
-<p><code id="line"></code></p><p id="violation" class="violation" hidden></p><div id="diagram"></div>
-"""
-
-_HTML_TAIL = """<script>
-(function () {
-  let at = 0, drawn = 0;
-  const $ = (id) => document.getElementById(id);
-  const slider = $("slider");
-  slider.max = Math.max(STEPS.length - 1, 0);
-  if (window.mermaid) window.mermaid.initialize({ startOnLoad: false, securityLevel: "strict" });
-  async function show(i) {
-    if (!STEPS.length) { $("where").textContent = "no steps"; return; }
-    at = Math.max(0, Math.min(STEPS.length - 1, i));
-    const s = STEPS[at], ticket = ++drawn;
-    slider.value = at;
-    $("where").textContent = `step ${s.index} (${at + 1} of ${STEPS.length}), ${s.file} line ${s.line}`;
-    $("line").textContent = s.source;
-    $("violation").textContent = (s.violations || []).join(" · ");
-    $("violation").hidden = !(s.violations || []).length;
-    if (!window.mermaid) {
-      const pre = document.createElement("pre");
-      pre.className = "mermaid-text";
-      pre.textContent = s.mermaid;
-      $("diagram").replaceChildren(pre);
-      return;
-    }
-    try {
-      const { svg } = await window.mermaid.render(`d${ticket}`, s.mermaid);
-      if (ticket === drawn) $("diagram").innerHTML = svg;
-    } catch (err) {
-      $("diagram").textContent = String(err);
-    }
-  }
-  $("prev").onclick = () => show(at - 1);
-  $("next").onclick = () => show(at + 1);
-  slider.oninput = () => show(Number(slider.value));
-  document.addEventListener("keydown", (e) => {
-    if (e.key === "ArrowLeft") show(at - 1);
-    if (e.key === "ArrowRight") show(at + 1);
-  });
-  show(0);
-})();
-</script></body></html>
-"""

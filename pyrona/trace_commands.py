@@ -192,18 +192,6 @@ def cmd_show(options: argparse.Namespace) -> int:
     return 0
 
 
-def _mermaid_bundle() -> str | None:
-    """mermaid as installed by set-up, to inline into a self-contained page."""
-    from . import assets
-
-    bundle = assets.folder("mermaid") / "mermaid.min.js"
-    if bundle.is_file():
-        return bundle.read_text(encoding="utf-8")
-    print("pyrona: warning: mermaid is not installed (make setup): the page shows the diagrams as text",
-          file=sys.stderr)
-    return None
-
-
 def cmd_export(options: argparse.Namespace) -> int:
     from . import exports
 
@@ -213,12 +201,11 @@ def cmd_export(options: argparse.Namespace) -> int:
         steps = range(index := exports.step_index(store, options.trace, options.step), index + 1)
     else:
         steps = exports.step_range(store, options.trace, options.step)
-    mermaid_js = _mermaid_bundle() if options.format == "html" else None
     with _output(options.output) as out:  # (opened once the trace and steps are known good)
         if options.format == "mermaid":
             exports.write_mermaid(store, options.trace, steps[0], out)
         elif options.format == "html":
-            exports.write_html(store, options.trace, steps, out, mermaid_js)
+            exports.write_html(store, options.trace, out, steps[0] if options.step is not None else 0)
         else:
             write = exports.write_markdown if options.format == "md" else exports.write_json
             write(store, options.trace, steps, out)
