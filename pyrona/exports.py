@@ -9,6 +9,7 @@ offline (`server/offline.py`); pictures (SVG, PNG, GIF, PDF) are drawn in Chromi
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 
 from .tracer.store import StoreError, TraceStore
@@ -118,3 +119,77 @@ def write_html(store: TraceStore, trace: int, out: TextIO, step: int = 0, note: 
 def violation_texts(graph: StepGraph) -> list[str]:
     """The step's violations as people read them (objects named as the diagram names them)."""
     return [e.text for e in graph.events if e.kind == "violation"]
+
+
+#: at most this many slides are drawn at once
+MAX_SLIDES = 60
+SLIDE_MARK = re.compile(r"#\s*pyrona:\s*slide\b")
+#: the formats drawn in Chromium (`pyrona/pictures.py`)
+PICTURES = ("svg", "png", "gif", "pdf")
+
+
+def marked_lines(source: str, mark: re.Pattern[str] = SLIDE_MARK) -> list[int]:
+    """The lines marked with `mark` (at their end, or alone on the line before them)."""
+    lines, found = source.splitlines(), []
+    for at, text in enumerate(lines):
+        if not mark.search(text):
+            continue
+        if not text.lstrip().startswith("#"):
+            found.append(at + 1)
+            continue
+        for after in range(at + 1, len(lines)):
+            code = lines[after].strip()
+            if code and not code.startswith("#"):
+                found.append(after + 1)
+                break
+    return found
+
+
+def slide_steps(store: TraceStore, trace: int, bookmarks: list[int] | None = None) -> list[int]:
+    """The steps a presentation shows: the bookmarks if given, else the steps of the lines
+    marked `# pyrona: slide` in the program, else the steps with region events or violations
+    (else the last step). At most MAX_SLIDES."""
+    total = store.step_count(trace)
+    if bookmarks:
+        return sorted({step_index(store, trace, b) for b in bookmarks})[:MAX_SLIDES]
+    files = store.files(trace)
+    if 0 in files:
+        main, source = files[0]
+        marked = set(marked_lines(source))
+        if marked:
+            steps = [s.index for s in store.steps(trace) if s.file == main and s.line in marked]
+            if steps:
+                return steps[:MAX_SLIDES]
+    steps = sorted({e.step for e in store.events(trace) if e.step < total})
+    return steps[:MAX_SLIDES] or [total - 1]
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """`1280x720` as (1280, 720); a StoreError if it is not a sensible screen size."""
+    match = re.fullmatch(r"(\d{2,5})[x×](\d{2,5})", text.strip())
+    if not match or not (160 <= int(match[1]) <= 7680 and 120 <= int(match[2]) <= 4320):
+        raise StoreError(f"size {text!r} is not WIDTHxHEIGHT between 160x120 and 7680x4320")
+    return int(match[1]), int(match[2])
+
+
+def draw_pictures(store: TraceStore, trace: int, fmt: str, step: int | None = None,
+                  slides: list[int] | None = None, size: tuple[int, int] = (1280, 720),
+                  ) -> list[tuple[str, bytes]]:
+    """The files of a picture export, as (name, content): `svg`/`png` of one step (`step`,
+    default the last) or of each slide in `slides`; `gif`/`pdf` of the slides in one file."""
+    from .pictures import Camera, gif
+
+    name = f"trace-{trace}"
+    scale = 2.0 if fmt == "pdf" else 1.0  # (printed: sharper)
+    with Camera(store, trace, size=size, scale=scale) as camera:
+        if fmt in ("gif", "pdf"):
+            shots = camera.slides(slides or [step_index(store, trace, step)])
+            return [(f"{name}.{fmt}", gif(shots) if fmt == "gif" else camera.pdf(shots))]
+        steps = slides if slides is not None else [step_index(store, trace, step)]
+        files = []
+        for number, index in enumerate(steps, 1):
+            camera.show(index)
+            data = camera.svg().encode() if fmt == "svg" else camera.png()
+            label = f"slide-{number:02d}-step-{index}" if slides is not None else f"step-{index}"
+            files.append((f"{name}-{label}.{fmt}", data))
+        return files

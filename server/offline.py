@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -146,7 +145,3 @@ def _json_safe(data: object) -> str:
 
 def _style_safe(text: str) -> str:
     return re.sub(r"</(style)", r"<\\/\1", text, flags=re.IGNORECASE)
-
-
-def frontend_file(name: str) -> Path:
-    return assets.folder("frontend") / name
