@@ -174,14 +174,15 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def draw_pictures(store: TraceStore, trace: int, fmt: str, step: int | None = None,
                   slides: list[int] | None = None, size: tuple[int, int] = (1280, 720),
-                  ) -> list[tuple[str, bytes]]:
+                  deadline: float | None = None) -> list[tuple[str, bytes]]:
     """The files of a picture export, as (name, content): `svg`/`png` of one step (`step`,
-    default the last) or of each slide in `slides`; `gif`/`pdf` of the slides in one file."""
+    default the last) or of each slide in `slides`; `gif`/`pdf` of the slides in one file.
+    Past `deadline` (time.monotonic()) a PictureError stops it."""
     from .pictures import Camera, gif
 
     name = f"trace-{trace}"
     scale = 2.0 if fmt == "pdf" else 1.0  # (printed: sharper)
-    with Camera(store, trace, size=size, scale=scale) as camera:
+    with Camera(store, trace, size=size, scale=scale, deadline=deadline) as camera:
         if fmt in ("gif", "pdf"):
             shots = camera.slides(slides or [step_index(store, trace, step)])
             return [(f"{name}.{fmt}", gif(shots) if fmt == "gif" else camera.pdf(shots))]

@@ -14,6 +14,7 @@ import io
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,8 +72,9 @@ class Camera:
     (presentation mode) at `size`: `show(step)` then `png()` or `svg()`."""
 
     def __init__(self, store: TraceStore, trace: int, size: tuple[int, int] = SLIDE_SIZE,
-                 scale: float = 1.0, present: bool = True) -> None:
+                 scale: float = 1.0, present: bool = True, deadline: float | None = None) -> None:
         self.store, self.trace, self.size, self.scale, self.present = store, trace, size, scale, present
+        self.deadline = deadline
 
     def __enter__(self) -> Camera:
         try:
@@ -123,6 +125,8 @@ class Camera:
 
     def show(self, step: int) -> None:
         """Go to `step` as a person would (the step slider), and wait until it is drawn."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise PictureError("stopped: the export took too long (draw fewer slides, or smaller steps)")
         self.page.evaluate("""n => { const s = document.getElementById("slider");
             s.value = n; s.dispatchEvent(new Event("input")); }""", step)
         self._wait_drawn(step)
