@@ -92,7 +92,8 @@ def test_bad_export_requests_are_refused_clearly(client, job_queue):
              ({"format": "gif", "bookmarks": list(range(100))}, 422, "invalid-request")]
     for body, status, kind in cases:
         response = client.post(f"/api/traces/{job_queue}/exports", json=body)
-        assert response.status_code == status and response.json()["error"]["kind"] == kind, (body, response.text)
+        assert response.status_code == status, (body, response.text)
+        assert response.json()["error"]["kind"] == kind
     assert client.post("/api/traces/99999/exports", json={"format": "png"}).status_code == 404
     missing = client.get("/api/exports/" + "x" * 22)
     assert missing.status_code == 404 and missing.json()["error"]["kind"] == "not-found"
