@@ -20,7 +20,7 @@ from pyrona import exports
 from pyrona.tracer.store import StoreError, TraceStore
 
 from .access import access
-from .api import OF_A_TRACE, TraceId, problems, trace_of
+from .api import Problem, TraceId, problems, trace_of
 from .export_jobs import MAX_PENDING, ExportBusy, ExportJob, new_id
 from .problems import HTTPProblem
 from .viewmodels import readable_steps
@@ -60,7 +60,8 @@ def _prepare(db: object, trace: int, ref: str, asked: ExportRequest) -> ExportJo
     try:
         info = trace_of(store, trace)
         if readable_steps(store, info) == 0:
-            raise HTTPProblem(404, "no-steps", f"Trace {ref} has no steps to export.")
+            why = "yet (its run is queued)" if info.status in ("queued", "running") else "to export"
+            raise HTTPProblem(409, "no-steps", f"Trace {ref} has no steps {why}.")
         try:
             size = exports.parse_size(asked.size)
             step = None if asked.step is None else exports.step_index(store, trace, asked.step)
@@ -76,8 +77,9 @@ def _prepare(db: object, trace: int, ref: str, asked: ExportRequest) -> ExportJo
 
 @router.post("/traces/{trace}/exports", status_code=202, response_model=ExportInfo,
              summary="Queue a picture export (SVG, PNG, GIF, PDF) drawn in Chromium; poll its `id`",
-             responses={**OF_A_TRACE, 429: {"model": problems(422)[422]["model"],
-                                             "description": f"`busy`: {MAX_PENDING} exports are waiting"}})
+             responses={**problems(400, 404, 422),
+                        409: {"model": Problem, "description": "`no-steps`: the trace has no steps (yet)"},
+                        429: {"model": Problem, "description": f"`busy`: {MAX_PENDING} exports are waiting"}})
 async def create_export(request: Request, trace: TraceId, asked: ExportRequest) -> JSONResponse:
     ref = request.path_params["trace"]
     job = await run_in_threadpool(_prepare, request.app.state.settings.db, trace, ref, asked)
@@ -108,7 +110,7 @@ def get_export(request: Request, export_id: ExportId) -> JSONResponse:
                              "content": {kind: {"schema": {"type": "string", "format": "binary"}}
                                          for kind in ("image/svg+xml", "image/png", "image/gif",
                                                       "application/pdf", "application/zip")}},
-                       409: {"model": problems(422)[422]["model"],
+                       409: {"model": Problem,
                              "description": "`not-ready` (queued or running) or `failed`"},
                        **problems(404, 422)})
 def export_file(request: Request, export_id: ExportId) -> FileResponse:
