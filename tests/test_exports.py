@@ -235,3 +235,39 @@ def test_the_svg_goes_to_stdout_without_o(traced):
     done = pyrona("export", str(trace_id), "--format", "svg", "--step", "5", db=db)
     assert done.returncode == 0 and done.stdout.startswith("<?xml") and "</svg>" in done.stdout
     assert io.StringIO(done.stdout).read().count("<svg") >= 1
+
+
+def test_the_viewers_export_menu_downloads_a_drawn_slide_and_the_offline_page(browser, tmp_path):
+    """In a real `pyrona serve`: the Export menu queues a PNG of the step shown, polls it and
+    downloads it; its HTML download is the offline viewer, opened at the step shown."""
+    from pyrona.server.launch import ServerProcess
+
+    from api_client import get, post, wait_for
+
+    with ServerProcess(tmp_path / "t.db", tmp_path / "server.log", cwd=ROOT, timeout=90) as served:
+        trace_id = post(served.base, "job_queue.py", (ROOT / "sample_programs" / "job_queue.py").read_text())
+        wait_for(lambda: get(served.base, f"/api/traces/{trace_id}")["status"] == "done", 60, "the run")
+        context = browser.new_context(viewport={"width": 1600, "height": 900}, accept_downloads=True)
+        page = context.new_page()
+        page.goto(f"{served.base}/traces/{trace_id}?step=20")
+        page.wait_for_selector("#stage[data-step='20'] svg")
+        with page.expect_download(timeout=120_000) as download:
+            page.select_option("#export", "png")
+        png = tmp_path / "menu.png"
+        download.value.save_as(png)
+        assert download.value.suggested_filename == f"trace-{trace_id}-step-20.png"
+        with Image.open(png) as picture:
+            assert picture.size == (1280, 720)
+        page.wait_for_function("document.getElementById('export-status').textContent.includes('downloaded')")
+        with page.expect_download() as download:
+            page.select_option("#export", "html")
+        offline = tmp_path / "offline.html"
+        download.value.save_as(offline)
+        context.close()
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort())
+    page = context.new_page()
+    page.goto(offline.as_uri())
+    page.wait_for_selector("#stage[data-step='20'] svg")  # opened where the viewer was
+    assert page.locator("#export option").all_inner_texts() == ["Export…", "this diagram (SVG)"]
+    context.close()
