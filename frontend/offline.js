@@ -6,6 +6,13 @@
 window.PyronaOffline = (() => {
   const data = JSON.parse(document.getElementById("offline-data").textContent);
 
+  // Inside a notebook the page is an iframe's srcdoc (about:srcdoc), whose URL cannot take
+  // the step the viewer writes into it: the page works on without it.
+  const replaceState = history.replaceState.bind(history);
+  history.replaceState = (...args) => {
+    try { replaceState(...args); } catch (_) { /* a URL this page cannot have */ }
+  };
+
   function answer(status, body, type) {
     return new Response(body, { status, headers: { "Content-Type": type } });
   }
