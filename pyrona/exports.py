@@ -8,6 +8,7 @@ offline (`server/offline.py`); pictures (SVG, PNG, GIF, PDF) are drawn in Chromi
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import asdict
@@ -70,7 +71,9 @@ def write_mermaid(store: TraceStore, trace: int, step: int | None, out: TextIO) 
 
 
 def write_markdown(store: TraceStore, trace: int, steps: range, out: TextIO, note: str = "") -> None:
-    """One titled mermaid block per step, what changed since the step before outlined."""
+    """One titled mermaid block per step, laid out as FrankenScript's output is (the line in a
+    `<pre>`, the diagram on white, a page break after it), what changed since the step before
+    outlined."""
     from .views.mermaid import to_mermaid
 
     info = store.trace(trace)
@@ -81,11 +84,13 @@ def write_markdown(store: TraceStore, trace: int, steps: range, out: TextIO, not
         graph = store.step(trace, index)
         source = source_line(store, trace, step.file, step.line).strip()
         after = {"return": " (back from a call)", "raise": " (an exception came back)"}.get(step.event, "")
-        out.write(f"## Step {index}: line {step.line}{after}\n\n`{source}`\n\n")
+        # FrankenScript's layout of a step: the line, the diagram on white, a page break
+        line = html.escape(f"Line {step.line}: {source}", quote=False)
+        out.write(f"## Step {index}{after}\n\n<pre><code>{line}</code></pre>\n\n")
         out.write("".join(f"> **Violation:** {text}\n\n" for text in violation_texts(graph)))
-        out.write("```mermaid\n")
+        out.write("<div style='background: #fff'>\n\n```mermaid\n")
         out.write(to_mermaid(graph, previous=previous))
-        out.write("\n```\n\n")
+        out.write("\n```\n</div>\n<div style='break-after:page'></div>\n\n")
         previous = graph
 
 
