@@ -4,7 +4,15 @@
 "use strict";
 
 window.PyronaOffline = (() => {
-  const data = JSON.parse(document.getElementById("offline-data").textContent);
+  // the answers, gzipped JSON in base64 (server/offline.py): unpacked once, before any answer
+  let data = null;
+  const ready = (async () => {
+    const packed = atob(document.getElementById("offline-data").textContent.trim());
+    const bytes = Uint8Array.from(packed, (c) => c.charCodeAt(0));
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    data = JSON.parse(await new Response(stream).text());
+    return data;
+  })();
 
   // Inside a notebook the page is an iframe's srcdoc (about:srcdoc), whose URL cannot take
   // the step the viewer writes into it: the page works on without it.
@@ -35,6 +43,7 @@ window.PyronaOffline = (() => {
   }
 
   async function fetch(path, options = {}) {
+    await ready;
     const method = (options.method || "GET").toUpperCase();
     if (method !== "GET") return missing("Changing the trace");
     const url = new URL(path, "http://offline.invalid/");
@@ -47,5 +56,5 @@ window.PyronaOffline = (() => {
     return answer(200, JSON.stringify(body), "application/json");
   }
 
-  return { fetch, data };
+  return { fetch, ready };
 })();
