@@ -8,7 +8,9 @@ function PyronaExports({ state, base, trace, query }) {
   const $ = (id) => document.getElementById(id);
   const select = $("export");
   const status = $("export-status");
-  const DRAWN = { png: "this step as a slide (PNG)", pdf: "the slides (PDF)", gif: "the slides (GIF)" };
+  // made by the server in its queue (seconds): asked, polled, then downloaded
+  const DRAWN = { png: "this step as a slide (PNG)", pdf: "the slides (PDF)", gif: "the slides (GIF)",
+                  html: "the viewer as one file (HTML)" };
 
   function download(href, name) {
     const a = P.el("a", { href, download: name });
@@ -26,14 +28,14 @@ function PyronaExports({ state, base, trace, query }) {
   }
 
   async function drawn(format) {
-    const body = format === "png" ? { format, step: state.step } : { format };
-    say(`Drawing ${DRAWN[format]}…`);
+    const body = format === "png" || format === "html" ? { format, step: state.step } : { format };
+    say(`Making ${DRAWN[format]}…`);
     try {
       let info = await P.api(`${base}/exports`, {
         method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
       });
       while (info.status === "queued" || info.status === "running") {
-        say(`Drawing ${DRAWN[format]}… (${info.status})`);
+        say(`Making ${DRAWN[format]}… (${info.status})`);
         await new Promise((resolve) => setTimeout(resolve, 700));
         info = await P.api(`/api/exports/${info.id}`);
       }
@@ -59,8 +61,7 @@ function PyronaExports({ state, base, trace, query }) {
     } else if (what === "mermaid") {
       download(`${base}/steps/${state.step}/mermaid?${query(state.options)}`, `trace-${trace}-step-${state.step}.mmd`);
     } else {
-      const step = what === "html" ? `&step=${state.step}` : "";
-      download(`${base}/export?format=${what}${step}`, `trace-${trace}.${what}`);
+      download(`${base}/export?format=${what}`, `trace-${trace}.${what}`);
     }
   });
 }

@@ -31,11 +31,12 @@ ExportId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{16,40}$", description="t
 
 class ExportRequest(BaseModel):
     """What to draw: `svg` (a step's diagram) or `png` (a step as a slide) of `step` (default
-    the last), or of each slide with `slides` (a zip); `gif` and `pdf` are of the slides. The
+    the last), or of each slide with `slides` (a zip); `gif` and `pdf` are of the slides;
+    `html` is the offline viewer, opened at `step`. The
     slides are `bookmarks` if given, else the program's `# pyrona: slide` lines, else the
     steps with region events or violations."""
 
-    format: Literal["svg", "png", "gif", "pdf"]
+    format: Literal["svg", "png", "gif", "pdf", "html"]
     step: int | None = Field(None, description="the step (negative counts from the end)")
     slides: bool = False
     bookmarks: list[int] | None = Field(None, max_length=exports.MAX_SLIDES)
@@ -76,7 +77,7 @@ def _prepare(db: object, trace: int, ref: str, asked: ExportRequest) -> ExportJo
 
 
 @router.post("/traces/{trace}/exports", status_code=202, response_model=ExportInfo,
-             summary="Queue a picture export (SVG, PNG, GIF, PDF) drawn in Chromium; poll its `id`",
+             summary="Queue an export (SVG, PNG, GIF, PDF drawn in Chromium; offline HTML); poll its `id`",
              responses={**problems(400, 404, 422),
                         409: {"model": Problem, "description": "`no-steps`: the trace has no steps (yet)"},
                         429: {"model": Problem, "description": f"`busy`: {MAX_PENDING} exports are waiting"}})
@@ -108,7 +109,7 @@ def get_export(request: Request, export_id: ExportId) -> JSONResponse:
             response_class=FileResponse,
             responses={200: {"description": "The file (`Content-Disposition: attachment`)",
                              "content": {kind: {"schema": {"type": "string", "format": "binary"}}
-                                         for kind in ("image/svg+xml", "image/png", "image/gif",
+                                         for kind in ("text/html", "image/svg+xml", "image/png", "image/gif",
                                                       "application/pdf", "application/zip")}},
                        409: {"model": Problem,
                              "description": "`not-ready` (queued or running) or `failed`"},

@@ -1,6 +1,7 @@
-"""Export jobs: pictures of a trace drawn in Chromium (SVG, PNG, GIF, PDF), never inside a
-request. A request queues one (`Exports.submit`) on the job manager's bounded queue, the
-same threads that run uploads; the client polls it and downloads the file once it is done.
+"""Export jobs: pictures of a trace drawn in Chromium (SVG, PNG, GIF, PDF), and the offline
+viewer (HTML, seconds for a long trace), never made inside a request. A request queues one
+(`Exports.submit`) on the job manager's bounded queue, the same threads that run uploads;
+the client polls it and downloads the file once it is done.
 
 An export reads the store, draws in a headless Chromium with every network request refused
 (`pyrona/pictures.py`), and keeps its file in a folder of this server for KEEP_SECONDS. Its
@@ -28,8 +29,8 @@ from .settings import ServerSettings
 
 log = logging.getLogger("pyrona.server")
 
-FORMATS = {"svg": "image/svg+xml", "png": "image/png", "gif": "image/gif", "pdf": "application/pdf",
-           "zip": "application/zip"}
+FORMATS = {"html": "text/html; charset=utf-8", "svg": "image/svg+xml", "png": "image/png",
+           "gif": "image/gif", "pdf": "application/pdf", "zip": "application/zip"}
 #: exports waiting or running at once, over all clients; more is refused (429)
 MAX_PENDING = 8
 #: an export longer than this is stopped (between two slides)
@@ -112,10 +113,15 @@ class Exports:
         job.status = "running"
         store = TraceStore(self.settings.db, shared=True, pooled=True)
         try:
-            files = exports.draw_pictures(store, job.trace, job.format, job.step, job.slides, job.size,
-                                          deadline=job.created + EXPORT_SECONDS)
+            if job.format == "html":  # (no browser, but seconds for a long trace: not in a request)
+                page = io.StringIO()
+                exports.write_html(store, job.trace, page, job.step or 0)
+                files = [(f"trace-{job.trace}.html", page.getvalue().encode())]
+            else:
+                files = exports.draw_pictures(store, job.trace, job.format, job.step, job.slides, job.size,
+                                              deadline=job.created + EXPORT_SECONDS)
             name = f"trace-{job.ref}"
-            if job.slides is None or job.format in ("gif", "pdf"):  # one file
+            if job.slides is None or job.format in ("gif", "pdf", "html"):  # one file
                 data, kind = files[0][1], job.format
                 job.filename = files[0][0].replace(f"trace-{job.trace}", name, 1)
             else:  # one picture per slide: a zip of them

@@ -68,10 +68,11 @@ def test_an_export_waits_in_the_runs_queue_and_is_downloaded(client, job_queue):
         assert picture.size == (1280, 720)
 
 
-def test_formats_of_the_slides(client, job_queue):
+def test_formats_of_the_slides_and_the_offline_page(client, job_queue):
     asked = {"gif": {"format": "gif", "bookmarks": [3, 20], "size": "640x360"},
              "pdf": {"format": "pdf", "bookmarks": [3, 20, 30]},
-             "zip": {"format": "svg", "slides": True, "bookmarks": [5, 20]}}
+             "zip": {"format": "svg", "slides": True, "bookmarks": [5, 20]},
+             "html": {"format": "html", "step": 20}}
     ids = {k: client.post(f"/api/traces/{job_queue}/exports", json=v).json()["id"] for k, v in asked.items()}
     gif = client.get(finished(client, ids["gif"])["download"])
     with Image.open(io.BytesIO(gif.content)) as picture:
@@ -79,6 +80,9 @@ def test_formats_of_the_slides(client, job_queue):
     pdf = client.get(finished(client, ids["pdf"])["download"])
     assert pdf.headers["content-type"] == "application/pdf"
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf.content)) == 3
+    page = client.get(finished(client, ids["html"])["download"])
+    assert page.headers["content-type"].startswith("text/html") and 'id="offline-data"' in page.text
+    assert '"step": 20' in page.text  # opened at the step asked
     zipped = client.get(finished(client, ids["zip"])["download"])
     names = zipfile.ZipFile(io.BytesIO(zipped.content)).namelist()
     assert [n.rsplit("-", 1)[-1] for n in names] == ["5.svg", "20.svg"]
