@@ -29,6 +29,10 @@ function PyronaExports({ state, base, trace, query }) {
 
   async function drawn(format) {
     const body = format === "png" || format === "html" ? { format, step: state.step } : { format };
+    // the slides are the bookmarks when presentation mode keeps some (else the server picks)
+    if ((format === "pdf" || format === "gif") && Array.isArray(state.bookmarks) && state.bookmarks.length) {
+      body.bookmarks = state.bookmarks.slice(0, 60);
+    }
     say(`Making ${DRAWN[format]}…`);
     try {
       let info = await P.api(`${base}/exports`, {
