@@ -72,7 +72,9 @@ def show(path_or_source: str | os.PathLike[str], step: int | None = None, *, nam
     with tempfile.TemporaryDirectory(prefix="pyrona-notebook-") as folder:
         script = _program(path_or_source, Path(folder), name)
         db = Path(folder) / "trace.db"
-        command = [sys.executable, "-m", "pyrona", "trace", str(script), "--db", str(db), *(argv or [])]
+        command = [sys.executable, "-m", "pyrona", "trace", str(script), "--db", str(db)]
+        if argv:
+            command += ["--", *argv]  # (the program's own arguments)
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
                                   cwd=script.parent, stdin=subprocess.DEVNULL)

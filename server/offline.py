@@ -18,6 +18,7 @@ import re
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pyrona import assets
+from pyrona.errors import PyronaError
 from pyrona.tracer.store import TraceStore
 from pyrona.views import legend as legend_text
 from pyrona.views.mermaid import ViewOptions, legend, to_mermaid
@@ -38,8 +39,10 @@ _STYLE = re.compile(r'<link rel="stylesheet" href="(/static/[^"]+)">')
 _SCRIPT = re.compile(r'<script src="(/(?:static|vendor)/[^"]+)"></script>')
 
 
-class OfflineError(Exception):
+class OfflineError(PyronaError):
     """A file the page needs is missing (mermaid before `npm ci`)."""
+
+    kind = "missing-asset"
 
 
 def view_sets(steps: int) -> list[dict[str, int]]:
