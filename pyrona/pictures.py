@@ -84,12 +84,13 @@ class Camera:
         from .exports import write_html
 
         executable = chromium()
+        self._browser = self._playwright = None
         self._folder = tempfile.TemporaryDirectory(prefix="pyrona-pictures-")
-        page_file = Path(self._folder.name) / "viewer.html"
-        with open(page_file, "w", encoding="utf-8") as out:
-            write_html(self.store, self.trace, out)
-        self._playwright = sync_playwright().start()
         try:
+            page_file = Path(self._folder.name) / "viewer.html"
+            with open(page_file, "w", encoding="utf-8") as out:
+                write_html(self.store, self.trace, out)
+            self._playwright = sync_playwright().start()
             self._browser = self._playwright.chromium.launch(executable_path=executable, headless=True,
                                                               args=CHROMIUM_ARGS)
             context = self._browser.new_context(
@@ -107,6 +108,13 @@ class Camera:
                 self.page.wait_for_function("document.body.classList.contains('present')")
                 # a picture cannot be clicked: no buttons, and the whole diagram in view
                 self.page.add_style_tag(content=PICTURE_STYLE)
+        except PictureError:
+            self.__exit__(None, None, None)
+            raise
+        except Exception as exc:  # (Playwright's: Chromium would not start, or the page broke)
+            self.__exit__(None, None, None)
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise PictureError(f"Chromium ({executable}) could not draw the trace: {first}") from exc
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -114,9 +122,10 @@ class Camera:
 
     def __exit__(self, *exc_info: object) -> None:
         try:
-            if getattr(self, "_browser", None) is not None:
+            if self._browser is not None:
                 self._browser.close()
-            self._playwright.stop()
+            if self._playwright is not None:
+                self._playwright.stop()
         finally:
             self._folder.cleanup()
 

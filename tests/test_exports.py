@@ -227,6 +227,13 @@ def test_picture_exports_say_what_is_wrong(traced, tmp_path):
     missing = {**os.environ, "PYRONA_CHROMIUM": str(tmp_path / "no-chromium")}
     done = pyrona("export", str(trace_id), "--format", "svg", db=db, env=missing)
     assert done.returncode == 2 and "is not an executable" in done.stderr
+    broken = tmp_path / "broken-chromium"
+    broken.write_text("#!/bin/sh\nexit 3\n")
+    broken.chmod(0o755)
+    done = pyrona("export", str(trace_id), "--format", "svg", db=db,
+                  env={**os.environ, "PYRONA_CHROMIUM": str(broken)})
+    assert done.returncode == 2 and "could not draw the trace" in done.stderr
+    assert "Traceback" not in done.stderr
     assert not list(tmp_path.glob("x.*"))
 
 
