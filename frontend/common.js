@@ -20,7 +20,8 @@ const Pyrona = (() => {
   async function request(path, options = {}) {
     let response;
     try {
-      response = await fetch(path, options);
+      // an exported page answers from the data written into it (offline.js)
+      response = await (window.PyronaOffline ? window.PyronaOffline.fetch(path, options) : fetch(path, options));
     } catch (err) {
       throw new ApiError(0, "network", "The server did not answer: " + err.message);
     }

@@ -316,29 +316,7 @@
   }
   $("present-button").addEventListener("click", () => present(!document.body.classList.contains("present")));
 
-  $("export").addEventListener("change", (e) => {
-    const what = e.target.value;
-    e.target.value = "";
-    if (!what) return;
-    let href, name;
-    if (what === "svg") {
-      const svg = $("stage").querySelector("svg");
-      if (!svg) return;
-      href = URL.createObjectURL(new Blob([svg.outerHTML], { type: "image/svg+xml" }));
-      name = `trace-${trace}-step-${state.step}.svg`;
-    } else if (what === "mermaid") {
-      href = `${base}/steps/${state.step}/mermaid?${query(state.options)}`;
-      name = `trace-${trace}-step-${state.step}.mmd`;
-    } else {
-      href = `${base}/export?format=${what}`;
-      name = `trace-${trace}.${what}`;
-    }
-    const a = el("a", { href, download: name });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    if (href.startsWith("blob:")) setTimeout(() => URL.revokeObjectURL(href), 5000);
-  });
+  PyronaExports({ state, base, trace, query });
 
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;

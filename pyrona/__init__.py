@@ -33,9 +33,17 @@ def enable_implicit_freezing() -> None:
     RUNTIME.implicit_freezing = True
 
 
+def show(path_or_source: object, step: int | None = None, **options: object) -> object:
+    """Trace a program (a .py path, or source text) in a separate process and return its
+    viewer, which Jupyter shows inline (`pyrona.notebook`; `%%pyrona` is its cell magic)."""
+    from .notebook import show as show_viewer
+
+    return show_viewer(path_or_source, step, **options)  # type: ignore[arg-type]
+
+
 __all__ = [
     "Region", "Obj", "freeze", "isfrozen", "is_frozen", "close", "is_closed", "merge", "dissolve",
     "Cown", "is_released", "enable_implicit_freezing", "when", "wait", "quiesce", "start",
-    "PyronaError", "RegionError", "RegionViolationError", "FrozenMutationError", "NotWriteableError",
+    "show", "PyronaError", "RegionError", "RegionViolationError", "FrozenMutationError", "NotWriteableError",
     "NotFreezableError", "MergeError", "DissolveError", "CloseError", "CownAccessError",
 ]

@@ -17,6 +17,7 @@ examples:
   pyrona trace prog.py                   record every step; prints the trace id
   pyrona show 3 --step 10                print step 10 of trace 3 as text
   pyrona export 3 --format md -o out.md  one mermaid diagram per step
+  pyrona export 3 --format pdf -o t.pdf  the slides, one a page
   pyrona worker --db postgresql://...    run the uploads 'pyrona serve' queued there
 
 exit status:
@@ -74,7 +75,12 @@ with their counters, the objects by place, and the step's events."""
 EXPORT_DESCRIPTION = """\
 Export a trace: 'mermaid' is one step's diagram (default: the last), 'md' one
 titled mermaid block per step (GitHub renders it), 'json' every step's graph,
-'html' a self-contained page of every step that works offline."""
+'html' the viewer itself in one file that works offline (opened at --step).
+Drawn in Chromium: 'svg' one step's diagram, 'png' one step as a slide (the
+viewer's presentation mode), or with --slides one file of each into the folder
+-o names; 'gif' (animated) and 'pdf' (a slide a page) of the slides. The slides
+are --bookmarks if given, else the lines marked '# pyrona: slide' in the
+program, else the steps with region events or violations."""
 
 READ_EPILOG = """\
 Steps count from 0; a negative step counts from the end (-1 is the last).
@@ -136,11 +142,17 @@ def build_parser() -> argparse.ArgumentParser:
                                  epilog=READ_EPILOG.format(more=",\n     or an output FILE it cannot write"),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     export.add_argument("trace", type=int, metavar="TRACE_ID", help=id_help)
-    export.add_argument("--format", choices=("mermaid", "md", "json", "html"), default="mermaid",
-                        help="what to write (default: mermaid)")
+    export.add_argument("--format", choices=("mermaid", "md", "json", "html", "svg", "png", "gif", "pdf"),
+                        default="mermaid", help="what to write (default: mermaid)")
     export.add_argument("--step", type=int, metavar="N",
-                        help="only this step (default: every step; for mermaid, the last)")
-    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+                        help="only this step (default: every step; for mermaid, svg and png, the last)")
+    export.add_argument("--slides", action="store_true",
+                        help="svg, png: one file per slide, into the folder -o names")
+    export.add_argument("--bookmarks", metavar="N,N,...", help="the slides' steps (gif, pdf, --slides)")
+    export.add_argument("--size", default="1280x720", metavar="WxH",
+                        help="a slide's size in pixels (png, gif, pdf; default 1280x720)")
+    export.add_argument("-o", "--output", metavar="FILE",
+                        help="write to FILE instead of stdout (needed for png, gif, pdf and --slides)")
     export.add_argument("--db", metavar="PATH", help=db_help)
 
     serve = commands.add_parser("serve", help="serve the web app (127.0.0.1 by default)",

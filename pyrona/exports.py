@@ -1,19 +1,18 @@
 """Exports of a trace, shared by the CLI (`pyrona export`) and the server: mermaid, markdown, JSON, HTML.
 
 Markdown is one titled mermaid block per step, like FrankenScript's output (GitHub
-renders it); JSON is every step's graph; HTML is a self-contained page (the steps'
-diagrams and mermaid itself inline) that works offline.
+renders it); JSON is every step's graph; HTML is the viewer itself in one file that works
+offline (`server/offline.py`); pictures (SVG, PNG, GIF, PDF) are drawn in Chromium
+(`pyrona/pictures.py`).
 """
 
 from __future__ import annotations
 
 import html
 import json
-import os
 import re
 from dataclasses import asdict
 
-from .tracer.naming import plural
 from .tracer.store import StoreError, TraceStore
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -72,7 +71,9 @@ def write_mermaid(store: TraceStore, trace: int, step: int | None, out: TextIO) 
 
 
 def write_markdown(store: TraceStore, trace: int, steps: range, out: TextIO, note: str = "") -> None:
-    """One titled mermaid block per step, what changed since the step before outlined."""
+    """One titled mermaid block per step, laid out as FrankenScript's output is (the line in a
+    `<pre>`, the diagram on white, a page break after it), what changed since the step before
+    outlined."""
     from .views.mermaid import to_mermaid
 
     info = store.trace(trace)
@@ -83,11 +84,13 @@ def write_markdown(store: TraceStore, trace: int, steps: range, out: TextIO, not
         graph = store.step(trace, index)
         source = source_line(store, trace, step.file, step.line).strip()
         after = {"return": " (back from a call)", "raise": " (an exception came back)"}.get(step.event, "")
-        out.write(f"## Step {index}: line {step.line}{after}\n\n`{source}`\n\n")
+        # FrankenScript's layout of a step: the line, the diagram on white, a page break
+        line = html.escape(f"Line {step.line}: {source}", quote=False)
+        out.write(f"## Step {index}{after}\n\n<pre><code>{line}</code></pre>\n\n")
         out.write("".join(f"> **Violation:** {text}\n\n" for text in violation_texts(graph)))
-        out.write("```mermaid\n")
+        out.write("<div style='background: #fff'>\n\n```mermaid\n")
         out.write(to_mermaid(graph, previous=previous))
-        out.write("\n```\n\n")
+        out.write("\n```\n</div>\n<div style='break-after:page'></div>\n\n")
         previous = graph
 
 
@@ -110,29 +113,12 @@ def write_json(store: TraceStore, trace: int, steps: range, out: TextIO) -> None
     out.write("\n]}\n")
 
 
-def write_html(store: TraceStore, trace: int, steps: range, out: TextIO, mermaid_js: str | None,
-               note: str = "") -> None:
-    """A self-contained page: every step's diagram as mermaid text, drawn one at a time by
-    mermaid inlined in the page (without it, the diagrams show as text)."""
-    from .views.mermaid import to_mermaid
+def write_html(store: TraceStore, trace: int, out: TextIO, step: int = 0, note: str = "") -> None:
+    """The viewer itself as one self-contained page, opened at `step`: the same template and
+    scripts the server serves, inlined, and the trace's steps inside (works offline)."""
+    from .server.offline import viewer_page
 
-    info = store.trace(trace)
-    records, previous = [], None
-    for index in steps:
-        [step] = store.steps(trace, index, 1)
-        graph = store.step(trace, index)
-        records.append({"index": index, "line": step.line, "file": os.path.basename(step.file),
-                        "source": source_line(store, trace, step.file, step.line).strip(),
-                        "violations": violation_texts(graph),
-                        "mermaid": to_mermaid(graph, previous=previous)})
-        previous = graph
-    title = html.escape(f"{info.name}: trace {info.id}")
-    status = f"{info.status}, {plural(info.steps, 'step')}" + (f": {info.message}" if info.message else "")
-    out.write(_HTML_HEAD.format(title=title, status=html.escape(status), note=html.escape(note)))
-    out.write(f"<script>const STEPS = {_script_safe(json.dumps(records))};</script>\n")
-    if mermaid_js:
-        out.write(f"<script>{_script_safe(mermaid_js)}</script>\n")
-    out.write(_HTML_TAIL)
+    out.write(viewer_page(store, trace, step, note))
 
 
 def violation_texts(graph: StepGraph) -> list[str]:
@@ -140,68 +126,76 @@ def violation_texts(graph: StepGraph) -> list[str]:
     return [e.text for e in graph.events if e.kind == "violation"]
 
 
-def _script_safe(text: str) -> str:
-    """Text that cannot end or confuse the <script> element it goes in (same meaning in JS)."""
-    return re.sub(r"</(script)", r"<\\/\1", text, flags=re.IGNORECASE).replace("<!--", "<\\!--")
+#: at most this many slides are drawn at once
+MAX_SLIDES = 60
+SLIDE_MARK = re.compile(r"#\s*pyrona:\s*slide\b")
+#: the formats drawn in Chromium (`pyrona/pictures.py`)
+PICTURES = ("svg", "png", "gif", "pdf")
 
 
-_HTML_HEAD = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body {{ font: 15px/1.45 system-ui, sans-serif; margin: 1.2rem; color: #1d2433; }}
-header {{ display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }}
-code {{ background: #f1f3f7; padding: .1rem .35rem; border-radius: 4px; }}
-#diagram {{ margin-top: 1rem; overflow: auto; border: 1px solid #d9dee7; border-radius: 6px;
-  padding: .5rem; }}
-.violation {{ color: #b71c1c; font-weight: 600; }}
-pre.mermaid-text {{ white-space: pre-wrap; font-size: 12px; }}
-input[type=range] {{ width: min(40rem, 90vw); }}
-</style></head><body>
-<h1>{title}</h1><p>{status}</p><p>{note}</p>
-<header><button id="prev">&larr; step</button><input id="slider" type="range" min="0" value="0">
-<button id="next">step &rarr;</button><span id="where"></span></header>
-<p><code id="line"></code></p><p id="violation" class="violation" hidden></p><div id="diagram"></div>
-"""
+def marked_lines(source: str, mark: re.Pattern[str] = SLIDE_MARK) -> list[int]:
+    """The lines marked with `mark` (at their end, or alone on the line before them)."""
+    lines, found = source.splitlines(), []
+    for at, text in enumerate(lines):
+        if not mark.search(text):
+            continue
+        if not text.lstrip().startswith("#"):
+            found.append(at + 1)
+            continue
+        for after in range(at + 1, len(lines)):
+            code = lines[after].strip()
+            if code and not code.startswith("#"):
+                found.append(after + 1)
+                break
+    return found
 
-_HTML_TAIL = """<script>
-(function () {
-  let at = 0, drawn = 0;
-  const $ = (id) => document.getElementById(id);
-  const slider = $("slider");
-  slider.max = Math.max(STEPS.length - 1, 0);
-  if (window.mermaid) window.mermaid.initialize({ startOnLoad: false, securityLevel: "strict" });
-  async function show(i) {
-    if (!STEPS.length) { $("where").textContent = "no steps"; return; }
-    at = Math.max(0, Math.min(STEPS.length - 1, i));
-    const s = STEPS[at], ticket = ++drawn;
-    slider.value = at;
-    $("where").textContent = `step ${s.index} (${at + 1} of ${STEPS.length}), ${s.file} line ${s.line}`;
-    $("line").textContent = s.source;
-    $("violation").textContent = (s.violations || []).join(" · ");
-    $("violation").hidden = !(s.violations || []).length;
-    if (!window.mermaid) {
-      const pre = document.createElement("pre");
-      pre.className = "mermaid-text";
-      pre.textContent = s.mermaid;
-      $("diagram").replaceChildren(pre);
-      return;
-    }
-    try {
-      const { svg } = await window.mermaid.render(`d${ticket}`, s.mermaid);
-      if (ticket === drawn) $("diagram").innerHTML = svg;
-    } catch (err) {
-      $("diagram").textContent = String(err);
-    }
-  }
-  $("prev").onclick = () => show(at - 1);
-  $("next").onclick = () => show(at + 1);
-  slider.oninput = () => show(Number(slider.value));
-  document.addEventListener("keydown", (e) => {
-    if (e.key === "ArrowLeft") show(at - 1);
-    if (e.key === "ArrowRight") show(at + 1);
-  });
-  show(0);
-})();
-</script></body></html>
-"""
+
+def slide_steps(store: TraceStore, trace: int, bookmarks: list[int] | None = None) -> list[int]:
+    """The steps a presentation shows: the bookmarks if given, else the steps of the lines
+    marked `# pyrona: slide` in the program, else the steps with region events or violations
+    (else the last step). At most MAX_SLIDES."""
+    total = store.step_count(trace)
+    if bookmarks:
+        return sorted({step_index(store, trace, b) for b in bookmarks})[:MAX_SLIDES]
+    files = store.files(trace)
+    if 0 in files:
+        main, source = files[0]
+        marked = set(marked_lines(source))
+        if marked:
+            steps = [s.index for s in store.steps(trace) if s.file == main and s.line in marked]
+            if steps:
+                return steps[:MAX_SLIDES]
+    steps = sorted({e.step for e in store.events(trace) if e.step < total})
+    return steps[:MAX_SLIDES] or [total - 1]
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """`1280x720` as (1280, 720); a StoreError if it is not a sensible screen size."""
+    match = re.fullmatch(r"(\d{2,5})[x×](\d{2,5})", text.strip())
+    if not match or not (160 <= int(match[1]) <= 7680 and 120 <= int(match[2]) <= 4320):
+        raise StoreError(f"size {text!r} is not WIDTHxHEIGHT between 160x120 and 7680x4320")
+    return int(match[1]), int(match[2])
+
+
+def draw_pictures(store: TraceStore, trace: int, fmt: str, step: int | None = None,
+                  slides: list[int] | None = None, size: tuple[int, int] = (1280, 720),
+                  deadline: float | None = None) -> list[tuple[str, bytes]]:
+    """The files of a picture export, as (name, content): `svg`/`png` of one step (`step`,
+    default the last) or of each slide in `slides`; `gif`/`pdf` of the slides in one file.
+    Past `deadline` (time.monotonic()) a PictureError stops it."""
+    from .pictures import Camera, gif
+
+    name = f"trace-{trace}"
+    scale = 2.0 if fmt == "pdf" else 1.0  # (printed: sharper)
+    with Camera(store, trace, size=size, scale=scale, deadline=deadline) as camera:
+        if fmt in ("gif", "pdf"):
+            shots = camera.slides(slides or [step_index(store, trace, step)])
+            return [(f"{name}.{fmt}", gif(shots) if fmt == "gif" else camera.pdf(shots))]
+        steps = slides if slides is not None else [step_index(store, trace, step)]
+        files = []
+        for number, index in enumerate(steps, 1):
+            camera.show(index)
+            data = camera.svg().encode() if fmt == "svg" else camera.png()
+            label = f"slide-{number:02d}-step-{index}" if slides is not None else f"step-{index}"
+            files.append((f"{name}-{label}.{fmt}", data))
+        return files

@@ -193,36 +193,66 @@ def cmd_show(options: argparse.Namespace) -> int:
     return 0
 
 
-def _mermaid_bundle() -> str | None:
-    """mermaid as installed by set-up, to inline into a self-contained page."""
-    from . import assets
-
-    bundle = assets.folder("mermaid") / "mermaid.min.js"
-    if bundle.is_file():
-        return bundle.read_text(encoding="utf-8")
-    print("pyrona: warning: mermaid is not installed (make setup): the page shows the diagrams as text",
-          file=sys.stderr)
-    return None
-
-
 def cmd_export(options: argparse.Namespace) -> int:
     from . import exports
 
     store = read_store(options.db)
     trace_with_steps(store, options.trace)
+    if options.format in exports.PICTURES:
+        return _export_pictures(store, options)
     if options.format == "mermaid":  # one step: the last by default
         steps = range(index := exports.step_index(store, options.trace, options.step), index + 1)
     else:
         steps = exports.step_range(store, options.trace, options.step)
-    mermaid_js = _mermaid_bundle() if options.format == "html" else None
     with _output(options.output) as out:  # (opened once the trace and steps are known good)
         if options.format == "mermaid":
             exports.write_mermaid(store, options.trace, steps[0], out)
         elif options.format == "html":
-            exports.write_html(store, options.trace, steps, out, mermaid_js)
+            exports.write_html(store, options.trace, out, steps[0] if options.step is not None else 0)
         else:
             write = exports.write_markdown if options.format == "md" else exports.write_json
             write(store, options.trace, steps, out)
+    return EXIT_OK
+
+
+def _export_pictures(store: TraceStore, options: argparse.Namespace) -> int:
+    """svg, png, gif, pdf: drawn in Chromium, into -o (a folder with --slides)."""
+    from . import exports
+
+    fmt = options.format
+    slides = None
+    if fmt in ("gif", "pdf") or options.slides:
+        try:
+            bookmarks = [int(b) for b in options.bookmarks.split(",")] if options.bookmarks else None
+        except ValueError:
+            raise UsageError(f"--bookmarks {options.bookmarks!r}: step numbers separated by commas") from None
+        slides = exports.slide_steps(store, options.trace, bookmarks)
+    elif options.bookmarks:
+        raise UsageError("--bookmarks go with --slides, gif or pdf")
+    if options.output is None and (fmt != "svg" or slides is not None):
+        what = "a folder" if options.slides else "a file"
+        raise UsageError(f"--format {fmt}{' --slides' if options.slides else ''} needs -o naming {what}")
+    size = exports.parse_size(options.size)
+    if options.step is not None:
+        exports.step_index(store, options.trace, options.step)  # (a bad step: an error before drawing)
+    files = exports.draw_pictures(store, options.trace, fmt, options.step, slides, size)
+    if options.output is None:
+        sys.stdout.write(files[0][1].decode())
+        return EXIT_OK
+    if options.slides and fmt in ("svg", "png"):
+        folder = Path(options.output)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, data in files:
+                (folder / name).write_bytes(data)
+        except OSError as exc:
+            raise UsageError(f"cannot write into {options.output!r}: {exc.strerror or exc}") from exc
+        print(f"{plural(len(files), 'slide')} in {folder}", file=sys.stderr)
+        return EXIT_OK
+    try:
+        Path(options.output).write_bytes(files[0][1])
+    except OSError as exc:
+        raise UsageError(f"cannot write {options.output!r}: {exc.strerror or exc}") from exc
     return EXIT_OK
 
 

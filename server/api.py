@@ -511,14 +511,9 @@ def export(request: Request, trace: TraceId, store: Store,
         elif format == "json":
             exports.write_json(store, trace, wanted, out)
         else:
-            exports.write_html(store, trace, wanted, out, _mermaid_js(request), note)
+            exports.write_html(store, trace, out, step or 0)
     kind, ext = {"md": ("text/markdown", "md"), "json": ("application/json", "json"),
                  "mermaid": ("text/plain", "mmd"), "html": ("text/html", "html")}[format]
     return Response(out.getvalue(), media_type=f"{kind}; charset=utf-8",
                     headers={"Content-Disposition":
                              f'attachment; filename="trace-{request.path_params["trace"]}.{ext}"'})
-
-
-def _mermaid_js(request: Request) -> str | None:
-    path = request.app.state.settings.mermaid / "mermaid.min.js"
-    return path.read_text(encoding="utf-8") if path.is_file() else None

@@ -34,7 +34,8 @@ class CachedStaticFiles(StaticFiles):
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
-    from . import api, pages
+    from . import api, export_api, pages
+    from .export_jobs import Exports
     from .jobs import JobManager
 
     @asynccontextmanager
@@ -42,6 +43,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.state.jobs.recover()  # what a server that died left behind, before anyone asks
         yield
         app.state.jobs.shutdown()  # stop running workers with the server
+        app.state.exports.shutdown()
         close_pools()
 
     app = FastAPI(title="Pyrona Studio", version="0.1.0",
@@ -51,6 +53,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(settings.templates))
     app.state.jobs = JobManager(settings)
+    app.state.exports = Exports(settings, app.state.jobs)  # (queued on the same threads)
     app.mount("/static", StaticFiles(directory=str(settings.frontend)), name="static")
     if settings.mermaid.is_dir():
         app.mount("/vendor/mermaid", CachedStaticFiles(directory=str(settings.mermaid)), name="mermaid")
@@ -58,6 +61,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.mount("/vendor/swagger-ui", CachedStaticFiles(directory=str(settings.swagger)), name="swagger-ui")
     app.add_api_route("/api/docs", api_docs, methods=["GET"], include_in_schema=False)
     app.include_router(api.router)
+    app.include_router(export_api.router)
     app.include_router(pages.router)
     if settings.public:
         from .access import SessionMiddleware

@@ -85,6 +85,14 @@ class Job:
                 "message": self.message}
 
 
+@dataclass
+class Task:
+    """Work that is not a run (an export), done by the same bounded threads as the runs."""
+
+    run: Callable[[], None]
+    label: str
+
+
 class StoreCancel:
     """A queued run's cancel: asked through the store (the web process that cancels it, or
     deletes its trace, may be on another machine), looked at once a second at most."""
@@ -130,7 +138,7 @@ class JobManager:
         self._lock = threading.Lock()  # guards _jobs, _threads, _mode
         self._jobs: dict[int, Job] = {}
         self._threads: list[threading.Thread] = []
-        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._queue: queue.Queue[Job | Task | None] = queue.Queue()
         self._mode: str | None = None
         self._closed = False
         self._owner: recovery.Owner | None = None  # made at the first run (or `recover`)
@@ -227,12 +235,23 @@ class JobManager:
             for ended in [t for t, j in self._jobs.items() if j.finished.is_set() and j.ended < old]:
                 del self._jobs[ended]
             self._jobs[trace] = job
-            while len(self._threads) < max(self.settings.workers, 1):
-                thread = threading.Thread(target=self._work, name=f"pyrona-run-{len(self._threads)}",
-                                          daemon=True)
-                self._threads.append(thread)
-                thread.start()
+            self._start_threads()
         self._queue.put(job)
+
+    def queue_task(self, run: Callable[[], None], label: str) -> None:
+        """Queue work that is not a run (an export) behind the runs already queued."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the job manager is shut down")
+            self._start_threads()
+        self._queue.put(Task(run, label))
+
+    def _start_threads(self) -> None:  # (with the lock held)
+        while len(self._threads) < max(self.settings.workers, 1):
+            thread = threading.Thread(target=self._work, name=f"pyrona-run-{len(self._threads)}",
+                                      daemon=True)
+            self._threads.append(thread)
+            thread.start()
 
     def recover(self) -> dict[str, list]:
         """Finish what servers that died left behind (once, at start; see `recovery`):
@@ -398,6 +417,12 @@ class JobManager:
 
     def _work(self) -> None:
         while (job := self._queue.get()) is not None:
+            if isinstance(job, Task):
+                try:
+                    job.run()
+                except Exception:  # noqa: BLE001 - a task's failure must not end the thread
+                    log.exception("task %s failed", job.label)
+                continue
             try:
                 self._run(job)
             except Exception as exc:  # noqa: BLE001 - one broken run must not end the thread
