@@ -1,0 +1,146 @@
+"""Decoded rows of the trace store, cached per process by their text.
+
+Reading a step of a big graph means reading the same rows again and again: a nodes GROUP
+row holds up to GROUP_ITEMS nodes with their slots as JSON, and a slot's run text holds
+every interval of a loop's variable. Decoding them costs more than fetching them (tens of
+milliseconds for 20,000 nodes), so each is decoded once, into the model's objects (frozen,
+so every step read shares them), and kept under its own text. The text is the key: a
+row that changes (a trace recorded again under the same id) is another key, so a cached
+decoding is never read for the wrong row.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import json
+import threading
+from collections import OrderedDict
+
+from .model import Edge, Field, Node
+from .store_format import _RS, _US, OPEN, run_lengths
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+#: A decoded slot: (start, sort key, Edge or Field, is an edge, run starts, run helds,
+#: node, name). From `start` on it holds the object; before, the run: the interval
+#: starting at run starts[k] holds run helds[k] (a dst or a value's text) until the next.
+Slot = tuple
+#: A decoded node of a GROUP row: (start, end, node id, Node, [Slot]).
+Grouped = tuple
+#: One item of a step: (sort key, Edge or Field), the key (src, name, dst) or (node, name, value).
+Keyed = tuple[tuple, object]
+
+
+class DecodedRows:
+    """Decodings kept by the text they came from, the least recently used dropped once the
+    texts kept pass `limit` characters. Thread-safe (a server's readers share it)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self._items: OrderedDict[tuple[str, str], object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, kind: str, text: str, decode: Callable[[str], object]) -> object:
+        key = (kind, text)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        found = decode(text)  # (outside the lock: two threads may both decode; either result will do)
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = found
+                self.size += len(text)
+                while self.size > self.limit and len(self._items) > 1:
+                    (_kind, old), _value = self._items.popitem(last=False)
+                    self.size -= len(old)
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.size = 0
+
+
+#: The process's decoded rows (the only mutable state here): 64M characters of row text,
+#: a few hundred MB decoded at most; a step of 20,000 nodes holds about 3M of it.
+DECODED_ROWS = DecodedRows(64_000_000)
+
+
+def group(detail: str) -> tuple:
+    """A nodes GROUP row's entries (`store_format.INTERVAL_TABLES`), decoded: (settled,
+    until, nodes, edges, fields, entries): from step `settled` to step `until` every node
+    of the row is there and every slot holds its last object (`nodes`, `edges`, `fields`
+    ready to add); at other steps each entry ([Grouped]) is looked at."""
+    entries, nodes, edges, fields = [], {}, [], []
+    settled, until = 0, OPEN
+    for nid, start, end, kind, type_name, place, label, about, slots in json.loads(detail):
+        node = Node(nid, kind, type_name, place, label, about)
+        decoded = []
+        settled = max(settled, start)
+        until = min(until, end)
+        for name, (at, dst, value, run) in slots.items():
+            if dst is not None:
+                key: tuple = (nid, name, dst)
+                item: object = Edge(nid, name, dst)
+            else:
+                key, item = (nid, name, value), Field(nid, name, value)
+            (edges if dst is not None else fields).append((key, item))
+            settled = max(settled, at)
+            starts = run[0::2] if run else None
+            decoded.append((at, key, item, dst is not None, starts, run[1::2] if run else None, nid, name))
+        nodes[nid] = node
+        entries.append((start, end, nid, node, decoded))
+    if settled >= until:
+        nodes, edges, fields = {}, [], []  # (never all there at once)
+    return settled, until, nodes, edges, fields, entries
+
+
+def grouped_at(row: tuple, index: int, nodes: dict[int, Node], edges: list[Keyed],
+               fields: list[Keyed]) -> None:
+    """Add what a decoded GROUP row holds at step `index` to a step's nodes, edges and fields."""
+    settled, until, all_nodes, all_edges, all_fields, entries = row
+    if settled <= index < until:
+        nodes.update(all_nodes)
+        edges += all_edges
+        fields += all_fields
+        return
+    for start, end, nid, node, slots in entries:
+        if index >= end:
+            continue
+        if start <= index:
+            nodes[nid] = node
+        for at, key, item, is_edge, starts, helds, _nid, name in slots:
+            if at <= index:
+                (edges if is_edge else fields).append((key, item))
+            elif starts is not None and starts[0] <= index:
+                held = helds[bisect.bisect_right(starts, index) - 1]
+                if type(held) is int:
+                    edges.append(((nid, name, held), Edge(nid, name, held)))
+                else:
+                    fields.append(((nid, name, held), Field(nid, name, held)))
+
+
+def run(runs: str) -> tuple[int, list[int], list[str], list[str]]:
+    """A slot's run text (`store_format.INTERVAL_TABLES`) as (the length of every interval
+    when they are all as long, else 0; else the end of each, as an offset from the row's
+    start; dsts or []; values or [])."""
+    lengths, dsts, values = runs.split(_RS)
+    length, star, count = lengths.partition("*")
+    equal = int(length) if star and "," not in lengths else 0
+    return (equal, [] if equal else list(itertools.accumulate(run_lengths(lengths))),
+            dsts.split(",") if dsts else [], values.split(_US) if values else [])
+
+
+def in_run(runs: str, offset: int) -> tuple[int | None, str | None]:
+    """(dst, value) of the interval of a run that holds `offset` steps after its start."""
+    equal, ends, dsts, values = DECODED_ROWS.get("run", runs, run)  # type: ignore[misc]
+    at = offset // equal if equal else bisect.bisect_right(ends, offset)
+    dst = dsts[at] if dsts else ""
+    value = values[at] if values else ""
+    return (int(dst) if dst else None), (value or None)
