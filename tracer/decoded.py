@@ -12,6 +12,7 @@ decoding is never read for the wrong row.
 from __future__ import annotations
 
 import bisect
+import gc
 import itertools
 import json
 import threading
@@ -51,7 +52,16 @@ class DecodedRows:
             if found is not None:
                 self._items.move_to_end(key)
                 return found
-        found = decode(text)  # (outside the lock: two threads may both decode; either result will do)
+        # (outside the lock: two threads may both decode; either result will do). The cyclic
+        # GC is paused meanwhile: decoding makes tens of thousands of objects, which would
+        # set off collections that walk everything the cache already holds (twice the time)
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            found = decode(text)
+        finally:
+            if paused:
+                gc.enable()
         with self._lock:
             if key not in self._items:
                 self._items[key] = found
