@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 #: node, name). From `start` on it holds the object; before, the run: the interval
 #: starting at run starts[k] holds run helds[k] (a dst or a value's text) until the next.
 Slot = tuple
-#: A decoded node of a GROUP row: (start, end, node id, Node, [Slot]).
+#: A decoded node of a GROUP row: (start, end, node id, Node, [Slot]) (`Group.entries`).
 Grouped = tuple
 #: One item of a step: (sort key, Edge or Field), the key (src, name, dst) or (node, name, value).
 Keyed = tuple[tuple, object]
@@ -83,45 +83,63 @@ class DecodedRows:
 DECODED_ROWS = DecodedRows(12_000_000)
 
 
-def group(detail: str) -> tuple:
-    """A nodes GROUP row's entries (`store_format.INTERVAL_TABLES`), decoded: (settled,
-    until, nodes, edges, fields, entries): from step `settled` to step `until` every node
-    of the row is there and every slot holds its last object (`nodes`, `edges`, `fields`
-    ready to add); at other steps each entry ([Grouped]) is looked at."""
-    entries, nodes, edges, fields = [], {}, [], []
-    settled, until = 0, OPEN
-    for nid, start, end, kind, type_name, place, label, about, slots in json.loads(detail):
-        node = Node(nid, kind, type_name, place, label, about)
-        decoded = []
-        settled = max(settled, start)
-        until = min(until, end)
-        for name, (at, dst, value, run) in slots.items():
-            if dst is not None:
-                key: tuple = (nid, name, dst)
-                item: object = Edge(nid, name, dst)
-            else:
-                key, item = (nid, name, value), Field(nid, name, value)
-            (edges if dst is not None else fields).append((key, item))
-            settled = max(settled, at)
-            starts = run[0::2] if run else None
-            decoded.append((at, key, item, dst is not None, starts, run[1::2] if run else None, nid, name))
-        nodes[nid] = node
-        entries.append((start, end, nid, node, decoded))
-    if settled >= until:
-        nodes, edges, fields = {}, [], []  # (never all there at once)
-    return settled, until, nodes, edges, fields, entries
+class Group:
+    """A nodes GROUP row (`store_format.INTERVAL_TABLES`), decoded. From step `settled` to
+    step `until` every node of the row is there and every slot holds its last object:
+    `nodes`, `edges` and `fields` are then added as they are (most steps of a long trace).
+    At other steps each node and slot is looked at (`entries`, decoded on first need)."""
+
+    __slots__ = ("settled", "until", "nodes", "edges", "fields", "_detail", "_entries")
+
+    def __init__(self, detail: str) -> None:
+        nodes: dict[int, Node] = {}
+        edges: list[Keyed] = []
+        fields: list[Keyed] = []
+        settled, until = 0, OPEN
+        for nid, start, end, kind, type_name, place, label, about, slots in json.loads(detail):
+            nodes[nid] = Node(nid, kind, type_name, place, label, about)
+            settled = max(settled, start)
+            until = min(until, end)
+            for name, (at, dst, value, _run) in slots.items():
+                if dst is not None:
+                    edges.append(((nid, name, dst), Edge(nid, name, dst)))
+                else:
+                    fields.append(((nid, name, value), Field(nid, name, value)))
+                settled = max(settled, at)
+        if settled >= until:  # (never all there at once)
+            nodes, edges, fields = {}, [], []
+        self.settled, self.until, self.nodes, self.edges, self.fields = settled, until, nodes, edges, fields
+        self._detail = detail  # (the cache's key: kept anyway)
+        self._entries: list[Grouped] | None = None
+
+    def entries(self) -> list[Grouped]:
+        """Each node of the row: (start, end, node id, Node, [Slot])."""
+        if self._entries is None:
+            entries = []
+            for nid, start, end, kind, type_name, place, label, about, slots in json.loads(self._detail):
+                decoded = []
+                for name, (at, dst, value, run) in slots.items():
+                    if dst is not None:
+                        key: tuple = (nid, name, dst)
+                        item: object = Edge(nid, name, dst)
+                    else:
+                        key, item = (nid, name, value), Field(nid, name, value)
+                    decoded.append((at, key, item, dst is not None, run[0::2] if run else None,
+                                    run[1::2] if run else None, nid, name))
+                entries.append((start, end, nid, Node(nid, kind, type_name, place, label, about), decoded))
+            self._entries = entries  # (two threads may both decode it: either will do)
+        return self._entries
 
 
-def grouped_at(row: tuple, index: int, nodes: dict[int, Node], edges: list[Keyed],
+def grouped_at(row: Group, index: int, nodes: dict[int, Node], edges: list[Keyed],
                fields: list[Keyed]) -> None:
     """Add what a decoded GROUP row holds at step `index` to a step's nodes, edges and fields."""
-    settled, until, all_nodes, all_edges, all_fields, entries = row
-    if settled <= index < until:
-        nodes.update(all_nodes)
-        edges += all_edges
-        fields += all_fields
+    if row.settled <= index < row.until:
+        nodes.update(row.nodes)
+        edges += row.edges
+        fields += row.fields
         return
-    for start, end, nid, node, slots in entries:
+    for start, end, nid, node, slots in row.entries():
         if index >= end:
             continue
         if start <= index:

@@ -330,7 +330,7 @@ class TraceStore:
         per bin level, see `store_format`), group rows and runs decoded once per process
         (`decoded.DECODED_ROWS`), so a step of 20,000 nodes costs about what building its
         dictionaries and sorted lists does."""
-        from .decoded import DECODED_ROWS, group, grouped_at, in_run
+        from .decoded import DECODED_ROWS, Group, grouped_at, in_run
         from .model import Edge, Field, Node, RegionState, StepGraph
 
         info = self.trace(trace)
@@ -357,7 +357,7 @@ class TraceStore:
         fields: list[tuple] = []
         for _start, node, kind, type_name, place, label, detail in rows("nodes"):
             if node == GROUP:
-                grouped_at(DECODED_ROWS.get("group", detail, group), index, nodes, edges, fields)  # type: ignore[arg-type]
+                grouped_at(DECODED_ROWS.get("group", detail, Group), index, nodes, edges, fields)  # type: ignore[arg-type]
             else:
                 nodes[node] = Node(node, kind, type_name, place, label, detail)
         for start, node, name, dst, value, runs in rows("slots"):
