@@ -113,9 +113,11 @@ def step_view(store: TraceStore, trace: int, index: int, total: int) -> dict:
     return {
         "trace": trace, "index": index, "total": total, "file": file, "line": step.line, "event": step.event,
         "source_line": lines[step.line - 1] if 0 < step.line <= len(lines) else "",
-        "nodes": [asdict(n) for n in graph.nodes.values()],
-        "edges": [asdict(e) for e in graph.edges],
-        "fields": [asdict(f) for f in graph.fields],
+        # (dicts written out, as `asdict` makes them at a fifth of its cost: 20,000 nodes happen)
+        "nodes": [{"id": n.id, "kind": n.kind, "type_name": n.type_name, "place": n.place, "label": n.label,
+                   "detail": n.detail} for n in graph.nodes.values()],
+        "edges": [{"src": e.src, "name": e.name, "dst": e.dst} for e in graph.edges],
+        "fields": [{"node": f.node, "name": f.name, "value": f.value} for f in graph.fields],
         "regions": [asdict(r) for r in graph.regions.values()],
         "events": [event_dict(e) for e in graph.events],
         "stack": stack(graph),
@@ -127,13 +129,15 @@ def step_view(store: TraceStore, trace: int, index: int, total: int) -> dict:
 def stack(graph: StepGraph) -> list[dict]:
     """The program's roots, outermost first: module globals, then the frames; each with its
     variables (a reference to a node, or a plain value's repr)."""
-    refs: dict[int, list[dict]] = {}
-    for e in graph.edges:
-        refs.setdefault(e.src, []).append({"name": e.name, "ref": e.dst})
-    for f in graph.fields:
-        refs.setdefault(f.node, []).append({"name": f.name, "value": f.value})
     roots = sorted((n for n in graph.nodes.values() if n.kind in (MODULE_GLOBALS, FRAME)),
                    key=lambda n: (n.kind != MODULE_GLOBALS, n.id))
+    refs: dict[int, list[dict]] = {n.id: [] for n in roots}  # (the roots' slots only)
+    for e in graph.edges:
+        if e.src in refs:
+            refs[e.src].append({"name": e.name, "ref": e.dst})
+    for f in graph.fields:
+        if f.node in refs:
+            refs[f.node].append({"name": f.name, "value": f.value})
     # the value a returning frame hands back first, its caller's frame last, variables between
     rank = {RETURN_SLOT: 0, YIELD_SLOT: 0, CALLER_SLOT: 2}
     return [{"node": n.id, "label": n.label,

@@ -140,20 +140,13 @@ def version_1_store(path) -> None:
     db.close()
 
 
-def test_a_version_1_store_is_read_as_it_is_and_migrated_when_written(tmp_path):
+def test_a_version_1_store_is_refused_and_left_as_it_is(tmp_path):
     path = tmp_path / "old.db"
     version_1_store(path)
-    readonly = TraceStore(path, readonly=True)
-    assert readonly.trace(1).name == "old.py" and readonly.trace(1).token is None
-    readonly.close()
-    store = TraceStore(path)
-    info = store.trace(1)
-    assert info.name == "old.py" and len(info.token) >= 22 and info.owner == ""
-    assert store.trace_by_token(info.token).id == 1
-    with pytest.raises(StoreError):
-        store.trace_by_token("nope")
-    assert store.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == "2"
-    store.close()
-    again = TraceStore(path)  # migrated once: the token stays
-    assert again.trace(1).token == info.token
-    again.close()
+    for readonly in (True, False):
+        with pytest.raises(StoreError, match=r"schema version 1, older than this pyrona's \(version \d+\)"):
+            TraceStore(path, readonly=readonly)
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == "1"
+    assert db.execute("SELECT name FROM traces").fetchall() == [("old.py",)]
+    db.close()

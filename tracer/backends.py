@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import threading
 from contextlib import suppress
-from urllib.parse import urlsplit, urlunsplit
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -34,6 +33,8 @@ def shown(db: object) -> str:
     text = str(db)
     if not is_url(text):
         return text
+    from urllib.parse import urlsplit, urlunsplit  # (here: a SQLite store's start-up does without)
+
     parts = urlsplit(text)
     if parts.password is None:
         return text

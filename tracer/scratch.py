@@ -17,12 +17,13 @@ import re
 import sqlite3
 import time
 import zlib
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PyronaError
 from .store_format import (
-    _RS, _US, GROUP, GROUP_ITEMS, GROUP_KIND, INTERVAL_TABLES, STEP_CHUNK, interval_bin,
+    _RS, _US, GROUP, GROUP_ITEMS, GROUP_KIND, INTERVAL_TABLES, STEP_CHUNK, chunk_lines, interval_bin,
     run_lengths,
 )
 
@@ -369,7 +370,8 @@ def _read(src: sqlite3.Connection, done: int, final: bool, folder: str, max_step
         if at + count > done:
             _first, count, raw = chunk(first, count, data, at)
             keep = min(count, upto - at)
-            rows["step_chunks"].append((at, keep, zlib.compress(raw[:keep * 8], 6)))
+            kept = raw[:keep * 8]  # (its lines read from the steps themselves, not from the run)
+            rows["step_chunks"].append((at, keep, zlib.compress(kept, 6), chunk_lines(array("Q", kept))))
         at, partial = at + count, count < STEP_CHUNK
     if at < upto:
         raise ScratchError(f"its steps stop at {at}, not {upto}")

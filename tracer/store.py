@@ -8,23 +8,23 @@ passes the dataclasses of `pyrona.tracer.model`.
 
 from __future__ import annotations
 
-import bisect
-import itertools
+import base64
 import json
-import secrets
+import os
 import sqlite3
 import time
 import zlib
 from array import array
 from collections import namedtuple
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 
 from ..errors import PyronaError
 from .backends import POSTGRES, SCHEMA_LOCK, SQLITE, is_url, shown
 from .store_format import (
-    _RS, _US, EVENT_NAMES, GROUP, INTERVAL_TABLES, MIGRATIONS, OPEN, OPEN_SCHEMA, SCHEMA, SCHEMA_VERSION,
-    STEP_CHUNK_UPSERT, TOKEN_INDEX, bins_containing, interval_bin, run_lengths,
+    EVENT_BITS, EVENT_NAMES, GROUP, INTERVAL_TABLES, OPEN, OPEN_SCHEMA, SCHEMA, SCHEMA_VERSION,
+    STEP_CHUNK_UPSERT, TOKEN_INDEX, bins_containing, interval_bin,
 )
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -37,18 +37,20 @@ if TYPE_CHECKING:
 
 #: One trace's header: id, name, created (a timestamp), status (queued, running, done,
 #: failed, truncated), steps, message, truncated (the reason), settings, summary, token
-#: (unguessable, for URLs; None in a version 1 store opened read-only), owner (see
-#: `store_format.MIGRATE_1_2`). (A named tuple: the model's dataclasses stay out of a
-#: trace's start-up.)
+#: (unguessable, for URLs), owner (see `store_format.TOKEN_INDEX`). (A named tuple: the
+#: model's dataclasses stay out of a trace's start-up.)
 TraceInfo = namedtuple("TraceInfo",
                        "id name created status steps message truncated settings summary token owner",
                        defaults=(None, ""))
-_INFO = "id, name, created, status, steps, message, truncated, settings, summary"
+_KEY = itemgetter(0)  # (the sort key of a step's (key, Edge) and (key, Field) pairs)
+_INFO = "id, name, created, status, steps, message, truncated, settings, summary, token, owner"
 
 
 def new_token() -> str:
     """A trace's token: 128 random bits, URL-safe."""
-    return secrets.token_urlsafe(16)
+    # (secrets.token_urlsafe(16) says the same, but imports hashlib: a trace's start-up
+    # creates one, so the OS's random bytes are asked directly)
+    return base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode("ascii")
 
 
 class StoreError(PyronaError):
@@ -75,13 +77,12 @@ class TraceStore:
         `pooled`: a PostgreSQL store's connection comes from the process's pool of its URL,
         and goes back there at `close` (for a server's many short-lived readers).
 
-        Either way the schema's version is checked first: an older store is upgraded
-        (`MIGRATIONS`; read as it is when opened read-only), a newer one refused."""
+        Either way the schema's version is checked first: a store of another version is
+        refused, naming both (this pyrona reads its own format only)."""
         self.location = path if is_url(path) else str(path)  # what is connected to
         self.path = shown(path)  # what messages show (a URL without its password)
         self.postgres = is_url(path)
         self.dialect = POSTGRES if self.postgres else SQLITE
-        self._info = f"{_INFO}, token, owner"  # a version 1 store read as it is: NULL, ''
         if self.postgres:
             self._open_postgres(readonly, pooled)
             return
@@ -160,38 +161,18 @@ class TraceStore:
             version = SCHEMA_VERSION
         else:
             version = int(row[0]) if row[0].isdigit() else -1
-        if not 1 <= version <= SCHEMA_VERSION:
-            newer = version > SCHEMA_VERSION
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has schema version {row[0]}, newer than this pyrona's "
+                             f"(version {SCHEMA_VERSION}): upgrade pyrona to open it")
+        if version < SCHEMA_VERSION:
             raise StoreError(
-                f"{self.path} has schema version {row[0]}, "
-                + (f"newer than this pyrona's (version {SCHEMA_VERSION}): upgrade pyrona to open it" if newer
-                   else f"which this pyrona does not know (it reads versions 1 to {SCHEMA_VERSION})"))
-        if version < SCHEMA_VERSION and readonly:
-            self._info = f"{_INFO}, NULL, ''"  # (version 1) read as it is; migrated when opened to write
-        elif version < SCHEMA_VERSION:
-            self._migrate()
+                f"{self.path} has schema version {row[0]}, " + ("older than" if version > 0 else "not")
+                + f" this pyrona's (version {SCHEMA_VERSION}), which stores traces differently: "
+                "open it with the pyrona that wrote it, or trace the programs again into a new store")
         if not readonly and not self.postgres:
-            # (made with the tables, and by `_migrate`, in PostgreSQL: its CREATE INDEX
-            # locks the table even when the index is there, so not at every open)
+            # (made with the tables in PostgreSQL: its CREATE INDEX locks the table even
+            # when the index is there, so not at every open)
             self.db.executescript(TOKEN_INDEX)
-
-    def _migrate(self) -> None:
-        """Upgrade the store to SCHEMA_VERSION, one version at a time (`MIGRATIONS`), in one
-        transaction. Version 1 to 2: traces get a token and an owner ('': made locally)."""
-        with self._tx():  # the version is read again: another connection may have migrated it
-            if self.postgres:
-                self.db.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
-            version = int(self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0])
-            for step in range(version, SCHEMA_VERSION):
-                for statement in filter(str.strip, MIGRATIONS[step].split(";")):
-                    self.db.execute(statement)
-                if step == 1:
-                    ids = [r[0] for r in self.db.execute("SELECT id FROM traces")]
-                    self.db.executemany("UPDATE traces SET token = ? WHERE id = ?",
-                                        [(new_token(), i) for i in ids])
-                    for statement in filter(str.strip, TOKEN_INDEX.split(";")):
-                        self.db.execute(statement)  # (executescript would end the transaction)
-            self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
         self.db.close()
@@ -223,20 +204,20 @@ class TraceStore:
         self.db.execute(f"UPDATE traces SET {', '.join(sets)} WHERE id = ?", (*args, trace))
 
     def trace(self, trace: int) -> TraceInfo:
-        row = self.db.execute(f"SELECT {self._info} FROM traces WHERE id = ?", (trace,)).fetchone()
+        row = self.db.execute(f"SELECT {_INFO} FROM traces WHERE id = ?", (trace,)).fetchone()
         if row is None:
             raise StoreError(f"no trace {trace}")
         return _trace_info(row)
 
     def trace_by_token(self, token: str) -> TraceInfo:
-        row = self.db.execute(f"SELECT {self._info} FROM traces WHERE token = ?", (token,)).fetchone()
+        row = self.db.execute(f"SELECT {_INFO} FROM traces WHERE token = ?", (token,)).fetchone()
         if row is None:
             raise StoreError("no trace has this token")
         return _trace_info(row)
 
     def traces(self, owners: tuple[str, ...] | None = None) -> list[TraceInfo]:
         """Every trace (with `owners`: those of these owners only), oldest first."""
-        sql = f"SELECT {self._info} FROM traces"
+        sql = f"SELECT {_INFO} FROM traces"
         if owners is not None:
             sql += f" WHERE owner IN ({','.join('?' * len(owners))})"
         return [_trace_info(row) for row in self.db.execute(sql + " ORDER BY id", owners or ())]
@@ -302,8 +283,9 @@ class TraceStore:
 
     # --- reading a step ---
 
-    def step_count(self, trace: int) -> int:
-        info = self.trace(trace)
+    def step_count(self, trace: int, info: TraceInfo | None = None) -> int:
+        """The steps trace `trace` has (`info`: its header, if read already)."""
+        info = info or self.trace(trace)
         if info.status == "running" or info.steps == 0:
             row = self.db.execute("SELECT MAX(first + count) FROM step_chunks WHERE trace = ?",
                                   (trace,)).fetchone()
@@ -328,28 +310,37 @@ class TraceStore:
         return out
 
     def lines_run(self, trace: int, file: int, upto: int) -> list[int]:
-        """The lines of file number `file` run at steps 0..upto, sorted (a scan of the packed
-        steps: no Step objects)."""
-        lines: set[int] = set()
-        rows = self.db.execute("SELECT first, data FROM step_chunks WHERE trace = ? AND first <= ? "
-                               "ORDER BY first", (trace, upto))
-        for start, data in rows:
-            packed = _unpack_steps(data)
-            end = min(len(packed), upto - start + 1)
-            lines.update(code & 0xFFFFFFFF for code in itertools.islice(packed, end) if code >> 34 == file)
-        return sorted(lines)
+        """The lines of file number `file` run at steps 0..upto, sorted: the lines of every
+        chunk before upto's (their `lines`), and of upto's own chunk the steps up to it."""
+        places: set[int] = set()
+        rows = self.db.execute("SELECT first, lines FROM step_chunks WHERE trace = ? AND first <= ?",
+                               (trace, upto)).fetchall()
+        last = max((first for first, _lines in rows), default=None)
+        for first, lines in rows:
+            if first != last and lines:
+                places.update(map(int, lines.split(" ")))
+        if last is not None:
+            row = self.db.execute("SELECT data FROM step_chunks WHERE trace = ? AND first = ?",
+                                  (trace, last)).fetchone()
+            places.update(code & ~EVENT_BITS for code in _unpack_steps(row[0])[:upto - last + 1])
+        return sorted(place & 0xFFFFFFFF for place in places if place >> 34 == file)
 
     def step(self, trace: int, index: int) -> StepGraph:
+        """The graph at step `index`: the rows whose intervals hold it (one indexed lookup
+        per bin level, see `store_format`), group rows and runs decoded once per process
+        (`decoded.DECODED_ROWS`), so a step of 20,000 nodes costs about what building its
+        dictionaries and sorted lists does."""
+        from .decoded import DECODED_ROWS, Group, grouped_at, in_run
         from .model import Edge, Field, Node, RegionState, StepGraph
 
-        total = self.step_count(trace)
+        info = self.trace(trace)
+        total = self.step_count(trace, info)
         if not 0 <= index < total:
             raise StoreError(f"step {index} out of range: trace {trace} has {total} steps")
         bins = bins_containing(index)
         marks = ",".join("?" * len(bins))
         graph = StepGraph(index)
-
-        checkpoint = self.trace(trace).status == "running"
+        checkpoint = info.status == "running"
 
         def rows(table: str) -> list[tuple]:
             cols = ", ".join(("start", *INTERVAL_TABLES[table]))
@@ -361,45 +352,29 @@ class TraceStore:
                                          (trace, index)).fetchall()
             return found
 
-        edges, fields = [], []
+        nodes = graph.nodes
+        edges: list[tuple] = []  # (sort key, Edge) and (sort key, Field): sorted by key below
+        fields: list[tuple] = []
         for _start, node, kind, type_name, place, label, detail in rows("nodes"):
-            if node != GROUP:
-                graph.nodes[node] = Node(node, kind, type_name, place, label, detail)
-                continue
-            for nid, start, end, kind, type_name, place, label, about, slots in json.loads(detail):
-                if index < end:
-                    if start <= index:
-                        graph.nodes[nid] = Node(nid, kind, type_name, place, label, about)
-                    for name, (at, dst, value, run) in slots.items():
-                        if at > index:
-                            if not run or run[0] > index:
-                                continue
-                            held = run[2 * bisect.bisect_right(run[0::2], index) - 1]
-                            dst, value = (held, None) if type(held) is int else (None, held)
-                        if dst is not None:
-                            edges.append((nid, name, dst))
-                        else:
-                            fields.append((nid, name, value))
+            if node == GROUP:
+                grouped_at(DECODED_ROWS.get("group", detail, Group), index, nodes, edges, fields)  # type: ignore[arg-type]
+            else:
+                nodes[node] = Node(node, kind, type_name, place, label, detail)
         for start, node, name, dst, value, runs in rows("slots"):
             if runs is not None:
-                if dst == GROUP:
-                    for name, dst, value in _held(json.loads(runs), index):
-                        if dst is not None:
-                            edges.append((node, name, dst))
-                        else:
-                            fields.append((node, name, value))
-                    continue
-                dst, value = _in_run(runs, index - start)
+                dst, value = in_run(runs, index - start)
             if dst is not None:
-                edges.append((node, name, dst))
+                edges.append(((node, name, dst), Edge(node, name, dst)))
             elif value is not None:
-                fields.append((node, name, value))
-        graph.edges = [Edge(*r) for r in sorted(edges)]
-        graph.fields = [Field(*r) for r in sorted(fields)]
+                fields.append(((node, name, value), Field(node, name, value)))
+        edges.sort(key=_KEY)
+        fields.sort(key=_KEY)
+        graph.edges = [item for _key, item in edges]
+        graph.fields = [item for _key, item in fields]
         for _start, rid, bridge, parent, owner, lrc, sbrc, is_open, name in rows("regions"):
             graph.regions[rid] = RegionState(rid, bridge, parent, owner, lrc, sbrc, bool(is_open), name)
         graph.events = self.events(trace, index, index + 1)
-        graph.stack = tuple(sorted(n.id for n in graph.nodes.values() if n.kind == "frame"))
+        graph.stack = tuple(sorted(n.id for n in nodes.values() if n.kind == "frame"))
         return graph
 
     def events(self, trace: int, first: int = 0, last: int = OPEN,
@@ -508,32 +483,6 @@ def read_run(scratch_path: str | Path, done: int, *, final: bool, folder: str, m
 
 def _trace_info(row: tuple) -> TraceInfo:
     return TraceInfo(*row[:7], json.loads(row[7]), json.loads(row[8]), *row[9:])
-
-
-def _in_run(runs: str, offset: int) -> tuple[int | None, str | None]:
-    """(dst, value) of the interval of a run that holds `offset` steps after its start."""
-    lengths, dsts, values = runs.split(_RS)
-    at = bisect.bisect_right(list(itertools.accumulate(run_lengths(lengths))), offset)
-    dst = dsts.split(",")[at] if dsts else ""
-    value = values.split(_US)[at] if values else ""
-    return (int(dst) if dst else None), (value or None)
-
-
-def _held(slots: dict, index: int) -> Iterator[tuple[str, int | None, str | None]]:
-    """(name, dst, value) of the slots of a (legacy) slots GROUP row, {name: [start, held]
-    or [start, held, [[start, end, dst, value], ...]]}, that hold at step `index`."""
-    for name, entry in slots.items():
-        if entry[0] <= index:
-            held = entry[1]
-            if type(held) is int:
-                yield name, held, None
-            else:
-                yield name, None, held
-        elif len(entry) > 2:
-            for start, end, dst, value in entry[2]:
-                if start <= index < end:
-                    yield name, dst, value
-                    break
 
 
 def _unpack_steps(data: bytes) -> array:

@@ -17,9 +17,13 @@ import json
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
+    from array import array
     from collections.abc import Callable
 
-SCHEMA_VERSION = 2  # 2: traces.token and traces.owner (a version 1 store is migrated on open)
+#: 2: traces.token and traces.owner; 3: step_chunks.lines (the lines each chunk runs, so the
+#: lines run up to a step are read without unpacking every chunk before it). A store of
+#: another version is refused (`TraceStore._check_version`): there are no old read paths.
+SCHEMA_VERSION = 3
 LEVELS = 41  # intervals up to 2**41 steps
 STEP_CHUNK = 4096  # steps packed per row
 STEP_FLUSH = 16 * STEP_CHUNK  # steps held before they are written (one transaction)
@@ -86,7 +90,7 @@ CREATE TABLE IF NOT EXISTS files (
     PRIMARY KEY (trace, file)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS step_chunks (
     trace INTEGER NOT NULL, first INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL,
-    PRIMARY KEY (trace, first)) WITHOUT ROWID;
+    lines TEXT NOT NULL, PRIMARY KEY (trace, first)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outputs (
     trace INTEGER NOT NULL, step INTEGER NOT NULL, stream TEXT NOT NULL, text TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS outputs_step ON outputs (trace, step);
@@ -110,24 +114,16 @@ CREATE TABLE IF NOT EXISTS regions (
 CREATE INDEX IF NOT EXISTS regions_bin ON regions (trace, bin);
 CREATE INDEX IF NOT EXISTS regions_rid ON regions (trace, rid, start);
 """
-#: What a store of the version before is migrated with, in one transaction (then the
-#: traces it had get their tokens, TOKEN_INDEX is made and the version becomes SCHEMA_VERSION).
 #: A trace's token addresses it in URLs where integer ids must stay internal (`pyrona serve
 #: --public`); its owner is who created it there (a hash of a browser session; '' for
 #: the server's own traces, the CLI's and a local server's).
-MIGRATE_1_2 = """
-ALTER TABLE traces ADD COLUMN token TEXT;
-ALTER TABLE traces ADD COLUMN owner TEXT NOT NULL DEFAULT '';
-"""
-#: version -> the statements that take a store of that version to the next (`TraceStore._migrate`)
-MIGRATIONS = {1: MIGRATE_1_2}
 TOKEN_INDEX = """
 CREATE UNIQUE INDEX IF NOT EXISTS traces_token ON traces (token);
 CREATE INDEX IF NOT EXISTS traces_owner ON traces (owner, id);
 """
 #: A chunk of steps, written again whole while it fills (SQLite and PostgreSQL say upserts alike).
-STEP_CHUNK_UPSERT = ("INSERT INTO step_chunks VALUES (?, ?, ?, ?) ON CONFLICT (trace, first) "
-                     "DO UPDATE SET count = excluded.count, data = excluded.data")
+STEP_CHUNK_UPSERT = ("INSERT INTO step_chunks VALUES (?, ?, ?, ?, ?) ON CONFLICT (trace, first) "
+                     "DO UPDATE SET count = excluded.count, data = excluded.data, lines = excluded.lines")
 FILE_UPSERT = ("INSERT INTO files VALUES (?, ?, ?, ?) ON CONFLICT (trace, file) "
                "DO UPDATE SET path = excluded.path, source = excluded.source")
 #: Interval tables and their value columns (after trace, bin, start, end).
@@ -149,10 +145,6 @@ INTERVAL_TABLES = {
     # lengths (comma-separated; "L*N" stands for N intervals of length L), RS, dsts
     # (comma-separated, empty for none), RS, values (US-separated reprs, empty for
     # none); reprs never hold RS or US.
-    # A row whose dst is GROUP (written by earlier versions; read still) holds slots of
-    # one node that were still open at the end of the trace: `runs` is then a JSON
-    # object {name: entry} as in a nodes GROUP row's slots, held to the row's end. Its
-    # name is "" and its start the earliest of all.
     "slots": ("node", "name", "dst", "value", "runs"),
     "regions": ("rid", "bridge", "parent", "owner", "lrc", "sbrc", "open", "name"),
 }
@@ -168,6 +160,12 @@ OPEN_SCHEMA = "\n".join(
 )
 
 
+
+
+def chunk_lines(packed: array) -> str:
+    """The `lines` of a chunk of packed steps: the places (file and line, `packed &
+    ~EVENT_BITS`) its steps run, each once, as decimal numbers separated by spaces."""
+    return " ".join(map(str, sorted({code & ~EVENT_BITS for code in set(packed)})))
 
 
 def run_lengths(text: str) -> list[int]:

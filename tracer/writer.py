@@ -12,7 +12,7 @@ from operator import sub
 
 from .store_format import (
     _RS, _US, FILE_UPSERT, GROUP, GROUP_ITEMS, GROUP_KIND, INTERVAL_TABLES, OPEN, STEP_CHUNK,
-    STEP_CHUNK_UPSERT, _to_json, pack_step,
+    STEP_CHUNK_UPSERT, _to_json, chunk_lines, pack_step,
 )
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -174,7 +174,8 @@ class TraceWriter:
             chunk = packed[at:at + STEP_CHUNK]
             data = zlib.compress(chunk.tobytes(), 1)  # (level 6: three times as slow for ~200 bytes)
             self.bytes_written += len(data)
-            self.db.execute(STEP_CHUNK_UPSERT, (self.trace, self.first + at, len(chunk), data))
+            self.db.execute(STEP_CHUNK_UPSERT,
+                            (self.trace, self.first + at, len(chunk), data, chunk_lines(chunk)))
         if full:
             self.first += full
             del packed[:full]  # in place: the monitor holds its append

@@ -75,15 +75,20 @@ class ViewOptions:
 
 def esc(text: str) -> str:
     """`text` as safe mermaid label text: entities for anything special, invisible chars made visible."""
-    out = []
-    for ch in text:
-        if ch in _SAFE:
-            out.append(ch)
-        elif not ch.isprintable():  # control, bidi, zero-width...: shown as their escape, e.g. \n
-            out.extend(f"#{ord(c)};" for c in ascii(ch)[1:-1])
-        else:
-            out.append(f"#{ord(ch)};")
-    return "".join(out)
+    if text.isascii():  # (most text: one C-level pass, not a Python loop per character)
+        return text.translate(_ASCII_ENTITIES)
+    return "".join(ch if ch in _SAFE else _entity(ch) for ch in text)
+
+
+def _entity(ch: str) -> str:
+    """A character as `#NN;`; an invisible one (control, bidi, zero-width...) as its escape, e.g. \\n."""
+    if ch.isprintable():
+        return f"#{ord(ch)};"
+    return "".join(f"#{ord(c)};" for c in ascii(ch)[1:-1])
+
+
+#: What `esc` makes of each ASCII character that is not safe.
+_ASCII_ENTITIES = {c: _entity(chr(c)) for c in range(128) if chr(c) not in _SAFE}
 
 
 def clip(text: str, limit: int) -> str:

@@ -1,0 +1,175 @@
+"""Decoded rows of the trace store, cached per process by their text.
+
+Reading a step of a big graph means reading the same rows again and again: a nodes GROUP
+row holds up to GROUP_ITEMS nodes with their slots as JSON, and a slot's run text holds
+every interval of a loop's variable. Decoding them costs more than fetching them (tens of
+milliseconds for 20,000 nodes), so each is decoded once, into the model's objects (frozen,
+so every step read shares them), and kept under its own text. The text is the key: a
+row that changes (a trace recorded again under the same id) is another key, so a cached
+decoding is never read for the wrong row.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gc
+import itertools
+import json
+import threading
+from collections import OrderedDict
+
+from .model import Edge, Field, Node
+from .store_format import _RS, _US, OPEN, run_lengths
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+#: A decoded slot: (start, sort key, Edge or Field, is an edge, run starts, run helds,
+#: node, name). From `start` on it holds the object; before, the run: the interval
+#: starting at run starts[k] holds run helds[k] (a dst or a value's text) until the next.
+Slot = tuple
+#: A decoded node of a GROUP row: (start, end, node id, Node, [Slot]) (`Group.entries`).
+Grouped = tuple
+#: One item of a step: (sort key, Edge or Field), the key (src, name, dst) or (node, name, value).
+Keyed = tuple[tuple, object]
+
+
+class DecodedRows:
+    """Decodings kept by the text they came from, the least recently used dropped once the
+    texts kept pass `limit` characters. Thread-safe (a server's readers share it)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self._items: OrderedDict[tuple[str, str], object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, kind: str, text: str, decode: Callable[[str], object]) -> object:
+        key = (kind, text)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        # (outside the lock: two threads may both decode; either result will do). The cyclic
+        # GC is paused meanwhile: decoding makes tens of thousands of objects, which would
+        # set off collections that walk everything the cache already holds (twice the time)
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            found = decode(text)
+        finally:
+            if paused:
+                gc.enable()
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = found
+                self.size += len(text)
+                while self.size > self.limit and len(self._items) > 1:
+                    (_kind, old), _value = self._items.popitem(last=False)
+                    self.size -= len(old)
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.size = 0
+
+
+#: The process's decoded rows (the only mutable state here): 12M characters of row text,
+#: about 150 MB decoded (measured: 12 bytes decoded per character); a step of 20,000 nodes
+#: holds 2.7M of it, so the rows of four such steps stay.
+DECODED_ROWS = DecodedRows(12_000_000)
+
+
+class Group:
+    """A nodes GROUP row (`store_format.INTERVAL_TABLES`), decoded. From step `settled` to
+    step `until` every node of the row is there and every slot holds its last object:
+    `nodes`, `edges` and `fields` are then added as they are (most steps of a long trace).
+    At other steps each node and slot is looked at (`entries`, decoded on first need)."""
+
+    __slots__ = ("settled", "until", "nodes", "edges", "fields", "_detail", "_entries")
+
+    def __init__(self, detail: str) -> None:
+        nodes: dict[int, Node] = {}
+        edges: list[Keyed] = []
+        fields: list[Keyed] = []
+        settled, until = 0, OPEN
+        for nid, start, end, kind, type_name, place, label, about, slots in json.loads(detail):
+            nodes[nid] = Node(nid, kind, type_name, place, label, about)
+            settled = max(settled, start)
+            until = min(until, end)
+            for name, (at, dst, value, _run) in slots.items():
+                if dst is not None:
+                    edges.append(((nid, name, dst), Edge(nid, name, dst)))
+                else:
+                    fields.append(((nid, name, value), Field(nid, name, value)))
+                settled = max(settled, at)
+        if settled >= until:  # (never all there at once)
+            nodes, edges, fields = {}, [], []
+        self.settled, self.until, self.nodes, self.edges, self.fields = settled, until, nodes, edges, fields
+        self._detail = detail  # (the cache's key: kept anyway)
+        self._entries: list[Grouped] | None = None
+
+    def entries(self) -> list[Grouped]:
+        """Each node of the row: (start, end, node id, Node, [Slot])."""
+        if self._entries is None:
+            entries = []
+            for nid, start, end, kind, type_name, place, label, about, slots in json.loads(self._detail):
+                decoded = []
+                for name, (at, dst, value, run) in slots.items():
+                    if dst is not None:
+                        key: tuple = (nid, name, dst)
+                        item: object = Edge(nid, name, dst)
+                    else:
+                        key, item = (nid, name, value), Field(nid, name, value)
+                    decoded.append((at, key, item, dst is not None, run[0::2] if run else None,
+                                    run[1::2] if run else None, nid, name))
+                entries.append((start, end, nid, Node(nid, kind, type_name, place, label, about), decoded))
+            self._entries = entries  # (two threads may both decode it: either will do)
+        return self._entries
+
+
+def grouped_at(row: Group, index: int, nodes: dict[int, Node], edges: list[Keyed],
+               fields: list[Keyed]) -> None:
+    """Add what a decoded GROUP row holds at step `index` to a step's nodes, edges and fields."""
+    if row.settled <= index < row.until:
+        nodes.update(row.nodes)
+        edges += row.edges
+        fields += row.fields
+        return
+    for start, end, nid, node, slots in row.entries():
+        if index >= end:
+            continue
+        if start <= index:
+            nodes[nid] = node
+        for at, key, item, is_edge, starts, helds, _nid, name in slots:
+            if at <= index:
+                (edges if is_edge else fields).append((key, item))
+            elif starts is not None and starts[0] <= index:
+                held = helds[bisect.bisect_right(starts, index) - 1]
+                if type(held) is int:
+                    edges.append(((nid, name, held), Edge(nid, name, held)))
+                else:
+                    fields.append(((nid, name, held), Field(nid, name, held)))
+
+
+def run(runs: str) -> tuple[int, list[int], list[str], list[str]]:
+    """A slot's run text (`store_format.INTERVAL_TABLES`) as (the length of every interval
+    when they are all as long, else 0; else the end of each, as an offset from the row's
+    start; dsts or []; values or [])."""
+    lengths, dsts, values = runs.split(_RS)
+    length, star, count = lengths.partition("*")
+    equal = int(length) if star and "," not in lengths else 0
+    return (equal, [] if equal else list(itertools.accumulate(run_lengths(lengths))),
+            dsts.split(",") if dsts else [], values.split(_US) if values else [])
+
+
+def in_run(runs: str, offset: int) -> tuple[int | None, str | None]:
+    """(dst, value) of the interval of a run that holds `offset` steps after its start."""
+    equal, ends, dsts, values = DECODED_ROWS.get("run", runs, run)  # type: ignore[misc]
+    at = offset // equal if equal else bisect.bisect_right(ends, offset)
+    dst = dsts[at] if dsts else ""
+    value = values[at] if values else ""
+    return (int(dst) if dst else None), (value or None)
