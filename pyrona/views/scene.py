@@ -60,6 +60,9 @@ class ViewOptions:
     show_unreachable: bool = False
     collapse_regions: bool = False
     max_field_lines: int = 4
+    #: variables (of frames and module globals) kept out of the picture (`# pyrona: hide NAME`),
+    #: with what only they reach
+    hidden_names: frozenset[str] = frozenset()
 
 
 # --- text ---
@@ -115,14 +118,16 @@ class Scene:
         return sum(len(v) for v in self.boxes.values())
 
 
-def reachable(graph: StepGraph) -> set[int] | None:
-    """Nodes reachable from frames and module globals; None when the graph has no roots."""
+def reachable(graph: StepGraph, hidden: frozenset[str] = frozenset()) -> set[int] | None:
+    """Nodes reachable from frames and module globals (not through a hidden variable); None
+    when the graph has no roots."""
     seen = set(graph.roots())
     if not seen:
         return None
     out: dict[int, list[int]] = {}
     for e in graph.edges:
-        out.setdefault(e.src, []).append(e.dst)
+        if not (hidden and e.name in hidden and is_root(graph, e.src)):
+            out.setdefault(e.src, []).append(e.dst)
     todo = list(seen)
     while todo:
         for dst in out.get(todo.pop(), ()):
@@ -130,6 +135,11 @@ def reachable(graph: StepGraph) -> set[int] | None:
                 seen.add(dst)
                 todo.append(dst)
     return seen
+
+
+def is_root(graph: StepGraph, nid: int) -> bool:
+    node = graph.nodes.get(nid)
+    return node is not None and node.kind in ROOT_KINDS
 
 
 def violations(graph: StepGraph) -> list[tuple[int, int, str]]:
@@ -154,8 +164,15 @@ def written_to(graph: StepGraph) -> list[int]:
 def visible_nodes(graph: StepGraph, options: ViewOptions) -> tuple[set[int], set[int]]:
     """(nodes drawn, those of them unreachable). Both ends of a violation are always drawn."""
     reach = reachable(graph)
+    if options.hidden_names and reach is not None:  # what only a hidden variable reaches: not drawn
+        seen = reachable(graph, options.hidden_names) or set()
+        hidden = reach - seen
+    else:
+        hidden = set()
     shown, unreachable = set(), set()
     for n in graph.nodes.values():
+        if n.id in hidden:
+            continue
         if n.kind in STRUCTURE_KINDS and not options.show_structure:
             continue
         if n.place == FROZEN and not options.show_frozen:
@@ -313,8 +330,10 @@ def build(graph: StepGraph, options: ViewOptions, previous: StepGraph | None = N
     sc = Scene(graph, options)
     shown, unreachable = visible_nodes(graph, options)
     fields: dict[int, list[tuple[str, str]]] = {}
+    hide = options.hidden_names
     for f in graph.fields:
-        fields.setdefault(f.node, []).append((f.name, f.value))
+        if not (hide and f.name in hide and is_root(graph, f.node)):
+            fields.setdefault(f.node, []).append((f.name, f.value))
     changed = changed_nodes(graph, previous)
     collapse = options.collapse_regions
     drawn: dict[int, str] = {}  # node id -> id of what stands for it in the diagram
@@ -368,6 +387,8 @@ def add_edges(sc: Scene, graph: StepGraph, shown: set[int], drawn: dict[int, str
     counted: dict[tuple[str, str, bool, str], list] = {}
     for e in sorted(graph.edges, key=lambda e: (e.src, e.dst, e.name)):
         if e.src not in shown or e.dst not in shown or (e.src, e.dst, e.name) in bad_set:
+            continue
+        if sc.options.hidden_names and e.name in sc.options.hidden_names and is_root(graph, e.src):
             continue
         dotted, colour = edge_look(graph.nodes[e.src], graph.nodes[e.dst])
         dotted = dotted or e.name == CALLER_SLOT  # (a frame's caller: no reference of the heap)
