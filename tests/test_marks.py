@@ -88,3 +88,9 @@ def test_without_marks_the_slides_are_region_events_and_violations(tmp_path):
         assert [s["kind"] for s in view["slides"]].count("violation") == 1
     finally:
         store.close()
+
+
+def test_a_comment_at_the_end_of_a_line_is_its_caption_and_strings_hold_no_comments():
+    source = 'x = 1  # one\n# above\ny = """\n# not a comment\n"""\nz = 2  # pyrona: slide\n'
+    assert captions(source) == {1: "one", 3: "above", 4: "above", 5: "above", 6: "above"}
+    assert captions("x = (\n") == {}

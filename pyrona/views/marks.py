@@ -11,7 +11,9 @@ samples are written: a comment, then the lines it explains. Pure functions of th
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 from dataclasses import dataclass, field
 
 #: `# pyrona: WORD rest`: the mark's word and what follows it
@@ -19,6 +21,8 @@ MARK = re.compile(r"#\s*pyrona:\s*([A-Za-z]+)\b[ \t]*(.*?)\s*$")
 #: a mark at the end of a line, removed from the text shown
 MARK_TAIL = re.compile(r"\s*#\s*pyrona:.*$")
 MAX_CAPTION = 400
+SKIPPED_TOKENS = frozenset({tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+                            tokenize.ENDMARKER, tokenize.COMMENT})
 
 
 @dataclass(frozen=True)
@@ -58,24 +62,37 @@ def next_code_line(lines: list[str], start: int) -> int | None:
 
 
 def captions(source: str) -> dict[int, str]:
-    """Each code line's caption: the comment block nearest above it in its paragraph (blank
-    lines end a paragraph; marks are not captions). Lines with no comment above are left out."""
+    """Each code line's caption: its own comment at the end of the line, else the comment
+    block nearest above it in its paragraph (a blank line ends a paragraph; marks are not
+    captions). Lines with neither are left out; so is source that does not tokenize."""
+    comments: dict[int, tuple[bool, str]] = {}  # line -> (alone on its line, text)
+    code_lines: set[int] = set()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.COMMENT:
+                alone = not tok.line[: tok.start[1]].strip()
+                if not MARK.search(tok.string):
+                    comments[tok.start[0]] = (alone, tok.string.lstrip("#").strip())
+            elif tok.type not in SKIPPED_TOKENS:
+                code_lines.update(range(tok.start[0], tok.end[0] + 1))
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return {}
     out: dict[int, str] = {}
-    block: list[str] = []  # the comment block being read
-    current = ""  # the caption of the paragraph's lines so far
+    block: list[str] = []
+    current = ""
     for number, text in enumerate(source.splitlines(), start=1):
-        stripped = text.strip()
-        if not stripped:
-            block, current = [], ""
-            continue
-        if stripped.startswith("#"):
-            if not MARK.search(stripped):
-                block.append(stripped.lstrip("#").strip())
+        comment = comments.get(number)
+        if number not in code_lines:
+            if comment is not None:
+                block.append(comment[1])
+            elif not text.strip():
+                block, current = [], ""
             continue
         if block:
             current, block = " ".join(x for x in block if x)[:MAX_CAPTION], []
-        if current:
-            out[number] = current
+        own = comment[1][:MAX_CAPTION] if comment is not None and not comment[0] else ""
+        if own or current:
+            out[number] = own or current
     return out
 
 
