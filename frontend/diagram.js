@@ -310,5 +310,5 @@ const PyronaDiagram = ({ state, nodeLabel, placeChip }) => {
     showPopover(`n${id}`, g);
   }
 
-  return { apply, place, fit, zoomCentre, hidePopover, focusNode };
+  return { apply, place, fit, zoomCentre, hidePopover, focusNode, remember };
 };

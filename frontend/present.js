@@ -170,12 +170,13 @@ const PyronaPresent = ({ state, go, base, page, renderer, diagramFor, diagram })
       return el("li", { class: s === state.step ? "on" : "", onclick: () => { overlay(false); go(s); } },
         el("span", { class: "n" }, String(i + 1)),
         el("span", { class: "where" }, `step ${s}${info && info.line ? ` · line ${info.line}` : ""}`),
-        info && info.kind !== "mark" ? el("span", { class: "ev-kind " + info.kind }, P.EVENT_TEXT[info.kind] || info.kind) : "",
+        info && info.kind !== "mark" && info.kind !== "caption" ? el("span", { class: "ev-kind " + info.kind }, P.EVENT_TEXT[info.kind] || info.kind) : "",
         me.bookmarks.includes(s) ? el("span", { class: "star" }, "★") : "",
         el("span", { class: "text" }, text));
     });
-    const from = me.bookmarks.length ? "your bookmarks (b)" : me.data && me.data.from === "marks"
-      ? "the program's # pyrona: slide marks" : "the region events and violations";
+    const from = me.bookmarks.length ? "your bookmarks (b)"
+      : { marks: "the program's # pyrona: slide marks", events: "the region events and violations",
+          captions: "one per commented paragraph" }[me.data && me.data.from] || "";
     box.replaceChildren(el("h2", {}, `Slides: ${from}`), el("ol", {}, rows),
       el("p", { class: "muted" }, "Click a slide to go there; t or Esc closes this."));
     box.hidden = false;
@@ -278,5 +279,6 @@ const PyronaPresent = ({ state, go, base, page, renderer, diagramFor, diagram })
 
   if (speaker) requestAnimationFrame(() => toggle(true, { full: false }));
 
-  return { active, toggle, key, showStep, ahead, drawStrip, slides, bookmarks: () => me.bookmarks };
+  return { active, toggle, key, showStep, ahead, drawStrip, slides, bookmarks: () => me.bookmarks,
+           loaded: () => me.data !== null };
 };

@@ -140,6 +140,7 @@
     if (state.shown && d.text === state.shown.text) { // same picture: only the line marker moves
       state.shown.step = n;
       $("stage").dataset.step = n;
+      diagram.remember(); // (nothing moved: recorded as such)
       renderState(false);
       prefetch(n, token);
       return;

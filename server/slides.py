@@ -11,8 +11,10 @@ from __future__ import annotations
 from pyrona.tracer.store import TraceStore
 from pyrona.views.marks import captions, docstring, read_marks
 
-#: region events that make a slide when the program marks none (moves come with their cause)
-SKIPPED_KINDS = frozenset({"moved", "pre-freeze"})
+#: the region events that make a slide when the program marks none (a move comes with its
+#: cause; behaviours and cown hand-overs are too many to present one by one)
+SLIDE_KINDS = frozenset({"created", "became-child", "unparented", "frozen", "closed", "opened", "merged",
+                         "dissolved", "collected", "cown-created", "violation", "freeze-rolled-back"})
 #: at most this many slides (a mark in a hot loop)
 MAX_SLIDES = 500
 
@@ -53,7 +55,7 @@ def presentation_view(store: TraceStore, trace: int) -> dict:
     if not slides:
         by_step: dict[int, dict] = {}
         for ev in store.events(trace):
-            if ev.kind in SKIPPED_KINDS:
+            if ev.kind not in SLIDE_KINDS:
                 continue
             slide = by_step.setdefault(ev.step, {"step": ev.step, "line": None, "caption": "",
                                                  "kind": ev.kind})
@@ -62,5 +64,32 @@ def presentation_view(store: TraceStore, trace: int) -> dict:
             if len(by_step) >= MAX_SLIDES:
                 break
         slides = [by_step[s] for s in sorted(by_step)]
+        for slide in slides:  # the line each one is at, for its caption
+            [step] = store.steps(trace, slide["step"], 1) or [None]
+            if step is not None and step.file == path:
+                slide["line"] = step.line
+                slide["caption"] = notes.get(step.line, "")
+    source_of_slides = "marks" if marks.slides else "events"
+    if not slides:
+        slides, source_of_slides = paragraph_slides(store, trace, path, notes), "captions"
     return {"docstring": docstring(source), "captions": {str(k): v for k, v in notes.items()},
-            "hidden": sorted(marks.hidden), "from": "marks" if marks.slides else "events", "slides": slides}
+            "hidden": sorted(marks.hidden), "from": source_of_slides, "slides": slides}
+
+
+def paragraph_slides(store: TraceStore, trace: int, path: str, notes: dict[int, str]) -> list[dict]:
+    """With no marks and no region events: a slide per captioned paragraph of the program,
+    at the last step of the program's own file before the caption changes."""
+    slides: list[dict] = []
+    last = None
+    for step in store.steps(trace):
+        if step.file != path:
+            continue
+        caption = notes.get(step.line, "")
+        if last is not None and caption != last["caption"] and last["caption"]:
+            slides.append(last)
+            if len(slides) >= MAX_SLIDES:
+                return slides
+        last = {"step": step.index, "line": step.line, "caption": caption, "kind": "caption"}
+    if last is not None and last["caption"]:
+        slides.append(last)
+    return slides

@@ -94,3 +94,17 @@ def test_a_comment_at_the_end_of_a_line_is_its_caption_and_strings_hold_no_comme
     source = 'x = 1  # one\n# above\ny = """\n# not a comment\n"""\nz = 2  # pyrona: slide\n'
     assert captions(source) == {1: "one", 3: "above", 4: "above", 5: "above", 6: "above"}
     assert captions("x = (\n") == {}
+
+
+def test_with_no_marks_and_no_events_a_slide_per_commented_paragraph(tmp_path):
+    db = tmp_path / "t.db"
+    prog = tmp_path / "prog.py"
+    prog.write_text("from pyrona import Obj\n# make one\na = Obj()\nb = 1\n\n# make two\nc = Obj()\nd = 2\n")
+    store = TraceStore(db)
+    trace = trace_program(prog, store).trace
+    try:
+        view = presentation_view(store, trace)
+        assert view["from"] == "captions"
+        assert [(s["line"], s["caption"]) for s in view["slides"]] == [(4, "make one"), (8, "make two")]
+    finally:
+        store.close()
