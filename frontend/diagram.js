@@ -124,10 +124,12 @@ const PyronaDiagram = ({ state, nodeLabel, placeChip }) => {
       focus = fits ? both : dst || src;
       if (!fits && src && dst) pointTo = { id: red[0], box: src };
     } else {
-      const changed = [...boxes.values()].filter((b) => b.changed);
-      focus = union(changed);
-      if (focus && (focus.w * k > port.width - 2 * PAD || focus.h * k > port.height - 2 * PAD)) {
-        focus = changed[0]; // too many changes to show at once: the first of them
+      // what changed, from the top down, as much of it as fits on screen
+      const changed = [...boxes.values()].filter((b) => b.changed).sort((a, b) => a.y - b.y || a.x - b.x);
+      for (const b of changed) {
+        const more = union([focus, b]);
+        if (focus && (more.w * k > port.width - 2 * PAD || more.h * k > port.height - 2 * PAD)) break;
+        focus = more;
       }
     }
     x = clampAxis(x, width * k, port.width, focus && [focus.x * k, focus.w * k]);

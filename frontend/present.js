@@ -126,7 +126,9 @@ const PyronaPresent = ({ state, go, base, page, renderer, diagramFor, diagram })
     const text = caption(n, v);
     $("present-caption").textContent = text;
     $("present-caption").hidden = !text;
-    const line = v ? (v.source_line || "").replace(/\s*#\s*pyrona:.*$/, "").trim() : "";
+    let line = v ? (v.source_line || "").replace(/\s*#\s*pyrona:.*$/, "").trim() : "";
+    const said = text && line.lastIndexOf("# " + text);
+    if (said > 0) line = line.slice(0, said).trim(); // (its comment is the caption already)
     $("present-where").textContent = v && v.line && n > 0 ? `line ${v.line}` : "";
     $("present-code").textContent = n === 0 ? "" : line; // (step 0: the docstring is the caption)
     const bad = v ? (v.events || []).filter((ev) => ev.kind === "violation") : [];

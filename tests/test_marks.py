@@ -108,3 +108,9 @@ def test_with_no_marks_and_no_events_a_slide_per_commented_paragraph(tmp_path):
         assert [(s["line"], s["caption"]) for s in view["slides"]] == [(4, "make one"), (8, "make two")]
     finally:
         store.close()
+
+
+def test_a_comment_ending_in_a_mark_keeps_its_words():
+    source = "x = 1  # the cells move in  # pyrona: thumbnail\n# pyrona: slide\ny = 2\n"
+    assert captions(source) == {1: "the cells move in"}
+    assert read_marks(source).slides == {3: ""}

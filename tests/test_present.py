@@ -33,7 +33,8 @@ MIN_FONT = """() => { const out = [];
   for (const s of document.querySelectorAll('#stage svg g.node .nodeLabel')) {
     const fo = s.closest('foreignObject');
     if (!fo || !fo.width.baseVal.value || !s.textContent.trim()) continue;
-    out.push(parseFloat(getComputedStyle(s).fontSize) * fo.getBoundingClientRect().width / fo.width.baseVal.value);
+    const scale = fo.getBoundingClientRect().width / fo.width.baseVal.value;
+    out.push(parseFloat(getComputedStyle(s).fontSize) * scale);
   }
   return out.length ? Math.min(...out) : null; }"""
 # The red reference's path and the target/source nodes' boxes, and the viewport's.
@@ -140,7 +141,7 @@ def step_through(page, base: str, name: str, trace: int, size: dict, shots: bool
         assert page.inner_text("#present-count").startswith(f"{i + 1} / {len(slides)}")
         caption = page.inner_text("#present-caption") if page.locator("#present-caption").is_visible() else ""
         if n == 0:
-            assert caption and caption.split(" — ")[0] in view["docstring"], f"{name}: the docstring at step 0"
+            assert caption and caption.split(" — ")[0] in view["docstring"], f"{name}: docstring at step 0"
         violation = page.evaluate(VIOLATION_BOXES)
         rows.append({"step": n, "font": page.evaluate(MIN_FONT), "caption": caption,
                      "code": page.inner_text("#present-code"), "violation": violation})
@@ -156,18 +157,20 @@ def test_every_sample_presents_readably_at_1280x720(server, context):
         rows = step_through(page, server, name, trace, SMALL, shots=name in ("job_queue", "linked_list",
                                                                             "violation_explained"))
         seen += len(rows)
-        assert len({(r["caption"], r["code"]) for r in rows}) > 1 or len(rows) == 1, f"{name}: captions change"
+        changes = len({(r["caption"], r["code"]) for r in rows})
+        assert changes > 1 or len(rows) == 1, f"{name}: the caption bar follows the slides"
         for r in rows:
-            assert r["font"] is not None and r["font"] >= 15.99, f"{name} step {r['step']}: labels at {r['font']} px"
+            where = f"{name} step {r['step']}"
+            assert r["font"] is not None and r["font"] >= 15.99, f"{where}: labels at {r['font']} px"
             fonts.append(r["font"])
             v = r["violation"]
             if v:
                 violations += 1
-                assert inside(v["dst"], v["port"]), f"{name} step {r['step']}: the violation's target is off screen"
+                assert inside(v["dst"], v["port"]), f"{where}: the violation's target is off screen"
                 assert v["edge"] and inside(v["edge"], v["port"], slack=40) or v["pointer"], \
-                    f"{name} step {r['step']}: the red reference is off screen"
+                    f"{where}: the red reference is off screen"
                 assert inside(v["src"], v["port"]) or v["pointer"], \
-                    f"{name} step {r['step']}: its source is neither on screen nor pointed at"
+                    f"{where}: its source is neither on screen nor pointed at"
         page.keyboard.press("Escape")
         page.wait_for_function("() => !document.body.classList.contains('present')")
     assert violations >= 3 and seen >= 40
@@ -237,7 +240,8 @@ def test_keys_bookmarks_overlay_and_full_screen(server, context):
     page.keyboard.press("b")  # un-bookmarked: one left
     assert page.evaluate("() => window.pyronaViewer.presenter.bookmarks()") == [last]
     page.keyboard.press("Escape")
-    page.wait_for_function("() => !document.body.classList.contains('present') && !document.fullscreenElement")
+    page.wait_for_function("() => !document.body.classList.contains('present')"
+                           " && !document.fullscreenElement")
     assert page.locator(".side").is_visible()
 
 

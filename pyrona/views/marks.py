@@ -71,8 +71,9 @@ def captions(source: str) -> dict[int, str]:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
             if tok.type == tokenize.COMMENT:
                 alone = not tok.line[: tok.start[1]].strip()
-                if not MARK.search(tok.string):
-                    comments[tok.start[0]] = (alone, tok.string.lstrip("#").strip())
+                text = without_marks(tok.string).lstrip("#").strip()  # (`# note  # pyrona: x`)
+                if text:
+                    comments[tok.start[0]] = (alone, text)
             elif tok.type not in SKIPPED_TOKENS:
                 code_lines.update(range(tok.start[0], tok.end[0] + 1))
     except (tokenize.TokenError, SyntaxError, ValueError):
