@@ -11,9 +11,9 @@
   const trace = page.trace;
   const base = `/api/traces/${trace}`;
 
-  const OPTIONS = ["frozen", "cowns", "structure", "unreachable", "collapse", "changes"];
-  const DEFAULTS = { frozen: 1, cowns: 1, structure: 0, unreachable: 0, collapse: 0, changes: 1 };
-  const OPTION_KEYS = { i: "frozen", c: "cowns", s: "structure", u: "unreachable", r: "collapse" };
+  const OPTIONS = ["frozen", "cowns", "structure", "unreachable", "collapse", "changes", "group"];
+  const DEFAULTS = { frozen: 1, cowns: 1, structure: 0, unreachable: 0, collapse: 0, changes: 1, group: 1 };
+  const OPTION_KEYS = { i: "frozen", c: "cowns", s: "structure", u: "unreachable", r: "collapse", g: "group" };
   /** Above this many nodes a step is first drawn with its regions collapsed. */
   const LARGE = 60;
 
@@ -244,7 +244,7 @@
     return el("span", { class: "place " + P.placeClass(place) }, P.placeName(place));
   }
 
-  const diagram = PyronaDiagram({ state, nodeLabel, placeChip });
+  const diagram = PyronaDiagram({ state, nodeLabel, placeChip, expandGroups: () => setOption("group", 0) });
   const panels = PyronaPanels({ state, views, base, nodeLabel, placeChip,
                                 focusNode: (id) => diagram.focusNode(id) });
   const presenter = PyronaPresent({ state, go, base, page, renderer, diagramFor, diagram });
