@@ -123,6 +123,12 @@ const PyronaPresent = ({ state, go, base, page, renderer, diagramFor, diagram })
     if (!active()) return;
     const list = slides();
     const at = list.indexOf(n);
+    const mark = me.bookmarks.includes(n) ? " ★" : "";
+    $("present-count").textContent = at >= 0 ? `${at + 1} / ${list.length}${mark}` : `step ${n}${mark}`;
+    const cur = $("present-strip").querySelector(".now");
+    if (cur) cur.style.left = `${(n / Math.max(1, state.total - 1)) * 100}%`;
+    if (!speaker) post({ step: n });
+    if (!v) return; // (the words follow with the step's view)
     const text = caption(n, v);
     $("present-caption").textContent = text;
     $("present-caption").hidden = !text;
@@ -134,12 +140,7 @@ const PyronaPresent = ({ state, go, base, page, renderer, diagramFor, diagram })
     const bad = v ? (v.events || []).filter((ev) => ev.kind === "violation") : [];
     $("present-violation").textContent = bad.map((ev) => ev.message).join(" · ");
     $("present-violation").hidden = !bad.length;
-    const mark = me.bookmarks.includes(n) ? " ★" : "";
-    $("present-count").textContent = at >= 0 ? `${at + 1} / ${list.length}${mark}` : `step ${n}${mark}`;
-    const cur = $("present-strip").querySelector(".now");
-    if (cur) cur.style.left = `${(n / Math.max(1, state.total - 1)) * 100}%`;
-    if (!speaker) post({ step: n });
-    else speakerNotes(n, v);
+    if (speaker) speakerNotes(n, v);
   }
 
   function drawStrip() {
