@@ -298,7 +298,7 @@ def expanded_limit(browser, http: httpx.Client, base: str, sizes: tuple[int, ...
         context.add_init_script(INSTRUMENT)
         page, _ = open_viewer(context, base, trace_id, step)
         began = time.perf_counter()
-        page.click("#expand")
+        page.click("#expand", timeout=120_000, no_wait_after=True)
         try:
             page.wait_for_function(f"() => ({EXPANDED_SHOWN})({step}) || ({FAILED})()", timeout=120_000)
             failed = page.evaluate(FAILED)
