@@ -21,10 +21,11 @@ const PyronaDiagram = ({ state, nodeLabel, placeChip, expandGroups }) => {
 
   /** Where the diagram goes after a render, a resize or a new mode (see `state.viewMode`). */
   function place() {
+    const boxes = nodeBoxes(); // (read once: the layout of a big SVG is not free)
     if (state.viewMode === "user") apply();
     else if (state.viewMode === "whole") fitWhole();
-    else autoView();
-    remember();
+    else autoView(boxes);
+    remember(boxes);
   }
 
   function fitScale() {
@@ -95,12 +96,11 @@ const PyronaDiagram = ({ state, nodeLabel, placeChip, expandGroups }) => {
    * then panned as little as needed to show what matters: the violation's red reference and
    * its target (its source too when both fit, else a pointer to it), else what changed.
    */
-  function autoView() {
+  function autoView(boxes) {
     const fitted = fitScale();
     if (!fitted) { fitWhole(); return; }
     const { port } = fitted, { width, height } = state.size;
     const k = Math.max(minScale(), Math.min(maxScale(), fitted.k));
-    const boxes = nodeBoxes();
     // (anchored only at the same scale: a zoom moves everything anyway, then centre)
     const prev = state.placed && Math.abs(state.placed.k - k) < 0.01 * k ? state.placed : null;
     let x = null, y = null;
@@ -157,12 +157,12 @@ const PyronaDiagram = ({ state, nodeLabel, placeChip, expandGroups }) => {
 
   /** Where each node is on screen now (for the next step's anchoring), and how far the
    * unchanged ones moved since the step before (`state.moves`: medians, in pixels). */
-  function remember() {
+  function remember(boxes = nodeBoxes()) {
     const { x, y, k } = state.t;
     const at = new Map();
     const moved = [];
     const prev = state.placed;
-    for (const [id, b] of nodeBoxes()) {
+    for (const [id, b] of boxes) {
       const p = { x: x + k * (b.x + b.w / 2), y: y + k * (b.y + b.h / 2) };
       at.set(id, p);
       const q = prev && prev.step !== state.step && !b.changed && prev.at.get(id);
