@@ -11,7 +11,10 @@ with diagrams of about 20, 100 and 300 objects in four regions; headless Chromiu
 - → to the next step's diagram on screen, COLD (the page opened at a step, → pressed at
   the moment its diagram is mounted, before anything could be rendered ahead) and WARM
   (render-ahead finished, then → pressed): median and p95 of --presses presses. Also
-  at 100 objects with "Expand" pressed (the viewer collapses regions above 60 objects).
+  at 100 objects with "Expand" pressed (the viewer collapses regions above 60 objects);
+- presentation mode at 1280×720 (labels ≥ 16 px), WARM, the steps bookmarked as slides;
+- where "Expand" stops: sizes from --limit traced and expanded until one fails.
+"Group rows" is off throughout (`group=0`): every object is drawn.
 
 "On screen": the viewer sets `#stage[data-step]` after inserting the new SVG (the step
 label is set before, and checked); we record that moment with a MutationObserver, then the
@@ -51,9 +54,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--no-first-run",
                  "--disable-quic", "--disable-sync"]
 VIEWPORT = {"width": 1600, "height": 900}
-QUERY = "frozen=1&cowns=1&structure=0&unreachable=0&collapse=0&changes=1"  # the viewer's default
+# the viewer's default but for group rows (off: every object drawn, the worst case)
+QUERY = "frozen=1&cowns=1&structure=0&unreachable=0&collapse=0&changes=1&group=0"
 LARGE = 60  # frontend/viewer.js: above this many nodes a step is drawn collapsed first
-NODE_LINE = re.compile(r"^\s*(?:n|rg)\d+\s*[\[\(\{>]", re.M)  # common.js countNodes
+NODE_LINE = re.compile(r"^\s*(?:n|rg|gp)\d+\s*[\[\(\{>]", re.M)  # common.js countNodes
 
 # Runs in every page before its scripts: records keydowns, mermaid.render calls, the
 # moments #stage gets a new data-step (the SVG is in) and the end of the next frame.
@@ -109,7 +113,7 @@ INSTRUMENT = """
 # The text the viewer draws for step n (as diagramFor does), then whether it is rendered.
 WANT = """async ([base, n, query]) => {
   const full = await (await fetch(`${base}/steps/${n}/mermaid?${query}`)).text();
-  const count = (full.match(/^\\s*(?:n|rg)\\d+\\s*[\\[\\(\\{>]/gm) || []).length;
+  const count = (full.match(/^\\s*(?:n|rg|gp)\\d+\\s*[\\[\\(\\{>]/gm) || []).length;
   const v = window.pyronaViewer;
   window.__bench.want = !v.state.expandLarge && count > LARGE
     ? await (await fetch(`${base}/steps/${n}/mermaid?${query.replace("collapse=0", "collapse=1")}`)).text()
@@ -194,7 +198,7 @@ def open_viewer(context, base: str, trace_id: int, step: int, arm: dict | None =
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
-    page.goto(f"{base}/traces/{trace_id}?step={step}", wait_until="commit")
+    page.goto(f"{base}/traces/{trace_id}?step={step}&group=0", wait_until="commit")
     if arm and not expand:
         page.evaluate("a => { window.__bench.arm = a; }", arm)
     page.wait_for_function("n => window.__bench.mounts.some((x) => x.step === n && x.shown)", arg=step)
@@ -253,6 +257,61 @@ def warm(browser, base: str, trace_id: int, start: int, presses: int, expand: bo
     return out
 
 
+def warm_present(browser, base: str, trace_id: int, start: int, presses: int) -> list[dict]:
+    """Presentation mode (1280×720, labels ≥ 16 px): the steps bookmarked, so → goes to the
+    next bookmark, the step after; each press once the presenter's render-ahead is done."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.add_init_script(INSTRUMENT)
+    marks = list(range(start, start + presses + 1))
+    context.add_init_script(f"localStorage.setItem('pyrona:bookmarks:{trace_id}', '{marks}')")
+    page, errors = open_viewer(context, base, trace_id, start)
+    page.keyboard.press("P")
+    page.wait_for_function("() => window.pyronaViewer.presenter.loaded()")
+    out = []
+    for n in range(start, start + presses):
+        page.evaluate(WANT, [f"/api/traces/{trace_id}", n + 1, QUERY])
+        page.wait_for_function(IDLE, timeout=60_000)
+        time.sleep(0.15)
+        page.wait_for_function(IDLE, timeout=60_000)
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(SHOWN, arg=n + 1, timeout=60_000)
+        out.append(press_result(page, n + 1))
+    if errors:
+        sys.exit(f"JavaScript errors: {errors}")
+    context.close()
+    return out
+
+
+FAILED = "() => !!document.querySelector('#stage .notice.error')"
+
+
+def expanded_limit(browser, http: httpx.Client, base: str, sizes: tuple[int, ...]) -> list[tuple]:
+    """Per size: a step of the final loop opened, Expand clicked; seconds until the whole
+    diagram is on screen, or how it failed (mermaid's layout error, or over 120 s)."""
+    out = []
+    for size in sizes:
+        trace_id = trace(http, size)
+        total = http.get(f"/api/traces/{trace_id}").json()["steps"]
+        step = total - 20
+        nodes = drawn(http, trace_id, step)
+        context = browser.new_context(viewport=VIEWPORT)
+        context.add_init_script(INSTRUMENT)
+        page, _ = open_viewer(context, base, trace_id, step)
+        began = time.perf_counter()
+        page.click("#expand", timeout=120_000, no_wait_after=True)
+        try:
+            page.wait_for_function(f"() => ({EXPANDED_SHOWN})({step}) || ({FAILED})()", timeout=120_000)
+            failed = page.evaluate(FAILED)
+            result = page.inner_text("#stage .notice.error")[:80] if failed else None
+        except Exception:  # (Playwright's timeout)
+            result = "no picture after 120 s"
+        out.append((size, nodes, time.perf_counter() - began, result))
+        context.close()
+        if result:
+            break
+    return out
+
+
 def first_display(browser, base: str, trace_id: int, step: int, loads: int) -> list[dict]:
     out = []
     for _ in range(loads):
@@ -271,6 +330,8 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=7, help="presses of → per measurement")
     parser.add_argument("--loads", type=int, default=5, help="fresh page loads for the first display")
     parser.add_argument("--requests", type=int, default=100, help="requests per API endpoint and size")
+    parser.add_argument("--limit", default="300,400,500,700,1000",
+                        help="sizes tried expanded until one fails (empty: skip)")
     args = parser.parse_args()
     if not os.path.exists(CHROMIUM):
         sys.exit(f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
@@ -309,6 +370,12 @@ def main() -> None:
                     label = f"{objects[size]}{' expanded' if expand else ''}"
                     runs.append((label, "cold", cold(browser, base, t, steps[size], expand)))
                     runs.append((label, "warm", warm(browser, base, t, steps[size][0], args.presses, expand)))
+                if size in (100, 300):
+                    runs.append((f"{objects[size]} present", "warm",
+                                 warm_present(browser, base, t, steps[size][0], args.presses)))
+            with httpx.Client(base_url=base, timeout=30) as http:
+                sizes = tuple(int(x) for x in args.limit.split(",") if x)
+                limits = expanded_limit(browser, http, base, sizes)
             browser.close()
     finally:
         server.stop()
@@ -345,10 +412,16 @@ def main() -> None:
     targets = [
         ("warm → at ~100 objects < 100 ms", figures[(o100, "warm")], 100),
         ("cold → at ~100 objects < 1.5 s", figures[(o100, "cold")], 1500),
+        ("warm → at ~100 objects presenting < 100 ms", figures[(o100 + " present", "warm")], 100),
+        ("cold → at ~100 objects expanded < 1.5 s", figures[(o100 + " expanded", "cold")], 1500),
         ("cold → at ~300 objects (collapsed) < 1.5 s", figures[(o300, "cold")], 1500),
         ("first display at ~300 objects (collapsed) < 1.5 s",
          median([r["total"] for r in firsts[300]]), 1500),
     ]
+    print("\nexpanded (Expand clicked at a step of the final loop): until the whole diagram is on screen")
+    for _size, nodes, seconds, failure in limits:
+        print(f"  {nodes:>6} nodes drawn  {seconds:6.1f} s  {failure or 'drawn'}")
+
     print("\ntargets")
     for name, value, limit in targets:
         print(f"  {name:50} {value:7.0f} ms  {'met' if value < limit else 'NOT MET'}")

@@ -108,9 +108,9 @@ const Pyrona = (() => {
     mermaidReady = true;
   }
 
-  /** How many nodes a diagram draws: lines that define a node (`n12[...]`, `rg3(...)`). */
+  /** How many nodes a diagram draws: lines that define a node (`n12[...]`, `rg3(...)`, a group `gp4[...]`). */
   function countNodes(text) {
-    const found = text.match(/^\s*(?:n|rg)\d+\s*[\[\(\{>]/gm);
+    const found = text.match(/^\s*(?:n|rg|gp)\d+\s*[\[\(\{>]/gm);
     return found ? found.length : 0;
   }
 

@@ -2,12 +2,16 @@
 // (fit, or readable and centred on what changed), and clicks on nodes (a popover).
 "use strict";
 
-const PyronaDiagram = ({ state, nodeLabel, placeChip }) => {
+const PyronaDiagram = ({ state, nodeLabel, placeChip, expandGroups }) => {
   const P = Pyrona;
   const { el } = P;
   const $ = (id) => document.getElementById(id);
-  /** The smallest scale the automatic view uses (then it centres on what changed). */
-  const READABLE = 0.55;
+  /** The smallest scale the automatic view uses: mermaid draws labels at 16 px, so 0.75
+   * keeps them at 12 px on screen in the viewer and 1 keeps them at 16 px when presenting.
+   * A diagram larger than that is panned to what matters, never shrunk further. */
+  const presenting = () => document.body.classList.contains("present");
+  const minScale = () => (presenting() ? 1 : 0.75);
+  const maxScale = () => (presenting() ? 2.25 : 1.75);
   const PAD = 28;
 
   function apply() {
@@ -17,53 +21,158 @@ const PyronaDiagram = ({ state, nodeLabel, placeChip }) => {
 
   /** Where the diagram goes after a render, a resize or a new mode (see `state.viewMode`). */
   function place() {
+    const boxes = nodeBoxes(); // (read once: the layout of a big SVG is not free)
     if (state.viewMode === "user") apply();
     else if (state.viewMode === "whole") fitWhole();
-    else autoView();
+    else autoView(boxes);
+    remember(boxes);
   }
 
   function fitScale() {
     const port = $("viewport").getBoundingClientRect();
     if (!state.size || !port.width) return null;
     const { width, height } = state.size;
-    return { port, k: Math.min((port.width - 2 * PAD) / width, (port.height - 2 * PAD) / height, 1.75) };
+    return { port, k: Math.min((port.width - 2 * PAD) / width, (port.height - 2 * PAD) / height) };
   }
 
   /** The whole diagram, centred. */
   function fitWhole() {
     const fitted = fitScale();
     if (!fitted) { state.t = { x: 0, y: 0, k: 1 }; apply(); return; }
-    const { port } = fitted, k = Math.max(0.02, fitted.k);
+    const { port } = fitted, k = Math.max(0.02, Math.min(maxScale(), fitted.k));
     const { width, height } = state.size;
     state.t = { k, x: (port.width - width * k) / 2, y: Math.max(PAD, (port.height - height * k) / 2) };
     apply();
   }
 
-  /** Fit when that stays readable; else zoom to READABLE around the changed nodes (or the top). */
-  function autoView() {
-    const fitted = fitScale();
-    if (!fitted || fitted.k >= READABLE) { fitWhole(); return; }
-    const { port } = fitted, k = READABLE;
-    const { width, height } = state.size;
-    let cx = width / 2, cy = 0;
-    const changed = [...$("stage").querySelectorAll("g.node.changed, g.node.error")];
-    if (changed.length) { // their box, in diagram units (the stage's transform undone)
-      const stage = $("stage").getBoundingClientRect(), k0 = state.t.k || 1;
-      const boxes = changed.map((g) => g.getBoundingClientRect());
-      const left = Math.min(...boxes.map((b) => b.left)), right = Math.max(...boxes.map((b) => b.right));
-      const top = Math.min(...boxes.map((b) => b.top)), bottom = Math.max(...boxes.map((b) => b.bottom));
-      cx = ((left + right) / 2 - stage.left) / k0;
-      cy = ((top + bottom) / 2 - stage.top) / k0 - port.height / (2 * k);
+  /** The drawn nodes' boxes in diagram units (whatever the stage's transform): id -> box. */
+  function nodeBoxes() {
+    const stage = $("stage").getBoundingClientRect(), k = state.t.k || 1;
+    const out = new Map();
+    for (const g of $("stage").querySelectorAll("g.node")) {
+      const id = drawnId(g);
+      if (!id) continue;
+      const b = g.getBoundingClientRect();
+      out.set(id, { x: (b.left - stage.left) / k, y: (b.top - stage.top) / k, w: b.width / k, h: b.height / k,
+                    changed: g.classList.contains("changed") || g.classList.contains("error") });
     }
-    // centre horizontally on cx, keep the diagram's edges within reach
-    let x = port.width / 2 - cx * k;
-    x = width * k <= port.width - 2 * PAD ? (port.width - width * k) / 2
-      : Math.min(PAD, Math.max(port.width - PAD - width * k, x));
-    let y = PAD - Math.max(0, cy) * k;
-    y = height * k <= port.height - 2 * PAD ? (port.height - height * k) / 2
-      : Math.min(PAD, Math.max(port.height - PAD - height * k, y));
+    return out;
+  }
+
+  const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1;
+                           return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+  /** The violation's reference in the shown text: [source id, target id] (drawn ids), or null. */
+  function redEdge() {
+    const text = state.shown && state.shown.text;
+    const m = text && text.match(/^(\S+) -->\|"ERROR[^"]*"\| (\S+)$/m);
+    return m ? [m[1], m[2]] : null;
+  }
+
+  /** The box around `boxes` (diagram units), or null. */
+  function union(boxes) {
+    const list = boxes.filter(Boolean);
+    if (!list.length) return null;
+    const x = Math.min(...list.map((b) => b.x)), y = Math.min(...list.map((b) => b.y));
+    return { x, y, w: Math.max(...list.map((b) => b.x + b.w)) - x, h: Math.max(...list.map((b) => b.y + b.h)) - y };
+  }
+
+  /** One axis of the view: `at` moved as little as possible so that the diagram stays in
+   * reach and the span [lo, lo + size] (diagram units × k, a box that matters) is on screen. */
+  function clampAxis(at, total, port, box) {
+    at = total <= port - 2 * PAD ? Math.min(port - PAD - total, Math.max(PAD, at))
+      : Math.min(PAD, Math.max(port - PAD - total, at));
+    if (box) {
+      const [lo, size] = box;
+      if (at + lo + size > port - PAD) at = port - PAD - lo - size;
+      if (at + lo < PAD) at = PAD - lo;
+    }
+    return at;
+  }
+
+  /**
+   * As large as the screen allows between minScale and maxScale; unchanged objects stay where
+   * they were on screen (the step before's positions, so a sequence reads as an animation);
+   * then panned as little as needed to show what matters: the violation's red reference and
+   * its target (its source too when both fit, else a pointer to it), else what changed.
+   */
+  function autoView(boxes) {
+    const fitted = fitScale();
+    if (!fitted) { fitWhole(); return; }
+    const { port } = fitted, { width, height } = state.size;
+    const k = Math.max(minScale(), Math.min(maxScale(), fitted.k));
+    // (anchored only at the same scale: a zoom moves everything anyway, then centre)
+    const prev = state.placed && Math.abs(state.placed.k - k) < 0.01 * k ? state.placed : null;
+    let x = null, y = null;
+    if (prev) {
+      const dx = [], dy = [];
+      for (const [id, b] of boxes) {
+        const p = prev.at.get(id);
+        if (!p || b.changed) continue;
+        dx.push(p.x - k * (b.x + b.w / 2));
+        dy.push(p.y - k * (b.y + b.h / 2));
+      }
+      if (dx.length) { x = median(dx); y = median(dy); }
+    }
+    if (x === null) { x = (port.width - width * k) / 2; y = (port.height - height * k) / 2; }
+    const red = redEdge();
+    let focus = null, pointTo = null;
+    if (red) {
+      const [src, dst] = [boxes.get(red[0]), boxes.get(red[1])];
+      const both = union([src, dst]);
+      const fits = both && both.w * k <= port.width - 2 * PAD && both.h * k <= port.height - 2 * PAD;
+      focus = fits ? both : dst || src;
+      if (!fits && src && dst) pointTo = { id: red[0], box: src };
+    } else {
+      // what changed, from the top down, as much of it as fits on screen
+      const changed = [...boxes.values()].filter((b) => b.changed).sort((a, b) => a.y - b.y || a.x - b.x);
+      for (const b of changed) {
+        const more = union([focus, b]);
+        if (focus && (more.w * k > port.width - 2 * PAD || more.h * k > port.height - 2 * PAD)) break;
+        focus = more;
+      }
+    }
+    x = clampAxis(x, width * k, port.width, focus && [focus.x * k, focus.w * k]);
+    y = clampAxis(y, height * k, port.height, focus && [focus.y * k, focus.h * k]);
     state.t = { k, x, y };
     apply();
+    pointer(pointTo, port);
+  }
+
+  /** An arrow at the viewport's edge towards the violation's source when it is off screen. */
+  function pointer(target, port) {
+    const box = $("offscreen");
+    if (!box) return;
+    if (!target) { box.hidden = true; return; }
+    const { x, y, k } = state.t, b = target.box;
+    const cx = x + k * (b.x + b.w / 2), cy = y + k * (b.y + b.h / 2);
+    if (cx >= 0 && cx <= port.width && cy >= 0 && cy <= port.height) { box.hidden = true; return; }
+    const arrow = cy < 0 ? "↑" : cy > port.height ? "↓" : cx < 0 ? "←" : "→";
+    box.textContent = `${arrow} the red reference starts at ${nodeLabel(Number(target.id.slice(1)))}`;
+    box.hidden = false;
+    const w = box.offsetWidth, h = box.offsetHeight;
+    box.style.left = `${Math.max(8, Math.min(port.width - w - 8, cx - w / 2))}px`;
+    box.style.top = `${Math.max(8, Math.min(port.height - h - 8, cy - h / 2))}px`;
+  }
+
+  /** Where each node is on screen now (for the next step's anchoring), and how far the
+   * unchanged ones moved since the step before (`state.moves`: medians, in pixels). */
+  function remember(boxes = nodeBoxes()) {
+    const { x, y, k } = state.t;
+    const at = new Map();
+    const moved = [];
+    const prev = state.placed;
+    for (const [id, b] of boxes) {
+      const p = { x: x + k * (b.x + b.w / 2), y: y + k * (b.y + b.h / 2) };
+      at.set(id, p);
+      const q = prev && prev.step !== state.step && !b.changed && prev.at.get(id);
+      if (q) moved.push(Math.hypot(p.x - q.x, p.y - q.y));
+    }
+    if (prev && prev.step !== state.step && moved.length) {
+      state.moves.push({ from: prev.step, to: state.step, nodes: moved.length, median: median(moved) });
+      if (state.moves.length > 1000) state.moves.shift();
+    }
+    state.placed = { k, at, step: state.step };
   }
 
   function fit() {
@@ -126,7 +235,7 @@ const PyronaDiagram = ({ state, nodeLabel, placeChip }) => {
 
   function drawnId(g) {
     const raw = g.dataset.id || g.id || "";
-    const m = raw.match(/(?:^|-)((?:n|rg)\d+)(?:-\d+)?$/);
+    const m = raw.match(/(?:^|-)((?:n|rg|gp)\d+)(?:-\d+)?$/);
     return m ? m[1] : null;
   }
 
@@ -134,6 +243,7 @@ const PyronaDiagram = ({ state, nodeLabel, placeChip }) => {
     const g = target && target.closest && target.closest("g.node");
     if (!g) { hidePopover(); return; }
     const drawn = drawnId(g);
+    if (drawn && drawn.startsWith("gp")) { expandGroups(); return; } // a group: drawn one by one
     if (!drawn || !state.view) return;
     for (const other of $("stage").querySelectorAll("g.node.picked")) other.classList.remove("picked");
     g.classList.add("picked");
@@ -203,5 +313,5 @@ const PyronaDiagram = ({ state, nodeLabel, placeChip }) => {
     showPopover(`n${id}`, g);
   }
 
-  return { apply, place, fit, zoomCentre, hidePopover, focusNode };
+  return { apply, place, fit, zoomCentre, hidePopover, focusNode, remember };
 };

@@ -14,7 +14,7 @@ const PyronaPanels = ({ state, views, base, nodeLabel, placeChip, focusNode }) =
     const many = state.files.length > 1;
     $("where").textContent = `${many && file ? file.path + ":" : "Line "}${line}`;
     // (a `# pyrona: ...` mark is for the tools, not for the audience)
-    $("code-line").textContent = (v.source_line || "").replace(/\s*#\s*pyrona:.*$/, "").trim();
+    $("code-line").textContent = withoutMarks(v.source_line || "").trim();
     const kind = v.event || "line";
     $("step-event").textContent = kind;
     $("caption-event").replaceChildren(kind === "line" ? "" : el("span", { class: "badge" }, kind));
@@ -95,13 +95,16 @@ const PyronaPanels = ({ state, views, base, nodeLabel, placeChip, focusNode }) =
     return state.files[0];
   }
 
+  /** A source line as the audience sees it: `# pyrona: ...` marks are for the tools. */
+  const withoutMarks = (text) => text.replace(/\s*#\s*pyrona:.*$/, "");
+
   function showFile(file) {
     if (state.fileShown === file) return;
     state.fileShown = file;
     const lines = file.source.replace(/\n$/, "").split("\n");
     const box = $("source");
     state.lineEls = lines.map((text, i) => el("div", { class: "ln", "data-line": i + 1 },
-      el("span", { class: "no" }, i + 1), el("span", { class: "code" }, text || " ")));
+      el("span", { class: "no" }, i + 1), el("span", { class: "code" }, withoutMarks(text) || " ")));
     box.replaceChildren(...state.lineEls);
     state.marked = { ran: [], current: null };
     for (const b of $("file-tabs").children) b.classList.toggle("on", Number(b.dataset.file) === file.file);

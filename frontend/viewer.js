@@ -11,9 +11,9 @@
   const trace = page.trace;
   const base = `/api/traces/${trace}`;
 
-  const OPTIONS = ["frozen", "cowns", "structure", "unreachable", "collapse", "changes"];
-  const DEFAULTS = { frozen: 1, cowns: 1, structure: 0, unreachable: 0, collapse: 0, changes: 1 };
-  const OPTION_KEYS = { i: "frozen", c: "cowns", s: "structure", u: "unreachable", r: "collapse" };
+  const OPTIONS = ["frozen", "cowns", "structure", "unreachable", "collapse", "changes", "group"];
+  const DEFAULTS = { frozen: 1, cowns: 1, structure: 0, unreachable: 0, collapse: 0, changes: 1, group: 1 };
+  const OPTION_KEYS = { i: "frozen", c: "cowns", s: "structure", u: "unreachable", r: "collapse", g: "group" };
   /** Above this many nodes a step is first drawn with its regions collapsed. */
   const LARGE = 60;
 
@@ -25,7 +25,7 @@
     token: 0,
     shown: null, // {text, step, key}
     view: null, // the StepView of the step shown in the side panel
-    // "auto": fit, but never smaller than READABLE (then centred on what changed);
+    // "auto": as large as fits, never below the readable scale (then panned to what matters);
     // "whole": fit the whole diagram (the Fit button); "user": zoomed or panned by hand, kept.
     viewMode: "auto",
     t: { x: 0, y: 0, k: 1 },
@@ -37,6 +37,8 @@
     eventSteps: [],
     violationSteps: [],
     analysisStep: null,
+    placed: null, // where the shown step's nodes are on screen (diagram.js anchors the next one)
+    moves: [], // median on-screen displacement of unchanged nodes, per step change
   };
 
   const renderer = new P.Renderer($("render-scratch"), 200);
@@ -122,7 +124,8 @@
     renderer.dropWaiting();
     diagram.hidePopover();
 
-    stepView(n).then((v) => { if (token === state.token) panels.showSide(v); })
+    presenter.showStep(n, null);
+    stepView(n).then((v) => { if (token === state.token) { panels.showSide(v); presenter.showStep(n, v); } })
       .catch((err) => { if (token === state.token) panels.sideError(err); });
 
     let d;
@@ -137,6 +140,7 @@
     if (state.shown && d.text === state.shown.text) { // same picture: only the line marker moves
       state.shown.step = n;
       $("stage").dataset.step = n;
+      diagram.remember(); // (nothing moved: recorded as such)
       renderState(false);
       prefetch(n, token);
       return;
@@ -157,7 +161,7 @@
 
   /** Render in the background what the user will likely look at next. */
   async function prefetch(n, token) {
-    const want = [n + 1, n + 2, nextIn(state.eventSteps, n), n - 1, nextIn(state.violationSteps, n),
+    const want = [...presenter.ahead(n), n + 1, n + 2, nextIn(state.eventSteps, n), n - 1, nextIn(state.violationSteps, n),
                   prevIn(state.eventSteps, n), n + 3, nextIn(state.eventSteps, nextIn(state.eventSteps, n) ?? n)];
     const seen = new Set([n]);
     for (const s of want) {
@@ -240,9 +244,11 @@
     return el("span", { class: "place " + P.placeClass(place) }, P.placeName(place));
   }
 
-  const diagram = PyronaDiagram({ state, nodeLabel, placeChip });
+  const diagram = PyronaDiagram({ state, nodeLabel, placeChip, expandGroups: () => setOption("group", 0) });
   const panels = PyronaPanels({ state, views, base, nodeLabel, placeChip,
                                 focusNode: (id) => diagram.focusNode(id) });
+  const presenter = PyronaPresent({ state, go, base, page, renderer, diagramFor, diagram });
+  Object.assign(window.pyronaViewer, { go, presenter });
 
   // --- events along the trace: ticks and jumps ---
 
@@ -254,6 +260,7 @@
       state.eventSteps = [...all].sort((a, b) => a - b);
       state.violationSteps = [...bad].sort((a, b) => a - b);
       drawTicks(events);
+      presenter.drawStrip();
       $("prev-violation").disabled = $("next-violation").disabled = !bad.size;
     } catch (_) { /* navigation by events is a bonus */ }
   }
@@ -308,13 +315,8 @@
   }
   $("legend-button").addEventListener("click", openLegend);
   $("keys-button").addEventListener("click", () => $("keys-dialog").showModal());
-  function present(on) {
-    diagram.hidePopover();
-    document.body.classList.toggle("present", on);
-    $("present-button").classList.toggle("active", on);
-    requestAnimationFrame(diagram.place);
-  }
-  $("present-button").addEventListener("click", () => present(!document.body.classList.contains("present")));
+  const present = (on) => presenter.toggle(on);
+  $("present-button").addEventListener("click", () => present(!presenter.active()));
 
   PyronaExports({ state, base, trace, query });
 
@@ -326,6 +328,7 @@
       if (e.key === "l" && $("legend-dialog").open) $("legend-dialog").close();
       return;
     }
+    if (presenter.key(e)) { e.preventDefault(); return; }
     const actions = {
       ArrowRight: () => go(state.step + 1),
       ArrowLeft: () => go(state.step - 1),
@@ -341,7 +344,7 @@
       "-": () => diagram.zoomCentre(0.8),
       l: openLegend,
       "?": () => $("keys-dialog").showModal(),
-      P: () => present(!document.body.classList.contains("present")),
+      P: () => present(!presenter.active()),
       Escape: () => { diagram.hidePopover(); present(false); },
     };
     let action = actions[e.key];

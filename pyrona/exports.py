@@ -14,6 +14,7 @@ import re
 from dataclasses import asdict
 
 from .tracer.store import StoreError, TraceStore
+from .slides import presentation_view
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -128,45 +129,18 @@ def violation_texts(graph: StepGraph) -> list[str]:
 
 #: at most this many slides are drawn at once
 MAX_SLIDES = 60
-SLIDE_MARK = re.compile(r"#\s*pyrona:\s*slide\b")
 #: the formats drawn in Chromium (`pyrona/pictures.py`)
 PICTURES = ("svg", "png", "gif", "pdf")
 
 
-def marked_lines(source: str, mark: re.Pattern[str] = SLIDE_MARK) -> list[int]:
-    """The lines marked with `mark` (at their end, or alone on the line before them)."""
-    lines, found = source.splitlines(), []
-    for at, text in enumerate(lines):
-        if not mark.search(text):
-            continue
-        if not text.lstrip().startswith("#"):
-            found.append(at + 1)
-            continue
-        for after in range(at + 1, len(lines)):
-            code = lines[after].strip()
-            if code and not code.startswith("#"):
-                found.append(after + 1)
-                break
-    return found
-
-
 def slide_steps(store: TraceStore, trace: int, bookmarks: list[int] | None = None) -> list[int]:
-    """The steps a presentation shows: the bookmarks if given, else the steps of the lines
-    marked `# pyrona: slide` in the program, else the steps with region events or violations
-    (else the last step). At most MAX_SLIDES."""
-    total = store.step_count(trace)
+    """The steps a presentation shows: the bookmarks if given, else presentation mode's slides
+    (`pyrona.views.slides`: marked lines, else region events and violations, else captioned
+    paragraphs), else the last step. At most MAX_SLIDES."""
     if bookmarks:
         return sorted({step_index(store, trace, b) for b in bookmarks})[:MAX_SLIDES]
-    files = store.files(trace)
-    if 0 in files:
-        main, source = files[0]
-        marked = set(marked_lines(source))
-        if marked:
-            steps = [s.index for s in store.steps(trace) if s.file == main and s.line in marked]
-            if steps:
-                return steps[:MAX_SLIDES]
-    steps = sorted({e.step for e in store.events(trace) if e.step < total})
-    return steps[:MAX_SLIDES] or [total - 1]
+    steps = [s["step"] for s in presentation_view(store, trace)["slides"]]
+    return steps[:MAX_SLIDES] or [store.step_count(trace) - 1]
 
 
 def parse_size(text: str) -> tuple[int, int]:

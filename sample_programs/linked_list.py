@@ -18,7 +18,8 @@ head = None
 for value in range(40):
     head = Cell(value, head)
 
-store = Region()
+store = Region()  # pyrona: slide Forty cells linked locally, and a new, empty region
+# pyrona: slide
 store.head = head  # the 40 cells reachable from head move into the region together  # pyrona: thumbnail
 # Walking the list: each step of the cursor is a local borrow into the region.
 cursor = store.head
@@ -31,6 +32,6 @@ print("cells in the region:", length)
 # Another region may not point at a cell in the middle of the list.
 other = Region()
 try:
-    other.middle = store.head.rest.rest  # a cell of another region: refused
+    other.middle = store.head.rest.rest  # a cell of another region: refused  # pyrona: slide
 except RegionError as err:
     print("refused:", err.kind)

@@ -27,6 +27,10 @@ from pyrona import exports
 from pyrona.tracer.store import StoreError, TraceInfo, TraceStore
 from pyrona.views.mermaid import ViewOptions
 
+from pyrona.views.scene import GROUP_OVER
+
+from pyrona import slides
+
 from . import behaviours_view, viewmodels
 from .access import TRACE_REF, access
 from .jobs import FINAL, safe_name
@@ -414,12 +418,23 @@ def step(trace: TraceId, n: StepIndex, store: Store) -> JSONResponse:
             responses={200: text("mermaid text", "text/plain"), **OF_A_TRACE})
 def mermaid(trace: TraceId, n: StepIndex, store: Store, frozen: Flag = True, cowns: Flag = True,
             structure: Flag = False, unreachable: Flag = False, collapse: Flag = False,
-            changes: Flag = True) -> PlainTextResponse:
+            changes: Flag = True, group: Flag = False) -> PlainTextResponse:
     step_of(store, trace, n)
+    with found():
+        hidden = slides.hidden_names(store, trace)
     options = ViewOptions(show_frozen=frozen, show_cowns=cowns, show_structure=structure,
-                          show_unreachable=unreachable, collapse_regions=collapse)
+                          show_unreachable=unreachable, collapse_regions=collapse, hidden_names=hidden,
+                          group_over=GROUP_OVER if group else 0)
     with found():
         return PlainTextResponse(viewmodels.mermaid_text(store, trace, n, options, changes))
+
+
+@router.get("/traces/{trace}/slides", summary="Presentation mode: slides, captions, hidden names",
+            responses=OF_A_TRACE)
+def presentation(trace: TraceId, store: Store) -> JSONResponse:
+    trace_of(store, trace)
+    with found():
+        return JSONResponse(slides.presentation_view(store, trace))
 
 
 @router.get("/traces/{trace}/steps/{n}/sccs", summary="SCCs of the frozen subgraph and their condensation",

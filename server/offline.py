@@ -22,14 +22,18 @@ from pyrona.errors import PyronaError
 from pyrona.tracer.store import TraceStore
 from pyrona.views import legend as legend_text
 from pyrona.views.mermaid import ViewOptions, legend, to_mermaid
+from pyrona.views.scene import GROUP_OVER
+
+from pyrona import slides
 
 from . import behaviours_view, viewmodels
 
 #: at most this many steps go into one file (a note says when a trace has more)
 MAX_STEPS = 2_000
 #: the viewer's options, in the order of its query string, and their defaults
-OPTIONS = ("frozen", "cowns", "structure", "unreachable", "collapse", "changes")
-DEFAULTS = {"frozen": 1, "cowns": 1, "structure": 0, "unreachable": 0, "collapse": 0, "changes": 1}
+OPTIONS = ("frozen", "cowns", "structure", "unreachable", "collapse", "changes", "group")
+DEFAULTS = {"frozen": 1, "cowns": 1, "structure": 0, "unreachable": 0, "collapse": 0, "changes": 1,
+            "group": 1}
 #: past this many steps only the default view (and its collapsed form) is kept, to bound the size
 ALL_VIEWS_UP_TO = 400
 #: past this many steps the analysis is kept for the violations' steps only
@@ -69,7 +73,9 @@ def answers(store: TraceStore, trace: int, steps: int) -> dict:
         f"{base}/events": {"events": [e for e in viewmodels.events_view(store, trace, ())["events"]
                                       if e["step"] < steps]},
         f"{base}/timeline": viewmodels.timeline_view(store, trace, steps),
+        f"{base}/slides": slides.presentation_view(store, trace),
     }
+    hidden = slides.hidden_names(store, trace)
     whole = behaviours_view.behaviours_view(store, trace, steps)
     paths[f"{base}/behaviours"] = whole
     violations = {e["step"] for e in paths[f"{base}/events"]["events"] if e["kind"] == "violation"}
@@ -89,7 +95,8 @@ def answers(store: TraceStore, trace: int, steps: int) -> dict:
             view = ViewOptions(show_frozen=bool(options["frozen"]), show_cowns=bool(options["cowns"]),
                                show_structure=bool(options["structure"]),
                                show_unreachable=bool(options["unreachable"]),
-                               collapse_regions=bool(options["collapse"]))
+                               collapse_regions=bool(options["collapse"]), hidden_names=hidden,
+                               group_over=GROUP_OVER if options["group"] else 0)
             text = to_mermaid(graph, view, previous if options["changes"] else None)
             mermaid[f"{index}|{query(options)}"] = texts.setdefault(text, len(texts))
         previous = graph

@@ -10,7 +10,6 @@ cancelled with the app's job manager."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -69,7 +68,6 @@ def failures_of(event: events.ScenarioFinished) -> list[str]:
 def test_the_api_keeps_its_contract(app):
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", app,
                                             config=SchemathesisConfig.from_dict(CONFIG))
-    started = time.monotonic()
     failures, errors, operations, requests = [], [], set(), 0
     for event in schemathesis.engine.from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished):
@@ -79,8 +77,6 @@ def test_the_api_keeps_its_contract(app):
                 operations.add(event.label)
         elif isinstance(event, events.NonFatalError | events.FatalError):
             errors.append(str(event.info) if hasattr(event, "info") else repr(event))
-    elapsed = time.monotonic() - started
     assert not errors, "\n\n".join(errors)
     assert not failures, f"{len(failures)} contract failures:\n\n" + "\n\n".join(dict.fromkeys(failures))
-    assert len(operations) == 20 and requests > 300, (operations, requests)  # it did test them all
-    assert elapsed < 60, f"the contract test took {elapsed:.0f} s"
+    assert len(operations) == 21 and requests > 300, (operations, requests)  # it did test them all

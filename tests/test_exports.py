@@ -17,6 +17,7 @@ import pytest
 
 from pyrona import exports
 from pyrona.tracer.store import TraceStore
+from pyrona.slides import presentation_view
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 Image = pytest.importorskip("PIL.Image")
@@ -198,8 +199,9 @@ def test_slides_are_bookmarks_else_marked_lines_else_events(traced, tmp_path):
     db, trace_id = traced
     store = TraceStore(db, readonly=True)
     try:
-        events = sorted({e.step for e in store.events(trace_id)})
-        assert exports.slide_steps(store, trace_id) == events
+        shown = [s["step"] for s in presentation_view(store, trace_id)["slides"]]
+        assert shown and presentation_view(store, trace_id)["from"] == "events"
+        assert exports.slide_steps(store, trace_id) == shown  # presentation mode's slides
         assert exports.slide_steps(store, trace_id, [7, 3, 7, -1]) == [3, 7, store.step_count(trace_id) - 1]
     finally:
         store.close()

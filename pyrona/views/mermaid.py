@@ -86,8 +86,11 @@ def emit(sc: Scene) -> str:
 
 
 def id_key(node_id: str) -> tuple[int, int]:
-    """Sort key of a drawn id: region nodes (`rg3`) first, then objects (`n12`) by number."""
-    return (0, int(node_id[2:])) if node_id.startswith("rg") else (1, int(node_id[1:]))
+    """Sort key of a drawn id: region nodes (`rg3`) first, then objects (`n12`) and groups
+    (`gp12`) by number."""
+    if node_id.startswith(("rg", "gp")):
+        return (0 if node_id.startswith("rg") else 1, int(node_id[2:]))
+    return (1, int(node_id[1:]))
 
 
 def emit_box(out: list[str], sid: str, title: str, lines: list[str], fill: str) -> None:

@@ -48,9 +48,14 @@ CLASS_DEFS = (
     "classDef explicitonly stroke:#2bb7c4,stroke-width:3px,stroke-dasharray:6 3",
     "classDef visited fill:#d4f1f4,stroke:#0e7c86,stroke-width:2px,stroke-dasharray:4 2",
     "classDef hooked stroke:#7b1fa2,stroke-width:4px",
+    "classDef group fill:#ffffff,stroke:#555555,stroke-width:2px,stroke-dasharray:8 3",
     # last: the red outline wins over the marks above (an unfreezable object that stopped a freeze)
     "classDef error stroke:red,stroke-width:4px,stroke-dasharray:0",
 )
+#: what the viewer groups (`mermaid?group=1`): more siblings than this make one group node
+GROUP_OVER = 8
+#: the drawn id of a group node starts so (then the smallest member's id), as `n` and `rg` do
+GROUP_PREFIX = "gp"
 MAX_VALUE, MAX_NAME, MAX_HEAD, MAX_EDGE = 28, 20, 40, 24
 #: Characters written as they are; every other one becomes a `#NN;` entity.
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,=+-_/?!@'*")
@@ -68,6 +73,12 @@ class ViewOptions:
     show_unreachable: bool = False
     collapse_regions: bool = False
     max_field_lines: int = 4
+    #: variables (of frames and module globals) kept out of the picture (`# pyrona: hide NAME`),
+    #: with what only they reach
+    hidden_names: frozenset[str] = frozenset()
+    #: siblings (same type, same place, held by one and the same object) drawn as one group
+    #: node when there are more than this many (0: never); what changed stays apart
+    group_over: int = 0
 
 
 # --- text ---
@@ -128,14 +139,16 @@ class Scene:
         return sum(len(v) for v in self.boxes.values())
 
 
-def reachable(graph: StepGraph) -> set[int] | None:
-    """Nodes reachable from frames and module globals; None when the graph has no roots."""
+def reachable(graph: StepGraph, hidden: frozenset[str] = frozenset()) -> set[int] | None:
+    """Nodes reachable from frames and module globals (not through a hidden variable); None
+    when the graph has no roots."""
     seen = set(graph.roots())
     if not seen:
         return None
     out: dict[int, list[int]] = {}
     for e in graph.edges:
-        out.setdefault(e.src, []).append(e.dst)
+        if not (hidden and e.name in hidden and is_root(graph, e.src)):
+            out.setdefault(e.src, []).append(e.dst)
     todo = list(seen)
     while todo:
         for dst in out.get(todo.pop(), ()):
@@ -143,6 +156,11 @@ def reachable(graph: StepGraph) -> set[int] | None:
                 seen.add(dst)
                 todo.append(dst)
     return seen
+
+
+def is_root(graph: StepGraph, nid: int) -> bool:
+    node = graph.nodes.get(nid)
+    return node is not None and node.kind in ROOT_KINDS
 
 
 def violations(graph: StepGraph) -> list[tuple[int, int, str]]:
@@ -174,8 +192,15 @@ def visited_by_failed_freeze(graph: StepGraph) -> set[int]:
 def visible_nodes(graph: StepGraph, options: ViewOptions) -> tuple[set[int], set[int]]:
     """(nodes drawn, those of them unreachable). Both ends of a violation are always drawn."""
     reach = reachable(graph)
+    if options.hidden_names and reach is not None:  # what only a hidden variable reaches: not drawn
+        seen = reachable(graph, options.hidden_names) or set()
+        hidden = reach - seen
+    else:
+        hidden = set()
     shown, unreachable = set(), set()
     for n in graph.nodes.values():
+        if n.id in hidden:
+            continue
         if n.kind in STRUCTURE_KINDS and not options.show_structure and n.detail not in SHOWN_STRUCTURE:
             continue  # (a frozen function's snapshot, a module's proxy: drawn, freezing made them data)
         if n.place == FROZEN and not options.show_frozen:
@@ -341,18 +366,24 @@ def build(graph: StepGraph, options: ViewOptions, previous: StepGraph | None = N
     sc = Scene(graph, options)
     shown, unreachable = visible_nodes(graph, options)
     fields: dict[int, list[tuple[str, str]]] = {}
+    hide = options.hidden_names
     for f in graph.fields:
-        fields.setdefault(f.node, []).append((f.name, f.value))
+        if not (hide and f.name in hide and is_root(graph, f.node)):
+            fields.setdefault(f.node, []).append((f.name, f.value))
     changed = changed_nodes(graph, previous)
     visited = visited_by_failed_freeze(graph)
     hooked = {nid for ev in graph.events if ev.kind == "pre-freeze" for nid in ev.nodes}
     collapse = options.collapse_regions
+    grouped = groups(graph, shown, options, changed)
     drawn: dict[int, str] = {}  # node id -> id of what stands for it in the diagram
     for nid in sorted(shown):
         node = graph.nodes[nid]
         box = container(node, options)
         if collapse and isinstance(box, int):
             drawn[nid] = f"rg{box}"
+            continue
+        if nid in grouped:
+            drawn[nid] = grouped[nid]
             continue
         drawn[nid] = f"n{nid}"
         text = label(node_lines(graph, node, fields.get(nid, []), options.max_field_lines))
@@ -364,6 +395,7 @@ def build(graph: StepGraph, options: ViewOptions, previous: StepGraph | None = N
                         ("hooked", nid in hooked)):
             if on:
                 sc.mark(cls, drawn[nid])
+    add_groups(sc, graph, grouped, options)
     rids = {int(d[2:]) for d in drawn.values() if d.startswith("rg")}
     if collapse:
         for rid in sorted(rids):
@@ -390,6 +422,46 @@ def build(graph: StepGraph, options: ViewOptions, previous: StepGraph | None = N
     return sc
 
 
+def groups(graph: StepGraph, shown: set[int], options: ViewOptions, changed: set[int]) -> dict[int, str]:
+    """Node id -> group id for the members of families larger than `options.group_over`: a
+    family is the plain objects of one type and place held by one and the same object only.
+    Changed objects, violations' ends, bridges, cowns and frames are never grouped."""
+    if options.group_over <= 0:
+        return {}
+    keep = set(changed) | set(written_to(graph))
+    for src, dst, _ in violations(graph):
+        keep.update((src, dst))
+    holders: dict[int, set[int]] = {}
+    for e in graph.edges:
+        if e.src in shown and e.dst in shown:
+            holders.setdefault(e.dst, set()).add(e.src)
+    families: dict[tuple[int, str, str], list[int]] = {}
+    for nid in sorted(shown):
+        node = graph.nodes[nid]
+        held_by = holders.get(nid, set())
+        if nid in keep or len(held_by) != 1 or node.kind in ROOT_KINDS or node.kind in (BRIDGE, COWN_NODE):
+            continue
+        families.setdefault((next(iter(held_by)), node.place, node.type_name or node.kind), []).append(nid)
+    out: dict[int, str] = {}
+    for members in families.values():
+        if len(members) > options.group_over:
+            out.update((m, f"{GROUP_PREFIX}{members[0]}") for m in members)
+    return out
+
+
+def add_groups(sc: Scene, graph: StepGraph, grouped: dict[int, str], options: ViewOptions) -> None:
+    """One node per group, where its members would be: "40 × dict"."""
+    members: dict[str, list[int]] = {}
+    for nid, gid in grouped.items():
+        members.setdefault(gid, []).append(nid)
+    for gid, nids in sorted(members.items()):
+        first = graph.nodes[min(nids)]
+        kind = clip(first.type_name or first.kind, MAX_NAME)
+        text = label([f"{len(nids)} \u00d7 {kind}", "click to expand"])
+        sc.add_node(container(first, options), (1, min(nids)), shape(gid, text, "rect"))
+        sc.mark("group", gid)
+
+
 def add_edges(sc: Scene, graph: StepGraph, shown: set[int], drawn: dict[int, str],
               previous: StepGraph | None) -> None:
     """References between drawn nodes (aggregated between regions when collapsed), then violations."""
@@ -400,11 +472,14 @@ def add_edges(sc: Scene, graph: StepGraph, shown: set[int], drawn: dict[int, str
     for e in sorted(graph.edges, key=lambda e: (e.src, e.dst, e.name)):
         if e.src not in shown or e.dst not in shown or (e.src, e.dst, e.name) in bad_set:
             continue
+        if sc.options.hidden_names and e.name in sc.options.hidden_names and is_root(graph, e.src):
+            continue
         dotted, colour = edge_look(graph.nodes[e.src], graph.nodes[e.dst])
         dotted = dotted or e.name == CALLER_SLOT  # (a frame's caller: no reference of the heap)
         src, dst = drawn[e.src], drawn[e.dst]
         new = before is not None and (e.src, e.name, e.dst) not in before
-        if not sc.options.collapse_regions:
+        in_group = src.startswith(GROUP_PREFIX) or dst.startswith(GROUP_PREFIX)
+        if not sc.options.collapse_regions and not in_group:
             sc.edges.append((src, dst, clip(e.name, MAX_EDGE), dotted, colour, NEW if new else NORMAL))
         elif src != dst:
             entry = counted.setdefault((src, dst, dotted, colour), [0, e.name, False])
