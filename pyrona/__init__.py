@@ -21,6 +21,7 @@ from .runtime.cowns import Cown, is_released
 from .runtime.freezing import freeze, isfrozen
 from .runtime.lifecycle import close, dissolve, is_closed, merge
 from .runtime.objects import Obj, Region
+from .runtime.sccs import collect_frozen
 from .runtime.state import RUNTIME
 
 #: CPython's deep-immutability prototype spells it this way.
@@ -36,6 +37,7 @@ def enable_implicit_freezing() -> None:
 __all__ = [
     "Region", "Obj", "freeze", "isfrozen", "is_frozen", "close", "is_closed", "merge", "dissolve",
     "Cown", "is_released", "enable_implicit_freezing", "when", "wait", "quiesce", "start",
+    "collect_frozen",
     "PyronaError", "RegionError", "RegionViolationError", "FrozenMutationError", "NotWriteableError",
     "NotFreezableError", "MergeError", "DissolveError", "CloseError", "CownAccessError",
 ]

@@ -1,6 +1,9 @@
 """The runtime's events (moves, freezes, closes, violations...) as the trace records them.
 
-Deep immutability adds three: `frozen` (the objects a freeze marked), `pre-freeze` (a
+SCC garbage adds `scc-collected` (an SCC of frozen objects nothing outside it refers to,
+forgotten by the runtime: its objects, drawn at that step only); sub-interpreters add
+`sent` (a value or frozen object copied, or a region moved, to another interpreter) and
+`received`. Deep immutability adds three: `frozen` (the objects a freeze marked), `pre-freeze` (a
 `__pre_freeze__` hook about to run, its object) and `freeze-rolled-back` (a freeze that
 stopped: the objects it had visited, `src` the object that stopped it, the message).
 """
@@ -76,6 +79,8 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
             if nid is not None:
                 recorder.refresh_node(nid)
                 nodes = (nid,)
+        if kind == "scc-collected":
+            nodes = tuple(_ghost(recorder, obj) for obj in objs)
         if kind == "moved" and not nodes:
             continue
         recorder.events.append(Event(step, kind, details.get("rid"), nodes, message, src, dst, edge))
@@ -114,6 +119,20 @@ def _drawn(recorder: Recorder, obj: Any) -> int | None:
     if nid is None or nid not in recorder.nodes:
         nid = recorder.node(obj)
         recorder.ephemeral.append(nid)
+    return nid
+
+
+def _ghost(recorder: Recorder, obj: Any) -> int:
+    """The node of an object of a collected SCC, drawn at this step only (fading out, in
+    the immutable region, where it was: the runtime has just forgotten it). Its
+    references go at the next step, so the recorder lets go of the object then."""
+    nid = recorder.ids.get(id(obj))
+    if nid is None or nid not in recorder.nodes:
+        nid = recorder.node(obj)
+    start, kind, type_name, _place, label, detail = recorder.nodes[nid]
+    recorder.nodes[nid] = (start, kind, type_name, kinds.FROZEN, label, detail)
+    recorder.ephemeral.append(nid)
+    recorder.ghosts.append(nid)
     return nid
 
 

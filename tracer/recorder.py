@@ -59,8 +59,8 @@ class Recorder:
 
     __slots__ = ("writer", "max_objects", "step", "next_id", "ids", "objs", "nodes", "slots", "inrefs",
                  "lengths", "lrc", "regions_dirty", "maybe_garbage", "suspects", "roots", "regions",
-                 "open_regions", "events", "changed", "orphans", "kinds", "born", "bridge_gone", "ephemeral",
-                 "proof", "proven", "epoch")
+                 "open_regions", "events", "changed", "orphans", "kinds", "born", "bridge_gone",
+                 "frozen_gone", "ephemeral", "ghosts", "proof", "proven", "epoch")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
@@ -87,6 +87,7 @@ class Recorder:
         self.proven: dict[int, int] = {}
         self.epoch = 0
         self.bridge_gone = False  # a region's bridge left the graph (since the monitor looked)
+        self.frozen_gone = False  # a frozen object left the graph: its SCC may be garbage now
         self.roots: set[int] = set()
         self.regions: dict[int, tuple] = {}  # rid -> (start, values)
         self.open_regions: dict[int, bool] = {}
@@ -97,6 +98,8 @@ class Recorder:
         self.born: dict[int, int] = {}  # node -> the step it came at
         #: nodes drawn for one step only (a violation's objects that nothing holds)
         self.ephemeral: list[int] = []
+        #: nodes of a collected SCC (tracer.events): their references go with them next step
+        self.ghosts: list[int] = []
 
     # --- nodes ---
 
@@ -381,6 +384,8 @@ class Recorder:
         start, kind, type_name, place, label, detail = self.nodes.pop(nid)
         if kind == kinds.BRIDGE:
             self.bridge_gone = True  # (its region may be garbage now: the monitor asks the runtime)
+        elif place == kinds.FROZEN:
+            self.frozen_gone = True
         if start < self.step and not written:
             self.writer.interval("nodes", start, self.step, (nid, kind, type_name, place, label, detail))
         obj = self.objs.pop(nid)

@@ -42,6 +42,7 @@ CLASS_DEFS = (
     "classDef placeholder fill:#fff0f0,stroke:red,stroke-dasharray:4 3",
     "classDef unfreezable stroke:#8d6e63,stroke-width:3px,stroke-dasharray:2 2",
     "classDef explicitonly stroke:#2bb7c4,stroke-width:3px,stroke-dasharray:6 3",
+    "classDef collected fill:#eef9fb,stroke:#b0bec5,stroke-dasharray:3 3,color:#90a4ae,opacity:0.45",
 )
 MAX_VALUE, MAX_NAME, MAX_HEAD, MAX_EDGE = 28, 20, 40, 24
 #: Characters written as they are; every other one becomes a `#NN;` entity.
@@ -151,6 +152,12 @@ def written_to(graph: StepGraph) -> list[int]:
                    if ev.kind in _OUTLINED and ev.src is not None and ev.dst is None})
 
 
+def collected(graph: StepGraph) -> set[int]:
+    """The objects of the SCCs collected at this step: drawn fading out (even when
+    unreachable objects are hidden: they are what the step is about)."""
+    return {n for ev in graph.events if ev.kind == "scc-collected" for n in ev.nodes if n in graph.nodes}
+
+
 def visible_nodes(graph: StepGraph, options: ViewOptions) -> tuple[set[int], set[int]]:
     """(nodes drawn, those of them unreachable). Both ends of a violation are always drawn."""
     reach = reachable(graph)
@@ -170,6 +177,10 @@ def visible_nodes(graph: StepGraph, options: ViewOptions) -> tuple[set[int], set
     for src, dst, _ in violations(graph):
         shown.update(x for x in (src, dst) if x in graph.nodes)
     shown.update(x for x in written_to(graph) if x in graph.nodes)
+    fading = collected(graph)
+    if fading and options.show_frozen:
+        shown |= fading
+        unreachable -= fading
     return shown, unreachable
 
 
@@ -316,6 +327,7 @@ def build(graph: StepGraph, options: ViewOptions, previous: StepGraph | None = N
     for f in graph.fields:
         fields.setdefault(f.node, []).append((f.name, f.value))
     changed = changed_nodes(graph, previous)
+    fading = collected(graph)
     collapse = options.collapse_regions
     drawn: dict[int, str] = {}  # node id -> id of what stands for it in the diagram
     for nid in sorted(shown):
@@ -330,7 +342,7 @@ def build(graph: StepGraph, options: ViewOptions, previous: StepGraph | None = N
         for cls, on in (("immutable", node.place == FROZEN), ("frame", node.kind in ROOT_KINDS),
                         ("unreachable", nid in unreachable), ("changed", nid in changed),
                         ("unfreezable", node.detail == NOT_FREEZABLE),
-                        ("explicitonly", node.detail == EXPLICIT_ONLY)):
+                        ("explicitonly", node.detail == EXPLICIT_ONLY), ("collected", nid in fading)):
             if on:
                 sc.mark(cls, drawn[nid])
     rids = {int(d[2:]) for d in drawn.values() if d.startswith("rg")}
