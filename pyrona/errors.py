@@ -103,6 +103,13 @@ class CownAccessError(RegionError):
     kind = "cown-access"
 
 
+class SendError(RegionError):
+    """Something that may not go to another interpreter: a mutable local object, an object
+    inside a region, a cown, a region with a parent or with local references inside it."""
+
+    kind = "send"
+
+
 def kind_of(exc: BaseException) -> str:
     """The outcome kind of any exception: its region error kind, else `other` (the tools'
     errors, though PyronaErrors, are not outcomes of a program's rules). For an exception
