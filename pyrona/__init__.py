@@ -15,6 +15,7 @@ from .errors import (
     PyronaError,
     RegionError,
     RegionViolationError,
+    SendError,
 )
 from .runtime.behaviours import quiesce, start, wait, when
 from .runtime.cowns import Cown, is_released
@@ -39,5 +40,5 @@ __all__ = [
     "Cown", "is_released", "enable_implicit_freezing", "when", "wait", "quiesce", "start",
     "collect_frozen",
     "PyronaError", "RegionError", "RegionViolationError", "FrozenMutationError", "NotWriteableError",
-    "NotFreezableError", "MergeError", "DissolveError", "CloseError", "CownAccessError",
+    "NotFreezableError", "MergeError", "DissolveError", "CloseError", "CownAccessError", "SendError",
 ]

@@ -153,7 +153,8 @@ def test_traced_the_sccs_go_at_the_step_that_dropped_them_and_fade_out(tmp_path)
     assert "north loop gone: True" in out.getvalue() and "terminus gone: True" in out.getvalue()
     lines = SAMPLE.read_text(encoding="utf-8").splitlines()
     steps = store.steps(trace)
-    collected = [e for s in range(len(steps)) for e in store.step(trace, s).events if e.kind == "scc-collected"]
+    collected = [e for s in range(len(steps)) for e in store.step(trace, s).events
+                 if e.kind == "scc-collected"]
     by_line = {}
     for event in collected:
         by_line.setdefault(lines[steps[event.step].line - 1].split("#")[0].strip(), []).append(event)
