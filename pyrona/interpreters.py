@@ -42,6 +42,9 @@ __all__ = ["Interpreter", "InterpreterFailed", "parallel_map"]
 #: A worker's name for the program's module while it runs it (its guard stays shut).
 WORKER_NAME = "__pyrona_worker__"
 _STOP = b""
+_READY = b"ready"
+#: Held while an interpreter starts (see Interpreter.__init__): a lock, never data.
+_BOOTING = threading.Lock()
 
 
 def _backend() -> Any:
@@ -81,7 +84,14 @@ class Interpreter:
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(boot,), daemon=True,
                                         name=f"pyrona-interpreter-{self.id}")
-        self._thread.start()
+        with _BOOTING:
+            # one interpreter starts at a time, this one waiting: stock 3.13 can crash when an
+            # interpreter imports C extensions (pyrona's `datetime`) while another runs
+            self._thread.start()
+            ready = self._outbox.get()
+        if ready != _READY:
+            self.close()
+            raise InterpreterFailed(f"{self!r} could not start: {ready[1:].decode()}")
 
     def _run(self, boot: str) -> None:
         try:
@@ -203,17 +213,15 @@ def _serve(inbox_id: int, outbox_id: int, program: str | None) -> None:
     inbox, outbox = backend.Queue(inbox_id), backend.Queue(outbox_id)
     try:
         _load_program(program)
-    except BaseException:  # noqa: BLE001 - every call answers with it
-        failure = traceback.format_exc()
-    else:
-        failure = None
+    except BaseException:  # noqa: BLE001 - the creator raises it
+        outbox.put(b"!" + traceback.format_exc().encode(), syncobj=True)
+        return
+    outbox.put(_READY, syncobj=True)
     while True:
         message = inbox.get()
         if message == _STOP:
             return
         try:
-            if failure is not None:
-                raise RuntimeError(f"the program could not be loaded here:\n{failure}")
             func_data, *parts = pickle.loads(message)
             func = pickle.loads(func_data)
             args = [unpack(part) for part in parts]
