@@ -160,7 +160,7 @@ def test_traced_the_sccs_go_at_the_step_that_dropped_them_and_fade_out(tmp_path)
         by_line.setdefault(lines[steps[event.step].line - 1].split("#")[0].strip(), []).append(event)
     # each at the step of the line that dropped the last reference from outside
     assert {k: len(v) for k, v in by_line.items()} == {"del north": 1, "del south": 1, "del end": 2}
-    assert sorted(len(e.nodes) for e in collected) == [1, 2, 6, 6]
+    assert sorted(len(e.nodes) for e in collected) == [1, 1, 4, 4]  # the loops' stops and lists
     for event in collected:
         graph = store.step(trace, event.step)
         previous = store.step(trace, event.step - 1)
@@ -170,3 +170,29 @@ def test_traced_the_sccs_go_at_the_step_that_dropped_them_and_fade_out(tmp_path)
         later = store.step(trace, event.step + 1)
         assert not set(event.nodes) & set(later.nodes)  # gone the step after
     store.close()
+
+
+def test_the_scc_view_gives_each_sccs_count_over_time_down_to_its_collection(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from pyrona.server.app import create_app
+    from pyrona.server.settings import Limits, ServerSettings
+
+    settings = ServerSettings(db=tmp_path / "traces.db", limits=Limits(cpu_seconds=10, wall_seconds=30))
+    with TestClient(create_app(settings)) as client:
+        response = client.post("/api/traces", json={"sample": "frozen_scc_garbage"})
+        assert response.status_code == 201
+        trace = response.json()["id"]
+        assert client.app.state.jobs.wait(trace, 60)
+        assert client.get(f"/api/traces/{trace}").json()["status"] == "done"
+        body = client.get(f"/api/traces/{trace}/sccs/history").json()
+        page = client.get(f"/traces/{trace}/sccs")
+    assert page.status_code == 200 and 'id="scc-history"' in page.text
+    loops = [s for s in body["sccs"] if s["size"] == 4]
+    assert len(loops) == 2 and all(s["collected_at"] is not None for s in loops)
+    for scc in loops:
+        steps = [step for step, _ in scc["counts"]]
+        assert steps == sorted(steps) and steps[-1] == scc["collected_at"]
+        assert scc["counts"][-1][1] == 0 and all(count > 0 for _, count in scc["counts"][:-1])
+        assert "Stop" in " ".join(scc["names"])
+    assert body["sampled"] <= body["steps"]

@@ -80,7 +80,7 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
                 recorder.refresh_node(nid)
                 nodes = (nid,)
         if kind == "scc-collected":
-            nodes = tuple(_ghost(recorder, obj) for obj in objs)
+            nodes = _ghosts(recorder, objs)
         if kind == "moved" and not nodes:
             continue
         recorder.events.append(Event(step, kind, details.get("rid"), nodes, message, src, dst, edge))
@@ -122,18 +122,24 @@ def _drawn(recorder: Recorder, obj: Any) -> int | None:
     return nid
 
 
-def _ghost(recorder: Recorder, obj: Any) -> int:
-    """The node of an object of a collected SCC, drawn at this step only (fading out, in
-    the immutable region, where it was: the runtime has just forgotten it). Its
-    references go at the next step, so the recorder lets go of the object then."""
-    nid = recorder.ids.get(id(obj))
-    if nid is None or nid not in recorder.nodes:
-        nid = recorder.node(obj)
-    start, kind, type_name, _place, label, detail = recorder.nodes[nid]
-    recorder.nodes[nid] = (start, kind, type_name, kinds.FROZEN, label, detail)
-    recorder.ephemeral.append(nid)
-    recorder.ghosts.append(nid)
-    return nid
+def _ghosts(recorder: Recorder, objs: Any) -> tuple[int, ...]:
+    """The nodes of a collected SCC's objects, drawn at this step only (fading out, in the
+    immutable region, where they were: the runtime has just forgotten them). The objects
+    the graph held until this step come back under their own nodes, so the SCC keeps its
+    identity in the views; their references go at the next step, and with them the
+    recorder's hold on the objects."""
+    gone = recorder.gone_frozen
+    drawn = [o for o in objs if id(o) in gone and gone[id(o)] not in recorder.nodes]
+    if not drawn:  # (never drawn before, all of them: drawn now, under new nodes)
+        drawn = [o for o in objs if id(o) not in recorder.ids]
+    nids = [recorder.node(o, revive=gone.get(id(o), 0)) for o in drawn]
+    for nid in nids:
+        recorder.rescan(nid)
+        start, kind, type_name, _place, label, detail = recorder.nodes[nid]
+        recorder.nodes[nid] = (start, kind, type_name, kinds.FROZEN, label, detail)
+    recorder.ephemeral.extend(nids)
+    recorder.ghosts.extend(nids)
+    return tuple(nids)
 
 
 def slot_name(slot: tuple | None) -> str:

@@ -581,6 +581,7 @@ class Monitor:
                     if dead:  # (drawn now, fading out: their cycles broken, they go next step)
                         release_sccs(dead)
                     dead = None
+                    recorder.gone_frozen.clear()
                 if recorder.regions_dirty:
                     self._update_regions()
             if recorder.events:
