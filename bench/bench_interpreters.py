@@ -88,8 +88,8 @@ def speedup(runs: int, records: int) -> None:
     print(f"CPU-bound map over {records:,} frozen records in 2 chunks (medians of {runs}; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
     for name, (wall, cpu) in rows:
-        print(f"  {name:<38} {wall * 1000:9.1f} ms   x{base / wall:5.2f} vs sequential   "
-              f"CPU/wall {cpu / wall:4.2f}")
+        ratio = "" if name.startswith(" ") else f"x{base / wall:5.2f} vs sequential"
+        print(f"  {name:<38} {wall * 1000:9.1f} ms   {ratio:<20}   CPU/wall {cpu / wall:4.2f}")
 
 
 def sending(runs: int, count: int) -> None:
