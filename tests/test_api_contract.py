@@ -82,5 +82,5 @@ def test_the_api_keeps_its_contract(app):
     elapsed = time.monotonic() - started
     assert not errors, "\n\n".join(errors)
     assert not failures, f"{len(failures)} contract failures:\n\n" + "\n\n".join(dict.fromkeys(failures))
-    assert len(operations) == 15 and requests > 300, (operations, requests)  # it did test them all
+    assert len(operations) == 16 and requests > 300, (operations, requests)  # it did test them all
     assert elapsed < 60, f"the contract test took {elapsed:.0f} s"
