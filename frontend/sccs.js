@@ -103,7 +103,7 @@
     return svg;
   }
 
-  async function history() {
+  async function countsOverTime() {
     const body = $("scc-history").tBodies[0];
     try {
       const data = await api(`${base}/sccs/history`);
@@ -132,5 +132,5 @@
 
   go(state.step);
   frozenSteps();
-  history();
+  countsOverTime();
 })();

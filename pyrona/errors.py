@@ -25,6 +25,7 @@ KINDS = (
     "dissolve",
     "close",
     "cown-access",
+    "send",
     "other",
 )
 

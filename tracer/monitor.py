@@ -572,7 +572,10 @@ class Monitor:
                     # nothing else refers to it
                     if recorder.bridge_gone:
                         collect_garbage()
-                    dead = collect_frozen(release=False) if recorder.frozen_gone else None
+                    # (only what the objects that left the graph reach: a big frozen store
+                    # is not walked at each step)
+                    dead = collect_frozen(release=False, start=recorder.gone_frozen) \
+                        if recorder.frozen_gone else None
                     recorder.bridge_gone = recorder.frozen_gone = False
                     if self.runtime_events:
                         recorder.regions_dirty = True

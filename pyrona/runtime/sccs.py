@@ -25,6 +25,7 @@ from .state import RUNTIME
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any
 
 
@@ -58,12 +59,20 @@ def frozen_store() -> dict[int, Any]:
     return store
 
 
-def frozen_sccs(store: dict[int, Any]) -> tuple[list[list[int]], dict[int, list[int]]]:
+def frozen_sccs(store: dict[int, Any], start: Iterable[int] | None = None
+                ) -> tuple[list[list[int]], dict[int, list[int]]]:
     """(the SCCs of the frozen graph in topological order, referrers first; each
-    object's references to frozen objects, by id, duplicates kept)."""
+    object's references to frozen objects, by id, duplicates kept). With `start` (ids),
+    only the part of the graph they reach: an SCC is whole in it, and what it does not
+    hold counts as outside (so garbage among them is found without a walk of it all)."""
     edges: dict[int, list[int]] = {}
     owners: dict[int, int] = {}  # id of an instance's __dict__ -> the instance
-    for oid, obj in store.items():
+    todo = list(store) if start is None else [oid for oid in start if oid in store]
+    while todo:
+        oid = todo.pop()
+        if oid in edges:
+            continue
+        obj = store[oid]
         refs = [id(r) for r in gc.get_referents(obj) if id(r) in store]
         if type(obj).__flags__ & _MANAGED_DICT:
             # an instance whose values live in the instance: gc reports them, not the
@@ -74,6 +83,8 @@ def frozen_sccs(store: dict[int, Any]) -> tuple[list[list[int]], dict[int, list[
                 refs.append(did)
                 owners[did] = oid
         edges[oid] = refs
+        if start is not None:
+            todo.extend(r for r in refs if r not in edges)
     obj = None
     paired = edges
     if owners:
@@ -155,16 +166,17 @@ def _held_by_runtime() -> dict[int, int]:
     return held
 
 
-def collect_frozen(release: bool = True) -> list[list[Any]]:
+def collect_frozen(release: bool = True, start: Iterable[int] | None = None) -> list[list[Any]]:
     """Free every SCC of frozen objects that nothing outside it references; returns
     them (their objects: the caller lets go of them). `scc-collected` is emitted for
     each. With `release`, their cycles are broken at once (see release_sccs); a tracer
-    that draws them first releases them itself."""
+    that draws them first releases them itself. With `start` (ids of frozen objects that
+    lost a reference), only what they reach is looked at."""
     with RUNTIME.lock:
         store = frozen_store()
         if not store:
             return []
-        sccs, edges = frozen_sccs(store)
+        sccs, edges = frozen_sccs(store, start)
         counts = outside_counts(store, sccs, edges)
         position = {oid: i for i, comp in enumerate(sccs) for oid in comp}
         dead: list[list[Any]] = []
