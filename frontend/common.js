@@ -238,6 +238,9 @@ const Pyrona = (() => {
     "violation": "violation",
     "pre-freeze": "__pre_freeze__ called",
     "freeze-rolled-back": "freeze rolled back",
+    "scc-collected": "frozen SCC collected",
+    "sent": "sent to an interpreter",
+    "received": "received from an interpreter",
   };
 
   function placeName(place) {

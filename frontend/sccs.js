@@ -86,6 +86,41 @@
     } catch (_) { /* optional */ }
   }
 
+  // Each SCC's outside count over the trace: a small step chart per SCC, its collection marked.
+  function sparkline(counts, collectedAt) {
+    const width = 220, height = 34, total = Math.max(1, state.total - 1);
+    const top = Math.max(1, ...counts.map((c) => c[1]));
+    const x = (step) => (step / total) * (width - 4) + 2;
+    const y = (count) => height - 3 - (count / top) * (height - 8);
+    let d = "";
+    counts.forEach(([step, count], i) => {
+      d += i ? `H${x(step).toFixed(1)}V${y(count).toFixed(1)}` : `M${x(step).toFixed(1)},${y(count).toFixed(1)}`;
+    });
+    const svg = P.svgEl("svg", { width, height, viewBox: `0 0 ${width} ${height}`, class: "scc-spark", role: "img",
+      "aria-label": `outside references from ${counts[0][1]} to ${counts[counts.length - 1][1]}` });
+    svg.append(P.svgEl("path", { d, fill: "none", stroke: "#3a87c8", "stroke-width": 1.6 }));
+    if (collectedAt !== null) svg.append(P.svgEl("circle", { cx: x(collectedAt), cy: y(0), r: 3.5, fill: "#4fc3f7", stroke: "#01579b" }));
+    return svg;
+  }
+
+  async function countsOverTime() {
+    const body = $("scc-history").tBodies[0];
+    try {
+      const data = await api(`${base}/sccs/history`);
+      const rows = (data.sccs || []).filter((s) => s.counts.length);
+      body.replaceChildren(...(rows.length ? rows.map((s) => el("tr", { class: s.collected_at !== null ? "collected" : "" },
+        el("td", { class: "small" }, s.names.join(", ") + (s.size > 3 ? ` +${s.size - 3}` : "")),
+        el("td", {}, sparkline(s.counts, s.collected_at), el("span", { class: "muted small" },
+          ` ${s.counts[0][1]} → ${s.counts[s.counts.length - 1][1]}`)),
+        el("td", {}, s.collected_at === null ? el("span", { class: "muted" }, "no")
+          : el("a", { href: `?step=${s.collected_at}`, onclick: (e) => { e.preventDefault(); go(s.collected_at); } },
+            `at step ${s.collected_at}`))))
+        : [el("tr", {}, el("td", { colspan: 3, class: "empty" }, "Nothing is frozen in this trace."))]));
+    } catch (err) {
+      body.replaceChildren(el("tr", {}, el("td", { colspan: 3 }, el("div", { class: "notice error" }, err.message))));
+    }
+  }
+
   $("scc-step").addEventListener("change", () => go(Number($("scc-step").value)));
   $("scc-prev").addEventListener("click", () => go(state.step - 1));
   $("scc-next").addEventListener("click", () => go(state.step + 1));
@@ -97,4 +132,5 @@
 
   go(state.step);
   frozenSteps();
+  countsOverTime();
 })();

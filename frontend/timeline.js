@@ -32,6 +32,9 @@
     "violation": { shape: "tri", fill: "#d32f2f", label: "violation", big: true },
     "pre-freeze": { shape: "dot", fill: "#2bb7c4", label: "pre-freeze hook" },
     "freeze-rolled-back": { shape: "cross", fill: "#d32f2f", label: "freeze rolled back" },
+    "scc-collected": { shape: "cross", fill: "#4fc3f7", label: "frozen SCC collected" },
+    "sent": { shape: "tri", fill: "#00897b", label: "sent to an interpreter" },
+    "received": { shape: "tri-down", fill: "#00897b", label: "received from an interpreter" },
   };
   const state = { data: null, zoom: 1, lines: null, behaviours: null };
 

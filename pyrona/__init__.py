@@ -15,12 +15,14 @@ from .errors import (
     PyronaError,
     RegionError,
     RegionViolationError,
+    SendError,
 )
 from .runtime.behaviours import quiesce, start, wait, when
 from .runtime.cowns import Cown, is_released
 from .runtime.freezing import freeze, isfrozen
 from .runtime.lifecycle import close, dissolve, is_closed, merge
 from .runtime.objects import Obj, Region
+from .runtime.sccs import collect_frozen
 from .runtime.state import RUNTIME
 
 #: CPython's deep-immutability prototype spells it this way.
@@ -44,6 +46,7 @@ def show(path_or_source: object, step: int | None = None, **options: object) -> 
 __all__ = [
     "Region", "Obj", "freeze", "isfrozen", "is_frozen", "close", "is_closed", "merge", "dissolve",
     "Cown", "is_released", "enable_implicit_freezing", "when", "wait", "quiesce", "start",
-    "show", "PyronaError", "RegionError", "RegionViolationError", "FrozenMutationError", "NotWriteableError",
-    "NotFreezableError", "MergeError", "DissolveError", "CloseError", "CownAccessError",
+    "show", "collect_frozen",
+    "PyronaError", "RegionError", "RegionViolationError", "FrozenMutationError", "NotWriteableError",
+    "NotFreezableError", "MergeError", "DissolveError", "CloseError", "CownAccessError", "SendError",
 ]

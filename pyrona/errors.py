@@ -25,6 +25,7 @@ KINDS = (
     "dissolve",
     "close",
     "cown-access",
+    "send",
     "other",
 )
 
@@ -101,6 +102,13 @@ class CownAccessError(RegionError):
     """Reading or writing the data of a cown that is not acquired."""
 
     kind = "cown-access"
+
+
+class SendError(RegionError):
+    """Something that may not go to another interpreter: a mutable local object, an object
+    inside a region, a cown, a region with a parent or with local references inside it."""
+
+    kind = "send"
 
 
 def kind_of(exc: BaseException) -> str:

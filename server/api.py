@@ -445,6 +445,14 @@ def sccs(trace: TraceId, n: StepIndex, store: Store) -> JSONResponse:
         return JSONResponse(viewmodels.sccs_view(store.step(trace, n)))
 
 
+@router.get("/traces/{trace}/sccs/history", summary="Each frozen SCC's outside count over time",
+            responses=OF_A_TRACE)
+def scc_history(trace: TraceId, store: Store) -> JSONResponse:
+    total = viewmodels.readable_steps(store, trace_of(store, trace))
+    with found():
+        return JSONResponse(viewmodels.scc_history_view(store, trace, total))
+
+
 @router.get("/traces/{trace}/steps/{n}/analysis", summary="Invariants, garbage, suggestions, the violation",
             responses=OF_A_TRACE)
 def analysis(trace: TraceId, n: StepIndex, store: Store) -> JSONResponse:

@@ -310,6 +310,13 @@ def _code_binds() -> list[str]:
                 args += ["--ro-bind", os.path.join(folders[name], entry), f"{target}/{entry}"]
         else:
             args += ["--ro-bind", folders[name], target]
+    # the PEP 734 backport that pyrona.interpreters starts sub-interpreters with (3.13)
+    from importlib.util import find_spec
+
+    spec = find_spec("interpreters_backport")
+    if spec is not None and spec.submodule_search_locations:
+        folder = os.path.realpath(next(iter(spec.submodule_search_locations)))
+        args += ["--ro-bind", folder, f"{LIB_DIR}/interpreters_backport"]
     return args
 
 

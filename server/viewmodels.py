@@ -7,7 +7,7 @@ the SCCs and the analysis of a step.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -15,13 +15,14 @@ from pyrona.analysis import (
     check_invariants,
     explain_violation,
     frozen_condensation,
+    scc_history,
     region_suggestions,
     summary,
     unreachable,
     violation_path,
 )
 from pyrona.tracer.model import (
-    CALLER_SLOT, FRAME, MODULE_GLOBALS, RETURN_SLOT, YIELD_SLOT, Edge, Event, StepGraph,
+    CALLER_SLOT, FRAME, FROZEN, MODULE_GLOBALS, RETURN_SLOT, YIELD_SLOT, Edge, Event, StepGraph,
 )
 from pyrona.tracer.naming import plural
 from pyrona.tracer.store import OPEN, TraceInfo, TraceStore
@@ -188,6 +189,40 @@ def sccs_view(graph: StepGraph) -> dict:
             for i in sorted(cond.nodes)]
     edges = [{"src": u, "dst": v, "refs": cond[u][v]["refs"]} for u, v in sorted(cond.edges)]
     return {"sccs": sccs, "edges": edges, "mermaid": _sccs_mermaid(graph, sccs, edges) if sccs else ""}
+
+
+#: Steps an SCC history reads at most (evenly spread, plus the steps where SCCs change).
+MAX_HISTORY_STEPS = 300
+
+
+def scc_history_view(store: TraceStore, trace: int, total: int) -> dict:
+    """Each frozen SCC's count of references from outside it over the trace (every step of
+    a short trace; of a long one, evenly spread steps plus those where something was
+    frozen or collected), and the step the runtime collected it."""
+    changes = [e for e in store.events(trace, kinds=("frozen", "scc-collected")) if e.step < total]
+    collected = {n: e.step for e in changes if e.kind == "scc-collected" for n in e.nodes}
+    if total <= MAX_HISTORY_STEPS:
+        steps = list(range(total))
+    else:
+        every = total / MAX_HISTORY_STEPS
+        steps = sorted({int(i * every) for i in range(MAX_HISTORY_STEPS)}
+                       | {s for e in changes for s in (e.step - 1, e.step) if 0 <= s < total})
+    first = min((e.step for e in changes), default=total)
+    steps = [s for s in steps if s >= first - 1]
+    labels: dict[int, str] = {}
+
+    def graphs() -> Iterator[StepGraph]:
+        for step in steps:
+            graph = store.step(trace, step)
+            labels.update((n.id, n.label or n.type_name) for n in graph.nodes.values() if n.place == FROZEN)
+            yield graph
+
+    out = []
+    for h in scc_history(graphs(), collected):
+        out.append({"key": h.key, "size": len(h.nodes), "collected_at": h.collected_at,
+                    "names": [f"#{nid} {labels.get(nid, '')}".rstrip() for nid in sorted(h.nodes)[:3]],
+                    "counts": [list(c) for c in h.counts]})
+    return {"steps": total, "sampled": len(steps), "sccs": out}
 
 
 def _sccs_mermaid(graph: StepGraph, sccs: list[dict], edges: list[dict]) -> str:

@@ -214,7 +214,12 @@ def our_facts(text: str) -> Facts:
         if sid != "LocalReg":
             members[sid], parent[sid] = [], up
     bridge = {}
+    # (a frozen SCC the runtime collected at this step is drawn fading out, where
+    # FrankenScript has already freed it: an intended difference)
+    gone = d.classes.get("collected", set())
     for nid, (shape, _, box) in d.nodes.items():
+        if nid in gone:
+            continue
         lines = d.lines_of(nid)
         if box == "LocalReg":
             f.local += nid not in frames and shape != "sub"
@@ -235,8 +240,8 @@ def our_facts(text: str) -> Facts:
     f.cowns = tuple(sorted(f.cowns))
     f.frozen_bridges = tuple(sorted(f.frozen_bridges))
     f.regions = _region_tree(members, parent, bridge, d.fills)
-    for i, (_, arrow, label, _) in enumerate(d.edges):
-        if label == "(caller)":
+    for i, (src, arrow, label, dst) in enumerate(d.edges):
+        if label == "(caller)" or src in gone or dst in gone:
             continue
         f.edges[(label or "", arrow == "-.->", colours[i])] += 1
     return f

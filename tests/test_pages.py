@@ -307,6 +307,20 @@ def test_scc_view_of_frozen_data(server, page):
     shot(page, "sccs")
 
 
+def test_scc_view_shows_counts_over_time_down_to_a_collection(server, page):
+    trace = sample_trace(server, "frozen_scc_garbage")
+    history = api(server, f"/api/traces/{trace}/sccs/history")["sccs"]
+    page.goto(f"{server}/traces/{trace}/sccs")
+    page.wait_for_selector("#scc-history tbody tr svg.scc-spark")
+    rows = page.locator("#scc-history tbody tr")
+    assert rows.count() == len([s for s in history if s["counts"]])
+    collected = [s["collected_at"] for s in history if s["counts"] and s["collected_at"] is not None]
+    assert page.locator("#scc-history tbody tr.collected").count() == len(collected) >= 2
+    page.locator("#scc-history tbody tr.collected a").first.click()
+    page.wait_for_function(f"document.getElementById('scc-step').value === '{collected[0]}'")
+    assert f"step={collected[0]}" in page.url
+
+
 def test_unknown_trace_is_an_html_error_page(server, page):
     response = page.goto(f"{server}/traces/987654")
     assert response.status == 404

@@ -39,6 +39,8 @@ def test_every_step_keeps_the_invariants_and_draws(traced, case):
         # small graphs are swept at once: nothing unreachable lingers (but the objects of
         # a violation, drawn at its step even where nothing holds them: `Region().x = y`)
         involved = {n for ev in graph.events if ev.kind == "violation" for n in (ev.src, ev.dst)}
+        # (and a collected frozen SCC, drawn fading out at its step: nothing holds it)
+        involved |= {n for ev in graph.events if ev.kind == "scc-collected" for n in ev.nodes}
         assert not unreachable(graph) - involved - {n for n, node in graph.nodes.items()
                                                     if node.kind in ("function", "class", "module")}
         diagram = parse(to_mermaid(graph, previous=previous))

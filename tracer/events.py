@@ -1,6 +1,9 @@
 """The runtime's events (moves, freezes, closes, violations...) as the trace records them.
 
-Deep immutability adds three: `frozen` (the objects a freeze marked), `pre-freeze` (a
+SCC garbage adds `scc-collected` (an SCC of frozen objects nothing outside it refers to,
+forgotten by the runtime: its objects, drawn at that step only); sub-interpreters add
+`sent` (a value or frozen object copied, or a region moved, to another interpreter) and
+`received`. Deep immutability adds three: `frozen` (the objects a freeze marked), `pre-freeze` (a
 `__pre_freeze__` hook about to run, its object) and `freeze-rolled-back` (a freeze that
 stopped: the objects it had visited, `src` the object that stopped it, the message).
 """
@@ -80,6 +83,8 @@ def record_runtime_events(recorder: Recorder, events: list[tuple[str, dict]], st
             if nid is not None:
                 recorder.refresh_node(nid)
                 nodes = (nid,)
+        if kind == "scc-collected":
+            nodes = _ghosts(recorder, objs)
         if kind == "moved" and not nodes:
             continue
         recorder.events.append(Event(step, kind, details.get("rid"), nodes, message, src, dst, edge))
@@ -119,6 +124,26 @@ def _drawn(recorder: Recorder, obj: Any) -> int | None:
         nid = recorder.node(obj)
         recorder.ephemeral.append(nid)
     return nid
+
+
+def _ghosts(recorder: Recorder, objs: Any) -> tuple[int, ...]:
+    """The nodes of a collected SCC's objects, drawn at this step only (fading out, in the
+    immutable region, where they were: the runtime has just forgotten them). The objects
+    the graph held until this step come back under their own nodes, so the SCC keeps its
+    identity in the views; their references go at the next step, and with them the
+    recorder's hold on the objects."""
+    gone = recorder.gone_frozen
+    drawn = [o for o in objs if id(o) in gone and gone[id(o)] not in recorder.nodes]
+    if not drawn:  # (never drawn before, all of them: drawn now, under new nodes)
+        drawn = [o for o in objs if id(o) not in recorder.ids]
+    nids = [recorder.node(o, revive=gone.get(id(o), 0)) for o in drawn]
+    for nid in nids:
+        recorder.rescan(nid)
+        start, kind, type_name, _place, label, detail = recorder.nodes[nid]
+        recorder.nodes[nid] = (start, kind, type_name, kinds.FROZEN, label, detail)
+    recorder.ephemeral.extend(nids)
+    recorder.ghosts.extend(nids)
+    return tuple(nids)
 
 
 def slot_name(slot: tuple | None) -> str:

@@ -17,6 +17,7 @@ from types import BuiltinMethodType, ModuleType
 from ..errors import RegionError
 from ..instrument.hooks import MUTATOR_NAMES
 from ..runtime.lifecycle import collect_garbage
+from ..runtime.sccs import collect_frozen, release_sccs
 from ..runtime.state import RUNTIME
 from . import kinds
 from .events import record_runtime_events
@@ -453,6 +454,10 @@ class Monitor:
             if node in recorder.nodes:
                 recorder.del_slot(node, name)
         self.unslots.clear()
+        for nid in recorder.ghosts:  # (a collected SCC's: they refer to each other)
+            for name in list(recorder.slots.get(nid, ())):
+                recorder.close_slot(nid, name)
+        recorder.ghosts.clear()
         for nid in recorder.ephemeral:
             if nid in recorder.nodes and not recorder.inrefs[nid] and nid not in recorder.roots:
                 recorder.orphans.append(nid)
@@ -540,7 +545,7 @@ class Monitor:
                 if recorder.orphans:
                     recorder.finish_changes()
                 if not (self.unsettled or recorder.regions_dirty or recorder.events or recorder.suspects
-                        or recorder.bridge_gone or recorder.maybe_garbage):
+                        or recorder.bridge_gone or recorder.frozen_gone or recorder.maybe_garbage):
                     recorder.changed = False
                     return
             if self.runtime_events:
@@ -561,15 +566,25 @@ class Monitor:
                         self.since_sweep = 0
                         self.sweep_after = max(256, 4 * len(recorder.nodes))
                         sweep(recorder)
-                if recorder.bridge_gone:
-                    recorder.bridge_gone = False
+                if recorder.bridge_gone or recorder.frozen_gone:
                     # a region's bridge went: the runtime collects the region now, so the
-                    # trace shows it go at this step
-                    collect_garbage()
+                    # trace shows it go at this step; a frozen object went: its SCC, if
+                    # nothing else refers to it
+                    if recorder.bridge_gone:
+                        collect_garbage()
+                    # (only what the objects that left the graph reach: a big frozen store
+                    # is not walked at each step)
+                    dead = collect_frozen(release=False, start=recorder.gone_frozen) \
+                        if recorder.frozen_gone else None
+                    recorder.bridge_gone = recorder.frozen_gone = False
                     if self.runtime_events:
                         recorder.regions_dirty = True
                         self._apply_runtime_events()
                         recorder.finish_changes()
+                    if dead:  # (drawn now, fading out: their cycles broken, they go next step)
+                        release_sccs(dead)
+                    dead = None
+                    recorder.gone_frozen.clear()
                 if recorder.regions_dirty:
                     self._update_regions()
             if recorder.events:

@@ -59,8 +59,8 @@ class Recorder:
 
     __slots__ = ("writer", "max_objects", "step", "next_id", "ids", "objs", "nodes", "slots", "inrefs",
                  "lengths", "lrc", "regions_dirty", "maybe_garbage", "suspects", "roots", "regions",
-                 "open_regions", "events", "changed", "orphans", "kinds", "born", "bridge_gone", "ephemeral",
-                 "proof", "proven", "epoch")
+                 "open_regions", "events", "changed", "orphans", "kinds", "born", "bridge_gone",
+                 "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven", "epoch")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
@@ -87,6 +87,10 @@ class Recorder:
         self.proven: dict[int, int] = {}
         self.epoch = 0
         self.bridge_gone = False  # a region's bridge left the graph (since the monitor looked)
+        self.frozen_gone = False  # a frozen object left the graph: its SCC may be garbage now
+        #: id(obj) -> node of the frozen objects that left the graph at this step (a collected
+        #: SCC is drawn at this step under the same nodes: tracer.events)
+        self.gone_frozen: dict[int, int] = {}
         self.roots: set[int] = set()
         self.regions: dict[int, tuple] = {}  # rid -> (start, values)
         self.open_regions: dict[int, bool] = {}
@@ -97,18 +101,25 @@ class Recorder:
         self.born: dict[int, int] = {}  # node -> the step it came at
         #: nodes drawn for one step only (a violation's objects that nothing holds)
         self.ephemeral: list[int] = []
+        #: nodes of a collected SCC (tracer.events): their references go with them next step
+        self.ghosts: list[int] = []
 
     # --- nodes ---
 
-    def node(self, obj: Any) -> int:
-        """The node of `obj`, created (and scanned) if new."""
+    def node(self, obj: Any, revive: int = 0) -> int:
+        """The node of `obj`, created (and scanned) if new. With `revive`, it is created
+        under that node id (one that left the graph at this step) and not scanned: the
+        caller scans it (tracer.events, a collected SCC drawn under its own nodes)."""
         nid = self.ids.get(id(obj))
         if nid is not None:
             return nid
         if len(self.nodes) >= self.max_objects:
             raise CapReached(f"object cap ({self.max_objects}) reached")
-        nid = self.next_id
-        self.next_id += 1
+        if revive:
+            nid = revive
+        else:
+            nid = self.next_id
+            self.next_id += 1
         self.ids[id(obj)] = nid
         self.objs[nid] = obj
         kind = self.kinds.get(type(obj))
@@ -132,7 +143,8 @@ class Recorder:
         self.changed = True
         if kind == kinds.BRIDGE:
             self.regions_dirty = True
-        if (kind not in kinds.STRUCTURE_KINDS and kind != kinds.OTHER) or detail == kinds.DETACHED:
+        if ((kind not in kinds.STRUCTURE_KINDS and kind != kinds.OTHER) or detail == kinds.DETACHED) \
+                and not revive:
             self.rescan(nid)
         return nid
 
@@ -381,6 +393,9 @@ class Recorder:
         start, kind, type_name, place, label, detail = self.nodes.pop(nid)
         if kind == kinds.BRIDGE:
             self.bridge_gone = True  # (its region may be garbage now: the monitor asks the runtime)
+        elif place == kinds.FROZEN:
+            self.frozen_gone = True
+            self.gone_frozen[id(self.objs[nid])] = nid
         if start < self.step and not written:
             self.writer.interval("nodes", start, self.step, (nid, kind, type_name, place, label, detail))
         obj = self.objs.pop(nid)

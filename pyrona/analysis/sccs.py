@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import networkx as nx
@@ -62,3 +63,29 @@ def frozen_condensation(graph: StepGraph) -> nx.DiGraph:
 def _self_loop(sub: nx.DiGraph, comp: frozenset[int]) -> bool:
     (node,) = comp
     return sub.has_edge(node, node)
+
+
+@dataclass(frozen=True, slots=True)
+class SCCHistory:
+    """One SCC over time: its count of references from outside at each step sampled, and
+    the step the runtime collected it (None while it lives)."""
+
+    key: int  # its smallest node id (node ids are stable in a trace)
+    nodes: frozenset[int]  # its members when last seen
+    counts: tuple[tuple[int, int], ...]  # (step, references from outside)
+    collected_at: int | None
+
+
+def scc_history(graphs: Iterable[StepGraph], collected: dict[int, int]) -> list[SCCHistory]:
+    """Each frozen SCC's outside count over the given steps, in order of first appearance.
+    `collected` maps a node id to the step its SCC was collected (`scc-collected` events)."""
+    seen: dict[int, tuple[frozenset[int], list[tuple[int, int]]]] = {}
+    for graph in graphs:
+        for scc in frozen_sccs(graph):
+            key = min(scc.nodes)
+            entry = seen.setdefault(key, (scc.nodes, []))
+            if entry[0] != scc.nodes:
+                seen[key] = entry = (scc.nodes, entry[1])
+            entry[1].append((graph.step, scc.external_refs))
+    return [SCCHistory(key, nodes, tuple(counts), next((collected[n] for n in nodes if n in collected), None))
+            for key, (nodes, counts) in seen.items()]

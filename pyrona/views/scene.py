@@ -49,6 +49,7 @@ CLASS_DEFS = (
     "classDef visited fill:#d4f1f4,stroke:#0e7c86,stroke-width:2px,stroke-dasharray:4 2",
     "classDef hooked stroke:#7b1fa2,stroke-width:4px",
     "classDef group fill:#ffffff,stroke:#555555,stroke-width:2px,stroke-dasharray:8 3",
+    "classDef collected fill:#eef9fb,stroke:#b0bec5,stroke-dasharray:3 3,color:#90a4ae,opacity:0.45",
     # last: the red outline wins over the marks above (an unfreezable object that stopped a freeze)
     "classDef error stroke:red,stroke-width:4px,stroke-dasharray:0",
 )
@@ -189,6 +190,12 @@ def visited_by_failed_freeze(graph: StepGraph) -> set[int]:
             for nid in ev.nodes if nid != ev.src}
 
 
+def collected(graph: StepGraph) -> set[int]:
+    """The objects of the SCCs collected at this step: drawn fading out (even when
+    unreachable objects are hidden: they are what the step is about)."""
+    return {n for ev in graph.events if ev.kind == "scc-collected" for n in ev.nodes if n in graph.nodes}
+
+
 def visible_nodes(graph: StepGraph, options: ViewOptions) -> tuple[set[int], set[int]]:
     """(nodes drawn, those of them unreachable). Both ends of a violation are always drawn."""
     reach = reachable(graph)
@@ -215,6 +222,10 @@ def visible_nodes(graph: StepGraph, options: ViewOptions) -> tuple[set[int], set
     for src, dst, _ in violations(graph):
         shown.update(x for x in (src, dst) if x in graph.nodes)
     shown.update(x for x in written_to(graph) if x in graph.nodes)
+    fading = collected(graph)
+    if fading and options.show_frozen:
+        shown |= fading
+        unreachable -= fading
     return shown, unreachable
 
 
@@ -373,6 +384,7 @@ def build(graph: StepGraph, options: ViewOptions, previous: StepGraph | None = N
     changed = changed_nodes(graph, previous)
     visited = visited_by_failed_freeze(graph)
     hooked = {nid for ev in graph.events if ev.kind == "pre-freeze" for nid in ev.nodes}
+    fading = collected(graph)
     collapse = options.collapse_regions
     grouped = groups(graph, shown, options, changed)
     drawn: dict[int, str] = {}  # node id -> id of what stands for it in the diagram
@@ -392,7 +404,7 @@ def build(graph: StepGraph, options: ViewOptions, previous: StepGraph | None = N
                         ("unreachable", nid in unreachable), ("changed", nid in changed),
                         ("unfreezable", node.detail == NOT_FREEZABLE),
                         ("explicitonly", node.detail == EXPLICIT_ONLY), ("visited", nid in visited),
-                        ("hooked", nid in hooked)):
+                        ("hooked", nid in hooked), ("collected", nid in fading)):
             if on:
                 sc.mark(cls, drawn[nid])
     add_groups(sc, graph, grouped, options)

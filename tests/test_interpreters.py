@@ -1,0 +1,149 @@
+"""Sub-interpreters (pyrona.interpreters, pyrona.runtime.sending): what may be sent and how
+(values and frozen objects copied, free regions moved, anything else refused before it
+leaves), results coming back frozen, parallel_map, the escape hatches sent by copy, a
+program's classes in the worker (its `__main__` guard shut) and the trace's events."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import interp_work as work
+import pytest
+
+from pyrona import Cown, Region, SendError, freeze, isfrozen
+from pyrona.immutable import InterpreterLocal, SharedField
+from pyrona.interpreters import Interpreter, InterpreterFailed, parallel_map
+from pyrona.runtime.state import RUNTIME
+
+
+@pytest.fixture(autouse=True)
+def fresh_runtime():
+    RUNTIME.reset()
+    yield
+    RUNTIME.reset()
+
+
+@pytest.fixture(scope="module")
+def other():
+    with Interpreter() as interp:
+        yield interp
+
+
+def test_values_and_frozen_objects_are_copied_and_frozen_there(other):
+    assert other.call(work.describe, 42) == ("int", True, 42)
+    assert other.call(work.describe, ("a", 1)) == ("tuple", True, ("a", 1))
+    point = freeze(work.Point(2, 3))
+    assert other.call(work.describe, point) == ("Point", True, 5)  # a copy, frozen again there
+    assert isfrozen(point)  # the sender's is untouched, and still usable
+    assert other.call(work.describe, freeze({"k": 1})) == ("dict", True, (("k", 1),))
+
+
+def test_results_come_back_frozen(other):
+    result = other.call(work.mutable_result, 3)
+    assert result == [0, 1, 2] and isfrozen(result)
+
+
+@pytest.mark.parametrize("make, why", [
+    (lambda: [1, 2], "mutable and local"),
+    (lambda: work.Point(1, 2), "mutable and local"),
+    (lambda: Cown(None), "a cown stays in its interpreter"),
+])
+def test_anything_else_is_refused_before_it_leaves(other, make, why):
+    value = make()
+    with pytest.raises(SendError, match=why) as caught:
+        other.call(work.describe, 1, value)  # (the first argument would have gone: nothing did)
+    assert caught.value.kind == "send" and caught.value.target is value
+    assert other.call(work.describe, 7) == ("int", True, 7)  # nothing was left in the queue
+
+
+def test_an_object_inside_a_region_is_refused(other):
+    r = Region()
+    r.items = [1]
+    with pytest.raises(SendError, match="inside .* and not its bridge"):
+        other.call(work.describe, r.items)
+
+
+def test_a_free_region_is_moved_and_the_sender_cannot_use_it(other):
+    r = Region()
+    r.values = [1, 2, 3]
+    r.label = "sums"
+    rid = r._pyrona_meta.rid
+    keep = [r]  # a local object holding the bridge: cleared too
+    assert other.call(work.total_of_region, r) == ("region", True, 6, "sums")  # a region there too
+    assert r is None and keep == [None]
+    assert rid not in RUNTIME.regions
+
+
+def test_a_region_with_a_parent_or_borrowed_inside_is_refused(other):
+    parent, child = Region(), Region()
+    parent.child = child
+    with pytest.raises(SendError, match="owned by"):
+        other.call(work.total_of_region, child)
+    r = Region()
+    r.values = [1]
+    inside = r.values  # a local reference into the region, past its bridge
+    with pytest.raises(SendError, match="still refers to"):
+        other.call(work.total_of_region, r)
+    assert inside == [1] and r._pyrona_meta.rid in RUNTIME.regions  # nothing changed
+
+
+def test_a_function_without_a_name_there_is_refused(other):
+    with pytest.raises(SendError, match="must be defined at a module's top level"):
+        other.call(lambda x: x, 1)
+
+
+def test_an_error_there_is_raised_here_with_its_traceback(other):
+    with pytest.raises(InterpreterFailed, match="ValueError: boom") as caught:
+        other.call(work.fail, "boom")
+    assert "interp_work.py" in str(caught.value)
+    assert other.call(work.square, 4) == 16  # the interpreter goes on
+
+
+def test_escape_hatches_are_sent_by_copy(other):
+    field = freeze(SharedField("first"))
+    assert other.call(work.shared_field_there, field) == ("first", "changed there")
+    assert field.get() == "first"  # the copy is a field of its own: not shared any more
+    local = freeze(InterpreterLocal("default"))
+    local.set("this interpreter's")
+    assert other.call(work.interpreter_local_there, local) == "default"  # its default only
+    assert local.get() == "this interpreter's"
+
+
+def test_parallel_map_keeps_the_order_and_refuses_before_starting():
+    assert parallel_map(work.square, range(7), interpreters=2) == [n * n for n in range(7)]
+    with pytest.raises(SendError):
+        parallel_map(work.square, [1, [2]], interpreters=2)
+
+
+PROGRAM = textwrap.dedent('''
+    from pyrona import freeze, Region
+    from pyrona.interpreters import Interpreter, parallel_map
+
+
+    class Doc:
+        def __init__(self, text):
+            self.text = text
+
+
+    def count(doc):
+        return {"words": len(doc.text.split()), "class": type(doc).__name__}
+
+
+    print("top level")
+    if __name__ == "__main__":
+        docs = [freeze(Doc("a b c")), freeze(Doc("d e"))]
+        print(parallel_map(count, docs, interpreters=2))
+''')
+
+
+def test_a_programs_classes_exist_in_the_workers_with_the_guard_shut(tmp_path):
+    path = tmp_path / "prog.py"
+    path.write_text(PROGRAM, encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "pyrona", "run", str(path)], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines.count("top level") == 3  # the program, then each worker's run of its module
+    assert lines[-1] == "[{'words': 3, 'class': 'Doc'}, {'words': 2, 'class': 'Doc'}]"
