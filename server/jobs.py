@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import resource
 import re
 import shutil
 import socket
@@ -462,6 +463,7 @@ class JobManager:
         try:
             plan = sandbox.plan(mode, scratch, job.name, limits, progress_out)
             argv = [*plan.argv, "--control-fd", str(control_in)]
+            inherited = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             proc = subprocess.Popen(argv, env=plan.env, cwd=scratch, stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     pass_fds=(progress_out, control_in), start_new_session=True,
@@ -473,7 +475,7 @@ class JobManager:
         finally:
             os.close(progress_out)
             os.close(control_in)
-        worker_end = WorkerEnd(proc, control_out)
+        worker_end = WorkerEnd(proc, control_out, inherited)
         streams = Streams(proc.stdout, progress_in, job, limits.max_steps)
         db = scratch / "trace.db"
         reason = self._watch(job, worker_end, streams, db, plan.folder, scratch)

@@ -38,8 +38,11 @@ def signal_end(sig: int, worker_end: WorkerEnd, limits: Limits, elapsed: float) 
         return "truncated", sandbox.stop_message("file-size", limits)
     name = signal.Signals(sig).name if sig in signal.valid_signals() else f"signal {sig}"
     memory = ""
-    if usage is not None and usage.ru_maxrss >= limits.memory_mb * 1024 * 3 // 4:  # (KB)
-        memory = f", using {usage.ru_maxrss // 1024} MB of its {limits.memory_mb} MB memory limit"
+    # (KB) A forked child's peak RSS starts at the server's own (Linux counts the pages the
+    # fork shared until exec): only a peak above the server's at launch can be the run's.
+    peak = usage.ru_maxrss if usage is not None else 0
+    if peak > worker_end.inherited_kb and peak >= limits.memory_mb * 1024 * 3 // 4:
+        memory = f", using {peak // 1024} MB of its {limits.memory_mb} MB memory limit"
     if sig == signal.SIGSYS:
         return "failed", f"stopped: the run made a system call the sandbox does not allow ({name}){memory}"
     if sig in CRASHES:
@@ -52,8 +55,10 @@ class WorkerEnd:
     """The server's end of a worker: it asks it to stop (closing the control pipe), and
     waits for it with wait4, keeping what it used (`usage`: CPU time, peak memory)."""
 
-    def __init__(self, proc: subprocess.Popen, control: int) -> None:
+    def __init__(self, proc: subprocess.Popen, control: int, inherited_kb: int = 0) -> None:
         self.proc, self.control = proc, control
+        #: the server's peak RSS when it forked the worker (KB), which the worker's counts from
+        self.inherited_kb = inherited_kb
         self.usage: struct_rusage | None = None
 
     def wait(self, timeout: float | None) -> bool:
