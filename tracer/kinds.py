@@ -43,6 +43,10 @@ FROZEN_BRIDGE = "former bridge"
 NOT_FREEZABLE = "not freezable"
 EXPLICIT_ONLY = "explicit-only"
 
+#: The `detail` of a frame of a generator suspended at a yield (it keeps its variables;
+#: it has no caller until it is resumed).
+SUSPENDED = "suspended"
+
 #: Kinds views hide unless asked: program structure.
 STRUCTURE_KINDS = frozenset({FUNCTION, CLASS, MODULE})
 #: Kinds that are roots of the graph (their references are the program's local variables).

@@ -35,6 +35,7 @@ def line_callback(monitor: Monitor) -> Callable[[CodeType, int], Any]:
     frames, infos, recorder = monitor.frames, monitor.infos, monitor.recorder
     dirty, later = monitor.dirty, monitor.later
     step_append, enter, settle, check = monitor.step_append, monitor._enter, monitor._settle, monitor._check
+    suspended, reap = monitor.suspended, monitor._reap
     writer = recorder.writer
 
     def line_event(code: CodeType, line: int) -> Any:
@@ -97,6 +98,8 @@ def line_callback(monitor: Monitor) -> Callable[[CodeType, int], Any]:
                     monitor.frames_dirty = monitor.unsettled = True
             if later and not settled:
                 dirty.extend(later.pop(frame, ()))
+        if suspended and not settled:  # (a generator freed at a yield says nothing: see _reap)
+            reap()
         # (recorder.events is only filled, and emptied, in _settle)
         if not settled and (recorder.changed or dirty or monitor.unsettled):
             settle()

@@ -182,6 +182,18 @@ class Recorder:
             if new[2] != place:
                 self._moved(nid, place, new[2])
 
+    def set_detail(self, nid: int, detail: str) -> None:
+        """Set a node's detail (a frame's: suspended or not) from this step on."""
+        start, *values = self.nodes[nid]
+        if values[NODE_DETAIL - 1] == detail:
+            return
+        if start < self.step:
+            self.writer.interval("nodes", start, self.step, (nid, *values))
+            start = self.step
+        values[NODE_DETAIL - 1] = detail
+        self.nodes[nid] = (start, *values)
+        self.changed = True
+
     def _moved(self, nid: int, old: str, new: str) -> None:
         """Keep the LRC counters right when a node changes place."""
         self.regions_dirty = True

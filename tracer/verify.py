@@ -28,7 +28,7 @@ def full_walk(monitor: Monitor) -> tuple[dict[int, str], set[tuple]]:
     stack: list[Any] = []
     seen: set[int] = set()
     frames = monitor.frames
-    for rec in frames.values():
+    for rec in [*frames.values(), *monitor.suspended.values()]:
         caller = frames.get(rec.frame.f_back) if not rec.info.module_level else None
         if caller is not None:  # (a frame's link to its caller's)
             refs.add((id(rec.frame), CALLER_SLOT,
@@ -59,7 +59,7 @@ def full_walk(monitor: Monitor) -> tuple[dict[int, str], set[tuple]]:
 def recorded(monitor: Monitor) -> tuple[dict[int, str], set[tuple]]:
     """The same, from the recorder's graph (its part reachable from the roots)."""
     recorder = monitor.recorder
-    live_roots = {rec.node for rec in monitor.frames.values()}
+    live_roots = {rec.node for rec in [*monitor.frames.values(), *monitor.suspended.values()]}
     places: dict[int, str] = {}
     refs: set[tuple] = set()
     stack, seen = list(live_roots), set()
