@@ -36,11 +36,7 @@ def collect_cycles(recorder: Recorder) -> bool:
         if nid in nodes:
             garbage = _unreachable_from(recorder, nid)
             if garbage:
-                for dead in garbage:
-                    for name in list(recorder.slots[dead]):
-                        recorder.close_slot(dead, name)
-                for dead in garbage:
-                    recorder.remove(dead)
+                recorder.drop(list(garbage))
                 recorder.collect()
                 let_go = True
     return let_go
@@ -105,12 +101,7 @@ def sweep(recorder: Recorder) -> None:
                 push(dst)
                 proof[dst] = src
                 proven[dst] = epoch
-    dead = [nid for nid in recorder.nodes if nid not in marked]
-    for nid in dead:
-        for name in list(recorder.slots[nid]):
-            recorder.close_slot(nid, name)
-    for nid in dead:
-        recorder.remove(nid)
+    recorder.drop([nid for nid in recorder.nodes if nid not in marked])
     recorder.orphans.clear()
     recorder.suspects.clear()
     recorder.maybe_garbage = False

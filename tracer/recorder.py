@@ -31,6 +31,8 @@ _MISSING = object()
 #: Closed intervals of one slot written together as one row.
 RUN_LENGTH = 128
 RUN_SIZE = 2 * RUN_LENGTH  # (a run's list holds two items per interval)
+#: Nodes that lived at most this many steps are written whole when they go (`Recorder.drop`).
+SHORT_LIFE = 256
 
 #: A slot is a 4-tuple (start, dst, text, run): the step its current value came at; the
 #: node it refers to (None for a plain value); the plain value's text (None for a
@@ -154,12 +156,31 @@ class Recorder:
         """A frame ended. What only it referenced goes at the next `finish_changes`,
         so a returned object keeps its node when the caller stores it."""
         self.roots.discard(nid)
-        slots = self.slots[nid]
-        self.writer.node_closed(nid, self.nodes[nid], slots, self.step, self.born[nid])
-        for _start, dst, _text, _run in slots.values():
-            if dst is not None:
-                self._unref(nid, dst)
-        self.remove(nid, written=True)  # (its slots dict goes with it, to the writer)
+        self.drop([nid], short=True)
+
+    def drop(self, nids: list[int], short: bool = False) -> None:
+        """Nodes go (nothing refers to them, or they are frames that ended): their
+        intervals and their slots' end at this step. A node that lived a short while
+        (SHORT_LIFE steps; any if `short`) is written whole, with its slots, as an entry
+        of a group row (`TraceWriter.node_closed`): a temporary costs a fraction of a row,
+        not a row per slot. One that came at this step leaves nothing to write."""
+        step, writer, born = self.step, self.writer, self.born
+        rows = set()  # (long-lived nodes: a row each, and one per slot)
+        for nid in nids:
+            slots = self.slots[nid]
+            came = born[nid]
+            if came != step and (short or step - came <= SHORT_LIFE):
+                writer.node_closed(nid, self.nodes[nid], slots, step, came)
+            elif came != step:
+                rows.add(nid)
+                for name in list(slots):
+                    self.close_slot(nid, name)
+                continue
+            for _start, dst, _text, _run in slots.values():
+                if dst is not None:
+                    self._unref(nid, dst)
+        for nid in nids:
+            self.remove(nid, written=nid not in rows)  # (the slots dicts go to the writer)
 
     def refresh_node(self, nid: int) -> None:
         """Re-read a node's place/label/detail (after region events)."""
@@ -390,6 +411,7 @@ class Recorder:
                     slots[name] = (start, dst, text, None)
 
     def remove(self, nid: int, written: bool = False) -> None:
+        """Forget a node (`written`: its interval is written already, or need not be)."""
         start, kind, type_name, place, label, detail = self.nodes.pop(nid)
         if kind == kinds.BRIDGE:
             self.bridge_gone = True  # (its region may be garbage now: the monitor asks the runtime)
@@ -411,9 +433,7 @@ class Recorder:
             nid = self.orphans.pop()
             if nid not in self.nodes or self.inrefs.get(nid) or nid in self.roots:
                 continue
-            for name in list(self.slots[nid]):
-                self.close_slot(nid, name)
-            self.remove(nid)
+            self.drop([nid])
 
     def finish_changes(self) -> None:
         self.collect()
