@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pyrona.tracer.kinds import SUSPENDED
+from pyrona.tracer.kinds import CALLER_SLOT, SUSPENDED
 from pyrona.tracer.run import TraceOutcome, trace_program
 from pyrona.tracer.store import TraceStore
 
@@ -499,16 +499,18 @@ end = 0
 
 
 def test_a_suspended_generator_keeps_its_frame_until_it_is_resumed_or_goes(store, tmp_path):
-    """A generator's frame stays in the graph while it is suspended at a yield (detail
-    SUSPENDED, no caller), with the variables it holds; it goes when its generator does:
+    """A generator's frame stays in the graph while it is suspended at a yield (its caller
+    slot SUSPENDED), with the variables it holds; it goes when its generator does:
     returned, closed, left by a `break`, collected with a cycle, or dropped."""
     outcome = traced_and_verified(store, tmp_path / "gens.py", GENERATORS)
     steps = store.steps(outcome.trace)
 
     def frames(line: int) -> list[tuple[str, str]]:
-        """The frames once the line is over (at its last step: a return to it, or itself)."""
+        """The frames once the line is over (at its last step: a return to it, or itself),
+        each with what its caller slot holds as text (SUSPENDED, or "" for a frame)."""
         graph = store.step(outcome.trace, [s.index for s in steps if s.line == line][-1])
-        return sorted((n.label, n.detail) for n in graph.nodes.values() if n.kind == "frame")
+        state = {f.node: f.value for f in graph.fields if f.name == CALLER_SLOT}
+        return sorted((n.label, state.get(n.id, "")) for n in graph.nodes.values() if n.kind == "frame")
 
     # (a step shows the state after its line ran)
     assert frames(36) == [("count()", SUSPENDED)]  # `first = next(it)`
@@ -528,7 +530,7 @@ def test_a_suspended_generator_keeps_its_frame_until_it_is_resumed_or_goes(store
     frame = next(n for n in graph.nodes.values() if n.kind == "frame")
     names = {e.name for e in graph.edges if e.src == frame.id} | {
         f.name for f in graph.fields if f.node == frame.id}
-    assert names == {"n", "box", "i"}  # its variables; no caller, no yielded value
+    assert names == {"n", "box", "i", CALLER_SLOT}  # its variables; no yielded value
 
 
 def traced_and_verified(store: TraceStore, program: Path, source: str) -> TraceOutcome:

@@ -43,10 +43,6 @@ FROZEN_BRIDGE = "former bridge"
 NOT_FREEZABLE = "not freezable"
 EXPLICIT_ONLY = "explicit-only"
 
-#: The `detail` of a frame of a generator suspended at a yield (it keeps its variables;
-#: it has no caller until it is resumed).
-SUSPENDED = "suspended"
-
 #: Kinds views hide unless asked: program structure.
 STRUCTURE_KINDS = frozenset({FUNCTION, CLASS, MODULE})
 #: Kinds that are roots of the graph (their references are the program's local variables).
@@ -57,6 +53,10 @@ ROOT_KINDS = frozenset({FRAME, MODULE_GLOBALS})
 RETURN_SLOT = "return"
 #: the value a generator's frame yields, shown at its yield step
 YIELD_SLOT = "yield"
-#: a frame's caller (when the caller is the program's too)
+#: a frame's caller (when the caller is the program's too); in the frame of a generator
+#: suspended at a yield, the text SUSPENDED: it keeps its variables, and has no caller
+#: until it is resumed (one slot for both, so a generator going back and forth adds to
+#: one run of the slot's values, not rows)
 CALLER_SLOT = "(caller)"
+SUSPENDED = "suspended"
 FRAME_LINKS = frozenset({RETURN_SLOT, YIELD_SLOT, CALLER_SLOT})

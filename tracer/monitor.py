@@ -68,7 +68,7 @@ class Monitor:
       those that returned or yielded to code we do not trace (they go, or are
       suspended, at the next step), `unslots` the `yield` slots to end at the next step.
     - `suspended` holds the frames of the program's generators that yielded and may be
-      resumed: they keep their node and slots (detail SUSPENDED, no caller link), so a
+      resumed: they keep their node and slots (their caller slot says SUSPENDED), so a
       resume reads nothing and a `yield from` chain costs nothing per level. Each is
       checked at every step (`_reap`): a generator freed (or closed) at a yield runs no
       code and sends no event, its frame only loses the generator's reference.
@@ -285,11 +285,10 @@ class Monitor:
 
     def _suspend(self, rec: FrameRec) -> None:
         """A generator's frame yielded and its yield step is over: it stays in the graph,
-        suspended, holding its variables, with no caller and no yielded value."""
+        suspended, holding its variables, with no caller (SUSPENDED) and no yielded value."""
         recorder = self.recorder
         recorder.del_slot(rec.node, kinds.YIELD_SLOT)
-        recorder.del_slot(rec.node, kinds.CALLER_SLOT)
-        recorder.set_detail(rec.node, kinds.SUSPENDED)
+        recorder.set_text(rec.node, kinds.CALLER_SLOT, kinds.SUSPENDED)
         self.suspended[rec.frame] = rec
         rec.refs = sys.getrefcount(rec.frame)
 
@@ -297,7 +296,6 @@ class Monitor:
         """A suspended generator runs again: the same node and slots (its variables have not
         changed while it was suspended: what could change them rereads it, `_read`)."""
         self.frames[frame] = rec
-        self.recorder.set_detail(rec.node, "")
         self._link_caller(rec)
 
     def _reap(self, everyone: bool = False) -> bool:

@@ -203,18 +203,6 @@ class Recorder:
             if new[2] != place:
                 self._moved(nid, place, new[2])
 
-    def set_detail(self, nid: int, detail: str) -> None:
-        """Set a node's detail (a frame's: suspended or not) from this step on."""
-        start, *values = self.nodes[nid]
-        if values[NODE_DETAIL - 1] == detail:
-            return
-        if start < self.step:
-            self.writer.interval("nodes", start, self.step, (nid, *values))
-            start = self.step
-        values[NODE_DETAIL - 1] = detail
-        self.nodes[nid] = (start, *values)
-        self.changed = True
-
     def _moved(self, nid: int, old: str, new: str) -> None:
         """Keep the LRC counters right when a node changes place."""
         self.regions_dirty = True
@@ -306,18 +294,10 @@ class Recorder:
             text = short_repr(value)
         else:
             text = None
-        run = None
         if text is not None:
-            # a plain value: no edge, so nothing the graph's structure depends on
-            if slot is not None:
-                old = slot[SLOT_DST]
-                if old is None and slot[SLOT_TEXT] == text:
-                    return
-                run = self._end_interval(nid, name, slot, True)
-                if old is not None:
-                    self._unref(nid, old)
-            slots[name] = (self.step, None, text, run)
+            self.set_text(nid, name, text)
             return
+        run = None
         if slot is None:
             dst = self.ids.get(id(value))
             if dst is None:
@@ -342,6 +322,21 @@ class Recorder:
                 rid = int(dst_place[1:])
                 self.lrc[rid] = self.lrc.get(rid, 0) + 1
         self.changed = True
+
+    def set_text(self, nid: int, name: str, text: str) -> None:
+        """Record that slot `name` of node `nid` now holds a plain value, as `text`."""
+        # (no edge: nothing the graph's structure depends on)
+        slots = self.slots[nid]
+        slot = slots.get(name)
+        run = None
+        if slot is not None:
+            old = slot[SLOT_DST]
+            if old is None and slot[SLOT_TEXT] == text:
+                return
+            run = self._end_interval(nid, name, slot, True)
+            if old is not None:
+                self._unref(nid, old)
+        slots[name] = (self.step, None, text, run)
 
     def del_slot(self, nid: int, name: str) -> None:
         if name in self.slots[nid]:

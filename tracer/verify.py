@@ -7,7 +7,7 @@ the same roots and reports where the two disagree. Slow: a test tool.
 from __future__ import annotations
 
 from .frames import HIDDEN_NAMES
-from .kinds import CALLER_SLOT
+from .kinds import CALLER_SLOT, SUSPENDED
 from .objects import is_inline, kind_of, place_of, short_repr, slots_of
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -33,6 +33,8 @@ def full_walk(monitor: Monitor) -> tuple[dict[int, str], set[tuple]]:
         if caller is not None:  # (a frame's link to its caller's)
             refs.add((id(rec.frame), CALLER_SLOT,
                       id(caller.frame.f_globals if caller.info.module_level else caller.frame)))
+        elif rec.frame in monitor.suspended:
+            refs.add((id(rec.frame), CALLER_SLOT, SUSPENDED))
         for name, value in _scope(rec).items():
             if name.startswith(HIDDEN_NAMES):
                 continue
