@@ -9,7 +9,9 @@ method's.
 Three pieces are inlined from elsewhere, each marked where it is: the start of
 `Monitor._complete` (the line's stores), `Recorder.set_slot` with
 `Recorder._end_interval` for a plain value (a number, a bool, None: most lines
-store one), and `Monitor._new_step`. Anything else goes to those methods.
+store one), and `Monitor._new_step`. Anything else goes to those methods. While
+generators are suspended, each step also asks whether one went (`Monitor._reap`: a
+freed generator sends no event).
 """
 
 from __future__ import annotations
