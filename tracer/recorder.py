@@ -83,10 +83,11 @@ class Recorder:
         self.maybe_garbage = False
         self.suspects: list[int] = []  # nodes that lost a reference but have others
         #: a proof that a node is reachable (tracer.garbage): node -> the referrer it is
-        #: reached through, valid while proven[node] == epoch (a proof's edge that goes
-        #: bumps the epoch: every proof is void then)
+        #: reached through, valid while proven[node] is (epoch, a root still there): a
+        #: proof's edge that goes bumps the epoch (every proof is void then); a root that
+        #: goes voids the proofs that end at it
         self.proof: dict[int, int] = {}
-        self.proven: dict[int, int] = {}
+        self.proven: dict[int, tuple[int, int]] = {}
         self.epoch = 0
         self.bridge_gone = False  # a region's bridge left the graph (since the monitor looked)
         self.roots: set[int] = set()
@@ -156,20 +157,21 @@ class Recorder:
         """A frame ended. What only it referenced goes at the next `finish_changes`,
         so a returned object keeps its node when the caller stores it."""
         self.roots.discard(nid)
-        self.drop([nid], short=True)
+        self.drop([nid], roots=True)
 
-    def drop(self, nids: list[int], short: bool = False) -> None:
-        """Nodes go (nothing refers to them, or they are frames that ended): their
-        intervals and their slots' end at this step. A node that lived a short while
-        (SHORT_LIFE steps; any if `short`) is written whole, with its slots, as an entry
-        of a group row (`TraceWriter.node_closed`): a temporary costs a fraction of a row,
-        not a row per slot. One that came at this step leaves nothing to write."""
+    def drop(self, nids: list[int], roots: bool = False) -> None:
+        """Nodes go (nothing refers to them, or, with `roots`, they are frames that
+        ended): their intervals and their slots' end at this step. A node that lived a
+        short while (SHORT_LIFE steps; a root, any while) is written whole, with its
+        slots, as an entry of a group row (`TraceWriter.node_closed`): a temporary costs
+        a fraction of a row, not a row per slot. One that came at this step leaves
+        nothing to write. (A root's proofs go with it: no epoch bump, see `proven`.)"""
         step, writer, born = self.step, self.writer, self.born
         rows = set()  # (long-lived nodes: a row each, and one per slot)
         for nid in nids:
             slots = self.slots[nid]
             came = born[nid]
-            if came != step and (short or step - came <= SHORT_LIFE):
+            if came != step and (roots or step - came <= SHORT_LIFE):
                 writer.node_closed(nid, self.nodes[nid], slots, step, came)
             elif came != step:
                 rows.add(nid)
@@ -178,7 +180,7 @@ class Recorder:
                 continue
             for _start, dst, _text, _run in slots.values():
                 if dst is not None:
-                    self._unref(nid, dst)
+                    self._unref(nid, dst, roots)
         for nid in nids:
             self.remove(nid, written=nid not in rows)  # (the slots dicts go to the writer)
 
@@ -374,13 +376,13 @@ class Recorder:
             return None
         return run
 
-    def _unref(self, nid: int, dst: int) -> None:
-        """One reference from nid to dst went."""
+    def _unref(self, nid: int, dst: int, root_gone: bool = False) -> None:
+        """One reference from nid to dst went (`root_gone`: nid is a root that went)."""
         refs = self.inrefs[dst]
         count = refs[nid]
         if count == 1:
             del refs[nid]
-            if self.proof.get(dst) == nid and self.proven[dst] == self.epoch:
+            if not root_gone and self.proof.get(dst) == nid and self.proven[dst][0] == self.epoch:
                 self.epoch += 1  # (the edge a proof went through: no proof holds any more)
         else:
             refs[nid] = count - 1
