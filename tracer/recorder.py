@@ -395,8 +395,10 @@ class Recorder:
             pass
         elif not refs:
             self.orphans.append(dst)
-        else:
-            self.suspects.append(dst)  # dst may now hang in an unreachable cycle
+        else:  # dst may now hang in an unreachable cycle, unless its proof stands (garbage)
+            held = self.proven.get(dst)
+            if held is None or held[0] != self.epoch or held[1] not in self.roots:
+                self.suspects.append(dst)
         self.changed = True
 
     def flush_runs(self) -> None:
