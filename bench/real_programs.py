@@ -41,7 +41,7 @@ CALLS = {
                  _RICHARDS.format(count=10) + "Richards().run(1)"),
     "deltablue": ("delta_blue(150)", "delta_blue(5)"),
     "nqueens": ("bench_n_queens(7)", "bench_n_queens(4)"),
-    "generators": ("for _ in tree(range(300)):\n    pass", "for _ in tree(range(60)):\n    pass"),
+    "generators": ("for _ in tree(range(10000)):\n    pass", "for _ in tree(range(60)):\n    pass"),
     "float": ("benchmark(10000)", "benchmark(40)"),
     "nbody": ("bench_nbody(1, 'sun', 1200)", "bench_nbody(1, 'sun', 20)"),
     "spectral_norm": ("DEFAULT_N = 40\nbench_spectral_norm(1)", "DEFAULT_N = 3\nbench_spectral_norm(1)"),

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from pyrona.tracer.kinds import CALLER_SLOT, SUSPENDED
 from pyrona.tracer.run import TraceOutcome, trace_program
 from pyrona.tracer.store import TraceStore
 
@@ -401,6 +402,135 @@ for i in range(7):
     frame = next(n for n in graph.nodes.values() if n.label == "gen()")
     assert {"k", "acc", "i"} <= {e.name for e in graph.edges if e.src == frame.id} | {
         f.name for f in graph.fields if f.node == frame.id}
+
+
+ONE_LINE_CYCLE = """\
+class Node:
+    def __init__(self, value, next):
+        self.value = value
+        self.next = next
+
+
+{before}a = Node(1, None); b = Node(2, a); a.next = b
+a = b = None
+x = 1
+"""
+
+
+@pytest.mark.parametrize("before", ["", "keep = [Node(i, None) for i in range(600)]\n"],
+                         ids=["small graph", "big graph"])
+def test_a_cycle_made_on_one_line_goes_when_its_variables_do(store, tmp_path, before):
+    outcome = traced_and_verified(store, tmp_path / "cycle.py", ONE_LINE_CYCLE.format(before=before))
+    steps = store.steps(outcome.trace)
+    made = [s.index for s in steps if s.line == 7 + bool(before)][-1]  # (once the whole line ran)
+    dropped = next(s.index for s in steps if s.line == 8 + bool(before))
+
+    def nodes(index: int) -> int:
+        return sum(n.kind == "instance" for n in store.step(outcome.trace, index).nodes.values())
+
+    assert nodes(made) == 2 + 600 * bool(before)
+    assert nodes(dropped) == 600 * bool(before)
+
+
+GENERATORS = """\
+from contextlib import contextmanager
+
+
+def count(n):
+    box = [n]
+    for i in range(n):
+        yield box
+
+
+def deep(k):
+    if k:
+        yield from deep(k - 1)
+    else:
+        yield [k]
+
+
+def echo():
+    got = None
+    while True:
+        try:
+            got = yield got
+        except KeyError:
+            got = "key"
+
+
+@contextmanager
+def managed(tag):
+    res = [tag]
+    try:
+        yield res
+    finally:
+        res.append("closed")
+
+
+it = count(3)
+first = next(it)
+it = None
+for v in count(2):
+    y = v
+gen = count(4)
+next(gen)
+gen.close()
+for w in count(5):
+    if w:
+        break
+for item in deep(3):
+    pass
+held = count(4)
+loop = [held]
+next(held)
+loop.append(loop)
+held = loop = None
+import gc
+gc.collect()
+with managed("a") as m:
+    inside = m
+e = echo()
+next(e)
+r1 = e.send([1])
+r2 = e.throw(KeyError())
+e = None
+end = 0
+"""
+
+
+def test_a_suspended_generator_keeps_its_frame_until_it_is_resumed_or_goes(store, tmp_path):
+    """A generator's frame stays in the graph while it is suspended at a yield (its caller
+    slot SUSPENDED), with the variables it holds; it goes when its generator does:
+    returned, closed, left by a `break`, collected with a cycle, or dropped."""
+    outcome = traced_and_verified(store, tmp_path / "gens.py", GENERATORS)
+    steps = store.steps(outcome.trace)
+
+    def frames(line: int) -> list[tuple[str, str]]:
+        """The frames once the line is over (at its last step: a return to it, or itself),
+        each with what its caller slot holds as text (SUSPENDED, or "" for a frame)."""
+        graph = store.step(outcome.trace, [s.index for s in steps if s.line == line][-1])
+        state = {f.node: f.value for f in graph.fields if f.name == CALLER_SLOT}
+        return sorted((n.label, state.get(n.id, "")) for n in graph.nodes.values() if n.kind == "frame")
+
+    # (a step shows the state after its line ran)
+    assert frames(36) == [("count()", SUSPENDED)]  # `first = next(it)`
+    assert frames(37) == []  # `it = None`: its generator went
+    assert frames(39) == [("count()", SUSPENDED)]  # `y = v`: the loop's generator waits
+    assert frames(41) == [("count()", SUSPENDED)]
+    assert frames(42) == []  # `gen.close()`
+    assert frames(44) == [("count()", SUSPENDED)]
+    assert frames(45) == []  # `break`
+    assert frames(47) == [("deep()", SUSPENDED)] * 4  # `pass`: the whole chain waits
+    assert frames(52) == [("count()", SUSPENDED)]  # held by an unreachable cycle, still alive
+    assert frames(54) == []  # `gc.collect()`: gone with the cycle
+    assert frames(56) == [("managed()", SUSPENDED)]  # inside the `with`
+    assert frames(60) == [("echo()", SUSPENDED)]  # `e.throw(KeyError())`: handled, yielded again
+    assert frames(61) == []  # `e = None`
+    graph = store.step(outcome.trace, next(s.index for s in steps if s.line == 39))
+    frame = next(n for n in graph.nodes.values() if n.kind == "frame")
+    names = {e.name for e in graph.edges if e.src == frame.id} | {
+        f.name for f in graph.fields if f.node == frame.id}
+    assert names == {"n", "box", "i", CALLER_SLOT}  # its variables; no yielded value
 
 
 def traced_and_verified(store: TraceStore, program: Path, source: str) -> TraceOutcome:

@@ -113,7 +113,8 @@ class FrameRec:
     """A running frame of the program: its node, its code's facts, the line it is on,
     and its variables (the globals dict, or PEP 667's live view of a function's locals)."""
 
-    __slots__ = ("frame", "node", "info", "last_line", "scope", "slots", "stores", "step_code", "wide")
+    __slots__ = ("frame", "node", "info", "last_line", "scope", "slots", "stores", "step_code", "wide",
+                 "refs")
 
     def __init__(self, frame: FrameType, node: int, info: CodeInfo, slots: dict, scope: Any) -> None:
         self.frame, self.node, self.info, self.last_line = frame, node, info, None
@@ -121,3 +122,4 @@ class FrameRec:
         self.scope = scope  # frame.f_globals, or frame.f_locals (made once)
         # (one lookup less per line)
         self.stores, self.step_code, self.wide = info.line_stores, info.step_code, info.globals_wide
+        self.refs = 0  # (suspended: the frame's reference count then, see Monitor._reap)

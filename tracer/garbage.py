@@ -36,11 +36,7 @@ def collect_cycles(recorder: Recorder) -> bool:
         if nid in nodes:
             garbage = _unreachable_from(recorder, nid)
             if garbage:
-                for dead in garbage:
-                    for name in list(recorder.slots[dead]):
-                        recorder.close_slot(dead, name)
-                for dead in garbage:
-                    recorder.remove(dead)
+                recorder.drop(list(garbage))
                 recorder.collect()
                 let_go = True
     return let_go
@@ -54,18 +50,26 @@ def _unreachable_from(recorder: Recorder, nid: int) -> set[int] | None:
     back is marked as reached through the next one (`Recorder.proof`), so the next
     walk stops at the first proven node it meets. A cursor leaving the nodes of a
     list one by one so costs one short step each, however far the list's head is.
-    A proof holds while the edges it goes through do: when one of them goes, the
-    recorder bumps its epoch and every proof is void (rebuilt by the walks to come).
+    A proof holds while the edges it goes through do, and the root it ends at: when
+    one of its edges goes, the recorder bumps its epoch and every proof is void
+    (rebuilt by the walks to come); when its root goes (a frame that returned), the
+    proofs that end there are void by themselves (`proven` names the root).
     """
     roots, inrefs, proof, proven, epoch = recorder.roots, recorder.inrefs, recorder.proof, recorder.proven, \
         recorder.epoch
-    if proven.get(nid) == epoch:  # (the edge it lost was not its proof's: its way stands)
-        return None
+    held = proven.get(nid)
+    if held is not None and held[0] == epoch and held[1] in roots:
+        return None  # (the edge it lost was not its proof's: its way stands)
     refs = inrefs[nid]
     for src in refs:  # (most: a variable, or a proven node, one reference away)
-        if src in roots or proven.get(src) == epoch:
+        if src in roots:
             proof[nid] = src
-            proven[nid] = epoch
+            proven[nid] = (epoch, src)
+            return None
+        held = proven.get(src)
+        if held is not None and held[0] == epoch and held[1] in roots:
+            proof[nid] = src
+            proven[nid] = held
             return None
     via = {nid: nid}  # node met -> the node it refers to, on its way to nid
     queue = [nid]
@@ -74,15 +78,20 @@ def _unreachable_from(recorder: Recorder, nid: int) -> set[int] | None:
             if src in via:
                 continue
             via[src] = at
-            if src in roots or proven.get(src) == epoch:
-                # the way found: root (or proven) -> ... -> nid, proven from its root end
-                while src != nid:
-                    at = via[src]
-                    proof[at] = src
-                    proven[at] = epoch
-                    src = at
-                return None
-            queue.append(src)
+            if src in roots:
+                held = (epoch, src)
+            else:
+                held = proven.get(src)
+                if held is None or held[0] != epoch or held[1] not in roots:
+                    queue.append(src)
+                    continue
+            # the way found: root (or proven) -> ... -> nid, proven from its root end
+            while src != nid:
+                at = via[src]
+                proof[at] = src
+                proven[at] = held
+                src = at
+            return None
         if len(queue) > WALK_BACK:
             recorder.maybe_garbage = True
             return None
@@ -91,26 +100,25 @@ def _unreachable_from(recorder: Recorder, nid: int) -> set[int] | None:
 
 def sweep(recorder: Recorder) -> None:
     """Drop everything not reachable from the roots (unreachable cycles)."""
-    marked, stack, slots, empty = set(recorder.roots), list(recorder.roots), recorder.slots, {}
-    push, mark = stack.append, marked.add
-    # every node reached gets a proof: the node it was reached through
+    marked, slots, empty = set(recorder.roots), recorder.slots, {}
+    mark = marked.add
+    # every node reached gets a proof: the node it was reached through, and its root
     recorder.epoch += 1
     epoch, proof, proven = recorder.epoch, recorder.proof, recorder.proven
-    while stack:
-        src = stack.pop()
-        for slot in slots.get(src, empty).values():
-            dst = slot[SLOT_DST]
-            if dst is not None and dst not in marked:
-                mark(dst)
-                push(dst)
-                proof[dst] = src
-                proven[dst] = epoch
-    dead = [nid for nid in recorder.nodes if nid not in marked]
-    for nid in dead:
-        for name in list(recorder.slots[nid]):
-            recorder.close_slot(nid, name)
-    for nid in dead:
-        recorder.remove(nid)
+    for root in recorder.roots:
+        held = (epoch, root)
+        stack = [root]
+        push = stack.append
+        while stack:
+            src = stack.pop()
+            for slot in slots.get(src, empty).values():
+                dst = slot[SLOT_DST]
+                if dst is not None and dst not in marked:
+                    mark(dst)
+                    push(dst)
+                    proof[dst] = src
+                    proven[dst] = held
+    recorder.drop([nid for nid in recorder.nodes if nid not in marked])
     recorder.orphans.clear()
     recorder.suspects.clear()
     recorder.maybe_garbage = False

@@ -65,6 +65,10 @@ ROOT_KINDS = frozenset({FRAME, MODULE_GLOBALS})
 RETURN_SLOT = "return"
 #: the value a generator's frame yields, shown at its yield step
 YIELD_SLOT = "yield"
-#: a frame's caller (when the caller is the program's too)
+#: a frame's caller (when the caller is the program's too); in the frame of a generator
+#: suspended at a yield, the text SUSPENDED: it keeps its variables, and has no caller
+#: until it is resumed (one slot for both, so a generator going back and forth adds to
+#: one run of the slot's values, not rows)
 CALLER_SLOT = "(caller)"
+SUSPENDED = "suspended"
 FRAME_LINKS = frozenset({RETURN_SLOT, YIELD_SLOT, CALLER_SLOT})

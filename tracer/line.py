@@ -9,7 +9,9 @@ method's.
 Three pieces are inlined from elsewhere, each marked where it is: the start of
 `Monitor._complete` (the line's stores), `Recorder.set_slot` with
 `Recorder._end_interval` for a plain value (a number, a bool, None: most lines
-store one), and `Monitor._new_step`. Anything else goes to those methods.
+store one), and `Monitor._new_step`. Anything else goes to those methods. While
+generators are suspended, each step also asks whether one went (`Monitor._reap`: a
+freed generator sends no event).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ def line_callback(monitor: Monitor) -> Callable[[CodeType, int], Any]:
     frames, infos, recorder = monitor.frames, monitor.infos, monitor.recorder
     dirty, later = monitor.dirty, monitor.later
     step_append, enter, settle, check = monitor.step_append, monitor._enter, monitor._settle, monitor._check
+    suspended, reap = monitor.suspended, monitor._reap
     writer = recorder.writer
 
     def line_event(code: CodeType, line: int) -> Any:
@@ -97,6 +100,8 @@ def line_callback(monitor: Monitor) -> Callable[[CodeType, int], Any]:
                     monitor.frames_dirty = monitor.unsettled = True
             if later and not settled:
                 dirty.extend(later.pop(frame, ()))
+        if suspended and not settled:  # (a generator freed at a yield says nothing: see _reap)
+            reap()
         # (recorder.events is only filled, and emptied, in _settle)
         if not settled and (recorder.changed or dirty or monitor.unsettled):
             settle()

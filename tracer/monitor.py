@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 import sys
 import time
-from types import BuiltinMethodType, ModuleType
+from types import BuiltinMethodType, CoroutineType, GeneratorType, ModuleType
 
 from ..errors import RegionError
 from ..instrument.hooks import MUTATOR_NAMES
@@ -42,7 +42,8 @@ E = sys.monitoring.events
 DISABLE = sys.monitoring.DISABLE
 LOCAL_EVENTS = E.LINE | E.PY_RETURN | E.PY_YIELD | E.PY_RESUME | E.CALL
 #: Exceptions can only be watched globally; their callbacks look at the code first.
-GLOBAL_EVENTS = E.PY_START | E.PY_RESUME | E.RAISE | E.PY_UNWIND
+#: (PY_THROW: a suspended generator resumed by `throw` or a `close` that runs its handlers)
+GLOBAL_EVENTS = E.PY_START | E.PY_RESUME | E.PY_THROW | E.RAISE | E.PY_UNWIND
 #: builtins that leave their arguments as they were (a call of another may change its first)
 ARGS_KEPT = frozenset({"len", "isinstance", "issubclass", "id", "print", "repr", "hash", "callable", "format",
                        "sorted", "min", "max", "sum", "any", "all", "abs", "round", "divmod", "ascii",
@@ -65,8 +66,13 @@ class Monitor:
     - `step` is the last step appended to the writer's `packed` (`step_append`), and
       `recorder.step == step`: every change recorded belongs to that step.
     - `frames` holds every running frame of the program that has a node; `leaving`
-      those that returned or yielded to code we do not trace (they go at the next
-      step), `unslots` the `yield` slots to end at the next step.
+      those that returned or yielded to code we do not trace (they go, or are
+      suspended, at the next step), `unslots` the `yield` slots to end at the next step.
+    - `suspended` holds the frames of the program's generators that yielded and may be
+      resumed: they keep their node and slots (their caller slot says SUSPENDED), so a
+      resume reads nothing and a `yield from` chain costs nothing per level. Each is
+      checked at every step (`_reap`): a generator freed (or closed) at a yield runs no
+      code and sends no event, its frame only loses the generator's reference.
     - `next_check` is at most the next step that has work besides recording itself
       (`_check`: deferred work, the step cap, periodic work); every step compares
       with it, nothing else.
@@ -83,7 +89,8 @@ class Monitor:
                  "step", "truncated", "runtime_events", "frames_dirty", "unsettled", "tool", "since_sweep",
                  "sweep_after", "output", "last_checkpoint", "checkpoint_cost", "step_append", "last_step",
                  "next_check", "hook_ids", "dirty", "later", "on_truncate", "max_store_bytes", "line_event",
-                 "leaving", "unslots", "next_periodic", "oracle", "due", "ticking", "watchdog")
+                 "leaving", "unslots", "next_periodic", "oracle", "due", "ticking", "watchdog", "suspended",
+                 "reap_all")
 
     def __init__(self, writer: TraceWriter, is_program_file: Callable[[str], bool], changes: Changes,
                  max_steps: int = 1_000_000, max_objects: int = 200_000,
@@ -145,6 +152,10 @@ class Monitor:
         self.leaving: dict[FrameType, FrameRec] = {}
         #: (node, slot) to end at the next step: a resumed generator's `yield`
         self.unslots: list[tuple[int, str]] = []
+        #: the frames of generators suspended at a yield (see the invariants above)
+        self.suspended: dict[FrameType, FrameRec] = {}
+        #: a generator was closed by the program: check every suspended frame at the next step
+        self.reap_all = False
         #: ids of the store hooks the program calls (their calls are not untraced mutators)
         self.hook_ids: set[int] = set()
         self.dirty = changes.dirty  # (the same list and dict, kept in place)
@@ -170,7 +181,8 @@ class Monitor:
 
     def _callbacks(self) -> dict[int, Callable[..., Any]]:
         return {E.PY_START: self._py_start, E.PY_RESUME: self._py_resume, E.LINE: self.line_event,
-                E.PY_RETURN: self._py_return, E.PY_YIELD: self._py_yield, E.PY_UNWIND: self._py_unwind,
+                E.PY_THROW: self._py_throw, E.PY_RETURN: self._py_return, E.PY_YIELD: self._py_yield,
+                E.PY_UNWIND: self._py_unwind,
                 E.RAISE: self._raise, E.CALL: self._call}
 
     def stop(self) -> None:
@@ -238,6 +250,11 @@ class Monitor:
     def _py_resume(self, code: CodeType, offset: int) -> Any:
         return self._started(code, False)  # (a generator's: its variables are set already)
 
+    def _py_throw(self, code: CodeType, offset: int, exc: BaseException) -> Any:
+        # (`gen.throw()`: resumed with an exception; an event that cannot be disabled)
+        if self.infos.get(id(code), False) is not None:
+            self._started(code, False)
+
     def _started(self, code: CodeType, fresh: bool) -> Any:
         info = self.infos.get(id(code), False)
         if info is False:
@@ -267,9 +284,63 @@ class Monitor:
                 self._link_caller(rec)
         return None
 
+    def _suspend(self, rec: FrameRec) -> None:
+        """A generator's frame yielded and its yield step is over: it stays in the graph,
+        suspended, holding its variables, with no caller (SUSPENDED) and no yielded value."""
+        recorder = self.recorder
+        recorder.del_slot(rec.node, kinds.YIELD_SLOT)
+        recorder.set_text(rec.node, kinds.CALLER_SLOT, kinds.SUSPENDED)
+        self.suspended[rec.frame] = rec
+        rec.refs = sys.getrefcount(rec.frame)
+
+    def _resume(self, frame: FrameType, rec: FrameRec) -> None:
+        """A suspended generator runs again: the same node and slots (its variables have not
+        changed while it was suspended: what could change them rereads it, `_read`)."""
+        self.frames[frame] = rec
+        self._link_caller(rec)
+
+    def _reap(self, everyone: bool = False) -> bool:
+        """Drop the suspended frames whose generator went (True if any did).
+
+        A generator freed (or closed) at a yield runs no code and sends no event: its
+        frame object only loses the generator's reference. So a frame whose reference
+        count fell below the one counted at its suspension (`refs`) is asked whether it
+        is still suspended: `frame.clear()` refuses a suspended frame (RuntimeError) and
+        does nothing worse than finish a finished one. Asked of `everyone` before their
+        variables are read, and after a `close` the program called (`reap_all`): CPython
+        3.13 leaves a closed generator's frame pointing at freed variables, so reading
+        one that is not suspended any more could crash.
+        """
+        everyone = everyone or self.reap_all
+        self.reap_all = False
+        gone = None
+        for rec in self.suspended.values():
+            refs = sys.getrefcount(rec.frame)
+            if refs >= rec.refs and not everyone:
+                rec.refs = refs  # (another holder came: counted from now on)
+                continue
+            try:
+                rec.frame.clear()
+            except RuntimeError:  # still suspended (what went was some other holder)
+                rec.refs = refs
+                continue
+            if gone is None:
+                gone = []
+            gone.append(rec)
+        if gone is None:
+            return False
+        for rec in gone:
+            del self.suspended[rec.frame]
+            self.recorder.drop_root(rec.node)
+        return True
+
     def _enter(self, frame: FrameType, info: CodeInfo, fresh: bool = False) -> FrameRec:
         """A frame of the program, first seen: its node and its variables (at its start,
         `fresh`, only its arguments and free variables can be set)."""
+        rec = self.suspended.pop(frame, None) if self.suspended else None
+        if rec is not None:  # (a suspended generator running again)
+            self._resume(frame, rec)
+            return rec
         recorder = self.recorder
         node = 0
         scope = frame.f_globals if info.module_level else frame.f_locals
@@ -325,7 +396,9 @@ class Monitor:
         trace has no step: the frame goes at the next step."""
         rec = self.frames.pop(frame, None)
         if rec is None:
-            return
+            rec = self.suspended.pop(frame, None) if self.suspended else None
+            if rec is None:
+                return
         if not rec.info.is_function:  # a module's or a class body's: no step of its own
             self._complete(rec)
             if not rec.info.module_level:
@@ -344,7 +417,11 @@ class Monitor:
         caller = self.frames.get(frame.f_back)
         if caller is not None:
             self._new_step(caller.info.file, frame.f_back.f_lineno, event)
-            self.recorder.drop_root(rec.node)
+            frame = None  # (not counted among the frame's holders by _suspend)
+            if slot == kinds.YIELD_SLOT:
+                self._suspend(rec)
+            else:
+                self.recorder.drop_root(rec.node)
         else:
             self.leaving[frame] = rec
             self.next_check = self.step + 1
@@ -384,6 +461,10 @@ class Monitor:
             # a built-in object's method (lst.append(x)) changes its object, which the
             # method hook reported, not its argument; nor do the builtins below
             if type(owner) is not ModuleType:
+                if type(owner) is GeneratorType or type(owner) is CoroutineType:
+                    # `gen.close()` at a yield: no code runs, its frame just ends (_reap)
+                    self.reap_all = self.reap_all or callable_.__name__ == "close"
+                    return None
                 if callable_.__name__ in MUTATOR_NAMES:
                     # called under another name (`push = lst.append`), no hook saw it;
                     # called by its name, the method hook just did (among the last few
@@ -447,9 +528,14 @@ class Monitor:
     def _deferred(self) -> None:
         """The work left for this step by the last one."""
         recorder = self.recorder
-        for rec in self.leaving.values():
-            recorder.drop_root(rec.node)
-        self.leaving.clear()
+        while self.leaving:
+            _frame, rec = self.leaving.popitem()
+            _frame = None  # (not counted among the frame's holders by _suspend)
+            if kinds.YIELD_SLOT in rec.slots:  # (a generator that yielded, and may be resumed)
+                self._suspend(rec)
+                self.reap_all = True  # (its generator may have gone since)
+            else:
+                recorder.drop_root(rec.node)
         for node, name in self.unslots:
             if node in recorder.nodes:
                 recorder.del_slot(node, name)
@@ -529,7 +615,9 @@ class Monitor:
                     self._flush_output(self.step)
                 if self.frames_dirty:
                     self.frames_dirty = False
-                    for other in list(self.frames.values()):
+                    if self.suspended:
+                        self._reap(everyone=True)
+                    for other in [*self.frames.values(), *self.suspended.values()]:
                         self._read(other, None)
             dirty = self.dirty
             if dirty:
@@ -544,6 +632,8 @@ class Monitor:
             if not full:
                 if recorder.orphans:
                     recorder.finish_changes()
+                    if self.suspended and self._reap():  # (generators went with their nodes)
+                        recorder.finish_changes()
                 if not (self.unsettled or recorder.regions_dirty or recorder.events or recorder.suspects
                         or recorder.bridge_gone or recorder.frozen_gone or recorder.maybe_garbage):
                     recorder.changed = False
@@ -552,20 +642,25 @@ class Monitor:
                 recorder.regions_dirty = True
                 self._apply_runtime_events()
             if recorder.changed:
-                if recorder.orphans:
-                    recorder.finish_changes()
-                recorder.changed = False
-                # unreachable cycles: found at once from the nodes that lost a reference;
-                # where that gave up, a sweep of the whole graph: at once in a small graph
-                # (what people look at), now and then in a big one
-                if recorder.suspects:
-                    collect_cycles(recorder)
-                if recorder.maybe_garbage:
-                    self.since_sweep += 1
-                    if len(recorder.nodes) < SWEEP_AT_ONCE or self.since_sweep > self.sweep_after:
-                        self.since_sweep = 0
-                        self.sweep_after = max(256, 4 * len(recorder.nodes))
-                        sweep(recorder)
+                while True:
+                    if recorder.orphans:
+                        recorder.finish_changes()
+                    recorder.changed = False
+                    # unreachable cycles: found at once from the nodes that lost a reference;
+                    # where that gave up, a sweep of the whole graph: at once in a small graph
+                    # (what people look at), now and then in a big one
+                    if recorder.suspects:
+                        collect_cycles(recorder)
+                    if recorder.maybe_garbage:
+                        self.since_sweep += 1
+                        if len(recorder.nodes) < SWEEP_AT_ONCE or self.since_sweep > self.sweep_after:
+                            self.since_sweep = 0
+                            self.sweep_after = max(256, 4 * len(recorder.nodes))
+                            sweep(recorder)
+                    # a generator whose only holder was a node that went: its frame goes too
+                    # (and again what only the frame held)
+                    if not (self.suspended and self._reap()):
+                        break
                 if recorder.bridge_gone or recorder.frozen_gone:
                     # a region's bridge went: the runtime collects the region now, so the
                     # trace shows it go at this step; a frozen object went: its SCC, if
@@ -593,6 +688,9 @@ class Monitor:
                 recorder.events.clear()
             if self.verify:
                 from .verify import differences, live_slots
+
+                if self.suspended:
+                    self._reap(everyone=True)  # (before their variables are read)
 
                 problems = differences(self)
                 if problems:
@@ -636,7 +734,9 @@ class Monitor:
         events, self.runtime_events = self.runtime_events, []
         if record_runtime_events(self.recorder, events, max(self.step, 0)):
             self.frames_dirty = self.unsettled = True
-            for rec in list(self.frames.values()):
+            if self.suspended:
+                self._reap(everyone=True)  # (before their variables are read)
+            for rec in [*self.frames.values(), *self.suspended.values()]:
                 self._read(rec, None)
         if self.recorder.ephemeral:  # (a violation's nodes that nothing holds: gone next step)
             self.next_check = min(self.next_check, self.step + 1)

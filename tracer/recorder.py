@@ -31,6 +31,8 @@ _MISSING = object()
 #: Closed intervals of one slot written together as one row.
 RUN_LENGTH = 128
 RUN_SIZE = 2 * RUN_LENGTH  # (a run's list holds two items per interval)
+#: Nodes that lived at most this many steps are written whole when they go (`Recorder.drop`).
+SHORT_LIFE = 256
 
 #: A slot is a 4-tuple (start, dst, text, run): the step its current value came at; the
 #: node it refers to (None for a plain value); the plain value's text (None for a
@@ -81,10 +83,11 @@ class Recorder:
         self.maybe_garbage = False
         self.suspects: list[int] = []  # nodes that lost a reference but have others
         #: a proof that a node is reachable (tracer.garbage): node -> the referrer it is
-        #: reached through, valid while proven[node] == epoch (a proof's edge that goes
-        #: bumps the epoch: every proof is void then)
+        #: reached through, valid while proven[node] is (epoch, a root still there): a
+        #: proof's edge that goes bumps the epoch (every proof is void then); a root that
+        #: goes voids the proofs that end at it
         self.proof: dict[int, int] = {}
-        self.proven: dict[int, int] = {}
+        self.proven: dict[int, tuple[int, int]] = {}
         self.epoch = 0
         self.bridge_gone = False  # a region's bridge left the graph (since the monitor looked)
         self.frozen_gone = False  # a frozen object left the graph: its SCC may be garbage now
@@ -166,12 +169,32 @@ class Recorder:
         """A frame ended. What only it referenced goes at the next `finish_changes`,
         so a returned object keeps its node when the caller stores it."""
         self.roots.discard(nid)
-        slots = self.slots[nid]
-        self.writer.node_closed(nid, self.nodes[nid], slots, self.step, self.born[nid])
-        for _start, dst, _text, _run in slots.values():
-            if dst is not None:
-                self._unref(nid, dst)
-        self.remove(nid, written=True)  # (its slots dict goes with it, to the writer)
+        self.drop([nid], roots=True)
+
+    def drop(self, nids: list[int], roots: bool = False) -> None:
+        """Nodes go (nothing refers to them, or, with `roots`, they are frames that
+        ended): their intervals and their slots' end at this step. A node that lived a
+        short while (SHORT_LIFE steps; a root, any while) is written whole, with its
+        slots, as an entry of a group row (`TraceWriter.node_closed`): a temporary costs
+        a fraction of a row, not a row per slot. One that came at this step leaves
+        nothing to write. (A root's proofs go with it: no epoch bump, see `proven`.)"""
+        step, writer, born = self.step, self.writer, self.born
+        rows = set()  # (long-lived nodes: a row each, and one per slot)
+        for nid in nids:
+            slots = self.slots[nid]
+            came = born[nid]
+            if came != step and (roots or step - came <= SHORT_LIFE):
+                writer.node_closed(nid, self.nodes[nid], slots, step, came)
+            elif came != step:
+                rows.add(nid)
+                for name in list(slots):
+                    self.close_slot(nid, name)
+                continue
+            for _start, dst, _text, _run in slots.values():
+                if dst is not None:
+                    self._unref(nid, dst, roots)
+        for nid in nids:
+            self.remove(nid, written=nid not in rows)  # (the slots dicts go to the writer)
 
     def refresh_node(self, nid: int) -> None:
         """Re-read a node's place/label/detail (after region events)."""
@@ -285,18 +308,10 @@ class Recorder:
             text = short_repr(value)
         else:
             text = None
-        run = None
         if text is not None:
-            # a plain value: no edge, so nothing the graph's structure depends on
-            if slot is not None:
-                old = slot[SLOT_DST]
-                if old is None and slot[SLOT_TEXT] == text:
-                    return
-                run = self._end_interval(nid, name, slot, True)
-                if old is not None:
-                    self._unref(nid, old)
-            slots[name] = (self.step, None, text, run)
+            self.set_text(nid, name, text)
             return
+        run = None
         if slot is None:
             dst = self.ids.get(id(value))
             if dst is None:
@@ -321,6 +336,21 @@ class Recorder:
                 rid = int(dst_place[1:])
                 self.lrc[rid] = self.lrc.get(rid, 0) + 1
         self.changed = True
+
+    def set_text(self, nid: int, name: str, text: str) -> None:
+        """Record that slot `name` of node `nid` now holds a plain value, as `text`."""
+        # (no edge: nothing the graph's structure depends on)
+        slots = self.slots[nid]
+        slot = slots.get(name)
+        run = None
+        if slot is not None:
+            old = slot[SLOT_DST]
+            if old is None and slot[SLOT_TEXT] == text:
+                return
+            run = self._end_interval(nid, name, slot, True)
+            if old is not None:
+                self._unref(nid, old)
+        slots[name] = (self.step, None, text, run)
 
     def del_slot(self, nid: int, name: str) -> None:
         if name in self.slots[nid]:
@@ -358,13 +388,13 @@ class Recorder:
             return None
         return run
 
-    def _unref(self, nid: int, dst: int) -> None:
-        """One reference from nid to dst went."""
+    def _unref(self, nid: int, dst: int, root_gone: bool = False) -> None:
+        """One reference from nid to dst went (`root_gone`: nid is a root that went)."""
         refs = self.inrefs[dst]
         count = refs[nid]
         if count == 1:
             del refs[nid]
-            if self.proof.get(dst) == nid and self.proven[dst] == self.epoch:
+            if not root_gone and self.proof.get(dst) == nid and self.proven[dst][0] == self.epoch:
                 self.epoch += 1  # (the edge a proof went through: no proof holds any more)
         else:
             refs[nid] = count - 1
@@ -377,8 +407,10 @@ class Recorder:
             pass
         elif not refs:
             self.orphans.append(dst)
-        else:
-            self.suspects.append(dst)  # dst may now hang in an unreachable cycle
+        else:  # dst may now hang in an unreachable cycle, unless its proof stands (garbage)
+            held = self.proven.get(dst)
+            if held is None or held[0] != self.epoch or held[1] not in self.roots:
+                self.suspects.append(dst)
         self.changed = True
 
     def flush_runs(self) -> None:
@@ -390,6 +422,7 @@ class Recorder:
                     slots[name] = (start, dst, text, None)
 
     def remove(self, nid: int, written: bool = False) -> None:
+        """Forget a node (`written`: its interval is written already, or need not be)."""
         start, kind, type_name, place, label, detail = self.nodes.pop(nid)
         if kind == kinds.BRIDGE:
             self.bridge_gone = True  # (its region may be garbage now: the monitor asks the runtime)
@@ -414,9 +447,7 @@ class Recorder:
             nid = self.orphans.pop()
             if nid not in self.nodes or self.inrefs.get(nid) or nid in self.roots:
                 continue
-            for name in list(self.slots[nid]):
-                self.close_slot(nid, name)
-            self.remove(nid)
+            self.drop([nid])
 
     def finish_changes(self) -> None:
         self.collect()

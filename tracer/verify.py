@@ -7,7 +7,7 @@ the same roots and reports where the two disagree. Slow: a test tool.
 from __future__ import annotations
 
 from .frames import HIDDEN_NAMES
-from .kinds import CALLER_SLOT
+from .kinds import CALLER_SLOT, SUSPENDED
 from .objects import is_inline, kind_of, place_of, short_repr, slots_of
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -28,11 +28,13 @@ def full_walk(monitor: Monitor) -> tuple[dict[int, str], set[tuple]]:
     stack: list[Any] = []
     seen: set[int] = set()
     frames = monitor.frames
-    for rec in frames.values():
+    for rec in [*frames.values(), *monitor.suspended.values()]:
         caller = frames.get(rec.frame.f_back) if not rec.info.module_level else None
         if caller is not None:  # (a frame's link to its caller's)
             refs.add((id(rec.frame), CALLER_SLOT,
                       id(caller.frame.f_globals if caller.info.module_level else caller.frame)))
+        elif rec.frame in monitor.suspended:
+            refs.add((id(rec.frame), CALLER_SLOT, SUSPENDED))
         for name, value in _scope(rec).items():
             if name.startswith(HIDDEN_NAMES):
                 continue
@@ -59,7 +61,7 @@ def full_walk(monitor: Monitor) -> tuple[dict[int, str], set[tuple]]:
 def recorded(monitor: Monitor) -> tuple[dict[int, str], set[tuple]]:
     """The same, from the recorder's graph (its part reachable from the roots)."""
     recorder = monitor.recorder
-    live_roots = {rec.node for rec in monitor.frames.values()}
+    live_roots = {rec.node for rec in [*monitor.frames.values(), *monitor.suspended.values()]}
     places: dict[int, str] = {}
     refs: set[tuple] = set()
     stack, seen = list(live_roots), set()
