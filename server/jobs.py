@@ -527,6 +527,7 @@ class JobManager:
         while True:
             if worker_end.wait(0.1):
                 return ""
+            worker_end.sample_cpu()
             now = time.monotonic()
             if job.cancel.is_set():
                 return "cancelled"

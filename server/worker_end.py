@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .jobs import Job
     from .settings import Limits
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 OUTPUT_TAIL = 4096  # bytes of the worker's output kept for the log when it breaks
 
 STOP_GRACE = 3.0  # seconds a worker asked to stop has to finish its trace (SIGKILL follows)
@@ -32,6 +33,9 @@ def signal_end(sig: int, worker_end: WorkerEnd, limits: Limits, elapsed: float) 
     a limit's when the kernel sent it at a limit, else what is known."""
     usage = worker_end.usage
     cpu = usage.ru_utime + usage.ru_stime if usage is not None else elapsed
+    # (under bubblewrap the rusage is bwrap's own, without the worker below it: what the
+    # server saw the worker use while it ran says whether the hard CPU limit killed it)
+    cpu = max(cpu, worker_end.cpu_seen)
     if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= limits.cpu_seconds):
         return "truncated", sandbox.stop_message("cpu", limits)  # (SIGKILL: the hard CPU limit)
     if sig == signal.SIGXFSZ:
@@ -59,6 +63,28 @@ class WorkerEnd:
         self.proc, self.control = proc, control
         #: the server's peak RSS when it forked the worker (KB), which the worker's counts from
         self.inherited_kb = inherited_kb
+        #: the most CPU time (s) the worker and its descendants were seen to have used (`sample_cpu`)
+        self.cpu_seen = 0.0
+
+    def sample_cpu(self) -> None:
+        """Note the CPU time the worker's process tree has used so far (read from /proc; a
+        tree that is ending or unreadable keeps the last figure)."""
+        total, stack, seen = 0.0, [self.proc.pid], set()
+        while stack and len(seen) < 256:  # (a fork bomb's tree: enough to pass any limit)
+            pid = stack.pop()
+            if pid in seen:
+                continue
+            seen.add(pid)
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{task}/children", "rb") as f:
+                        stack.extend(int(child) for child in f.read().split())
+            except (OSError, ValueError, IndexError):
+                continue
+        self.cpu_seen = max(self.cpu_seen, total)
         self.usage: struct_rusage | None = None
 
     def wait(self, timeout: float | None) -> bool:

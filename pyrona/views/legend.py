@@ -47,6 +47,11 @@ NOTES: tuple[tuple[str, str], ...] = (
                   "object, a cown not acquired), the object involved is outlined in red."),
     ("return / yield", "at a function's last step, its frame shows the value it hands back; the "
                        "caller's line is the next step. (caller), dotted, links a frame to its caller's."),
+    ("Faded, grey dashed", "a frozen SCC that nothing outside it refers to any more: the runtime "
+                           "collects it as a unit at this step (cycles included); it is gone at the next."),
+    ("Dashed white box, N × type", "more than 8 alike objects held by one object, drawn as one group "
+                                   "(g, or a click, draws them one by one)."),
+    ("suspended", "a generator's frame between a yield and its next resume: kept, with its variables."),
     ("Gold outline", "new or moved since the previous step."),
     ("Dashed red outline", "an object no frame can reach (garbage)."),
 )
