@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+from .instrument.runner import run_program  # (now: `python -m pyrona` keeps the cwd off sys.path here)
+
 DESCRIPTION = "Run Python programs with region-based ownership enforced on their objects."
 
 EPILOG = """\
@@ -278,8 +280,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     if options.command == "run":
-        from .instrument.runner import run_program
-
         return run_program(options.file, program_args, options.result)
     # the trace commands import the tracer, the store and the views: only when asked
     from . import trace_commands
