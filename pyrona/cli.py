@@ -96,7 +96,7 @@ exit status:
 _VALUE_OPTIONS = ("--result", "--db", "--name", "--max-steps", "--max-objects")
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter):
+class _Wrapping(argparse.HelpFormatter):
     """argparse's own formatter, with the terminal's width found without `shutil` (which
     argparse imports for it, with bz2 and lzma: a tenth of `pyrona trace`'s start-up)."""
 
@@ -104,6 +104,10 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
                  width: int | None = None) -> None:
         super().__init__(prog, indent_increment, max_help_position,
                          _terminal_columns() - 2 if width is None else width)
+
+
+class _Formatter(_Wrapping, argparse.RawDescriptionHelpFormatter):
+    """The same, keeping the line breaks of descriptions and epilogs."""
 
 
 def _terminal_columns() -> int:
@@ -181,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--db", metavar="PATH", help=db_help)
 
     serve = commands.add_parser("serve", help="serve the web app (127.0.0.1 by default)",
-                                formatter_class=_Formatter,
+                                formatter_class=_Wrapping,
                                 description="Serve Pyrona Studio: upload or paste a program, watch it run "
                                             "in a sandbox, and explore its regions step by step.")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -200,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser(
         "worker", help="run uploaded programs queued in a PostgreSQL store (for 'pyrona serve')",
-        formatter_class=_Formatter,
+        formatter_class=_Wrapping,
         description="Take the runs that 'pyrona serve --db URL' queued, run each in the sandbox, and "
                     "write its trace into the store (any machine that reaches the database can run "
                     "one). Stops on SIGINT or SIGTERM, after the runs in progress.")
