@@ -266,7 +266,7 @@ def test_trace_start_up_leaves_out_what_it_does_not_use(tmp_path):
     assert proc.stdout.splitlines()[-1] == "0 []", proc.stderr
 
 
-def test_help_fits_the_width_columns_asks(tmp_path):
+def test_help_fits_the_width_columns_asks():
     proc = subprocess.run([sys.executable, "-m", "pyrona", "trace", "--help"], capture_output=True,
                           text=True, timeout=60, env={**os.environ, "COLUMNS": "50"})
     assert proc.returncode == 0
