@@ -17,7 +17,7 @@ wall times. Then the start-up: plain Python and `pyrona trace` on an empty progr
 medians of --runs, alternating, wall and CPU (target: at most 2x). Every trace's steps
 are printed with its cap, so a run cut short is seen.
 
-    .venv/bin/python bench/bench_step_load.py [--reads 15] [--runs 11]
+    .venv/bin/python bench/bench_step_load.py [--reads 15] [--runs 11] [--startup-only]
 """
 
 from __future__ import annotations
@@ -148,7 +148,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reads", type=int, default=15, help="reads per measurement after the first")
     parser.add_argument("--runs", type=int, default=11, help="start-up runs (median)")
+    parser.add_argument("--startup-only", action="store_true", help="measure the start-up only")
     args = parser.parse_args()
+    if not args.startup_only:
+        step_loads(args)
+    plain, traced, plain_cpu, traced_cpu = startup(args.runs)
+    print(f"\nstart-up on an empty program, medians of {args.runs}: plain {plain * 1e3:.0f} ms, pyrona trace "
+          f"{traced * 1e3:.0f} ms: {traced / plain:.2f}x{flag(traced / plain, STARTUP_TARGET + 1e-9)} "
+          f"(target <= {STARTUP_TARGET:g}x); CPU {plain_cpu * 1e3:.0f} ms and {traced_cpu * 1e3:.0f} ms: "
+          f"{traced_cpu / plain_cpu:.2f}x")
+    print("(! marks a figure above its target)")
+
+
+def step_loads(args: argparse.Namespace) -> None:
+    """Step loads on both backends (the start-up apart)."""
     folder = Path(tempfile.mkdtemp(prefix="pyrona-bench-step-load-"))
     server = pg_cluster.start()
     try:
@@ -183,12 +196,6 @@ def main() -> None:
                     print(f"{name:13} {place:7} {index:>9,} " + " ".join(cells), flush=True)
     finally:
         server.stop()
-    plain, traced, plain_cpu, traced_cpu = startup(args.runs)
-    print(f"\nstart-up on an empty program, medians of {args.runs}: plain {plain * 1e3:.0f} ms, pyrona trace "
-          f"{traced * 1e3:.0f} ms: {traced / plain:.2f}x{flag(traced / plain, STARTUP_TARGET + 1e-9)} "
-          f"(target <= {STARTUP_TARGET:g}x); CPU {plain_cpu * 1e3:.0f} ms and {traced_cpu * 1e3:.0f} ms: "
-          f"{traced_cpu / plain_cpu:.2f}x")
-    print("(! marks a figure above its target)")
 
 
 if __name__ == "__main__":

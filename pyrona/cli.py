@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from .instrument.runner import run_program
+from .instrument.runner import run_program  # (now: `python -m pyrona` keeps the cwd off sys.path here)
 
 DESCRIPTION = "Run Python programs with region-based ownership enforced on their objects."
 
@@ -95,17 +96,45 @@ exit status:
 _VALUE_OPTIONS = ("--result", "--db", "--name", "--max-steps", "--max-objects")
 
 
+class _Wrapping(argparse.HelpFormatter):
+    """argparse's own formatter, with the terminal's width found without `shutil` (which
+    argparse imports for it, with bz2 and lzma: a tenth of `pyrona trace`'s start-up)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         _terminal_columns() - 2 if width is None else width)
+
+
+class _Formatter(_Wrapping, argparse.RawDescriptionHelpFormatter):
+    """The same, keeping the line breaks of descriptions and epilogs."""
+
+
+def _terminal_columns() -> int:
+    """$COLUMNS, else stdout's terminal width, else 80 (what `shutil.get_terminal_size` gives)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `pyrona` command."""
     parser = argparse.ArgumentParser(
         prog="pyrona", description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     run = commands.add_parser(
         "run", help="run a Python program under pyrona",
         description=RUN_DESCRIPTION, epilog=RUN_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     run.add_argument("file", metavar="FILE", help="the Python script to run")
     run.add_argument("--result", metavar="PATH",
@@ -118,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace = commands.add_parser(
         "trace", help="run a program and record every step (prints the trace id)",
         description=TRACE_DESCRIPTION, epilog=TRACE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=_Formatter)
     trace.add_argument("file", metavar="FILE", help="the Python script to trace")
     trace.add_argument("--db", metavar="PATH", help=db_help)
     trace.add_argument("--name", help="a name for the trace (default: the file's name)")
@@ -130,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = commands.add_parser("show", help="print one step of a trace as text",
                                description=SHOW_DESCRIPTION, epilog=READ_EPILOG.format(more=""),
-                               formatter_class=argparse.RawDescriptionHelpFormatter)
+                               formatter_class=_Formatter)
     id_help = "the trace's id ('pyrona trace' prints it)"
     show.add_argument("trace", type=int, metavar="TRACE_ID", help=id_help)
     show.add_argument("--step", type=int, metavar="N", help="the step (default: the last; -1 counts back)")
@@ -140,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="export a trace as mermaid, markdown, JSON or HTML",
                                  description=EXPORT_DESCRIPTION,
                                  epilog=READ_EPILOG.format(more=",\n     or an output FILE it cannot write"),
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+                                 formatter_class=_Formatter)
     export.add_argument("trace", type=int, metavar="TRACE_ID", help=id_help)
     export.add_argument("--format", choices=("mermaid", "md", "json", "html", "svg", "png", "gif", "pdf"),
                         default="mermaid", help="what to write (default: mermaid)")
@@ -156,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--db", metavar="PATH", help=db_help)
 
     serve = commands.add_parser("serve", help="serve the web app (127.0.0.1 by default)",
+                                formatter_class=_Wrapping,
                                 description="Serve Pyrona Studio: upload or paste a program, watch it run "
                                             "in a sandbox, and explore its regions step by step.")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -174,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser(
         "worker", help="run uploaded programs queued in a PostgreSQL store (for 'pyrona serve')",
+        formatter_class=_Wrapping,
         description="Take the runs that 'pyrona serve --db URL' queued, run each in the sandbox, and "
                     "write its trace into the store (any machine that reaches the database can run "
                     "one). Stops on SIGINT or SIGTERM, after the runs in progress.")

@@ -4,6 +4,7 @@ errors on stderr, clear messages for bad input."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -251,3 +252,26 @@ def test_a_thread_of_the_program_runs_past_the_tracers_flush(tmp_path):
     assert "thread done 799980000" in proc.stdout and "main done" in proc.stdout
     assert "Exception in thread" not in proc.stderr
     assert steps_of(db, int(proc.stdout.splitlines()[-1])) > 80_000  # the thread's steps were recorded
+
+
+def test_trace_start_up_leaves_out_what_it_does_not_use(tmp_path):
+    # Start-up is measured in bench/bench_step_load.py; this keeps out the modules whose
+    # imports were cut from it: tempfile (with shutil, random, bz2, lzma), base64.
+    (tmp_path / "empty.py").write_text("")
+    probe = ("import sys\nfrom pyrona.cli import main\n"
+             f"status = main(['trace', {str(tmp_path / 'empty.py')!r}, '--db', {str(tmp_path / 't.db')!r}])\n"
+             "print(status, sorted({'tempfile', 'shutil', 'random', 'lzma', 'bz2', 'base64'}"
+             " & set(sys.modules)))\n")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.splitlines()[-1] == "0 []", proc.stderr
+
+
+def test_help_fits_the_width_columns_asks():
+    proc = subprocess.run([sys.executable, "-m", "pyrona", "trace", "--help"], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "COLUMNS": "50"})
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    assert any(line.startswith("  --max-steps N") for line in lines)
+    # the usage and options wrap at 50; descriptions and epilogs keep their own breaks
+    usage = lines[:lines.index("")]
+    assert len(usage) > 1 and all(len(line) <= 50 for line in usage)

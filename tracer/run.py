@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import tempfile
 import time
 from collections import namedtuple
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..instrument.importer import should_instrument
-from ..instrument.runner import Instrumentation, run_program
+from ..instrument.runner import Instrumentation, run_outcome
 from ..runtime.state import RUNTIME
 from .guard import Guard, tamper_message
 from .hooks import Changes, tracing_hooks
@@ -147,26 +145,23 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
             _forked_exit(0)
 
     RUNTIME.reset()  # a fresh heap for this program
-    with tempfile.TemporaryDirectory() as tmp:
-        result_path = Path(tmp) / "result.json"
-        hooks = tracing_hooks(changes)
-        monitor.hook_ids = {id(f) for f in hooks.values()}
-        how = Instrumentation(hooks=hooks, fast_paths=False, around=around, value_paths=True)
-        exit_status = run_program(script, argv or [], result_path, how)
-        monitor.on_truncate = None  # the program is over: nothing left to stop
-        result = json.loads(result_path.read_text()) if result_path.exists() else {"ok": False}
+    hooks = tracing_hooks(changes)
+    monitor.hook_ids = {id(f) for f in hooks.values()}
+    how = Instrumentation(hooks=hooks, fast_paths=False, around=around, value_paths=True)
+    exit_status, failure = run_outcome(script, argv or [], how)
+    monitor.on_truncate = None  # the program is over: nothing left to stop
     steps = monitor.finish()
     # hints left for frames that ended before their next line (a generator expression's):
     # they hold those frames, whose callers' frames hold this one and the monitor
     changes.later.clear()
     changes.dirty.clear()
     writer.finish()
-    error = result.get("error") or {}
+    error = failure or {}
     if guard.attempt:
         status, message = "failed", tamper_message(guard.attempt)
     elif monitor.truncated:
         status, message = "truncated", monitor.truncated
-    elif result.get("ok"):
+    elif failure is None:
         status, message = "done", ""
     else:
         status = "failed"
@@ -237,7 +232,7 @@ def _stop_at_truncation(monitor: Monitor) -> None:
 
 def _forked_exit(status: int) -> None:
     """A fork of the traced program ends with its program: the trace, its store and the
-    result file are the parent's, not its to finish."""
+    program's outcome are the parent's, not its to finish."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

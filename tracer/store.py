@@ -8,7 +8,7 @@ passes the dataclasses of `pyrona.tracer.model`.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
 import os
 import sqlite3
@@ -42,15 +42,17 @@ if TYPE_CHECKING:
 TraceInfo = namedtuple("TraceInfo",
                        "id name created status steps message truncated settings summary token owner",
                        defaults=(None, ""))
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
 _KEY = itemgetter(0)  # (the sort key of a step's (key, Edge) and (key, Field) pairs)
 _INFO = "id, name, created, status, steps, message, truncated, settings, summary, token, owner"
 
 
 def new_token() -> str:
     """A trace's token: 128 random bits, URL-safe."""
-    # (secrets.token_urlsafe(16) says the same, but imports hashlib: a trace's start-up
-    # creates one, so the OS's random bytes are asked directly)
-    return base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode("ascii")
+    # (secrets.token_urlsafe(16) says the same, but imports hashlib, and base64 imports
+    # struct: a trace's start-up creates one, so this is base64's urlsafe encoding, inline)
+    text = binascii.b2a_base64(os.urandom(16), newline=False).translate(_URL_SAFE)
+    return text.rstrip(b"=").decode("ascii")
 
 
 class StoreError(PyronaError):

@@ -60,14 +60,23 @@ def run_program(path: str | os.PathLike[str], argv: list[str],
     With `result_path`, the outcome is also written there as JSON:
     `{"ok": true}` or `{"ok": false, "error": {"kind", "type", "message", "line"}}`.
     """
+    result_file = os.path.abspath(result_path) if result_path is not None else None
+    status, error = run_outcome(path, argv, instrumentation)
+    return _finish(result_file, status, error)
+
+
+def run_outcome(path: str | os.PathLike[str], argv: list[str],
+                instrumentation: Instrumentation | None = None) -> tuple[int, dict[str, Any] | None]:
+    """Run the script `path` instrumented with arguments `argv`; return its exit status and
+    its error (None when it succeeded), the `error` of `run_program`'s result."""
     how = instrumentation or Instrumentation()
     shown = os.fspath(path)
     script = os.path.abspath(shown)
-    result_file = os.path.abspath(result_path) if result_path is not None else None
 
-    def fail(status: int, message: str, exc_type: str, text: str, line: int | None) -> int:
+    def fail(status: int, message: str, exc_type: str, text: str,
+             line: int | None) -> tuple[int, dict[str, Any]]:
         print(message, file=sys.stderr)
-        return _finish(result_file, status, _error("other", exc_type, text, line))
+        return status, _error("other", exc_type, text, line)
 
     if os.path.isdir(script):
         return fail(EXIT_CANNOT_RUN, f"pyrona: error: {shown!r} is a directory, not a Python file",
@@ -87,9 +96,7 @@ def run_program(path: str | os.PathLike[str], argv: list[str],
     except (ValueError, TypeError, RecursionError) as exc:
         # A source the compiler rejects outside the grammar (e.g. too deeply nested).
         return fail(1, f"{shown}: {type(exc).__name__}: {exc}", type(exc).__name__, str(exc), None)
-
-    status, error = _execute(code, shown, script, argv, how)
-    return _finish(result_file, status, error)
+    return _execute(code, shown, script, argv, how)
 
 
 def _execute(code: types.CodeType, shown: str, script: str, argv: list[str],
