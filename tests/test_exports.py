@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from browser import ARTIFACTS, chromium, need_chromium
+
 from pyrona import exports
 from pyrona.tracer.store import TraceStore
 from pyrona.slides import presentation_view
@@ -23,11 +25,6 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 Image = pytest.importorskip("PIL.Image")
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                 "--disable-quic", "--disable-sync"]
 
 MARKED = '''"""Slides marked in the program."""
 from pyrona import Region
@@ -54,8 +51,7 @@ def trace(program: Path, db: Path) -> int:
 @pytest.fixture(scope="module")
 def traced(tmp_path_factory):
     """job_queue.py (a violation, two regions) traced into a fresh store: (store path, id)."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"the export tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
+    need_chromium()
     folder = tmp_path_factory.mktemp("exports")
     db = folder / "t.db"
     return db, trace(ROOT / "sample_programs" / "job_queue.py", db)
@@ -63,10 +59,8 @@ def traced(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def step_facts(db: Path, trace_id: int, step: int) -> tuple[set[str], str]:

@@ -4,22 +4,18 @@ opened in Chromium (from a file, the network blocked) and stepped through."""
 
 from __future__ import annotations
 
-import os
 import re
 from html import unescape
 from pathlib import Path
 
 import pytest
+from browser import chromium
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                 "--disable-quic", "--disable-sync"]
 
 CELL = """%%pyrona --step -1 --name cache.py
 from pyrona import Region
@@ -73,12 +69,9 @@ def test_the_cell_magic_and_show_display_the_viewer_inline(executed):
 
 def test_the_inline_viewer_works_offline(executed, tmp_path):
     _folder, cells = executed
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"the notebook test needs Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
     page_file = tmp_path / "output.html"
     page_file.write_text("<!doctype html><meta charset='utf-8'><body>" + html_of(cells[2]) + "</body>")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 800})
         asked: list[str] = []
 
@@ -98,5 +91,4 @@ def test_the_inline_viewer_works_offline(executed, tmp_path):
         frame.locator("#first").click()
         frame.locator("#stage[data-step='0'] svg").wait_for()
         assert "from pyrona import Region" in frame.locator("#code-line").inner_text()
-        browser.close()
     assert errors == [] and [u for u in asked if not u.startswith(("file:", "about:"))] == []

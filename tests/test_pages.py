@@ -5,24 +5,18 @@ Screenshots of every page go to `test-artifacts/` (gitignored), to be looked at.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import httpx
 import pytest
 
-from pyrona.server.launch import ServeError, ServerProcess
+from browser import ARTIFACTS, CHROMIUM_ARGS, chromium, samples_server  # noqa: F401 - shared
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
 SAMPLE = ROOT / "sample_programs" / "job_queue.py"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                 "--disable-quic", "--disable-sync"]
 VIEWPORT = {"width": 1600, "height": 900}
 NODES = "document.querySelectorAll('#stage svg g.node').length"
 
@@ -30,23 +24,14 @@ NODES = "document.querySelectorAll('#stage svg g.node').length"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`pyrona serve --samples` on a free port with a fresh store; yields its base URL."""
-    tmp = tmp_path_factory.mktemp("serve")
-    try:
-        served = ServerProcess(tmp / "traces.db", tmp / "server.log", samples=True, timeout=90, cwd=ROOT)
-    except ServeError as exc:
-        pytest.fail(str(exc))
-    with served:
-        yield served.base
+    with samples_server(tmp_path_factory.mktemp("serve")) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

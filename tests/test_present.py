@@ -8,23 +8,17 @@ Screenshots go to `test-artifacts/` (present-*.png): look at them, an audience w
 
 from __future__ import annotations
 
-import os
 import statistics
 from pathlib import Path
 
 import httpx
 import pytest
 
-from pyrona.server.launch import ServeError, ServerProcess
+from browser import ARTIFACTS, chromium, samples_server
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                 "--disable-quic", "--disable-sync"]
 SMALL, LARGE = {"width": 1280, "height": 720}, {"width": 1920, "height": 1080}
 
 # The smallest node label on screen, in CSS pixels: the label's font size times the scale
@@ -57,23 +51,14 @@ VIOLATION_BOXES = """() => {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("present")
-    try:
-        served = ServerProcess(tmp / "traces.db", tmp / "server.log", samples=True, timeout=90, cwd=ROOT)
-    except ServeError as exc:
-        pytest.fail(str(exc))
-    with served:
-        yield served.base
+    with samples_server(tmp_path_factory.mktemp("present")) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def api(base: str, path: str):
