@@ -24,7 +24,7 @@ from .recorder import RUN_SIZE, CapReached
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from types import CodeType
+    from types import CodeType, FrameType
     from typing import Any
 
     from .monitor import Monitor
@@ -32,8 +32,10 @@ if TYPE_CHECKING:
 _GONE = object()  # what a deleted variable holds
 
 
-def line_callback(monitor: Monitor) -> Callable[[CodeType, int], Any]:
-    """The LINE callback of `monitor`."""
+def line_callback(monitor: Monitor, getframe: Callable[[int], FrameType] = _getframe
+                  ) -> Callable[[CodeType, int], Any]:
+    """The LINE callback of `monitor` (`getframe`: how it finds the program's frame, one
+    frame up; another under thread mode's wrapper, see tracer.threads)."""
     frames, infos, recorder = monitor.frames, monitor.infos, monitor.recorder
     dirty, later = monitor.dirty, monitor.later
     step_append, enter, settle, check = monitor.step_append, monitor._enter, monitor._settle, monitor._check
@@ -41,7 +43,7 @@ def line_callback(monitor: Monitor) -> Callable[[CodeType, int], Any]:
     writer = recorder.writer
 
     def line_event(code: CodeType, line: int) -> Any:
-        frame = _getframe(1)
+        frame = getframe(1)
         rec = frames.get(frame)
         if rec is None:
             rec = enter(frame, infos[id(code)])

@@ -29,6 +29,7 @@ from .hooks import Changes
 from .objects import is_inline
 from .recorder import CapReached, Recorder
 from .store_format import EVENT_BITS, EVENT_CODES, STEP_FLUSH, pack_step
+from .threads import ThreadHooks, rescan_foreign, serialised, shifted
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ class Monitor:
                  "sweep_after", "output", "last_checkpoint", "checkpoint_cost", "step_append", "last_step",
                  "next_check", "hook_ids", "dirty", "later", "on_truncate", "max_store_bytes", "line_event",
                  "leaving", "unslots", "next_periodic", "oracle", "due", "ticking", "watchdog", "suspended",
-                 "reap_all")
+                 "reap_all", "threaded", "running", "step_thread", "getframe", "thread_hooks")
 
     def __init__(self, writer: TraceWriter, is_program_file: Callable[[str], bool], changes: Changes,
                  max_steps: int = 1_000_000, max_objects: int = 200_000,
@@ -163,6 +164,13 @@ class Monitor:
         #: called after the trace was cut (with the reason): may stop the program
         self.on_truncate: Callable[[str], None] | None = None
         self.line_event = line_callback(self)
+        #: thread mode (tracer.threads): on once the program started a thread; then the
+        #: thread that runs a callback now (`running`, 0: not known) and the one whose step
+        #: came last (`step_thread`); `getframe` is `sys._getframe` as the callbacks see it
+        self.threaded = False
+        self.running = self.step_thread = 0
+        self.getframe = sys._getframe
+        self.thread_hooks = ThreadHooks(self)
 
     # --- start / stop ---
 
@@ -178,6 +186,39 @@ class Monitor:
             sys.monitoring.register_callback(self.tool, event, callback)
         sys.monitoring.set_events(self.tool, GLOBAL_EVENTS)
         RUNTIME.listener = self._runtime_event
+        self.thread_hooks.install()
+
+    def thread_mode(self) -> None:
+        """The program starts its first thread (called before that thread exists): from now
+        on every callback is serialised and notes its thread (tracer.threads). The steps so
+        far were this thread's: a `thread` event at the current step says so."""
+        self.threaded = True
+        import _thread
+
+        self.running = self.step_thread = _thread.get_ident()
+        self.thread_hooks.named(max(self.step, 0), self.running)
+        self.getframe = shifted
+        self.line_event = line_callback(self, shifted)
+        for event, callback in self._callbacks().items():
+            sys.monitoring.register_callback(self.tool, event, serialised(self, callback))
+
+    def switched(self, ident: int) -> None:
+        """Another thread runs a callback than the last one (thread mode, under the lock):
+        the threads that were stopped may have stored anything mid-line, so the next step
+        settles fully and rereads every frame, and what the hooks noted for lines still
+        running is applied now too (and again when each of those lines ends)."""
+        self.running = ident
+        self.frames_dirty = self.unsettled = True
+        for pending in list(self.later.values()):
+            self.dirty.extend(pending)
+        self.rescan_library(None)
+
+    def rescan_library(self, start: list[Any] | None) -> None:
+        """(thread mode) `tracer.threads.rescan_foreign`, a cap reached there cutting the trace."""
+        try:
+            rescan_foreign(self.recorder, start)
+        except CapReached as cap:
+            self._truncate(str(cap))
 
     def _callbacks(self) -> dict[int, Callable[..., Any]]:
         return {E.PY_START: self._py_start, E.PY_RESUME: self._py_resume, E.LINE: self.line_event,
@@ -186,6 +227,14 @@ class Monitor:
                 E.RAISE: self._raise, E.CALL: self._call}
 
     def stop(self) -> None:
+        if self.threaded:  # (not while another thread is inside a callback)
+            with RUNTIME.lock:
+                self._stop()
+        else:
+            self._stop()
+
+    def _stop(self) -> None:
+        self.thread_hooks.uninstall()
         if self.tool is not None:
             sys.monitoring.set_events(self.tool, 0)
             for code in self.codes:
@@ -261,7 +310,7 @@ class Monitor:
             info = self._info(code)
         if info is None:
             return DISABLE
-        frame = sys._getframe(2)  # (the program's: under _py_start or _py_resume)
+        frame = self.getframe(2)  # (the program's: under _py_start or _py_resume)
         caller = self.frames.get(frame.f_back)
         if caller is not None and caller.last_line is not None:
             # the caller's line may have stored before this call (a comprehension's
@@ -378,16 +427,16 @@ class Monitor:
                                    caller.frame.f_globals if caller.info.module_level else caller.frame)
 
     def _py_return(self, code: CodeType, offset: int, value: Any) -> Any:
-        self._leave(sys._getframe(1), kinds.RETURN_SLOT, value, RETURN)
+        self._leave(self.getframe(1), kinds.RETURN_SLOT, value, RETURN)
         return None
 
     def _py_yield(self, code: CodeType, offset: int, value: Any) -> Any:
-        self._leave(sys._getframe(1), kinds.YIELD_SLOT, value, RETURN)
+        self._leave(self.getframe(1), kinds.YIELD_SLOT, value, RETURN)
         return None
 
     def _py_unwind(self, code: CodeType, offset: int, exc: BaseException) -> Any:
         if self.infos.get(id(code)) is not None:
-            self._leave(sys._getframe(1), None, None, RAISE)
+            self._leave(self.getframe(1), None, None, RAISE)
 
     def _leave(self, frame: FrameType, slot: str | None, value: Any, event: int) -> None:
         """A frame returns, yields or unwinds. Its last step shows it with the value it hands
@@ -429,7 +478,7 @@ class Monitor:
     def _raise(self, code: CodeType, offset: int, exc: BaseException) -> Any:
         if self.infos.get(id(code)) is None:
             return None
-        frame = sys._getframe(1)
+        frame = self.getframe(1)
         rec = self.frames.get(frame)
         if rec is not None:
             self._complete(rec)
@@ -469,7 +518,7 @@ class Monitor:
                     # called under another name (`push = lst.append`), no hook saw it;
                     # called by its name, the method hook just did (among the last few
                     # of the line: its arguments' own calls come between)
-                    frame = sys._getframe(1)
+                    frame = self.getframe(1)
                     pending = self.later.get(frame)
                     if pending is None or not any(obj is owner for obj, _hint in pending[-4:]):
                         self.changes.after_line(frame, owner)
@@ -480,7 +529,7 @@ class Monitor:
             return None
         target = getattr(callable_, "__code__", None)
         if target is None or self.infos.get(id(target)) is None:
-            self.changes.after_line(sys._getframe(1), arg0)
+            self.changes.after_line(self.getframe(1), arg0)
         return None
 
     def _runtime_event(self, kind: str, **details: Any) -> None:
@@ -621,8 +670,8 @@ class Monitor:
                         self._read(other, None)
             dirty = self.dirty
             if dirty:
-                changed = dirty.copy()
-                dirty.clear()
+                changed = dirty[:]
+                del dirty[:len(changed)]  # (not clear(): another thread may have added since)
                 ids, nodes, apply_hint = recorder.ids, recorder.nodes, recorder.apply_hint
                 for obj, hint in changed:
                     nid = ids.get(id(obj))
@@ -749,8 +798,9 @@ class Monitor:
 
     def _flush_output(self, step: int) -> None:
         if self.output:
+            # (taken whole, then written: another thread may write while this one does)
+            output, self.output = self.output, []
             for stream in ("stdout", "stderr"):
-                text = "".join(t for s, t in self.output if s == stream)
+                text = "".join(t for s, t in output if s == stream)
                 if text:
                     self.writer.output(max(step, 0), stream, text)
-            self.output.clear()

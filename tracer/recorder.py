@@ -62,7 +62,8 @@ class Recorder:
     __slots__ = ("writer", "max_objects", "step", "next_id", "ids", "objs", "nodes", "slots", "inrefs",
                  "lengths", "lrc", "regions_dirty", "maybe_garbage", "suspects", "roots", "regions",
                  "open_regions", "events", "changed", "orphans", "kinds", "born", "bridge_gone",
-                 "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven", "epoch")
+                 "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven", "epoch",
+                 "foreign_types")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
@@ -106,6 +107,8 @@ class Recorder:
         self.ephemeral: list[int] = []
         #: nodes of a collected SCC (tracer.events): their references go with them next step
         self.ghosts: list[int] = []
+        #: by type: whether its objects are rescanned at a thread switch (tracer.threads)
+        self.foreign_types: dict[type, bool] = {}
 
     # --- nodes ---
 
