@@ -7,13 +7,13 @@ behaviour events by `pyrona.analysis.behaviours`.
 
 from __future__ import annotations
 
-from pyrona.analysis.behaviours import Behaviours, Run, behaviours, dag_mermaid, dag_window
-from pyrona.tracer.model import BEHAVIOUR_KINDS, COWN_NODE, cown_name
+from pyrona.analysis.behaviours import KINDS, Behaviours, Run, behaviours, dag_mermaid, dag_window
+from pyrona.tracer.model import COWN_NODE, cown_name
 from pyrona.tracer.store import TraceStore
 
 
 def load(store: TraceStore, trace: int, total: int) -> Behaviours:
-    return behaviours(store.events(trace, kinds=BEHAVIOUR_KINDS), total)
+    return behaviours(store.events(trace, kinds=KINDS), total)
 
 
 def _brief(run: Run) -> dict:
@@ -44,7 +44,7 @@ def behaviours_view(store: TraceStore, trace: int, total: int) -> dict:
                                               for s, e, b in found.cown_spans(cid)]}
              for cid in found.shown_cowns()]
     threads = [{"name": name, "spans": [{"start": s, "end": e, "behaviour": b} for s, e, b in spans]}
-               for name, spans in found.thread_spans().items()] if found.runs else []
+               for name, spans in found.thread_spans().items()] if found.runs or found.switches else []
     edges = [{"src": a, "dst": b, "cowns": d["cowns"], "spawned": d["spawned"]}
              for a, b, d in sorted(found.happens_before().edges(data=True))]
     return {"steps": total, "main_thread": found.main_thread, "behaviours": runs, "cowns": cowns,

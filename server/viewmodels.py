@@ -21,18 +21,20 @@ from pyrona.analysis import (
     unreachable,
     violation_path,
 )
+from pyrona.analysis.behaviours import KINDS as BEHAVIOUR_EVENT_KINDS, behaviours
 from pyrona.tracer.model import (
     CALLER_SLOT, FRAME, FROZEN, MODULE_GLOBALS, RETURN_SLOT, YIELD_SLOT, Edge, Event, StepGraph,
 )
 from pyrona.tracer.naming import plural
 from pyrona.tracer.store import OPEN, TraceInfo, TraceStore
+from pyrona.tracer.thread_events import THREAD_EVENT
 from pyrona.views.mermaid import ViewOptions, to_mermaid
 from pyrona.views.scene import esc
 
 from .gallery import chapter_rank, read_sample, thumbnail_step
 
 #: Timeline events: everything but the (many) single moves of objects into regions.
-TIMELINE_SKIPS = ("moved",)
+TIMELINE_SKIPS = ("moved", THREAD_EVENT)  # (threads: lanes of their own, from the behaviours view)
 MAX_EVENTS = 20_000
 
 
@@ -101,8 +103,12 @@ def steps_view(store: TraceStore, trace: int, first: int, count: int) -> dict:
 
 def step_view(store: TraceStore, trace: int, index: int, total: int) -> dict:
     """StepView: the step, its graph, the frames with their variables, the output so far
-    and the lines of its file run so far."""
+    and the lines of its file run so far; the thread that runs it (`thread`, its name;
+    `threaded`: the program ran more than one) and the behaviour whose line it is
+    (`behaviour`: `{"bid", "name"}`, or null)."""
     [step] = store.steps(trace, index, 1)
+    found = behaviours(store.events(trace, kinds=BEHAVIOUR_EVENT_KINDS), total)
+    running = found.running_at(index)
     graph = store.step(trace, index)
     files = store.files(trace)
     numbers = {path: f for f, (path, _src) in files.items()}
@@ -124,6 +130,8 @@ def step_view(store: TraceStore, trace: int, index: int, total: int) -> dict:
         "stack": stack(graph),
         "stdout": "".join(out["stdout"]), "stderr": "".join(out["stderr"]),
         "lines_run": store.lines_run(trace, file, index) if file >= 0 else [],
+        "thread": found.thread_at(index), "threaded": bool(found.switches),
+        "behaviour": {"bid": running.bid, "name": running.name} if running is not None else None,
     }
 
 

@@ -10,10 +10,7 @@ takes the runtime's lock (the one its check-store-commit holds: one lock, one or
 no deadlock between the two), notes which thread runs, and, when that thread is not
 the one whose step came last, records a `thread` event at the first step it makes.
 
-A `thread` event at step s says: steps from s on run on the thread it names (`edge`,
-its `threading` name), until the next one. The first is written when the mode begins
-(at the step of the line that started the thread), naming the thread that ran every
-step before it. A trace without any ran on one thread. (Threads started from C
+What a `thread` event means is in tracer.thread_events. (Threads started from C
 extensions are not seen: their steps count as the last thread's.)
 """
 
@@ -26,6 +23,7 @@ import threading
 from ..runtime.state import RUNTIME
 from .kinds import INSTANCE, LIST, DICT, SET
 from .model import Event
+from .thread_events import MAX_NAME, THREAD_EVENT
 from .recorder import NODE_KIND
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -37,9 +35,7 @@ if TYPE_CHECKING:
     from .monitor import Monitor
     from .recorder import Recorder
 
-THREAD_EVENT = "thread"
 _RESCANNED = frozenset({INSTANCE, LIST, DICT, SET})  # (kinds whose slots library code may change)
-_MAX_NAME = 80
 #: the functions that start threads, as (module, name): hooked while the program runs
 _STARTERS = ((threading, "_start_joinable_thread"), (_thread, "start_joinable_thread"),
              (_thread, "start_new_thread"), (_thread, "start_new"))
@@ -48,7 +44,7 @@ _STARTERS = ((threading, "_start_joinable_thread"), (_thread, "start_joinable_th
 def thread_name(ident: int) -> str:
     """The `threading` name of a thread (one `threading` does not know: by its number)."""
     thread = threading._active.get(ident)  # (not current_thread(): it would make a dummy)
-    return thread.name[:_MAX_NAME] if thread is not None else f"thread {ident}"
+    return thread.name[:MAX_NAME] if thread is not None else f"thread {ident}"
 
 
 def thread_event(step: int, name: str) -> Event:

@@ -4,8 +4,11 @@ thread, which cown each held, who queued behind whom (the happens-before DAG).
 Events at step s happen while the line of step s runs, so after a `behaviour-started`
 at step s the cowns are acquired in the state shown at s, and the behaviour's own lines
 are steps s+1 .. f, f the step of its `behaviour-finished` (its cowns released in the
-state shown at f). Steps outside every behaviour belong to the thread that scheduled
-the first behaviour (the program's main thread).
+state shown at f). Which thread runs each step is what the trace's `thread` events say
+(`pyrona.tracer.thread_events`), when the program ran more than one thread: a
+behaviour's lines are then the steps of that window on its own thread. Without them,
+steps outside every behaviour belong to the thread that scheduled the first behaviour
+(the program's main thread).
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from pyrona.tracer.model import BEHAVIOUR_KINDS, Event
+from pyrona.tracer.thread_events import MAIN, THREAD_EVENT, thread_of
+
+#: the event kinds `behaviours` reads
+KINDS = (*BEHAVIOUR_KINDS, THREAD_EVENT)
 
 
 @dataclass
@@ -61,6 +68,8 @@ class Behaviours:
     total: int
     #: cown -> the behaviours scheduled on it, in scheduling order
     by_cown: dict[int, list[Run]] = field(default_factory=dict)
+    #: (step, thread) of the trace's thread events, in step order (none: one thread ran)
+    switches: list[tuple[int, str]] = field(default_factory=list)
 
     def shown_cowns(self) -> list[int]:
         """The cowns worth a lane: those the graph drew, or more than one behaviour used
@@ -69,12 +78,16 @@ class Behaviours:
         return sorted(cid for cid, node in self.cown_nodes.items() if node or len(by_cown.get(cid, ())) > 1)
 
     def running_at(self, step: int) -> Run | None:
+        """The behaviour whose line `step` is (on the step's thread, when threads are known)."""
+        thread = thread_of(self.switches, step) if self.switches else None
         for run in self.runs.values():
-            if run.runs_at(step):
+            if run.runs_at(step) and (thread is None or (run.thread or self.main_thread) == thread):
                 return run
         return None
 
     def thread_at(self, step: int) -> str:
+        if self.switches:
+            return thread_of(self.switches, step)
         run = self.running_at(step)
         return run.thread if run is not None and run.thread else self.main_thread
 
@@ -92,6 +105,8 @@ class Behaviours:
     def thread_spans(self) -> dict[str, list[tuple[int, int, int | None]]]:
         """Per thread, (start, end, behaviour) for the steps [start, end) it ran: a
         behaviour's lines, or the program's own (behaviour None) on the main thread."""
+        if self.switches:
+            return self._switched_spans()
         lanes: dict[str, list[tuple[int, int, int | None]]] = {self.main_thread: []}
         spans = sorted((r.started + 1, self.total if r.finished is None else r.finished + 1, r)
                        for r in self.runs.values() if r.started is not None)
@@ -104,6 +119,30 @@ class Behaviours:
             at = max(at, end)
         if at < self.total:
             lanes[self.main_thread].append((at, self.total, None))
+        return lanes
+
+    def _switched_spans(self) -> dict[str, list[tuple[int, int, int | None]]]:
+        """`thread_spans` from the thread events: each thread's windows of steps, split
+        where a behaviour of that thread runs its lines."""
+        lanes: dict[str, list[tuple[int, int, int | None]]] = {}
+        mine: dict[str, list[tuple[int, int, int]]] = {}
+        for r in self.runs.values():
+            if r.started is not None:
+                end = self.total if r.finished is None else r.finished + 1
+                mine.setdefault(r.thread or self.main_thread, []).append((r.started + 1, end, r.bid))
+        starts = [0] + [s for s, _name in self.switches[1:]]
+        for a, b, (_s, name) in zip(starts, [*starts[1:], self.total], self.switches, strict=True):
+            spans = lanes.setdefault(name, [])
+            at = a
+            for s, e, bid in mine.get(name, ()):
+                s, e = max(s, a), min(e, b)
+                if e > s:
+                    if s > at:
+                        spans.append((at, s, None))
+                    spans.append((s, e, bid))
+                    at = e
+            if at < b:
+                spans.append((at, b, None))
         return lanes
 
     def happens_before(self) -> nx.DiGraph:
@@ -127,6 +166,7 @@ def behaviours(events: list[Event], total: int) -> Behaviours:
     by_cown: dict[int, list[Run]] = {}
     current: Run | None = None  # the behaviour whose lines run (one at a time under the tracer)
     main = ""
+    switches = sorted((e.step, e.edge) for e in events if e.kind == THREAD_EVENT)
     ours = sorted((e for e in events if e.kind in BEHAVIOUR_KINDS), key=lambda e: (e.step, _ORDER[e.kind]))
     for event in ours:
         data = event.behaviour
@@ -147,7 +187,8 @@ def behaviours(events: list[Event], total: int) -> Behaviours:
                 if queue:  # the queues are FIFO: b waits there for the one scheduled just before
                     run.after.setdefault(queue[-1].bid, []).append(cid)
                 queue.append(run)
-            run.parent = current.bid if current is not None and current.runs_at(event.step) else None
+            run.parent = current.bid if current is not None and current.runs_at(event.step) \
+                and (not switches or current.thread == thread_of(switches, event.step)) else None
         elif run is None:
             continue
         elif event.kind == "behaviour-started":
@@ -157,7 +198,8 @@ def behaviours(events: list[Event], total: int) -> Behaviours:
             run.finished = event.step
             current = None if current is run else current
             run.failed, run.leaks = data.get("failed", ""), data.get("leaks", 0)
-    return Behaviours(dict(sorted(runs.items())), cown_nodes, main or "MainThread", total, by_cown)
+    main = switches[0][1] if switches else main or MAIN
+    return Behaviours(dict(sorted(runs.items())), cown_nodes, main, total, by_cown, switches)
 
 
 #: at one step a behaviour finishes before the next starts, and is scheduled before either
