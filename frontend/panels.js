@@ -18,12 +18,24 @@ const PyronaPanels = ({ state, views, base, nodeLabel, placeChip, focusNode }) =
     const kind = v.event || "line";
     $("step-event").textContent = kind;
     $("caption-event").replaceChildren(kind === "line" ? "" : el("span", { class: "badge" }, kind));
+    showThread(v);
     showEvents(v);
     showSource(v, file);
     showFrames(v);
     showOutput(v);
     showRegions(v);
     if ($("analysis-details").open) loadAnalysis(v.index);
+  }
+
+  /** Which thread runs the step, and the behaviour whose line it is (shown when the
+   * program ran several threads, or a behaviour runs). */
+  function showThread(v) {
+    const chip = $("step-thread");
+    const shown = Boolean(v.threaded || v.behaviour);
+    chip.hidden = !shown;
+    chip.replaceChildren(...(shown ? [el("span", { class: "muted" }, "thread "), el("b", {}, v.thread || ""),
+      ...(v.behaviour ? [el("span", { class: "muted" }, " · behaviour "), el("b", {}, `#${v.behaviour.bid} ${v.behaviour.name}`)] : [])] : []));
+    chip.title = shown ? `This step runs on thread ${v.thread}${v.behaviour ? `, in behaviour #${v.behaviour.bid}` : ""}` : "";
   }
 
   function sideError(err) {

@@ -1,7 +1,8 @@
 // The region timeline: one lane per region across the steps, drawn as SVG from
 // /api/traces/{id}/timeline. Spans show open/closed and the parent; marks show events.
-// A trace with behaviours also gets a lane per cown (the behaviour holding it) and per
-// thread (the behaviour whose lines it runs), from /api/traces/{id}/behaviours.
+// A trace with behaviours also gets a lane per cown (the behaviour holding it), and one
+// with behaviours or threads a lane per thread (the steps it ran, the behaviour whose
+// lines they are), from /api/traces/{id}/behaviours.
 "use strict";
 
 (() => {
@@ -89,7 +90,8 @@
         api(`/api/traces/${trace}/events?kinds=moved`).catch(() => ({ events: [] })),
         api(`/api/traces/${trace}/behaviours`).catch(() => null)]);
       state.data = data;
-      state.behaviours = behaviours && behaviours.behaviours.length ? behaviours : null;
+      // (threads alone, without behaviours: a program that starts plain threads)
+      state.behaviours = behaviours && (behaviours.behaviours.length || behaviours.threads.length) ? behaviours : null;
       if (!data.events.some((e) => e.kind === "moved")) data.events.push(...movesByStep(moved.events));
     } catch (err) {
       $("tl-wrap").replaceChildren(el("div", { class: "notice error" }, "The timeline could not be loaded: " + err.message));
