@@ -84,7 +84,9 @@ def plain_kind(obj: Any) -> str:
     if isinstance(obj, _STRUCTURE):
         return kinds.FUNCTION
     if t.__flags__ & (1 << 9) and not isinstance(obj, BaseException):  # a class defined in Python
-        return kinds.INSTANCE
+        # (threading's own: a Thread, an Event, a Barrier are drawn whole, not their
+        # insides, which other threads change in library code the tracer does not see)
+        return kinds.OTHER if t.__module__ == "threading" else kinds.INSTANCE
     return kinds.OTHER
 
 
