@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import sys
 import textwrap
 import threading
@@ -101,7 +102,7 @@ def test_two_threads_taking_turns_read_back_with_each_step_on_its_thread(tmp_pat
     # the threads took turns: each ran at least three separate windows of steps
     names = [name for _step, name in known]
     assert names.count("ping") >= 3 and names.count("pong") >= 3
-    assert all(a != b for a, b in zip(names, names[1:])), "a thread event repeats the thread before it"
+    assert all(a != b for a, b in itertools.pairwise(names)), "a thread event repeats the thread before it"
 
 
 def test_the_step_json_and_the_thread_lanes(tmp_path):
@@ -116,9 +117,10 @@ def test_the_step_json_and_the_thread_lanes(tmp_path):
     assert set(lanes) == {"MainThread", "ping", "pong"}
     covered = sorted((s["start"], s["end"]) for spans in lanes.values() for s in spans)
     assert covered[0][0] == 0 and covered[-1][1] == total
-    assert all(a[1] == b[0] for a, b in zip(covered, covered[1:])), "the lanes tile the steps"
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(covered)), "the lanes tile the steps"
     for span in lanes["ping"]:
-        assert all(owner[s.line] == "ping" for s in store.steps(outcome.trace, span["start"], span["end"] - span["start"]))
+        ran = store.steps(outcome.trace, span["start"], span["end"] - span["start"])
+        assert all(owner[s.line] == "ping" for s in ran)
 
 
 def test_a_single_threaded_program_has_no_thread_events_and_plain_callbacks(tmp_path):
@@ -215,8 +217,8 @@ def test_callbacks_never_run_at_once(tmp_path, monkeypatch, locked):
 
     monkeypatch.setattr(monitor_module, "line_callback", probing)
     if not locked:
-        monkeypatch.setattr(threads_module, "RUNTIME",
-                            types.SimpleNamespace(lock=contextlib.nullcontext(), root_modules=RUNTIME.root_modules))
+        unlocked = types.SimpleNamespace(lock=contextlib.nullcontext(), root_modules=RUNTIME.root_modules)
+        monkeypatch.setattr(threads_module, "RUNTIME", unlocked)
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-5)
     try:

@@ -170,7 +170,7 @@ class Monitor:
         self.threaded = False
         self.running = self.step_thread = 0
         self.getframe = sys._getframe
-        self.thread_hooks = ThreadHooks(self)
+        self.thread_hooks = ThreadHooks()
 
     # --- start / stop ---
 
@@ -186,7 +186,7 @@ class Monitor:
             sys.monitoring.register_callback(self.tool, event, callback)
         sys.monitoring.set_events(self.tool, GLOBAL_EVENTS)
         RUNTIME.listener = self._runtime_event
-        self.thread_hooks.install()
+        self.thread_hooks.install(self)
 
     def thread_mode(self) -> None:
         """The program starts its first thread (called before that thread exists): from now
@@ -196,7 +196,7 @@ class Monitor:
         import _thread
 
         self.running = self.step_thread = _thread.get_ident()
-        self.thread_hooks.named(max(self.step, 0), self.running)
+        self.thread_hooks.named(self.writer, max(self.step, 0), self.running)
         self.getframe = shifted
         self.line_event = line_callback(self, shifted)
         for event, callback in self._callbacks().items():

@@ -22,7 +22,6 @@ import threading
 
 from ..runtime.state import RUNTIME
 from .kinds import INSTANCE, LIST, DICT, SET
-from .model import Event
 from .thread_events import MAX_NAME, THREAD_EVENT
 from .recorder import NODE_KIND
 
@@ -32,8 +31,10 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import Any
 
+    from .model import Event
     from .monitor import Monitor
     from .recorder import Recorder
+    from .writer import TraceWriter
 
 _RESCANNED = frozenset({INSTANCE, LIST, DICT, SET})  # (kinds whose slots library code may change)
 #: the functions that start threads, as (module, name): hooked while the program runs
@@ -48,6 +49,8 @@ def thread_name(ident: int) -> str:
 
 
 def thread_event(step: int, name: str) -> Event:
+    from .model import Event  # (only a threaded program needs it: the model's dataclasses stay out of start-up)
+
     return Event(step, THREAD_EVENT, message=f"thread {name} runs", edge=name)
 
 
@@ -98,36 +101,36 @@ class ThreadHooks:
     monitor in thread mode; every thread started forgets which thread ran last (a new
     thread may get a finished one's number)."""
 
-    __slots__ = ("monitor", "saved", "last_name")
+    __slots__ = ("saved", "last_name")
 
-    def __init__(self, monitor: Monitor) -> None:
-        self.monitor = monitor
+    def __init__(self) -> None:
         self.saved: list[tuple[Any, str, Any]] = []
         self.last_name = ""  # the thread named by the last `thread` event
 
-    def named(self, step: int, ident: int) -> None:
+    def named(self, writer: TraceWriter, step: int, ident: int) -> None:
         """Steps from `step` on run on thread `ident`: a `thread` event, unless the last
         one named it already (its number was forgotten when another thread started)."""
         name = thread_name(ident)
         if name != self.last_name:
             self.last_name = name
-            self.monitor.writer.event(thread_event(step, name))
+            writer.event(thread_event(step, name))
 
-    def install(self) -> None:
+    def install(self, monitor: Monitor) -> None:
+        """(the hooks refer to the monitor until `uninstall`; the monitor does not refer to
+        them: no cycle keeps a finished monitor alive)"""
         for module, name in _STARTERS:
             original = getattr(module, name, None)
             if original is not None:
                 self.saved.append((module, name, original))
-                setattr(module, name, self._hooked(original))
+                setattr(module, name, self._hooked(monitor, original))
 
     def uninstall(self) -> None:
         for module, name, original in reversed(self.saved):
             setattr(module, name, original)
         self.saved.clear()
 
-    def _hooked(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        monitor = self.monitor
-
+    @staticmethod
+    def _hooked(monitor: Monitor, original: Callable[..., Any]) -> Callable[..., Any]:
         def start(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
             if monitor.tool is not None and not monitor.threaded:
                 monitor.thread_mode()
@@ -168,7 +171,7 @@ def serialised(monitor: Monitor, callback: Callable[..., Any]) -> Callable[..., 
             finally:
                 if monitor.step != step and monitor.step_thread != ident:
                     monitor.step_thread = ident
-                    hooks.named(step + 1, ident)
+                    hooks.named(monitor.writer, step + 1, ident)
 
     call.__name__ = call.__qualname__ = getattr(callback, "__name__", "callback")
     return call
