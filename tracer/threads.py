@@ -49,7 +49,7 @@ def thread_name(ident: int) -> str:
 
 
 def thread_event(step: int, name: str) -> Event:
-    from .model import Event  # (only a threaded program needs it: the model's dataclasses stay out of start-up)
+    from .model import Event  # (only threaded programs need it: dataclasses stay out of start-up)
 
     return Event(step, THREAD_EVENT, message=f"thread {name} runs", edge=name)
 
