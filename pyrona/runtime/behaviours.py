@@ -10,9 +10,12 @@ behaviour can wait for one that was scheduled after it).
 
 Behaviours run on a pool of threads (`start(workers=N)`). In the one-at-a-time
 mode (`start(seed=S)`, and always under the tracer) nothing runs until the
-program waits (`wait`, `quiesce`, `with cown`); then the waiting thread runs the
-ready behaviours one by one, picking the next with a random generator seeded by
-S (or the oldest first without a seed): the same seed replays the same schedule.
+program waits (`wait`, `quiesce`, `with cown`); then the waiting thread picks the
+ready behaviours one by one, with a random generator seeded by S (or the oldest
+first without a seed): the same seed replays the same schedule. It runs each
+itself, or, under the tracer, hands it to one of the pool's threads in turn
+(`_Relay`) and waits until it is over: the same order, each behaviour's steps on
+a pool thread as they would be under `pyrona run`.
 
 When a behaviour ends, the program's roots outside its cowns are walked (as
 `close` does): a reference that still reaches the content of one of its cowns
@@ -67,10 +70,25 @@ class Behaviour:
         return f"behaviour #{self.bid} {self.name}"
 
 
+class _Relay:
+    """A pool thread of the one-at-a-time mode: it runs the behaviour it is handed while
+    the thread that handed it waits (so one behaviour runs at a time, in the order picked)."""
+
+    __slots__ = ("thread", "job", "go", "done", "error")
+
+    def __init__(self) -> None:
+        self.thread: threading.Thread | None = None
+        self.job: Behaviour | None = None
+        self.go, self.done = threading.Event(), threading.Event()
+        #: what ended the behaviour's thread of control (a limit's stop, `sys.exit()`):
+        #: raised again on the thread that waits, where the program must stop
+        self.error: BaseException | None = None
+
+
 class Scheduler:
     """The behaviours of one program: queues, the ready ones, the pool, the errors."""
 
-    def __init__(self, workers: int, seed: int | None, one_at_a_time: bool) -> None:
+    def __init__(self, workers: int, seed: int | None, one_at_a_time: bool, relay: bool = False) -> None:
         self.cond = threading.Condition(threading.Lock())
         self.ready: deque[Behaviour] = deque()
         self.outstanding = 0
@@ -89,6 +107,12 @@ class Scheduler:
         self.started: list[int] = []
         self.threads: list[threading.Thread] = []
         self.stopping = False
+        #: one-at-a-time on the pool's threads (under the tracer): those threads, started
+        #: when first needed, and how many behaviours were handed out (the next goes to
+        #: thread `handed % workers`: a replayed schedule uses the same threads too)
+        self.relay = relay and self.one_at_a_time
+        self.relays: list[_Relay] = []
+        self.handed = 0
         if not self.one_at_a_time:
             whole_lines()
             for n in range(workers):
@@ -149,13 +173,51 @@ class Scheduler:
                     self.errors.append(exc)
 
     def run_until(self, done: Callable[[], bool]) -> None:
-        """One-at-a-time mode: run ready behaviours on this thread until `done()`."""
+        """One-at-a-time mode: run ready behaviours until `done()`, one by one, on this
+        thread or handed to the pool's (`relay`)."""
         while not done():
             with self.cond:
                 if not self.ready:
                     return
                 b = self._pick()
-            self.run(b)
+            if self.relay:
+                self._hand(b)
+            else:
+                self.run(b)
+
+    def _hand(self, b: Behaviour) -> None:
+        """Run b on the next pool thread and wait until it is over."""
+        n = self.handed % self.workers
+        self.handed += 1
+        while len(self.relays) <= n:
+            relay = _Relay()
+            relay.thread = threading.Thread(target=self._relay, args=(relay,),
+                                            name=f"pyrona-behaviours-{len(self.relays) + 1}", daemon=True)
+            self.relays.append(relay)
+            relay.thread.start()
+        relay = self.relays[n]
+        relay.job = b
+        relay.done.clear()
+        relay.go.set()
+        relay.done.wait()
+        error, relay.error = relay.error, None
+        if error is not None:
+            raise error
+
+    def _relay(self, relay: _Relay) -> None:
+        while True:
+            relay.go.wait()
+            relay.go.clear()
+            b, relay.job = relay.job, None
+            if b is None:  # (stopped)
+                return
+            try:
+                self.run(b)
+            except BaseException as exc:  # noqa: BLE001 - raised again where the program waits
+                relay.error = exc
+            finally:
+                b = None
+                relay.done.set()
 
     def run(self, b: Behaviour) -> None:
         self.acquire(b)
@@ -240,6 +302,9 @@ class Scheduler:
         with self.cond:
             self.stopping = True
             self.cond.notify_all()
+        for relay in self.relays:
+            relay.job = None
+            relay.go.set()
 
 
 def _names(cowns: list[Cown]) -> str:
@@ -326,7 +391,8 @@ def start(workers: int | None = None, *, seed: int | None = None,
             old.stop()
         if workers is not None and workers < 1:
             raise ValueError(f"start(workers=...) needs at least one worker, got {workers}")
-        made = Scheduler(workers or os.cpu_count() or 1, seed, one_at_a_time=RUNTIME.listener is not None)
+        traced = RUNTIME.listener is not None
+        made = Scheduler(workers or os.cpu_count() or 1, seed, one_at_a_time=traced, relay=traced)
         RUNTIME.scheduler = made
         return made
 
