@@ -65,7 +65,10 @@ def test_lanes_cown_states_and_the_dag(served, page):
         got = [(int(spans.nth(i).get_attribute("data-start")), int(spans.nth(i).get_attribute("data-end")),
                 int(spans.nth(i).get_attribute("data-behaviour"))) for i in range(spans.count())]
         assert got == [(s["start"], s["end"], s["behaviour"]) for s in cown["spans"]]
-    assert page.locator("[data-kind='thread']").count() == len(whole["threads"]) == 1
+    # the main thread, and the pool's threads that ran behaviours (one at a time, under the tracer)
+    assert page.locator("[data-kind='thread']").count() == len(whole["threads"]) >= 2
+    assert whole["threads"][0]["name"] == "MainThread"
+    assert all(t["name"].startswith("pyrona-behaviours-") for t in whole["threads"][1:])
     # the first account's cown (cid 1) at this step: held by #1, #4, #5, ... waiting in order
     row = page.locator("#bh-cowns tr[data-cid='1']")
     assert row.get_attribute("data-state") == "acquired"
