@@ -15,7 +15,7 @@ from pyrona.server.settings import Limits, ServerSettings
 
 SAMPLES = ("job_queue", "nested_regions", "frozen_config")
 STEP_VIEW = {"trace", "index", "total", "file", "line", "event", "source_line", "nodes", "edges", "fields",
-             "regions", "events", "stack", "stdout", "stderr", "lines_run"}
+             "regions", "events", "stack", "stdout", "stderr", "lines_run", "thread", "threaded", "behaviour"}
 TRACE_INFO = {"id", "name", "status", "steps", "message", "created", "truncated", "summary"}
 
 
@@ -152,6 +152,7 @@ def test_a_step_view(client, traced):
     total = client.get(f"/api/traces/{trace}").json()["steps"]
     view = client.get(f"/api/traces/{trace}/steps/{total - 1}").json()
     assert set(view) == STEP_VIEW
+    assert (view["thread"], view["threaded"], view["behaviour"]) == ("MainThread", False, None)  # one thread
     assert (view["trace"], view["index"], view["total"], view["file"]) == (trace, total - 1, total, 0)
     source = client.get(f"/api/traces/{trace}/source").json()["files"][0]["source"].splitlines()
     assert view["source_line"] == source[view["line"] - 1]
