@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .behaviour_events import KINDS as BEHAVIOUR_KINDS, cown_name, parse  # noqa: F401 - re-exported
+from .thread_events import MAIN as MAIN_THREAD, THREAD_EVENT, thread_of  # noqa: F401 - re-exported
 from .kinds import (  # noqa: F401 - re-exported: the model's vocabulary
     BRIDGE, CLASS, COWN, COWN_NODE, DICT, FRAME, FROZEN, FROZEN_BRIDGE, FROZENSET, FUNCTION, INSTANCE, LIST,
     LOCAL, MODULE, MODULE_GLOBALS, OBJ, OTHER, ROOT_KINDS, SET, STRUCTURE_KINDS, TUPLE, place_rid,

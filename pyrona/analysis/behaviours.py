@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from pyrona.tracer.model import BEHAVIOUR_KINDS, Event
-from pyrona.tracer.thread_events import MAIN, THREAD_EVENT, thread_of
+from pyrona.tracer.model import BEHAVIOUR_KINDS, MAIN_THREAD as MAIN, THREAD_EVENT, Event, thread_of
 
 #: the event kinds `behaviours` reads
 KINDS = (*BEHAVIOUR_KINDS, THREAD_EVENT)
