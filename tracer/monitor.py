@@ -23,6 +23,7 @@ from . import kinds
 from .events import record_runtime_events
 from .frames import HIDDEN_NAMES, CodeInfo, FrameRec
 from .garbage import collect_cycles, sweep
+from .halt import Halt, halt_threads
 from .line import line_callback
 from .region_states import update_regions
 from .hooks import Changes
@@ -201,6 +202,12 @@ class Monitor:
             self.line_event = None
             self.tool = None
         RUNTIME.listener = None
+
+    def halt(self) -> Halt:
+        """Park the program's other threads at their next event and wait until none is
+        inside the tracer (`halt.halt_threads`): called by the thread that finishes the
+        trace, before it does. Returns the Halt, to `release` them after."""
+        return halt_threads(self.tool, self._callbacks(), self.infos)
 
     def finish(self) -> int:
         """Record what the last step did and close every interval; returns the step count."""
