@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
-import time
+from _thread import allocate_lock, get_ident
+from time import monotonic, sleep
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -33,6 +33,10 @@ HALT_WAIT = 3.0
 #: seconds to wait, besides, for the program's threads that run on (a moment in untraced
 #: code, a short sleep) to park: one that does not yet goes on untraced (a long sleep)
 PARK_WAIT = 0.25
+# (taken now, before the program runs: it may replace the modules' own)
+_register_callback = sys.monitoring.register_callback
+_current_frames = sys._current_frames
+_getframe = sys._getframe
 
 
 def _in_tracer(frame: object) -> bool:
@@ -48,10 +52,10 @@ class Halt:
     """The program's threads but the caller's, parked at their next event (`halt_threads`)."""
 
     def __init__(self, infos: dict[int, object]) -> None:
-        self.finisher = threading.get_ident()  # the thread that finishes the trace: never parked
+        self.finisher = get_ident()  # the thread that finishes the trace: never parked
         self.infos = infos  # id(code) -> not None for the program's code (`Monitor.infos`)
         self.parked: set[int] = set()
-        self._gate = threading.Lock()
+        self._gate = allocate_lock()
         self._gate.acquire()
         self.released = False
 
@@ -60,8 +64,8 @@ class Halt:
         `release`. (The finisher goes on, and so does a thread whose event came from inside
         the tracer, e.g. the program's `__repr__` that a callback called: it finishes that
         callback first, and parks at its next event.)"""
-        ident = threading.get_ident()
-        if ident == self.finisher or self.released or _in_tracer(sys._getframe(1)):
+        ident = get_ident()
+        if ident == self.finisher or self.released or _in_tracer(_getframe(1)):
             return None
         self.parked.add(ident)
         self._gate.acquire()  # (no timeout: a thread other than the main one cannot be interrupted)
@@ -74,7 +78,7 @@ class Halt:
         program's code at all. (Threads that never ran the program's, a test's or a
         server's, count as neither.)"""
         try:
-            frames = sys._current_frames()
+            frames = _current_frames()
         except Exception:  # noqa: BLE001 - an audit hook of the program's may refuse it
             return False, False
         running = False
@@ -110,11 +114,11 @@ def halt_threads(tool: int | None, events: Iterable[int], infos: dict[int, objec
     halt = Halt(infos)
     if tool is not None:
         for event in events:
-            sys.monitoring.register_callback(tool, event, halt.park)
-    start = time.monotonic()
+            _register_callback(tool, event, halt.park)
+    start = monotonic()
     while True:
         busy, running = halt.survey()
-        waited = time.monotonic() - start
+        waited = monotonic() - start
         if waited >= wait or not busy and (not running or tool is None or waited >= PARK_WAIT):
             return halt
-        time.sleep(0.002)  # (lets them run: the GIL is theirs meanwhile)
+        sleep(0.002)  # (lets them run: the GIL is theirs meanwhile)
