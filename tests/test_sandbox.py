@@ -246,6 +246,9 @@ def test_a_plain_program_runs_to_the_end(runs):
     assert client.get(f"/api/traces/{trace}/source").json()["files"][0]["path"] == "ok.py"
 
 
+CPU_MESSAGE = "stopped: CPU time limit (2 s) reached"
+
+
 def test_an_infinite_loop_stops_at_the_cpu_limit(runs):
     info = ended(runs, "loop")
     assert info["status"] == "truncated", info
@@ -254,9 +257,6 @@ def test_an_infinite_loop_stops_at_the_cpu_limit(runs):
 
 
 WALL_MESSAGE = f"stopped: wall time limit ({WALL_SECONDS} s) reached"
-
-
-CPU_MESSAGE = "stopped: CPU time limit (2 s) reached"
 
 
 @pytest.mark.parametrize("name, message, line", [("thread_loop", CPU_MESSAGE, 5),
