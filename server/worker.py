@@ -337,9 +337,15 @@ class Stopper:
                 self.reason = "asked"
         elif not self.reason:
             self.reason = {signal.SIGXCPU: "cpu", signal.SIGXFSZ: "file-size"}.get(signum, "terminated")
+        monitor = self.monitor
+        if (signum == signal.SIGALRM and not self.reason and not self.raised
+                and getattr(monitor, "truncated", "") and self._stoppable(frame, monitor)):
+            # the trace was cut (a cap) on another of the program's threads, which that
+            # stopped; the program goes on here, untraced: it stops too (its outcome says why)
+            self.raised = True
+            raise RunStopped("truncated")
         if not self.reason or self.raised:
             return
-        monitor = self.monitor
         if monitor is None or getattr(monitor, "tool", None) is None:
             return  # not while the program runs (before it, or the trace being finished): the reason is kept
         if self._stoppable(frame, monitor):

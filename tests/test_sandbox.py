@@ -84,7 +84,7 @@ def require_mode(mode: str) -> None:
 
 #: The group of a program's run (see GROUPS), "other" if not here.
 GROUP_OF = {"sleep": "wall", "blocked": "wall", "behaviour": "wall", "thread_nap": "wall", "loop": "cpu",
-            "thread_loop": "cpu", "thread_hostile": "cpu", "steps": "steps"}
+            "thread_loop": "cpu", "thread_hostile": "cpu", "steps": "steps", "thread_steps": "steps"}
 
 
 def programs(port: int) -> dict[str, str]:
@@ -160,6 +160,10 @@ def programs(port: int) -> dict[str, str]:
         "disk": ("i = 0\nwhile True:\n    with open(f'part{i}', 'wb') as f:\n"
                  "        f.write(b'x' * 1_000_000)\n    i += 1\n"),
         "steps": "x = 0\nwhile True:\n    x += 1\n",
+        # a thread meets the step cap (and is stopped there) while the main thread naps on
+        "thread_steps": ("import threading, time\n\ndef count():\n    x = 0\n    while True:\n"
+                         "        x += 1\n\nthreading.Thread(target=count, daemon=True).start()\n"
+                         "while True:\n    time.sleep(0.01)\n"),
         "objects": "keep = []\nwhile True:\n    keep.append([])\n",
         "recursion": "def down(n):\n    return down(n + 1)\n\nprint('going down')\ndown(0)\n",
         "dns": ("import socket\ntry:\n    print('resolved', socket.getaddrinfo('example.com', 80))\n"
@@ -423,6 +427,12 @@ def test_the_scratch_space_limit_holds_at_every_write(runs, request):
 
 def test_a_run_past_the_step_cap_is_kept_to_the_cap(runs):
     info = ended(runs, "steps")
+    assert (info["status"], info["message"], info["steps"]) == (
+        "truncated", "stopped: step limit (20,000 steps) reached", 20_000)
+
+
+def test_a_thread_past_the_step_cap_stops_the_whole_program(runs):
+    info = ended(runs, "thread_steps")
     assert (info["status"], info["message"], info["steps"]) == (
         "truncated", "stopped: step limit (20,000 steps) reached", 20_000)
 

@@ -83,7 +83,13 @@ def test_the_worker_keeps_the_threads_parked_once_the_trace_is_written(tmp_path)
         time.sleep(0.2)
         assert outcome.status == "done" and _top(spinner) == "park"
     finally:
-        stop.touch()  # (a parked daemon thread, left behind: it ends with the test process)
+        stop.touch()
+        spinner = next((t for t in threading.enumerate() if t.name == "spinner"), None)
+        if spinner is not None:  # what the worker never does: let it go, and end
+            frame = sys._current_frames().get(spinner.ident)
+            if frame is not None and frame.f_code.co_name == "park":
+                frame.f_locals["self"].release()
+            spinner.join(30)
 
 
 # --- where the worker's stop may be raised ---
@@ -152,3 +158,26 @@ def test_the_stop_is_raised_once(stopper):
     assert _signal_in(stopper, PYRONA, PROGRAM)  # (the retry's alarm, in the program)
     assert not _signal_in(stopper, PYRONA, PROGRAM)  # swallowed: the hard limit comes next
     assert worker.STOP_CODES[stopper.reason] == worker.EXIT_CPU
+
+
+def test_a_trace_cut_on_another_thread_stops_the_main_thread_at_the_next_alarm(stopper):
+    stopper.monitor = SimpleNamespace(tool=None, truncated="step cap (20000) reached", tick=lambda: None,
+                                      infos={id(PROGRAM.__code__): object()})
+
+    def alarm(*stack) -> bool:
+        def innermost() -> None:
+            stopper.on_signal(signal.SIGALRM, sys._getframe(1))
+
+        call = innermost
+        for function in reversed(stack):
+            call = functools.partial(function, call)
+        try:
+            call()
+        except RunStopped:
+            return True
+        return False
+
+    assert not alarm(PYRONA, PROGRAM, PYRONA)  # (in pyrona's code: not there)
+    assert alarm(PYRONA, PROGRAM)
+    assert stopper.reason == ""  # the worker's exit status is the cap's (the trace's outcome)
+    assert not alarm(PYRONA, PROGRAM)  # once
