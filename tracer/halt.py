@@ -113,8 +113,11 @@ def halt_threads(tool: int | None, events: Iterable[int], infos: dict[int, objec
     is finished."""
     halt = Halt(infos)
     if tool is not None:
-        for event in events:
-            _register_callback(tool, event, halt.park)
+        try:
+            for event in events:
+                _register_callback(tool, event, halt.park)
+        except ValueError:  # the program took the tool id (the run fails for it): none parks
+            tool = None
     start = monotonic()
     while True:
         busy, running = halt.survey()
