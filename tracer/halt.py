@@ -113,11 +113,8 @@ def halt_threads(tool: int | None, events: Iterable[int], infos: dict[int, objec
     is finished."""
     halt = Halt(infos)
     if tool is not None:
-        try:
-            for event in events:
-                _register_callback(tool, event, halt.park)
-        except ValueError:  # the program took the tool id (the run fails for it): none parks
-            tool = None
+        for event in events:
+            _register_callback(tool, event, halt.park)
     start = monotonic()
     while True:
         busy, running = halt.survey()
