@@ -362,11 +362,14 @@ class Stopper:
         code = getattr(frame, "f_code", None)
         if code is None or self._is_internal(code) or code.co_filename.startswith("<"):
             return False
-        below = frame.f_back  # type: ignore[attr-defined]
+        infos = getattr(monitor, "infos", {})  # id(code) -> not None for the program's code
+        program, below = False, frame
         while below is not None and not self._is_internal(below.f_code):
+            program = program or infos.get(id(below.f_code)) is not None
             below = below.f_back
+        if not program:  # (the standard library called by pyrona's code: finishing the trace)
+            return False
         # pyrona's code under it: what runs the program, unless the program's code is under that
-        infos = getattr(monitor, "infos", {})
         while below is not None:
             if infos.get(id(below.f_code)) is not None:
                 return False

@@ -146,6 +146,7 @@ def _signal_in(stopper: Stopper, *stack) -> bool:
     ((PYRONA, PROGRAM, PYRONA), False),  # pyrona's code (a callback, the runtime)
     ((PYRONA, PROGRAM, PYRONA, STDLIB), False),  # the standard library, called by the tracer
     ((PYRONA, PROGRAM, PYRONA, STDLIB, PROGRAM), False),  # the program's, called by the tracer
+    ((PYRONA, STDLIB), False),  # the standard library, the program over (its trace being finished)
 ])
 def test_the_stop_is_raised_only_where_no_code_of_pyronas_runs(stopper, stack, raised):
     assert _signal_in(stopper, *stack) is raised
@@ -178,6 +179,7 @@ def test_a_trace_cut_on_another_thread_stops_the_main_thread_at_the_next_alarm(s
         return False
 
     assert not alarm(PYRONA, PROGRAM, PYRONA)  # (in pyrona's code: not there)
+    assert not alarm(PYRONA, STDLIB)  # (the cut on this thread: the program is over, its trace finished)
     assert alarm(PYRONA, PROGRAM)
     assert stopper.reason == ""  # the worker's exit status is the cap's (the trace's outcome)
     assert not alarm(PYRONA, PROGRAM)  # once
