@@ -265,7 +265,8 @@ WALL_MESSAGE = f"stopped: wall time limit ({WALL_SECONDS} s) reached"
 
 @pytest.mark.parametrize("name, message, line", [("thread_loop", CPU_MESSAGE, 5),
                                                  ("thread_hostile", CPU_MESSAGE, 6),
-                                                 ("thread_nap", WALL_MESSAGE, 5)])
+                                                 ("thread_nap", WALL_MESSAGE, 5)],
+                         ids=["thread_loop", "thread_hostile", "thread_nap"])
 def test_a_thread_that_never_ends_stops_at_the_limit(runs, name, message, line):
     """Limits are the process's: a thread other than the main one (as a pool thread running
     behaviours would be) is stopped too, while the main thread waits for it: the main thread
