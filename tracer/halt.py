@@ -81,9 +81,11 @@ class Halt:
             frames = _current_frames()
         except Exception:  # noqa: BLE001 - an audit hook of the program's may refuse it
             return False, False
+        # (this thread's own frame holds `frames`: a cycle that would keep the trace alive)
+        frames.pop(self.finisher, None)
         running = False
         for ident, frame in frames.items():
-            if ident == self.finisher or ident in self.parked:
+            if ident in self.parked:
                 continue
             tracer = False
             while frame is not None:
