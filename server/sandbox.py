@@ -54,6 +54,11 @@ LIB_DIR = "/pyrona/lib"  # pyrona's own packages, inside
 PYTHON_DIR = "/pyrona/python"  # the Python installation, inside (when not under /usr)
 STORE_FILES = ("trace.db", "trace.db-wal", "trace.db-shm")
 OPEN_FILES = 64
+#: CPU seconds past the CPU time limit (SIGXCPU: the worker stops the program and finishes
+#: its trace) to the hard limit (SIGKILL). The kernel sends SIGXCPU to whichever thread is
+#: running: a main thread waiting for another learns of it at the worker's next alarm
+#: (0.5 s, in which the program's threads may use a core each), then the trace is finished.
+HARD_CPU_GRACE = 3
 TMP_BYTES = 8 << 20  # the private /tmp of a bubblewrap run
 #: what the worker runs inside: our packages first on the path (-I leaves PYTHONPATH out)
 _BOOT = f"import sys; sys.path.insert(0, {LIB_DIR!r}); from pyrona.server.worker import run; run()"
@@ -184,7 +189,7 @@ def preexec_limits(limits: Limits, nproc: int) -> Callable[[], None]:
     """What runs in the child between fork and exec: only setrlimit calls on values computed
     beforehand (the server has threads: nothing here may take a lock or import)."""
     mb = 1 << 20
-    values = ((resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1)),
+    values = ((resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + HARD_CPU_GRACE)),
               (resource.RLIMIT_AS, (limits.memory_mb * mb, limits.memory_mb * mb)),
               (resource.RLIMIT_NPROC, (nproc, nproc)),
               (resource.RLIMIT_FSIZE, (limits.file_size_mb * mb, limits.file_size_mb * mb)),

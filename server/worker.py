@@ -254,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     outcome = trace_program(options.program, store, max_steps=options.max_steps,
                             max_objects=options.max_objects, progress=progress, trace=trace,
                             max_output=options.max_output, stop_when_truncated=True,
-                            max_store_bytes=store_budget(), ticker=stopper.ticking)
+                            max_store_bytes=store_budget(), ticker=stopper.ticking,
+                            keep_threads_parked=True)
     stopper.uninstall()
     if options.progress_fd is not None:
         last[0] = 0.0
@@ -336,16 +337,44 @@ class Stopper:
                 self.reason = "asked"
         elif not self.reason:
             self.reason = {signal.SIGXCPU: "cpu", signal.SIGXFSZ: "file-size"}.get(signum, "terminated")
+        monitor = self.monitor
+        if (signum == signal.SIGALRM and not self.reason and not self.raised
+                and getattr(monitor, "truncated", "") and self._stoppable(frame, monitor)):
+            # the trace was cut (a cap) on another of the program's threads, which that
+            # stopped; the program goes on here, untraced: it stops too (its outcome says why)
+            self.raised = True
+            raise RunStopped("truncated")
         if not self.reason or self.raised:
             return
-        monitor = self.monitor
         if monitor is None or getattr(monitor, "tool", None) is None:
             return  # not while the program runs (before it, or the trace being finished): the reason is kept
-        code = getattr(frame, "f_code", None)
-        if code is not None and not self._is_internal(code) and not code.co_filename.startswith("<"):
+        if self._stoppable(frame, monitor):
             self.raised = True
             raise RunStopped(self.reason)
-        signal.setitimer(signal.ITIMER_REAL, 0.02, TICK)  # in the tracer: again in a moment
+        signal.setitimer(signal.ITIMER_REAL, 0.02, TICK)  # in pyrona's code: again in a moment
+
+    def _stoppable(self, frame: object, monitor: object) -> bool:
+        """Whether the stop may be raised at `frame`: it is the program's code, or code the
+        program called that is not pyrona's, and no code of pyrona's runs between it and
+        the program's frames. (The standard library's code runs for the tracer too: a
+        checkpoint's `contextlib` or `json`; stopped there, the tracer would be left half
+        way through a change of its graph or a transaction of its store.)"""
+        code = getattr(frame, "f_code", None)
+        if code is None or self._is_internal(code) or code.co_filename.startswith("<"):
+            return False
+        infos = getattr(monitor, "infos", {})  # id(code) -> not None for the program's code
+        program, below = False, frame
+        while below is not None and not self._is_internal(below.f_code):
+            program = program or infos.get(id(below.f_code)) is not None
+            below = below.f_back
+        if not program:  # (the standard library called by pyrona's code: finishing the trace)
+            return False
+        # pyrona's code under it: what runs the program, unless the program's code is under that
+        while below is not None:
+            if infos.get(id(below.f_code)) is not None:
+                return False
+            below = below.f_back
+        return True
 
     def _asked(self) -> bool:
         """Whether the control pipe was closed (or written to): the server wants the run

@@ -65,6 +65,8 @@ class WorkerEnd:
         self.inherited_kb = inherited_kb
         #: the most CPU time (s) the worker and its descendants were seen to have used (`sample_cpu`)
         self.cpu_seen = 0.0
+        #: what the worker used, from wait4 once it ended (None: not known)
+        self.usage: struct_rusage | None = None
 
     def sample_cpu(self) -> None:
         """Note the CPU time the worker's process tree has used so far (read from /proc; a
@@ -85,7 +87,6 @@ class WorkerEnd:
             except (OSError, ValueError, IndexError):
                 continue
         self.cpu_seen = max(self.cpu_seen, total)
-        self.usage: struct_rusage | None = None
 
     def wait(self, timeout: float | None) -> bool:
         """Whether the worker ended (reaped), waiting up to `timeout` seconds (None: for good)."""

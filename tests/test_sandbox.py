@@ -84,7 +84,7 @@ def require_mode(mode: str) -> None:
 
 #: The group of a program's run (see GROUPS), "other" if not here.
 GROUP_OF = {"sleep": "wall", "blocked": "wall", "behaviour": "wall", "thread_nap": "wall", "loop": "cpu",
-            "thread_loop": "cpu", "steps": "steps"}
+            "thread_loop": "cpu", "thread_hostile": "cpu", "steps": "steps", "thread_steps": "steps"}
 
 
 def programs(port: int) -> dict[str, str]:
@@ -101,6 +101,10 @@ def programs(port: int) -> dict[str, str]:
         # limits hold for the whole process, whatever thread runs (pool threads included)
         "thread_loop": ("import threading\n\ndef spin():\n    while True:\n        sum(range(3_000_000))\n\n"
                         "t = threading.Thread(target=spin)\nt.start()\nt.join()\n"),
+        # the same, swallowing whatever is raised in it (the stop parks it: nothing is raised)
+        "thread_hostile": ("import threading\n\ndef spin():\n    while True:\n        try:\n"
+                           "            sum(range(3_000_000))\n        except BaseException:\n"
+                           "            pass\n\nt = threading.Thread(target=spin)\nt.start()\nt.join()\n"),
         "thread_nap": ("import threading, time\n\ndef nap():\n    while True:\n        time.sleep(0.01)\n\n"
                        "t = threading.Thread(target=nap)\nt.start()\nt.join()\n"),
         # ~60 bytes of new values a step: its store reaches the file size limit first
@@ -156,6 +160,10 @@ def programs(port: int) -> dict[str, str]:
         "disk": ("i = 0\nwhile True:\n    with open(f'part{i}', 'wb') as f:\n"
                  "        f.write(b'x' * 1_000_000)\n    i += 1\n"),
         "steps": "x = 0\nwhile True:\n    x += 1\n",
+        # a thread meets the step cap (and is stopped there) while the main thread naps on
+        "thread_steps": ("import threading, time\n\ndef count():\n    x = 0\n    while True:\n"
+                         "        x += 1\n\nthreading.Thread(target=count, daemon=True).start()\n"
+                         "while True:\n    time.sleep(0.01)\n"),
         "objects": "keep = []\nwhile True:\n    keep.append([])\n",
         "recursion": "def down(n):\n    return down(n + 1)\n\nprint('going down')\ndown(0)\n",
         "dns": ("import socket\ntry:\n    print('resolved', socket.getaddrinfo('example.com', 80))\n"
@@ -242,24 +250,30 @@ def test_a_plain_program_runs_to_the_end(runs):
     assert client.get(f"/api/traces/{trace}/source").json()["files"][0]["path"] == "ok.py"
 
 
+CPU_MESSAGE = "stopped: CPU time limit (2 s) reached"
+
+
 def test_an_infinite_loop_stops_at_the_cpu_limit(runs):
     info = ended(runs, "loop")
     assert info["status"] == "truncated", info
-    assert info["message"] == "stopped: CPU time limit (2 s) reached"
+    assert info["message"] == CPU_MESSAGE
     assert info["steps"] >= 4095  # the first checkpoint is taken early: the loop is there to see
 
 
 WALL_MESSAGE = f"stopped: wall time limit ({WALL_SECONDS} s) reached"
 
 
-@pytest.mark.parametrize("name, message", [("thread_loop", "stopped: CPU time limit (2 s) reached"),
-                                           ("thread_nap", WALL_MESSAGE)])
-def test_a_thread_that_never_ends_stops_at_the_limit(runs, name, message):
+@pytest.mark.parametrize("name, message, line", [("thread_loop", CPU_MESSAGE, 5),
+                                                 ("thread_hostile", CPU_MESSAGE, 6),
+                                                 ("thread_nap", WALL_MESSAGE, 5)],
+                         ids=["thread_loop", "thread_hostile", "thread_nap"])
+def test_a_thread_that_never_ends_stops_at_the_limit(runs, name, message, line):
     """Limits are the process's: a thread other than the main one (as a pool thread running
-    behaviours would be) is stopped too, while the main thread waits for it."""
+    behaviours would be) is stopped too, while the main thread waits for it: the main thread
+    is stopped, the other parked before the trace is finished (`tracer.halt`)."""
     info = ended(runs, name)
     assert (info["status"], info["message"]) == ("truncated", message), info
-    assert 5 in last_step(runs, name, info)["lines_run"]  # the thread's loop was traced, until stopped
+    assert line in last_step(runs, name, info)["lines_run"]  # the thread's loop was traced, until stopped
 
 
 def test_a_trace_store_that_would_outgrow_the_file_size_limit_is_cut_before(runs):
@@ -414,6 +428,12 @@ def test_the_scratch_space_limit_holds_at_every_write(runs, request):
 
 def test_a_run_past_the_step_cap_is_kept_to_the_cap(runs):
     info = ended(runs, "steps")
+    assert (info["status"], info["message"], info["steps"]) == (
+        "truncated", "stopped: step limit (20,000 steps) reached", 20_000)
+
+
+def test_a_thread_past_the_step_cap_stops_the_whole_program(runs):
+    info = ended(runs, "thread_steps")
     assert (info["status"], info["message"], info["steps"]) == (
         "truncated", "stopped: step limit (20,000 steps) reached", 20_000)
 

@@ -23,6 +23,7 @@ from . import kinds
 from .events import record_runtime_events
 from .frames import HIDDEN_NAMES, CodeInfo, FrameRec
 from .garbage import collect_cycles, sweep
+from .halt import Halt, halt_threads
 from .line import line_callback
 from .region_states import update_regions
 from .hooks import Changes
@@ -227,11 +228,18 @@ class Monitor:
                 E.RAISE: self._raise, E.CALL: self._call}
 
     def stop(self) -> None:
-        if self.threaded:  # (not while another thread is inside a callback)
-            with RUNTIME.lock:
-                self._stop()
-        else:
+        if not self.threaded:
             self._stop()
+            return
+        # Not while another thread is inside a callback. The others are parked by now
+        # (`halt`), but one may be parked holding the lock (a program hook run under the
+        # runtime's check-store-commit): waiting for it forever would lose the trace.
+        locked = RUNTIME.lock.acquire(timeout=5.0)
+        try:
+            self._stop()
+        finally:
+            if locked:
+                RUNTIME.lock.release()
 
     def _stop(self) -> None:
         self.thread_hooks.uninstall()
@@ -250,6 +258,12 @@ class Monitor:
             self.line_event = None
             self.tool = None
         RUNTIME.listener = None
+
+    def halt(self) -> Halt:
+        """Park the program's other threads at their next event and wait until none is
+        inside the tracer (`halt.halt_threads`): called by the thread that finishes the
+        trace, before it does. Returns the Halt, to `release` them after."""
+        return halt_threads(self.tool, self._callbacks(), self.infos)
 
     def finish(self) -> int:
         """Record what the last step did and close every interval; returns the step count."""

@@ -13,6 +13,7 @@ from ..instrument.importer import should_instrument
 from ..instrument.runner import Instrumentation, run_outcome
 from ..runtime.state import RUNTIME
 from .guard import Guard, tamper_message
+from .halt import Halt
 from .hooks import Changes, tracing_hooks
 from .monitor import GLOBAL_EVENTS, Monitor
 from .store import TraceStore
@@ -78,7 +79,8 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
                   progress: Callable[[int, int, float], None] | None = None,
                   verify: bool = False, trace: int | None = None, max_output: int | None = None,
                   stop_when_truncated: bool = False, max_store_bytes: int | None = None,
-                  ticker: Callable[[Monitor], None] | None = None) -> TraceOutcome:
+                  ticker: Callable[[Monitor], None] | None = None,
+                  keep_threads_parked: bool = False) -> TraceOutcome:
     """Run `path` traced; its trace goes into `store` (into trace `trace` if given, a
     trace created beforehand, e.g. queued by the server). Returns how it ended.
 
@@ -90,7 +92,12 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     so what is written stays readable). `ticker`, if given, is handed the monitor before
     the program starts: it promises to call `monitor.tick()` every so often (the worker
     does from its alarm signal), and progress and checkpoints then go by time (see
-    `Monitor.tick`) instead of every so many steps."""
+    `Monitor.tick`) instead of every so many steps.
+
+    The program's other threads are parked once it is over (`Monitor.halt`), so none
+    runs traced code or touches the tracer while its trace is finished; they go on,
+    untraced, when it is written, unless `keep_threads_parked` (the worker, which exits
+    at once: nothing of the program runs after its trace)."""
     script = os.path.abspath(path)
     root = Path(os.path.realpath(os.path.dirname(script)))
     settings = {"max_steps": max_steps, "max_objects": max_objects, "argv": argv or []}
@@ -122,6 +129,8 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
             monitor._truncate(output_limit_reason(max_output or 0))
         raise OutputLimitReached(monitor.truncated)
 
+    halted: list[Halt] = []
+
     @contextmanager
     def around(_file: str) -> Iterator[None]:
         out, err = sys.stdout, sys.stderr
@@ -137,6 +146,8 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
                 _forked_exit(exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 1)
             raise
         finally:
+            if os.getpid() == owner:  # the program is over in this thread: the others stop
+                halted.append(monitor.halt())
             lost = guard.finish() if os.getpid() == owner else ""
             guard.uninstall()
             _stop(monitor, lost)
@@ -149,44 +160,48 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     monitor.hook_ids = {id(f) for f in hooks.values()}
     how = Instrumentation(hooks=hooks, fast_paths=False, around=around, value_paths=True)
     exit_status, failure = run_outcome(script, argv or [], how)
-    monitor.on_truncate = None  # the program is over: nothing left to stop
-    steps = monitor.finish()
-    # hints left for frames that ended before their next line (a generator expression's):
-    # they hold those frames, whose callers' frames hold this one and the monitor
-    changes.later.clear()
-    changes.dirty.clear()
-    writer.finish()
-    error = failure or {}
-    if guard.attempt:
-        status, message = "failed", tamper_message(guard.attempt)
-    elif monitor.truncated:
-        status, message = "truncated", monitor.truncated
-    elif failure is None:
-        status, message = "done", ""
-    else:
-        status = "failed"
-        line = f" (line {error['line']})" if error.get("line") else ""
-        text = error.get("message", "")
-        if error.get("kind") not in (None, "other"):  # a pyrona error: maybe a violation's
-            text = _named(store, trace, text)  # (never after a MemoryError: it reads the store)
-        message = f"{error.get('type', 'Error')}: {text}{line}"
-    summary = {"nodes": monitor.recorder.next_id - 1, "regions": RUNTIME.next_region_id - 1,
-               "violations": store.event_count(trace, "violation"),
-               "error_kind": error.get("kind"),
-               # the runtime's own view at the end, to compare with the last step's
-               "final_regions": {str(m.rid): m.parent.rid if m.parent else None
-                                 for m in RUNTIME.regions.values()}}
-    if verify:
-        from .verify import stored_slots
+    try:
+        monitor.on_truncate = None  # the program is over: nothing left to stop
+        steps = monitor.finish()
+        # hints left for frames that ended before their next line (a generator expression's):
+        # they hold those frames, whose callers' frames hold this one and the monitor
+        changes.later.clear()
+        changes.dirty.clear()
+        writer.finish()
+        error = failure or {}
+        if guard.attempt:
+            status, message = "failed", tamper_message(guard.attempt)
+        elif monitor.truncated:
+            status, message = "truncated", monitor.truncated
+        elif failure is None:
+            status, message = "done", ""
+        else:
+            status = "failed"
+            line = f" (line {error['line']})" if error.get("line") else ""
+            text = error.get("message", "")
+            if error.get("kind") not in (None, "other"):  # a pyrona error: maybe a violation's
+                text = _named(store, trace, text)  # (never after a MemoryError: it reads the store)
+            message = f"{error.get('type', 'Error')}: {text}{line}"
+        summary = {"nodes": monitor.recorder.next_id - 1, "regions": RUNTIME.next_region_id - 1,
+                   "violations": store.event_count(trace, "violation"),
+                   "error_kind": error.get("kind"),
+                   # the runtime's own view at the end, to compare with the last step's
+                   "final_regions": {str(m.rid): m.parent.rid if m.parent else None
+                                     for m in RUNTIME.regions.values()}}
+        if verify:
+            from .verify import stored_slots
 
-        summary["verify_problems"] = monitor.verify_problems
-        summary["oracle"] = monitor.oracle.result
-        summary["readback_problems"] = [
-            step for step, live in sorted(monitor.snapshots.items())
-            if step < steps and stored_slots(store.step(trace, step)) != live][:10]
-    store.set_status(trace, status, message, steps=steps, truncated=monitor.truncated, summary=summary)
-    RUNTIME.reset()
-    return TraceOutcome(trace, status, steps, message, exit_status, time.monotonic() - started)
+            summary["verify_problems"] = monitor.verify_problems
+            summary["oracle"] = monitor.oracle.result
+            summary["readback_problems"] = [
+                step for step, live in sorted(monitor.snapshots.items())
+                if step < steps and stored_slots(store.step(trace, step)) != live][:10]
+        store.set_status(trace, status, message, steps=steps, truncated=monitor.truncated, summary=summary)
+        RUNTIME.reset()
+        return TraceOutcome(trace, status, steps, message, exit_status, time.monotonic() - started)
+    finally:
+        if halted and not keep_threads_parked:
+            halted[0].release()
 
 
 def _named(store: TraceStore, trace: int, message: str) -> str:
