@@ -56,7 +56,7 @@ def test_a_thread_that_outlives_the_program_is_parked_while_its_trace_is_finishe
         return finish(monitor)
 
     monkeypatch.setattr(Monitor, "finish", finishing)
-    store = TraceStore(tmp_path / "t.db")
+    store = TraceStore(tmp_path / "t.db", shared=True)
     try:
         outcome = trace_program(program, store, argv=[str(stop)])
     finally:
@@ -77,7 +77,7 @@ def test_the_worker_keeps_the_threads_parked_once_the_trace_is_written(tmp_path)
     program, stop = tmp_path / "outlived.py", tmp_path / "stop"
     program.write_text(OUTLIVED)
     try:
-        outcome = trace_program(program, TraceStore(tmp_path / "t.db"), argv=[str(stop)],
+        outcome = trace_program(program, TraceStore(tmp_path / "t.db", shared=True), argv=[str(stop)],
                                 keep_threads_parked=True)
         spinner = next(t for t in threading.enumerate() if t.name == "spinner")
         time.sleep(0.2)

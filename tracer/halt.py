@@ -39,10 +39,19 @@ _current_frames = sys._current_frames
 _getframe = sys._getframe
 
 
-def _in_tracer(frame: object) -> bool:
-    """Whether a frame of the tracer's code is on the stack from `frame` down."""
+def _in_tracer(frame: object, infos: dict[int, object]) -> bool:
+    """Whether the event at `frame` comes from inside one of the tracer's callbacks (the
+    program's `__repr__` that a callback called): a frame of the tracer's code under it
+    with a frame of the program's code further down, the one whose event the callback
+    handles. (Tracer code with no program code under it is not a callback at work: the
+    thread-start hook at the bottom of a thread the program started.)"""
+    tracer = False
+    frame = frame.f_back  # type: ignore[attr-defined]
     while frame is not None:
-        if frame.f_code.co_filename.startswith(TRACER_DIR):  # type: ignore[attr-defined]
+        code = frame.f_code  # type: ignore[attr-defined]
+        if code.co_filename.startswith(TRACER_DIR):
+            tracer = True
+        elif tracer and infos.get(id(code)) is not None:
             return True
         frame = frame.f_back  # type: ignore[attr-defined]
     return False
@@ -65,7 +74,7 @@ class Halt:
         the tracer, e.g. the program's `__repr__` that a callback called: it finishes that
         callback first, and parks at its next event.)"""
         ident = get_ident()
-        if ident == self.finisher or self.released or _in_tracer(_getframe(1)):
+        if ident == self.finisher or self.released or _in_tracer(_getframe(1), self.infos):
             return None
         self.parked.add(ident)
         self._gate.acquire()  # (no timeout: a thread other than the main one cannot be interrupted)
