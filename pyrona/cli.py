@@ -6,7 +6,9 @@ import argparse
 import os
 import sys
 
-from .instrument.runner import run_program  # (now: `python -m pyrona` keeps the cwd off sys.path here)
+from .instrument.cache import cli_cache
+# (now: `python -m pyrona` keeps the cwd off sys.path here)
+from .instrument.runner import Instrumentation, run_program
 
 DESCRIPTION = "Run Python programs with region-based ownership enforced on their objects."
 
@@ -124,13 +126,27 @@ def _terminal_columns() -> int:
     return columns or 80
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the `pyrona` command."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the `pyrona` command; with `only` (a command's name), one
+    that knows that command alone: parsing a command line needs only its own (building
+    them all is a sixth of `pyrona trace`'s start-up), the main --help needs them all."""
     parser = argparse.ArgumentParser(
         prog="pyrona", description=DESCRIPTION, epilog=EPILOG,
         formatter_class=_Formatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for name, add in _COMMANDS.items():
+        if only is None or name == only:
+            add(commands)
+    return parser
+
+
+DB_HELP = ("the trace store: a SQLite file, or a PostgreSQL database's postgresql:// URL; "
+           "default: $PYRONA_DB or ~/.local/share/pyrona/traces.db")
+ID_HELP = "the trace's id ('pyrona trace' prints it)"
+
+
+def _add_run(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser(
         "run", help="run a Python program under pyrona",
         description=RUN_DESCRIPTION, epilog=RUN_EPILOG,
@@ -142,14 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     # Shown in the usage line only: program arguments are split off before parsing.
     run.add_argument("args", metavar="ARGS", nargs="*", help="arguments passed to the program")
 
-    db_help = ("the trace store: a SQLite file, or a PostgreSQL database's postgresql:// URL; "
-               "default: $PYRONA_DB or ~/.local/share/pyrona/traces.db")
+
+def _add_trace(commands: argparse._SubParsersAction) -> None:
     trace = commands.add_parser(
         "trace", help="run a program and record every step (prints the trace id)",
         description=TRACE_DESCRIPTION, epilog=TRACE_EPILOG,
         formatter_class=_Formatter)
     trace.add_argument("file", metavar="FILE", help="the Python script to trace")
-    trace.add_argument("--db", metavar="PATH", help=db_help)
+    trace.add_argument("--db", metavar="PATH", help=DB_HELP)
     trace.add_argument("--name", help="a name for the trace (default: the file's name)")
     trace.add_argument("--max-steps", type=_positive, default=1_000_000, metavar="N",
                        help="stop recording after N steps (default 1,000,000)")
@@ -157,20 +173,23 @@ def build_parser() -> argparse.ArgumentParser:
                        help="stop recording when N objects are alive (default 200,000)")
     trace.add_argument("args", metavar="ARGS", nargs="*", help="arguments passed to the program")
 
+
+def _add_show(commands: argparse._SubParsersAction) -> None:
     show = commands.add_parser("show", help="print one step of a trace as text",
                                description=SHOW_DESCRIPTION, epilog=READ_EPILOG.format(more=""),
                                formatter_class=_Formatter)
-    id_help = "the trace's id ('pyrona trace' prints it)"
-    show.add_argument("trace", type=int, metavar="TRACE_ID", help=id_help)
+    show.add_argument("trace", type=int, metavar="TRACE_ID", help=ID_HELP)
     show.add_argument("--step", type=int, metavar="N", help="the step (default: the last; -1 counts back)")
     show.add_argument("--all", action="store_true", help="also show functions, classes and modules")
-    show.add_argument("--db", metavar="PATH", help=db_help)
+    show.add_argument("--db", metavar="PATH", help=DB_HELP)
 
+
+def _add_export(commands: argparse._SubParsersAction) -> None:
     export = commands.add_parser("export", help="export a trace as mermaid, markdown, JSON or HTML",
                                  description=EXPORT_DESCRIPTION,
                                  epilog=READ_EPILOG.format(more=",\n     or an output FILE it cannot write"),
                                  formatter_class=_Formatter)
-    export.add_argument("trace", type=int, metavar="TRACE_ID", help=id_help)
+    export.add_argument("trace", type=int, metavar="TRACE_ID", help=ID_HELP)
     export.add_argument("--format", choices=("mermaid", "md", "json", "html", "svg", "png", "gif", "pdf"),
                         default="mermaid", help="what to write (default: mermaid)")
     export.add_argument("--step", type=int, metavar="N",
@@ -182,15 +201,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a slide's size in pixels (png, gif, pdf; default 1280x720)")
     export.add_argument("-o", "--output", metavar="FILE",
                         help="write to FILE instead of stdout (needed for png, gif, pdf and --slides)")
-    export.add_argument("--db", metavar="PATH", help=db_help)
+    export.add_argument("--db", metavar="PATH", help=DB_HELP)
 
+
+def _add_serve(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser("serve", help="serve the web app (127.0.0.1 by default)",
                                 formatter_class=_Wrapping,
                                 description="Serve Pyrona Studio: upload or paste a program, watch it run "
                                             "in a sandbox, and explore its regions step by step.")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=_positive, default=8000, help="port (default 8000)")
-    serve.add_argument("--db", metavar="PATH", help=db_help)
+    serve.add_argument("--db", metavar="PATH", help=DB_HELP)
     serve.add_argument("--samples", action="store_true",
                        help="trace the sample programs first, unless the store has them already")
     serve.add_argument("--public", action="store_true",
@@ -202,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="runs of uploads this server does at once (default 2); with a PostgreSQL "
                             "store, 0 makes it web only: 'pyrona worker' processes run them")
 
+
+def _add_worker(commands: argparse._SubParsersAction) -> None:
     worker = commands.add_parser(
         "worker", help="run uploaded programs queued in a PostgreSQL store (for 'pyrona serve')",
         formatter_class=_Wrapping,
@@ -212,7 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the trace store's postgresql:// URL (the queue is in the same database)")
     worker.add_argument("--concurrency", type=_positive, default=2, metavar="N",
                         help="runs at once (default 2)")
-    return parser
+
+
+#: Each command's sub-parser, in the order the main --help lists them.
+_COMMANDS = {"run": _add_run, "trace": _add_trace, "show": _add_show, "export": _add_export,
+             "serve": _add_serve, "worker": _add_worker}
 
 
 def _count(text: str) -> int:
@@ -271,7 +298,7 @@ def _split_run_args(tokens: list[str]) -> tuple[list[str], list[str]]:
 def main(argv: list[str] | None = None) -> int:
     """Run the `pyrona` command with `argv` (default: sys.argv[1:]); return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(argv[0] if argv and argv[0] in _COMMANDS else None)
     program_args: list[str] = []
     if argv and argv[0] in ("run", "trace"):
         ours, program_args = _split_run_args(argv[1:])
@@ -284,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     if options.command == "run":
-        return run_program(options.file, program_args, options.result)
+        return run_program(options.file, program_args, options.result, Instrumentation(cache=cli_cache()))
     # the trace commands import the tracer, the store and the views: only when asked
     from . import trace_commands
     from .errors import PyronaError

@@ -86,6 +86,7 @@ def trace_with_steps(store: TraceStore, trace: int) -> TraceInfo:
 
 
 def cmd_trace(options: argparse.Namespace, program_args: list[str]) -> int:
+    from .instrument.cache import cli_cache
     from .tracer.run import trace_program
 
     script = Path(options.file)
@@ -107,7 +108,7 @@ def cmd_trace(options: argparse.Namespace, program_args: list[str]) -> int:
 
     outcome = trace_program(script, store, name=options.name, argv=program_args,
                             max_steps=options.max_steps, max_objects=options.max_objects,
-                            progress=progress)
+                            progress=progress, code_cache=cli_cache())
     if interactive and last[0]:
         print(file=sys.stderr)
     info = store.trace(outcome.trace)

@@ -21,6 +21,8 @@ TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from ..instrument.cache import CodeCache
+
 DEFAULT_MAX_STEPS = 1_000_000
 DEFAULT_MAX_OBJECTS = 200_000
 
@@ -78,7 +80,8 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
                   progress: Callable[[int, int, float], None] | None = None,
                   verify: bool = False, trace: int | None = None, max_output: int | None = None,
                   stop_when_truncated: bool = False, max_store_bytes: int | None = None,
-                  ticker: Callable[[Monitor], None] | None = None) -> TraceOutcome:
+                  ticker: Callable[[Monitor], None] | None = None,
+                  code_cache: CodeCache | None = None) -> TraceOutcome:
     """Run `path` traced; its trace goes into `store` (into trace `trace` if given, a
     trace created beforehand, e.g. queued by the server). Returns how it ended.
 
@@ -90,7 +93,8 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     so what is written stays readable). `ticker`, if given, is handed the monitor before
     the program starts: it promises to call `monitor.tick()` every so often (the worker
     does from its alarm signal), and progress and checkpoints then go by time (see
-    `Monitor.tick`) instead of every so many steps."""
+    `Monitor.tick`) instead of every so many steps. `code_cache` keeps the program's
+    instrumented code between runs (the command line's; the server's runs have none)."""
     script = os.path.abspath(path)
     root = Path(os.path.realpath(os.path.dirname(script)))
     settings = {"max_steps": max_steps, "max_objects": max_objects, "argv": argv or []}
@@ -147,7 +151,7 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     RUNTIME.reset()  # a fresh heap for this program
     hooks = tracing_hooks(changes)
     monitor.hook_ids = {id(f) for f in hooks.values()}
-    how = Instrumentation(hooks=hooks, fast_paths=False, around=around, value_paths=True)
+    how = Instrumentation(hooks=hooks, fast_paths=False, around=around, value_paths=True, cache=code_cache)
     exit_status, failure = run_outcome(script, argv or [], how)
     monitor.on_truncate = None  # the program is over: nothing left to stop
     steps = monitor.finish()

@@ -20,12 +20,13 @@ from ..ours import is_ours
 from ..runtime.roots import register_module
 from . import importer
 from .hooks import HOOKS
-from .rewrite import compile_program
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
+
+    from .cache import CodeCache
 
 #: Exit status when the program cannot be started at all (as `python missing.py`).
 EXIT_CANNOT_RUN = 2
@@ -41,15 +42,17 @@ _NEVER_HIDDEN = frozenset({"encodings", "linecache", "pyrona", "__main__"})
 
 class Instrumentation:
     """How a program is instrumented: its hooks, fast paths, and what wraps its run
-    (`around(program_file)` returns a context manager; the tracer starts there)."""
+    (`around(program_file)` returns a context manager; the tracer starts there), and
+    the cache of instrumented code its modules are read from and kept in, if any."""
 
     def __init__(self, hooks: dict | None = None, fast_paths: bool = True,
                  around: Callable[[str], AbstractContextManager] | None = None,
-                 value_paths: bool | None = None) -> None:
+                 value_paths: bool | None = None, cache: CodeCache | None = None) -> None:
         self.hooks = HOOKS if hooks is None else hooks
         self.fast_paths = fast_paths
         self.value_paths = fast_paths if value_paths is None else value_paths
         self.around = around or (lambda _file: nullcontext())
+        self.cache = cache
 
 
 def run_program(path: str | os.PathLike[str], argv: list[str],
@@ -88,7 +91,8 @@ def run_outcome(path: str | os.PathLike[str], argv: list[str],
         text = f"can't open file {shown!r}: {exc.strerror or exc}"
         return fail(EXIT_CANNOT_RUN, f"pyrona: error: {text}", type(exc).__name__, text, None)
     try:
-        code = compile_program(source, script, fast_paths=how.fast_paths, value_paths=how.value_paths)
+        code = importer.compile_instrumented(source, script, fast_paths=how.fast_paths,
+                                             value_paths=how.value_paths, cache=how.cache)
     except SyntaxError as exc:
         where = f"{shown}:{exc.lineno or 0}:{exc.offset or 0}"
         return fail(1, f"{where}: {type(exc).__name__}: {exc.msg}", type(exc).__name__,
@@ -118,7 +122,7 @@ def _execute(code: types.CodeType, shown: str, script: str, argv: list[str],
     else:
         sys.path.insert(0, folder)  # under -P, sys.path[0] is the standard library's
     hidden = _hide_shadowed(folder)
-    importer.install(folder, how.hooks, how.fast_paths, how.value_paths)
+    importer.install(folder, how.hooks, how.fast_paths, how.value_paths, how.cache, saved_path)
     mapped = _map_prototype_modules()
     sys.modules["__main__"] = main
     register_module(main)
