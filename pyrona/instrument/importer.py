@@ -99,26 +99,27 @@ def compile_instrumented(source: bytes, filename: str, *, fast_paths: bool, valu
                          own_view: tuple[str, list[str]] | None = None) -> types.CodeType:
     """A module's source parsed, rewritten and compiled (SyntaxError as `compile`), or its
     code from `cache` when it holds exactly this source rewritten the same way. While the
-    program runs, `own_view` is its folder and pyrona's own sys.path (see `_rewriter`)."""
+    program runs, `own_view` is its folder and pyrona's own sys.path (see `import_own`)."""
     if cache is not None:
         code = cache.load(source, filename, fast_paths, value_paths)
         if code is not None:
             return code
-    rewrite = _rewriter(own_view)
+    rewrite = import_own(f"{__package__}.rewrite", own_view)
     code = rewrite.compile_program(source, filename, fast_paths=fast_paths, value_paths=value_paths)
     if cache is not None:
         cache.store(source, filename, fast_paths, value_paths, code)
     return code
 
 
-def _rewriter(own_view: tuple[str, list[str]] | None) -> types.ModuleType:
-    """pyrona.instrument.rewrite, imported on first use. Once the program runs, its folder
-    comes first on sys.path and its modules may be named like the standard ones the
-    rewriter imports (`ast`, `copy`): the import then sees pyrona's own sys.path, with the
-    program's same-named modules set aside and put back after."""
-    name = f"{__package__}.rewrite"
+def import_own(name: str, own_view: tuple[str, list[str]] | None = None) -> types.ModuleType:
+    """The module `name` as pyrona would import it before the program ran, for modules
+    pyrona imports only when first needed (the rewriter, `traceback`). Once the program
+    runs, its folder comes first on sys.path and its modules may be named like standard
+    ones (`ast.py`, `traceback.py`): with `own_view` (the program's folder and pyrona's
+    own sys.path), the import sees that sys.path, with the program's same-named modules
+    set aside and put back after (the standard ones stay out of the program's view)."""
     module = sys.modules.get(name)
-    if module is not None:
+    if module is not None and (own_view is None or name.startswith("pyrona.")):
         return module
     if own_view is None:  # the program is not running: pyrona's view is the current one
         return importlib.import_module(name)
@@ -131,6 +132,8 @@ def _rewriter(own_view: tuple[str, list[str]] | None) -> types.ModuleType:
     theirs = {n for n in (e.partition(".")[0] for e in entries)
               if n not in ("pyrona", "__main__") and n not in sys.builtin_module_names
               and not _imp.is_frozen(n)}
+    if module is not None and name.partition(".")[0] not in theirs:
+        return module
     running_path = sys.path[:]
     aside = {k: sys.modules.pop(k) for k in list(sys.modules) if k.partition(".")[0] in theirs}
     sys.path[:] = own_path
@@ -138,7 +141,7 @@ def _rewriter(own_view: tuple[str, list[str]] | None) -> types.ModuleType:
         return importlib.import_module(name)
     finally:
         sys.path[:] = running_path
-        for key in list(sys.modules):  # standard modules named like the program's: out of its view
+        for key in list(sys.modules):
             if key.partition(".")[0] in theirs and key not in aside:
                 del sys.modules[key]
         sys.modules.update(aside)
