@@ -93,8 +93,11 @@ def run_outcome(path: str | os.PathLike[str], argv: list[str],
         text = f"can't open file {shown!r}: {exc.strerror or exc}"
         return fail(EXIT_CANNOT_RUN, f"pyrona: error: {text}", type(exc).__name__, text, None)
     try:
+        # (`python -m pyrona` has the current folder on sys.path: see `importer.import_own`)
+        folder = os.path.dirname(os.path.realpath(script))
         code = importer.compile_instrumented(source, script, fast_paths=how.fast_paths,
-                                             value_paths=how.value_paths, cache=how.cache)
+                                             value_paths=how.value_paths, cache=how.cache,
+                                             own_view=(folder, _own_path(folder)))
     except SyntaxError as exc:
         where = f"{shown}:{exc.lineno or 0}:{exc.offset or 0}"
         return fail(1, f"{where}: {type(exc).__name__}: {exc.msg}", type(exc).__name__,
