@@ -1,6 +1,7 @@
 """Start-up of `pyrona trace` and `pyrona run` against plain Python, side by side in one run.
 
-Alternates, --runs times: plain `python empty.py`, `pyrona trace empty.py`, `pyrona run
+Alternates, --runs times: plain `python empty.py`, `pyrona trace empty.py` (into one
+store, as the default store is used; and into a new store each time), `pyrona run
 empty.py`, then the store-heavy program plainly (pyrona's import replaced by a stand-in
 class) and under `pyrona run`. Prints medians of wall and CPU time (the child's own user +
 system, which a loaded machine inflates less than wall time) and the ratios to plain:
@@ -61,7 +62,8 @@ def main() -> None:
     python = sys.executable
     cases = {
         "plain": lambda run: [python, str(empty)],
-        "trace": lambda run: [PYRONA, "trace", str(empty), "--db", str(folder / f"{run}.db")],
+        "trace": lambda run: [PYRONA, "trace", str(empty), "--db", str(folder / "traces.db")],
+        "trace new": lambda run: [PYRONA, "trace", str(empty), "--db", str(folder / f"{run}.db")],
         "run": lambda run: [PYRONA, "run", str(empty)],
     }
     if not args.no_heavy:
@@ -91,6 +93,7 @@ def main() -> None:
 
     row("empty: python", "plain", "plain", None)
     row(f"empty: pyrona trace (<={TRACE_TARGET:g}x)", "trace", "plain", TRACE_TARGET)
+    row("  (into a new store each)", "trace new", "plain", None)
     row("empty: pyrona run", "run", "plain", None)
     if not args.no_heavy:
         row("store-heavy: python", "heavy plain", "heavy plain", None)

@@ -354,3 +354,19 @@ def test_only_pyronas_own_process_freezes_the_heap_before_the_program(tmp_path):
         before = gc.get_freeze_count()
         assert main(command) == 0
         assert gc.get_freeze_count() == before
+
+
+def test_run_start_up_imports_no_pathlib_enum_datetime_or_re(tmp_path):
+    """`pyrona run` of an empty program, in an interpreter without site (the editable
+    install's finder imports pathlib, re and enum at site time): pyrona itself imports none
+    of these (its folders are plain paths; enums and dates are recognised without them)."""
+    (tmp_path / "empty.py").write_text("")
+    probe = (f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom pyrona.cli import main\n"
+             f"status = main(['run', {str(tmp_path / 'empty.py')!r}])\n"
+             "cut = {'pathlib', 'enum', 'datetime', 're', 'json', 'argparse', 'ast', 'traceback'}\n"
+             "print(status, sorted(cut & set(sys.modules)))\n")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for _ in range(2):  # (the second run: the code from the cache)
+        proc = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True,
+                              timeout=120, env=env)
+    assert proc.stdout.splitlines()[-1] == "0 []", proc.stderr

@@ -7,7 +7,6 @@ import sys
 import time
 from collections import namedtuple
 from contextlib import contextmanager
-from pathlib import Path
 
 from ..instrument.importer import should_instrument
 from ..instrument.runner import Instrumentation, run_outcome
@@ -96,7 +95,7 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     `Monitor.tick`) instead of every so many steps. `code_cache` keeps the program's
     instrumented code between runs (the command line's; the server's runs have none)."""
     script = os.path.abspath(path)
-    root = Path(os.path.realpath(os.path.dirname(script)))
+    root = os.path.realpath(os.path.dirname(script))
     settings = {"max_steps": max_steps, "max_objects": max_objects, "argv": argv or []}
     if trace is None:
         trace = store.create_trace(name or os.path.basename(script), {}, settings)

@@ -8,7 +8,6 @@ import importlib.machinery
 import os
 import sys
 import types
-from pathlib import Path
 
 from ..ours import is_ours
 from ..runtime.roots import register_module
@@ -24,17 +23,20 @@ if TYPE_CHECKING:
 EXCLUDED_PARTS = frozenset({"site-packages", "dist-packages", ".venv"})
 
 
-def should_instrument(filename: str, root: Path) -> bool:
+def should_instrument(filename: str, root: str | os.PathLike[str]) -> bool:
     """Whether the source file `filename` belongs to the program rooted at folder `root`:
     under it, and neither pyrona's own code (the runtime must not check itself, wherever
     the program's folder is: the checkout holding pyrona, or a folder above it) nor
     third-party code: a venv inside the program's folder, or the program's folder being
     site-packages itself. The folders above it do not count: a program may live in a
     package of site-packages, as the wheel's sample programs do)."""
-    path = Path(os.path.realpath(filename))
-    if not path.is_relative_to(root) or is_ours(filename):
+    # (os.path, not pathlib: pathlib is a tenth of `pyrona run`'s start-up)
+    path, root = os.path.realpath(filename), os.path.normpath(os.fspath(root))
+    inside = root if root.endswith(os.sep) else root + os.sep
+    if not path.startswith(inside) or is_ours(filename):
         return False
-    return root.name not in EXCLUDED_PARTS and not EXCLUDED_PARTS.intersection(path.relative_to(root).parts)
+    parts = path[len(inside):].split(os.sep)
+    return os.path.basename(root) not in EXCLUDED_PARTS and not EXCLUDED_PARTS.intersection(parts)
 
 
 class InstrumentingLoader(importlib.machinery.SourceFileLoader):
@@ -75,10 +77,10 @@ class InstrumentingFinder:
         self.hooks = HOOKS if hooks is None else hooks
         self.fast_paths = fast_paths
         self.value_paths = fast_paths if value_paths is None else value_paths
-        self.root = Path(os.path.realpath(root))
+        self.root = os.path.realpath(root)
         self.cache = cache
         # (the program's folder and sys.path before it came first: see `_rewriter`)
-        self.own_view = (str(self.root), own_path) if own_path is not None else None
+        self.own_view = (self.root, own_path) if own_path is not None else None
 
     def find_spec(self, fullname: str, path: Sequence[str] | None,
                   target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
