@@ -6,8 +6,10 @@ empty.py`, then the store-heavy program plainly (pyrona's import replaced by a s
 class) and under `pyrona run`. Prints medians of wall and CPU time (the child's own user +
 system, which a loaded machine inflates less than wall time) and the ratios to plain:
 the targets are `pyrona trace` <= 2x plain on the empty program and `pyrona run` <= 3x
-plain on the store-heavy one. One untimed round first writes bytecode and pyrona's code
-cache, as a user's second run finds them.
+plain on the store-heavy one. "python" is the venv's, as the targets were set; the base
+interpreter (no venv: no editable install's path finder at site time, which imports
+pathlib and re in every process of the venv) is printed beside it. One untimed round
+first writes bytecode and pyrona's code cache, as a user's second run finds them.
 
     .venv/bin/python bench/bench_startup.py [--runs 21] [--no-heavy]
 """
@@ -62,6 +64,7 @@ def main() -> None:
     python = sys.executable
     cases = {
         "plain": lambda run: [python, str(empty)],
+        "base": lambda run: [sys._base_executable, str(empty)],
         "trace": lambda run: [PYRONA, "trace", str(empty), "--db", str(folder / "traces.db")],
         "trace new": lambda run: [PYRONA, "trace", str(empty), "--db", str(folder / f"{run}.db")],
         "run": lambda run: [PYRONA, "run", str(empty)],
@@ -92,9 +95,13 @@ def main() -> None:
               f"{cpu[name] * 1e3:8.1f} {rc:6.2f}{mark(rc)}")
 
     row("empty: python", "plain", "plain", None)
+    row("  (base python: no venv)", "base", "plain", None)
     row(f"empty: pyrona trace (<={TRACE_TARGET:g}x)", "trace", "plain", TRACE_TARGET)
     row("  (into a new store each)", "trace new", "plain", None)
     row("empty: pyrona run", "run", "plain", None)
+    print(f"against the base python (no editable install's finder at site time): pyrona trace "
+          f"{wall['trace'] / wall['base']:.2f}x wall, {cpu['trace'] / cpu['base']:.2f}x CPU; "
+          f"pyrona run {wall['run'] / wall['base']:.2f}x wall, {cpu['run'] / cpu['base']:.2f}x CPU")
     if not args.no_heavy:
         row("store-heavy: python", "heavy plain", "heavy plain", None)
         row(f"store-heavy: pyrona run (<={RUN_TARGET:g}x)", "heavy run", "heavy plain", RUN_TARGET)
