@@ -2,231 +2,31 @@
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
+import types
 
-from .instrument.runner import run_program  # (now: `python -m pyrona` keeps the cwd off sys.path here)
+from .instrument.cache import cli_cache
+# (now: `python -m pyrona` keeps the cwd off sys.path here)
+from .instrument.runner import Instrumentation, run_program
 
-DESCRIPTION = "Run Python programs with region-based ownership enforced on their objects."
-
-EPILOG = """\
-examples:
-  pyrona run prog.py                     run prog.py under pyrona
-  pyrona run prog.py --result out.json   also write the outcome as JSON
-  pyrona run prog.py -- -v input.txt     pass '-v input.txt' to prog.py
-  pyrona trace prog.py                   record every step; prints the trace id
-  pyrona show 3 --step 10                print step 10 of trace 3 as text
-  pyrona export 3 --format md -o out.md  one mermaid diagram per step
-  pyrona export 3 --format pdf -o t.pdf  the slides, one a page
-  pyrona worker --db postgresql://...    run the uploads 'pyrona serve' queued there
-
-exit status:
-  run     the program's own (1 after an uncaught exception), 2 if FILE cannot be run
-  trace   0 if the program ran to its end or a cap cut its trace, 1 if it failed
-          (the trace is stored and its id printed either way), 2 on a usage error
-  others  0, or 2 on a usage error
-A usage error (bad arguments, a missing file, store, trace or step, an output
-file that cannot be written) is one line on stderr: 'pyrona: error: ...'.
-
-Run 'pyrona COMMAND --help' for the options of a command."""
-
-RUN_DESCRIPTION = """\
-Run FILE like 'python FILE ARGS...', with the modules of FILE's folder rewritten
-so that every store goes through pyrona's region checks. The exit status is the
-program's (1 after an uncaught exception, 2 if FILE cannot be run)."""
-
-RUN_EPILOG = """\
-Options of pyrona come before FILE or right after it; the first other argument,
-or everything after '--', goes to the program.
-
---result writes {"ok": true} or
-  {"ok": false, "error": {"kind": ..., "type": ..., "message": ..., "line": ...}}
-where kind is a pyrona error kind or "other", and line is the line of FILE
-that was running when the error was raised (null if none).
-
-examples:
-  pyrona run prog.py a b
-  pyrona run prog.py --result out.json -- a b
-  pyrona run --result out.json prog.py"""
-
-TRACE_EPILOG = """\
-exit status:
-  0  the program ran to its end, or a cap (--max-steps, --max-objects) cut its
-     trace (the trace is marked truncated)
-  1  the program failed: an uncaught exception, a syntax error, a non-zero
-     sys.exit; its trace is stored all the same
-  2  usage error (bad arguments, FILE missing, a store that cannot be opened):
-     nothing was traced
-In cases 0 and 1 the trace's id is the last line of stdout.
-
-examples:
-  pyrona trace prog.py
-  id=$(pyrona trace prog.py --db t.db | tail -n1)"""
-
-TRACE_DESCRIPTION = """\
-Run FILE under pyrona with the tracer on: every executed line is recorded with
-its object graph and regions into the trace store. Progress goes to stderr; the
-new trace's id is printed alone on the last line of stdout."""
-
-SHOW_DESCRIPTION = """\
-Print a step of a trace: the line, the frames and their variables, the regions
-with their counters, the objects by place, and the step's events."""
-
-EXPORT_DESCRIPTION = """\
-Export a trace: 'mermaid' is one step's diagram (default: the last), 'md' one
-titled mermaid block per step (GitHub renders it), 'json' every step's graph,
-'html' the viewer itself in one file that works offline (opened at --step).
-Drawn in Chromium: 'svg' one step's diagram, 'png' one step as a slide (the
-viewer's presentation mode), or with --slides one file of each into the folder
--o names; 'gif' (animated) and 'pdf' (a slide a page) of the slides. The slides
-are --bookmarks if given, else the lines marked '# pyrona: slide' in the
-program, else the steps with region events or violations."""
-
-READ_EPILOG = """\
-Steps count from 0; a negative step counts from the end (-1 is the last).
-The store is only read: a missing one is an error (it is not created).
-
-exit status:
-  0  done
-  2  usage error: a missing store, trace or step{more}
-     ('pyrona: error: ...' on stderr)"""
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    import argparse
 
 #: Options of `run`/`trace` that take a value, recognised before and right after FILE.
 _VALUE_OPTIONS = ("--result", "--db", "--name", "--max-steps", "--max-objects")
+#: The options of `run` and `trace` with their defaults (the parser's, in cli_parser, too).
+RUN_DEFAULTS = {"result": None}
+TRACE_DEFAULTS = {"db": None, "name": None, "max_steps": 1_000_000, "max_objects": 200_000}
+#: Those whose value is a positive count.
+_COUNTS = ("max_steps", "max_objects")
 
 
-class _Wrapping(argparse.HelpFormatter):
-    """argparse's own formatter, with the terminal's width found without `shutil` (which
-    argparse imports for it, with bz2 and lzma: a tenth of `pyrona trace`'s start-up)."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the `pyrona` command (see `cli_parser.build_parser`)."""
+    from .cli_parser import build_parser as build
 
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                 width: int | None = None) -> None:
-        super().__init__(prog, indent_increment, max_help_position,
-                         _terminal_columns() - 2 if width is None else width)
-
-
-class _Formatter(_Wrapping, argparse.RawDescriptionHelpFormatter):
-    """The same, keeping the line breaks of descriptions and epilogs."""
-
-
-def _terminal_columns() -> int:
-    """$COLUMNS, else stdout's terminal width, else 80 (what `shutil.get_terminal_size` gives)."""
-    try:
-        columns = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the `pyrona` command."""
-    parser = argparse.ArgumentParser(
-        prog="pyrona", description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=_Formatter,
-    )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    run = commands.add_parser(
-        "run", help="run a Python program under pyrona",
-        description=RUN_DESCRIPTION, epilog=RUN_EPILOG,
-        formatter_class=_Formatter,
-    )
-    run.add_argument("file", metavar="FILE", help="the Python script to run")
-    run.add_argument("--result", metavar="PATH",
-                     help="write the program's outcome to PATH as JSON")
-    # Shown in the usage line only: program arguments are split off before parsing.
-    run.add_argument("args", metavar="ARGS", nargs="*", help="arguments passed to the program")
-
-    db_help = ("the trace store: a SQLite file, or a PostgreSQL database's postgresql:// URL; "
-               "default: $PYRONA_DB or ~/.local/share/pyrona/traces.db")
-    trace = commands.add_parser(
-        "trace", help="run a program and record every step (prints the trace id)",
-        description=TRACE_DESCRIPTION, epilog=TRACE_EPILOG,
-        formatter_class=_Formatter)
-    trace.add_argument("file", metavar="FILE", help="the Python script to trace")
-    trace.add_argument("--db", metavar="PATH", help=db_help)
-    trace.add_argument("--name", help="a name for the trace (default: the file's name)")
-    trace.add_argument("--max-steps", type=_positive, default=1_000_000, metavar="N",
-                       help="stop recording after N steps (default 1,000,000)")
-    trace.add_argument("--max-objects", type=_positive, default=200_000, metavar="N",
-                       help="stop recording when N objects are alive (default 200,000)")
-    trace.add_argument("args", metavar="ARGS", nargs="*", help="arguments passed to the program")
-
-    show = commands.add_parser("show", help="print one step of a trace as text",
-                               description=SHOW_DESCRIPTION, epilog=READ_EPILOG.format(more=""),
-                               formatter_class=_Formatter)
-    id_help = "the trace's id ('pyrona trace' prints it)"
-    show.add_argument("trace", type=int, metavar="TRACE_ID", help=id_help)
-    show.add_argument("--step", type=int, metavar="N", help="the step (default: the last; -1 counts back)")
-    show.add_argument("--all", action="store_true", help="also show functions, classes and modules")
-    show.add_argument("--db", metavar="PATH", help=db_help)
-
-    export = commands.add_parser("export", help="export a trace as mermaid, markdown, JSON or HTML",
-                                 description=EXPORT_DESCRIPTION,
-                                 epilog=READ_EPILOG.format(more=",\n     or an output FILE it cannot write"),
-                                 formatter_class=_Formatter)
-    export.add_argument("trace", type=int, metavar="TRACE_ID", help=id_help)
-    export.add_argument("--format", choices=("mermaid", "md", "json", "html", "svg", "png", "gif", "pdf"),
-                        default="mermaid", help="what to write (default: mermaid)")
-    export.add_argument("--step", type=int, metavar="N",
-                        help="only this step (default: every step; for mermaid, svg and png, the last)")
-    export.add_argument("--slides", action="store_true",
-                        help="svg, png: one file per slide, into the folder -o names")
-    export.add_argument("--bookmarks", metavar="N,N,...", help="the slides' steps (gif, pdf, --slides)")
-    export.add_argument("--size", default="1280x720", metavar="WxH",
-                        help="a slide's size in pixels (png, gif, pdf; default 1280x720)")
-    export.add_argument("-o", "--output", metavar="FILE",
-                        help="write to FILE instead of stdout (needed for png, gif, pdf and --slides)")
-    export.add_argument("--db", metavar="PATH", help=db_help)
-
-    serve = commands.add_parser("serve", help="serve the web app (127.0.0.1 by default)",
-                                formatter_class=_Wrapping,
-                                description="Serve Pyrona Studio: upload or paste a program, watch it run "
-                                            "in a sandbox, and explore its regions step by step.")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=_positive, default=8000, help="port (default 8000)")
-    serve.add_argument("--db", metavar="PATH", help=db_help)
-    serve.add_argument("--samples", action="store_true",
-                       help="trace the sample programs first, unless the store has them already")
-    serve.add_argument("--public", action="store_true",
-                       help="for a server others reach: traces addressed by unguessable tokens, each "
-                            "browser session lists and deletes its own traces only (see the README)")
-    serve.add_argument("--shared", action="store_true",
-                       help="with --public: every visitor's list shows every trace")
-    serve.add_argument("--workers", type=_count, default=2, metavar="N",
-                       help="runs of uploads this server does at once (default 2); with a PostgreSQL "
-                            "store, 0 makes it web only: 'pyrona worker' processes run them")
-
-    worker = commands.add_parser(
-        "worker", help="run uploaded programs queued in a PostgreSQL store (for 'pyrona serve')",
-        formatter_class=_Wrapping,
-        description="Take the runs that 'pyrona serve --db URL' queued, run each in the sandbox, and "
-                    "write its trace into the store (any machine that reaches the database can run "
-                    "one). Stops on SIGINT or SIGTERM, after the runs in progress.")
-    worker.add_argument("--db", metavar="URL", required=True,
-                        help="the trace store's postgresql:// URL (the queue is in the same database)")
-    worker.add_argument("--concurrency", type=_positive, default=2, metavar="N",
-                        help="runs at once (default 2)")
-    return parser
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
-    return value
+    return build(only)
 
 
 def _split_run_args(tokens: list[str]) -> tuple[list[str], list[str]]:
@@ -268,23 +68,75 @@ def _split_run_args(tokens: list[str]) -> tuple[list[str], list[str]]:
     return [*ours, "--", *file] if file else ours, tokens[i:]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the `pyrona` command with `argv` (default: sys.argv[1:]); return the exit status."""
+def _plain_options(command: str, ours: list[str]) -> types.SimpleNamespace | None:
+    """The options of a `run`/`trace` command line that needs nothing of argparse: only
+    known options with plain values (`--db X` or `--db=X`), then `--` and FILE. None for
+    anything else (help, a bad or missing value, an unknown option), which argparse
+    parses and reports; what both accept, they read the same."""
+    found = dict(RUN_DEFAULTS if command == "run" else TRACE_DEFAULTS, command=command)
+    if len(ours) < 2 or ours[-2] != "--":
+        return None
+    i = 0
+    while i < len(ours) - 2:
+        option, eq, value = ours[i].partition("=")
+        if not eq:
+            value = ours[i + 1] if i + 1 < len(ours) - 2 else ""
+            i += 1
+        i += 1
+        key = option[2:].replace("-", "_")
+        if not option.startswith("--") or key not in found or key == "command" or not value \
+                or value.startswith("-"):
+            return None
+        if key in _COUNTS:
+            if not value.isdecimal() or int(value) <= 0:
+                return None
+            found[key] = int(value)
+        else:
+            found[key] = value
+    return types.SimpleNamespace(**found, file=ours[-1], args=[])
+
+
+def _settle(own_process: bool) -> None:
+    """Just before the program starts: in pyrona's own process, freeze what exists (see `main`)."""
+    if own_process:
+        import gc
+
+        gc.freeze()
+
+
+def main(argv: list[str] | None = None, *, own_process: bool | None = None) -> int:
+    """Run the `pyrona` command with `argv` (default: sys.argv[1:]); return the exit status.
+
+    `own_process` (default: when `argv` is None, as the `pyrona` script and `python -m
+    pyrona` call it) says the process ends with the command: the objects pyrona made
+    before the program starts are then moved out of the cycle collector's sight (they
+    live until the exit anyway), which spares scanning them again in every full
+    collection during the run and at the interpreter's exit (a sixth of an empty
+    program's `pyrona trace`). Not for a caller's process (a test's): its own garbage
+    of that moment would never be collected."""
+    if own_process is None:
+        own_process = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
     program_args: list[str] = []
+    options = None
     if argv and argv[0] in ("run", "trace"):
         ours, program_args = _split_run_args(argv[1:])
+        options = _plain_options(argv[0], ours)
         argv = [argv[0], *ours]
-    try:
-        options = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, or a usage error argparse already printed
-        return exc.code if isinstance(exc.code, int) else 2
-    if options.command is None:
-        parser.print_help(sys.stderr)
-        return 2
+    if options is None:
+        from .cli_parser import COMMANDS
+
+        parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
+        try:
+            options = parser.parse_args(argv)
+        except SystemExit as exc:  # --help, or a usage error argparse already printed
+            return exc.code if isinstance(exc.code, int) else 2
+        if options.command is None:
+            parser.print_help(sys.stderr)
+            return 2
     if options.command == "run":
-        return run_program(options.file, program_args, options.result)
+        _settle(own_process)
+        return run_program(options.file, program_args, options.result, Instrumentation(cache=cli_cache()))
     # the trace commands import the tracer, the store and the views: only when asked
     from . import trace_commands
     from .errors import PyronaError
@@ -295,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         if options.command == "worker":
             return trace_commands.cmd_worker(options)
         if options.command == "trace":
-            return trace_commands.cmd_trace(options, program_args)
+            return trace_commands.cmd_trace(options, program_args, lambda: _settle(own_process))
         if options.command == "show":
             return trace_commands.cmd_show(options)
         return trace_commands.cmd_export(options)

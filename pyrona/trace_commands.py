@@ -23,7 +23,7 @@ from .tracer.store import StoreError, TraceStore
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from typing import TextIO
 
     from .tracer.store import TraceInfo
@@ -85,7 +85,9 @@ def trace_with_steps(store: TraceStore, trace: int) -> TraceInfo:
     return info
 
 
-def cmd_trace(options: argparse.Namespace, program_args: list[str]) -> int:
+def cmd_trace(options: argparse.Namespace, program_args: list[str],
+              before_run: Callable[[], None] | None = None) -> int:
+    from .instrument.cache import cli_cache
     from .tracer.run import trace_program
 
     script = Path(options.file)
@@ -105,9 +107,11 @@ def cmd_trace(options: argparse.Namespace, program_args: list[str]) -> int:
             print(f"\r{text}" if interactive else text, end="" if interactive else "\n",
                   file=sys.stderr, flush=True)
 
+    if before_run is not None:
+        before_run()
     outcome = trace_program(script, store, name=options.name, argv=program_args,
                             max_steps=options.max_steps, max_objects=options.max_objects,
-                            progress=progress)
+                            progress=progress, code_cache=cli_cache())
     if interactive and last[0]:
         print(file=sys.stderr)
     info = store.trace(outcome.trace)

@@ -275,3 +275,98 @@ def test_help_fits_the_width_columns_asks():
     # the usage and options wrap at 50; descriptions and epilogs keep their own breaks
     usage = lines[:lines.index("")]
     assert len(usage) > 1 and all(len(line) <= 50 for line in usage)
+
+
+@pytest.mark.parametrize("command", ["trace", "run"])
+def test_start_up_leaves_out_the_parser_the_rewriter_and_error_printing(tmp_path, command):
+    """Cut from start-up (bench/bench_startup.py): argparse with gettext and locale (a plain
+    `run`/`trace` command line is read without it), the rewriter with ast and copy (the
+    instrumented code comes from the cache), traceback (only to print an error), and for
+    `run`, json (only for --result)."""
+    (tmp_path / "empty.py").write_text("")
+    args = [command, str(tmp_path / "empty.py")]
+    args += ["--db", str(tmp_path / "t.db")] if command == "trace" else []
+    cut = {"argparse", "gettext", "locale", "ast", "copy", "pyrona.instrument.rewrite", "pyrona.cli_parser",
+           "traceback"} | ({"json"} if command == "run" else set())
+    probe = ("import sys\nfrom pyrona.cli import main\n"
+             f"status = main({args!r})\n"
+             f"print(status, sorted(set({sorted(cut)!r}) & set(sys.modules)))\n")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for run in ("first", "cached"):
+        proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                              env=env)
+        assert proc.returncode == 0, proc.stderr
+        if run == "cached":
+            assert proc.stdout.splitlines()[-1] == "0 []", proc.stderr
+
+
+ARGVS = [
+    ["prog.py"], ["--db", "t.db", "prog.py"], ["prog.py", "--db", "t.db"], ["--db=t.db", "prog.py", "a"],
+    ["--max-steps", "5", "--name", "n", "prog.py", "--max-objects=7", "--", "-x"],
+    ["--max-steps", "0", "prog.py"], ["--max-steps", "x", "prog.py"], ["--max-steps", "05", "prog.py"],
+    ["--max-steps", "-5", "prog.py"], ["--db", "", "prog.py"], ["--help"], ["-h", "prog.py"],
+    ["--max-s", "5", "prog.py"], ["--unknown", "prog.py"], [], ["--db"], ["--", "-weird.py"],
+    ["--result", "r.json", "prog.py"], ["prog.py", "--result=r.json"], ["--name", "--db", "prog.py"],
+]
+
+
+@pytest.mark.parametrize("command", ["run", "trace"])
+@pytest.mark.parametrize("argv", ARGVS, ids=" ".join)
+def test_a_command_line_read_without_argparse_reads_as_argparse_reads_it(command, argv, capsys):
+    from pyrona.cli import _plain_options, _split_run_args, build_parser
+
+    ours, program_args = _split_run_args(argv)
+    quick = _plain_options(command, ours)
+    try:
+        expected = vars(build_parser().parse_args([command, *ours]))
+    except SystemExit:
+        expected = None
+    capsys.readouterr()
+    if quick is not None:  # (None: argparse reads it, and reports what is wrong)
+        assert vars(quick) == expected
+
+
+def test_plain_run_and_trace_lines_need_no_argparse():
+    from pyrona.cli import _plain_options, _split_run_args
+
+    for command in ("run", "trace"):
+        for argv in (["prog.py"], ["prog.py", "a", "-b"], ["--", "-weird.py"]):
+            assert _plain_options(command, _split_run_args(argv)[0]) is not None
+    trace = _split_run_args(["--db", "t.db", "--max-steps", "9", "p.py"])[0]
+    assert _plain_options("trace", trace) is not None
+    assert _plain_options("run", _split_run_args(["--result", "r.json", "p.py"])[0]) is not None
+
+
+def test_only_pyronas_own_process_freezes_the_heap_before_the_program(tmp_path):
+    """The `pyrona` script's process moves what exists before the program starts out of the
+    collector's sight (it lives until the exit); a caller's process (main() called with
+    arguments, as here in a test) keeps its garbage collectable."""
+    import gc
+
+    from pyrona.cli import main
+
+    program = tmp_path / "p.py"
+    program.write_text("import gc\nprint('frozen', gc.get_freeze_count() > 0)\n")
+    for command in (["run", str(program)], ["trace", str(program), "--db", str(tmp_path / "t.db")]):
+        proc = subprocess.run([sys.executable, "-m", "pyrona", *command], capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 0 and "frozen True" in proc.stdout, proc.stderr
+        before = gc.get_freeze_count()
+        assert main(command) == 0
+        assert gc.get_freeze_count() == before
+
+
+def test_run_start_up_imports_no_pathlib_enum_datetime_or_re(tmp_path):
+    """`pyrona run` of an empty program, in an interpreter without site (the editable
+    install's finder imports pathlib, re and enum at site time): pyrona itself imports none
+    of these (its folders are plain paths; enums and dates are recognised without them)."""
+    (tmp_path / "empty.py").write_text("")
+    probe = (f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom pyrona.cli import main\n"
+             f"status = main(['run', {str(tmp_path / 'empty.py')!r}])\n"
+             "cut = {'pathlib', 'enum', 'datetime', 're', 'json', 'argparse', 'ast', 'traceback'}\n"
+             "print(status, sorted(cut & set(sys.modules)))\n")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for _ in range(2):  # (the second run: the code from the cache)
+        proc = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True,
+                              timeout=120, env=env)
+    assert proc.stdout.splitlines()[-1] == "0 []", proc.stderr

@@ -7,7 +7,6 @@ import sys
 import time
 from collections import namedtuple
 from contextlib import contextmanager
-from pathlib import Path
 
 from ..instrument.importer import should_instrument
 from ..instrument.runner import Instrumentation, run_outcome
@@ -21,6 +20,8 @@ from .store import TraceStore
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+    from ..instrument.cache import CodeCache
 
 DEFAULT_MAX_STEPS = 1_000_000
 DEFAULT_MAX_OBJECTS = 200_000
@@ -80,7 +81,8 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
                   verify: bool = False, trace: int | None = None, max_output: int | None = None,
                   stop_when_truncated: bool = False, max_store_bytes: int | None = None,
                   ticker: Callable[[Monitor], None] | None = None,
-                  keep_threads_parked: bool = False) -> TraceOutcome:
+                  keep_threads_parked: bool = False,
+                  code_cache: CodeCache | None = None) -> TraceOutcome:
     """Run `path` traced; its trace goes into `store` (into trace `trace` if given, a
     trace created beforehand, e.g. queued by the server). Returns how it ended.
 
@@ -92,14 +94,15 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     so what is written stays readable). `ticker`, if given, is handed the monitor before
     the program starts: it promises to call `monitor.tick()` every so often (the worker
     does from its alarm signal), and progress and checkpoints then go by time (see
-    `Monitor.tick`) instead of every so many steps.
+    `Monitor.tick`) instead of every so many steps. `code_cache` keeps the program's
+    instrumented code between runs (the command line's; the server's runs have none).
 
     The program's other threads are parked once it is over (`Monitor.halt`), so none
     runs traced code or touches the tracer while its trace is finished; they go on,
     untraced, when it is written, unless `keep_threads_parked` (the worker, which exits
     at once: nothing of the program runs after its trace)."""
     script = os.path.abspath(path)
-    root = Path(os.path.realpath(os.path.dirname(script)))
+    root = os.path.realpath(os.path.dirname(script))
     settings = {"max_steps": max_steps, "max_objects": max_objects, "argv": argv or []}
     if trace is None:
         trace = store.create_trace(name or os.path.basename(script), {}, settings)
@@ -158,7 +161,7 @@ def trace_program(path: str | os.PathLike[str], store: TraceStore, *, name: str 
     RUNTIME.reset()  # a fresh heap for this program
     hooks = tracing_hooks(changes)
     monitor.hook_ids = {id(f) for f in hooks.values()}
-    how = Instrumentation(hooks=hooks, fast_paths=False, around=around, value_paths=True)
+    how = Instrumentation(hooks=hooks, fast_paths=False, around=around, value_paths=True, cache=code_cache)
     exit_status, failure = run_outcome(script, argv or [], how)
     try:
         monitor.on_truncate = None  # the program is over: nothing left to stop

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-# Everything pyrona needs is imported here, before the program's folder is put
-# first on sys.path, so a program file named like a stdlib module cannot replace it.
+# What pyrona needs is imported here, before the program's folder is put first on
+# sys.path, so a program file named like a stdlib module cannot replace it; what only
+# some runs need (the rewriter, traceback, json) comes through `importer.import_own`.
 import _imp
 import builtins
 import importlib.machinery
-import json
 import os
 import sys
-import traceback
 import types
 from contextlib import AbstractContextManager, nullcontext
 
@@ -20,12 +19,13 @@ from ..ours import is_ours
 from ..runtime.roots import register_module
 from . import importer
 from .hooks import HOOKS
-from .rewrite import compile_program
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
+
+    from .cache import CodeCache
 
 #: Exit status when the program cannot be started at all (as `python missing.py`).
 EXIT_CANNOT_RUN = 2
@@ -41,15 +41,17 @@ _NEVER_HIDDEN = frozenset({"encodings", "linecache", "pyrona", "__main__"})
 
 class Instrumentation:
     """How a program is instrumented: its hooks, fast paths, and what wraps its run
-    (`around(program_file)` returns a context manager; the tracer starts there)."""
+    (`around(program_file)` returns a context manager; the tracer starts there), and
+    the cache of instrumented code its modules are read from and kept in, if any."""
 
     def __init__(self, hooks: dict | None = None, fast_paths: bool = True,
                  around: Callable[[str], AbstractContextManager] | None = None,
-                 value_paths: bool | None = None) -> None:
+                 value_paths: bool | None = None, cache: CodeCache | None = None) -> None:
         self.hooks = HOOKS if hooks is None else hooks
         self.fast_paths = fast_paths
         self.value_paths = fast_paths if value_paths is None else value_paths
         self.around = around or (lambda _file: nullcontext())
+        self.cache = cache
 
 
 def run_program(path: str | os.PathLike[str], argv: list[str],
@@ -62,7 +64,10 @@ def run_program(path: str | os.PathLike[str], argv: list[str],
     """
     result_file = os.path.abspath(result_path) if result_path is not None else None
     status, error = run_outcome(path, argv, instrumentation)
-    return _finish(result_file, status, error)
+    # (the program's folder may hold a `json.py` it imported: see `importer.import_own`)
+    folder = os.path.dirname(os.path.realpath(os.path.abspath(path)))
+    own_view = (folder, _own_path(folder))
+    return _finish(result_file, status, error, own_view)
 
 
 def run_outcome(path: str | os.PathLike[str], argv: list[str],
@@ -88,7 +93,11 @@ def run_outcome(path: str | os.PathLike[str], argv: list[str],
         text = f"can't open file {shown!r}: {exc.strerror or exc}"
         return fail(EXIT_CANNOT_RUN, f"pyrona: error: {text}", type(exc).__name__, text, None)
     try:
-        code = compile_program(source, script, fast_paths=how.fast_paths, value_paths=how.value_paths)
+        # (`python -m pyrona` has the current folder on sys.path: see `importer.import_own`)
+        folder = os.path.dirname(os.path.realpath(script))
+        code = importer.compile_instrumented(source, script, fast_paths=how.fast_paths,
+                                             value_paths=how.value_paths, cache=how.cache,
+                                             own_view=(folder, _own_path(folder)))
     except SyntaxError as exc:
         where = f"{shown}:{exc.lineno or 0}:{exc.offset or 0}"
         return fail(1, f"{where}: {type(exc).__name__}: {exc.msg}", type(exc).__name__,
@@ -111,6 +120,7 @@ def _execute(code: types.CodeType, shown: str, script: str, argv: list[str],
     main.__dict__.update(how.hooks)
 
     saved_argv, saved_path = sys.argv, list(sys.path)
+    own_path = _own_path(folder)
     saved_main = sys.modules.get("__main__")
     sys.argv = [shown, *argv]
     if sys.path and not sys.flags.safe_path:
@@ -118,7 +128,7 @@ def _execute(code: types.CodeType, shown: str, script: str, argv: list[str],
     else:
         sys.path.insert(0, folder)  # under -P, sys.path[0] is the standard library's
     hidden = _hide_shadowed(folder)
-    importer.install(folder, how.hooks, how.fast_paths, how.value_paths)
+    importer.install(folder, how.hooks, how.fast_paths, how.value_paths, how.cache, own_path)
     mapped = _map_prototype_modules()
     sys.modules["__main__"] = main
     register_module(main)
@@ -138,7 +148,17 @@ def _execute(code: types.CodeType, shown: str, script: str, argv: list[str],
         sys.argv, sys.path[:] = saved_argv, saved_path
         if saved_main is not None:
             sys.modules["__main__"] = saved_main
-    return _outcome(caught, script)
+    return _outcome(caught, script, (folder, own_path))
+
+
+def _own_path(folder: str) -> list[str]:
+    """sys.path as pyrona imports its own modules: without the program's folder nor the
+    current one (`python -m pyrona` puts it first)."""
+    try:
+        here = os.path.realpath(os.getcwd())
+    except OSError:  # (a current folder since deleted)
+        here = ""
+    return [p for p in sys.path if p and os.path.realpath(p) not in (folder, here)]
 
 
 def _map_prototype_modules() -> list[str]:
@@ -160,7 +180,8 @@ def _finish_behaviours() -> None:
         wait()
 
 
-def _outcome(exc: BaseException | None, script: str) -> tuple[int, dict[str, Any] | None]:
+def _outcome(exc: BaseException | None, script: str,
+             own_view: tuple[str, list[str]]) -> tuple[int, dict[str, Any] | None]:
     """Exit status and error for how the program ended, printing what Python would print."""
     if exc is None:
         return 0, None
@@ -177,7 +198,7 @@ def _outcome(exc: BaseException | None, script: str) -> tuple[int, dict[str, Any
             status = 1
         return status, _error("other", "SystemExit", _safe_str(exc), _script_line(exc, script))
     _flush_stdout()
-    _print_traceback(exc)
+    _print_traceback(exc, own_view)
     status = EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else 1
     line = _script_line(exc, script)
     return status, _error(kind_of(exc), type(exc).__name__, _safe_str(exc), line)
@@ -187,19 +208,21 @@ def _error(kind: str, type_name: str, message: str, line: int | None) -> dict[st
     return {"kind": kind, "type": type_name, "message": message, "line": line}
 
 
-def _finish(result_file: str | None, status: int, error: dict[str, Any] | None) -> int:
+def _finish(result_file: str | None, status: int, error: dict[str, Any] | None,
+            own_view: tuple[str, list[str]]) -> int:
     """Write the result (if asked) and return the exit status."""
     if result_file is None:
         return status
     payload: dict[str, Any] = {"ok": True} if error is None else {"ok": False, "error": error}
-    if not _write_atomically(result_file, payload):
+    if not _write_atomically(result_file, payload, own_view):
         return status or EXIT_CANNOT_RUN
     return status
 
 
-def _write_atomically(path: str, payload: dict[str, Any]) -> bool:
+def _write_atomically(path: str, payload: dict[str, Any], own_view: tuple[str, list[str]]) -> bool:
     """Write JSON to a temporary file next to `path`, then rename: readers never see half a file."""
     tmp = f"{path}.{os.getpid()}.tmp"
+    json = importer.import_own("json", own_view)
     try:
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(payload, f)
@@ -272,10 +295,10 @@ def _strip_frames(exc: BaseException, seen: set[int]) -> None:
             _strip_frames(other, seen)
 
 
-def _print_traceback(exc: BaseException) -> None:
+def _print_traceback(exc: BaseException, own_view: tuple[str, list[str]]) -> None:
     if not os.environ.get(FULL_TRACEBACK_ENV):
         _strip_frames(exc, set())
-    traceback.print_exception(exc, file=sys.stderr)
+    importer.import_own("traceback", own_view).print_exception(exc, file=sys.stderr)
 
 
 def _hide_shadowed(folder: str) -> dict[str, types.ModuleType]:
