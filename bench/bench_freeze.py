@@ -81,7 +81,8 @@ def main() -> None:
     print(f"{args.records:,} records, {objects:,} objects, Python {sys.version.split()[0]}, "
           f"median of {args.runs} runs each, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"  freeze under pyrona run              {f:7.3f} s  ({f / objects * 1e9:5.0f} ns per object)")
-    print(f"  the same, pure-Python loops          {pure:7.3f} s  ({pure / objects * 1e9:5.0f} ns per object)")
+    print(f"  the same, pure-Python loops          {pure:7.3f} s  "
+          f"({pure / objects * 1e9:5.0f} ns per object)")
     print(f"  pickle round trip (python)           {p:7.3f} s  ({p / objects * 1e9:5.0f} ns per object)")
     print(f"  freeze / pickle                      {f / p:7.2f}   (pure-Python loops: {pure / p:.2f})")
 

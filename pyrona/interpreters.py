@@ -31,6 +31,7 @@ from __future__ import annotations
 import queue
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -59,6 +60,23 @@ def _backend() -> Any:
     except ImportError:
         from interpreters_backport import interpreters
     return interpreters
+
+
+#: How long a wait for a message sleeps between looks: from the first to the last,
+#: doubling (the queues' own `get` sleeps 10 ms between looks, which made each message
+#: of a map cost 10 to 20 ms; a long wait still looks only every few milliseconds).
+_FIRST_LOOK, _LAST_LOOK = 50e-6, 5e-3
+
+
+def _receive(inbox: Any, empty: type[Exception]) -> bytes:
+    """The next message of a cross-interpreter queue, as soon as it is there."""
+    delay = _FIRST_LOOK
+    while True:
+        try:
+            return inbox.get_nowait()
+        except empty:
+            time.sleep(delay)
+            delay = min(2 * delay, _LAST_LOOK)
 
 
 class InterpreterFailed(PyronaError):
@@ -93,7 +111,7 @@ class Interpreter:
             # one interpreter starts at a time, this one waiting: stock 3.13 can crash when an
             # interpreter imports C extensions (pyrona's `datetime`) while another runs
             self._thread.start()
-            ready = self._outbox.get()
+            ready = _receive(self._outbox, backend.QueueEmpty)
         if ready != _READY:
             self.close()
             raise InterpreterFailed(f"{self!r} could not start: {ready[1:].decode()}")
@@ -139,7 +157,7 @@ class Interpreter:
 
     def result(self, _sent: int = 0) -> Any:
         """The result of the oldest call sent and not yet answered."""
-        data = self._outbox.get()
+        data = _receive(self._outbox, self._backend.QueueEmpty)
         if data[:1] == b"!":
             raise InterpreterFailed(f"in {self!r}: {data[1:].decode()}")
         value = unpack(data)
@@ -294,7 +312,7 @@ def _serve(inbox_id: int, outbox_id: int, program: str | None) -> None:
         return
     outbox.put(_READY, syncobj=True)
     while True:
-        message = inbox.get()
+        message = _receive(inbox, backend.QueueEmpty)
         if message == _STOP:
             return
         try:
