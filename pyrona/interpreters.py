@@ -38,7 +38,7 @@ from typing import Any
 
 from .errors import PyronaError, SendError
 from .runtime.barrier import describe
-from .runtime.sending import check_send, moved_away, pack, pack_function, unpack
+from .runtime.sending import check_send, moved_away, pack, pack_function, pickled, unpack
 from .runtime.state import RUNTIME
 
 __all__ = ["Interpreter", "InterpreterFailed", "InterpreterPool", "parallel_map"]
@@ -248,7 +248,7 @@ def _packed_chunks(func: Callable[[Any], Any], items: list[Any], workers: int,
     if size < 1:
         raise ValueError(f"chunksize must be at least 1, not {size}")
     chunks = [tuple(items[i:i + size]) for i in range(0, len(items), size)]
-    return func_data, [(chunk, pack(chunk)[0]) for chunk in chunks]
+    return func_data, [(chunk, pickled(chunk)) for chunk in chunks]  # (each item checked above)
 
 
 def _run_chunks(workers: list[Interpreter], func_data: bytes,
