@@ -37,7 +37,7 @@ system-packages:
 	fi
 
 # (Re)build the venv when pyproject.toml changes or the venv is not Python 3.13.
-$(STAMP): pyproject.toml .ci/find-python
+$(STAMP): pyproject.toml setup.py pyrona/runtime/_freezewalk.c .ci/find-python
 	@set -e; py=$$(.ci/find-python); \
 	if ! $(VENV)/bin/python -c "import sys; sys.exit(sys.version_info[:2] != (3, 13))" 2>/dev/null; then \
 		echo "creating $(VENV) with $$py"; rm -rf $(VENV); "$$py" -m venv $(VENV); \

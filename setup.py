@@ -17,7 +17,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
@@ -64,4 +64,10 @@ class BuildWithAssets(build_py):
                 self.copy_file(str(file), str(share / target / file.name))
 
 
-setup(cmdclass={"build_py": BuildWithAssets})
+#: freeze's hot loops in C, built with the machine's compiler; optional: without it (no
+#: compiler, a failed build) pyrona runs their pure-Python twins (pyrona/runtime/freezing.py)
+#: (no debug information: it would name the folder it was built in)
+FREEZE_WALK = Extension("pyrona.runtime._freezewalk", ["pyrona/runtime/_freezewalk.c"], optional=True,
+                        extra_compile_args=["-g0"])
+
+setup(cmdclass={"build_py": BuildWithAssets}, ext_modules=[FREEZE_WALK])

@@ -5,7 +5,9 @@ copying it (what sending by copy costs: a pickle round trip). The data: RECORDS
 records, each a dict holding an int, a list and an instance of a user class (whose
 `__dict__` holds a list of its own): five objects per record. Each figure is the
 median of RUNS fresh processes (a graph is frozen once, so every run builds its own),
-timed inside the program around the operation only.
+timed inside the program around the operation only. Freeze is timed twice: with the
+walk's C loops (pyrona/runtime/_freezewalk.c, built by the install) and with their
+pure-Python twins (what a machine without a C compiler runs).
 
     .venv/bin/python bench/bench_freeze.py [--records N] [--runs N]
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -37,8 +40,11 @@ data = build(n)
 gc.collect()
 gc.disable()  # (both sides alike: the collector's pauses are noise here)
 start = time.perf_counter()
-if mode == "freeze":
+if mode.startswith("freeze"):
     from immutable import freeze, is_frozen
+    if mode == "freeze-python":  # (the pure-Python twins of the C loops: a machine without them)
+        from pyrona.runtime import freezing
+        freezing.take_plain, freezing.children = freezing._take_plain_py, freezing._children_py
     freeze(data)
     assert is_frozen(data[-1]["point"].history)
 else:
@@ -65,17 +71,20 @@ def main() -> None:
         program.write_text(PROGRAM, encoding="utf-8")
         pyrona = [sys.executable, "-m", "pyrona", "run"]
         plain = [sys.executable]
-        freeze_times, pickle_times = [], []
-        for _ in range(args.runs):  # interleaved, so a busy moment hits both sides
+        freeze_times, pure_times, pickle_times = [], [], []
+        for _ in range(args.runs):  # interleaved, so a busy moment hits all sides
             freeze_times.append(one_run(pyrona, "freeze", args.records, program))
+            pure_times.append(one_run(pyrona, "freeze-python", args.records, program))
             pickle_times.append(one_run(plain, "pickle", args.records, program))
     objects = 5 * args.records + 1
-    f, p = statistics.median(freeze_times), statistics.median(pickle_times)
+    f, pure, p = (statistics.median(t) for t in (freeze_times, pure_times, pickle_times))
     print(f"{args.records:,} records, {objects:,} objects, Python {sys.version.split()[0]}, "
-          f"median of {args.runs} runs each")
-    print(f"  freeze under pyrona run     {f:7.3f} s  ({f / objects * 1e9:5.0f} ns per object)")
-    print(f"  pickle round trip (python)  {p:7.3f} s  ({p / objects * 1e9:5.0f} ns per object)")
-    print(f"  freeze / pickle             {f / p:7.2f}")
+          f"median of {args.runs} runs each, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"  freeze under pyrona run              {f:7.3f} s  ({f / objects * 1e9:5.0f} ns per object)")
+    print(f"  the same, pure-Python loops          {pure:7.3f} s  "
+          f"({pure / objects * 1e9:5.0f} ns per object)")
+    print(f"  pickle round trip (python)           {p:7.3f} s  ({p / objects * 1e9:5.0f} ns per object)")
+    print(f"  freeze / pickle                      {f / p:7.2f}   (pure-Python loops: {pure / p:.2f})")
 
 
 if __name__ == "__main__":

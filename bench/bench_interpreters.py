@@ -1,10 +1,14 @@
 """Sub-interpreters over frozen data: speed-up of a CPU-bound map, and the cost of sending
 frozen data by copy.
 
-1. `score` (bench/programs/frozen_cpu.py) over frozen records cut into chunks: in this
-   interpreter one chunk after another, on 2 threads of this interpreter (one GIL), and in
-   2 sub-interpreters with `pyrona.interpreters.parallel_map` (a GIL each; their start-up
-   and the copies of the chunks included). Medians of --runs, side by side, in one run.
+1. `score` (bench/programs/frozen_cpu.py: seconds of integer hashing) over RECORDS frozen
+   records cut into CHUNKS tuples: in this interpreter one chunk after another, on 2
+   threads of this interpreter (one GIL), and in 2 sub-interpreters (a GIL each):
+   through an `InterpreterPool` started beforehand (kept between maps), and through
+   `parallel_map` starting its own (start-up included). Then what a message per item
+   would cost (chunksize 1) against the default chunks. Medians of --runs, side by side
+   in one run, with the machine's load average (it is shared: other processes take
+   cores too) and CPU/wall (above 1: work ran in parallel).
 2. Sending frozen data by copy: freeze N records (N lists of a str and an int: ~3N
    objects), then pack them (the send check and pickle), unpack them as a receiver does
    (unpickle, then freeze the copy again), and a real round trip to a sub-interpreter
@@ -12,7 +16,7 @@ frozen data by copy.
    the CPython prototype's figures for 1M items (freezing 48-223 ms, pickling and
    unpickling 75-2,377 ms).
 
-    .venv/bin/python bench/bench_interpreters.py [--runs N] [--records N] [--send N]
+    .venv/bin/python bench/bench_interpreters.py [--runs N] [--records N] [--chunks N] [--send N]
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "programs"))
 import frozen_cpu  # noqa: E402  (after the path: it is sent to the workers by name)
 
 from pyrona import freeze  # noqa: E402
-from pyrona.interpreters import Interpreter, parallel_map  # noqa: E402
+from pyrona.interpreters import Interpreter, InterpreterPool, parallel_map  # noqa: E402
 from pyrona.runtime.sending import pack, unpack  # noqa: E402
 from pyrona.runtime.state import RUNTIME  # noqa: E402
 
@@ -51,45 +55,68 @@ def timed(runs: int, work) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
-def speedup(runs: int, records: int) -> None:
+def load() -> str:
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+
+
+def speedup(runs: int, records: int, chunk_count: int) -> None:
     data = frozen_cpu.make_records(records)
-    half = len(data) // 2
-    chunks = freeze([tuple(data[:half]), tuple(data[half:])])
+    size = -(-len(data) // chunk_count)
+    chunks = freeze([tuple(data[i:i + size]) for i in range(0, len(data), size)])
     expected = [frozen_cpu.score(c) for c in chunks]
+    halves = (chunks[: len(chunks) // 2], chunks[len(chunks) // 2:])
 
     def one() -> None:
         assert [frozen_cpu.score(c) for c in chunks] == expected
 
     def threads() -> None:
-        out = [0, 0]
+        out: list[list[int]] = [[], []]
 
         def run(i: int) -> None:
-            out[i] = frozen_cpu.score(chunks[i])
+            out[i] = [frozen_cpu.score(c) for c in halves[i]]
 
         ts = [threading.Thread(target=run, args=(i,)) for i in range(2)]
         for t in ts:
             t.start()
         for t in ts:
             t.join()
-        assert out == expected
+        assert out[0] + out[1] == expected
 
-    def interpreters() -> None:
+    def fresh_interpreters() -> None:
         assert parallel_map(frozen_cpu.score, chunks, interpreters=2) == expected
 
     def start_only() -> None:
-        for _ in range(2):
-            Interpreter().close()
+        InterpreterPool(2).close()
 
-    rows = [("1 interpreter, sequential", timed(runs, one)),
-            ("2 threads, 1 interpreter", timed(runs, threads)),
-            ("2 sub-interpreters (parallel_map)", timed(runs, interpreters)),
-            ("  of which: starting 2 interpreters", timed(runs, start_only))]
-    base = rows[0][1][0]
-    print(f"CPU-bound map over {records:,} frozen records in 2 chunks (medians of {runs}; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
-    for name, (wall, cpu) in rows:
-        ratio = "" if name.startswith(" ") else f"x{base / wall:5.2f} vs sequential"
-        print(f"  {name:<38} {wall * 1000:9.1f} ms   {ratio:<20}   CPU/wall {cpu / wall:4.2f}")
+    print(f"CPU-bound map over {records:,} frozen records in {len(chunks)} chunks (medians of {runs}; "
+          f"{load()} at the start):")
+    with InterpreterPool(2) as pool:
+        def pooled() -> None:
+            assert pool.map(frozen_cpu.score, chunks) == expected
+
+        rows = [("1 interpreter, sequential", timed(runs, one)),
+                ("2 threads, 1 interpreter", timed(runs, threads)),
+                ("2 sub-interpreters, pool started before", timed(runs, pooled)),
+                ("2 sub-interpreters, parallel_map cold", timed(runs, fresh_interpreters)),
+                ("  of which: starting 2 interpreters", timed(runs, start_only))]
+        base = rows[0][1][0]
+        for name, (wall, cpu) in rows:
+            ratio = "" if name.startswith(" ") else f"x{base / wall:5.2f} vs sequential"
+            print(f"  {name:<42} {wall * 1000:9.1f} ms   {ratio:<20}   CPU/wall {cpu / wall:4.2f}")
+        few = data[: min(len(data), 2_000)]
+        want = [frozen_cpu.score_one(r) for r in few]
+
+        def per_item() -> None:
+            assert pool.map(frozen_cpu.score_one, few, chunksize=1) == want
+
+        def chunked() -> None:
+            assert pool.map(frozen_cpu.score_one, few) == want
+
+        item_wall, chunk_wall = timed(runs, per_item)[0], timed(runs, chunked)[0]
+        print(f"  {len(few):,} records mapped one by one in the pool: a message per item "
+              f"{item_wall * 1000:8.1f} ms ({item_wall / len(few) * 1e6:5.1f} us per item); "
+              f"default chunks (8) {chunk_wall * 1000:8.1f} ms")
+    print(f"  ({load()} at the end)")
 
 
 def sending(runs: int, count: int) -> None:
@@ -116,10 +143,11 @@ def sending(runs: int, count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--records", type=int, default=200_000, help="records of the CPU-bound map")
+    parser.add_argument("--records", type=int, default=1_000_000, help="records of the CPU-bound map")
+    parser.add_argument("--chunks", type=int, default=16, help="frozen tuples the records are cut into")
     parser.add_argument("--send", type=int, default=333_334, help="records sent by copy (3 objects each)")
     args = parser.parse_args()
-    speedup(args.runs, args.records)
+    speedup(args.runs, args.records, args.chunks)
     sending(args.runs, args.send)
 
 

@@ -47,3 +47,13 @@ def interpreter_local_there(local: InterpreterLocal) -> str:
 
 def square(n: int) -> int:
     return n * n
+
+
+#: How many calls this interpreter ran (each interpreter has its own: a pool keeps it).
+_calls = 0
+
+
+def calls_here(_item: object) -> int:
+    global _calls
+    _calls += 1
+    return _calls

@@ -22,6 +22,14 @@ from pyrona.runtime.regions import region_of
 from pyrona.runtime.state import RUNTIME
 from pyrona.runtime.stores import delete_item, method, store_attr, store_item
 
+from freeze_walks import WALKS, use_walk
+
+@pytest.fixture(autouse=True, params=sorted(WALKS))
+def walk(request, monkeypatch):
+    """Every test twice: with freeze's C loops and with their pure-Python twins."""
+    use_walk(request.param, monkeypatch)
+    return request.param
+
 
 def test_freeze_is_deep_through_containers_and_instances():
     class Point:

@@ -42,6 +42,15 @@ from pyrona.instrument.rewrite import compile_program
 from pyrona.runtime.functions import detached_twin
 from pyrona.runtime.stores import method, store_attr, store_item
 
+from freeze_walks import WALKS, use_walk
+
+
+@pytest.fixture(autouse=True, params=sorted(WALKS))
+def walk(request, monkeypatch):
+    """Every test twice: with freeze's C loops and with their pure-Python twins."""
+    use_walk(request.param, monkeypatch)
+    return request.param
+
 
 def program(source: str) -> dict:
     """Run `source` rewritten, as `pyrona run` would; returns its globals."""

@@ -8,11 +8,20 @@ or raises and leaves every object's frozen state as it was.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pyrona.immutable import FREEZABLE_EXPLICIT, FREEZABLE_NO, freeze, is_frozen, set_freezable
 from pyrona.runtime.state import RUNTIME
+
+from freeze_walks import WALKS, use_walk
+
+@pytest.fixture(autouse=True, params=sorted(WALKS))
+def walk(request, monkeypatch):
+    """Every test twice: with freeze's C loops and with their pure-Python twins."""
+    use_walk(request.param, monkeypatch)
+    return request.param
 
 
 class Node:

@@ -14,7 +14,7 @@ import pytest
 
 from pyrona import Cown, Region, SendError, freeze, isfrozen
 from pyrona.immutable import InterpreterLocal, SharedField
-from pyrona.interpreters import Interpreter, InterpreterFailed, parallel_map
+from pyrona.interpreters import Interpreter, InterpreterFailed, InterpreterPool, parallel_map
 from pyrona.runtime.state import RUNTIME
 
 
@@ -115,6 +115,27 @@ def test_parallel_map_keeps_the_order_and_refuses_before_starting():
     assert parallel_map(work.square, range(7), interpreters=2) == [n * n for n in range(7)]
     with pytest.raises(SendError):
         parallel_map(work.square, [1, [2]], interpreters=2)
+    assert parallel_map(work.square, [], interpreters=2) == []
+
+
+def test_a_pool_keeps_its_interpreters_between_maps_and_sends_chunks(monkeypatch):
+    sent: list[str] = []
+    monkeypatch.setattr(RUNTIME, "listener",
+                        lambda kind, **details: sent.append(details["message"]) if kind == "sent" else None)
+    with InterpreterPool(1) as pool:
+        assert pool.map(work.calls_here, range(5), chunksize=2) == [1, 2, 3, 4, 5]
+        # the same interpreter, still running: its count goes on
+        assert pool.map(work.calls_here, "abc") == [6, 7, 8]
+        assert parallel_map(work.square, range(4), pool=pool, chunksize=3) == [0, 1, 4, 9]
+        with pytest.raises(ValueError, match="chunksize"):
+            pool.map(work.square, [1], chunksize=0)
+        region = Region(values=[1])
+        with pytest.raises(SendError, match="Interpreter.call"):
+            pool.map(work.square, [region])
+        assert pool.map(work.calls_here, [None]) == [9]  # (the refusals sent nothing)
+    # one message per chunk: 2 + 2 + 1 items, then (by default, 4 chunks per interpreter) 1 + 1 + 1
+    assert [m.split(" items")[0] for m in sent[:6]] == ["2", "2", "1", "1", "1", "1"]
+    assert len(sent) == 9 and pool.workers == []
 
 
 PROGRAM = textwrap.dedent('''

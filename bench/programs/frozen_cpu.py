@@ -22,3 +22,8 @@ def score(chunk: tuple | list) -> int:
 
 def size_of(data: list) -> int:
     return len(data)
+
+
+def score_one(record: tuple[str, int]) -> int:
+    """`score` of one record (mapped item by item: the cost of a message per item)."""
+    return score((record,))

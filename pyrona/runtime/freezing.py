@@ -7,6 +7,10 @@ frozen, an explicit-only object reached indirectly, a hook that raises) raises b
 a single object was marked, so nothing changes. Then the commit marks everything
 found frozen, detaches the functions and turns the modules into proxies. A freeze
 called by a hook is a freeze of its own: it stays done if the outer one fails.
+
+The walk's two hot loops (plain lists, dicts and instances of a level; the next level's
+references) run in C when the install built `_freezewalk.c`, else as their pure-Python
+twins here (`_take_plain_py`, `_children_py`): same plan, same order.
 """
 
 from __future__ import annotations
@@ -230,18 +234,8 @@ def _walk(plan: FreezePlan, stack: list[Any], visiting: list[Any], through_code:
                         if target is not None:
                             push(target)
             obj = None
-            if bulk:  # (lists, tuples, sets: gc sees exactly their items)
-                # gc visits a list's items last to first: reversed twice, every item comes
-                # in order (a list's items are visited in order, as the prototype does)
-                refs = gc.get_referents(*reversed(bulk))
-                refs.reverse()
-                extend(compress(refs, map(_KEEP.__getitem__, map(type, refs))))
-            if dicts:  # (not gc: an instance's dict may keep its values in the instance)
-                refs = list(chain.from_iterable(map(dict.values, dicts)))
-                # the keys are nearly always strs: looked at one by one only when some are not
-                if not _PLAIN_VALUES.issuperset(map(type, chain.from_iterable(dicts))):
-                    refs.extend(chain.from_iterable(dicts))
-                extend(compress(refs, map(_KEEP.__getitem__, map(type, refs))))
+            if bulk or dicts:
+                extend(children(bulk, dicts, _KEEP))
             level = following
     except BaseException:
         visiting[0] = obj
@@ -260,14 +254,10 @@ def _take_plain(plan: FreezePlan, level: list[Any], ids: list[int], following: l
     """Find, in bulk, the objects of a level that need no check of their own: builtin
     lists, sets and dicts, and plain instances, of types with no status and no hook (and
     no object with a status: the caller checked the table). Their items go to `bulk`
-    and `dicts`. Returns the rest of the level and their ids, for the object-by-object loop.
-
-    Each step is a C loop over the level (group by type, drop what was found, mark the
-    rest found), not a Python step per object: this is most of a data graph."""
+    and `dicts`. Returns the rest of the level and their ids, for the object-by-object loop."""
     tinfo = plan.types
-    kinds = set(map(type, level))
     plain: dict[type, int] = {}
-    for t in kinds:
+    for t in set(map(type, level)):
         info = tinfo.get(t)
         if info is None:
             info = tinfo[t] = _type_info(plan, t, following)
@@ -275,7 +265,21 @@ def _take_plain(plan: FreezePlan, level: list[Any], ids: list[int], following: l
             plain[t] = info[0]
     if not plain:
         return level, ids
-    if len(plain) == len(kinds):
+    return take_plain(level, ids, plan, plain, RUNTIME.places, ATTR, bulk, dicts)
+
+
+def _take_plain_py(level: list[Any], ids: list[int], found: FreezePlan, plain: dict[type, int],
+                   places: dict[int, Any], attr: str, bulk: list[Any],
+                   dicts: list[dict]) -> tuple[list[Any], list[int]]:
+    """_take_plain's work (twin of `_freezewalk.take_plain`, used when that is not built):
+    mark the level's objects of a `plain` type found, lists (and sets...) first, then
+    dicts, then instances and their `__dict__`s; each once, in the level's order. The
+    rest of the level comes back in its order, then the instances if one of them is not
+    plain (a status of its own, or a `__dict__` frozen or placed apart from it).
+
+    Each step is a C loop over the level (group by type, drop what was found, mark the
+    rest found), not a Python step per object: this is most of a data graph."""
+    if len(plain) == len(set(map(type, level))):
         rest: list[Any] = []
         rest_ids: list[int] = []
     else:
@@ -283,7 +287,9 @@ def _take_plain(plan: FreezePlan, level: list[Any], ids: list[int], following: l
         others = list(map(not_, mine))
         rest, rest_ids = list(compress(level, others)), list(compress(ids, others))
         level, ids = list(compress(level, mine)), list(compress(ids, mine))
-    for how in set(plain.values()):
+    for how in (_ITEMS, _DICT, _INSTANCE):
+        if how not in plain.values():
+            continue
         if len(plain) == 1:
             group, gids = level, ids
         else:
@@ -291,20 +297,42 @@ def _take_plain(plan: FreezePlan, level: list[Any], ids: list[int], following: l
             group, gids = list(compress(level, mine)), list(compress(ids, mine))
         if how == _INSTANCE:
             own = list(map(_dict_of, group))
-            # an instance with a status of its own, or whose __dict__ was frozen or placed
-            # apart from it: object by object
-            placed_apart = not RUNTIME.places.keys().isdisjoint(map(id, own))
-            if placed_apart or any(map(dict.__contains__, own, repeat(ATTR))):
+            if (not all(type(d) is dict for d in own) or not places.keys().isdisjoint(map(id, own))
+                    or any(map(dict.__contains__, own, repeat(attr)))):
                 rest.extend(group)
                 rest_ids.extend(gids)
                 continue
-            fresh = _claim(plan, gids, group)
+            fresh = _claim(found, gids, group)
             if fresh is not group:
                 own = list(map(_dict_of, fresh))
-            dicts.extend(_claim(plan, list(map(id, own)), own))  # (unless met already as a dict)
+            dicts.extend(_claim(found, list(map(id, own)), own))  # (unless met already as a dict)
         else:
-            (bulk if how == _ITEMS else dicts).extend(_claim(plan, gids, group))
+            (bulk if how == _ITEMS else dicts).extend(_claim(found, gids, group))
     return rest, rest_ids
+
+
+def _children_py(bulk: list[Any], dicts: list[dict], keep: dict[type, bool]) -> list[Any]:
+    """What the walk looks at next (twin of `_freezewalk.children`): the items of `bulk`
+    (their referents as gc sees them, in order), the values of `dicts`, then their keys
+    when one is not a plain value; those of a type `keep` maps to False left out."""
+    refs: list[Any] = []
+    if bulk:  # (lists, tuples, sets: gc sees exactly their items)
+        # gc visits a list's items last to first: reversed twice, every item comes
+        # in order (a list's items are visited in order, as the prototype does)
+        refs = gc.get_referents(*reversed(bulk))
+        refs.reverse()
+    if dicts:  # (not gc: an instance's dict may keep its values in the instance)
+        refs.extend(chain.from_iterable(map(dict.values, dicts)))
+        # the keys are nearly always strs: looked at one by one only when some are not
+        if not _PLAIN_VALUES.issuperset(map(type, chain.from_iterable(dicts))):
+            refs.extend(chain.from_iterable(dicts))
+    return list(compress(refs, map(keep.__getitem__, map(type, refs))))
+
+
+try:  # (the same two loops in C, when the install built them: see _freezewalk.c)
+    from ._freezewalk import children, take_plain
+except ImportError:
+    take_plain, children = _take_plain_py, _children_py
 
 
 def _claim(found: FreezePlan, ids: list[int], objs: list[Any]) -> list[Any]:

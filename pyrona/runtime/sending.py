@@ -86,6 +86,12 @@ def pack(obj: Any) -> tuple[bytes, RegionMeta | None]:
     """The bytes that carry `obj` to another interpreter (checked first: SendError), and
     the region moved, if any (the caller ends it with `moved_away` once the bytes left)."""
     region = check_send(obj)
+    return pickled(obj, region), region
+
+
+def pickled(obj: Any, region: RegionMeta | None = None) -> bytes:
+    """pack's bytes without its check: for a caller that checked every part of `obj` with
+    check_send already (a map's chunk of items: not walked twice)."""
     buffer = io.BytesIO()
     pickler = _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     try:
@@ -94,7 +100,7 @@ def pack(obj: Any) -> tuple[bytes, RegionMeta | None]:
         raise SendError(f"Cannot send {describe(obj)}: it cannot be copied ({exc}); functions and "
                         "classes are sent by name, so they must be defined at a module's top level",
                         target=obj) from exc
-    return buffer.getvalue(), region
+    return buffer.getvalue()
 
 
 def pack_function(func: Any) -> bytes:
