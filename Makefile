@@ -4,15 +4,16 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 
 NPM_STAMP := node_modules/.installed
-#: Debian packages the tests and the sandbox need (installed when missing, as root).
-SYSTEM_PACKAGES := chromium bubblewrap postgresql
-SYSTEM_COMMANDS := chromium bwrap
+#: Debian packages the tests and the sandbox need (installed when missing, as root);
+#: gcc builds the C loops at install (without it they fall back to pure Python).
+SYSTEM_PACKAGES := chromium bubblewrap postgresql gcc
+SYSTEM_COMMANDS := chromium bwrap gcc
 
 .PHONY: setup system-packages test serve bench dist clean
 
 # Bytecode of our own modules, even where PYTHONDONTWRITEBYTECODE is set:
 # compiling them at every start would cost more than a program's checks.
-setup: $(STAMP) $(NPM_STAMP)
+setup: system-packages $(STAMP) $(NPM_STAMP)
 	@$(VENV)/bin/python -m compileall -q pyrona tracer server
 
 # Browser libraries (mermaid) from npm, served by our own server.
