@@ -17,7 +17,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
@@ -64,4 +65,23 @@ class BuildWithAssets(build_py):
                 self.copy_file(str(file), str(share / target / file.name))
 
 
-setup(cmdclass={"build_py": BuildWithAssets})
+#: The LINE callback's common case in C (tracer/_speedups.c), built from source with the
+#: machine's compiler. Optional: without a compiler (or if it fails) the install goes on
+#: and the tracer runs its pure-Python callback (`pyrona.tracer.line.SPEEDUPS` says which).
+SPEEDUPS = Extension("pyrona.tracer._speedups", ["tracer/_speedups.c"], optional=True)
+
+
+class BuildOptional(build_ext):
+    """build_ext that says plainly when the accelerator could not be built."""
+
+    def build_extension(self, ext: Extension) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as error:  # (a missing compiler raises setuptools' own errors)
+            print(f"note: {ext.name} not built ({error}); the tracer uses its pure-Python "
+                  "LINE callback", flush=True)
+            if not ext.optional:
+                raise
+
+
+setup(cmdclass={"build_py": BuildWithAssets, "build_ext": BuildOptional}, ext_modules=[SPEEDUPS])
