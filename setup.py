@@ -68,7 +68,8 @@ class BuildWithAssets(build_py):
 #: The LINE callback's common case in C (tracer/_speedups.c), built from source with the
 #: machine's compiler. Optional: without a compiler (or if it fails) the install goes on
 #: and the tracer runs its pure-Python callback (`pyrona.tracer.line.SPEEDUPS` says which).
-SPEEDUPS = Extension("pyrona.tracer._speedups", ["tracer/_speedups.c"], optional=True)
+SPEEDUPS = Extension("pyrona.tracer._speedups", ["tracer/_speedups.c"], optional=True,
+                     extra_compile_args=["-g0"])  # (no debug info: it would name the build folders)
 
 
 class BuildOptional(build_ext):
