@@ -20,6 +20,7 @@ default when it was built) and with the pure-Python callback (PYRONA_PURE_PYTHON
    `pyrona run` against plain on the store-heavy program.
 
     .venv/bin/python bench/bench_real_programs.py [--runs N] [--only NAME,...] [--skip-walk] [--memory]
+        [--only-memory] [--only-loop]
 """
 
 from __future__ import annotations
@@ -214,11 +215,15 @@ def main() -> None:
     parser.add_argument("--skip-walk", action="store_true", help="leave out the list walk")
     parser.add_argument("--memory", action="store_true", help="the tracer's own memory at 1M steps")
     parser.add_argument("--only-memory", action="store_true", help="that alone")
+    parser.add_argument("--only-loop", action="store_true", help="the 1M-line loop alone")
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(CALLS)
     tmp = Path(tempfile.mkdtemp(prefix="pyrona-bench-"))
     try:
         print(f"medians of {args.runs} runs, whole process, alternating")
+        if args.only_loop:
+            loop(tmp, args.runs)
+            return
         if args.memory or args.only_memory:
             memory(tmp, args.runs, names)
         if args.only_memory:
