@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 STAMP := $(VENV)/.installed
+SPEEDUPS_STAMP := $(VENV)/.speedups
 
 NPM_STAMP := node_modules/.installed
 #: Debian packages the tests and the sandbox need (installed when missing, as root);
@@ -13,8 +14,14 @@ SYSTEM_COMMANDS := chromium bwrap gcc
 
 # Bytecode of our own modules, even where PYTHONDONTWRITEBYTECODE is set:
 # compiling them at every start would cost more than a program's checks.
-setup: system-packages $(STAMP) $(NPM_STAMP)
+setup: system-packages $(STAMP) $(NPM_STAMP) $(SPEEDUPS_STAMP)
 	@$(VENV)/bin/python -m compileall -q pyrona tracer server
+
+# The tracer's C accelerator (optional: without a compiler the install says so and goes on),
+# rebuilt when its source changes.
+$(SPEEDUPS_STAMP): $(STAMP) tracer/_speedups.c setup.py
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
 
 # Browser libraries (mermaid) from npm, served by our own server.
 $(NPM_STAMP): package.json package-lock.json

@@ -18,6 +18,7 @@ import subprocess
 from pathlib import Path
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
@@ -64,10 +65,27 @@ class BuildWithAssets(build_py):
                 self.copy_file(str(file), str(share / target / file.name))
 
 
-#: freeze's hot loops in C, built with the machine's compiler; optional: without it (no
-#: compiler, a failed build) pyrona runs their pure-Python twins (pyrona/runtime/freezing.py)
-#: (no debug information: it would name the folder it was built in)
+#: C loops built with the machine's compiler; each optional: without it (no compiler, a
+#: failed build) the install goes on and pyrona runs the pure-Python twin. No debug
+#: information: it would name the folder it was built in.
+#: - freeze's hot loops (pyrona/runtime/_freezewalk.c; twins in pyrona/runtime/freezing.py)
+#: - the LINE callback's common case (tracer/_speedups.c; `pyrona.tracer.line.SPEEDUPS` says which runs)
 FREEZE_WALK = Extension("pyrona.runtime._freezewalk", ["pyrona/runtime/_freezewalk.c"], optional=True,
                         extra_compile_args=["-g0"])
+SPEEDUPS = Extension("pyrona.tracer._speedups", ["tracer/_speedups.c"], optional=True,
+                     extra_compile_args=["-g0"])
 
-setup(cmdclass={"build_py": BuildWithAssets}, ext_modules=[FREEZE_WALK])
+
+class BuildOptional(build_ext):
+    """build_ext that says plainly when an accelerator could not be built."""
+
+    def build_extension(self, ext: Extension) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as error:  # (a missing compiler raises setuptools' own errors)
+            print(f"note: {ext.name} not built ({error}); pyrona runs its pure-Python twin", flush=True)
+            if not ext.optional:
+                raise
+
+
+setup(cmdclass={"build_py": BuildWithAssets, "build_ext": BuildOptional}, ext_modules=[FREEZE_WALK, SPEEDUPS])

@@ -1,9 +1,17 @@
 """The tracer on real programs and at scale, side by side in one run (medians).
 
+Times are CPU seconds (user + system) of the whole process: the machine is shared, and
+a loaded machine stretches wall time many times over while CPU time stays put. `pyrona
+trace` runs twice side by side: with the C accelerator of the LINE callback ("C", the
+default when it was built) and with the pure-Python callback (PYRONA_PURE_PYTHON=1).
+
 1. pyperformance's programs (bench/real_programs.py fetches them from PyPI into a
    cache): plain Python, the no-op floor (bench/noop_tracer.py) and `pyrona trace`;
    µs per step, the ratio to the floor, bytes stored per step, peak RSS, and the
    tracer's own memory (peak RSS traced minus plain).
+1b. (--memory) The tracer's own memory at 1,000,000 steps: each program at a size that
+   runs past 1M steps, traced with the 1M cap, three runs each: peak RSS of each traced
+   run minus the untraced program's, and its spread across the runs.
 2. A cursor walking a linked list of 100 ... 100,000 nodes: µs per step of the walk
    alone (a traced run with the walk minus one without, per step of the difference).
 3. The 1M-line loop against the floor, with the step cap shown (a capped run would
@@ -11,7 +19,8 @@
 4. Start-up of `pyrona trace` on an empty program against plain Python, and
    `pyrona run` against plain on the store-heavy program.
 
-    .venv/bin/python bench/bench_real_programs.py [--runs N] [--only NAME,...] [--skip-walk]
+    .venv/bin/python bench/bench_real_programs.py [--runs N] [--only NAME,...] [--skip-walk] [--memory]
+        [--only-memory] [--only-loop]
 """
 
 from __future__ import annotations
@@ -23,7 +32,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from pyrona.tracer.store import TraceStore
@@ -57,22 +65,26 @@ for _ in range({repeats}):
 """
 
 
-def run(cmd: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KB) of one process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+#: the environment of each way of tracing
+PATHS = {"C": {**os.environ, "PYRONA_PURE_PYTHON": "0"}, "pure": {**os.environ, "PYRONA_PURE_PYTHON": "1"}}
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
+    """CPU seconds (user + system) and peak RSS (KB) of one process."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _pid, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}")
-    return elapsed, usage.ru_maxrss
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
-def traced(program: Path, db: Path) -> tuple[float, int, int, str, int]:
-    """Seconds, peak RSS, steps, truncation reason and store bytes of one `pyrona trace`."""
+def traced(program: Path, db: Path, path: str = "C",
+           max_steps: int = 0) -> tuple[float, int, int, str, int]:
+    """CPU seconds, peak RSS, steps, truncation reason and store bytes of one `pyrona trace`."""
     for old in db.parent.glob(db.name + "*"):
         old.unlink()
-    seconds, rss = run([PYRONA, "trace", str(program), "--db", str(db), "--max-steps", str(MAX_STEPS)])
+    seconds, rss = run([PYRONA, "trace", str(program), "--db", str(db), "--max-steps",
+                        str(max_steps or MAX_STEPS)], PATHS[path])
     store = TraceStore(db)
     info = store.traces()[-1]
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -83,13 +95,14 @@ def traced(program: Path, db: Path) -> tuple[float, int, int, str, int]:
 
 def real_programs(tmp: Path, runs: int, names: list[str]) -> None:
     programs = write_programs(tmp / "programs", "bench", names)
-    print(f"== pyperformance {', '.join(names)} (bench sizes: bench/real_programs.py)")
-    print(f"{'program':14} {'steps':>9} {'plain s':>8} {'floor s':>8} {'trace s':>8} {'/floor':>7} "
-          f"{'µs/step':>8} {'B/step':>7} {'RSS MB':>7} {'own MB':>7} {'own/1M':>7}  cap")
-    per_step, per_byte = [], []
+    print(f"== pyperformance {', '.join(names)} (bench sizes: bench/real_programs.py); CPU seconds")
+    print(f"{'program':14} {'steps':>9} {'plain s':>8} {'floor s':>8} {'C s':>7} {'pure s':>7} "
+          f"{'C/floor':>8} {'C µs':>6} {'pure µs':>7} {'pure/C':>6} {'B/step':>7} {'RSS MB':>7} "
+          f"{'own MB':>7}  cap")
+    per_step, per_step_pure, per_byte = [], [], []
     for name, program in programs.items():
-        plain, floor, trace, rss_plain, rss_trace = [], [], [], [], []
-        for _ in range(runs):
+        plain, floor, trace, pure, rss_plain, rss_trace = [], [], [], [], [], []
+        for _ in range(runs):  # (alternating: load that comes and goes hits each alike)
             seconds, rss = run([sys.executable, str(program)])
             plain.append(seconds)
             rss_plain.append(rss)
@@ -97,17 +110,46 @@ def real_programs(tmp: Path, runs: int, names: list[str]) -> None:
             seconds, rss, steps, cut, size = traced(program, tmp / f"{name}.db")
             trace.append(seconds)
             rss_trace.append(rss)
-        t, f = statistics.median(trace), statistics.median(floor)
+            pure.append(traced(program, tmp / f"{name}.db", "pure")[0])
+        t, f, tp = statistics.median(trace), statistics.median(floor), statistics.median(pure)
         own = (statistics.median(rss_trace) - statistics.median(rss_plain)) / 1024
-        us = t / steps * 1e6
+        us, us_pure = t / steps * 1e6, tp / steps * 1e6
         per_step.append(us)
+        per_step_pure.append(us_pure)
         per_byte.append(size / steps)
-        spread = f"(own RSS {min(rss_trace) / 1024:.0f}-{max(rss_trace) / 1024:.0f})"
-        print(f"{name:14} {steps:>9,} {statistics.median(plain):8.3f} {f:8.3f} {t:8.3f} {t / f:6.1f}x "
-              f"{us:8.2f} {size / steps:7.1f} {statistics.median(rss_trace) / 1024:7.0f} {own:7.0f} "
-              f"{own * 1e6 / steps:7.0f}  {cut or 'none'} {spread}")
-    print(f"median {statistics.median(per_step):.2f} µs/step (target ≤ 5), max {max(per_step):.2f} (≤ 12); "
+        print(f"{name:14} {steps:>9,} {statistics.median(plain):8.3f} {f:8.3f} {t:7.3f} {tp:7.3f} "
+              f"{t / f:7.1f}x {us:6.2f} {us_pure:7.2f} {tp / t:5.2f}x {size / steps:7.1f} "
+              f"{statistics.median(rss_trace) / 1024:7.0f} {own:7.0f}  {cut or 'none'}")
+    print(f"C: median {statistics.median(per_step):.2f} µs/step (target ≤ 5), "
+          f"max {max(per_step):.2f} (≤ 12); pure Python: median {statistics.median(per_step_pure):.2f}, "
+          f"max {max(per_step_pure):.2f}; "
           f"median {statistics.median(per_byte):.1f} B/step (≤ 64), max {max(per_byte):.1f} (≤ 120)")
+
+
+def memory(tmp: Path, runs: int, names: list[str]) -> None:
+    """The tracer's own memory at 1M steps: peak RSS traced minus untraced, run by run."""
+    cap = 1_000_000
+    programs = write_programs(tmp / "million", "million", names)
+    print(f"\n== the tracer's own memory at {cap:,} steps (cap {cap:,}; {runs} runs each): peak RSS of "
+          "`pyrona trace` minus the untraced program's (target < 300 MB, within ±20 % across runs)")
+    print(f"{'program':14} {'steps':>9} {'plain MB':>8} {'own MB per run':>22} {'median':>7} "
+          f"{'spread':>7}  cap")
+    worst = 0.0
+    for name, program in programs.items():
+        plain, owns = [], []
+        steps, cut = 0, ""
+        for _ in range(runs):
+            plain.append(run([sys.executable, str(program)])[1])
+            _seconds, rss, steps, cut, _size = traced(program, tmp / f"m-{name}.db", max_steps=cap)
+            owns.append(rss)
+        base = statistics.median(plain)
+        owns = [(rss - base) / 1024 for rss in owns]
+        middle = statistics.median(owns)
+        spread = max(abs(o - middle) for o in owns) / middle * 100 if middle > 0 else 0.0
+        worst = max(worst, max(owns))
+        print(f"{name:14} {steps:>9,} {base / 1024:8.0f} {' '.join(f'{o:6.0f}' for o in owns):>22} "
+              f"{middle:7.0f} {spread:6.0f}%  {cut or 'not reached'}")
+    print(f"largest own memory of any run: {worst:.0f} MB (target < 300)")
 
 
 def list_walk(tmp: Path, runs: int) -> None:
@@ -135,15 +177,16 @@ def list_walk(tmp: Path, runs: int) -> None:
 
 def loop(tmp: Path, runs: int) -> None:
     program = HERE / "programs" / "loop_heavy.py"
-    floor, trace = [], []
+    floor, trace, pure = [], [], []
     for _ in range(runs):
         floor.append(run([sys.executable, NOOP, str(program)])[0])
         seconds, _rss, steps, cut, size = traced(program, tmp / "loop.db")
         trace.append(seconds)
-    t, f = statistics.median(trace), statistics.median(floor)
-    print(f"\n== the 1M-line loop: {steps:,} steps (cap {MAX_STEPS:,}: {cut or 'not reached'}), "
-          f"floor {f:.3f} s, trace {t:.3f} s = {t / f:.1f}x the floor (target ≤ 6x), "
-          f"{t / steps * 1e6:.2f} µs/step, {size / steps:.1f} B/step")
+        pure.append(traced(program, tmp / "loop.db", "pure")[0])
+    t, f, tp = statistics.median(trace), statistics.median(floor), statistics.median(pure)
+    print(f"\n== the 1M-line loop: {steps:,} steps (cap {MAX_STEPS:,}: {cut or 'not reached'}), CPU: "
+          f"floor {f:.3f} s, C {t:.3f} s = {t / f:.1f}x the floor (target ≤ 6x), pure Python {tp:.3f} s = "
+          f"{tp / f:.1f}x; C {t / steps * 1e6:.2f} µs/step, {size / steps:.1f} B/step")
 
 
 def startup(tmp: Path, runs: int) -> None:
@@ -170,11 +213,21 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--only", help="comma-separated program names (default: all)")
     parser.add_argument("--skip-walk", action="store_true", help="leave out the list walk")
+    parser.add_argument("--memory", action="store_true", help="the tracer's own memory at 1M steps")
+    parser.add_argument("--only-memory", action="store_true", help="that alone")
+    parser.add_argument("--only-loop", action="store_true", help="the 1M-line loop alone")
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(CALLS)
     tmp = Path(tempfile.mkdtemp(prefix="pyrona-bench-"))
     try:
         print(f"medians of {args.runs} runs, whole process, alternating")
+        if args.only_loop:
+            loop(tmp, args.runs)
+            return
+        if args.memory or args.only_memory:
+            memory(tmp, args.runs, names)
+        if args.only_memory:
+            return
         real_programs(tmp, args.runs, names)
         if not args.skip_walk:
             list_walk(tmp, args.runs)

@@ -2,9 +2,12 @@
 
 For a loop-heavy program (~1,000,000 line events), an object-graph-heavy one
 (~20,000 objects) and a small teaching program: plain Python, a no-op
-sys.monitoring LINE tracer (the floor), and `pyrona trace` (medians of
---runs runs). Then steps/s, bytes stored per step, peak RSS of the
-1,000,000-step trace, and the time to load a random step from the store.
+sys.monitoring LINE tracer (the floor), and `pyrona trace` with the C accelerator
+of its LINE callback and with the pure-Python one (PYRONA_PURE_PYTHON=1), medians
+of --runs runs. Times are CPU seconds (user + system) of the whole process: on a
+shared machine wall time stretches with the load, CPU time does not. Then steps/s,
+bytes stored per step, peak RSS of the 1,000,000-step trace, and the time to load
+a random step from the store.
 
     .venv/bin/python bench/bench_tracer.py [--runs N]
 """
@@ -44,10 +47,17 @@ print("RSS", out.steps, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def wall(cmd: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+#: the environment of each way of tracing (tracer/line.py)
+PATHS = {"C": {**os.environ, "PYRONA_PURE_PYTHON": "0"}, "pure": {**os.environ, "PYRONA_PURE_PYTHON": "1"}}
+
+
+def cpu(cmd: list[str], env: dict[str, str] | None = None) -> float:
+    """CPU seconds (user + system) of one process."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    return usage.ru_utime + usage.ru_stime
 
 
 def db_size(path: Path) -> int:
@@ -59,28 +69,31 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="pyrona-bench-"))
-    print(f"medians of {args.runs} runs, alternating; times in seconds")
-    print(f"{'program':22} {'steps':>9} {'plain':>7} {'floor':>7} {'trace':>7} {'/floor':>7} "
-          f"{'/plain':>7} {'µs/step':>8} {'steps/s':>9} {'B/step':>7}  cap")
+    print(f"medians of {args.runs} runs, alternating; CPU seconds")
+    print(f"{'program':22} {'steps':>9} {'plain':>7} {'floor':>7} {'C':>7} {'pure':>7} {'C/floor':>8} "
+          f"{'pure/fl':>8} {'/plain':>7} {'µs/step':>8} {'steps/s':>9} {'B/step':>7}  cap")
     for name, program in PROGRAMS.items():
-        times: dict[str, list[float]] = {"plain": [], "floor": [], "trace": []}
+        times: dict[str, list[float]] = {"plain": [], "floor": [], "C": [], "pure": []}
         steps = 0
         for run in range(args.runs):
             db = tmp / f"{program.stem}-{run}.db"
-            times["plain"].append(wall([sys.executable, str(program)]))
-            times["floor"].append(wall([sys.executable, str(HERE / "noop_tracer.py"), str(program)]))
-            times["trace"].append(wall([PYRONA, "trace", str(program), "--db", str(db),
-                                        "--max-steps", str(MAX_STEPS)]))
+            times["plain"].append(cpu([sys.executable, str(program)]))
+            times["floor"].append(cpu([sys.executable, str(HERE / "noop_tracer.py"), str(program)]))
+            for path, env in PATHS.items():
+                for old in tmp.glob(db.name + "*"):
+                    old.unlink()
+                times[path].append(cpu([PYRONA, "trace", str(program), "--db", str(db),
+                                        "--max-steps", str(MAX_STEPS)], env))
             store = TraceStore(db)
             steps = store.step_count(1)
             cut = store.trace(1).truncated or "not reached"
             store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             store.close()
             size = db_size(db)
-        plain, floor, trace = (statistics.median(times[k]) for k in ("plain", "floor", "trace"))
-        print(f"{name:22} {steps:>9,} {plain:7.3f} {floor:7.3f} {trace:7.3f} {trace / floor:6.1f}x "
-              f"{trace / plain:6.1f}x {trace / steps * 1e6:8.2f} {steps / trace:9,.0f} {size / steps:7.1f}"
-              f"  {cut}")
+        plain, floor, trace, pure = (statistics.median(times[k]) for k in ("plain", "floor", "C", "pure"))
+        print(f"{name:22} {steps:>9,} {plain:7.3f} {floor:7.3f} {trace:7.3f} {pure:7.3f} "
+              f"{trace / floor:7.1f}x {pure / floor:7.1f}x {trace / plain:6.1f}x {trace / steps * 1e6:8.2f} "
+              f"{steps / trace:9,.0f} {size / steps:7.1f}  {cut}")
 
     db = tmp / "rss.db"
     probe = subprocess.run([sys.executable, "-c", RSS_PROBE, str(PROGRAMS["loop-heavy"]), str(db)],

@@ -7,7 +7,7 @@ each program is written out as one file with `import pyperf` replaced by a
 stand-in whose Runner does nothing, its `__main__` block left to that stand-in,
 and one call of its benchmark function at a small size appended.
 
-    python bench/real_programs.py [--size bench|test] [DIR]   (writes the programs)
+    python bench/real_programs.py [--size bench|test|million] [DIR]   (writes the programs)
 """
 
 from __future__ import annotations
@@ -47,6 +47,20 @@ CALLS = {
     "spectral_norm": ("DEFAULT_N = 40\nbench_spectral_norm(1)", "DEFAULT_N = 3\nbench_spectral_norm(1)"),
     "hexiom": ("main(1, 25)", "main(1, 2)"),
     "fannkuch": ("fannkuch(7)", "fannkuch(4)"),
+}
+
+#: name -> a call that runs past 1,000,000 steps (the tracer's own memory at the 1M cap:
+#: bench_real_programs.py --memory)
+MILLION = {
+    "richards": _RICHARDS.format(count=4000) + "Richards().run(1)",
+    "deltablue": "delta_blue(600)",
+    "nqueens": "bench_n_queens(8)",
+    "generators": "for _ in tree(range(35000)):\n    pass",
+    "float": "benchmark(50000)",
+    "nbody": "bench_nbody(1, 'sun', 6000)",
+    "spectral_norm": "DEFAULT_N = 90\nbench_spectral_norm(1)",
+    "hexiom": "main(4, 25)",
+    "fannkuch": "fannkuch(8)",
 }
 
 #: What `import pyperf` becomes: a Runner whose methods do nothing, and the clock.
@@ -97,7 +111,7 @@ def source(name: str, size: str = "bench") -> str:
         text = archive.read(f"pyperformance/data-files/benchmarks/bm_{name}/run_benchmark.py").decode()
     if "import pyperf\n" not in text:
         raise ValueError(f"bm_{name}: no 'import pyperf' line to replace")
-    call = CALLS[name][0 if size == "bench" else 1]
+    call = MILLION[name] if size == "million" else CALLS[name][0 if size == "bench" else 1]
     # (a main block reading parsed options would fail on the stand-in's: it does not run)
     for guard in ('if __name__ == "__main__":', "if __name__ == '__main__':"):
         text = text.replace(guard, "if False:  # (pyperf's runner: not used)")

@@ -48,3 +48,24 @@ def store_location(backend: str, folder, request) -> str:
     if backend == "sqlite":
         return str(folder / "traces.db")
     return request.getfixturevalue("postgres").url()
+
+
+#: the two LINE callbacks: the C accelerator's ("c") and the pure-Python reference
+LINE_PATHS = ("c", "python")
+
+
+@pytest.fixture(params=LINE_PATHS)
+def line_path(request, monkeypatch) -> str:
+    """Runs a test under both LINE callbacks (tracer/line.py): monitors made during it use
+    that one. The C one missing fails in CI (it is built at install) and skips elsewhere."""
+    from pyrona.tracer import line
+
+    if request.param == "c":
+        if line.LineFast is None:
+            if os.environ.get("CI"):
+                pytest.fail(line.SPEEDUPS_MISSING)
+            pytest.skip(line.SPEEDUPS_MISSING)
+        monkeypatch.delenv(line.PURE_PYTHON_VAR, raising=False)
+    else:
+        monkeypatch.setenv(line.PURE_PYTHON_VAR, "1")
+    return request.param

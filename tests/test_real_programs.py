@@ -25,7 +25,8 @@ def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("name", list(CALLS))
-def test_real_program_verified_at_every_step(name: str, programs: dict[str, Path], tmp_path: Path) -> None:
+def test_real_program_verified_at_every_step(name: str, programs: dict[str, Path], tmp_path: Path,
+                                            line_path: str) -> None:
     store = TraceStore(tmp_path / "t.db")
     outcome = trace_program(programs[name], store, verify=True)
     info = store.trace(outcome.trace)

@@ -163,7 +163,7 @@ print("done")
     assert kept.dst == items.dst  # the returned list keeps its node
 
 
-def test_step_cap_truncates(store, tmp_path):
+def test_step_cap_truncates(store, tmp_path, line_path):
     program = tmp_path / "loop.py"
     program.write_text("total = 0\nfor i in range(1000):\n    total += i\n")
     outcome = trace_program(program, store, max_steps=100)
@@ -177,7 +177,7 @@ def test_step_cap_truncates(store, tmp_path):
     "    keep.append([i])\n",  # a list's new element (a hook's change)
     "    keep.append(make([i]))\n",  # a call's argument (a frame's start)
 ])
-def test_object_cap_truncates_wherever_the_object_comes_from(store, tmp_path, body):
+def test_object_cap_truncates_wherever_the_object_comes_from(store, tmp_path, body, line_path):
     program = tmp_path / "many.py"
     program.write_text("keep = []\nx = None\ndef make(n):\n    return [n]\nfor i in range(1000):\n" + body)
     outcome = trace_program(program, store, max_objects=100)
@@ -188,7 +188,7 @@ def test_object_cap_truncates_wherever_the_object_comes_from(store, tmp_path, bo
     assert 0 < len(last.nodes) <= 100
 
 
-def test_long_runs_of_a_changing_slot_read_back_at_every_step(store, tmp_path):
+def test_long_runs_of_a_changing_slot_read_back_at_every_step(store, tmp_path, line_path):
     source = """\
 from pyrona import Region
 r = Region()
@@ -215,7 +215,7 @@ for j in range(300):
     assert type(dst) is int and value is None and all(type(held) is int for held in run[1::2])
 
 
-def test_slots_open_at_the_end_are_grouped_by_node_and_read_back_at_every_step(store, tmp_path):
+def test_slots_open_at_the_end_are_grouped_by_node_and_read_back_at_every_step(store, tmp_path, line_path):
     source = """\
 class Box:
     pass
@@ -248,7 +248,7 @@ last = i
     assert not any(f.name == "[0]" for f in early.fields)  # grouped slots are not there before they start
 
 
-def test_short_calls_share_rows_and_read_back_at_every_step(store, tmp_path):
+def test_short_calls_share_rows_and_read_back_at_every_step(store, tmp_path, line_path):
     source = """\
 class Cell:
     def __init__(self, value):
@@ -358,7 +358,7 @@ y = 2
     assert sum(1 for n in last.nodes.values() if n.kind == "list") < 800
 
 
-def test_generators_recursion_and_exceptions_read_back_at_every_step(store, tmp_path):
+def test_generators_recursion_and_exceptions_read_back_at_every_step(store, tmp_path, line_path):
     source = """\
 def fib(n):
     if n < 2:
@@ -498,7 +498,7 @@ end = 0
 """
 
 
-def test_a_suspended_generator_keeps_its_frame_until_it_is_resumed_or_goes(store, tmp_path):
+def test_a_suspended_generator_keeps_its_frame_until_it_is_resumed_or_goes(store, tmp_path, line_path):
     """A generator's frame stays in the graph while it is suspended at a yield (its caller
     slot SUSPENDED), with the variables it holds; it goes when its generator does:
     returned, closed, left by a `break`, collected with a cycle, or dropped."""
@@ -664,7 +664,7 @@ head = None
 '''
 
 
-def test_a_cursor_walking_a_list_and_cycles_let_go_stay_exact(store, tmp_path):
+def test_a_cursor_walking_a_list_and_cycles_let_go_stay_exact(store, tmp_path, line_path):
     """The walk back to a root leaves proofs (tracer.garbage): leaving a node far from
     the list's head is one short check, and a cycle that nothing reaches any more
     still goes at the very step it does."""

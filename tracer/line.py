@@ -12,12 +12,20 @@ Three pieces are inlined from elsewhere, each marked where it is: the start of
 store one), and `Monitor._new_step`. Anything else goes to those methods. While
 generators are suspended, each step also asks whether one went (`Monitor._reap`: a
 freed generator sends no event).
+
+This function is the reference. When the C accelerator was built at install
+(`tracer/_speedups.c`), the callback registered is its `LineFast`: the same steps
+for the common line (a known frame, a line that stored nothing or one plain value),
+every other line handed whole to the function here, so both record the same trace.
+PYRONA_PURE_PYTHON=1 in the environment forces the pure-Python callback.
 """
 
 from __future__ import annotations
 
+import os
 from sys import _getframe
 
+from .frames import FrameRec
 from .objects import MAX_REPR
 from .recorder import RUN_SIZE, CapReached
 
@@ -30,12 +38,41 @@ if TYPE_CHECKING:
     from .monitor import Monitor
 
 _GONE = object()  # what a deleted variable holds
+#: the environment variable that forces the pure-Python callback (any value but "" or "0")
+PURE_PYTHON_VAR = "PYRONA_PURE_PYTHON"
+
+try:
+    from ._speedups import LineFast
+except ImportError as error:  # (not built: no compiler at install, or it failed)
+    LineFast = None
+    #: why the C accelerator is not there (None when it is)
+    SPEEDUPS_MISSING: str | None = f"the C accelerator was not built ({error}): pure-Python LINE callback"
+else:
+    SPEEDUPS_MISSING = None
+
+
+def accelerated() -> bool:
+    """Does a monitor created now use the C accelerator?"""
+    return LineFast is not None and os.environ.get(PURE_PYTHON_VAR, "") in ("", "0")
 
 
 def line_callback(monitor: Monitor, getframe: Callable[[int], FrameType] = _getframe
                   ) -> Callable[[CodeType, int], Any]:
-    """The LINE callback of `monitor` (`getframe`: how it finds the program's frame, one
-    frame up; another under thread mode's wrapper, see tracer.threads)."""
+    """The LINE callback of `monitor`: the C accelerator's over `line_event` when it is
+    there (and not turned off), else `line_event` itself. `getframe` is how the callback
+    finds the program's frame, one frame up; another under thread mode's wrapper (see
+    tracer.threads), which is a Python frame of its own: the C callback finds the
+    program's frame only when sys.monitoring calls it directly, so thread mode runs the
+    pure-Python one."""
+    reference = line_event_of(monitor, getframe)
+    if getframe is not _getframe or not accelerated():
+        return reference
+    return LineFast(monitor, reference, FrameRec, MAX_REPR, RUN_SIZE)
+
+
+def line_event_of(monitor: Monitor, getframe: Callable[[int], FrameType] = _getframe
+                  ) -> Callable[[CodeType, int], Any]:
+    """The pure-Python LINE callback of `monitor`."""
     frames, infos, recorder = monitor.frames, monitor.infos, monitor.recorder
     dirty, later = monitor.dirty, monitor.later
     step_append, enter, settle, check = monitor.step_append, monitor._enter, monitor._settle, monitor._check

@@ -85,14 +85,27 @@ class Monitor:
     """
 
     # (slots: the callbacks read these at every step; a plain __dict__ of more than 30
-    # attributes loses CPython's fast attribute loads)
-    __slots__ = ("writer", "verify", "verify_problems", "snapshots", "is_program_file", "files",
-                 "progress", "changes", "max_steps", "recorder", "infos", "codes", "frames", "globals_nodes",
-                 "step", "truncated", "runtime_events", "frames_dirty", "unsettled", "tool", "since_sweep",
-                 "sweep_after", "output", "last_checkpoint", "checkpoint_cost", "step_append", "last_step",
-                 "next_check", "hook_ids", "dirty", "later", "on_truncate", "max_store_bytes", "line_event",
-                 "leaving", "unslots", "next_periodic", "oracle", "due", "ticking", "watchdog", "suspended",
-                 "reap_all", "threaded", "running", "step_thread", "getframe", "thread_hooks")
+    # attributes loses CPython's fast attribute loads). Grouped by concern:
+    __slots__ = (
+        # where the trace goes, and what is the program's
+        "writer", "recorder", "is_program_file", "files", "infos", "codes", "tool", "hook_ids", "line_event",
+        # the step counter and what a step compares with (see the invariants above)
+        "step", "step_append", "next_check", "last_step", "max_steps",
+        # what the next line must settle (`unsettled` covers the rest: frames_dirty,
+        # runtime_events, output) and the hooks' changes
+        "unsettled", "frames_dirty", "runtime_events", "output", "dirty", "later", "changes",
+        # the program's frames: running, leaving at the next step, suspended generators
+        "frames", "globals_nodes", "leaving", "unslots", "suspended", "reap_all",
+        # periodic work: sweeps, the store's size, progress, checkpoints, the guard
+        "since_sweep", "sweep_after", "next_periodic", "due", "ticking", "progress", "last_checkpoint",
+        "checkpoint_cost", "watchdog", "max_store_bytes",
+        # the end of a trace
+        "truncated", "on_truncate",
+        # verify mode
+        "verify", "verify_problems", "snapshots", "oracle",
+        # thread mode (tracer.threads): on, the thread running, the thread of the last step
+        "threaded", "running", "step_thread", "getframe", "thread_hooks",
+    )
 
     def __init__(self, writer: TraceWriter, is_program_file: Callable[[str], bool], changes: Changes,
                  max_steps: int = 1_000_000, max_objects: int = 200_000,
@@ -667,101 +680,135 @@ class Monitor:
             self._settle()
 
     def _settle(self) -> None:
-        """The rest of `_complete`: reread frames, apply the hooks' changes and the runtime's
-        events, drop what went, sweep now and then, write events (and verify)."""
-        recorder = self.recorder
+        """The rest of `_complete`, in four phases: what the monitor holds for the next line
+        (output, frames to reread: only when `unsettled`), the hooks' changes, then, unless
+        nothing else is pending (`_quiet`), the graph's own work (runtime events, what went,
+        regions), and the step's events (and verify)."""
         full = self.unsettled  # (else the common case: stores the hooks reported, no more)
         try:
             if full:
-                self.unsettled = self.verify  # (verify: settle at every step)
-                if self.output:
-                    self._flush_output(self.step)
-                if self.frames_dirty:
-                    self.frames_dirty = False
-                    if self.suspended:
-                        self._reap(everyone=True)
-                    for other in [*self.frames.values(), *self.suspended.values()]:
-                        self._read(other, None)
-            dirty = self.dirty
-            if dirty:
-                changed = dirty[:]
-                del dirty[:len(changed)]  # (not clear(): another thread may have added since)
-                ids, nodes, apply_hint = recorder.ids, recorder.nodes, recorder.apply_hint
-                for obj, hint in changed:
-                    nid = ids.get(id(obj))
-                    if nid is not None and nid in nodes:
-                        apply_hint(nid, hint)
-                changed = obj = None  # (no temporary of the program kept alive by us: see collect_garbage)
-            if not full:
-                if recorder.orphans:
-                    recorder.finish_changes()
-                    if self.suspended and self._reap():  # (generators went with their nodes)
-                        recorder.finish_changes()
-                if not (self.unsettled or recorder.regions_dirty or recorder.events or recorder.suspects
-                        or recorder.bridge_gone or recorder.frozen_gone or recorder.maybe_garbage):
-                    recorder.changed = False
-                    return
-            if self.runtime_events:
-                recorder.regions_dirty = True
-                self._apply_runtime_events()
-            if recorder.changed:
-                while True:
-                    if recorder.orphans:
-                        recorder.finish_changes()
-                    recorder.changed = False
-                    # unreachable cycles: found at once from the nodes that lost a reference;
-                    # where that gave up, a sweep of the whole graph: at once in a small graph
-                    # (what people look at), now and then in a big one
-                    if recorder.suspects:
-                        collect_cycles(recorder)
-                    if recorder.maybe_garbage:
-                        self.since_sweep += 1
-                        if len(recorder.nodes) < SWEEP_AT_ONCE or self.since_sweep > self.sweep_after:
-                            self.since_sweep = 0
-                            self.sweep_after = max(256, 4 * len(recorder.nodes))
-                            sweep(recorder)
-                    # a generator whose only holder was a node that went: its frame goes too
-                    # (and again what only the frame held)
-                    if not (self.suspended and self._reap()):
-                        break
-                if recorder.bridge_gone or recorder.frozen_gone:
-                    # a region's bridge went: the runtime collects the region now, so the
-                    # trace shows it go at this step; a frozen object went: its SCC, if
-                    # nothing else refers to it
-                    if recorder.bridge_gone:
-                        collect_garbage()
-                    # (only what the objects that left the graph reach: a big frozen store
-                    # is not walked at each step)
-                    dead = collect_frozen(release=False, start=recorder.gone_frozen) \
-                        if recorder.frozen_gone else None
-                    recorder.bridge_gone = recorder.frozen_gone = False
-                    if self.runtime_events:
-                        recorder.regions_dirty = True
-                        self._apply_runtime_events()
-                        recorder.finish_changes()
-                    if dead:  # (drawn now, fading out: their cycles broken, they go next step)
-                        release_sccs(dead)
-                    dead = None
-                    recorder.gone_frozen.clear()
-                if recorder.regions_dirty:
-                    self._update_regions()
-            if recorder.events:
-                for event in recorder.events:
-                    self.writer.event(event)
-                recorder.events.clear()
+                self._settle_held()
+            self._apply_hints()
+            if not full and self._quiet():
+                return
+            self._settle_graph()
+            self._write_events()
             if self.verify:
-                from .verify import differences, live_slots
-
-                if self.suspended:
-                    self._reap(everyone=True)  # (before their variables are read)
-
-                problems = differences(self)
-                if problems:
-                    self.verify_problems.append((self.step, problems))
-                self.snapshots[max(self.step, 0)] = live_slots(recorder)
-                self.oracle.cowns(recorder, max(self.step, 0))
+                self._verify_step()
         except CapReached as cap:
             self._truncate(str(cap))
+
+    def _settle_held(self) -> None:
+        """What the monitor held for this line: its output, and frames to reread."""
+        self.unsettled = self.verify  # (verify: settle at every step)
+        if self.output:
+            self._flush_output(self.step)
+        if self.frames_dirty:
+            self.frames_dirty = False
+            if self.suspended:
+                self._reap(everyone=True)
+            for other in [*self.frames.values(), *self.suspended.values()]:
+                self._read(other, None)
+
+    def _apply_hints(self) -> None:
+        """The objects the hooks saw changed: rescan the part each change touched."""
+        dirty = self.dirty
+        if dirty:
+            recorder = self.recorder
+            changed = dirty[:]
+            del dirty[:len(changed)]  # (not clear(): another thread may have added since)
+            ids, nodes, apply_hint = recorder.ids, recorder.nodes, recorder.apply_hint
+            for obj, hint in changed:
+                nid = ids.get(id(obj))
+                if nid is not None and nid in nodes:
+                    apply_hint(nid, hint)
+            changed = obj = None  # (no temporary of the program kept alive by us: see collect_garbage)
+
+    def _quiet(self) -> bool:
+        """The common line's end: drop what lost its last reference; True when nothing else
+        is pending (the recorder is then marked unchanged and the step is settled)."""
+        recorder = self.recorder
+        if recorder.orphans:
+            recorder.finish_changes()
+            if self.suspended and self._reap():  # (generators went with their nodes)
+                recorder.finish_changes()
+        if self.unsettled or not recorder.settled():
+            return False
+        recorder.changed = False
+        return True
+
+    def _settle_graph(self) -> None:
+        """The graph's own work: the runtime's events, what went (orphans, unreachable
+        cycles, generators only a gone node held), a region whose bridge went, frozen SCCs
+        left unreferenced, region states."""
+        recorder = self.recorder
+        if self.runtime_events:
+            recorder.regions_dirty = True
+            self._apply_runtime_events()
+        if not recorder.changed:
+            return
+        while True:
+            if recorder.orphans:
+                recorder.finish_changes()
+            recorder.changed = False
+            # unreachable cycles: found at once from the nodes that lost a reference;
+            # where that gave up, a sweep of the whole graph: at once in a small graph
+            # (what people look at), now and then in a big one
+            if recorder.suspects:
+                collect_cycles(recorder)
+            if recorder.maybe_garbage:
+                self.since_sweep += 1
+                if len(recorder.nodes) < SWEEP_AT_ONCE or self.since_sweep > self.sweep_after:
+                    self.since_sweep = 0
+                    self.sweep_after = max(256, 4 * len(recorder.nodes))
+                    sweep(recorder)
+            # a generator whose only holder was a node that went: its frame goes too
+            # (and again what only the frame held)
+            if not (self.suspended and self._reap()):
+                break
+        if recorder.bridge_gone or recorder.frozen_gone:
+            self._gone_to_the_runtime()
+        if recorder.regions_dirty:
+            self._update_regions()
+
+    def _gone_to_the_runtime(self) -> None:
+        """A region's bridge went: the runtime collects the region now, so the trace shows
+        it go at this step; a frozen object went: its SCC, if nothing else refers to it."""
+        recorder = self.recorder
+        if recorder.bridge_gone:
+            collect_garbage()
+        # (only what the objects that left the graph reach: a big frozen store
+        # is not walked at each step)
+        dead = collect_frozen(release=False, start=recorder.gone_frozen) if recorder.frozen_gone else None
+        recorder.bridge_gone = recorder.frozen_gone = False
+        if self.runtime_events:
+            recorder.regions_dirty = True
+            self._apply_runtime_events()
+            recorder.finish_changes()
+        if dead:  # (drawn now, fading out: their cycles broken, they go next step)
+            release_sccs(dead)
+        dead = None
+        recorder.gone_frozen.clear()
+
+    def _write_events(self) -> None:
+        events = self.recorder.events
+        if events:
+            for event in events:
+                self.writer.event(event)
+            events.clear()
+
+    def _verify_step(self) -> None:
+        """Verify mode: the live graph against a full walk of the heap, and the step's slots
+        kept to compare with what the store reads back."""
+        from .verify import differences, live_slots
+
+        if self.suspended:
+            self._reap(everyone=True)  # (before their variables are read)
+        problems = differences(self)
+        if problems:
+            self.verify_problems.append((self.step, problems))
+        self.snapshots[max(self.step, 0)] = live_slots(self.recorder)
+        self.oracle.cowns(self.recorder, max(self.step, 0))
 
     def _update_regions(self) -> None:
         """Region states; a pending cown whose region closed is released at this very

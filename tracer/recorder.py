@@ -455,6 +455,17 @@ class Recorder:
     def finish_changes(self) -> None:
         self.collect()
 
+    def settled(self) -> bool:
+        """Nothing pending but what `collect` does: the monitor's quick end of a line.
+        The flags it reads, each set where the change happens and cleared by the monitor's
+        settling: `regions_dirty` (a region's references or bridge changed: recount its
+        states), `events` (events of this step to write), `suspects` (nodes that lost a
+        reference but not their last: maybe an unreachable cycle), `maybe_garbage` (a cycle
+        check gave up: a sweep decides), `bridge_gone` and `frozen_gone` (the runtime has
+        garbage to look at)."""
+        return not (self.regions_dirty or self.events or self.suspects or self.bridge_gone
+                    or self.frozen_gone or self.maybe_garbage)
+
     # --- end and checkpoints ---
 
     def open_rows(self) -> dict[str, list[tuple]]:

@@ -1,0 +1,464 @@
+/* The LINE callback's common case in C (see tracer/line.py, the reference).
+ *
+ * `LineFast(monitor, fallback, ...)` is a callable registered for LINE events in
+ * place of the pure-Python `line_event` (`fallback`). It does what `line_event` does
+ * for the common line: a frame the monitor knows whose last line stored nothing, or
+ * stored one variable that now holds a short number, bool or None. Before it changes
+ * anything it checks that the line is such a line; any other line (a new frame, a
+ * reference, a long text, a deleted variable, several variables...) is handed whole
+ * to `fallback`, so both paths record exactly the same trace. What follows the
+ * stores (later changes, reaping, settling, the step itself, the check) is the same
+ * few calls as in Python.
+ *
+ * Attributes of the monitor, the recorder and a FrameRec are their __slots__: they
+ * are read and written at the offsets their member descriptors give (found once),
+ * not looked up by name at every step.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stddef.h>
+
+/* A __slots__ attribute read at its offset (a borrowed reference, NULL if unset). */
+#define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
+
+static inline void
+slot_set(PyObject *obj, Py_ssize_t off, PyObject *value)  /* steals `value` */
+{
+    PyObject *old = SLOT(obj, off);
+    SLOT(obj, off) = value;
+    Py_XDECREF(old);
+}
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *monitor, *recorder, *writer, *fallback;
+    PyObject *frames, *dirty, *later, *suspended;  /* the monitor's, kept in place */
+    PyObject *step_append, *settle, *check, *reap;
+    PyTypeObject *rec_type;  /* FrameRec: the only type whose offsets we know */
+    Py_ssize_t max_repr, run_size;
+    /* offsets of FrameRec's slots */
+    Py_ssize_t r_last_line, r_stores, r_scope, r_slots, r_step_code, r_wide, r_node;
+    /* offsets of Monitor's and Recorder's slots */
+    Py_ssize_t m_step, m_unsettled, m_frames_dirty, m_next_check, c_step, c_changed;
+} LineFast;
+
+/* The offset of the __slots__ member `name` of `type`, or -1 with an error set. */
+static Py_ssize_t
+member_offset(PyTypeObject *type, const char *name)
+{
+    PyObject *descr = PyObject_GetAttrString((PyObject *)type, name);
+    if (descr == NULL)
+        return -1;
+    if (!Py_IS_TYPE(descr, &PyMemberDescr_Type)
+            || ((PyMemberDescrObject *)descr)->d_member->type != Py_T_OBJECT_EX) {
+        PyErr_Format(PyExc_TypeError, "%s.%s is not a __slots__ attribute", type->tp_name, name);
+        Py_DECREF(descr);
+        return -1;
+    }
+    Py_ssize_t offset = ((PyMemberDescrObject *)descr)->d_member->offset;
+    Py_DECREF(descr);
+    return offset;
+}
+
+static int
+get_attr(PyObject *obj, const char *name, PyObject **out)
+{
+    *out = PyObject_GetAttrString(obj, name);
+    return *out == NULL ? -1 : 0;
+}
+
+static int
+LineFast_init(LineFast *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *monitor, *fallback, *rec_type;
+    Py_ssize_t max_repr, run_size;
+    static char *kwlist[] = {"monitor", "fallback", "rec_type", "max_repr", "run_size", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO!nn", kwlist, &monitor, &fallback,
+                                     &PyType_Type, &rec_type, &max_repr, &run_size))
+        return -1;
+    if (self->monitor != NULL) {
+        PyErr_SetString(PyExc_TypeError, "LineFast is initialised once");
+        return -1;
+    }
+    self->monitor = Py_NewRef(monitor);
+    self->fallback = Py_NewRef(fallback);
+    self->rec_type = (PyTypeObject *)Py_NewRef(rec_type);
+    self->max_repr = max_repr;
+    self->run_size = run_size;
+    if (get_attr(monitor, "recorder", &self->recorder) || get_attr(self->recorder, "writer", &self->writer)
+            || get_attr(monitor, "frames", &self->frames) || get_attr(monitor, "dirty", &self->dirty)
+            || get_attr(monitor, "later", &self->later) || get_attr(monitor, "suspended", &self->suspended)
+            || get_attr(monitor, "step_append", &self->step_append)
+            || get_attr(monitor, "_settle", &self->settle) || get_attr(monitor, "_check", &self->check)
+            || get_attr(monitor, "_reap", &self->reap))
+        return -1;
+    if (!PyDict_CheckExact(self->frames) || !PyList_CheckExact(self->dirty)
+            || !PyDict_CheckExact(self->later) || !PyDict_CheckExact(self->suspended)) {
+        PyErr_SetString(PyExc_TypeError, "the monitor's frames, dirty, later, suspended: dict, list, dict, dict");
+        return -1;
+    }
+    PyTypeObject *rt = self->rec_type, *mt = Py_TYPE(monitor), *ct = Py_TYPE(self->recorder);
+    if ((self->r_last_line = member_offset(rt, "last_line")) < 0
+            || (self->r_stores = member_offset(rt, "stores")) < 0
+            || (self->r_scope = member_offset(rt, "scope")) < 0
+            || (self->r_slots = member_offset(rt, "slots")) < 0
+            || (self->r_step_code = member_offset(rt, "step_code")) < 0
+            || (self->r_wide = member_offset(rt, "wide")) < 0
+            || (self->r_node = member_offset(rt, "node")) < 0
+            || (self->m_step = member_offset(mt, "step")) < 0
+            || (self->m_unsettled = member_offset(mt, "unsettled")) < 0
+            || (self->m_frames_dirty = member_offset(mt, "frames_dirty")) < 0
+            || (self->m_next_check = member_offset(mt, "next_check")) < 0
+            || (self->c_step = member_offset(ct, "step")) < 0
+            || (self->c_changed = member_offset(ct, "changed")) < 0)
+        return -1;
+    return 0;
+}
+
+static int
+LineFast_traverse(LineFast *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->monitor); Py_VISIT(self->recorder); Py_VISIT(self->writer); Py_VISIT(self->fallback);
+    Py_VISIT(self->frames); Py_VISIT(self->dirty); Py_VISIT(self->later); Py_VISIT(self->suspended);
+    Py_VISIT(self->step_append); Py_VISIT(self->settle); Py_VISIT(self->check); Py_VISIT(self->reap);
+    Py_VISIT(self->rec_type);
+    return 0;
+}
+
+static int
+LineFast_clear(LineFast *self)
+{
+    Py_CLEAR(self->monitor); Py_CLEAR(self->recorder); Py_CLEAR(self->writer); Py_CLEAR(self->fallback);
+    Py_CLEAR(self->frames); Py_CLEAR(self->dirty); Py_CLEAR(self->later); Py_CLEAR(self->suspended);
+    Py_CLEAR(self->step_append); Py_CLEAR(self->settle); Py_CLEAR(self->check); Py_CLEAR(self->reap);
+    Py_CLEAR(self->rec_type);
+    return 0;
+}
+
+static void
+LineFast_dealloc(LineFast *self)
+{
+    PyObject_GC_UnTrack(self);
+    LineFast_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Not a line for the fast path: `line_event(code, line)` does all of it. */
+static PyObject *
+hand_over(LineFast *self, PyObject *const *args)
+{
+    return PyObject_Vectorcall(self->fallback, args, 2, NULL);
+}
+
+static PyObject *
+LineFast_call(LineFast *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "line(code, line) takes two arguments");
+        return NULL;
+    }
+    if (self->monitor == NULL) {
+        PyErr_SetString(PyExc_TypeError, "LineFast is not initialised");
+        return NULL;
+    }
+    PyObject *line = args[1];
+    PyFrameObject *frame = PyEval_GetFrame();  /* the program's (borrowed) */
+    if (frame == NULL)
+        return hand_over(self, args);
+    PyObject *rec = PyDict_GetItemWithError(self->frames, (PyObject *)frame);  /* borrowed */
+    if (rec == NULL) {
+        if (PyErr_Occurred())
+            return NULL;
+        return hand_over(self, args);  /* a frame seen for the first time */
+    }
+    if (Py_TYPE(rec) != self->rec_type)
+        return hand_over(self, args);
+    PyObject *last = SLOT(rec, self->r_last_line);
+    PyObject *stores = SLOT(rec, self->r_stores), *slots = SLOT(rec, self->r_slots);
+    if (last == NULL || stores == NULL || slots == NULL || !PyDict_CheckExact(stores)
+            || !PyDict_CheckExact(slots))
+        return hand_over(self, args);
+    Py_INCREF(rec);
+    PyObject *name = NULL, *text = NULL, *new_slot = NULL, *result = NULL;
+    if (last != Py_None) {
+        name = PyDict_GetItemWithError(stores, last);  /* borrowed */
+        if (name == NULL && PyErr_Occurred())
+            goto error;
+    }
+    /* --- the checks: is the line's store the plain-value case? (nothing changed yet) --- */
+    if (name != NULL) {
+        if (!PyUnicode_CheckExact(name))
+            goto fallback;  /* several variables */
+        PyObject *scope = SLOT(rec, self->r_scope), *value;
+        if (scope == NULL)
+            goto fallback;
+        if (PyDict_CheckExact(scope)) {
+            if (PyDict_GetItemRef(scope, name, &value) < 0)
+                goto error;
+        }
+        else {
+            value = PyObject_GetItem(scope, name);
+            if (value == NULL)
+                PyErr_Clear();  /* (deleted, or else: the fallback says) */
+        }
+        if (value == NULL)
+            goto fallback;
+        PyTypeObject *kind = Py_TYPE(value);
+        if (!(kind == &PyLong_Type || kind == &PyBool_Type || kind == &PyFloat_Type || value == Py_None)) {
+            Py_DECREF(value);
+            goto fallback;
+        }
+        text = PyObject_Str(value);  /* f"{value}" of these types */
+        Py_DECREF(value);
+        if (text == NULL)
+            goto error;
+        if (PyUnicode_GET_LENGTH(text) > self->max_repr)
+            goto fallback;
+        PyObject *slot = PyDict_GetItemWithError(slots, name);  /* borrowed */
+        PyObject *recorder_step = SLOT(self->recorder, self->c_step);
+        if (recorder_step == NULL)
+            goto fallback;
+        if (slot == NULL) {
+            if (PyErr_Occurred())
+                goto error;
+            new_slot = PyTuple_Pack(4, recorder_step, Py_None, text, Py_None);
+            if (new_slot == NULL)
+                goto error;
+        }
+        else {
+            if (!PyTuple_CheckExact(slot) || PyTuple_GET_SIZE(slot) != 4
+                    || PyTuple_GET_ITEM(slot, 1) != Py_None)
+                goto fallback;  /* a reference */
+            PyObject *start = PyTuple_GET_ITEM(slot, 0), *old = PyTuple_GET_ITEM(slot, 2);
+            PyObject *run = PyTuple_GET_ITEM(slot, 3);
+            if (run != Py_None && !PyList_CheckExact(run))
+                goto fallback;
+            int differs = PyObject_RichCompareBool(old, text, Py_NE);
+            if (differs < 0)
+                goto error;
+            if (differs) {
+                /* --- from here on the fast path changes the graph --- */
+                int before = PyObject_RichCompareBool(start, recorder_step, Py_LT);
+                if (before < 0)
+                    goto error;
+                Py_INCREF(run);  /* (owned from here) */
+                if (before) {  /* Recorder._end_interval */
+                    if (run == Py_None) {
+                        Py_DECREF(run);
+                        run = PyList_New(2);
+                        if (run == NULL)
+                            goto error;
+                        PyList_SET_ITEM(run, 0, Py_NewRef(start));
+                        PyList_SET_ITEM(run, 1, Py_NewRef(old));
+                    }
+                    else if (PyList_Append(run, start) < 0 || PyList_Append(run, old) < 0) {
+                        Py_DECREF(run);
+                        goto error;
+                    }
+                    else if (PyList_GET_SIZE(run) >= self->run_size) {
+                        PyObject *node = SLOT(rec, self->r_node);
+                        PyObject *done = node == NULL
+                            ? (PyErr_SetString(PyExc_AttributeError, "FrameRec.node"), NULL)
+                            : PyObject_CallMethod(self->writer, "slot_run", "OOOO", node, name, run,
+                                                  recorder_step);
+                        Py_DECREF(run);
+                        if (done == NULL)
+                            goto error;
+                        Py_DECREF(done);
+                        run = Py_NewRef(Py_None);
+                    }
+                }
+                new_slot = PyTuple_Pack(4, recorder_step, Py_None, text, run);
+                Py_DECREF(run);
+                if (new_slot == NULL)
+                    goto error;
+            }
+        }
+    }
+    /* --- the line is ours: record it --- */
+    slot_set(rec, self->r_last_line, Py_NewRef(line));
+    if (last != Py_None) {
+        if (name != NULL) {
+            if (new_slot != NULL && PyDict_SetItem(slots, name, new_slot) < 0)
+                goto error;
+            PyObject *wide = SLOT(rec, self->r_wide);
+            int is_wide = wide == NULL ? 0 : PySet_Contains(wide, last);
+            if (is_wide < 0)
+                goto error;
+            if (is_wide) {
+                slot_set(self->monitor, self->m_frames_dirty, Py_NewRef(Py_True));
+                slot_set(self->monitor, self->m_unsettled, Py_NewRef(Py_True));
+            }
+        }
+        if (PyDict_GET_SIZE(self->later)) {
+            PyObject *pending;
+            if (PyDict_Pop(self->later, (PyObject *)frame, &pending) < 0)
+                goto error;
+            if (pending != NULL) {
+                PyObject *done = PyObject_CallMethod(self->dirty, "extend", "O", pending);
+                Py_DECREF(pending);
+                if (done == NULL)
+                    goto error;
+                Py_DECREF(done);
+            }
+        }
+    }
+    if (PyDict_GET_SIZE(self->suspended)) {
+        PyObject *done = PyObject_CallNoArgs(self->reap);
+        if (done == NULL)
+            goto error;
+        Py_DECREF(done);
+    }
+    PyObject *changed = SLOT(self->recorder, self->c_changed), *unsettled = SLOT(self->monitor, self->m_unsettled);
+    int must = PyList_GET_SIZE(self->dirty) > 0;
+    if (!must && changed != NULL && (must = PyObject_IsTrue(changed)) < 0)
+        goto error;
+    if (!must && unsettled != NULL && (must = PyObject_IsTrue(unsettled)) < 0)
+        goto error;
+    if (must) {
+        PyObject *done = PyObject_CallNoArgs(self->settle);
+        if (done == NULL)
+            goto error;
+        Py_DECREF(done);
+    }
+    /* a new step (Monitor._new_step) */
+    PyObject *old_step = SLOT(self->monitor, self->m_step);
+    if (old_step == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "Monitor.step");
+        goto error;
+    }
+    long long step = PyLong_AsLongLong(old_step) + 1;
+    if (step == 0 && PyErr_Occurred())
+        goto error;
+    PyObject *step_obj = PyLong_FromLongLong(step);
+    if (step_obj == NULL)
+        goto error;
+    slot_set(self->recorder, self->c_step, Py_NewRef(step_obj));
+    slot_set(self->monitor, self->m_step, step_obj);
+    PyObject *step_code = SLOT(rec, self->r_step_code);
+    unsigned long long code = step_code == NULL ? (unsigned long long)-1 : PyLong_AsUnsignedLongLong(step_code);
+    if (code == (unsigned long long)-1 && (step_code == NULL || PyErr_Occurred())) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_AttributeError, "FrameRec.step_code");
+        goto error;
+    }
+    long packed_line = PyLong_AsLong(line);
+    if (packed_line == -1 && PyErr_Occurred())
+        goto error;
+    PyObject *packed = PyLong_FromUnsignedLongLong(code | (unsigned long long)packed_line);
+    if (packed == NULL)
+        goto error;
+    PyObject *done = PyObject_CallOneArg(self->step_append, packed);
+    Py_DECREF(packed);
+    if (done == NULL)
+        goto error;
+    Py_DECREF(done);
+    PyObject *next_check = SLOT(self->monitor, self->m_next_check);
+    long long next = next_check == NULL ? 0 : PyLong_AsLongLong(next_check);
+    if (next == -1 && PyErr_Occurred())
+        goto error;
+    if (step >= next) {
+        done = PyObject_CallNoArgs(self->check);
+        if (done == NULL)
+            goto error;
+        Py_DECREF(done);
+    }
+    result = Py_NewRef(Py_None);
+    goto out;
+fallback:
+    result = hand_over(self, args);
+    goto out;
+error:
+    result = NULL;
+out:
+    Py_XDECREF(text);
+    Py_XDECREF(new_slot);
+    Py_DECREF(rec);
+    return result;
+}
+
+static PyObject *
+LineFast_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames)) {
+        PyErr_SetString(PyExc_TypeError, "line(code, line) takes no keyword arguments");
+        return NULL;
+    }
+    /* (held while it runs: the monitor lets go of its callback when the trace is cut,
+       perhaps in a call made from here) */
+    Py_INCREF(self);
+    PyObject *result = LineFast_call((LineFast *)self, args, PyVectorcall_NARGS(nargsf));
+    Py_DECREF(self);
+    return result;
+}
+
+/* LineFast with its vectorcall slot (how sys.monitoring calls a callback) */
+typedef struct {
+    LineFast base;
+    vectorcallfunc vectorcall;
+} LineFastObject;
+
+static PyObject *
+LineFast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    LineFastObject *self = (LineFastObject *)type->tp_alloc(type, 0);
+    if (self != NULL)
+        self->vectorcall = LineFast_vectorcall;
+    return (PyObject *)self;
+}
+
+static PyMemberDef LineFast_members[] = {
+    {"fallback", Py_T_OBJECT_EX, offsetof(LineFast, fallback), Py_READONLY,
+     "the pure-Python line_event: every line the fast path leaves"},
+    {"__vectorcalloffset__", Py_T_PYSSIZET, offsetof(LineFastObject, vectorcall), Py_READONLY},
+    {NULL}
+};
+
+static PyType_Slot LineFast_slots[] = {
+    {Py_tp_doc, "LineFast(monitor, fallback, rec_type, max_repr, run_size): the LINE callback's "
+                "common case in C; every other line goes to `fallback`."},
+    {Py_tp_new, LineFast_new},
+    {Py_tp_init, LineFast_init},
+    {Py_tp_dealloc, LineFast_dealloc},
+    {Py_tp_traverse, LineFast_traverse},
+    {Py_tp_clear, LineFast_clear},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_members, LineFast_members},
+    {0, NULL}
+};
+
+static PyType_Spec LineFast_spec = {
+    .name = "pyrona.tracer._speedups.LineFast",
+    .basicsize = sizeof(LineFastObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .slots = LineFast_slots,
+};
+
+static int
+speedups_exec(PyObject *module)
+{
+    PyObject *type = PyType_FromModuleAndSpec(module, &LineFast_spec, NULL);
+    if (type == NULL)
+        return -1;
+    return PyModule_Add(module, "LineFast", type);
+}
+
+static PyModuleDef_Slot speedups_slots[] = {
+    {Py_mod_exec, speedups_exec},
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+    {0, NULL}
+};
+
+static struct PyModuleDef speedups_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "pyrona.tracer._speedups",
+    .m_doc = "The tracer's LINE callback in C for its common case (tracer/line.py is the reference).",
+    .m_size = 0,
+    .m_slots = speedups_slots,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    return PyModuleDef_Init(&speedups_module);
+}
