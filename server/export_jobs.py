@@ -46,9 +46,10 @@ MAX_BYTES = 64 * 1024 * 1024
 
 
 def export_limits(settings: ServerSettings) -> ExportLimits:
-    """An export's limits on this server: a run's memory (Chromium's tree, not one
-    process), and EXPORT_SECONDS of wall time and of CPU per process."""
-    return ExportLimits(memory_mb=settings.limits.memory_mb, cpu_seconds=int(EXPORT_SECONDS),
+    """An export's limits on this server: twice a run's memory for the whole tree (Chromium
+    drawing a 200-object step's PNG was measured at 1.6 GB), EXPORT_SECONDS of wall time and
+    of CPU per process."""
+    return ExportLimits(memory_mb=2 * settings.limits.memory_mb, cpu_seconds=int(EXPORT_SECONDS),
                         wall_seconds=EXPORT_SECONDS)
 
 

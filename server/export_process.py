@@ -199,7 +199,7 @@ def main(argv: list[str]) -> int:
             asked["slides"], tuple(asked["size"]), deadline)
         if len(data) > asked["max_bytes"]:
             raise ExportFailed(f"the export is {len(data) / 1e6:.1f} MB, more than the "
-                               f"{asked['max_bytes'] / 1e6:.0f} MB kept: draw fewer slides or smaller ones")
+                               f"{asked['max_bytes'] / 1e6:.3g} MB kept: draw fewer slides or smaller ones")
         Path(asked["out"]).write_bytes(data)
     except PyronaError as exc:
         print(json.dumps({"error": str(exc)}), flush=True)
