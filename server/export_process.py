@@ -60,7 +60,7 @@ def draw(db: str, trace: int, ref: str, fmt: str, step: int | None, slides: list
         out = Path(folder) / "export.bin"
         asked = {"db": db, "trace": trace, "ref": ref, "format": fmt, "step": step, "slides": slides,
                  "size": list(size), "out": str(out), "max_bytes": max_bytes,
-                 "wall_seconds": limits.wall_seconds}
+                 "wall_seconds": limits.wall_seconds, "parent": os.getpid()}
         log = open(Path(folder) / "log", "w+b")  # noqa: SIM115 - closed below
         try:
             proc = subprocess.Popen([sys.executable, "-m", "pyrona.server.export_process", json.dumps(asked)],
@@ -188,8 +188,23 @@ def produce(db: str, trace: int, ref: str, fmt: str, step: int | None, slides: l
     return out.getvalue(), f"{name}-slides-{fmt}.zip", "zip", len(files)
 
 
+def _end_with_parent(parent: int) -> None:
+    """A parent that died (a worker killed mid-export) cannot kill this tree at a limit:
+    the tree (this process's group: Chromium's processes too) ends itself then."""
+    import signal
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="pyrona-export-parent", daemon=True).start()
+
+
 def main(argv: list[str]) -> int:
     asked = json.loads(argv[0])
+    _end_with_parent(int(asked["parent"]))
     try:
         if asked["format"] not in FILE_KINDS:
             raise ExportFailed(f"unknown export format {asked['format']!r}")

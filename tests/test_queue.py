@@ -11,6 +11,7 @@ import base64
 import gzip
 import io
 import json
+import os
 import re
 import signal
 import subprocess
@@ -24,7 +25,7 @@ import pytest
 from PIL import Image
 
 from pyrona.server.launch import ServerProcess
-from pyrona.server.queue import LOST
+from pyrona.server.queue import EXPORT_LOST, LOST
 from pyrona.tracer.store import TraceStore
 from api_client import get, post, wait_for
 
@@ -217,3 +218,43 @@ def test_exports_are_drawn_by_a_worker_and_kept_in_the_database(pg_url, tmp_path
             assert db.execute("SELECT COUNT(*) FROM procrastinate_jobs WHERE task_name = 'pyrona.export'"
                               ).fetchone()[0] == 0
             assert db.execute("SELECT size > 5000 FROM exports WHERE id = %s", (png["id"],)).fetchone()[0]
+
+
+def export_processes(url: str) -> list[int]:
+    """The export child processes drawing from the database at `url` (their arguments name it)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"pyrona.server.export_process" in command and url.encode() in command:
+            found.append(int(pid))
+    return found
+
+
+def test_an_export_whose_worker_dies_fails_and_its_chromium_goes_too(pg_url, tmp_path, fast_heartbeats):
+    program = "xs = [[i] for i in range(40)]\nys = {i: [i] for i in range(40)}\n"
+    with ServerProcess(pg_url, tmp_path / "web.log", options=("--workers", "0")) as web:
+        worker = Worker(pg_url, tmp_path / "worker.log", concurrency=1)
+        try:
+            trace = post(web.base, "many.py", program)
+            wait_for(lambda: get(web.base, f"/api/traces/{trace}")["status"] == "done", 120, "not traced")
+            steps = get(web.base, f"/api/traces/{trace}")["steps"]
+            slides = list(range(0, steps, max(1, steps // 30)))[:30]  # (half a minute or more to draw)
+            _status, gif = post_json(web.base, f"/api/traces/{trace}/exports",
+                                     {"format": "gif", "bookmarks": slides})
+            wait_for(lambda: get(web.base, f"/api/exports/{gif['id']}")["status"] == "running", 120,
+                     "the export never started")
+            wait_for(lambda: export_processes(pg_url), 30, "no export process")
+            worker.kill()  # mid-export
+        finally:
+            worker.stop()
+        wait_for(lambda: not export_processes(pg_url), 10, "the dead worker's export kept drawing")
+        checker = Worker(pg_url, tmp_path / "checker.log", concurrency=1)
+        try:
+            info = wait_for(lambda: (i := get(web.base, f"/api/exports/{gif['id']}"))["status"] == "failed"
+                            and i, 120, "the export never failed")
+        finally:
+            checker.stop()
+        assert info["message"] == EXPORT_LOST and info["download"] is None
