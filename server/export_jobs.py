@@ -72,7 +72,6 @@ class ExportJob:
     size: tuple[int, int] = (1280, 720)
     status: str = "queued"  # queued, running, done, failed
     message: str = ""
-    created: float = field(default_factory=time.monotonic)
     ended: float = 0.0
     path: Path | None = None
     filename: str = ""

@@ -155,6 +155,14 @@ def test_serve_with_postgresql_runs_uploads_in_its_own_pool_and_cancels_through_
         assert [t.id for t in store.traces()] == [quick]
         assert store.trace(quick).settings["queue"] == "procrastinate"
         store.close()
+        # an export is a task of the same queue: the server's own pool draws it
+        _status, page = post_json(web.base, f"/api/traces/{quick}/exports", {"format": "html"})
+        done = ended_export(web.base, page["id"])
+        assert done["status"] == "done", done["message"]
+        assert offline_data(download(web.base, done["download"])[1].decode())["paths"]
+        with psycopg.connect(pg_url) as db:
+            [(worker,)] = db.execute("SELECT worker FROM exports").fetchall()
+        assert int(worker.rpartition(":")[2]) == web.pid
 
 
 def post_json(base: str, path: str, body: dict) -> tuple[int, dict]:
@@ -162,6 +170,12 @@ def post_json(base: str, path: str, body: dict) -> tuple[int, dict]:
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as answer:
         return answer.status, json.load(answer)
+
+
+def ended_export(base: str, export: str) -> dict:
+    """The export's ExportInfo once it is done or failed."""
+    return wait_for(lambda: (i := get(base, f"/api/exports/{export}"))["status"] in ("done", "failed") and i,
+                    240, "the export never ended")
 
 
 def download(base: str, path: str) -> tuple[dict, bytes]:
@@ -194,8 +208,7 @@ def test_exports_are_drawn_by_a_worker_and_kept_in_the_database(pg_url, tmp_path
         worker = Worker(pg_url, tmp_path / "worker2.log", concurrency=2)
         try:
             for export in (png, page):
-                done = wait_for(lambda e=export: (i := get(web.base, f"/api/exports/{e['id']}"))["status"]
-                                in ("done", "failed") and i, 240, "the export never ended")
+                done = ended_export(web.base, export["id"])
                 assert done["status"] == "done", done["message"]
                 assert done["download"] == f"/api/exports/{export['id']}/file"
             with psycopg.connect(pg_url) as db:
