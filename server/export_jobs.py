@@ -118,12 +118,10 @@ class Exports:
         return job
 
     def _submit_queued(self, job: ExportJob) -> ExportJob:
-        from . import queue
-
         if not self._table.add(job, MAX_PENDING):  # type: ignore[attr-defined]
             raise ExportBusy(f"{MAX_PENDING} exports are being drawn; try again in a minute")
         try:
-            queue.defer_export(self._jobs_manager._app(), job.id)  # type: ignore[attr-defined]
+            self._jobs_manager.defer_export(job.id)  # type: ignore[attr-defined]
         except BaseException as exc:  # not queued: it must not look as if it were
             self._table.finish(job.id, "failed", f"the export could not be queued: {exc}")  # type: ignore[attr-defined]
             raise
