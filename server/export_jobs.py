@@ -31,6 +31,10 @@ from pyrona.tracer.backends import is_url
 from .export_process import Drawn, ExportFailed, ExportLimits, draw
 from .settings import ServerSettings
 
+TYPE_CHECKING = False  # (typing stays out of start-up)
+if TYPE_CHECKING:
+    from .export_store import ExportTable
+
 log = logging.getLogger("pyrona.server")
 
 FORMATS = {"html": "text/html; charset=utf-8", "svg": "image/svg+xml", "png": "image/png",
@@ -97,7 +101,7 @@ class Exports:
         self._lock = threading.Lock()
         self._exports: dict[str, ExportJob] = {}
         self._folder: Path | None = None
-        self._table: object = None
+        self._table: ExportTable | None = None
         if is_url(settings.db):
             from .export_store import ExportTable
 
@@ -118,18 +122,19 @@ class Exports:
         return job
 
     def _submit_queued(self, job: ExportJob) -> ExportJob:
-        if not self._table.add(job, MAX_PENDING):  # type: ignore[attr-defined]
+        assert self._table is not None
+        if not self._table.add(job, MAX_PENDING):
             raise ExportBusy(f"{MAX_PENDING} exports are being drawn; try again in a minute")
         try:
             self._jobs_manager.defer_export(job.id)  # type: ignore[attr-defined]
         except BaseException as exc:  # not queued: it must not look as if it were
-            self._table.finish(job.id, "failed", f"the export could not be queued: {exc}")  # type: ignore[attr-defined]
+            self._table.finish(job.id, "failed", f"the export could not be queued: {exc}")
             raise
         return job
 
     def get(self, export_id: str) -> ExportJob | None:
         if self._table is not None:
-            return self._table.get(export_id)  # type: ignore[attr-defined]
+            return self._table.get(export_id)
         with self._lock:
             self._forget_old()
             return self._exports.get(export_id)
@@ -137,7 +142,7 @@ class Exports:
     def content(self, job: ExportJob) -> Path | bytes | None:
         """A done export's file: its path here (SQLite) or its bytes (from the database)."""
         if self._table is not None:
-            return self._table.data(job.id)  # type: ignore[attr-defined]
+            return self._table.data(job.id)
         return job.path
 
     def _forget_old(self) -> None:
