@@ -368,3 +368,33 @@ def test_the_exported_viewer_shows_two_view_options_at_once_as_the_live_viewer(b
     page.screenshot(path=str(ARTIFACTS / "export-offline-options-at-once-1280x720.png"))
     assert errors == []
     context.close()
+
+
+@pytest.mark.parametrize("sample", ["fs_06_cowns", "immutable_functions", "job_queue"])
+def test_every_combination_of_view_options_finds_the_diagram_the_server_draws(sample, tmp_path):
+    """The exported file keeps the combinations of the options that change a step; every one
+    of the 128 settings, looked up as offline.js does, is the diagram the API draws."""
+    import itertools
+
+    from pyrona.server import offline
+    from pyrona.server.viewmodels import mermaid_text
+
+    db = tmp_path / "t.db"
+    trace_id = trace(ROOT / "sample_programs" / f"{sample}.py", db)
+    store = TraceStore(db, readonly=True)
+    try:
+        steps = store.step_count(trace_id)
+        data = offline.answers(store, trace_id, steps)
+        hidden = presentation_view(store, trace_id)["hidden"]
+        assert set(data["relevant"]) == set(range(steps))
+        for index in range(0, steps, 3):
+            relevant = data["relevant"][index]
+            for values in itertools.product((0, 1), repeat=len(offline.OPTIONS)):
+                options = dict(zip(offline.OPTIONS, values, strict=True))
+                looked_up = {k: v if k in relevant else offline.DEFAULTS[k] for k, v in options.items()}
+                kept = data["texts"][data["mermaid"][f"{index}|{offline.query(looked_up)}"]]
+                drawn = mermaid_text(store, trace_id, index, offline.view_options(options, frozenset(hidden)),
+                                     bool(options["changes"]))
+                assert kept == drawn, (index, options, relevant)
+    finally:
+        store.close()
