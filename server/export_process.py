@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyrona.errors import PyronaError
+from pyrona.pictures import PictureError
 
 #: how often the parent looks at the child's tree (memory, wall time)
 WATCH_EVERY = 0.25
@@ -47,10 +48,8 @@ class Drawn:
     files: int
 
 
-class ExportFailed(PyronaError):
+class ExportFailed(PictureError):
     """The export could not be drawn (the message says why: a limit, Chromium, the trace)."""
-
-    kind = "export"
 
 
 def draw(db: str, trace: int, ref: str, fmt: str, step: int | None, slides: list[int] | None,
