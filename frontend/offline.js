@@ -27,14 +27,19 @@ window.PyronaOffline = (() => {
 
   function missing(what) {
     const message = `${what} is not in this exported file (it holds the trace's steps, ` +
-      "their diagrams with one view option changed at a time, and their analyses).";
+      "their diagrams for every combination of view options (one option changed at a time " +
+      "in long traces), and their analyses).";
     return answer(404, JSON.stringify({ error: { kind: "not-exported", message } }), "application/json");
   }
 
-  /** The diagram of step n for the options in `params` (unknown options ignored). */
+  /** The diagram of step n for the options in `params` (unknown options ignored). A step
+   * whose every combination is here lists the options that change it (`relevant`): the
+   * others draw the same diagram as at their defaults, which is the one kept. */
   function mermaid(n, params) {
+    const relevant = data.relevant && data.relevant[n];
     const q = data.options.map((name) => {
-      const v = params.has(name) ? params.get(name) : String(data.defaults[name]);
+      let v = params.has(name) ? params.get(name) : String(data.defaults[name]);
+      if (relevant && !relevant.includes(name)) v = String(data.defaults[name]);
       return `${name}=${v === "1" || v === "true" ? 1 : 0}`;
     }).join("&");
     const at = data.mermaid[`${n}|${q}`];

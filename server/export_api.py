@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from pyrona import exports
@@ -85,7 +85,7 @@ async def create_export(request: Request, trace: TraceId, asked: ExportRequest) 
     ref = request.path_params["trace"]
     job = await run_in_threadpool(_prepare, request.app.state.settings.db, trace, ref, asked)
     try:
-        request.app.state.exports.submit(job)
+        await run_in_threadpool(request.app.state.exports.submit, job)  # (a database write with PostgreSQL)
     except ExportBusy as exc:
         raise HTTPProblem(429, exc.kind, str(exc)) from exc
     return JSONResponse(job.info(), status_code=202, headers={"Location": f"/api/exports/{job.id}"})
@@ -114,10 +114,14 @@ def get_export(request: Request, export_id: ExportId) -> JSONResponse:
                        409: {"model": Problem,
                              "description": "`not-ready` (queued or running) or `failed`"},
                        **problems(404, 422)})
-def export_file(request: Request, export_id: ExportId) -> FileResponse:
+def export_file(request: Request, export_id: ExportId) -> Response:
     job = _export(request, export_id)
     if job.status == "failed":
         raise HTTPProblem(409, "failed", f"The export failed: {job.message}")
-    if job.status != "done" or job.path is None:
+    content = request.app.state.exports.content(job) if job.status == "done" else None
+    if content is None:
         raise HTTPProblem(409, "not-ready", f"The export is {job.status}: poll /api/exports/{job.id}.")
-    return FileResponse(job.path, media_type=job.media_type, filename=job.filename)
+    if isinstance(content, bytes):  # (kept in the database)
+        return Response(content, media_type=job.media_type,
+                        headers={"Content-Disposition": f'attachment; filename="{job.filename}"'})
+    return FileResponse(content, media_type=job.media_type, filename=job.filename)

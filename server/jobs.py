@@ -190,6 +190,13 @@ class JobManager:
                 self._queue_app = app
             return self._queue_app
 
+    def defer_export(self, export: str) -> None:
+        """Queue the drawing of the stored export `export` (a queue deployment's; see
+        `export_jobs`): whichever worker takes it draws it."""
+        from . import queue
+
+        queue.defer_export(self._app(), export)
+
     def run_queued(self, trace: int) -> None:
         """Run the queued run of `trace` here (a queue worker's job): as a run of the
         in-process pool, with the limits its trace holds. A trace no longer queued

@@ -9,7 +9,8 @@ stream reads it from the store). Workers send procrastinate heartbeats; a period
 task (`STALLED_TASK`, every CHECK_EVERY seconds, run by whichever worker takes it)
 asks procrastinate for the jobs of workers that stopped sending them: such a job is
 retried once (its trace queued again, what it had copied dropped), then failed with
-LOST.
+LOST. Exports are a task of their own (`EXPORT_TASK`, `server/export_jobs.py`): the worker
+draws it and keeps its file in the database; an export whose worker stopped fails (EXPORT_LOST).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ log = logging.getLogger("pyrona.server")
 QUEUE = "pyrona"
 RUN_TASK = "pyrona.run"
 STALLED_TASK = "pyrona.stalled"
+EXPORT_TASK = "pyrona.export"
 #: seconds between a worker's heartbeats, and without one before its jobs count as stalled
 #: (procrastinate's defaults; PYRONA_HEARTBEAT sets the first, the second is three times it)
 HEARTBEAT = float(os.environ.get("PYRONA_HEARTBEAT", "10"))
@@ -44,6 +46,8 @@ ATTEMPTS = 2  # a run whose worker died is retried once
 LOST = ("stopped: the worker running it stopped (it was killed, crashed or lost its connection) "
         f"in {ATTEMPTS} attempts; nothing more was copied: run the program again")
 RETRIED = "queued again: the worker running it stopped"
+EXPORT_LOST = ("stopped: the worker drawing it stopped (it was killed, crashed or lost its connection); "
+               "ask for the export again")
 
 
 def make_app(url: str, settings: ServerSettings | None = None) -> procrastinate.App:
@@ -58,6 +62,12 @@ def make_app(url: str, settings: ServerSettings | None = None) -> procrastinate.
     @app.task(name=RUN_TASK, queue=QUEUE, pass_context=True)
     def run(context: procrastinate.JobContext, trace: int) -> None:
         runner.run_queued(trace)
+
+    @app.task(name=EXPORT_TASK, queue=QUEUE, pass_context=True)
+    def export(context: procrastinate.JobContext, export: str) -> None:
+        from .export_jobs import run_stored
+
+        run_stored(runner.settings, export)
 
     @app.periodic(cron=f"* * * * * */{CHECK_EVERY}", periodic_id="stalled")
     @app.task(name=STALLED_TASK, queue=QUEUE, queueing_lock=STALLED_TASK, pass_context=True)
@@ -84,7 +94,19 @@ async def recover_stalled(app: procrastinate.App, url: str) -> list[tuple[int, s
             await asyncio.to_thread(_write, url, _lost, trace)
             done.append((trace, "failed"))
         log.warning("trace %d: its worker stopped; %s", trace, done[-1][1])
+    exports = await app.job_manager.get_stalled_jobs(queue=QUEUE, task_name=EXPORT_TASK,
+                                                     seconds_since_heartbeat=STALLED_AFTER)
+    for job in exports:  # (not retried: the client asks again)
+        await app.job_manager.finish_job(job, status=procrastinate_jobs.Status.FAILED, delete_job=False)
+        await asyncio.to_thread(_export_lost, url, str(job.task_kwargs["export"]))
+        log.warning("export %s: its worker stopped", job.task_kwargs["export"])
     return done
+
+
+def _export_lost(url: str, export: str) -> None:
+    from .export_store import ExportTable
+
+    ExportTable(url).finish(export, "failed", EXPORT_LOST)
 
 
 def _requeue(store: TraceStore, trace: int) -> None:
@@ -123,6 +145,11 @@ def ensure_schema(app: procrastinate.App, url: str) -> None:
 def defer(app: procrastinate.App, trace: int) -> int:
     """Queue the run of `trace`; its job's id."""
     return app.configure_task(RUN_TASK, queue=QUEUE).defer(trace=trace)
+
+
+def defer_export(app: procrastinate.App, export: str) -> int:
+    """Queue the drawing of the stored export `export`; its job's id."""
+    return app.configure_task(EXPORT_TASK, queue=QUEUE).defer(export=export)
 
 
 def worker_options(concurrency: int, name: str) -> dict:

@@ -299,3 +299,102 @@ def test_the_exported_viewer_shows_behaviours_offline(browser, tmp_path):
     assert page.locator("#bh-panel-cowns tr").count() > 0
     assert errors == []
     context.close()
+
+
+OPTIONS_AT_ONCE = '''"""View options at once."""
+from pyrona import Region, freeze
+
+settings = freeze({"mode": "fast", "sizes": [1, 2]})
+r = Region()
+r.jobs = [{"n": i} for i in range(10)]
+rows = [[i] for i in range(10)]
+r.settings = settings
+print("done")
+'''
+
+
+def test_the_exported_viewer_shows_two_view_options_at_once_as_the_live_viewer(browser, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from pyrona.server.app import create_app
+    from pyrona.server.settings import ServerSettings
+
+    program, db = tmp_path / "options.py", tmp_path / "t.db"
+    program.write_text(OPTIONS_AT_ONCE)
+    trace_id = trace(program, db)
+    store = TraceStore(db, readonly=True)
+    last = store.step_count(trace_id) - 1
+    store.close()
+    page_file = tmp_path / "viewer.html"
+    done = pyrona("export", str(trace_id), "--format", "html", "--step", str(last), "-o", str(page_file),
+                  db=db)
+    assert done.returncode == 0, done.stderr
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                  else route.abort())
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.goto(page_file.as_uri())
+    page.wait_for_selector(f"#stage[data-step='{last}'] svg")
+    defaults = page.evaluate("({ ...window.pyronaViewer.state.options })")
+    combinations = [{"group": 0, "frozen": 0}, {"group": 0, "collapse": 1}, {"frozen": 0, "structure": 1},
+                    {"group": 0, "frozen": 0, "structure": 1, "collapse": 1}]
+    with TestClient(create_app(ServerSettings(db=db, workers=1))) as live:
+        def live_text(options: dict) -> str:
+            query = "&".join(f"{k}={v}" for k, v in options.items())
+            answer = live.get(f"/api/traces/{trace_id}/steps/{last}/mermaid?{query}")
+            assert answer.status_code == 200, answer.text
+            return answer.text
+
+        for changed in combinations:
+            options = {**defaults, **changed}
+            for name, value in options.items():  # (the viewer's checkboxes, as a person ticks them)
+                box = page.locator(f"[data-option='{name}']")
+                if box.count() and box.is_checked() != bool(value):
+                    box.click()
+            page.wait_for_function("o => { const s = window.pyronaViewer.state;"
+                                   " return s.shown && Object.keys(o).every(k => s.options[k] === o[k]); }",
+                                   arg=options)
+            page.wait_for_function("() => window.pyronaViewer.state.shown"
+                                   " && document.getElementById('render-state').hidden")
+            shown = page.evaluate("window.pyronaViewer.state.shown.text")
+            assert shown == live_text(options), changed
+            # two options at once draw what neither does alone
+            singles = {live_text({**defaults, name: value}) for name, value in changed.items()}
+            assert shown not in singles, changed
+            assert "not in this exported file" not in page.inner_text("#stage")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "export-offline-options-at-once-1280x720.png"))
+    assert errors == []
+    context.close()
+
+
+@pytest.mark.parametrize("sample", ["fs_06_cowns", "immutable_functions", "job_queue"])
+def test_every_combination_of_view_options_finds_the_diagram_the_server_draws(sample, tmp_path):
+    """The exported file keeps the combinations of the options that change a step; every one
+    of the 128 settings, looked up as offline.js does, is the diagram the API draws."""
+    import itertools
+
+    from pyrona.server import offline
+    from pyrona.server.viewmodels import mermaid_text
+
+    db = tmp_path / "t.db"
+    trace_id = trace(ROOT / "sample_programs" / f"{sample}.py", db)
+    store = TraceStore(db, readonly=True)
+    try:
+        steps = store.step_count(trace_id)
+        data = offline.answers(store, trace_id, steps)
+        hidden = presentation_view(store, trace_id)["hidden"]
+        assert set(data["relevant"]) == set(range(steps))
+        for index in range(0, steps, 3):
+            relevant = data["relevant"][index]
+            for values in itertools.product((0, 1), repeat=len(offline.OPTIONS)):
+                options = dict(zip(offline.OPTIONS, values, strict=True))
+                looked_up = {k: v if k in relevant else offline.DEFAULTS[k] for k, v in options.items()}
+                kept = data["texts"][data["mermaid"][f"{index}|{offline.query(looked_up)}"]]
+                drawn = mermaid_text(store, trace_id, index, offline.view_options(options, frozenset(hidden)),
+                                     bool(options["changes"]))
+                assert kept == drawn, (index, options, relevant)
+    finally:
+        store.close()

@@ -1,23 +1,31 @@
 """Runs through the job queue of a PostgreSQL deployment, for real: a web process
 (`pyrona serve --db URL --workers 0`) and `pyrona worker` processes; a worker killed
 mid-run has its run finished by another, and a run whose workers die twice fails with
-a message that says so (nothing is left running). Heartbeats every second here
+a message that says so (nothing is left running); exports are drawn by the workers and
+their files kept in the database. Heartbeats every second here
 (PYRONA_HEARTBEAT), so a dead worker's runs are found within seconds."""
 
 from __future__ import annotations
 
+import base64
+import gzip
+import io
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
 import psycopg
 import pytest
+from PIL import Image
 
 from pyrona.server.launch import ServerProcess
-from pyrona.server.queue import LOST
+from pyrona.server.queue import EXPORT_LOST, LOST
 from pyrona.tracer.store import TraceStore
 from api_client import get, post, wait_for
 
@@ -147,3 +155,119 @@ def test_serve_with_postgresql_runs_uploads_in_its_own_pool_and_cancels_through_
         assert [t.id for t in store.traces()] == [quick]
         assert store.trace(quick).settings["queue"] == "procrastinate"
         store.close()
+        # an export is a task of the same queue: the server's own pool draws it
+        _status, page = post_json(web.base, f"/api/traces/{quick}/exports", {"format": "html"})
+        done = ended_export(web.base, page["id"])
+        assert done["status"] == "done", done["message"]
+        assert offline_data(download(web.base, done["download"])[1].decode())["paths"]
+        with psycopg.connect(pg_url) as db:
+            [(worker,)] = db.execute("SELECT worker FROM exports").fetchall()
+        assert int(worker.rpartition(":")[2]) == web.pid
+
+
+def post_json(base: str, path: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return answer.status, json.load(answer)
+
+
+def ended_export(base: str, export: str) -> dict:
+    """The export's ExportInfo once it is done or failed."""
+    return wait_for(lambda: (i := get(base, f"/api/exports/{export}"))["status"] in ("done", "failed") and i,
+                    240, "the export never ended")
+
+
+def download(base: str, path: str) -> tuple[dict, bytes]:
+    with urllib.request.urlopen(base + path, timeout=60) as answer:
+        return dict(answer.headers), answer.read()
+
+
+def offline_data(page: str) -> dict:
+    """The answers an exported page holds (gzipped JSON in base64, `server/offline.py`)."""
+    packed = re.search(r'<script type="application/gzip" id="offline-data">([^<]+)</script>', page)
+    assert packed, "the page holds no offline data"
+    return json.loads(gzip.decompress(base64.b64decode(packed[1])))
+
+
+def test_exports_are_drawn_by_a_worker_and_kept_in_the_database(pg_url, tmp_path, fast_heartbeats):
+    with ServerProcess(pg_url, tmp_path / "web.log", options=("--workers", "0")) as web:
+        program = "class Job:\n    pass\n\njobs = [Job() for i in range(3)]\nfirst = jobs[0]\n"
+        worker = Worker(pg_url, tmp_path / "worker.log", concurrency=1)
+        try:
+            trace = post(web.base, "jobs.py", program)
+            wait_for(lambda: get(web.base, f"/api/traces/{trace}")["status"] == "done", 120, "not traced")
+        finally:
+            worker.stop()
+        # no worker now: the web process (--workers 0) draws nothing itself, the exports wait
+        status, png = post_json(web.base, f"/api/traces/{trace}/exports", {"format": "png", "step": -1})
+        assert status == 202 and png["status"] == "queued"
+        _status, page = post_json(web.base, f"/api/traces/{trace}/exports", {"format": "html", "step": 2})
+        time.sleep(3)
+        assert get(web.base, f"/api/exports/{png['id']}")["status"] == "queued"
+        worker = Worker(pg_url, tmp_path / "worker2.log", concurrency=2)
+        try:
+            for export in (png, page):
+                done = ended_export(web.base, export["id"])
+                assert done["status"] == "done", done["message"]
+                assert done["download"] == f"/api/exports/{export['id']}/file"
+            with psycopg.connect(pg_url) as db:
+                rows = dict(db.execute("SELECT id, worker FROM exports").fetchall())
+            assert {int(w.rpartition(":")[2]) for w in rows.values()} == {worker.pid}  # drawn by the worker
+        finally:
+            worker.stop()
+        # the files come from the database, whichever web process asks
+        headers, data = download(web.base, f"/api/exports/{png['id']}/file")
+        assert headers["content-type"] == "image/png" and data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert 'filename="trace-' in headers["content-disposition"]
+        assert Image.open(io.BytesIO(data)).size == (1280, 720) and len(data) > 5_000
+        headers, data = download(web.base, f"/api/exports/{page['id']}/file")
+        assert headers["content-type"].startswith("text/html")
+        answers = offline_data(data.decode())
+        steps = get(web.base, f"/api/traces/{trace}")["steps"]
+        assert f"/api/traces/{trace}/steps/{steps - 1}" in answers["paths"]
+        assert any("Job" in text for text in answers["texts"])
+        with psycopg.connect(pg_url) as db:  # (procrastinate deletes the jobs that succeeded)
+            assert db.execute("SELECT COUNT(*) FROM procrastinate_jobs WHERE task_name = 'pyrona.export'"
+                              ).fetchone()[0] == 0
+            assert db.execute("SELECT size > 5000 FROM exports WHERE id = %s", (png["id"],)).fetchone()[0]
+
+
+def export_processes(url: str) -> list[int]:
+    """The export child processes drawing from the database at `url` (their arguments name it)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"pyrona.server.export_process" in command and url.encode() in command:
+            found.append(int(pid))
+    return found
+
+
+def test_an_export_whose_worker_dies_fails_and_its_chromium_goes_too(pg_url, tmp_path, fast_heartbeats):
+    program = "xs = [[i] for i in range(40)]\nys = {i: [i] for i in range(40)}\n"
+    with ServerProcess(pg_url, tmp_path / "web.log", options=("--workers", "0")) as web:
+        worker = Worker(pg_url, tmp_path / "worker.log", concurrency=1)
+        try:
+            trace = post(web.base, "many.py", program)
+            wait_for(lambda: get(web.base, f"/api/traces/{trace}")["status"] == "done", 120, "not traced")
+            steps = get(web.base, f"/api/traces/{trace}")["steps"]
+            slides = list(range(0, steps, max(1, steps // 30)))[:30]  # (half a minute or more to draw)
+            _status, gif = post_json(web.base, f"/api/traces/{trace}/exports",
+                                     {"format": "gif", "bookmarks": slides})
+            wait_for(lambda: get(web.base, f"/api/exports/{gif['id']}")["status"] == "running", 120,
+                     "the export never started")
+            wait_for(lambda: export_processes(pg_url), 30, "no export process")
+            worker.kill()  # mid-export
+        finally:
+            worker.stop()
+        wait_for(lambda: not export_processes(pg_url), 10, "the dead worker's export kept drawing")
+        checker = Worker(pg_url, tmp_path / "checker.log", concurrency=1)
+        try:
+            info = wait_for(lambda: (i := get(web.base, f"/api/exports/{gif['id']}"))["status"] == "failed"
+                            and i, 120, "the export never failed")
+        finally:
+            checker.stop()
+        assert info["message"] == EXPORT_LOST and info["download"] is None
