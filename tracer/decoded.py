@@ -19,6 +19,8 @@ import threading
 from collections import OrderedDict
 from operator import attrgetter
 
+import orjson
+
 from .model import Edge, Field, Node
 from .store_format import _RS, _US, OPEN, run_lengths
 
@@ -153,6 +155,15 @@ def new_field(node: int, name: str, value: str) -> Field:
     return item  # type: ignore[return-value]
 
 
+def loads(text: str) -> object:
+    """JSON text decoded by orjson (a third faster than json on a group row); by json when
+    orjson refuses it (a lone surrogate, which a program's own names may hold)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 class Group:
     """A nodes GROUP row (`store_format.INTERVAL_TABLES`), decoded. From step `settled` to
     step `until` every node of the row is there and every slot holds its last object:
@@ -166,7 +177,7 @@ class Group:
         edges: list[Edge] = []
         fields: list[Field] = []
         settled, until = 0, OPEN
-        for nid, start, end, kind, type_name, place, label, about, slots in json.loads(detail):
+        for nid, start, end, kind, type_name, place, label, about, slots in loads(detail):
             nodes[nid] = new_node(nid, kind, type_name, place, label, about)
             if start > settled:
                 settled = start
@@ -189,7 +200,7 @@ class Group:
         """Each node of the row: (start, end, node id, Node, [Slot])."""
         if self._entries is None:
             entries = []
-            for nid, start, end, kind, type_name, place, label, about, slots in json.loads(self._detail):
+            for nid, start, end, kind, type_name, place, label, about, slots in loads(self._detail):
                 decoded = []
                 for name, (at, dst, value, run) in slots.items():
                     item = new_edge(nid, name, dst) if dst is not None else new_field(nid, name, value)
