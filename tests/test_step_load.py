@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import gc
 import io
+import random
 from contextlib import redirect_stdout
 from dataclasses import FrozenInstanceError
 
 import pytest
 
-from pyrona.tracer.decoded import DECODED_ROWS, loads, new_edge, new_field, new_node
+from pyrona.tracer.decoded import DECODED_ROWS, EDGE_ORDER, in_order, loads, new_edge, new_field, new_node
 from pyrona.tracer.model import Edge, Field, Node
 from pyrona.tracer.run import trace_program
 from pyrona.tracer.store import TraceStore
@@ -160,3 +161,19 @@ def test_a_step_read_leaves_the_cyclic_gc_as_it_found_it(store, tmp_path):
 
 def test_json_orjson_refuses_is_still_decoded():
     assert loads('[1, "\\ud800", {"a": null}]') == [1, "\ud800", {"a": None}]
+
+
+def test_rows_lists_joined_in_order_equal_everything_sorted():
+    rng = random.Random(5)
+    for _ in range(200):
+        items = [new_edge(rng.randrange(30), rng.choice("abc"), rng.randrange(9))
+                 for _ in range(rng.randrange(60))]
+        cuts = sorted(rng.sample(range(len(items) + 1), min(len(items) + 1, rng.randrange(5))))
+        ordered = sorted(items, key=EDGE_ORDER) if rng.random() < 0.5 else items
+        pieces, at = [], 0
+        for cut in [*cuts, len(ordered)]:
+            pieces.append(sorted(ordered[at:cut], key=EDGE_ORDER))
+            at = cut
+        loose = pieces.pop() if rng.random() < 0.5 and pieces else []
+        rng.shuffle(loose)
+        assert in_order(pieces, loose, EDGE_ORDER) == sorted(items, key=EDGE_ORDER)

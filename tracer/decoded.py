@@ -192,6 +192,8 @@ class Group:
                     settled = at
         if settled >= until:  # (never all there at once)
             nodes, edges, fields = {}, [], []
+        edges.sort(key=EDGE_ORDER)  # (sorted once here, a step joins rows' lists: `in_order`)
+        fields.sort(key=FIELD_ORDER)
         self.settled, self.until, self.nodes, self.edges, self.fields = settled, until, nodes, edges, fields
         self._detail = detail  # (the cache's key: kept anyway)
         self._entries: list[Grouped] | None = None
@@ -213,12 +215,13 @@ class Group:
 
 
 def grouped_at(row: Group, index: int, nodes: dict[int, Node], edges: list[Edge],
-               fields: list[Field]) -> None:
-    """Add what a decoded GROUP row holds at step `index` to a step's nodes, edges and fields."""
+               fields: list[Field], sorted_edges: list[list[Edge]], sorted_fields: list[list[Field]]) -> None:
+    """Add what a decoded GROUP row holds at step `index` to a step's nodes, edges and fields
+    (a settled row's sorted lists, whole, to `sorted_edges` and `sorted_fields`)."""
     if row.settled <= index < row.until:
         nodes.update(row.nodes)
-        edges += row.edges
-        fields += row.fields
+        sorted_edges.append(row.edges)
+        sorted_fields.append(row.fields)
         return
     for start, end, nid, node, slots in row.entries():
         if index >= end:
@@ -234,6 +237,22 @@ def grouped_at(row: Group, index: int, nodes: dict[int, Node], edges: list[Edge]
                     edges.append(new_edge(nid, name, held))
                 else:
                     fields.append(new_field(nid, name, held))
+
+
+def in_order[T](pieces: list[list[T]], loose: list[T], key: Callable[[T], tuple]) -> list[T]:
+    """The items of the sorted lists `pieces` and of `loose` (in any order), sorted by `key`.
+    The pieces are joined as they are when each one's items all come before the next's (a
+    step's rows mostly do), which spares a sort of every item (a key made for each: 9 ms of
+    a 20,000-object step); else the joined lists are sorted (sorted runs: merged fast)."""
+    loose.sort(key=key)
+    runs = [piece for piece in pieces if piece]
+    if loose:
+        runs.append(loose)
+    runs.sort(key=lambda piece: key(piece[0]))
+    out = list(itertools.chain.from_iterable(runs))
+    if any(key(before[-1]) > key(after[0]) for before, after in itertools.pairwise(runs)):
+        out.sort(key=key)
+    return out
 
 
 def run(runs: str) -> tuple[int, list[int], list[str], list[str]]:

@@ -337,7 +337,8 @@ class TraceStore:
 
     def _step(self, trace: int, index: int) -> StepGraph:
         from .decoded import (
-            DECODED_ROWS, EDGE_ORDER, FIELD_ORDER, Group, grouped_at, in_run, new_edge, new_field, new_node,
+            DECODED_ROWS, EDGE_ORDER, FIELD_ORDER, Group, grouped_at, in_order, in_run, new_edge, new_field,
+            new_node,
         )
         from .model import RegionState, StepGraph
 
@@ -361,11 +362,14 @@ class TraceStore:
             return found
 
         nodes = graph.nodes
-        edges: list[Edge] = graph.edges  # (sorted below, as StepGraph keeps them)
-        fields: list[Field] = graph.fields
+        edges: list[Edge] = []  # (sorted below, as StepGraph keeps them, with the settled rows' lists)
+        fields: list[Field] = []
+        sorted_edges: list[list[Edge]] = []
+        sorted_fields: list[list[Field]] = []
         for _start, node, kind, type_name, place, label, detail in rows("nodes"):
             if node == GROUP:
-                grouped_at(DECODED_ROWS.get("group", detail, Group), index, nodes, edges, fields)  # type: ignore[arg-type]
+                row = DECODED_ROWS.get("group", detail, Group)
+                grouped_at(row, index, nodes, edges, fields, sorted_edges, sorted_fields)  # type: ignore[arg-type]
             else:
                 nodes[node] = new_node(node, kind, type_name, place, label, detail)
         for start, node, name, dst, value, runs in rows("slots"):
@@ -375,8 +379,8 @@ class TraceStore:
                 edges.append(new_edge(node, name, dst))
             elif value is not None:
                 fields.append(new_field(node, name, value))
-        edges.sort(key=EDGE_ORDER)
-        fields.sort(key=FIELD_ORDER)
+        graph.edges = in_order(sorted_edges, edges, EDGE_ORDER)
+        graph.fields = in_order(sorted_fields, fields, FIELD_ORDER)
         for _start, rid, bridge, parent, owner, lrc, sbrc, is_open, name in rows("regions"):
             graph.regions[rid] = RegionState(rid, bridge, parent, owner, lrc, sbrc, bool(is_open), name)
         graph.events = self.events(trace, index, index + 1)
