@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import Annotated, Literal
 
 import anyio
+import orjson
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -410,7 +411,15 @@ def steps(trace: TraceId, store: Store, first: Annotated[int, Query(ge=0, le=2**
 def step(trace: TraceId, n: StepIndex, store: Store) -> JSONResponse:
     total = step_of(store, trace, n)
     with found():
-        return JSONResponse(viewmodels.step_view(store, trace, n, total))
+        return StepResponse(viewmodels.step_view(store, trace, n, total))
+
+
+class StepResponse(JSONResponse):
+    """JSON written by orjson: a step of 20,000 objects is 70,000 small dicts, which the
+    json module writes in ~30 ms, orjson in ~10 (the same compact UTF-8 text)."""
+
+    def render(self, content: object) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
 @router.get("/traces/{trace}/steps/{n}/mermaid", response_class=Response,  # (errors are JSON)

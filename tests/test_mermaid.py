@@ -32,7 +32,7 @@ from pyrona.views.mermaid import ViewOptions, estimate_size, legend, to_mermaid
 # --- a parser for exactly the grammar the view promises ---
 
 TEXT = r"(?:[A-Za-z0-9 .,=+\-_/?!@'*]|#\d+;|<br/>)*"
-ID = r"(?:n\d+|rg\d+)"
+ID = r"(?:n\d+|rg\d+|more)"
 SHAPES = {"rect": (r"\[", r"\]"), "round": (r"\(", r"\)"), "trap": (r"\[\\", r"/\]"),
           "sub": (r"\[\[", r"\]\]")}
 NODE_RES = [(name, re.compile(rf'^(\s*)({ID}){o}"({TEXT})"{c}$')) for name, (o, c) in SHAPES.items()]
@@ -440,3 +440,31 @@ def test_legend_shows_every_symbol():
                                                  for line in text if "<frozen>" in line]
     assert d.subgraphs["reg2"][1] == "reg1"
     assert legend() == legend()
+
+
+def chain(length: int) -> StepGraph:
+    """A frame holding the head of a linked list of `length` objects, the last written to by a
+    violation."""
+    nodes = [Node(1, FRAME, "frame", LOCAL, "main", "3")]
+    nodes += [Node(k, OBJ, "Obj", LOCAL, "Obj") for k in range(2, length + 2)]
+    edges = [(1, "head", 2)] + [(k, "next", k + 1) for k in range(2, length + 1)]
+    last = length + 1
+    return make(nodes, edges, [(k, "key", str(k)) for k in range(2, length + 2)],
+                events=[Event(1, "violation", None, (last,), "write to a frozen object", src=last)])
+
+
+def test_a_big_step_draws_the_objects_nearest_to_the_variables_and_says_how_many_it_left_out():
+    d = render(chain(1500), max_drawn=100)
+    drawn = {n for n in d.nodes if n != "more"}
+    # what the step's event names, then the frame and the list from its head on
+    assert drawn == {"n1501"} | {f"n{k}" for k in range(1, 100)}
+    assert d.lines_of("more") == ["1,401 more objects not drawn",
+                                  "(the 100 nearest to the program's variables are)"]
+    assert all(src in drawn and dst in drawn for src, _arrow, _label, dst in d.edges)
+    assert estimate_size(chain(1500), ViewOptions(max_drawn=100)) == 101
+    assert len(render(chain(1500), max_drawn=0).nodes) == 1501  # (0: everything)
+    assert "more" not in render(chain(99), max_drawn=100).nodes
+    # the same choice whatever the order of the edges
+    g = chain(1500)
+    g.edges.reverse()
+    assert to_mermaid(g, ViewOptions(max_drawn=100)) == to_mermaid(chain(1500), ViewOptions(max_drawn=100))

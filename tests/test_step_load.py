@@ -1,16 +1,21 @@
 """Reading steps back on both backends: the lines run (read from each chunk's `lines`, the
 last chunk unpacked) at chunk boundaries, every step equal to the live graph (the verify
 mode's read-back) across group rows and runs decoded once per process, and a decoding
-never reused for a trace recorded again under the same id."""
+never reused for a trace recorded again under the same id; the model's objects built in bulk
+and the cyclic GC's pause."""
 
 from __future__ import annotations
 
+import gc
 import io
+import random
 from contextlib import redirect_stdout
+from dataclasses import FrozenInstanceError
 
 import pytest
 
-from pyrona.tracer.decoded import DECODED_ROWS
+from pyrona.tracer.decoded import DECODED_ROWS, EDGE_ORDER, in_order, loads, new_edge, new_field, new_node
+from pyrona.tracer.model import Edge, Field, Node
 from pyrona.tracer.run import trace_program
 from pyrona.tracer.store import TraceStore
 from pyrona.tracer.store_format import STEP_CHUNK
@@ -125,3 +130,50 @@ def test_a_trace_recorded_again_under_its_id_is_never_read_from_the_old_decoding
     assert (after.nodes, after.edges, after.fields) == (fresh.nodes, fresh.edges, fresh.fields)
     assert not any(n.type_name == "Item" for n in after.nodes.values()) and before.nodes
     assert any(f.name == "i" and f.value == "49" for f in after.fields)
+
+
+def test_objects_built_in_bulk_are_the_models_own():
+    built = (new_node(3, "instance", "Item", "local", "Item", ""), new_edge(3, "peer", 4),
+             new_field(3, "k", "7"))
+    made = (Node(3, "instance", "Item", "local", "Item", ""), Edge(3, "peer", 4), Field(3, "k", "7"))
+    for one, other in zip(built, made, strict=True):
+        assert type(one) is type(other) and one == other and hash(one) == hash(other)
+        assert repr(one) == repr(other)
+        first = type(one).__slots__[0]
+        with pytest.raises(FrozenInstanceError):
+            setattr(one, first, 99)
+        assert getattr(one, first) == getattr(other, first)
+
+
+def test_a_step_read_leaves_the_cyclic_gc_as_it_found_it(store, tmp_path):
+    trace = traced(store, tmp_path, OTHER)
+    DECODED_ROWS.clear()
+    assert gc.isenabled()
+    store.step(trace, store.step_count(trace) - 1)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        store.step(trace, 1)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_json_orjson_refuses_is_still_decoded():
+    assert loads('[1, "\\ud800", {"a": null}]') == [1, "\ud800", {"a": None}]
+
+
+def test_rows_lists_joined_in_order_equal_everything_sorted():
+    rng = random.Random(5)
+    for _ in range(200):
+        items = [new_edge(rng.randrange(30), rng.choice("abc"), rng.randrange(9))
+                 for _ in range(rng.randrange(60))]
+        cuts = sorted(rng.sample(range(len(items) + 1), min(len(items) + 1, rng.randrange(5))))
+        ordered = sorted(items, key=EDGE_ORDER) if rng.random() < 0.5 else items
+        pieces, at = [], 0
+        for cut in [*cuts, len(ordered)]:
+            pieces.append(sorted(ordered[at:cut], key=EDGE_ORDER))
+            at = cut
+        loose = pieces.pop() if rng.random() < 0.5 and pieces else []
+        rng.shuffle(loose)
+        assert in_order(pieces, loose, EDGE_ORDER) == sorted(items, key=EDGE_ORDER)

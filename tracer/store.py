@@ -17,7 +17,6 @@ import zlib
 from array import array
 from collections import namedtuple
 from contextlib import contextmanager
-from operator import itemgetter
 from pathlib import Path
 
 from ..errors import PyronaError
@@ -31,7 +30,7 @@ TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from .model import Event, Step, StepGraph
+    from .model import Edge, Event, Field, Step, StepGraph
     from .scratch import ScratchRun
     from .writer import TraceWriter
 
@@ -43,7 +42,6 @@ TraceInfo = namedtuple("TraceInfo",
                        "id name created status steps message truncated settings summary token owner",
                        defaults=(None, ""))
 _URL_SAFE = bytes.maketrans(b"+/", b"-_")
-_KEY = itemgetter(0)  # (the sort key of a step's (key, Edge) and (key, Field) pairs)
 _INFO = "id, name, created, status, steps, message, truncated, settings, summary, token, owner"
 
 
@@ -332,8 +330,17 @@ class TraceStore:
         per bin level, see `store_format`), group rows and runs decoded once per process
         (`decoded.DECODED_ROWS`), so a step of 20,000 nodes costs about what building its
         dictionaries and sorted lists does."""
-        from .decoded import DECODED_ROWS, Group, grouped_at, in_run
-        from .model import Edge, Field, Node, RegionState, StepGraph
+        from .decoded import gc_paused
+
+        with gc_paused:
+            return self._step(trace, index)
+
+    def _step(self, trace: int, index: int) -> StepGraph:
+        from .decoded import (
+            DECODED_ROWS, EDGE_ORDER, FIELD_ORDER, Group, grouped_at, in_order, in_run, new_edge, new_field,
+            new_node,
+        )
+        from .model import RegionState, StepGraph
 
         info = self.trace(trace)
         total = self.step_count(trace, info)
@@ -355,24 +362,25 @@ class TraceStore:
             return found
 
         nodes = graph.nodes
-        edges: list[tuple] = []  # (sort key, Edge) and (sort key, Field): sorted by key below
-        fields: list[tuple] = []
+        edges: list[Edge] = []  # (sorted below, as StepGraph keeps them, with the settled rows' lists)
+        fields: list[Field] = []
+        sorted_edges: list[list[Edge]] = []
+        sorted_fields: list[list[Field]] = []
         for _start, node, kind, type_name, place, label, detail in rows("nodes"):
             if node == GROUP:
-                grouped_at(DECODED_ROWS.get("group", detail, Group), index, nodes, edges, fields)  # type: ignore[arg-type]
+                row = DECODED_ROWS.get("group", detail, Group)
+                grouped_at(row, index, nodes, edges, fields, sorted_edges, sorted_fields)  # type: ignore[arg-type]
             else:
-                nodes[node] = Node(node, kind, type_name, place, label, detail)
+                nodes[node] = new_node(node, kind, type_name, place, label, detail)
         for start, node, name, dst, value, runs in rows("slots"):
             if runs is not None:
                 dst, value = in_run(runs, index - start)
             if dst is not None:
-                edges.append(((node, name, dst), Edge(node, name, dst)))
+                edges.append(new_edge(node, name, dst))
             elif value is not None:
-                fields.append(((node, name, value), Field(node, name, value)))
-        edges.sort(key=_KEY)
-        fields.sort(key=_KEY)
-        graph.edges = [item for _key, item in edges]
-        graph.fields = [item for _key, item in fields]
+                fields.append(new_field(node, name, value))
+        graph.edges = in_order(sorted_edges, edges, EDGE_ORDER)
+        graph.fields = in_order(sorted_fields, fields, FIELD_ORDER)
         for _start, rid, bridge, parent, owner, lrc, sbrc, is_open, name in rows("regions"):
             graph.regions[rid] = RegionState(rid, bridge, parent, owner, lrc, sbrc, bool(is_open), name)
         graph.events = self.events(trace, index, index + 1)

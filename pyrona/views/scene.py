@@ -59,7 +59,8 @@ GROUP_OVER = 8
 GROUP_PREFIX = "gp"
 MAX_VALUE, MAX_NAME, MAX_HEAD, MAX_EDGE = 28, 20, 40, 24
 #: Characters written as they are; every other one becomes a `#NN;` entity.
-_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,=+-_/?!@'*")
+_SAFE_TEXT = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,=+-_/?!@'*"
+_SAFE = frozenset(_SAFE_TEXT)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,11 @@ class ViewOptions:
     #: siblings (same type, same place, held by one and the same object) drawn as one group
     #: node when there are more than this many (0: never); what changed stays apart
     group_over: int = 0
+    #: the most objects a diagram draws (0: all): a step with more draws those nearest to
+    #: the program's variables (breadth first) and says how many it left out; mermaid lays
+    #: out a few hundred nodes in seconds and no 20,000 at all, and building the text of
+    #: them all cost ~200 ms
+    max_drawn: int = 1000
 
 
 # --- text ---
@@ -87,8 +93,10 @@ class ViewOptions:
 
 def esc(text: str) -> str:
     """`text` as safe mermaid label text: entities for anything special, invisible chars made visible."""
-    if text.isascii():  # (most text: one C-level pass, not a Python loop per character)
-        return text.translate(_ASCII_ENTITIES)
+    if text.isascii():  # (most text: C-level passes, not a Python loop per character)
+        # (all safe, as most labels are, when stripping the safe characters leaves nothing:
+        # translate with a dict looks up every character, 20% of a 20,000-node diagram)
+        return text if not text.strip(_SAFE_TEXT) else text.translate(_ASCII_ENTITIES)
     return "".join(ch if ch in _SAFE else _entity(ch) for ch in text)
 
 
@@ -227,6 +235,31 @@ def visible_nodes(graph: StepGraph, options: ViewOptions) -> tuple[set[int], set
         shown |= fading
         unreachable -= fading
     return shown, unreachable
+
+
+def nearest(graph: StepGraph, shown: set[int], limit: int) -> set[int]:
+    """At most `limit` of the `shown` nodes (more when the step's events name more): what its
+    events name, then the roots and what they reach breadth first, then the rest by id."""
+    kept = {n for ev in graph.events for n in (ev.src, ev.dst, *ev.nodes) if n in shown}
+    out: dict[int, list[int]] = {}
+    for e in graph.edges:
+        out.setdefault(e.src, []).append(e.dst)
+    order = sorted(n for n in graph.roots() if n in shown)
+    seen = set(order)
+    at = 0
+    while at < len(order) and len(kept) < limit:
+        nid = order[at]
+        at += 1
+        kept.add(nid)
+        for dst in sorted(out.get(nid, ())):  # (sorted: the same choice whatever the edges' order)
+            if dst not in seen and dst in shown:
+                seen.add(dst)
+                order.append(dst)
+    for nid in sorted(shown - kept) if len(kept) < limit else ():
+        kept.add(nid)
+        if len(kept) >= limit:
+            break
+    return kept
 
 
 def rid_of(place: str) -> int | None:
@@ -376,10 +409,15 @@ def build(graph: StepGraph, options: ViewOptions, previous: StepGraph | None = N
     """Decide what is drawn where, and how each reference looks."""
     sc = Scene(graph, options)
     shown, unreachable = visible_nodes(graph, options)
+    left_out = 0
+    if options.max_drawn and len(shown) > options.max_drawn:
+        kept = nearest(graph, shown, options.max_drawn)
+        left_out = len(shown) - len(kept)
+        shown, unreachable = kept, unreachable & kept
     fields: dict[int, list[tuple[str, str]]] = {}
     hide = options.hidden_names
     for f in graph.fields:
-        if not (hide and f.name in hide and is_root(graph, f.node)):
+        if f.node in shown and not (hide and f.name in hide and is_root(graph, f.node)):
             fields.setdefault(f.node, []).append((f.name, f.value))
     changed = changed_nodes(graph, previous)
     visited = visited_by_failed_freeze(graph)
@@ -428,6 +466,10 @@ def build(graph: StepGraph, options: ViewOptions, previous: StepGraph | None = N
         sc.region_depth[rid] = depth
     sc.region_parent = parents
     add_edges(sc, graph, shown, drawn, previous)
+    if left_out:
+        text = label([f"{left_out:,} more objects not drawn",
+                      f"(the {len(shown):,} nearest to the program's variables are)"])
+        sc.add_node("loose", (3, 0), shape("more", text, "rect"))
     for nid in written_to(graph):
         if nid in drawn:
             sc.mark("error", drawn[nid])
@@ -479,10 +521,12 @@ def add_edges(sc: Scene, graph: StepGraph, shown: set[int], drawn: dict[int, str
     """References between drawn nodes (aggregated between regions when collapsed), then violations."""
     bad = violations(graph)
     bad_set = set(bad)
-    before = {(e.src, e.name, e.dst) for e in previous.edges} if previous is not None else None
+    before = {(e.src, e.name, e.dst) for e in previous.edges if e.src in shown} \
+        if previous is not None else None  # (of the drawn nodes only: a step may have 30,000)
     counted: dict[tuple[str, str, bool, str], list] = {}
-    for e in sorted(graph.edges, key=lambda e: (e.src, e.dst, e.name)):
-        if e.src not in shown or e.dst not in shown or (e.src, e.dst, e.name) in bad_set:
+    between = [e for e in graph.edges if e.src in shown and e.dst in shown]
+    for e in sorted(between, key=lambda e: (e.src, e.dst, e.name)):
+        if (e.src, e.dst, e.name) in bad_set:
             continue
         if sc.options.hidden_names and e.name in sc.options.hidden_names and is_root(graph, e.src):
             continue
