@@ -94,6 +94,19 @@ const Pyrona = (() => {
   // --- mermaid ---
 
   let mermaidReady = false;
+
+  /** Resolves once mermaid's script has run. A page may list it after its own scripts, so that
+   * their first fetches travel while its 3.5 MB start up; every classic script of a page has run
+   * by DOMContentLoaded. */
+  function mermaidLoaded() {
+    if (window.mermaid) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => (window.mermaid ? resolve() : reject(new Error("mermaid is not loaded (make setup)")));
+      if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", check, { once: true });
+      else check();
+    });
+  }
+
   function initMermaid() {
     if (mermaidReady || !window.mermaid) return;
     window.mermaid.initialize({
@@ -193,6 +206,13 @@ const Pyrona = (() => {
     async pump() {
       if (this.busy) return;
       this.busy = true;
+      try {
+        await mermaidLoaded();
+      } catch (err) {
+        for (const job of this.queue.splice(0)) { this.cache.delete(job.text); job.reject(err); }
+        this.busy = false;
+        return;
+      }
       initMermaid();
       while (this.queue.length) {
         const job = this.queue.shift();

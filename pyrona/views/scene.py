@@ -80,6 +80,9 @@ class ViewOptions:
     #: siblings (same type, same place, held by one and the same object) drawn as one group
     #: node when there are more than this many (0: never); what changed stays apart
     group_over: int = 0
+    #: groups drawn member by member all the same (a click on one opens it): the number in
+    #: their drawn id `gpN`, their smallest member's id
+    open_groups: frozenset[int] = frozenset()
 
 
 # --- text ---
@@ -456,7 +459,7 @@ def groups(graph: StepGraph, shown: set[int], options: ViewOptions, changed: set
         families.setdefault((next(iter(held_by)), node.place, node.type_name or node.kind), []).append(nid)
     out: dict[int, str] = {}
     for members in families.values():
-        if len(members) > options.group_over:
+        if len(members) > options.group_over and members[0] not in options.open_groups:
             out.update((m, f"{GROUP_PREFIX}{members[0]}") for m in members)
     return out
 
