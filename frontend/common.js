@@ -138,6 +138,13 @@ const Pyrona = (() => {
     return { width: w, height: h };
   }
 
+  /** After the next frame is painted (or 100 ms, in a hidden tab that paints no frames). */
+  const nextFrame = () => new Promise((resolve) => {
+    const done = () => setTimeout(resolve, 0);
+    const timer = setTimeout(resolve, 100);
+    requestAnimationFrame(() => { clearTimeout(timer); done(); });
+  });
+
   /**
    * Renders mermaid text to SVG strings one at a time, in an off-screen container.
    * `render(text, {priority: true})` jumps the queue; waiting jobs can be dropped with
@@ -215,6 +222,10 @@ const Pyrona = (() => {
       }
       initMermaid();
       while (this.queue.length) {
+        // a job rendered ahead starts after the next frame: a picture just mounted is painted
+        // first (a render holds the page until it is done)
+        if (!this.queue[0].priority) await nextFrame();
+        if (!this.queue.length) break;
         const job = this.queue.shift();
         const entry = this.cache.get(job.text);
         try {

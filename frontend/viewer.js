@@ -18,8 +18,11 @@
   const LARGE = 60;
   /** A collapsed step up to this many nodes also has its whole picture rendered ahead, so that
    * Expand shows it at once (a larger one could hold the renderer for seconds: mermaid's
-   * render cannot be interrupted). */
+   * render cannot be interrupted)... */
   const EXPAND_AHEAD = 160;
+  /** ...once the step has been looked at this long with nothing else to render (ms): while
+   * someone steps on, that render would delay the next pictures. */
+  const EXPAND_AFTER = 1200;
 
   const state = {
     step: page.step || 0,
@@ -43,7 +46,8 @@
     analysisStep: null,
     hiddenNames: new Set(), // variables `# pyrona: hide NAME` keeps out of the diagrams and the Frames panel
     openGroups: new Set(), // groups opened by a click (the number of their id gpN)
-    lastCount: null, // nodes of the last step's whole picture (large: its collapsed text asked for at once)
+    lastCount: null,
+    expandTimer: null, // renders the whole picture of a collapsed step ahead (expandAhead) // nodes of the last step's whole picture (large: its collapsed text asked for at once)
     placed: null, // where the shown step's nodes are on screen (diagram.js anchors the next one)
     moves: [], // median on-screen displacement of unchanged nodes, per step change
   };
@@ -143,6 +147,7 @@
     if (!state.total) return;
     n = clamp(n);
     const token = ++state.token;
+    clearTimeout(state.expandTimer);
     state.step = n;
     $("slider").value = n;
     $("step-label").textContent = `${n} / ${state.total - 1}`;
@@ -188,15 +193,12 @@
   /** Render in the background what the user will likely look at next: the next step, then
    * the shown step's whole picture when it is drawn collapsed (Expand), then further steps. */
   async function prefetch(n, token, shown = null) {
-    const want = [...presenter.ahead(n), n + 1, "expand", n + 2, nextIn(state.eventSteps, n), n - 1,
+    const want = [...presenter.ahead(n), n + 1, n + 2, nextIn(state.eventSteps, n), n - 1,
                   nextIn(state.violationSteps, n), prevIn(state.eventSteps, n), n + 3,
                   nextIn(state.eventSteps, nextIn(state.eventSteps, n) ?? n)];
     const seen = new Set([n]);
+    if (shown && shown.auto && shown.count <= EXPAND_AHEAD && !presenter.active()) expandAhead(shown.full, token);
     for (const s of want) {
-      if (s === "expand") {
-        if (shown && shown.auto && shown.count <= EXPAND_AHEAD) renderer.render(shown.full).catch(() => {});
-        continue;
-      }
       if (s === null || s === undefined || s < 0 || s >= state.total || seen.has(s)) continue;
       seen.add(s);
       stepView(s).catch(() => {});
@@ -206,6 +208,17 @@
         renderer.render(d.text).catch(() => {});
       } catch (_) { /* a missing step is not our concern here */ }
     }
+  }
+
+  /** The whole picture of the collapsed step shown, rendered once the user stays on it. */
+  function expandAhead(full, token) {
+    clearTimeout(state.expandTimer);
+    const later = () => {
+      if (token !== state.token) return;
+      if (renderer.pending()) { state.expandTimer = setTimeout(later, 300); return; }
+      renderer.render(full).catch(() => {});
+    };
+    state.expandTimer = setTimeout(later, EXPAND_AFTER);
   }
 
   function nextIn(list, n) {
