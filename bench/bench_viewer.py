@@ -211,7 +211,7 @@ def open_viewer(context, base: str, trace_id: int, step: int, arm: dict | None =
     if expand:
         if arm:
             page.evaluate("a => { window.__bench.arm = a; }", arm)
-        page.click("#expand")
+        page.click("#expand", timeout=120_000)
         page.wait_for_function(EXPANDED_SHOWN,
                                arg=step)
     return page, errors
