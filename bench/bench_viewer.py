@@ -423,7 +423,7 @@ def main() -> None:
 
     print(f"\nExpand clicked on a page just opened at {objects[100]} objects (collapsed on screen) until the"
           f" whole is on screen:\n  median {median(clicks):.0f} ms, p95 {p95(clicks):.0f} ms"
-          f" ({len(clicks)} pages; clicked at once: the viewer renders it ahead after 1.2 s on a step)")
+          f" ({len(clicks)} pages; Playwright's click: the render starts as the pointer reaches Expand)")
 
     o100, o300 = str(objects[100]), str(objects[300])
     targets = [

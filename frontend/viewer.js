@@ -18,11 +18,9 @@
   const LARGE = 60;
   /** A collapsed step up to this many nodes also has its whole picture rendered ahead, so that
    * Expand shows it at once (a larger one could hold the renderer for seconds: mermaid's
-   * render cannot be interrupted)... */
+   * render cannot be interrupted), from the moment the pointer or focus reaches Expand: not
+   * before, as it would delay the next steps of someone who steps on. */
   const EXPAND_AHEAD = 160;
-  /** ...once the step has been looked at this long with nothing else to render (ms): while
-   * someone steps on, that render would delay the next pictures. */
-  const EXPAND_AFTER = 1200;
 
   const state = {
     step: page.step || 0,
@@ -47,7 +45,7 @@
     hiddenNames: new Set(), // variables `# pyrona: hide NAME` keeps out of the diagrams and the Frames panel
     openGroups: new Set(), // groups opened by a click (the number of their id gpN)
     lastCount: null,
-    expandTimer: null, // renders the whole picture of a collapsed step ahead (expandAhead) // nodes of the last step's whole picture (large: its collapsed text asked for at once)
+    shownDiagram: null, // diagramFor's answer for the step shown ({text, auto, count, full, step}) // nodes of the last step's whole picture (large: its collapsed text asked for at once)
     placed: null, // where the shown step's nodes are on screen (diagram.js anchors the next one)
     moves: [], // median on-screen displacement of unchanged nodes, per step change
   };
@@ -147,7 +145,6 @@
     if (!state.total) return;
     n = clamp(n);
     const token = ++state.token;
-    clearTimeout(state.expandTimer);
     state.step = n;
     $("slider").value = n;
     $("step-label").textContent = `${n} / ${state.total - 1}`;
@@ -167,13 +164,14 @@
       return;
     }
     if (token !== state.token) return;
+    state.shownDiagram = { ...d, step: n };
     banner(d);
     if (state.shown && d.text === state.shown.text) { // same picture: only the line marker moves
       state.shown.step = n;
       $("stage").dataset.step = n;
       diagram.remember(); // (nothing moved: recorded as such)
       renderState(false);
-      prefetch(n, token, d);
+      prefetch(n, token);
       return;
     }
     if (!renderer.has(d.text)) renderState(true, `Drawing step ${n}…`);
@@ -187,17 +185,15 @@
     if (token !== state.token) return;
     mount(svg, d.text, n);
     renderState(false);
-    prefetch(n, token, d);
+    prefetch(n, token);
   }
 
-  /** Render in the background what the user will likely look at next: the next step, then
-   * the shown step's whole picture when it is drawn collapsed (Expand), then further steps. */
-  async function prefetch(n, token, shown = null) {
+  /** Render in the background what the user will likely look at next. */
+  async function prefetch(n, token) {
     const want = [...presenter.ahead(n), n + 1, n + 2, nextIn(state.eventSteps, n), n - 1,
                   nextIn(state.violationSteps, n), prevIn(state.eventSteps, n), n + 3,
                   nextIn(state.eventSteps, nextIn(state.eventSteps, n) ?? n)];
     const seen = new Set([n]);
-    if (shown && shown.auto && shown.count <= EXPAND_AHEAD && !presenter.active()) expandAhead(shown.full, token);
     for (const s of want) {
       if (s === null || s === undefined || s < 0 || s >= state.total || seen.has(s)) continue;
       seen.add(s);
@@ -208,17 +204,6 @@
         renderer.render(d.text).catch(() => {});
       } catch (_) { /* a missing step is not our concern here */ }
     }
-  }
-
-  /** The whole picture of the collapsed step shown, rendered once the user stays on it. */
-  function expandAhead(full, token) {
-    clearTimeout(state.expandTimer);
-    const later = () => {
-      if (token !== state.token) return;
-      if (renderer.pending()) { state.expandTimer = setTimeout(later, 300); return; }
-      renderer.render(full).catch(() => {});
-    };
-    state.expandTimer = setTimeout(later, EXPAND_AFTER);
   }
 
   function nextIn(list, n) {
@@ -261,6 +246,13 @@
       box.hidden = true;
     }
   }
+  /** The whole picture of the collapsed step shown, rendered while the user reaches for Expand. */
+  function expandAhead() {
+    const d = state.shownDiagram;
+    if (d && d.auto && d.count <= EXPAND_AHEAD && d.step === state.step) renderer.render(d.full).catch(() => {});
+  }
+  $("expand").addEventListener("pointerenter", expandAhead);
+  $("expand").addEventListener("focus", expandAhead);
   $("expand").addEventListener("click", () => { state.expandLarge = !state.expandLarge; state.viewMode = "auto"; go(state.step); });
 
   function renderState(on, message) {

@@ -1,7 +1,8 @@
 """The viewer's rendering in a real browser (Playwright, Debian's Chromium) on a real
 `pyrona serve`: a click on a group node opens that group only, a hidden variable stays out
-of the Frames panel, and a step drawn collapsed has its whole picture rendered ahead, so
-Expand shows it without a render of its own. Screenshots: test-artifacts/viewer-*.png."""
+of the Frames panel, and a step drawn collapsed has its whole picture rendered while the
+pointer reaches Expand, so Expand shows it without a render of its own.
+Screenshots: test-artifacts/viewer-*.png."""
 
 from __future__ import annotations
 
@@ -121,7 +122,7 @@ def test_a_click_on_a_group_opens_that_group_only(server, page):
     assert "scratch" not in page.locator("#stage svg").text_content()
 
 
-def test_a_collapsed_step_has_its_whole_picture_rendered_ahead(server, page):
+def test_a_collapsed_step_is_rendered_whole_as_the_pointer_reaches_expand(server, page):
     trace, steps = upload(server, "large.py", LARGE)
     n = steps - 30
     query = "frozen=1&cowns=1&structure=0&unreachable=0&collapse=0&changes=1&group=0"
@@ -131,7 +132,8 @@ def test_a_collapsed_step_has_its_whole_picture_rendered_ahead(server, page):
     assert page.is_visible("#collapse-banner") and page.inner_text("#expand") == "Expand"
     collapsed = len(drawn_ids(page))
     assert collapsed < 20
-    # no click yet: the whole picture is drawn in the background
+    # the pointer on Expand, no click yet: the whole picture is drawn in the background
+    page.hover("#expand")
     page.wait_for_function("t => window.pyronaViewer.renderer.has(t)", arg=full, timeout=60_000)
     page.evaluate("() => { window.__rendered.length = 0; }")
     page.click("#expand")
