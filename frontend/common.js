@@ -94,6 +94,19 @@ const Pyrona = (() => {
   // --- mermaid ---
 
   let mermaidReady = false;
+
+  /** Resolves once mermaid's script has run. A page may list it after its own scripts, so that
+   * their first fetches travel while its 3.5 MB start up; every classic script of a page has run
+   * by DOMContentLoaded. */
+  function mermaidLoaded() {
+    if (window.mermaid) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => (window.mermaid ? resolve() : reject(new Error("mermaid is not loaded (make setup)")));
+      if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", check, { once: true });
+      else check();
+    });
+  }
+
   function initMermaid() {
     if (mermaidReady || !window.mermaid) return;
     window.mermaid.initialize({
@@ -124,6 +137,13 @@ const Pyrona = (() => {
     svg.style.maxWidth = "none";
     return { width: w, height: h };
   }
+
+  /** After the next frame is painted (or 100 ms, in a hidden tab that paints no frames). */
+  const nextFrame = () => new Promise((resolve) => {
+    const done = () => setTimeout(resolve, 0);
+    const timer = setTimeout(resolve, 100);
+    requestAnimationFrame(() => { clearTimeout(timer); done(); });
+  });
 
   /**
    * Renders mermaid text to SVG strings one at a time, in an off-screen container.
@@ -193,8 +213,19 @@ const Pyrona = (() => {
     async pump() {
       if (this.busy) return;
       this.busy = true;
+      try {
+        await mermaidLoaded();
+      } catch (err) {
+        for (const job of this.queue.splice(0)) { this.cache.delete(job.text); job.reject(err); }
+        this.busy = false;
+        return;
+      }
       initMermaid();
       while (this.queue.length) {
+        // a job rendered ahead starts after the next frame: a picture just mounted is painted
+        // first (a render holds the page until it is done)
+        if (!this.queue[0].priority) await nextFrame();
+        if (!this.queue.length) break;
         const job = this.queue.shift();
         const entry = this.cache.get(job.text);
         try {

@@ -2,7 +2,7 @@
 // (fit, or readable and centred on what changed), and clicks on nodes (a popover).
 "use strict";
 
-const PyronaDiagram = ({ state, nodeLabel, placeChip, expandGroups }) => {
+const PyronaDiagram = ({ state, nodeLabel, placeChip, expandGroup }) => {
   const P = Pyrona;
   const { el } = P;
   const $ = (id) => document.getElementById(id);
@@ -243,7 +243,7 @@ const PyronaDiagram = ({ state, nodeLabel, placeChip, expandGroups }) => {
     const g = target && target.closest && target.closest("g.node");
     if (!g) { hidePopover(); return; }
     const drawn = drawnId(g);
-    if (drawn && drawn.startsWith("gp")) { expandGroups(); return; } // a group: drawn one by one
+    if (drawn && drawn.startsWith("gp")) { expandGroup(drawn); return; } // that group: drawn one by one
     if (!drawn || !state.view) return;
     for (const other of $("stage").querySelectorAll("g.node.picked")) other.classList.remove("picked");
     g.classList.add("picked");

@@ -167,7 +167,8 @@ const PyronaPanels = ({ state, views, base, nodeLabel, placeChip, focusNode }) =
     const isRef = (local) => "ref" in local && local.ref !== null && local.ref !== undefined;
     $("frames").replaceChildren(...(frames.length ? frames.map((f) => {
       // functions, classes and modules only with the "functions" option, as in the diagram
-      const all = f.locals || [];
+      // (a variable hidden by `# pyrona: hide NAME` is left out here as in the diagram)
+      const all = (f.locals || []).filter((l) => !state.hiddenNames.has(l.name));
       const shown = state.options.structure ? all : all.filter((l) => !(isRef(l) && STRUCTURE.has(kinds.get(l.ref))));
       const hidden = all.length - shown.length;
       return el("div", { class: "frame" },

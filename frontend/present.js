@@ -282,6 +282,6 @@ const PyronaPresent = ({ state, go, base, page, renderer, diagramFor, diagram })
 
   if (speaker) requestAnimationFrame(() => toggle(true, { full: false }));
 
-  return { active, toggle, key, showStep, ahead, drawStrip, slides, bookmarks: () => me.bookmarks,
+  return { active, toggle, key, showStep, ahead, drawStrip, slides, load, bookmarks: () => me.bookmarks,
            loaded: () => me.data !== null };
 };

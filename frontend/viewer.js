@@ -16,6 +16,11 @@
   const OPTION_KEYS = { i: "frozen", c: "cowns", s: "structure", u: "unreachable", r: "collapse", g: "group" };
   /** Above this many nodes a step is first drawn with its regions collapsed. */
   const LARGE = 60;
+  /** A collapsed step up to this many nodes also has its whole picture rendered ahead, so that
+   * Expand shows it at once (a larger one could hold the renderer for seconds: mermaid's
+   * render cannot be interrupted), from the moment the pointer or focus reaches Expand: not
+   * before, as it would delay the next steps of someone who steps on. */
+  const EXPAND_AHEAD = 160;
 
   const state = {
     step: page.step || 0,
@@ -37,6 +42,10 @@
     eventSteps: [],
     violationSteps: [],
     analysisStep: null,
+    hiddenNames: new Set(), // variables `# pyrona: hide NAME` keeps out of the diagrams and the Frames panel
+    openGroups: new Set(), // groups opened by a click (the number of their id gpN)
+    lastCount: null,
+    shownDiagram: null, // diagramFor's answer for the step shown ({text, auto, count, full, step}) // nodes of the last step's whole picture (large: its collapsed text asked for at once)
     placed: null, // where the shown step's nodes are on screen (diagram.js anchors the next one)
     moves: [], // median on-screen displacement of unchanged nodes, per step change
   };
@@ -58,7 +67,18 @@
   }
 
   function query(options) {
-    return OPTIONS.map((name) => `${name}=${options[name] ? 1 : 0}`).join("&");
+    const flags = OPTIONS.map((name) => `${name}=${options[name] ? 1 : 0}`).join("&");
+    const open = options.group && state.openGroups.size ? [...state.openGroups].sort((a, b) => a - b) : null;
+    return open ? `${flags}&open=${open.join(",")}` : flags;
+  }
+
+  /** A click on a group node ("41 × dict"): that group drawn one by one, the others stay.
+   * (An exported file holds no such diagrams: there every group opens.) */
+  function expandGroup(drawn) {
+    if (page.offline) { setOption("group", 0); return; }
+    state.openGroups.add(Number(drawn.slice(2)));
+    if (state.viewMode === "user") state.viewMode = "auto";
+    go(state.step);
   }
 
   function writeURL() {
@@ -73,6 +93,7 @@
 
   function setOption(name, value) {
     state.options[name] = value;
+    if (name === "group") state.openGroups.clear(); // (grouped again: every group closed)
     const box = document.querySelector(`[data-option="${name}"]`);
     if (box) box.checked = !!value;
     if (state.viewMode === "user") state.viewMode = "auto";
@@ -98,15 +119,22 @@
     return lru(texts, `${n}|${q}`, () => P.text(`${base}/steps/${n}/mermaid?${q}`), 800);
   };
 
-  /** The text to draw for step n: collapsed first when the step is large, unless expanded. */
+  /** The text to draw for step n: collapsed first when the step is large, unless expanded.
+   * While steps are large (and at the first one), the collapsed text is asked for alongside
+   * the whole one rather than after it. */
   async function diagramFor(n) {
     const options = state.options;
+    const mayCollapse = !options.collapse && !state.expandLarge;
+    const collapsed = mayCollapse && (state.lastCount === null || state.lastCount > LARGE)
+      ? mermaidText(n, { ...options, collapse: 1 }) : null;
+    if (collapsed) collapsed.catch(() => {}); // (not needed when the step is small)
     const full = await mermaidText(n, options);
     const count = P.countNodes(full);
-    if (!options.collapse && !state.expandLarge && count > LARGE) {
-      return { text: await mermaidText(n, { ...options, collapse: 1 }), auto: true, count };
+    state.lastCount = count;
+    if (mayCollapse && count > LARGE) {
+      return { text: await (collapsed || mermaidText(n, { ...options, collapse: 1 })), auto: true, count, full };
     }
-    return { text: full, auto: false, count };
+    return { text: full, auto: false, count, full };
   }
 
   // --- navigation ---
@@ -136,6 +164,7 @@
       return;
     }
     if (token !== state.token) return;
+    state.shownDiagram = { ...d, step: n };
     banner(d);
     if (state.shown && d.text === state.shown.text) { // same picture: only the line marker moves
       state.shown.step = n;
@@ -161,8 +190,9 @@
 
   /** Render in the background what the user will likely look at next. */
   async function prefetch(n, token) {
-    const want = [...presenter.ahead(n), n + 1, n + 2, nextIn(state.eventSteps, n), n - 1, nextIn(state.violationSteps, n),
-                  prevIn(state.eventSteps, n), n + 3, nextIn(state.eventSteps, nextIn(state.eventSteps, n) ?? n)];
+    const want = [...presenter.ahead(n), n + 1, n + 2, nextIn(state.eventSteps, n), n - 1,
+                  nextIn(state.violationSteps, n), prevIn(state.eventSteps, n), n + 3,
+                  nextIn(state.eventSteps, nextIn(state.eventSteps, n) ?? n)];
     const seen = new Set([n]);
     for (const s of want) {
       if (s === null || s === undefined || s < 0 || s >= state.total || seen.has(s)) continue;
@@ -216,6 +246,13 @@
       box.hidden = true;
     }
   }
+  /** The whole picture of the collapsed step shown, rendered while the user reaches for Expand. */
+  function expandAhead() {
+    const d = state.shownDiagram;
+    if (d && d.auto && d.count <= EXPAND_AHEAD && d.step === state.step) renderer.render(d.full).catch(() => {});
+  }
+  $("expand").addEventListener("pointerenter", expandAhead);
+  $("expand").addEventListener("focus", expandAhead);
   $("expand").addEventListener("click", () => { state.expandLarge = !state.expandLarge; state.viewMode = "auto"; go(state.step); });
 
   function renderState(on, message) {
@@ -244,7 +281,7 @@
     return el("span", { class: "place " + P.placeClass(place) }, P.placeName(place));
   }
 
-  const diagram = PyronaDiagram({ state, nodeLabel, placeChip, expandGroups: () => setOption("group", 0) });
+  const diagram = PyronaDiagram({ state, nodeLabel, placeChip, expandGroup });
   const panels = PyronaPanels({ state, views, base, nodeLabel, placeChip,
                                 focusNode: (id) => diagram.focusNode(id) });
   const presenter = PyronaPresent({ state, go, base, page, renderer, diagramFor, diagram });
@@ -366,6 +403,9 @@
         el("strong", {}, "This trace has no steps"), page.message || "Nothing was recorded."));
       return;
     }
+    // the first step's data travels while the source arrives (and while mermaid starts up)
+    stepView(state.step).catch(() => {});
+    diagramFor(state.step).catch(() => {});
     try {
       const { files } = await api(`${base}/source`);
       state.files = files || [];
@@ -383,6 +423,10 @@
     }
     P.initMermaid();
     go(state.step);
+    presenter.load().then((data) => {
+      state.hiddenNames = new Set(data.hidden || []);
+      if (state.hiddenNames.size && state.view) panels.showFrames(state.view);
+    }).catch(() => { /* the Frames panel then lists every variable */ });
     loadEvents().then(() => { if (state.shown) prefetch(state.step, state.token); });
   }
 

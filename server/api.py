@@ -422,18 +422,25 @@ class StepResponse(JSONResponse):
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
+#: `?open=12,40`: groups (`group=1`) drawn one by one all the same, by the N of their ids gpN
+OpenGroups = Annotated[str, Query(alias="open", max_length=4000, pattern=r"^[0-9]{1,15}(,[0-9]{1,15})*$",
+                                  description="groups drawn one by one: the N of their ids gpN")]
+
+
 @router.get("/traces/{trace}/steps/{n}/mermaid", response_class=Response,  # (errors are JSON)
             summary="The step's diagram as mermaid text",
             responses={200: text("mermaid text", "text/plain"), **OF_A_TRACE})
 def mermaid(trace: TraceId, n: StepIndex, store: Store, frozen: Flag = True, cowns: Flag = True,
             structure: Flag = False, unreachable: Flag = False, collapse: Flag = False,
-            changes: Flag = True, group: Flag = False) -> PlainTextResponse:
+            changes: Flag = True, group: Flag = False,
+            opened: OpenGroups = "") -> PlainTextResponse:
     step_of(store, trace, n)
     with found():
         hidden = slides.hidden_names(store, trace)
     options = ViewOptions(show_frozen=frozen, show_cowns=cowns, show_structure=structure,
                           show_unreachable=unreachable, collapse_regions=collapse, hidden_names=hidden,
-                          group_over=GROUP_OVER if group else 0)
+                          group_over=GROUP_OVER if group else 0,
+                          open_groups=frozenset(int(x) for x in opened.split(",") if x))
     with found():
         return PlainTextResponse(viewmodels.mermaid_text(store, trace, n, options, changes))
 

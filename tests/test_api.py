@@ -302,6 +302,7 @@ def chunked(total: int):
     (lambda c: c.get("/api/traces/1/steps?count=-1"), 422, "invalid-request", "count"),
     (lambda c: c.get("/api/traces/1/steps?first=first"), 422, "invalid-request", "first"),
     (lambda c: c.get("/api/traces/1/steps/3/mermaid?frozen=maybe"), 422, "invalid-request", "frozen"),
+    (lambda c: c.get("/api/traces/1/steps/3/mermaid?group=1&open=12,x"), 422, "invalid-request", "open"),
     (lambda c: c.get("/api/traces/1/events?kinds=violation,DROP%20TABLE"), 422, "invalid-request", "kind"),
     (lambda c: c.get("/api/traces/1/events?kinds=violation,"), 422, "invalid-request", "kind"),
     (lambda c: c.get("/api/traces/1/export?format=pdf"), 422, "invalid-request", "format"),

@@ -47,3 +47,23 @@ def test_forty_dicts_held_by_one_list_are_one_group_node(tmp_path):
                 assert re.search(rf"^\s*n{nid}\[", with_changes, re.M)
     finally:
         store.close()
+
+
+def test_an_opened_group_is_drawn_one_by_one_and_the_others_stay(tmp_path):
+    prog = tmp_path / "prog.py"
+    prog.write_text("rows = [{'k': k} for k in range(12)]\ncols = [[k] for k in range(10)]\nx = 1\n")
+    store = TraceStore(tmp_path / "t.db")
+    try:
+        graph = store.step(trace_program(prog, store).trace, store.step_count(1) - 1)
+        grouped = to_mermaid(graph, ViewOptions(group_over=8))
+        groups = {kind: int(gid) for gid, kind in re.findall(r'^\s*gp(\d+)\["\d+ #215; (\w+)', grouped, re.M)}
+        assert set(groups) == {"dict", "list"}
+        opened = to_mermaid(graph, ViewOptions(group_over=8, open_groups=frozenset({groups["dict"]})))
+        assert f"gp{groups['dict']}[" not in opened and f"gp{groups['list']}[" in opened
+        holder = next(e.dst for e in graph.edges if e.name == "rows")
+        dicts = [e.dst for e in graph.edges if e.src == holder]
+        assert len(dicts) == 12 and groups["dict"] == min(dicts)  # (its id names its smallest member)
+        assert all(re.search(rf"^\s*n{nid}\[", opened, re.M) for nid in dicts)
+        assert re.search(r'-->\|"10 refs"\| gp', opened)  # the list of lists still one node
+    finally:
+        store.close()

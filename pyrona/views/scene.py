@@ -86,6 +86,9 @@ class ViewOptions:
     #: out a few hundred nodes in seconds and no 20,000 at all, and building the text of
     #: them all cost ~200 ms
     max_drawn: int = 1000
+    #: groups drawn member by member all the same (a click on one opens it): the number in
+    #: their drawn id `gpN`, their smallest member's id
+    open_groups: frozenset[int] = frozenset()
 
 
 # --- text ---
@@ -498,7 +501,7 @@ def groups(graph: StepGraph, shown: set[int], options: ViewOptions, changed: set
         families.setdefault((next(iter(held_by)), node.place, node.type_name or node.kind), []).append(nid)
     out: dict[int, str] = {}
     for members in families.values():
-        if len(members) > options.group_over:
+        if len(members) > options.group_over and members[0] not in options.open_groups:
             out.update((m, f"{GROUP_PREFIX}{members[0]}") for m in members)
     return out
 
