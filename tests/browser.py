@@ -51,3 +51,25 @@ def samples_server(folder: Path) -> Iterator[str]:
         pytest.fail(str(exc))
     with served:
         yield served.base
+
+
+def checked_page(browser: object, viewport: dict[str, int],
+                 init_script: str | None = None) -> Iterator[object]:
+    """A page in a context of its own at `viewport` (with `init_script` run first in every
+    document); the test fails on any JavaScript error the page raised. For a fixture:
+    `yield from checked_page(browser, VIEWPORT)`."""
+    context = browser.new_context(viewport=viewport)  # type: ignore[attr-defined]
+    if init_script is not None:
+        context.add_init_script(init_script)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    yield page
+    context.close()
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+def shot(page: object, name: str) -> None:
+    """A screenshot of `page` kept as test-artifacts/NAME.png, for people to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))  # type: ignore[attr-defined]

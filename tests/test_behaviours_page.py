@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from browser import checked_page
 from test_pages import CHROMIUM_ARGS, VIEWPORT, api, browser, shot  # noqa: F401 - fixtures
 
 from pyrona.server.launch import ServeError, ServerProcess
@@ -40,13 +41,7 @@ def served(tmp_path_factory):
 
 @pytest.fixture
 def page(browser):  # noqa: F811
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    yield page
-    context.close()
-    assert errors == [], f"JavaScript errors: {errors}"
+    yield from checked_page(browser, VIEWPORT)
 
 
 def test_lanes_cown_states_and_the_dag(served, page):

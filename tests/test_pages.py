@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from browser import ARTIFACTS, CHROMIUM_ARGS, chromium, samples_server  # noqa: F401 - shared
+from browser import ARTIFACTS, CHROMIUM_ARGS, checked_page, chromium, samples_server, shot  # noqa: F401 - shared
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -36,18 +36,8 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    yield page
-    context.close()
-    assert errors == [], f"JavaScript errors: {errors}"
+    yield from checked_page(browser, VIEWPORT)
 
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 def api(base: str, path: str):

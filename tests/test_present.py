@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from browser import ARTIFACTS, chromium, samples_server
+from browser import chromium, samples_server, shot
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -70,10 +70,6 @@ def api(base: str, path: str):
 def samples(base: str) -> dict[str, int]:
     return {s["name"]: s["trace"] for s in api(base, "/api/samples")["samples"] if s["trace"] is not None}
 
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 def shown(page, n: int) -> None:

@@ -13,7 +13,7 @@ from test_pages import VIEWPORT, api, browser, shot  # noqa: F401 - fixtures
 from test_threads import PING_PONG, function_lines
 
 from pyrona.server.launch import ServeError, ServerProcess
-from browser import ROOT
+from browser import ROOT, checked_page
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +36,7 @@ def served(tmp_path_factory):
 
 @pytest.fixture
 def page(browser):  # noqa: F811
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    yield page
-    context.close()
-    assert errors == [], f"JavaScript errors: {errors}"
+    yield from checked_page(browser, VIEWPORT)
 
 
 def test_the_viewer_names_the_thread_of_each_step(served, page):

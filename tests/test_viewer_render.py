@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from browser import ARTIFACTS, chromium
+from browser import checked_page, chromium, shot
 from pyrona.server.launch import ServeError, ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,19 +74,8 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport=VIEWPORT)
-    context.add_init_script(COUNT_RENDERS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    yield page
-    context.close()
-    assert errors == [], f"JavaScript errors: {errors}"
+    yield from checked_page(browser, VIEWPORT, COUNT_RENDERS)
 
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 def drawn_ids(page) -> list[str]:
