@@ -154,7 +154,7 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--result", metavar="PATH", default=RUN_DEFAULTS["result"],
                      help="write the program's outcome to PATH as JSON")
     # Shown in the usage line only: program arguments are split off before parsing.
-    run.add_argument("args", metavar="ARGS", nargs="*", help="arguments passed to the program")
+    run.add_argument("args", metavar="ARGS", nargs="*", default=[], help="arguments passed to the program")
 
 
 def _add_trace(commands: argparse._SubParsersAction) -> None:
@@ -169,7 +169,7 @@ def _add_trace(commands: argparse._SubParsersAction) -> None:
                        help="stop recording after N steps (default 1,000,000)")
     trace.add_argument("--max-objects", type=_positive, default=TRACE_DEFAULTS["max_objects"], metavar="N",
                        help="stop recording when N objects are alive (default 200,000)")
-    trace.add_argument("args", metavar="ARGS", nargs="*", help="arguments passed to the program")
+    trace.add_argument("args", metavar="ARGS", nargs="*", default=[], help="arguments passed to the program")
 
 
 def _add_show(commands: argparse._SubParsersAction) -> None:
@@ -248,7 +248,10 @@ def _count(text: str) -> int:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
     return value
