@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import gzip
 import itertools
-import json
 import re
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -33,6 +32,7 @@ from pyrona.views.scene import GROUP_OVER
 from pyrona import slides
 
 from . import behaviours_view, viewmodels
+from .json_out import json_bytes
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -224,7 +224,7 @@ def script_safe(text: str) -> str:
 def packed(data: object) -> str:
     """`data` as JSON, gzipped, in base64 (nothing in it can close the element it is in):
     steps repeat each other, so a trace's answers shrink ~20 times."""
-    raw = json.dumps(data, separators=(",", ":")).encode()
+    raw = json_bytes(data)
     return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
 
 

@@ -406,3 +406,19 @@ def test_the_mermaid_bundle_is_served_by_us_and_cached(client):
     response = client.get("/vendor/mermaid/mermaid.min.js")
     assert response.status_code == 200 and len(response.content) > 1_000_000
     assert response.headers["cache-control"] == "public, max-age=86400"
+
+
+def test_names_with_lone_surrogates_are_served(client):
+    """A program may name an attribute with a lone surrogate, which UTF-8 cannot hold: the
+    step's JSON holds it escaped (as JSON allows), its diagram and its export are served."""
+    source = 'class A:\n    pass\n\na = A()\nsetattr(a, "\\ud800x", 1)\nb = 2\n'
+    trace = client.post("/api/traces", json={"name": "odd.py", "source": source}).json()["id"]
+    total = wait(client, trace)["steps"]
+    view = client.get(f"/api/traces/{trace}/steps/{total - 1}")
+    assert view.status_code == 200
+    [a] = [v["ref"] for v in view.json()["stack"][0]["locals"] if v["name"] == "a"]
+    assert {"node": a, "name": "\ud800x", "value": "1"} in view.json()["fields"]
+    diagram = client.get(f"/api/traces/{trace}/steps/{total - 1}/mermaid")
+    assert diagram.status_code == 200 and "graph TD" in diagram.text
+    for kind in ("json", "html"):
+        assert client.get(f"/api/traces/{trace}/export?format={kind}").status_code == 200

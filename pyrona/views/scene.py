@@ -151,16 +151,28 @@ class Scene:
         return sum(len(v) for v in self.boxes.values())
 
 
-def reachable(graph: StepGraph, hidden: frozenset[str] = frozenset()) -> set[int] | None:
+def referents(graph: StepGraph) -> dict[int, list[int]]:
+    """Each node's referents (its edges' dsts), for the walks below: made once per diagram."""
+    out: dict[int, list[int]] = {}
+    for e in graph.edges:
+        out.setdefault(e.src, []).append(e.dst)
+    return out
+
+
+def reachable(graph: StepGraph, hidden: frozenset[str] = frozenset(),
+              out: dict[int, list[int]] | None = None) -> set[int] | None:
     """Nodes reachable from frames and module globals (not through a hidden variable); None
-    when the graph has no roots."""
+    when the graph has no roots. `out`: the graph's `referents`, if made already."""
     seen = set(graph.roots())
     if not seen:
         return None
-    out: dict[int, list[int]] = {}
-    for e in graph.edges:
-        if not (hidden and e.name in hidden and is_root(graph, e.src)):
-            out.setdefault(e.src, []).append(e.dst)
+    if hidden:
+        out = {}
+        for e in graph.edges:
+            if not (e.name in hidden and is_root(graph, e.src)):
+                out.setdefault(e.src, []).append(e.dst)
+    elif out is None:
+        out = referents(graph)
     todo = list(seen)
     while todo:
         for dst in out.get(todo.pop(), ()):
@@ -207,9 +219,11 @@ def collected(graph: StepGraph) -> set[int]:
     return {n for ev in graph.events if ev.kind == "scc-collected" for n in ev.nodes if n in graph.nodes}
 
 
-def visible_nodes(graph: StepGraph, options: ViewOptions) -> tuple[set[int], set[int]]:
-    """(nodes drawn, those of them unreachable). Both ends of a violation are always drawn."""
-    reach = reachable(graph)
+def visible_nodes(graph: StepGraph, options: ViewOptions,
+                  out: dict[int, list[int]] | None = None) -> tuple[set[int], set[int]]:
+    """(nodes drawn, those of them unreachable). Both ends of a violation are always drawn.
+    `out`: the graph's `referents`, if made already."""
+    reach = reachable(graph, out=out)
     if options.hidden_names and reach is not None:  # what only a hidden variable reaches: not drawn
         seen = reachable(graph, options.hidden_names) or set()
         hidden = reach - seen
@@ -240,13 +254,14 @@ def visible_nodes(graph: StepGraph, options: ViewOptions) -> tuple[set[int], set
     return shown, unreachable
 
 
-def nearest(graph: StepGraph, shown: set[int], limit: int) -> set[int]:
+def nearest(graph: StepGraph, shown: set[int], limit: int,
+            out: dict[int, list[int]] | None = None) -> set[int]:
     """At most `limit` of the `shown` nodes (more when the step's events name more): what its
-    events name, then the roots and what they reach breadth first, then the rest by id."""
+    events name, then the roots and what they reach breadth first, then the rest by id.
+    `out`: the graph's `referents`, if made already."""
     kept = {n for ev in graph.events for n in (ev.src, ev.dst, *ev.nodes) if n in shown}
-    out: dict[int, list[int]] = {}
-    for e in graph.edges:
-        out.setdefault(e.src, []).append(e.dst)
+    if out is None:
+        out = referents(graph)
     order = sorted(n for n in graph.roots() if n in shown)
     seen = set(order)
     at = 0
@@ -411,10 +426,11 @@ def changed_nodes(graph: StepGraph, previous: StepGraph | None) -> set[int]:
 def build(graph: StepGraph, options: ViewOptions, previous: StepGraph | None = None) -> Scene:
     """Decide what is drawn where, and how each reference looks."""
     sc = Scene(graph, options)
-    shown, unreachable = visible_nodes(graph, options)
+    out = referents(graph)
+    shown, unreachable = visible_nodes(graph, options, out)
     left_out = 0
     if options.max_drawn and len(shown) > options.max_drawn:
-        kept = nearest(graph, shown, options.max_drawn)
+        kept = nearest(graph, shown, options.max_drawn, out)
         left_out = len(shown) - len(kept)
         shown, unreachable = kept, unreachable & kept
     fields: dict[int, list[tuple[str, str]]] = {}
