@@ -151,6 +151,9 @@ def cmd_serve(options: argparse.Namespace) -> int:
     print(f"Pyrona Studio on http://{options.host}:{options.port}/  (traces in {store.path})",
           file=sys.stderr)
     print(serve_notice(options.host, options.public, options.shared), file=sys.stderr)
+    from .tracer.decoded import DECODED_ROWS
+
+    DECODED_ROWS.out_of_gc = True  # (a long-lived process holding many decoded steps)
     uvicorn.run(app, host=options.host, port=options.port, log_level="warning")
     return 0
 
