@@ -17,7 +17,7 @@ from ..runtime.state import RUNTIME
 from .hooks import TAIL
 from .objects import (
     MAX_REPR, freezability_detail, is_adopted_bridge, is_inline, kind_of, label_of, place_of, short_repr,
-    slots_of,
+    slot_descriptor, slots_of,
 )
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -273,13 +273,22 @@ class Recorder:
             what, key = hint
             if what == "attr":
                 if kind in _ATTR_KINDS:
+                    desc = slot_descriptor(type(obj), key) if kind == kinds.INSTANCE else None
+                    if desc is not None:  # a __slots__ attribute (slots_of names it so too)
+                        try:
+                            value = desc.__get__(obj, type(obj))
+                        except AttributeError:  # (deleted, or never set)
+                            self.del_slot(nid, key)
+                        else:
+                            self.set_slot(nid, key, value)
+                        return
                     d = getattr(obj, "__dict__", None)
                     if type(d) is dict:
                         value = d.get(key, _MISSING)
                         if value is not _MISSING:
                             self.set_slot(nid, key, value)
                             return
-                        if not hasattr(type(obj), key):  # (else a class attribute, a slot...)
+                        if not hasattr(type(obj), key):  # (else a class attribute, a property...)
                             self.del_slot(nid, key)
                             return
             elif kind == kinds.DICT:
