@@ -21,6 +21,11 @@ CO_OPTIMIZED, CO_VARARGS, CO_VARKEYWORDS = 0x01, 0x04, 0x08  # (inspect's, witho
 #: Variables never shown: dunders (`__name__`, `__class__` cells) and pyrona's own
 #: names (hooks, temporaries); `name.startswith(HIDDEN_NAMES)`.
 HIDDEN_NAMES = ("__", RESERVED_PREFIX)
+#: What the next settle rereads of the frames (`Monitor.frames_dirty`, False for nothing):
+#: after a line that stored a global or a closure's cell, what frames share (every
+#: module-level frame whole, the cells and free variables of the others); after a thread
+#: switch or runtime events that moved objects, every variable of every frame.
+REREAD_SHARED, REREAD_ALL = 1, 2
 _NAME_LOADS = {"LOAD_NAME", "LOAD_GLOBAL"}
 #: what may run between a hook's name and its CALL (no jumps, returns or raises)
 _STRAIGHT_OPS = {
@@ -39,7 +44,7 @@ class CodeInfo:
     """What the monitor needs to know of one of the program's code objects."""
 
     __slots__ = ("file", "stores", "module_level", "globals_wide", "name", "step_code", "hook_calls", "label",
-                 "bound", "line_stores", "is_function")
+                 "bound", "line_stores", "is_function", "shared")
 
     def __init__(self, code: CodeType, file: int) -> None:
         self.file = file
@@ -53,6 +58,10 @@ class CodeInfo:
         self.bound = tuple(n for n in (*code.co_varnames[:count], *code.co_freevars)
                            if not n.startswith(HIDDEN_NAMES))
         self.module_level = code.co_name == "<module>"
+        #: the variables other frames can store to: its cells and free variables (a
+        #: module's: all of them, None)
+        self.shared = None if self.module_level else tuple(
+            n for n in dict.fromkeys((*code.co_cellvars, *code.co_freevars)) if not n.startswith(HIDDEN_NAMES))
         #: a function's (or generator's, lambda's) frame: its return is a step of its own
         #: (a module's or a class body's is not)
         self.is_function = bool(flags & CO_OPTIMIZED)

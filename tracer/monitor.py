@@ -21,7 +21,7 @@ from ..runtime.sccs import collect_frozen, release_sccs
 from ..runtime.state import RUNTIME
 from . import kinds
 from .events import record_runtime_events
-from .frames import HIDDEN_NAMES, CodeInfo, FrameRec
+from .frames import HIDDEN_NAMES, REREAD_ALL, REREAD_SHARED, CodeInfo, FrameRec
 from .garbage import collect_cycles, sweep
 from .halt import Halt, halt_threads
 from .line import line_callback
@@ -140,7 +140,7 @@ class Monitor:
         self.step = -1
         self.truncated = ""
         self.runtime_events: list[tuple[str, dict]] = []
-        self.frames_dirty = False
+        self.frames_dirty: int = False  # (False, or frames.REREAD_SHARED or REREAD_ALL)
         #: something to settle at the next line whatever it stored: frames to reread,
         #: runtime events to apply, or verify on (one flag for the hot path to test)
         self.unsettled = verify
@@ -222,7 +222,7 @@ class Monitor:
         settles fully and rereads every frame, and what the hooks noted for lines still
         running is applied now too (and again when each of those lines ends)."""
         self.running = ident
-        self.frames_dirty = self.unsettled = True
+        self.frames_dirty, self.unsettled = REREAD_ALL, True
         for pending in list(self.later.values()):
             self.dirty.extend(pending)
         self.rescan_library(None)
@@ -364,7 +364,7 @@ class Monitor:
         """A generator's frame yielded and its yield step is over: it stays in the graph,
         suspended, holding its variables, with no caller (SUSPENDED) and no yielded value."""
         recorder = self.recorder
-        recorder.del_slot(rec.node, kinds.YIELD_SLOT)
+        recorder.pause_slot(rec.node, kinds.YIELD_SLOT)  # (back at its next yield)
         recorder.set_text(rec.node, kinds.CALLER_SLOT, kinds.SUSPENDED)
         self.suspended[rec.frame] = rec
         rec.refs = sys.getrefcount(rec.frame)
@@ -670,7 +670,8 @@ class Monitor:
                 if names:  # the variables the line stored
                     self._store(rec, names)
                     if line in rec.info.globals_wide:
-                        self.frames_dirty = self.unsettled = True
+                        self.frames_dirty = self.frames_dirty or REREAD_SHARED
+                        self.unsettled = True
                 if self.later:
                     self.dirty.extend(self.later.pop(rec.frame, ()))
         except CapReached as cap:
@@ -704,11 +705,16 @@ class Monitor:
         if self.output:
             self._flush_output(self.step)
         if self.frames_dirty:
+            every = self.frames_dirty == REREAD_ALL
             self.frames_dirty = False
             if self.suspended:
                 self._reap(everyone=True)
             for other in [*self.frames.values(), *self.suspended.values()]:
-                self._read(other, None)
+                shared = other.info.shared
+                if every or shared is None or not other.info.is_function:  # (a class body's too)
+                    self._read(other, None)
+                elif shared:
+                    self._read(other, shared)
 
     def _apply_hints(self) -> None:
         """The objects the hooks saw changed: rescan the part each change touched."""
@@ -843,7 +849,7 @@ class Monitor:
     def _apply_runtime_events(self) -> None:
         events, self.runtime_events = self.runtime_events, []
         if record_runtime_events(self.recorder, events, max(self.step, 0)):
-            self.frames_dirty = self.unsettled = True
+            self.frames_dirty, self.unsettled = REREAD_ALL, True
             if self.suspended:
                 self._reap(everyone=True)  # (before their variables are read)
             for rec in [*self.frames.values(), *self.suspended.values()]:
