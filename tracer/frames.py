@@ -60,8 +60,8 @@ class CodeInfo:
         self.module_level = code.co_name == "<module>"
         #: the variables other frames can store to: its cells and free variables (a
         #: module's: all of them, None)
-        self.shared = None if self.module_level else tuple(
-            n for n in dict.fromkeys((*code.co_cellvars, *code.co_freevars)) if not n.startswith(HIDDEN_NAMES))
+        cells = dict.fromkeys((*code.co_cellvars, *code.co_freevars))
+        self.shared = None if self.module_level else tuple(n for n in cells if not n.startswith(HIDDEN_NAMES))
         #: a function's (or generator's, lambda's) frame: its return is a step of its own
         #: (a module's or a class body's is not)
         self.is_function = bool(flags & CO_OPTIMIZED)
