@@ -44,7 +44,7 @@ class CodeInfo:
     """What the monitor needs to know of one of the program's code objects."""
 
     __slots__ = ("file", "stores", "module_level", "globals_wide", "name", "step_code", "hook_calls", "label",
-                 "bound", "line_stores", "is_function", "shared")
+                 "bound", "line_stores", "is_function", "shared", "first_store")
 
     def __init__(self, code: CodeType, file: int) -> None:
         self.file = file
@@ -83,12 +83,33 @@ class CodeInfo:
             by_line.setdefault(line, []).extend(n for n in names if isinstance(n, str))
             if ins.opname.endswith(("GLOBAL", "DEREF")):
                 self.globals_wide.add(line)
+        #: line -> the offset of its first store: a call made from the line before it (`x =
+        #: f(y)`) cannot have stored anything yet (-1: a line that loops back into itself, a
+        #: comprehension, may have stored anywhere)
+        self.first_store = _first_stores(instructions)
         # dunder names (__class__ cells) and pyrona's temporaries are never shown
         self.stores = {line: tuple(n for n in dict.fromkeys(names) if not n.startswith(HIDDEN_NAMES))
                        for line, names in by_line.items()}
         #: the same for the LINE callback: a line that stores one variable maps to its name
         self.line_stores = {line: names[0] if len(names) == 1 else names
                             for line, names in self.stores.items() if names}
+
+
+def _first_stores(instructions: list[dis.Instruction]) -> dict[int, int]:
+    """line -> the offset of its first store instruction, or -1 when the line jumps back into
+    itself (see CodeInfo.first_store)."""
+    lines = {ins.offset: ins.positions.lineno if ins.positions is not None else None for ins in instructions}
+    found: dict[int, int] = {}
+    for ins in instructions:
+        line = lines[ins.offset]
+        if line is None:
+            continue
+        if ins.opname in _STORE_OPS and line not in found:
+            found[line] = ins.offset
+        target = ins.jump_target
+        if target is not None and target <= ins.offset and lines.get(target) == line:
+            found[line] = -1
+    return found
 
 
 def _hook_calls(instructions: list[dis.Instruction]) -> frozenset[int]:

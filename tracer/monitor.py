@@ -343,7 +343,7 @@ class Monitor:
             # the caller's line may have stored before this call (a comprehension's
             # variable, `a = f(); g(a)` on one line): its steps in here show them
             names = caller.info.stores.get(caller.last_line)
-            if names:
+            if names and caller.frame.f_lasti > caller.info.first_store.get(caller.last_line, -1):
                 try:
                     self._store(caller, names)
                 except CapReached as cap:
