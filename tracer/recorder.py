@@ -328,7 +328,8 @@ class Recorder:
         else:
             text = None
         if text is not None:
-            self.set_text(nid, name, text)
+            if slot is None or slot[SLOT_DST] is not None or slot[SLOT_TEXT] != text:  # (else unchanged)
+                self.set_text(nid, name, text)
             return
         run = None
         if slot is None:

@@ -1,8 +1,10 @@
-"""A generator's `yield` slot comes and goes: set at each yield, gone while the generator
-is suspended. Its intervals are written as one run with the gaps between them
-(`Recorder.pause_slot`), not as a row per yield; and a line that stores a global or a
-closure's cell rereads only what other frames share. Every step must still read back
-exactly as it was recorded (verify mode checks the live graph against a heap walk too)."""
+"""Work the tracer leaves out, and the steps must not show it: a generator's `yield` slot
+comes and goes (set at each yield, gone while suspended) and its intervals are written as
+one run with the gaps between them (`Recorder.pause_slot`), not a row per yield; a line
+that stores a global or a closure's cell rereads only what other frames share; a call
+made before its caller's line stored anything does not reread the caller's stores. Every
+step must still read back exactly as recorded (verify mode checks the live graph against
+a heap walk too)."""
 
 from __future__ import annotations
 
@@ -183,3 +185,34 @@ def test_a_full_paused_run_is_written_and_reads_back(tmp_path: Path) -> None:
     for step in range(start, end):
         _dst, value = in_run(runs, step - start)
         assert value == (str(step // 3) if step % 3 == 0 else None), step
+
+
+CALLS = '''\
+def double(x):
+    return 2 * x
+
+
+def show(*values):
+    return len(values)
+
+
+xs = [1, 2, 3]
+doubled = [double(x) for x in xs]
+a = double(4); b = show(a)  # noqa: E702
+total = 0
+for x in xs: total += double(x)  # noqa: E701
+total += double(total)
+'''
+
+
+def test_a_callee_sees_what_its_callers_line_stored(tmp_path: Path, line_path: str) -> None:
+    """A call made after its caller's line stored (a comprehension's variable, `a = f();
+    g(a)`) shows that store in the callee's steps; one made before it has nothing to show."""
+    program = tmp_path / "program.py"
+    program.write_text(CALLS)
+    store = TraceStore(tmp_path / "t.db")
+    outcome = trace_program(program, store, verify=True)
+    info = store.trace(outcome.trace)
+    assert outcome.status == "done", outcome.message
+    assert info.summary["verify_problems"] == []
+    assert info.summary["readback_problems"] == []
