@@ -71,17 +71,19 @@ class Monitor:
       those that returned or yielded to code we do not trace (they go, or are
       suspended, at the next step), `unslots` the `yield` slots to end at the next step.
     - `suspended` holds the frames of the program's generators that yielded and may be
-      resumed: they keep their node and slots (their caller slot says SUSPENDED), so a
-      resume reads nothing and a `yield from` chain costs nothing per level. Each is
-      checked at every step (`_reap`): a generator freed (or closed) at a yield runs no
-      code and sends no event, its frame only loses the generator's reference.
+      resumed: they keep their node and slots (their caller slot says SUSPENDED, their
+      `yield` slot is paused: `Recorder.pause_slot`), so a resume reads nothing and a
+      `yield from` chain costs nothing per level. Each is checked at every step
+      (`_reap`): a generator freed (or closed) at a yield runs no code and sends no
+      event, its frame only loses the generator's reference.
     - `next_check` is at most the next step that has work besides recording itself
       (`_check`: deferred work, the step cap, periodic work); every step compares
       with it, nothing else.
     - `unsettled` is True when the next line must settle fully (`_settle`): frames to
-      reread (`frames_dirty`), runtime events, output, or verify on. Otherwise a line
-      settles only if the hooks reported changes (`dirty`; `later`: applied once the
-      frame's current line is over) or the recorder's graph changed (`recorder.changed`).
+      reread (`frames_dirty`: what frames share, or everything; see frames.REREAD_SHARED),
+      runtime events, output, or verify on. Otherwise a line settles only if the hooks
+      reported changes (`dirty`; `later`: applied once the frame's current line is over)
+      or the recorder's graph changed (`recorder.changed`).
     """
 
     # (slots: the callbacks read these at every step; a plain __dict__ of more than 30
