@@ -162,6 +162,20 @@ def test_pause_slot_keeps_gaps() -> None:
         assert _held_at(run, end, step) == expected, step
 
 
+def test_a_paused_run_never_starts_with_a_gap() -> None:
+    """A yield slot set and paused at the same step held nothing: its run starts later."""
+    writer = _Rows()
+    recorder = Recorder(writer, 100)  # type: ignore[arg-type]
+    node = recorder.root(object(), "frame", "gen()")
+    for step, action in [(3, "set"), (3, "pause"), (6, "set"), (8, "pause")]:
+        recorder.step = step
+        if action == "set":
+            recorder.set_text(node, "yield", str(step))
+        else:
+            recorder.pause_slot(node, "yield")
+    assert recorder.paused[node]["yield"] == [6, "6", 8, GAP]
+
+
 def test_a_full_paused_run_is_written_and_reads_back(tmp_path: Path) -> None:
     """A run that fills is written at once; the store reads each of its gaps as no slot."""
     writer = _Rows()

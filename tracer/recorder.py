@@ -404,7 +404,7 @@ class Recorder:
             begin, value = pairs[at], pairs[at + 1]
             if held and held[-2] == begin:  # (the last interval was empty: replaced)
                 del held[-2:]
-            if not (held and value == GAP and held[-1] == GAP):  # (one gap, however long)
+            if value != GAP or (held and held[-1] != GAP):  # (one gap, however long; none first)
                 held += begin, value
         if dst is not None:
             self._unref(nid, dst)
