@@ -19,8 +19,12 @@ default when it was built) and with the pure-Python callback (PYRONA_PURE_PYTHON
 4. Start-up of `pyrona trace` on an empty program against plain Python, and
    `pyrona run` against plain on the store-heavy program.
 
+With `--before PYRONA` (another checkout's `pyrona`, say `../main/.venv/bin/pyrona`), the
+real programs are also traced by that one, alternating with this one, and the table shows
+both and their ratio: before/after figures taken side by side under the same load.
+
     .venv/bin/python bench/bench_real_programs.py [--runs N] [--only NAME,...] [--skip-walk] [--memory]
-        [--only-memory] [--only-loop]
+        [--only-memory] [--only-loop] [--before PYRONA]
 """
 
 from __future__ import annotations
@@ -78,12 +82,12 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
-def traced(program: Path, db: Path, path: str = "C",
-           max_steps: int = 0) -> tuple[float, int, int, str, int]:
+def traced(program: Path, db: Path, path: str = "C", max_steps: int = 0,
+           pyrona: str = PYRONA) -> tuple[float, int, int, str, int]:
     """CPU seconds, peak RSS, steps, truncation reason and store bytes of one `pyrona trace`."""
     for old in db.parent.glob(db.name + "*"):
         old.unlink()
-    seconds, rss = run([PYRONA, "trace", str(program), "--db", str(db), "--max-steps",
+    seconds, rss = run([pyrona, "trace", str(program), "--db", str(db), "--max-steps",
                         str(max_steps or MAX_STEPS)], PATHS[path])
     store = TraceStore(db)
     info = store.traces()[-1]
@@ -93,15 +97,16 @@ def traced(program: Path, db: Path, path: str = "C",
     return seconds, rss, info.steps, info.truncated or "", size
 
 
-def real_programs(tmp: Path, runs: int, names: list[str]) -> None:
+def real_programs(tmp: Path, runs: int, names: list[str], before: str | None = None) -> None:
     programs = write_programs(tmp / "programs", "bench", names)
     print(f"== pyperformance {', '.join(names)} (bench sizes: bench/real_programs.py); CPU seconds")
     print(f"{'program':14} {'steps':>9} {'plain s':>8} {'floor s':>8} {'C s':>7} {'pure s':>7} "
           f"{'C/floor':>8} {'C µs':>6} {'pure µs':>7} {'pure/C':>6} {'B/step':>7} {'RSS MB':>7} "
           f"{'own MB':>7}  cap")
-    per_step, per_step_pure, per_byte = [], [], []
+    per_step, per_step_pure, per_byte, per_step_before = [], [], [], []
+    rows_before = []
     for name, program in programs.items():
-        plain, floor, trace, pure, rss_plain, rss_trace = [], [], [], [], [], []
+        plain, floor, trace, pure, rss_plain, rss_trace, earlier = [], [], [], [], [], [], []
         for _ in range(runs):  # (alternating: load that comes and goes hits each alike)
             seconds, rss = run([sys.executable, str(program)])
             plain.append(seconds)
@@ -111,6 +116,8 @@ def real_programs(tmp: Path, runs: int, names: list[str]) -> None:
             trace.append(seconds)
             rss_trace.append(rss)
             pure.append(traced(program, tmp / f"{name}.db", "pure")[0])
+            if before:
+                earlier.append(traced(program, tmp / f"{name}.db", pyrona=before)[0])
         t, f, tp = statistics.median(trace), statistics.median(floor), statistics.median(pure)
         own = (statistics.median(rss_trace) - statistics.median(rss_plain)) / 1024
         us, us_pure = t / steps * 1e6, tp / steps * 1e6
@@ -120,10 +127,20 @@ def real_programs(tmp: Path, runs: int, names: list[str]) -> None:
         print(f"{name:14} {steps:>9,} {statistics.median(plain):8.3f} {f:8.3f} {t:7.3f} {tp:7.3f} "
               f"{t / f:7.1f}x {us:6.2f} {us_pure:7.2f} {tp / t:5.2f}x {size / steps:7.1f} "
               f"{statistics.median(rss_trace) / 1024:7.0f} {own:7.0f}  {cut or 'none'}")
+        if before:
+            tb = statistics.median(earlier)
+            per_step_before.append(tb / steps * 1e6)
+            rows_before.append(f"{name:14} before {tb:7.3f} s {tb / steps * 1e6:6.2f} µs/step, "
+                               f"now {t:7.3f} s {us:6.2f} µs/step: now/before {t / tb:5.2f}")
     print(f"C: median {statistics.median(per_step):.2f} µs/step (target ≤ 5), "
           f"max {max(per_step):.2f} (≤ 12); pure Python: median {statistics.median(per_step_pure):.2f}, "
           f"max {max(per_step_pure):.2f}; "
           f"median {statistics.median(per_byte):.1f} B/step (≤ 64), max {max(per_byte):.1f} (≤ 120)")
+    if before:
+        print(f"\n== before ({before}, C) and now, alternating, CPU seconds")
+        print("\n".join(rows_before))
+        print(f"median µs/step: before {statistics.median(per_step_before):.2f}, "
+              f"now {statistics.median(per_step):.2f}")
 
 
 def memory(tmp: Path, runs: int, names: list[str]) -> None:
@@ -216,6 +233,7 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="the tracer's own memory at 1M steps")
     parser.add_argument("--only-memory", action="store_true", help="that alone")
     parser.add_argument("--only-loop", action="store_true", help="the 1M-line loop alone")
+    parser.add_argument("--before", help="another checkout's pyrona, traced side by side (before/after)")
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(CALLS)
     tmp = Path(tempfile.mkdtemp(prefix="pyrona-bench-"))
@@ -228,7 +246,7 @@ def main() -> None:
             memory(tmp, args.runs, names)
         if args.only_memory:
             return
-        real_programs(tmp, args.runs, names)
+        real_programs(tmp, args.runs, names, args.before)
         if not args.skip_walk:
             list_walk(tmp, args.runs)
         loop(tmp, args.runs)

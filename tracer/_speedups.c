@@ -285,8 +285,13 @@ LineFast_call(LineFast *self, PyObject *const *args, Py_ssize_t nargs)
             int is_wide = wide == NULL ? 0 : PySet_Contains(wide, last);
             if (is_wide < 0)
                 goto error;
-            if (is_wide) {
-                slot_set(self->monitor, self->m_frames_dirty, Py_NewRef(Py_True));
+            if (is_wide) {  /* frames_dirty = frames_dirty or frames.REREAD_SHARED (1) */
+                PyObject *held = SLOT(self->monitor, self->m_frames_dirty);
+                int dirty = held == NULL ? 0 : PyObject_IsTrue(held);
+                if (dirty < 0)
+                    goto error;
+                if (!dirty)
+                    slot_set(self->monitor, self->m_frames_dirty, PyLong_FromLong(1));
                 slot_set(self->monitor, self->m_unsettled, Py_NewRef(Py_True));
             }
         }

@@ -21,6 +21,11 @@ CO_OPTIMIZED, CO_VARARGS, CO_VARKEYWORDS = 0x01, 0x04, 0x08  # (inspect's, witho
 #: Variables never shown: dunders (`__name__`, `__class__` cells) and pyrona's own
 #: names (hooks, temporaries); `name.startswith(HIDDEN_NAMES)`.
 HIDDEN_NAMES = ("__", RESERVED_PREFIX)
+#: What the next settle rereads of the frames (`Monitor.frames_dirty`, False for nothing):
+#: after a line that stored a global or a closure's cell, what frames share (every
+#: module-level frame whole, the cells and free variables of the others); after a thread
+#: switch or runtime events that moved objects, every variable of every frame.
+REREAD_SHARED, REREAD_ALL = 1, 2
 _NAME_LOADS = {"LOAD_NAME", "LOAD_GLOBAL"}
 #: what may run between a hook's name and its CALL (no jumps, returns or raises)
 _STRAIGHT_OPS = {
@@ -39,7 +44,7 @@ class CodeInfo:
     """What the monitor needs to know of one of the program's code objects."""
 
     __slots__ = ("file", "stores", "module_level", "globals_wide", "name", "step_code", "hook_calls", "label",
-                 "bound", "line_stores", "is_function")
+                 "bound", "line_stores", "is_function", "shared", "first_store")
 
     def __init__(self, code: CodeType, file: int) -> None:
         self.file = file
@@ -53,6 +58,10 @@ class CodeInfo:
         self.bound = tuple(n for n in (*code.co_varnames[:count], *code.co_freevars)
                            if not n.startswith(HIDDEN_NAMES))
         self.module_level = code.co_name == "<module>"
+        #: the variables other frames can store to: its cells and free variables (a
+        #: module's: all of them, None)
+        cells = dict.fromkeys((*code.co_cellvars, *code.co_freevars))
+        self.shared = None if self.module_level else tuple(n for n in cells if not n.startswith(HIDDEN_NAMES))
         #: a function's (or generator's, lambda's) frame: its return is a step of its own
         #: (a module's or a class body's is not)
         self.is_function = bool(flags & CO_OPTIMIZED)
@@ -74,12 +83,33 @@ class CodeInfo:
             by_line.setdefault(line, []).extend(n for n in names if isinstance(n, str))
             if ins.opname.endswith(("GLOBAL", "DEREF")):
                 self.globals_wide.add(line)
+        #: line -> the offset of its first store: a call made from the line before it (`x =
+        #: f(y)`) cannot have stored anything yet (-1: a line that loops back into itself, a
+        #: comprehension, may have stored anywhere)
+        self.first_store = _first_stores(instructions)
         # dunder names (__class__ cells) and pyrona's temporaries are never shown
         self.stores = {line: tuple(n for n in dict.fromkeys(names) if not n.startswith(HIDDEN_NAMES))
                        for line, names in by_line.items()}
         #: the same for the LINE callback: a line that stores one variable maps to its name
         self.line_stores = {line: names[0] if len(names) == 1 else names
                             for line, names in self.stores.items() if names}
+
+
+def _first_stores(instructions: list[dis.Instruction]) -> dict[int, int]:
+    """line -> the offset of its first store instruction, or -1 when the line jumps back into
+    itself (see CodeInfo.first_store)."""
+    lines = {ins.offset: ins.positions.lineno if ins.positions is not None else None for ins in instructions}
+    found: dict[int, int] = {}
+    for ins in instructions:
+        line = lines[ins.offset]
+        if line is None:
+            continue
+        if ins.opname in _STORE_OPS and line not in found:
+            found[line] = ins.offset
+        target = ins.jump_target
+        if target is not None and target <= ins.offset and lines.get(target) == line:
+            found[line] = -1
+    return found
 
 
 def _hook_calls(instructions: list[dis.Instruction]) -> frozenset[int]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 from sys import _getframe
 
-from .frames import FrameRec
+from .frames import REREAD_SHARED, FrameRec
 from .objects import MAX_REPR
 from .recorder import RUN_SIZE, CapReached
 
@@ -135,8 +135,9 @@ def line_event_of(monitor: Monitor, getframe: Callable[[int], FrameType] = _getf
                     settled = True
                     monitor._truncate(str(cap))
                     monitor._flush_output(monitor.step)
-                if last in rec.wide:
-                    monitor.frames_dirty = monitor.unsettled = True
+                if last in rec.wide:  # (a global or a cell: what other frames share)
+                    monitor.frames_dirty = monitor.frames_dirty or REREAD_SHARED
+                    monitor.unsettled = True
             if later and not settled:
                 dirty.extend(later.pop(frame, ()))
         if suspended and not settled:  # (a generator freed at a yield says nothing: see _reap)

@@ -21,7 +21,7 @@ from ..runtime.sccs import collect_frozen, release_sccs
 from ..runtime.state import RUNTIME
 from . import kinds
 from .events import record_runtime_events
-from .frames import HIDDEN_NAMES, CodeInfo, FrameRec
+from .frames import HIDDEN_NAMES, REREAD_ALL, REREAD_SHARED, CodeInfo, FrameRec
 from .garbage import collect_cycles, sweep
 from .halt import Halt, halt_threads
 from .line import line_callback
@@ -71,17 +71,19 @@ class Monitor:
       those that returned or yielded to code we do not trace (they go, or are
       suspended, at the next step), `unslots` the `yield` slots to end at the next step.
     - `suspended` holds the frames of the program's generators that yielded and may be
-      resumed: they keep their node and slots (their caller slot says SUSPENDED), so a
-      resume reads nothing and a `yield from` chain costs nothing per level. Each is
-      checked at every step (`_reap`): a generator freed (or closed) at a yield runs no
-      code and sends no event, its frame only loses the generator's reference.
+      resumed: they keep their node and slots (their caller slot says SUSPENDED, their
+      `yield` slot is paused: `Recorder.pause_slot`), so a resume reads nothing and a
+      `yield from` chain costs nothing per level. Each is checked at every step
+      (`_reap`): a generator freed (or closed) at a yield runs no code and sends no
+      event, its frame only loses the generator's reference.
     - `next_check` is at most the next step that has work besides recording itself
       (`_check`: deferred work, the step cap, periodic work); every step compares
       with it, nothing else.
     - `unsettled` is True when the next line must settle fully (`_settle`): frames to
-      reread (`frames_dirty`), runtime events, output, or verify on. Otherwise a line
-      settles only if the hooks reported changes (`dirty`; `later`: applied once the
-      frame's current line is over) or the recorder's graph changed (`recorder.changed`).
+      reread (`frames_dirty`: what frames share, or everything; see frames.REREAD_SHARED),
+      runtime events, output, or verify on. Otherwise a line settles only if the hooks
+      reported changes (`dirty`; `later`: applied once the frame's current line is over)
+      or the recorder's graph changed (`recorder.changed`).
     """
 
     # (slots: the callbacks read these at every step; a plain __dict__ of more than 30
@@ -140,7 +142,7 @@ class Monitor:
         self.step = -1
         self.truncated = ""
         self.runtime_events: list[tuple[str, dict]] = []
-        self.frames_dirty = False
+        self.frames_dirty: int = False  # (False, or frames.REREAD_SHARED or REREAD_ALL)
         #: something to settle at the next line whatever it stored: frames to reread,
         #: runtime events to apply, or verify on (one flag for the hot path to test)
         self.unsettled = verify
@@ -222,7 +224,7 @@ class Monitor:
         settles fully and rereads every frame, and what the hooks noted for lines still
         running is applied now too (and again when each of those lines ends)."""
         self.running = ident
-        self.frames_dirty = self.unsettled = True
+        self.frames_dirty, self.unsettled = REREAD_ALL, True
         for pending in list(self.later.values()):
             self.dirty.extend(pending)
         self.rescan_library(None)
@@ -343,7 +345,7 @@ class Monitor:
             # the caller's line may have stored before this call (a comprehension's
             # variable, `a = f(); g(a)` on one line): its steps in here show them
             names = caller.info.stores.get(caller.last_line)
-            if names:
+            if names and caller.frame.f_lasti > caller.info.first_store.get(caller.last_line, -1):
                 try:
                     self._store(caller, names)
                 except CapReached as cap:
@@ -364,7 +366,7 @@ class Monitor:
         """A generator's frame yielded and its yield step is over: it stays in the graph,
         suspended, holding its variables, with no caller (SUSPENDED) and no yielded value."""
         recorder = self.recorder
-        recorder.del_slot(rec.node, kinds.YIELD_SLOT)
+        recorder.pause_slot(rec.node, kinds.YIELD_SLOT)  # (back at its next yield)
         recorder.set_text(rec.node, kinds.CALLER_SLOT, kinds.SUSPENDED)
         self.suspended[rec.frame] = rec
         rec.refs = sys.getrefcount(rec.frame)
@@ -670,7 +672,8 @@ class Monitor:
                 if names:  # the variables the line stored
                     self._store(rec, names)
                     if line in rec.info.globals_wide:
-                        self.frames_dirty = self.unsettled = True
+                        self.frames_dirty = self.frames_dirty or REREAD_SHARED
+                        self.unsettled = True
                 if self.later:
                     self.dirty.extend(self.later.pop(rec.frame, ()))
         except CapReached as cap:
@@ -704,11 +707,16 @@ class Monitor:
         if self.output:
             self._flush_output(self.step)
         if self.frames_dirty:
+            every = self.frames_dirty == REREAD_ALL
             self.frames_dirty = False
             if self.suspended:
                 self._reap(everyone=True)
             for other in [*self.frames.values(), *self.suspended.values()]:
-                self._read(other, None)
+                shared = other.info.shared
+                if every or shared is None or not other.info.is_function:  # (a class body's too)
+                    self._read(other, None)
+                elif shared:
+                    self._read(other, shared)
 
     def _apply_hints(self) -> None:
         """The objects the hooks saw changed: rescan the part each change touched."""
@@ -843,7 +851,7 @@ class Monitor:
     def _apply_runtime_events(self) -> None:
         events, self.runtime_events = self.runtime_events, []
         if record_runtime_events(self.recorder, events, max(self.step, 0)):
-            self.frames_dirty = self.unsettled = True
+            self.frames_dirty, self.unsettled = REREAD_ALL, True
             if self.suspended:
                 self._reap(everyone=True)  # (before their variables are read)
             for rec in [*self.frames.values(), *self.suspended.values()]:

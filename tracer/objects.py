@@ -180,5 +180,18 @@ def slots_of(obj: Any, kind: str) -> list[tuple[str, Any]]:
     return []
 
 
+def slot_descriptor(t: type, name: str) -> types.MemberDescriptorType | None:
+    """The `__slots__` descriptor `name` of an instance of the user class `t` (None if it
+    has none, or its contents are drawn otherwise: `escape_contents`), as `slots_of`
+    names it: a store to it is then read alone, not by a rescan of the whole object."""
+    if t in ESCAPE_TYPES:
+        return None
+    found = None
+    for desc in instance_slots(t):  # (the last of a name, as a rescan keeps it)
+        if desc.__name__ == name:
+            found = desc
+    return found
+
+
 def region_name(meta: RegionMeta) -> str:
     return f"Region #{meta.rid}"

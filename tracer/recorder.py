@@ -17,7 +17,7 @@ from ..runtime.state import RUNTIME
 from .hooks import TAIL
 from .objects import (
     MAX_REPR, freezability_detail, is_adopted_bridge, is_inline, kind_of, label_of, place_of, short_repr,
-    slots_of,
+    slot_descriptor, slots_of,
 )
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -31,6 +31,10 @@ _MISSING = object()
 #: Closed intervals of one slot written together as one row.
 RUN_LENGTH = 128
 RUN_SIZE = 2 * RUN_LENGTH  # (a run's list holds two items per interval)
+#: What a run holds for an interval in which its slot was not there (a paused slot's gap:
+#: `Recorder.pause_slot`). The store reads an interval with neither a dst nor a value as no
+#: slot at all; a value's text is a repr, never empty.
+GAP = ""
 #: Nodes that lived at most this many steps are written whole when they go (`Recorder.drop`).
 SHORT_LIFE = 256
 
@@ -63,7 +67,7 @@ class Recorder:
                  "lengths", "lrc", "regions_dirty", "maybe_garbage", "suspects", "roots", "regions",
                  "open_regions", "events", "changed", "orphans", "kinds", "born", "bridge_gone",
                  "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven", "epoch",
-                 "foreign_types")
+                 "foreign_types", "paused")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
@@ -109,6 +113,9 @@ class Recorder:
         self.ghosts: list[int] = []
         #: by type: whether its objects are rescanned at a thread switch (tracer.threads)
         self.foreign_types: dict[type, bool] = {}
+        #: node -> name -> the run of a slot that comes and goes (a generator's `yield`),
+        #: not yet written, ending with the GAP it is in now (`pause_slot`)
+        self.paused: dict[int, dict[str, list]] = {}
 
     # --- nodes ---
 
@@ -273,13 +280,22 @@ class Recorder:
             what, key = hint
             if what == "attr":
                 if kind in _ATTR_KINDS:
+                    desc = slot_descriptor(type(obj), key) if kind == kinds.INSTANCE else None
+                    if desc is not None:  # a __slots__ attribute (slots_of names it so too)
+                        try:
+                            value = desc.__get__(obj, type(obj))
+                        except AttributeError:  # (deleted, or never set)
+                            self.del_slot(nid, key)
+                        else:
+                            self.set_slot(nid, key, value)
+                        return
                     d = getattr(obj, "__dict__", None)
                     if type(d) is dict:
                         value = d.get(key, _MISSING)
                         if value is not _MISSING:
                             self.set_slot(nid, key, value)
                             return
-                        if not hasattr(type(obj), key):  # (else a class attribute, a slot...)
+                        if not hasattr(type(obj), key):  # (else a class attribute, a property...)
                             self.del_slot(nid, key)
                             return
             elif kind == kinds.DICT:
@@ -312,7 +328,8 @@ class Recorder:
         else:
             text = None
         if text is not None:
-            self.set_text(nid, name, text)
+            if slot is None or slot[SLOT_DST] is not None or slot[SLOT_TEXT] != text:  # (else unchanged)
+                self.set_text(nid, name, text)
             return
         run = None
         if slot is None:
@@ -366,6 +383,47 @@ class Recorder:
         if slot[SLOT_DST] is not None:
             self._unref(nid, slot[SLOT_DST])
 
+    def pause_slot(self, nid: int, name: str) -> None:
+        """The slot is gone for now but will come back (a generator's `yield` slot, from its
+        suspension to its next yield): like `close_slot`, except that its intervals are kept
+        in one run with the gaps between them (GAP), written when it is full or its node goes
+        (`_write_paused`), not as one row each time."""
+        slot = self.slots[nid].pop(name, None)
+        if slot is None:
+            return
+        start, dst, text, run = slot
+        paused = self.paused.get(nid)
+        if paused is None:
+            paused = self.paused[nid] = {}
+        held = paused.get(name)
+        if held is None:
+            held = paused[name] = []
+        pairs = [*run, start, text if dst is None else dst] if run else [start, text if dst is None else dst]
+        pairs += self.step, GAP
+        for at in range(0, len(pairs), 2):
+            begin, value = pairs[at], pairs[at + 1]
+            if held and held[-2] == begin:  # (the last interval was empty: replaced)
+                del held[-2:]
+            if value != GAP or (held and held[-1] != GAP):  # (one gap, however long; none first)
+                held += begin, value
+        if dst is not None:
+            self._unref(nid, dst)
+        if len(held) >= RUN_SIZE:
+            self._write_paused(nid, name)
+
+    def _write_all_paused(self) -> None:
+        for nid in list(self.paused):
+            for name in list(self.paused[nid]):
+                self._write_paused(nid, name)
+
+    def _write_paused(self, nid: int, name: str) -> None:
+        """Write a paused slot's run (up to the gap it ends with)."""
+        held = self.paused[nid].pop(name)
+        if not self.paused[nid]:
+            del self.paused[nid]
+        if len(held) > 2:
+            self.writer.slot_run(nid, name, held[:-2], held[-2])
+
     def _end_interval(self, nid: int, name: str, slot: tuple, keep_run: bool) -> list | None:
         """End a slot's current interval at this step, adding it to the slot's run of
         consecutive intervals; returns the run to go on with (None once written).
@@ -418,6 +476,7 @@ class Recorder:
 
     def flush_runs(self) -> None:
         """Write every run of closed intervals still held (before a checkpoint)."""
+        self._write_all_paused()
         for nid, slots in self.slots.items():
             for name, (start, dst, text, run) in list(slots.items()):
                 if run:
@@ -426,6 +485,9 @@ class Recorder:
 
     def remove(self, nid: int, written: bool = False) -> None:
         """Forget a node (`written`: its interval is written already, or need not be)."""
+        if nid in self.paused:
+            for name in list(self.paused[nid]):
+                self._write_paused(nid, name)
         start, kind, type_name, place, label, detail = self.nodes.pop(nid)
         if kind == kinds.BRIDGE:
             self.bridge_gone = True  # (its region may be garbage now: the monitor asks the runtime)
@@ -479,6 +541,7 @@ class Recorder:
 
     def close_all(self, end: int) -> None:
         """Write every open interval with `end` (the number of steps)."""
+        self._write_all_paused()
         self.writer.nodes_closed(self.nodes, self.slots, self.born, end)
         self.writer.intervals_closed("regions", [(start, rid, *values)
                                                  for rid, (start, values) in self.regions.items()], end)
