@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 #: Hints: what part of an object a change touched. None means "anything".
 TAIL = ("tail",)  # elements were added at the end of a list
+#: code we do not trace worked on the object (a C method of a file, a library's method on an
+#: instance of the program): it, and the objects it holds directly, may have changed
+DEEP = ("deep",)
 _TAIL_METHODS = frozenset({"append", "extend", "__iadd__"})
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import sys
 import time
+from collections import deque
 from types import BuiltinMethodType, CoroutineType, GeneratorType, ModuleType
 
 from ..errors import RegionError
@@ -26,7 +27,7 @@ from .garbage import collect_cycles, sweep
 from .halt import Halt, halt_threads
 from .line import line_callback
 from .region_states import update_regions
-from .hooks import Changes
+from .hooks import DEEP, Changes
 from .objects import is_inline
 from .recorder import CapReached, Recorder
 from .store_format import EVENT_BITS, EVENT_CODES, STEP_FLUSH, pack_step
@@ -50,6 +51,10 @@ GLOBAL_EVENTS = E.PY_START | E.PY_RESUME | E.PY_THROW | E.RAISE | E.PY_UNWIND
 ARGS_KEPT = frozenset({"len", "isinstance", "issubclass", "id", "print", "repr", "hash", "callable", "format",
                        "sorted", "min", "max", "sum", "any", "all", "abs", "round", "divmod", "ascii",
                        "hasattr"})
+#: types whose C methods change their object only under a name of MUTATOR_NAMES; a C method
+#: of any other object (a file's close, its __exit__ at the end of a `with`) may change it
+NAMED_MUTATORS = frozenset({list, dict, set, frozenset, deque, bytearray, tuple, str, bytes, int, float,
+                            complex, bool, range, memoryview})
 PERIOD = 4096  # steps between checks of the store's size (a power of two)
 CHECKPOINT_EVERY = 2.0  # seconds between checkpoints, at the least
 RETURN, RAISE = EVENT_CODES["return"], EVENT_CODES["raise"]
@@ -430,7 +435,10 @@ class Monitor:
                     self.globals_nodes[key] = node
             else:
                 node = recorder.root(frame, kinds.FRAME, info.label)
-                names = info.bound if fresh else [n for n in scope.keys() if not n.startswith(HIDDEN_NAMES)]
+                # (a class body starts with what its metaclass's __prepare__ put in its
+                # namespace, as an Enum's `_generate_next_value_`: read it all)
+                names = info.bound if fresh and info.is_function else \
+                    [n for n in scope.keys() if not n.startswith(HIDDEN_NAMES)]
                 for name in names:
                     try:
                         value = scope[name]
@@ -549,6 +557,8 @@ class Monitor:
                     pending = self.later.get(frame)
                     if pending is None or not any(obj is owner for obj, _hint in pending[-4:]):
                         self.changes.after_line(frame, owner)
+                elif type(owner) not in NAMED_MUTATORS:
+                    self.changes.after_line(self.getframe(1), owner, DEEP)
                 return None
             if owner is builtins and callable_.__name__ in ARGS_KEPT:
                 return None
@@ -556,7 +566,7 @@ class Monitor:
             return None
         target = getattr(callable_, "__code__", None)
         if target is None or self.infos.get(id(target)) is None:
-            self.changes.after_line(self.getframe(1), arg0)
+            self.changes.after_line(self.getframe(1), arg0, DEEP)
         return None
 
     def _runtime_event(self, kind: str, **details: Any) -> None:
@@ -718,10 +728,15 @@ class Monitor:
             changed = dirty[:]
             del dirty[:len(changed)]  # (not clear(): another thread may have added since)
             ids, nodes, apply_hint = recorder.ids, recorder.nodes, recorder.apply_hint
+            attr_dicts = recorder.attr_dicts
             for obj, hint in changed:
                 nid = ids.get(id(obj))
                 if nid is not None and nid in nodes:
                     apply_hint(nid, hint)
+                if type(obj) is dict and id(obj) in attr_dicts:  # (an instance's attributes,
+                    nid = recorder.owner_of(obj)                  # written through its __dict__)
+                    if nid is not None:
+                        apply_hint(nid, None)
             changed = obj = None  # (no temporary of the program kept alive by us: see collect_garbage)
 
     def _quiet(self) -> bool:

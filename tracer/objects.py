@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from typing import Any
 
 MAX_REPR = 60
+#: Ints whose repr is MAX_REPR characters at most (59 digits and a sign): shown whole.
+SHORT_INT = 10 ** (MAX_REPR - 1)
+#: Ints past this many bits are shown by their size: their digits cost time quadratic in
+#: their length (400 µs for 4,000 digits, at every step that stores one), and past
+#: sys.get_int_max_str_digits() they cannot be written at all.
+MAX_INT_BITS = 1024
 #: Types shown inline as a field value rather than as a node.
 INLINE_TYPES = FAST_VALUES | {range, slice, type(Ellipsis)}
 _STRUCTURE = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type, types.ModuleType,
@@ -38,6 +44,8 @@ def is_inline(value: Any) -> bool:
 
 
 def short_repr(value: Any) -> str:
+    if type(value) is int and value.bit_length() > MAX_INT_BITS:
+        return f"<int of {value.bit_length():,} bits>"
     try:
         text = repr(value)
     except Exception:  # a user repr that fails is not our failure

@@ -1,0 +1,117 @@
+"""Changes the tracer must see however a program makes them: through an object's
+`__dict__`, by a C method of a file, by library code we do not trace, in a dict whose
+keys are named by position, in a class body a metaclass filled; and values it must be
+able to show (ints past Python's 4,300-digit limit). Each program runs in verify mode:
+the recorded graph equals a full walk of the heap at every step."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from pyrona.tracer.run import trace_program
+from pyrona.tracer.store import TraceStore
+
+PROGRAMS = {
+    "dict_written_through": """\
+        class A:
+            def __init__(self, **kw):
+                self.__dict__.update(kw)
+        a = A(x=1, y=[2])
+        a.__dict__["bee"] = "x"
+        d = a.__dict__
+        d["cee"] = 3
+        del d["x"]
+        done = 1
+    """,
+    "file_closed_by_with": """\
+        import io
+        with open(__file__, "rb") as infile:
+            data = infile.read()
+        again = io.BytesIO(data)
+        again.close()
+        done = 1
+    """,
+    "library_code_changes_what_an_object_holds": """\
+        import logging
+        import io
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream=stream)
+        logger = logging.getLogger("pyrona-test")
+        logger.propagate = False
+        logger.addHandler(handler)
+        done = 1
+    """,
+    "dict_keys_by_position": """\
+        class K:
+            pass
+        k = K()
+        d = {"a": 1, k: 2}
+        del d["a"]
+        memo = {}
+        for i in range(4):
+            memo[(K(), i)] = [i]
+            memo["s" + str(i)] = i
+        del memo["s1"]
+        memo[k] = "new"
+        del memo[k]
+        done = 1
+    """,
+    "class_body_prepared": """\
+        from enum import Enum
+        class Colour(Enum):
+            RED = 1
+            GREEN = 2
+        done = Colour.RED
+    """,
+    "huge_ints": """\
+        x = 10 ** 5000
+        y = -x
+        z = 10 ** 70
+        small = 2 ** 62
+        done = 1
+    """,
+}
+
+
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("writes")
+    store = TraceStore(folder / "traces.db")
+    out = {}
+    for name, source in PROGRAMS.items():
+        path = folder / f"{name}.py"
+        path.write_text(textwrap.dedent(source))
+        out[name] = trace_program(path, store, verify=True)
+    return store, out
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_every_step_equals_a_heap_walk(traced, name):
+    store, outcomes = traced
+    outcome = outcomes[name]
+    assert outcome.status == "done", outcome.message
+    summary = store.trace(outcome.trace).summary
+    assert summary["verify_problems"] == [] and summary["readback_problems"] == []
+
+
+def last_fields(store: TraceStore, outcome) -> dict[str, str]:
+    graph = store.step(outcome.trace, store.step_count(outcome.trace) - 1)
+    return {f.name: f.value for f in graph.fields}
+
+
+def test_huge_ints_are_shown_by_their_size(traced):
+    store, outcomes = traced
+    fields = last_fields(store, outcomes["huge_ints"])
+    assert fields["x"] == "<int of 16,610 bits>" and fields["y"] == "<int of 16,610 bits>"
+    assert fields["z"] == str(10 ** 70)[:59] + "…" and fields["small"] == str(2 ** 62)
+
+
+def test_a_dict_with_object_keys_names_them_by_position(traced):
+    store, outcomes = traced
+    outcome = outcomes["dict_keys_by_position"]
+    graph = store.step(outcome.trace, store.step_count(outcome.trace) - 1)
+    [d] = [e.dst for e in graph.edges if e.name == "d"]
+    assert sorted(e.name for e in graph.edges if e.src == d) == ["key0"]  # (was key1: "a" went)
+    assert [(f.name, f.value) for f in graph.fields if f.node == d] == [("value0", "2")]
