@@ -62,11 +62,10 @@ class Recorder:
     """Current graph + interval bookkeeping. `step` is the step changes belong to."""
 
     __slots__ = ("writer", "max_objects", "step", "next_id", "ids", "objs", "nodes", "slots", "inrefs",
-                 "lengths", "keyed", "attr_dicts", "lrc", "regions_dirty", "maybe_garbage", "suspects", "roots",
-                 "regions",
-                 "open_regions", "events", "changed", "orphans", "kinds", "born", "bridge_gone",
-                 "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven", "epoch",
-                 "foreign_types")
+                 "lengths", "keyed", "attr_dicts", "lrc", "regions_dirty", "maybe_garbage", "suspects",
+                 "roots", "regions", "open_regions", "events", "changed", "orphans", "kinds", "born",
+                 "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
+                 "epoch", "foreign_types")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
