@@ -565,8 +565,10 @@ class Monitor:
         if is_inline(arg0):
             return None
         target = getattr(callable_, "__code__", None)
-        if target is None or self.infos.get(id(target)) is None:
-            self.changes.after_line(self.getframe(1), arg0, DEEP)
+        if target is None:  # (a builtin, a type: `next(it)`, `type(x)`, frequent; it alone)
+            self.changes.after_line(self.getframe(1), arg0)
+        elif self.infos.get(id(target)) is None:  # (library code: `logger.addHandler(h)` fills
+            self.changes.after_line(self.getframe(1), arg0, DEEP)  # the logger's list)
         return None
 
     def _runtime_event(self, kind: str, **details: Any) -> None:
