@@ -65,6 +65,36 @@ PROGRAMS = {
             GREEN = 2
         done = Colour.RED
     """,
+    "sets": """\
+        class P:
+            pass
+        s = set()
+        for i in range(6):
+            s.add(i)
+            s.add(str(i))
+        s.discard(3)
+        s.remove("2")
+        s.add(True)
+        s.add(1.0)
+        s.discard(1)
+        s.add(1.0)
+        s.add(1)
+        p = P()
+        s.add(p)
+        s.add((1, p))
+        s.discard(p)
+        add = s.add
+        add(99)
+        s.add("x" * 80)
+        s.add("y" * 80)
+        s.add(10 ** 70)
+        s.add(float("nan"))
+        s.add(float("nan"))
+        t = {1, 2}
+        t |= {3}
+        s.clear()
+        done = 1
+    """,
     "huge_ints": """\
         x = 10 ** 5000
         y = -x
@@ -115,3 +145,21 @@ def test_a_dict_with_object_keys_names_them_by_position(traced):
     [d] = [e.dst for e in graph.edges if e.name == "d"]
     assert sorted(e.name for e in graph.edges if e.src == d) == ["key0"]  # (was key1: "a" went)
     assert [(f.name, f.value) for f in graph.fields if f.node == d] == [("value0", "2")]
+
+
+def test_a_set_names_ints_and_strs_by_their_text(tmp_path):
+    """Adding to a set changes one slot: its elements are named by their text, not by
+    their position in a sorted order (which renamed every element after the new one)."""
+    source = "s = set()\nfor i in range(30):\n    s.add(29 - i)\n    s.add(f'k{i}')\ndone = 1\n"
+    path = tmp_path / "grow.py"
+    path.write_text(source)
+    store = TraceStore(tmp_path / "grow.db")
+    outcome = trace_program(path, store)
+    graph = store.step(outcome.trace, store.step_count(outcome.trace) - 1)
+    [s] = [e.dst for e in graph.edges if e.name == "s"]
+    held = {f.name: f.value for f in graph.fields if f.node == s}
+    assert held == {**{f"{{{i}}}": str(i) for i in range(30)}, **{f"{{'k{i}'}}": f"'k{i}'" for i in range(30)}}
+    # each step's line added one element: no slot of the set ended before the end
+    first = store.step(outcome.trace, 4)
+    kept = {f.name: f.value for f in first.fields if f.node == s}
+    assert kept.items() <= held.items() and len(kept) >= 2

@@ -19,6 +19,20 @@ TAIL = ("tail",)  # elements were added at the end of a list
 #: code we do not trace worked on the object (a C method of a file, a library's method on an
 #: instance of the program): it, and the objects it holds directly, may have changed
 DEEP = ("deep",)
+
+
+class Element:
+    """A set's `add`, `discard` or `remove` of `value` (an int or a str): the set's slot
+    for that value alone changes (`objects.set_slots`)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: int | str) -> None:
+        self.value = value
+
+
+#: the methods of a set that change one element, their argument
+ELEMENT_METHODS = frozenset({"add", "discard", "remove"})
 _TAIL_METHODS = frozenset({"append", "extend", "__iadd__"})
 
 

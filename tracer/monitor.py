@@ -27,7 +27,7 @@ from .garbage import collect_cycles, sweep
 from .halt import Halt, halt_threads
 from .line import line_callback
 from .region_states import update_regions
-from .hooks import DEEP, Changes
+from .hooks import DEEP, ELEMENT_METHODS, Changes, Element
 from .objects import is_inline
 from .recorder import CapReached, Recorder
 from .store_format import EVENT_BITS, EVENT_CODES, STEP_FLUSH, pack_step
@@ -55,6 +55,14 @@ ARGS_KEPT = frozenset({"len", "isinstance", "issubclass", "id", "print", "repr",
 #: of any other object (a file's close, its __exit__ at the end of a `with`) may change it
 NAMED_MUTATORS = frozenset({list, dict, set, frozenset, deque, bytearray, tuple, str, bytes, int, float,
                             complex, bool, range, memoryview})
+def _last_of(pending: list[tuple[Any, Any]], owner: object) -> int:
+    """The index of `owner`'s entry among the last few of a line's pending changes, or -1."""
+    for at in range(len(pending) - 1, max(len(pending) - 5, -1), -1):
+        if pending[at][0] is owner:
+            return at
+    return -1
+
+
 PERIOD = 4096  # steps between checks of the store's size (a power of two)
 CHECKPOINT_EVERY = 2.0  # seconds between checkpoints, at the least
 RETURN, RAISE = EVENT_CODES["return"], EVENT_CODES["raise"]
@@ -549,14 +557,21 @@ class Monitor:
                     # `gen.close()` at a yield: no code runs, its frame just ends (_reap)
                     self.reap_all = self.reap_all or callable_.__name__ == "close"
                     return None
-                if callable_.__name__ in MUTATOR_NAMES:
+                name = callable_.__name__
+                if name in MUTATOR_NAMES:
                     # called under another name (`push = lst.append`), no hook saw it;
                     # called by its name, the method hook just did (among the last few
                     # of the line: its arguments' own calls come between)
                     frame = self.getframe(1)
                     pending = self.later.get(frame)
-                    if pending is None or not any(obj is owner for obj, _hint in pending[-4:]):
-                        self.changes.after_line(frame, owner)
+                    # (a set's add of an int or a str: that element alone, see Element)
+                    hint = Element(arg0) if type(owner) is set and name in ELEMENT_METHODS \
+                        and (type(arg0) is int or type(arg0) is str) else None
+                    at = -1 if pending is None else _last_of(pending, owner)
+                    if at < 0:
+                        self.changes.after_line(frame, owner, hint)
+                    elif hint is not None and pending[at][1] is None:
+                        pending[at] = (owner, hint)
                 elif type(owner) not in NAMED_MUTATORS:
                     self.changes.after_line(self.getframe(1), owner, DEEP)
                 return None

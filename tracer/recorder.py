@@ -14,10 +14,10 @@ from ..errors import PyronaError
 from . import kinds
 from ..runtime.objects import Region
 from ..runtime.state import RUNTIME
-from .hooks import DEEP, TAIL
+from .hooks import DEEP, TAIL, Element
 from .objects import (
-    SHORT_INT, freezability_detail, is_adopted_bridge, is_inline, kind_of, label_of, place_of, short_repr,
-    slots_of,
+    SHORT_INT, element_name, freezability_detail, is_adopted_bridge, is_inline, kind_of, label_of, place_of,
+    short_repr, slots_of,
 )
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -80,7 +80,9 @@ class Recorder:
         #: node -> referring node -> how many times (empty: nothing refers to it)
         self.inrefs: dict[int, dict[int, int]] = {}
         self.lengths: dict[int, int] = {}  # list or dict node -> items already in its slots
-        self.keyed: set[int] = set()  # dict nodes with a key not drawn as text (slots by position)
+        #: dict nodes with a key not drawn as text, set nodes with an element not named by
+        #: its text: their slots are named by position
+        self.keyed: set[int] = set()
         self.attr_dicts: dict[int, int] = {}  # id of an instance's __dict__ -> the instance's node
         self.lrc: dict[int, int] = {}  # rid -> references from local nodes into the region
         self.regions_dirty = False
@@ -269,6 +271,15 @@ class Recorder:
                     self.keyed.add(nid)
                 else:
                     self.keyed.discard(nid)
+        elif kind == kinds.SET:  # (elements named by position: see apply_hint)
+            if any(name[1] == "#" for name, _value in found):
+                self.keyed.add(nid)
+            else:
+                self.keyed.discard(nid)
+
+    def _twin_named(self, nid: int, value: int | str) -> bool:
+        """Could the set's element equal to `value` be another value (1 == True == 1.0)?"""
+        return type(value) is not str and (value == 0 or value == 1 or nid in self.keyed)
 
     def owner_of(self, d: object) -> int | None:
         """The node of the instance whose attributes dict `d` is, if the graph has it."""
@@ -290,7 +301,16 @@ class Recorder:
                             and self.nodes[dst][NODE_KIND] not in kinds.ROOT_KINDS:
                         self.rescan(dst)
             return
-        if hint is TAIL:
+        if type(hint) is Element:
+            if kind == kinds.SET:
+                name = element_name(hint.value)
+                if name is not None and not self._twin_named(nid, hint.value):
+                    if hint.value in obj:
+                        self.set_slot(nid, name, hint.value)
+                    else:
+                        self.del_slot(nid, name)
+                    return
+        elif hint is TAIL:
             if kind == kinds.LIST:
                 known, now = self.lengths.get(nid), len(obj)
                 if known is not None and now >= known:
