@@ -6,6 +6,7 @@ the recorded graph equals a full walk of the heap at every step."""
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 
 import pytest
@@ -95,6 +96,33 @@ PROGRAMS = {
         s.clear()
         done = 1
     """,
+    "lists_popped": """\
+        class L(list):
+            pass
+        a = [1, 2, 3, 4, 5, 6, 7, 8]
+        a.pop()
+        a.pop(0)
+        a.pop(-1)
+        a.pop(2)
+        x = a.pop(len(a) - 1)
+        del a[-1]
+        del a[0]
+        a.append(a.pop())
+        a.append(9); a.pop()
+        a.append(9); a.pop(0)
+        b = L([1, 2, 3])
+        b.pop()
+        p = a.pop
+        p()
+        try:
+            [].pop()
+        except IndexError:
+            pass
+        c = [[1], [2], [3]]
+        top = c.pop()
+        c.pop(); c.pop()
+        done = 1
+    """,
     "huge_ints": """\
         x = 10 ** 5000
         y = -x
@@ -158,8 +186,25 @@ def test_a_set_names_ints_and_strs_by_their_text(tmp_path):
     graph = store.step(outcome.trace, store.step_count(outcome.trace) - 1)
     [s] = [e.dst for e in graph.edges if e.name == "s"]
     held = {f.name: f.value for f in graph.fields if f.node == s}
-    assert held == {**{f"{{{i}}}": str(i) for i in range(30)}, **{f"{{'k{i}'}}": f"'k{i}'" for i in range(30)}}
+    assert held == {**{f"{{{i}}}": str(i) for i in range(30)},
+                    **{f"{{'k{i}'}}": f"'k{i}'" for i in range(30)}}
     # each step's line added one element: no slot of the set ended before the end
     first = store.step(outcome.trace, 4)
     kept = {f.name: f.value for f in first.fields if f.node == s}
     assert kept.items() <= held.items() and len(kept) >= 2
+
+
+def test_popping_a_stack_ends_one_slot_per_pop(tmp_path):
+    """A stack popped at every step: each pop ends the slot of the last element only (a
+    rescan of the whole list at each pop cost 13 ms per step at 20,000 elements)."""
+    path = tmp_path / "stack.py"
+    path.write_text("stack = list(range(50))\nwhile stack:\n    top = stack.pop()\ndone = 1\n")
+    store = TraceStore(tmp_path / "stack.db")
+    outcome = trace_program(path, store, verify=True)
+    assert store.trace(outcome.trace).summary["verify_problems"] == []
+    [stack] = [e.dst for e in store.step(outcome.trace, 1).edges if e.name == "stack"]
+    count = store.step_count(outcome.trace)
+    sizes = [len([f for f in store.step(outcome.trace, i).fields if f.node == stack])
+             for i in range(1, count)]
+    assert sizes[0] == 50 and sizes[-1] == 0
+    assert all(a - b in (0, 1) for a, b in itertools.pairwise(sizes))

@@ -27,7 +27,7 @@ from .garbage import collect_cycles, sweep
 from .halt import Halt, halt_threads
 from .line import line_callback
 from .region_states import update_regions
-from .hooks import DEEP, ELEMENT_METHODS, Changes, Element
+from .hooks import DEEP, ELEMENT_METHODS, Changes, Element, popped
 from .objects import is_inline
 from .recorder import CapReached, Recorder
 from .store_format import EVENT_BITS, EVENT_CODES, STEP_FLUSH, pack_step
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 E = sys.monitoring.events
 DISABLE = sys.monitoring.DISABLE
+MISSING = sys.monitoring.MISSING  # (a call's first argument, when it has none)
 LOCAL_EVENTS = E.LINE | E.PY_RETURN | E.PY_YIELD | E.PY_RESUME | E.CALL
 #: Exceptions can only be watched globally; their callbacks look at the code first.
 #: (PY_THROW: a suspended generator resumed by `throw` or a `close` that runs its handlers)
@@ -564,9 +565,16 @@ class Monitor:
                     # of the line: its arguments' own calls come between)
                     frame = self.getframe(1)
                     pending = self.later.get(frame)
-                    # (a set's add of an int or a str: that element alone, see Element)
-                    hint = Element(arg0) if type(owner) is set and name in ELEMENT_METHODS \
-                        and (type(arg0) is int or type(arg0) is str) else None
+                    # (a set's add of an int or a str: that element alone, see Element; a
+                    # list's pop() of its last: that slot alone, see Popped)
+                    kind = type(owner)
+                    if kind is set:
+                        hint = Element(arg0) if name in ELEMENT_METHODS \
+                            and (type(arg0) is int or type(arg0) is str) else None
+                    elif kind is list and name == "pop":
+                        hint = popped(owner, -1 if arg0 is MISSING else arg0)
+                    else:
+                        hint = None
                     at = -1 if pending is None else _last_of(pending, owner)
                     if at < 0:
                         self.changes.after_line(frame, owner, hint)

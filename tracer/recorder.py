@@ -14,7 +14,7 @@ from ..errors import PyronaError
 from . import kinds
 from ..runtime.objects import Region
 from ..runtime.state import RUNTIME
-from .hooks import DEEP, TAIL, Element
+from .hooks import DEEP, TAIL, Element, Popped
 from .objects import (
     SHORT_INT, element_name, freezability_detail, is_adopted_bridge, is_inline, kind_of, label_of, place_of,
     short_repr, slots_of,
@@ -309,6 +309,13 @@ class Recorder:
                         self.set_slot(nid, name, hint.value)
                     else:
                         self.del_slot(nid, name)
+                    return
+        elif type(hint) is Popped:
+            if kind == kinds.LIST:
+                known, now = self.lengths.get(nid), len(obj)
+                if known is not None and now == known - 1 == hint.index:
+                    self.del_slot(nid, f"[{now}]")
+                    self.lengths[nid] = now
                     return
         elif hint is TAIL:
             if kind == kinds.LIST:
