@@ -7,7 +7,7 @@ each program is written out as one file with `import pyperf` replaced by a
 stand-in whose Runner does nothing, its `__main__` block left to that stand-in,
 and one call of its benchmark function at a small size appended.
 
-    python bench/real_programs.py [--size bench|test|million] [DIR]   (writes the programs)
+    python bench/real_programs.py [--size bench|test|million|verify] [DIR]   (writes the programs)
 """
 
 from __future__ import annotations
@@ -47,6 +47,24 @@ CALLS = {
     "spectral_norm": ("DEFAULT_N = 40\nbench_spectral_norm(1)", "DEFAULT_N = 3\nbench_spectral_norm(1)"),
     "hexiom": ("main(1, 25)", "main(1, 2)"),
     "fannkuch": ("fannkuch(7)", "fannkuch(4)"),
+}
+
+#: More of the suite, for the tests' verify mode only (not timed): name -> a small call,
+#: after what the program's own main block would have set up. Each found a change the
+#: tracer missed (a class body's prepared namespace, a library filling an object's list,
+#: a with block closing a file) or a value it could not show (pidigits' huge ints).
+VERIFIED = {
+    "comprehensions": "bench_comprehensions(1)",
+    "logging": ("stream = io.StringIO()\nhandler = logging.StreamHandler(stream=stream)\n"
+                "logger = logging.getLogger('benchlogger')\nlogger.propagate = False\n"
+                "logger.addHandler(handler)\nlogger.setLevel(logging.WARNING)\n"
+                "bench_simple_output(1, logger, stream)"),
+    "pidigits": "calc_ndigits(40)",
+    "deepcopy": "benchmark(1)",
+    "coroutines": "bench_coroutines(1)",
+    "raytrace": "bench_raytrace(1, 4, 4, None)",
+    "unpack_sequence": "bench_all(1)",
+    "go": "versus_cpu()",
 }
 
 #: name -> a call that runs past 1,000,000 steps (the tracer's own memory at the 1M cap:
@@ -111,7 +129,10 @@ def source(name: str, size: str = "bench") -> str:
         text = archive.read(f"pyperformance/data-files/benchmarks/bm_{name}/run_benchmark.py").decode()
     if "import pyperf\n" not in text:
         raise ValueError(f"bm_{name}: no 'import pyperf' line to replace")
-    call = MILLION[name] if size == "million" else CALLS[name][0 if size == "bench" else 1]
+    if size == "verify":
+        call = VERIFIED[name]
+    else:
+        call = MILLION[name] if size == "million" else CALLS[name][0 if size == "bench" else 1]
     # (a main block reading parsed options would fail on the stand-in's: it does not run)
     for guard in ('if __name__ == "__main__":', "if __name__ == '__main__':"):
         text = text.replace(guard, "if False:  # (pyperf's runner: not used)")
@@ -119,11 +140,12 @@ def source(name: str, size: str = "bench") -> str:
 
 
 def write_programs(directory: Path, size: str = "bench", names: list[str] | None = None) -> dict[str, Path]:
-    """Each program (all of CALLS unless `names`) written as DIRECTORY/NAME.py."""
+    """Each program (all of CALLS, or of VERIFIED at size "verify", unless `names`) written
+    as DIRECTORY/NAME.py (VERIFIED's as bm_NAME.py: a `logging.py` would import itself)."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for name in names or list(CALLS):
-        path = directory / f"{name}.py"
+    for name in names or list(VERIFIED if size == "verify" else CALLS):
+        path = directory / (f"bm_{name}.py" if size == "verify" else f"{name}.py")
         path.write_text(source(name, size))
         paths[name] = path
     return paths

@@ -16,7 +16,7 @@ from pyrona.tracer.store import TraceStore
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 sys.path.insert(0, str(BENCH))
-from real_programs import CALLS, write_programs  # noqa: E402
+from real_programs import CALLS, VERIFIED, write_programs  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -32,5 +32,24 @@ def test_real_program_verified_at_every_step(name: str, programs: dict[str, Path
     info = store.trace(outcome.trace)
     assert outcome.status == "done", outcome.message
     assert outcome.steps > 300  # (the program ran, not just its definitions)
+    assert info.summary["verify_problems"] == []
+    assert info.summary["readback_problems"] == []
+
+
+@pytest.fixture(scope="module")
+def more_programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return write_programs(tmp_path_factory.mktemp("pyperformance-more"), "verify")
+
+
+@pytest.mark.parametrize("name", list(VERIFIED))
+def test_more_of_the_suite_verified_for_its_first_steps(name: str, more_programs: dict[str, Path],
+                                                        tmp_path: Path) -> None:
+    """More of the suite, its first 1,500 steps (verify mode walks the heap at each)."""
+    store = TraceStore(tmp_path / "t.db")
+    outcome = trace_program(more_programs[name], store, verify=True, max_steps=1500,
+                            stop_when_truncated=True)
+    info = store.trace(outcome.trace)
+    assert outcome.status in ("done", "truncated"), outcome.message
+    assert outcome.steps > 40  # (the program ran, not just its definitions)
     assert info.summary["verify_problems"] == []
     assert info.summary["readback_problems"] == []

@@ -208,6 +208,16 @@ LineFast_call(LineFast *self, PyObject *const *args, Py_ssize_t nargs)
             Py_DECREF(value);
             goto fallback;
         }
+        if (kind == &PyLong_Type) {  /* a big int: its text is the Python path's (objects.SHORT_INT) */
+            int overflow = 0;
+            long long small = PyLong_AsLongLongAndOverflow(value, &overflow);
+            if (small == -1 && PyErr_Occurred())
+                PyErr_Clear();
+            if (overflow) {
+                Py_DECREF(value);
+                goto fallback;
+            }
+        }
         text = PyObject_Str(value);  /* f"{value}" of these types */
         Py_DECREF(value);
         if (text == NULL)

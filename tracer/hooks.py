@@ -16,6 +16,41 @@ if TYPE_CHECKING:
 
 #: Hints: what part of an object a change touched. None means "anything".
 TAIL = ("tail",)  # elements were added at the end of a list
+#: code we do not trace worked on the object (a C method of a file, a library's method on an
+#: instance of the program): it, and the objects it holds directly, may have changed
+DEEP = ("deep",)
+
+
+class Element:
+    """A set's `add`, `discard` or `remove` of `value` (an int or a str): the set's slot
+    for that value alone changes (`objects.set_slots`)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: int | str) -> None:
+        self.value = value
+
+
+#: the methods of a set that change one element, their argument
+ELEMENT_METHODS = frozenset({"add", "discard", "remove"})
+
+
+class Popped:
+    """A list's last element removed (`pop()`, `del xs[-1]`), `index` its position then:
+    that slot alone ends (a stack popped at every step costs the same at any depth)."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+def popped(obj: list, key: object) -> Popped | None:
+    """The Popped hint of removing `obj[key]` (before it is removed), if it is the last."""
+    count = len(obj)
+    if type(key) is int and count and (key == -1 or key == count - 1):
+        return Popped(count - 1)
+    return None
 _TAIL_METHODS = frozenset({"append", "extend", "__iadd__"})
 
 
@@ -71,8 +106,9 @@ def tracing_hooks(changes: Changes) -> dict[str, Callable[..., Any]]:
         mark((obj, ("attr", name)))
 
     def delete_item(obj: Any, key: Any) -> None:
+        last = popped(obj, key) if type(obj) is list else None
         stores.delete_item(obj, key)
-        mark((obj, ("item", key) if isinstance(obj, dict) else None))
+        mark((obj, ("item", key) if isinstance(obj, dict) else last))
 
     def aug_attr(obj: Any, name: str, op: str, value: Any) -> None:
         try:

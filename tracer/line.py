@@ -26,7 +26,7 @@ import os
 from sys import _getframe
 
 from .frames import REREAD_SHARED, FrameRec
-from .objects import MAX_REPR
+from .objects import MAX_REPR, SHORT_INT
 from .recorder import RUN_SIZE, CapReached
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -101,7 +101,8 @@ def line_event_of(monitor: Monitor, getframe: Callable[[int], FrameType] = _getf
                         except KeyError:  # (deleted)
                             value = _GONE
                         kind = type(value)
-                        if kind is int or kind is bool or kind is float or value is None:
+                        if ((kind is int and -SHORT_INT < value < SHORT_INT) or kind is bool or kind is float
+                                or value is None):
                             # Recorder.set_slot's plain-value case, inlined: only a
                             # short text over a plain value (or a new slot) stays here
                             text = f"{value}"  # (its repr, without a call)

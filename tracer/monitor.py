@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import sys
 import time
+from collections import deque
 from types import BuiltinMethodType, CoroutineType, GeneratorType, ModuleType
 
 from ..errors import RegionError
@@ -26,7 +27,7 @@ from .garbage import collect_cycles, sweep
 from .halt import Halt, halt_threads
 from .line import line_callback
 from .region_states import update_regions
-from .hooks import Changes
+from .hooks import DEEP, ELEMENT_METHODS, Changes, Element, popped
 from .objects import is_inline
 from .recorder import CapReached, Recorder
 from .store_format import EVENT_BITS, EVENT_CODES, STEP_FLUSH, pack_step
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 E = sys.monitoring.events
 DISABLE = sys.monitoring.DISABLE
+MISSING = sys.monitoring.MISSING  # (a call's first argument, when it has none)
 LOCAL_EVENTS = E.LINE | E.PY_RETURN | E.PY_YIELD | E.PY_RESUME | E.CALL
 #: Exceptions can only be watched globally; their callbacks look at the code first.
 #: (PY_THROW: a suspended generator resumed by `throw` or a `close` that runs its handlers)
@@ -50,6 +52,18 @@ GLOBAL_EVENTS = E.PY_START | E.PY_RESUME | E.PY_THROW | E.RAISE | E.PY_UNWIND
 ARGS_KEPT = frozenset({"len", "isinstance", "issubclass", "id", "print", "repr", "hash", "callable", "format",
                        "sorted", "min", "max", "sum", "any", "all", "abs", "round", "divmod", "ascii",
                        "hasattr"})
+#: types whose C methods change their object only under a name of MUTATOR_NAMES; a C method
+#: of any other object (a file's close, its __exit__ at the end of a `with`) may change it
+NAMED_MUTATORS = frozenset({list, dict, set, frozenset, deque, bytearray, tuple, str, bytes, int, float,
+                            complex, bool, range, memoryview})
+def _last_of(pending: list[tuple[Any, Any]], owner: object) -> int:
+    """The index of `owner`'s entry among the last few of a line's pending changes, or -1."""
+    for at in range(len(pending) - 1, max(len(pending) - 5, -1), -1):
+        if pending[at][0] is owner:
+            return at
+    return -1
+
+
 PERIOD = 4096  # steps between checks of the store's size (a power of two)
 CHECKPOINT_EVERY = 2.0  # seconds between checkpoints, at the least
 RETURN, RAISE = EVENT_CODES["return"], EVENT_CODES["raise"]
@@ -432,7 +446,10 @@ class Monitor:
                     self.globals_nodes[key] = node
             else:
                 node = recorder.root(frame, kinds.FRAME, info.label)
-                names = info.bound if fresh else [n for n in scope.keys() if not n.startswith(HIDDEN_NAMES)]
+                # (a class body starts with what its metaclass's __prepare__ put in its
+                # namespace, as an Enum's `_generate_next_value_`: read it all)
+                names = info.bound if fresh and info.is_function else \
+                    [n for n in scope.keys() if not n.startswith(HIDDEN_NAMES)]
                 for name in names:
                     try:
                         value = scope[name]
@@ -543,22 +560,40 @@ class Monitor:
                     # `gen.close()` at a yield: no code runs, its frame just ends (_reap)
                     self.reap_all = self.reap_all or callable_.__name__ == "close"
                     return None
-                if callable_.__name__ in MUTATOR_NAMES:
+                name = callable_.__name__
+                if name in MUTATOR_NAMES:
                     # called under another name (`push = lst.append`), no hook saw it;
                     # called by its name, the method hook just did (among the last few
                     # of the line: its arguments' own calls come between)
                     frame = self.getframe(1)
                     pending = self.later.get(frame)
-                    if pending is None or not any(obj is owner for obj, _hint in pending[-4:]):
-                        self.changes.after_line(frame, owner)
+                    # (a set's add of an int or a str: that element alone, see Element; a
+                    # list's pop() of its last: that slot alone, see Popped)
+                    kind = type(owner)
+                    if kind is set:
+                        hint = Element(arg0) if name in ELEMENT_METHODS \
+                            and (type(arg0) is int or type(arg0) is str) else None
+                    elif kind is list and name == "pop":
+                        hint = popped(owner, -1 if arg0 is MISSING else arg0)
+                    else:
+                        hint = None
+                    at = -1 if pending is None else _last_of(pending, owner)
+                    if at < 0:
+                        self.changes.after_line(frame, owner, hint)
+                    elif hint is not None and pending[at][1] is None:
+                        pending[at] = (owner, hint)
+                elif type(owner) not in NAMED_MUTATORS:
+                    self.changes.after_line(self.getframe(1), owner, DEEP)
                 return None
             if owner is builtins and callable_.__name__ in ARGS_KEPT:
                 return None
         if is_inline(arg0):
             return None
         target = getattr(callable_, "__code__", None)
-        if target is None or self.infos.get(id(target)) is None:
+        if target is None:  # (a builtin, a type: `next(it)`, `type(x)`, frequent; it alone)
             self.changes.after_line(self.getframe(1), arg0)
+        elif self.infos.get(id(target)) is None:  # (library code: `logger.addHandler(h)` fills
+            self.changes.after_line(self.getframe(1), arg0, DEEP)  # the logger's list)
         return None
 
     def _runtime_event(self, kind: str, **details: Any) -> None:
@@ -726,10 +761,15 @@ class Monitor:
             changed = dirty[:]
             del dirty[:len(changed)]  # (not clear(): another thread may have added since)
             ids, nodes, apply_hint = recorder.ids, recorder.nodes, recorder.apply_hint
+            attr_dicts = recorder.attr_dicts
             for obj, hint in changed:
                 nid = ids.get(id(obj))
                 if nid is not None and nid in nodes:
                     apply_hint(nid, hint)
+                if type(obj) is dict and id(obj) in attr_dicts:  # (an instance's attributes,
+                    nid = recorder.owner_of(obj)                  # written through its __dict__)
+                    if nid is not None:
+                        apply_hint(nid, None)
             changed = obj = None  # (no temporary of the program kept alive by us: see collect_garbage)
 
     def _quiet(self) -> bool:

@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from typing import Any
 
 MAX_REPR = 60
+#: Ints whose repr is MAX_REPR characters at most (59 digits and a sign): shown whole.
+SHORT_INT = 10 ** (MAX_REPR - 1)
+#: Ints past this many bits are shown by their size: their digits cost time quadratic in
+#: their length (400 µs for 4,000 digits, at every step that stores one), and past
+#: sys.get_int_max_str_digits() they cannot be written at all.
+MAX_INT_BITS = 1024
 #: Types shown inline as a field value rather than as a node.
 INLINE_TYPES = FAST_VALUES | {range, slice, type(Ellipsis)}
 _STRUCTURE = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type, types.ModuleType,
@@ -38,6 +44,8 @@ def is_inline(value: Any) -> bool:
 
 
 def short_repr(value: Any) -> str:
+    if type(value) is int and value.bit_length() > MAX_INT_BITS:
+        return f"<int of {value.bit_length():,} bits>"
     try:
         text = repr(value)
     except Exception:  # a user repr that fails is not our failure
@@ -171,8 +179,7 @@ def slots_of(obj: Any, kind: str) -> list[tuple[str, Any]]:
                 found += [(f"key{i}", key), (f"value{i}", value)]
         return found
     if kind in (kinds.SET, kinds.FROZENSET):
-        items = sorted(obj, key=lambda v: (not is_inline(v), short_repr(v) if is_inline(v) else id(v)))
-        return [(f"{{{i}}}", value) for i, value in enumerate(items)]
+        return set_slots(obj)
     if kind == kinds.COWN_NODE:
         return [("value", obj._value)]
     if kind == kinds.FUNCTION and type(obj) is types.FunctionType:
@@ -191,6 +198,37 @@ def slot_descriptor(t: type, name: str) -> types.MemberDescriptorType | None:
         if desc.__name__ == name:
             found = desc
     return found
+
+
+def element_name(value: Any) -> str | None:
+    """A set element's slot name when the element's own text names it (`{3}`, `{'a'}`):
+    an int or a str whose repr is whole (MAX_REPR); None for any other element."""
+    t = type(value)
+    if (t is int and -SHORT_INT < value < SHORT_INT) or t is str:
+        text = short_repr(value)
+        if not text.endswith("…"):  # (a clipped repr may name two elements)
+            return f"{{{text}}}"
+    return None
+
+
+def set_slots(obj: Any) -> list[tuple[str, Any]]:
+    """A set's elements as slots: an int or a str named by its text (`{3}`, so adding one
+    changes one slot, whatever the set's size), any other element by its position among
+    those, in a stable order (`{#0}`: values by text, objects by identity)."""
+    named, others = [], []
+    for value in list(obj):
+        name = element_name(value)
+        if name is None:
+            others.append(value)
+        else:
+            named.append((name, value))
+    named.sort(key=_first)
+    others.sort(key=lambda v: (not is_inline(v), short_repr(v) if is_inline(v) else id(v)))
+    return named + [(f"{{#{i}}}", value) for i, value in enumerate(others)]
+
+
+def _first(pair: tuple[str, Any]) -> str:
+    return pair[0]
 
 
 def region_name(meta: RegionMeta) -> str:

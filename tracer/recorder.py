@@ -14,10 +14,10 @@ from ..errors import PyronaError
 from . import kinds
 from ..runtime.objects import Region
 from ..runtime.state import RUNTIME
-from .hooks import TAIL
+from .hooks import DEEP, TAIL, Element, Popped
 from .objects import (
-    MAX_REPR, freezability_detail, is_adopted_bridge, is_inline, kind_of, label_of, place_of, short_repr,
-    slot_descriptor, slots_of,
+    SHORT_INT, element_name, freezability_detail, is_adopted_bridge, is_inline, kind_of,
+    label_of, place_of, short_repr, slot_descriptor, slots_of,
 )
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -49,6 +49,8 @@ NODE_START, NODE_KIND, NODE_TYPE, NODE_PLACE, NODE_LABEL, NODE_DETAIL = range(6)
 
 #: kinds whose attributes are its slots (apply_hint)
 _ATTR_KINDS = frozenset({kinds.OBJ, kinds.BRIDGE, kinds.INSTANCE})
+#: kinds whose DEEP hint rescans them alone
+_SHALLOW_KINDS = frozenset({kinds.LIST, kinds.DICT, kinds.SET, kinds.FROZENSET, kinds.TUPLE})
 #: kinds whose label is not just the type's name (label_of)
 _LABELLED = frozenset({kinds.BRIDGE, kinds.COWN_NODE, kinds.FUNCTION, kinds.CLASS, kinds.MODULE})
 
@@ -64,10 +66,10 @@ class Recorder:
     """Current graph + interval bookkeeping. `step` is the step changes belong to."""
 
     __slots__ = ("writer", "max_objects", "step", "next_id", "ids", "objs", "nodes", "slots", "inrefs",
-                 "lengths", "lrc", "regions_dirty", "maybe_garbage", "suspects", "roots", "regions",
-                 "open_regions", "events", "changed", "orphans", "kinds", "born", "bridge_gone",
-                 "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven", "epoch",
-                 "foreign_types", "paused")
+                 "lengths", "keyed", "attr_dicts", "lrc", "regions_dirty", "maybe_garbage", "suspects",
+                 "roots", "regions", "open_regions", "events", "changed", "orphans", "kinds", "born",
+                 "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
+                 "epoch", "foreign_types", "paused")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
@@ -81,7 +83,11 @@ class Recorder:
         self.slots: dict[int, dict[str, tuple]] = {}
         #: node -> referring node -> how many times (empty: nothing refers to it)
         self.inrefs: dict[int, dict[int, int]] = {}
-        self.lengths: dict[int, int] = {}  # list node -> elements already in its slots
+        self.lengths: dict[int, int] = {}  # list or dict node -> items already in its slots
+        #: dict nodes with a key not drawn as text, set nodes with an element not named by
+        #: its text: their slots are named by position
+        self.keyed: set[int] = set()
+        self.attr_dicts: dict[int, int] = {}  # id of an instance's __dict__ -> the instance's node
         self.lrc: dict[int, int] = {}  # rid -> references from local nodes into the region
         self.regions_dirty = False
         #: a check of `suspects` gave up (too far to a root): the next full sweep decides
@@ -261,14 +267,64 @@ class Recorder:
             names = {name for name, _value in found}
             for name in [n for n in old if n not in names]:
                 self.close_slot(nid, name)
-        if kind == kinds.LIST:
+        if kind == kinds.INSTANCE:
+            d = getattr(self.objs[nid], "__dict__", None)
+            if type(d) is dict:  # (written through: `self.__dict__.update(kw)`, see owner_of)
+                self.attr_dicts[id(d)] = nid
+        elif kind == kinds.LIST or kind == kinds.DICT:
             self.lengths[nid] = len(self.objs[nid])
+            if kind == kinds.DICT:  # (its slots named by position: see apply_hint)
+                if any(name[0] == "k" for name, _value in found):
+                    self.keyed.add(nid)
+                else:
+                    self.keyed.discard(nid)
+        elif kind == kinds.SET:  # (elements named by position: see apply_hint)
+            if any(name[1] == "#" for name, _value in found):
+                self.keyed.add(nid)
+            else:
+                self.keyed.discard(nid)
+
+    def _twin_named(self, nid: int, value: int | str) -> bool:
+        """Could the set's element equal to `value` be another value (1 == True == 1.0)?"""
+        return type(value) is not str and (value == 0 or value == 1 or nid in self.keyed)
+
+    def owner_of(self, d: object) -> int | None:
+        """The node of the instance whose attributes dict `d` is, if the graph has it."""
+        nid = self.attr_dicts.get(id(d))
+        if nid is not None and nid in self.objs and getattr(self.objs[nid], "__dict__", None) is d:
+            return nid
+        return None
 
     def apply_hint(self, nid: int, hint: object) -> None:
         """Update the part of a node a store touched (or all of it when unsure)."""
         obj = self.objs[nid]
         kind = self.nodes[nid][NODE_KIND]
-        if hint is TAIL:
+        if hint is DEEP:
+            self.rescan(nid)
+            if kind not in _SHALLOW_KINDS:  # (a container's elements are their own)
+                for slot in list(self.slots[nid].values()):
+                    dst = slot[SLOT_DST]
+                    if dst is not None and dst != nid and dst in self.nodes \
+                            and self.nodes[dst][NODE_KIND] not in kinds.ROOT_KINDS:
+                        self.rescan(dst)
+            return
+        if type(hint) is Element:
+            if kind == kinds.SET:
+                name = element_name(hint.value)
+                if name is not None and not self._twin_named(nid, hint.value):
+                    if hint.value in obj:
+                        self.set_slot(nid, name, hint.value)
+                    else:
+                        self.del_slot(nid, name)
+                    return
+        elif type(hint) is Popped:
+            if kind == kinds.LIST:
+                known, now = self.lengths.get(nid), len(obj)
+                if known is not None and now == known - 1 == hint.index:
+                    self.del_slot(nid, f"[{now}]")
+                    self.lengths[nid] = now
+                    return
+        elif hint is TAIL:
             if kind == kinds.LIST:
                 known, now = self.lengths.get(nid), len(obj)
                 if known is not None and now >= known:
@@ -299,13 +355,29 @@ class Recorder:
                             self.del_slot(nid, key)
                             return
             elif kind == kinds.DICT:
+                # A dict's slots: `[key]` for a key drawn as text, else `key{i}` and
+                # `value{i}` by the key's position i among all keys (`slots_of`). A key
+                # deleted before such a pair moves it: the dict is read again.
+                known, now = self.lengths.get(nid), len(obj)
                 if is_inline(key):
                     name = f"[{short_repr(key)}]"
                     value = dict.get(obj, key, _MISSING)
-                    if value is _MISSING:
+                    if value is not _MISSING:
+                        self.set_slot(nid, name, value)
+                    elif nid not in self.keyed:
                         self.del_slot(nid, name)
                     else:
-                        self.set_slot(nid, name, value)
+                        self.rescan(nid)
+                        return
+                    if known is not None:
+                        self.lengths[nid] = now
+                    return
+                if known is not None and now == known + 1 and next(reversed(dict.keys(obj))) is key:
+                    # a key added (at the end, as dicts keep their order): its pair alone
+                    self.set_slot(nid, f"key{known}", key)
+                    self.set_slot(nid, f"value{known}", dict.__getitem__(obj, key))
+                    self.lengths[nid] = now
+                    self.keyed.add(nid)
                     return
             elif kind == kinds.LIST and type(key) is int:
                 index = key if key >= 0 else key + len(obj)
@@ -319,10 +391,8 @@ class Recorder:
         slots = self.slots[nid]
         slot = slots.get(name)
         kind = type(value)
-        if kind is int or kind is bool or kind is float or value is None:  # the common values, fast
-            text = repr(value)
-            if len(text) > MAX_REPR:
-                text = short_repr(value)
+        if (kind is int and -SHORT_INT < value < SHORT_INT) or kind is bool or kind is float or value is None:
+            text = repr(value)  # (the common values, fast: none is longer than MAX_REPR)
         elif kind is str or is_inline(value):
             text = short_repr(value)
         else:
@@ -504,6 +574,9 @@ class Recorder:
         self.proof.pop(nid, None)
         self.proven.pop(nid, None)
         self.lengths.pop(nid, None)
+        self.keyed.discard(nid)
+        if kind == kinds.INSTANCE:
+            self.attr_dicts.pop(id(getattr(obj, "__dict__", None)), None)
         self.slots.pop(nid, None)
 
     def collect(self) -> None:

@@ -16,7 +16,9 @@ from pyrona.tracer.model import (
     COWN_NODE,
     DETACHED,
     FRAME,
+    FROZENSET,
     MODULE_PROXY,
+    SET,
     SHOWN_STRUCTURE,
     FROZEN,
     EXPLICIT_ONLY,
@@ -364,7 +366,11 @@ def node_lines(graph: StepGraph, node: Node, fields: list[tuple[str, str]], limi
         lines += ["lrc=<frozen>", "sbrc=<frozen>", f"rc={bridge_rc(graph, node.id)}"]
     limit = max(limit, 0)
     shown = fields if len(fields) <= limit else fields[: max(limit - 1, 0)]
-    lines += [f"{clip(name, MAX_NAME)} = {clip(value, MAX_VALUE)}" for name, value in shown]
+    if node.kind in (SET, FROZENSET):  # (an element named by its own text: `{3}` holds 3)
+        lines += [clip(value, MAX_VALUE) if name == f"{{{value}}}" else f"{clip(name, MAX_NAME)} = "
+                  f"{clip(value, MAX_VALUE)}" for name, value in shown]
+    else:
+        lines += [f"{clip(name, MAX_NAME)} = {clip(value, MAX_VALUE)}" for name, value in shown]
     if len(shown) < len(fields):
         lines.append(f"+{len(fields) - len(shown)} more")
     return lines
