@@ -15,6 +15,7 @@ import bisect
 import gc
 import itertools
 import json
+import os
 import threading
 from collections import OrderedDict
 from operator import attrgetter
@@ -24,16 +25,27 @@ import orjson
 from .model import Edge, Field, Node
 from .store_format import _RS, _US, OPEN, run_lengths
 
+try:
+    from ._speedups import build as _build
+except ImportError:  # (not built: the twins below do it)
+    _build = None
+
+#: set to 1 in the environment: the pure-Python paths (as tracer.line says it)
+PURE_PYTHON_VAR = "PYRONA_PURE_PYTHON"
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-#: A decoded slot: (start, Edge or Field, is an edge, run starts, run helds,
-#: node, name). From `start` on it holds the object; before, the run: the interval
-#: starting at run starts[k] holds run helds[k] (a dst or a value's text) until the next.
-Slot = tuple
-#: A decoded node of a GROUP row: (start, end, node id, Node, [Slot]) (`Group.entries`).
+#: A decoded node of a GROUP row (`Group.entries`): (start, end, node id, Node, then the
+#: range [lo, hi) of its edges in the row's edge `Slots`, and of its fields, then the last
+#: start of any of its slots).
 Grouped = tuple
+#: A GROUP row's edges or fields, decoded (`Group.entries`): (nodes, Edges or Fields,
+#: starts, runs): from starts[k] to its node's end, slot k holds items[k]; before, what
+#: runs[k] says, if there: (run starts, run helds), the interval starting at run starts[j]
+#: holds run helds[j] (a dst or a value's text) until the next.
+Slots = tuple
 #: The order of a step's edges and fields (StepGraph): by (src, name, dst), (node, name, value).
 EDGE_ORDER = attrgetter("src", "name", "dst")
 FIELD_ORDER = attrgetter("node", "name", "value")
@@ -164,53 +176,78 @@ def loads(text: str) -> object:
         return json.loads(text)
 
 
+#: Which columns of a GROUP row's nodes, edges and fields are indices into its strings
+#: (`store_format.INTERVAL_TABLES`), as bits (column k: 1 << k).
+NODE_TEXTS = 0b111110  # kind, type, place, label, detail
+EDGE_TEXTS = 0b010  # name
+FIELD_TEXTS = 0b110  # name, value
+
+
+def _built(cls: type, make: Callable[..., object], strings: list[str], tabled: int,
+           columns: tuple[list, ...]) -> list:
+    """Instances of `cls` (Node, Edge or Field) from one column per field, in order, the
+    columns whose bit is set in `tabled` read through `strings`: by the C extension's
+    `build` (tracer/_speedups.c), or by the twins above when it is missing or
+    PYRONA_PURE_PYTHON=1 (the same objects either way: tests/test_group_columns.py)."""
+    if _build is not None and os.environ.get(PURE_PYTHON_VAR, "") in ("", "0"):
+        return _build(cls, strings, tabled, *columns)
+    text = strings.__getitem__
+    if any(type(at) is not int or at < 0 for k, column in enumerate(columns) if tabled >> k & 1
+           for at in column):
+        raise ValueError("a GROUP row's text is not an index of its strings")
+    return list(map(make, *(map(text, column) if tabled >> k & 1 else column
+                            for k, column in enumerate(columns))))
+
+
 class Group:
-    """A nodes GROUP row (`store_format.INTERVAL_TABLES`), decoded. From step `settled` to
-    step `until` every node of the row is there and every slot holds its last object:
-    `nodes`, `edges` and `fields` are then added as they are (most steps of a long trace).
-    At other steps each node and slot is looked at (`entries`, decoded on first need)."""
+    """A nodes GROUP row (`store_format.INTERVAL_TABLES`: nodes, edges and fields in
+    columns), decoded. From step `settled` to step `until` every node of the row is there
+    and every slot holds its last object: `nodes`, `edges` and `fields` are then added as
+    they are (most steps of a long trace); the row keeps edges and fields in StepGraph's
+    order, so they need no sort. At other steps each node and slot is looked at
+    (`entries`, decoded on first need)."""
 
     __slots__ = ("settled", "until", "nodes", "edges", "fields", "_detail", "_entries")
 
     def __init__(self, detail: str) -> None:
-        nodes: dict[int, Node] = {}
-        edges: list[Edge] = []
-        fields: list[Field] = []
-        settled, until = 0, OPEN
-        for nid, start, end, kind, type_name, place, label, about, slots in loads(detail):
-            nodes[nid] = new_node(nid, kind, type_name, place, label, about)
-            if start > settled:
-                settled = start
-            if end < until:
-                until = end
-            for name, (at, dst, value, _run) in slots.items():
-                if dst is not None:
-                    edges.append(new_edge(nid, name, dst))
-                else:
-                    fields.append(new_field(nid, name, value))
-                if at > settled:
-                    settled = at
-        if settled >= until:  # (never all there at once)
-            nodes, edges, fields = {}, [], []
-        edges.sort(key=EDGE_ORDER)  # (sorted once here, a step joins rows' lists: `in_order`)
-        fields.sort(key=FIELD_ORDER)
-        self.settled, self.until, self.nodes, self.edges, self.fields = settled, until, nodes, edges, fields
+        strings, (ids, starts, ends, *about), (srcs, names, dsts, edge_ats, _), \
+            (owners, keys, values, field_ats, _) = loads(detail)  # type: ignore[misc]
+        # (every node there from the last start of a node or a slot until the first end)
+        self.settled = max(max(starts, default=0), max(edge_ats, default=0), max(field_ats, default=0))
+        self.until = min(ends, default=OPEN)
+        if self.settled < self.until:
+            built = _built(Node, new_node, strings, NODE_TEXTS, (ids, *about))
+            self.nodes = dict(zip(ids, built, strict=True))
+            self.edges = _built(Edge, new_edge, strings, EDGE_TEXTS, (srcs, names, dsts))
+            self.fields = _built(Field, new_field, strings, FIELD_TEXTS, (owners, keys, values))
+        else:  # (never all there at once)
+            self.nodes, self.edges, self.fields = {}, [], []
         self._detail = detail  # (the cache's key: kept anyway)
-        self._entries: list[Grouped] | None = None
+        self._entries: tuple[list[Grouped], Slots, Slots] | None = None
 
-    def entries(self) -> list[Grouped]:
-        """Each node of the row: (start, end, node id, Node, [Slot])."""
+    def entries(self) -> tuple[list[Grouped], Slots, Slots]:
+        """Each node of the row (`Grouped`), and its edges' and its fields' `Slots`."""
         if self._entries is None:
-            entries = []
-            for nid, start, end, kind, type_name, place, label, about, slots in loads(self._detail):
-                decoded = []
-                for name, (at, dst, value, run) in slots.items():
-                    item = new_edge(nid, name, dst) if dst is not None else new_field(nid, name, value)
-                    decoded.append((at, item, dst is not None, run[0::2] if run else None,
-                                    run[1::2] if run else None, nid, name))
-                node = new_node(nid, kind, type_name, place, label, about)
-                entries.append((start, end, nid, node, decoded))
-            self._entries = entries  # (two threads may both decode it: either will do)
+            strings, (ids, starts, ends, *about), edge_columns, field_columns = loads(self._detail)  # type: ignore[misc]
+            built = _built(Node, new_node, strings, NODE_TEXTS, (ids, *about))
+            slots = []
+            for cls, make, tabled, (owners, names, helds, ats, runs) in (
+                    (Edge, new_edge, EDGE_TEXTS, edge_columns),
+                    (Field, new_field, FIELD_TEXTS, field_columns)):
+                items = _built(cls, make, strings, tabled, (owners, names, helds))
+                if len(ats) != len(items):
+                    raise ValueError("a GROUP row's slot columns differ in length")
+                slots.append((owners, items, ats, {run[0]: (run[1::2], run[2::2]) for run in runs}))
+            (edge_owners, _, edge_ats, _), (field_owners, _, field_ats, _) = slots
+            grouped = []
+            for start, end, nid, node in zip(starts, ends, ids, built, strict=True):
+                # (a node's slots are together: the columns are sorted by their node)
+                e_lo, e_hi = bisect.bisect_left(edge_owners, nid), bisect.bisect_right(edge_owners, nid)
+                f_lo, f_hi = bisect.bisect_left(field_owners, nid), bisect.bisect_right(field_owners, nid)
+                last = max(max(edge_ats[e_lo:e_hi], default=0), max(field_ats[f_lo:f_hi], default=0))
+                grouped.append((start, end, nid, node, e_lo, e_hi, f_lo, f_hi, last))
+            # (two threads may both decode it: either will do)
+            self._entries = grouped, slots[0], slots[1]
         return self._entries
 
 
@@ -223,20 +260,29 @@ def grouped_at(row: Group, index: int, nodes: dict[int, Node], edges: list[Edge]
         sorted_edges.append(row.edges)
         sorted_fields.append(row.fields)
         return
-    for start, end, nid, node, slots in row.entries():
+    grouped, (_, edge_items, edge_ats, edge_runs), (_, field_items, field_ats, field_runs) = row.entries()
+    for start, end, nid, node, e_lo, e_hi, f_lo, f_hi, last in grouped:
         if index >= end:
             continue
         if start <= index:
             nodes[nid] = node
-        for at, item, is_edge, starts, helds, _nid, name in slots:
-            if at <= index:
-                (edges if is_edge else fields).append(item)
-            elif starts is not None and starts[0] <= index:
-                held = helds[bisect.bisect_right(starts, index) - 1]
-                if type(held) is int:
-                    edges.append(new_edge(nid, name, held))
-                else:
-                    fields.append(new_field(nid, name, held))
+        if last <= index:  # (every slot holds its last object)
+            edges += edge_items[e_lo:e_hi]
+            fields += field_items[f_lo:f_hi]
+            continue
+        for lo, hi, items, ats, runs, out in ((e_lo, e_hi, edge_items, edge_ats, edge_runs, edges),
+                                              (f_lo, f_hi, field_items, field_ats, field_runs, fields)):
+            for k in range(lo, hi):
+                if ats[k] <= index:
+                    out.append(items[k])
+                    continue
+                run = runs.get(k)
+                if run is not None and run[0][0] <= index:
+                    held = run[1][bisect.bisect_right(run[0], index) - 1]
+                    if type(held) is int:
+                        edges.append(new_edge(nid, items[k].name, held))
+                    else:
+                        fields.append(new_field(nid, items[k].name, held))
 
 
 def in_order[T](pieces: list[list[T]], loose: list[T], key: Callable[[T], tuple]) -> list[T]:

@@ -14,6 +14,7 @@ lookup per level, never by replaying from step 0.
 from __future__ import annotations
 
 import json
+from operator import itemgetter
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -21,9 +22,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 #: 2: traces.token and traces.owner; 3: step_chunks.lines (the lines each chunk runs, so the
-#: lines run up to a step are read without unpacking every chunk before it). A store of
-#: another version is refused (`TraceStore._check_version`): there are no old read paths.
-SCHEMA_VERSION = 3
+#: lines run up to a step are read without unpacking every chunk before it); 4: a nodes GROUP
+#: row's detail in columns (`group_detail`). A store of another version is refused
+#: (`TraceStore._check_version`): there are no old read paths.
+SCHEMA_VERSION = 4
 LEVELS = 41  # intervals up to 2**41 steps
 STEP_CHUNK = 4096  # steps packed per row
 STEP_FLUSH = 16 * STEP_CHUNK  # steps held before they are written (one transaction)
@@ -61,6 +63,42 @@ def _json_encoder() -> Callable[[object], str]:
 
 
 _to_json = _json_encoder()
+_SLOT_ORDER = itemgetter(0, 1, 2)  # (owner, name, held): StepGraph's order of edges and fields
+
+
+def group_detail(entries: list[tuple]) -> str:
+    """A nodes GROUP row's detail (see INTERVAL_TABLES) from its nodes' entries, each
+    (node, start, end, kind, type, place, label, detail, slots), `slots` {name: (start, dst,
+    value, run)}, `run` None or the flat [start, held, ...] (the writer's and the scratch
+    import's one way to write one: the columns come out sorted, texts in the table)."""
+    edges: list[tuple] = []
+    fields: list[tuple] = []
+    for entry in entries:
+        nid = entry[0]
+        for name, (at, dst, value, run) in entry[8].items():
+            if dst is not None:
+                edges.append((nid, name, dst, at, run))
+            else:
+                fields.append((nid, name, value, at, run))
+    edges.sort(key=_SLOT_ORDER)
+    fields.sort(key=_SLOT_ORDER)
+    strings: dict[str, int] = {}
+    nodes = [list(column) for column in zip(*(entry[:8] for entry in entries), strict=True)]
+    nodes = nodes or [[] for _ in range(8)]
+    nodes[3:] = [[strings.setdefault(text, len(strings)) for text in column] for column in nodes[3:]]
+    edge_columns, field_columns = _slot_columns(edges, strings, (1,)), _slot_columns(fields, strings, (1, 2))
+    return _to_json([list(strings), nodes, edge_columns, field_columns])
+
+
+def _slot_columns(slots: list[tuple], strings: dict[str, int], tabled: tuple[int, ...]) -> list[list]:
+    """[owners, names, helds, ats, runs] of slots (owner, name, held, at, run), the columns
+    `tabled` as indices into `strings` (texts added as they first come)."""
+    columns: list[list] = [list(column) for column in zip(*(slot[:4] for slot in slots), strict=True)]
+    columns = columns or [[], [], [], []]
+    for at in tabled:
+        columns[at] = [strings.setdefault(text, len(strings)) for text in columns[at]]
+    columns.append([[k, *slot[4]] for k, slot in enumerate(slots) if slot[4]])
+    return columns
 
 
 def interval_bin(start: int, end: int) -> int:
@@ -130,15 +168,24 @@ FILE_UPSERT = ("INSERT INTO files VALUES (?, ?, ?, ?) ON CONFLICT (trace, file) 
 INTERVAL_TABLES = {
     # A row whose node is GROUP (kind GROUP_KIND; no node has that id) holds nodes closed
     # one after the other (frames that returned, nodes still there when the trace ended),
-    # each with its slots: `detail` is then a JSON list of [node, start, end, kind, type,
-    # place, label, detail, slots]: the node held from start to end (none if start ==
-    # end), and `slots` is {name: [start, dst, value, run]}: the slot holds the node `dst`
-    # or the value `value` (the other is null) from `start` to the entry's end, and
-    # before `start` what `run` says (null for nothing): [start, held, start, held, ...],
-    # consecutive intervals, each ending where the next starts and the last at `start`,
-    # `held` an integer for a dst, a string for a value. The row's interval spans all of
-    # it (it may start earlier: at the step its first node came). A node with many slots
-    # may come in several entries.
+    # with their slots, in columns (`group_detail` writes it, `decoded.Group` reads it):
+    # `detail` is the JSON list [strings, nodes, edges, fields] where
+    #   nodes  = [ids, starts, ends, kinds, types, places, labels, details]: node ids[k] held
+    #            from starts[k] to ends[k] (none if they are equal); each id once;
+    #   edges  = [srcs, names, dsts, ats, runs]: slot names[k] of node srcs[k] holds the node
+    #            dsts[k] from ats[k] to its node's end; sorted by (src, name, dst);
+    #   fields = [nodes, names, values, ats, runs]: the same for slots holding a value's
+    #            text; sorted by (node, name, value);
+    # each a list of equal-length lists (columns), sorted as a step's graph keeps them
+    # (StepGraph), so a read builds them as they are. The texts of kinds, types, places,
+    # labels, details, names and values are indices into `strings` (a row repeats them:
+    # "frame", "local", a slot's name); the texts a run held are not. `runs` says what
+    # a slot held before its `at`, for the slots that held anything: [[k, start, held,
+    # start, held, ...], ...]
+    # (k: the slot's row in its columns, ascending): consecutive intervals, each ending
+    # where the next starts and the last at `at`, `held` an integer for a dst, a string
+    # for a value. The row's interval spans all of it (it may start earlier: at the step
+    # its first node came). A node with many slots may come in several rows.
     "nodes": ("node", "kind", "type", "place", "label", "detail"),
     # a reference (dst) or a plain value (value) held in a slot of a node; a row
     # whose `runs` is set stands for consecutive intervals of one slot, as text:
