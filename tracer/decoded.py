@@ -192,6 +192,8 @@ def _built(cls: type, make: Callable[..., object], strings: list[str], tabled: i
     if _build is not None and os.environ.get(PURE_PYTHON_VAR, "") in ("", "0"):
         return _build(cls, strings, tabled, *columns)
     text = strings.__getitem__
+    if len(set(map(len, columns))) > 1:
+        raise ValueError("a GROUP row's columns differ in length")
     if any(type(at) is not int or at < 0 for k, column in enumerate(columns) if tabled >> k & 1
            for at in column):
         raise ValueError("a GROUP row's text is not an index of its strings")
