@@ -585,19 +585,19 @@ GROUP_SET, GROUP_ROW = "UPDATE nodes SET detail = json_set(detail,", "WHERE node
     (f"{GROUP_SET} '$[0][#]', 'r1) DROP', '$[1][5][0]', json_array_length(detail, '$[0]')) {GROUP_ROW}",
      "not a place"),
     (f"{GROUP_SET} '$[1][0][0]', -5) {GROUP_ROW}", "nodes.node is -5"),
-    (f"{GROUP_SET} '$[1][0][1]', json_extract(detail, '$[1][0][0]')) {GROUP_ROW}", "comes twice in"),
     (f"{GROUP_SET} '$[0][0]', 5) {GROUP_ROW}", "the strings of a node group are not a list of texts"),
     (f"{GROUP_SET} '$[1][3][0]', 999) {GROUP_ROW}", "nodes.kind is 999"),
     (f"{GROUP_SET} '$[1][1]', json('[0]')) {GROUP_ROW}", "columns of a node group differ in length"),
-    (f"{GROUP_SET} '$[2]', json('[]')) {GROUP_ROW}", "the edges of a node group are not 5 columns"),
+    (f"{GROUP_SET} '$[2]', json('[]')) {GROUP_ROW}", "the edges of a node group are not 6 columns"),
+    (f"{GROUP_SET} '$[2][4][0]', 3) {GROUP_ROW}", "has no interval in its group that ends at 3"),
     (f"{GROUP_SET} '$[2][2][0]', 'x') {GROUP_ROW}", "slots.dst is 'x'"),
     (f"{GROUP_SET} '$[3][2][0]', 999) {GROUP_ROW}", "slots.value is 999"),
-    (f"{GROUP_SET} '$[2][0][0]', 99) {GROUP_ROW}", "a grouped slot's node 99 is not in its group"),
+    (f"{GROUP_SET} '$[2][0][0]', 99) {GROUP_ROW}", "a grouped slot's node 99 has no interval"),
     (f"{GROUP_SET} '$[2][1][1]', json_extract(detail, '$[2][1][0]')) {GROUP_ROW}", "of node 1 comes twice"),
-    (f"{GROUP_SET} '$[3][4]', json('[[0, 3, [2]]]')) {GROUP_ROW}", "neither a dst nor a value"),
-    (f"{GROUP_SET} '$[3][4]', json('[[0, 2, 1, 1, 1]]')) {GROUP_ROW}", "run is not consecutive"),
-    (f"{GROUP_SET} '$[3][4]', json('[[0, 7, 1]]')) {GROUP_ROW}", "a grouped slot's run start is 7"),
-    (f"{GROUP_SET} '$[3][4]', json('[[9, 1, 1]]')) {GROUP_ROW}", "a grouped slot's run's slot is 9"),
+    (f"{GROUP_SET} '$[3][5]', json('[[0, 3, [2]]]')) {GROUP_ROW}", "neither a dst nor a value"),
+    (f"{GROUP_SET} '$[3][5]', json('[[0, 2, 1, 1, 1]]')) {GROUP_ROW}", "run is not consecutive"),
+    (f"{GROUP_SET} '$[3][5]', json('[[0, 7, 1]]')) {GROUP_ROW}", "a grouped slot's run start is 7"),
+    (f"{GROUP_SET} '$[3][5]', json('[[9, 1, 1]]')) {GROUP_ROW}", "a grouped slot's run's slot is 9"),
     ("UPDATE nodes SET detail = '[[[' WHERE node = -1", "not a node group"),
     (f"{GROUP_SET} '$[1][2][0]', 12) {GROUP_ROW}", "a grouped node's end"),
     (f"{GROUP_SET} '$[1][1][0]', 11, '$[1][2][0]', 5) {GROUP_ROW}", "is reversed"),
@@ -630,10 +630,10 @@ def test_a_node_group_out_of_order_is_imported_in_order(stores):
     db = sqlite3.connect(scratch)
     (detail,) = db.execute("SELECT detail FROM nodes WHERE node = -1").fetchone()
     strings, nodes, edges, fields = json.loads(detail)
-    assert len(edges[0]) > 2 and edges[4] == [] and len(fields[0]) > 1
-    edges = [column[::-1] for column in edges[:4]] + [[]]
-    fields = [column[::-1] for column in fields[:4]] + [[[len(fields[0]) - 1 - run[0], *run[1:]]
-                                                         for run in fields[4]]]
+    assert len(edges[0]) > 2 and edges[5] == [] and len(fields[0]) > 1
+    edges = [column[::-1] for column in edges[:5]] + [[]]
+    fields = [column[::-1] for column in fields[:5]] + [[[len(fields[0]) - 1 - run[0], *run[1:]]
+                                                         for run in fields[5]]]
     db.execute("UPDATE nodes SET detail = ? WHERE node = -1", (json.dumps([strings, nodes, edges, fields]),))
     db.commit()
     db.close()

@@ -37,12 +37,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-#: A decoded node of a GROUP row (`Group.entries`): (start, end, node id, Node, then the
-#: range [lo, hi) of its edges in the row's edge `Slots`, and of its fields, then the last
-#: start of any of its slots).
+#: A node's interval in a GROUP row (`Group.entries`): (start, end, node id, Node).
 Grouped = tuple
+#: A node's slots in a GROUP row (`Group.entries`): the range [lo, hi) of its edges in the
+#: row's edge `Slots`, the same of its fields, the last start of any of them, the first
+#: end and the last end of any of them.
+Block = tuple
 #: A GROUP row's edges or fields, decoded (`Group.entries`): (nodes, Edges or Fields,
-#: starts, runs): from starts[k] to its node's end, slot k holds items[k]; before, what
+#: starts, ends, runs): from starts[k] to ends[k], slot k holds items[k]; before, what
 #: runs[k] says, if there: (run starts, run helds), the interval starting at run starts[j]
 #: holds run helds[j] (a dst or a value's text) until the next.
 Slots = tuple
@@ -212,8 +214,8 @@ class Group:
     __slots__ = ("settled", "until", "nodes", "edges", "fields", "_detail", "_entries")
 
     def __init__(self, detail: str) -> None:
-        strings, (ids, starts, ends, *about), (srcs, names, dsts, edge_ats, _), \
-            (owners, keys, values, field_ats, _) = loads(detail)  # type: ignore[misc]
+        strings, (ids, starts, ends, *about), (srcs, names, dsts, edge_ats, _, _), \
+            (owners, keys, values, field_ats, _, _) = loads(detail)  # type: ignore[misc]
         # (every node there from the last start of a node or a slot until the first end)
         self.settled = max(max(starts, default=0), max(edge_ats, default=0), max(field_ats, default=0))
         self.until = min(ends, default=OPEN)
@@ -225,31 +227,38 @@ class Group:
         else:  # (never all there at once)
             self.nodes, self.edges, self.fields = {}, [], []
         self._detail = detail  # (the cache's key: kept anyway)
-        self._entries: tuple[list[Grouped], Slots, Slots] | None = None
+        self._entries: tuple[list[Grouped], list[Block], Slots, Slots] | None = None
 
-    def entries(self) -> tuple[list[Grouped], Slots, Slots]:
-        """Each node of the row (`Grouped`), and its edges' and its fields' `Slots`."""
+    def entries(self) -> tuple[list[Grouped], list[Block], Slots, Slots]:
+        """Each node interval of the row (`Grouped`), the slots of each node (`Block`), and
+        the row's edges and fields (`Slots`)."""
         if self._entries is None:
             strings, (ids, starts, ends, *about), edge_columns, field_columns = loads(self._detail)  # type: ignore[misc]
             built = _built(Node, new_node, strings, NODE_TEXTS, (ids, *about))
             slots = []
-            for cls, make, tabled, (owners, names, helds, ats, runs) in (
+            for cls, make, tabled, (owners, names, helds, ats, slot_ends, runs) in (
                     (Edge, new_edge, EDGE_TEXTS, edge_columns),
                     (Field, new_field, FIELD_TEXTS, field_columns)):
                 items = _built(cls, make, strings, tabled, (owners, names, helds))
-                if len(ats) != len(items):
+                if not len(ats) == len(slot_ends) == len(items):
                     raise ValueError("a GROUP row's slot columns differ in length")
-                slots.append((owners, items, ats, {run[0]: (run[1::2], run[2::2]) for run in runs}))
-            (edge_owners, _, edge_ats, _), (field_owners, _, field_ats, _) = slots
-            grouped = []
-            for start, end, nid, node in zip(starts, ends, ids, built, strict=True):
+                before = {run[0]: (run[1::2], run[2::2]) for run in runs}
+                slots.append((owners, items, ats, slot_ends, before))
+            blocks = []
+            for nid in sorted(set(ids)):
                 # (a node's slots are together: the columns are sorted by their node)
-                e_lo, e_hi = bisect.bisect_left(edge_owners, nid), bisect.bisect_right(edge_owners, nid)
-                f_lo, f_hi = bisect.bisect_left(field_owners, nid), bisect.bisect_right(field_owners, nid)
-                last = max(max(edge_ats[e_lo:e_hi], default=0), max(field_ats[f_lo:f_hi], default=0))
-                grouped.append((start, end, nid, node, e_lo, e_hi, f_lo, f_hi, last))
+                ranges: list[int] = []
+                last, first_end, last_end = 0, OPEN, 0
+                for owners, _items, ats, slot_ends, _runs in slots:
+                    lo, hi = bisect.bisect_left(owners, nid), bisect.bisect_right(owners, nid)
+                    ranges += (lo, hi)
+                    if lo < hi:
+                        last = max(last, *ats[lo:hi])
+                        first_end = min(first_end, *slot_ends[lo:hi])
+                        last_end = max(last_end, *slot_ends[lo:hi])
+                blocks.append((*ranges, last, first_end, last_end))
             # (two threads may both decode it: either will do)
-            self._entries = grouped, slots[0], slots[1]
+            self._entries = list(zip(starts, ends, ids, built, strict=True)), blocks, slots[0], slots[1]
         return self._entries
 
 
@@ -262,19 +271,23 @@ def grouped_at(row: Group, index: int, nodes: dict[int, Node], edges: list[Edge]
         sorted_edges.append(row.edges)
         sorted_fields.append(row.fields)
         return
-    grouped, (_, edge_items, edge_ats, edge_runs), (_, field_items, field_ats, field_runs) = row.entries()
-    for start, end, nid, node, e_lo, e_hi, f_lo, f_hi, last in grouped:
-        if index >= end:
-            continue
-        if start <= index:
+    grouped, blocks, edge_slots, field_slots = row.entries()
+    for start, end, nid, node in grouped:
+        if start <= index < end:
             nodes[nid] = node
-        if last <= index:  # (every slot holds its last object)
+    edge_items, field_items = edge_slots[1], field_slots[1]
+    for e_lo, e_hi, f_lo, f_hi, last, first_end, last_end in blocks:
+        if index >= last_end:  # (none of the node's slots is there any more)
+            continue
+        if last <= index < first_end:  # (every slot holds its last object)
             edges += edge_items[e_lo:e_hi]
             fields += field_items[f_lo:f_hi]
             continue
-        for lo, hi, items, ats, runs, out in ((e_lo, e_hi, edge_items, edge_ats, edge_runs, edges),
-                                              (f_lo, f_hi, field_items, field_ats, field_runs, fields)):
+        for lo, hi, (owners, items, ats, slot_ends, runs), out in ((e_lo, e_hi, edge_slots, edges),
+                                                                   (f_lo, f_hi, field_slots, fields)):
             for k in range(lo, hi):
+                if index >= slot_ends[k]:
+                    continue
                 if ats[k] <= index:
                     out.append(items[k])
                     continue
@@ -282,9 +295,9 @@ def grouped_at(row: Group, index: int, nodes: dict[int, Node], edges: list[Edge]
                 if run is not None and run[0][0] <= index:
                     held = run[1][bisect.bisect_right(run[0], index) - 1]
                     if type(held) is int:
-                        edges.append(new_edge(nid, items[k].name, held))
+                        edges.append(new_edge(owners[k], items[k].name, held))
                     else:
-                        fields.append(new_field(nid, items[k].name, held))
+                        fields.append(new_field(owners[k], items[k].name, held))
 
 
 def in_order[T](pieces: list[list[T]], loose: list[T], key: Callable[[T], tuple]) -> list[T]:

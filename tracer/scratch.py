@@ -141,8 +141,8 @@ def node_group(value: object, start: int, end: int) -> str:
 
 def _columns(value: object, count: int, what: str, limit: int) -> list[list]:
     """`count` columns of one length (at most `limit`), and the runs after them if `count`
-    is a slot group's 4."""
-    wanted = count + (count == 4)
+    is a slot group's 5."""
+    wanted = count + (count == 5)
     if type(value) is not list or len(value) != wanted or any(type(c) is not list for c in value):
         raise ScratchError(f"the {what} of a node group are not {wanted} columns")
     if len({len(c) for c in value[:count]}) != 1 or len(value[0]) > limit:
@@ -151,10 +151,10 @@ def _columns(value: object, count: int, what: str, limit: int) -> list[list]:
 
 
 def group_entries(parsed: object, start: int, end: int) -> list[list]:
-    """The nodes of a parsed GROUP row of the interval [start, end), each as [node, start,
-    end, kind, type, place, label, detail, {name: [start, dst, value, run]}], checked:
-    texts are indices of its strings, ids once each, slots of its nodes within their
-    intervals, runs consecutive and before their slot's start."""
+    """The node intervals of a parsed GROUP row of the interval [start, end), each as [node,
+    start, end, kind, type, place, label, detail, {name: [start, dst, value, run]}], checked:
+    texts are indices of its strings, slots of its nodes within their intervals, runs
+    consecutive and before their slot's start."""
     if type(parsed) is not list or len(parsed) != 4 or type(parsed[0]) is not list:
         raise ScratchError("nodes.detail is not a node group")
     strings = parsed[0]
@@ -167,7 +167,8 @@ def group_entries(parsed: object, start: int, end: int) -> list[list]:
     ids, starts, ends, kinds, types, places, labels, details = _columns(parsed[1], 8, "nodes", GROUP_ITEMS)
     if not ids:
         raise ScratchError("a node group holds no node")
-    entries: dict[int, list] = {}
+    entries: list[list] = []
+    by_end: dict[tuple[int, int], list[list]] = {}  # a node's intervals by their end
     last = start
     for nid, s, e, kind, type_name, where, label, detail in zip(
             ids, starts, ends, texts(kinds, "nodes.kind", SHORT), texts(types, "nodes.type", NAME),
@@ -178,30 +179,33 @@ def group_entries(parsed: object, start: int, end: int) -> list[list]:
         if s > e:
             raise ScratchError(f"a grouped node's interval [{s}, {e}) is reversed")
         fields = _node_fields(nid, kind, type_name, where, label, detail)
-        if fields[0] in entries:
-            raise ScratchError(f"node {fields[0]} comes twice in a node group")
-        entries[fields[0]] = [fields[0], s, e, *fields[1:], {}]
+        entries.append([fields[0], s, e, *fields[1:], {}])
+        by_end.setdefault((fields[0], e), []).append(entries[-1])
         last = max(last, e)
     if last != end:  # (its start may come before them all: the nodes came then)
         raise ScratchError(f"a node group ends at {last}, its row at {end}")
     for what, is_edge in (("edges", True), ("fields", False)):
-        owners, names, helds, ats, runs = _columns(parsed[2 if is_edge else 3], 4, what, 2 * GROUP_ITEMS)
+        owners, names, helds, ats, slot_ends, runs = _columns(parsed[2 if is_edge else 3], 5, what,
+                                                              2 * GROUP_ITEMS)
         before = _runs(runs, len(owners))
         names = texts(names, "slots.name", NAME)
-        for k, (owner, name, held_now, at) in enumerate(zip(owners, names, helds, ats, strict=True)):
-            entry = entries.get(owner) if type(owner) is int else None
+        for k, (owner, name, held_now, at, slot_end) in enumerate(zip(owners, names, helds, ats, slot_ends,
+                                                                      strict=True)):
+            held_by = by_end.get((owner, slot_end)) if type(owner) is int and type(slot_end) is int else None
+            if held_by is None:
+                raise ScratchError(f"a grouped slot's node {_show(owner)} has no interval in its group "
+                                   f"that ends at {_show(slot_end)}")
+            entry = next((e for e in held_by if name not in e[8]), None)
             if entry is None:
-                raise ScratchError(f"a grouped slot's node {_show(owner)} is not in its group")
-            if name in entry[8]:
                 raise ScratchError(f"slot {name!r} of node {owner} comes twice in a node group")
-            at = integer(at, "a grouped slot's start", start, entry[2])
+            at = integer(at, "a grouped slot's start", start, slot_end)
             if is_edge:
                 dst, value = integer(held_now, "slots.dst"), None
             else:
                 at_text = integer(held_now, "slots.value", 0, len(strings) - 1)
                 dst, value = None, text(strings[at_text], "slots.value", NAME)
             entry[8][name] = [at, dst, value, _run(before.get(k), start, at)]
-    return list(entries.values())
+    return entries
 
 
 def _runs(value: list, count: int) -> dict[int, list]:

@@ -63,7 +63,9 @@ def _json_encoder() -> Callable[[object], str]:
 
 
 _to_json = _json_encoder()
-_SLOT_ORDER = itemgetter(0, 1, 2)  # (owner, name, held): StepGraph's order of edges and fields
+#: (owner, name, held): StepGraph's order of edges and fields (then start and end: the
+#: same slot of a node's two intervals in one row, written in one order)
+_SLOT_ORDER = itemgetter(0, 1, 2, 4, 3)
 
 
 def group_detail(entries: list[tuple]) -> str:
@@ -74,12 +76,12 @@ def group_detail(entries: list[tuple]) -> str:
     edges: list[tuple] = []
     fields: list[tuple] = []
     for entry in entries:
-        nid = entry[0]
+        nid, end = entry[0], entry[2]
         for name, (at, dst, value, run) in entry[8].items():
             if dst is not None:
-                edges.append((nid, name, dst, at, run))
+                edges.append((nid, name, dst, at, end, run))
             else:
-                fields.append((nid, name, value, at, run))
+                fields.append((nid, name, value, at, end, run))
     edges.sort(key=_SLOT_ORDER)
     fields.sort(key=_SLOT_ORDER)
     strings: dict[str, int] = {}
@@ -91,13 +93,13 @@ def group_detail(entries: list[tuple]) -> str:
 
 
 def _slot_columns(slots: list[tuple], strings: dict[str, int], tabled: tuple[int, ...]) -> list[list]:
-    """[owners, names, helds, ats, runs] of slots (owner, name, held, at, run), the columns
-    `tabled` as indices into `strings` (texts added as they first come)."""
-    columns: list[list] = [list(column) for column in zip(*(slot[:4] for slot in slots), strict=True)]
-    columns = columns or [[], [], [], []]
+    """[owners, names, helds, ats, ends, runs] of slots (owner, name, held, at, end, run),
+    the columns `tabled` as indices into `strings` (texts added as they first come)."""
+    columns: list[list] = [list(column) for column in zip(*(slot[:5] for slot in slots), strict=True)]
+    columns = columns or [[], [], [], [], []]
     for at in tabled:
         columns[at] = [strings.setdefault(text, len(strings)) for text in columns[at]]
-    columns.append([[k, *slot[4]] for k, slot in enumerate(slots) if slot[4]])
+    columns.append([[k, *slot[5]] for k, slot in enumerate(slots) if slot[5]])
     return columns
 
 
@@ -171,11 +173,13 @@ INTERVAL_TABLES = {
     # with their slots, in columns (`group_detail` writes it, `decoded.Group` reads it):
     # `detail` is the JSON list [strings, nodes, edges, fields] where
     #   nodes  = [ids, starts, ends, kinds, types, places, labels, details]: node ids[k] held
-    #            from starts[k] to ends[k] (none if they are equal); each id once;
-    #   edges  = [srcs, names, dsts, ats, runs]: slot names[k] of node srcs[k] holds the node
-    #            dsts[k] from ats[k] to its node's end; sorted by (src, name, dst);
-    #   fields = [nodes, names, values, ats, runs]: the same for slots holding a value's
-    #            text; sorted by (node, name, value);
+    #            from starts[k] to ends[k] (none if they are equal); a node may have
+    #            several intervals in a row (its place changed: frozen), one after the other;
+    #   edges  = [srcs, names, dsts, ats, ends, runs]: slot names[k] of node srcs[k] holds
+    #            the node dsts[k] from ats[k] to ends[k] (the end of its node's interval);
+    #            sorted by (src, name, dst);
+    #   fields = [nodes, names, values, ats, ends, runs]: the same for slots holding a
+    #            value's text; sorted by (node, name, value);
     # each a list of equal-length lists (columns), sorted as a step's graph keeps them
     # (StepGraph), so a read builds them as they are. The texts of kinds, types, places,
     # labels, details, names and values are indices into `strings` (a row repeats them:
