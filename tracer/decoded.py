@@ -37,12 +37,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-#: A node's interval in a GROUP row (`Group.entries`): (start, end, node id, Node).
+#: A GROUP row's node intervals, decoded (`Group.entries`): (starts, ends, ids, Nodes):
+#: from starts[k] to ends[k] node ids[k] is Nodes[k].
 Grouped = tuple
-#: A node's slots in a GROUP row (`Group.entries`): the range [lo, hi) of its edges in the
-#: row's edge `Slots`, the same of its fields, the last start of any of them, the first
-#: end and the last end of any of them.
-Block = tuple
 #: A GROUP row's edges or fields, decoded (`Group.entries`): (nodes, Edges or Fields,
 #: starts, ends, runs): from starts[k] to ends[k], slot k holds items[k]; before, what
 #: runs[k] says, if there: (run starts, run helds), the interval starting at run starts[j]
@@ -213,53 +210,46 @@ class Group:
 
     __slots__ = ("settled", "until", "nodes", "edges", "fields", "_detail", "_entries")
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, index: int | None = None) -> None:
+        """`index`: the step it is decoded for (its entries are decoded at once, from the
+        same parse, when they are what that step reads)."""
+        parsed = loads(detail)
         strings, (ids, starts, ends, *about), (srcs, names, dsts, edge_ats, _, _), \
-            (owners, keys, values, field_ats, _, _) = loads(detail)  # type: ignore[misc]
+            (owners, keys, values, field_ats, _, _) = parsed  # type: ignore[misc]
         # (every node there from the last start of a node or a slot until the first end)
         self.settled = max(max(starts, default=0), max(edge_ats, default=0), max(field_ats, default=0))
         self.until = min(ends, default=OPEN)
+        self._detail = detail  # (the cache's key: kept anyway)
+        self._entries: tuple[Grouped, Slots, Slots] | None = None
         if self.settled < self.until:
             built = _built(Node, new_node, strings, NODE_TEXTS, (ids, *about))
             self.nodes = dict(zip(ids, built, strict=True))
             self.edges = _built(Edge, new_edge, strings, EDGE_TEXTS, (srcs, names, dsts))
             self.fields = _built(Field, new_field, strings, FIELD_TEXTS, (owners, keys, values))
-        else:  # (never all there at once)
+        else:  # (never all there at once: every step reads it node by node, slot by slot)
             self.nodes, self.edges, self.fields = {}, [], []
-        self._detail = detail  # (the cache's key: kept anyway)
-        self._entries: tuple[list[Grouped], list[Block], Slots, Slots] | None = None
+        if index is not None and not self.settled <= index < self.until:
+            self._entries = _entries(parsed)  # type: ignore[arg-type]
 
-    def entries(self) -> tuple[list[Grouped], list[Block], Slots, Slots]:
-        """Each node interval of the row (`Grouped`), the slots of each node (`Block`), and
-        the row's edges and fields (`Slots`)."""
-        if self._entries is None:
-            strings, (ids, starts, ends, *about), edge_columns, field_columns = loads(self._detail)  # type: ignore[misc]
-            built = _built(Node, new_node, strings, NODE_TEXTS, (ids, *about))
-            slots = []
-            for cls, make, tabled, (owners, names, helds, ats, slot_ends, runs) in (
-                    (Edge, new_edge, EDGE_TEXTS, edge_columns),
-                    (Field, new_field, FIELD_TEXTS, field_columns)):
-                items = _built(cls, make, strings, tabled, (owners, names, helds))
-                if not len(ats) == len(slot_ends) == len(items):
-                    raise ValueError("a GROUP row's slot columns differ in length")
-                before = {run[0]: (run[1::2], run[2::2]) for run in runs}
-                slots.append((owners, items, ats, slot_ends, before))
-            blocks = []
-            for nid in sorted(set(ids)):
-                # (a node's slots are together: the columns are sorted by their node)
-                ranges: list[int] = []
-                last, first_end, last_end = 0, OPEN, 0
-                for owners, _items, ats, slot_ends, _runs in slots:
-                    lo, hi = bisect.bisect_left(owners, nid), bisect.bisect_right(owners, nid)
-                    ranges += (lo, hi)
-                    if lo < hi:
-                        last = max(last, *ats[lo:hi])
-                        first_end = min(first_end, *slot_ends[lo:hi])
-                        last_end = max(last_end, *slot_ends[lo:hi])
-                blocks.append((*ranges, last, first_end, last_end))
-            # (two threads may both decode it: either will do)
-            self._entries = list(zip(starts, ends, ids, built, strict=True)), blocks, slots[0], slots[1]
+    def entries(self) -> tuple[Grouped, Slots, Slots]:
+        """The row's node intervals (`Grouped`), edges and fields (`Slots`)."""
+        if self._entries is None:  # (two threads may both decode it: either will do)
+            self._entries = _entries(loads(self._detail))  # type: ignore[arg-type]
         return self._entries
+
+
+def _entries(parsed: list) -> tuple[Grouped, Slots, Slots]:
+    """`Group.entries` of a parsed GROUP row."""
+    strings, (ids, starts, ends, *about), edge_columns, field_columns = parsed
+    slots = []
+    for cls, make, tabled, (owners, names, helds, ats, slot_ends, runs) in (
+            (Edge, new_edge, EDGE_TEXTS, edge_columns), (Field, new_field, FIELD_TEXTS, field_columns)):
+        items = _built(cls, make, strings, tabled, (owners, names, helds))
+        if not len(ats) == len(slot_ends) == len(items):
+            raise ValueError("a GROUP row's slot columns differ in length")
+        slots.append((owners, items, ats, slot_ends, {run[0]: (run[1::2], run[2::2]) for run in runs}))
+    built = _built(Node, new_node, strings, NODE_TEXTS, (ids, *about))
+    return (starts, ends, ids, built), slots[0], slots[1]
 
 
 def grouped_at(row: Group, index: int, nodes: dict[int, Node], edges: list[Edge],
@@ -271,33 +261,24 @@ def grouped_at(row: Group, index: int, nodes: dict[int, Node], edges: list[Edge]
         sorted_edges.append(row.edges)
         sorted_fields.append(row.fields)
         return
-    grouped, blocks, edge_slots, field_slots = row.entries()
-    for start, end, nid, node in grouped:
+    (starts, ends, ids, built), edge_slots, field_slots = row.entries()
+    for start, end, nid, node in zip(starts, ends, ids, built, strict=True):
         if start <= index < end:
             nodes[nid] = node
-    edge_items, field_items = edge_slots[1], field_slots[1]
-    for e_lo, e_hi, f_lo, f_hi, last, first_end, last_end in blocks:
-        if index >= last_end:  # (none of the node's slots is there any more)
-            continue
-        if last <= index < first_end:  # (every slot holds its last object)
-            edges += edge_items[e_lo:e_hi]
-            fields += field_items[f_lo:f_hi]
-            continue
-        for lo, hi, (owners, items, ats, slot_ends, runs), out in ((e_lo, e_hi, edge_slots, edges),
-                                                                   (f_lo, f_hi, field_slots, fields)):
-            for k in range(lo, hi):
-                if index >= slot_ends[k]:
-                    continue
-                if ats[k] <= index:
-                    out.append(items[k])
-                    continue
-                run = runs.get(k)
-                if run is not None and run[0][0] <= index:
-                    held = run[1][bisect.bisect_right(run[0], index) - 1]
-                    if type(held) is int:
-                        edges.append(new_edge(owners[k], items[k].name, held))
-                    else:
-                        fields.append(new_field(owners[k], items[k].name, held))
+    for (owners, items, ats, slot_ends, runs), out in ((edge_slots, edges), (field_slots, fields)):
+        for k, (end, at) in enumerate(zip(slot_ends, ats, strict=True)):
+            if index >= end:
+                continue
+            if at <= index:
+                out.append(items[k])
+                continue
+            run = runs.get(k) if runs else None
+            if run is not None and run[0][0] <= index:
+                held = run[1][bisect.bisect_right(run[0], index) - 1]
+                if type(held) is int:
+                    edges.append(new_edge(owners[k], items[k].name, held))
+                else:
+                    fields.append(new_field(owners[k], items[k].name, held))
 
 
 def in_order[T](pieces: list[list[T]], loose: list[T], key: Callable[[T], tuple]) -> list[T]:
