@@ -221,6 +221,7 @@ class Group:
         self.until = min(ends, default=OPEN)
         self._detail = detail  # (the cache's key: kept anyway)
         self._entries: tuple[Grouped, Slots, Slots] | None = None
+        built = None
         if self.settled < self.until:
             built = _built(Node, new_node, strings, NODE_TEXTS, (ids, *about))
             self.nodes = dict(zip(ids, built, strict=True))
@@ -229,7 +230,8 @@ class Group:
         else:  # (never all there at once: every step reads it node by node, slot by slot)
             self.nodes, self.edges, self.fields = {}, [], []
         if index is not None and not self.settled <= index < self.until:
-            self._entries = _entries(parsed)  # type: ignore[arg-type]
+            # (the objects built above are the entries' own: the same columns)
+            self._entries = _entries(parsed, built and (built, self.edges, self.fields))  # type: ignore[arg-type]
 
     def entries(self) -> tuple[Grouped, Slots, Slots]:
         """The row's node intervals (`Grouped`), edges and fields (`Slots`)."""
@@ -238,18 +240,18 @@ class Group:
         return self._entries
 
 
-def _entries(parsed: list) -> tuple[Grouped, Slots, Slots]:
-    """`Group.entries` of a parsed GROUP row."""
+def _entries(parsed: list, built: tuple[list, list, list] | None = None) -> tuple[Grouped, Slots, Slots]:
+    """`Group.entries` of a parsed GROUP row (`built`: its Nodes, Edges and Fields, if made)."""
     strings, (ids, starts, ends, *about), edge_columns, field_columns = parsed
     slots = []
-    for cls, make, tabled, (owners, names, helds, ats, slot_ends, runs) in (
-            (Edge, new_edge, EDGE_TEXTS, edge_columns), (Field, new_field, FIELD_TEXTS, field_columns)):
-        items = _built(cls, make, strings, tabled, (owners, names, helds))
+    for k, (cls, make, tabled, (owners, names, helds, ats, slot_ends, runs)) in enumerate((
+            (Edge, new_edge, EDGE_TEXTS, edge_columns), (Field, new_field, FIELD_TEXTS, field_columns))):
+        items = built[k + 1] if built else _built(cls, make, strings, tabled, (owners, names, helds))
         if not len(ats) == len(slot_ends) == len(items):
             raise ValueError("a GROUP row's slot columns differ in length")
         slots.append((owners, items, ats, slot_ends, {run[0]: (run[1::2], run[2::2]) for run in runs}))
-    built = _built(Node, new_node, strings, NODE_TEXTS, (ids, *about))
-    return (starts, ends, ids, built), slots[0], slots[1]
+    nodes = built[0] if built else _built(Node, new_node, strings, NODE_TEXTS, (ids, *about))
+    return (starts, ends, ids, nodes), slots[0], slots[1]
 
 
 def grouped_at(row: Group, index: int, nodes: dict[int, Node], edges: list[Edge],
