@@ -115,7 +115,9 @@ class TraceWriter:
         `born` is the step the node came at: nothing of it starts earlier."""
         entry = (nid, node[0], end, *node[1:], slots)
         if len(slots) > GROUP_ITEMS:  # a node with many slots: in several entries
-            items = iter(slots.items())
+            # (by name: each row's edges and fields then follow the last row's, in a step's
+            # order, so a read joins them without a sort: `decoded.in_order`)
+            items = iter(sorted(slots.items()))
             for _chunk in range(0, len(slots), GROUP_ITEMS):
                 self._closed_entry(born, end, (*entry[:-1], dict(itertools.islice(items, GROUP_ITEMS))))
         else:
