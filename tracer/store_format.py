@@ -174,7 +174,7 @@ INTERVAL_TABLES = {
     # `detail` is the JSON list [strings, nodes, edges, fields] where
     #   nodes  = [ids, starts, ends, kinds, types, places, labels, details]: node ids[k] held
     #            from starts[k] to ends[k] (none if they are equal); a node may have
-    #            several intervals in a row (its place changed: frozen), one after the other;
+    #            several intervals in a row, one after the other;
     #   edges  = [srcs, names, dsts, ats, ends, runs]: slot names[k] of node srcs[k] holds
     #            the node dsts[k] from ats[k] to ends[k] (the end of its node's interval);
     #            sorted by (src, name, dst);
@@ -189,7 +189,8 @@ INTERVAL_TABLES = {
     # (k: the slot's row in its columns, ascending): consecutive intervals, each ending
     # where the next starts and the last at `at`, `held` an integer for a dst, a string
     # for a value. The row's interval spans all of it (it may start earlier: at the step
-    # its first node came). A node with many slots may come in several rows.
+    # its first node came). A node with many slots may come in several rows (its slots
+    # cut by name, so each row's follow the last's in a step's order).
     "nodes": ("node", "kind", "type", "place", "label", "detail"),
     # a reference (dst) or a plain value (value) held in a slot of a node; a row
     # whose `runs` is set stands for consecutive intervals of one slot, as text:
