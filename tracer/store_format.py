@@ -14,7 +14,6 @@ lookup per level, never by replaying from step 0.
 from __future__ import annotations
 
 import json
-from operator import itemgetter
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -63,9 +62,6 @@ def _json_encoder() -> Callable[[object], str]:
 
 
 _to_json = _json_encoder()
-#: (owner, name, held): StepGraph's order of edges and fields (then start and end: the
-#: same slot of a node's two intervals in one row, written in one order)
-_SLOT_ORDER = itemgetter(0, 1, 2, 4, 3)
 
 
 def group_detail(entries: list[tuple]) -> str:
@@ -73,34 +69,52 @@ def group_detail(entries: list[tuple]) -> str:
     (node, start, end, kind, type, place, label, detail, slots), `slots` {name: (start, dst,
     value, run)}, `run` None or the flat [start, held, ...] (the writer's and the scratch
     import's one way to write one: the columns come out sorted, texts in the table)."""
+    # each slot as (owner, name, held, end, start, its run's number or -1): sorted as they
+    # are, in a step's order (then by end and start: the same slot of a node's two
+    # intervals in one row, always in one order); a tuple sorts faster than a key of it
     edges: list[tuple] = []
     fields: list[tuple] = []
+    runs: list[list] = []
     for entry in entries:
         nid, end = entry[0], entry[2]
         for name, (at, dst, value, run) in entry[8].items():
+            if run:
+                runs.append(run)
             if dst is not None:
-                edges.append((nid, name, dst, at, end, run))
+                edges.append((nid, name, dst, end, at, len(runs) - 1 if run else -1))
             else:
-                fields.append((nid, name, value, at, end, run))
-    edges.sort(key=_SLOT_ORDER)
-    fields.sort(key=_SLOT_ORDER)
+                fields.append((nid, name, value, end, at, len(runs) - 1 if run else -1))
+    edges.sort()
+    fields.sort()
     strings: dict[str, int] = {}
     nodes = [list(column) for column in zip(*(entry[:8] for entry in entries), strict=True)]
     nodes = nodes or [[] for _ in range(8)]
-    nodes[3:] = [[strings.setdefault(text, len(strings)) for text in column] for column in nodes[3:]]
-    edge_columns, field_columns = _slot_columns(edges, strings, (1,)), _slot_columns(fields, strings, (1, 2))
+    nodes[3:] = [_tabled(column, strings) for column in nodes[3:]]
+    edge_columns = _slot_columns(edges, runs, strings, (1,))
+    field_columns = _slot_columns(fields, runs, strings, (1, 2))
     return _to_json([list(strings), nodes, edge_columns, field_columns])
 
 
-def _slot_columns(slots: list[tuple], strings: dict[str, int], tabled: tuple[int, ...]) -> list[list]:
-    """[owners, names, helds, ats, ends, runs] of slots (owner, name, held, at, end, run),
-    the columns `tabled` as indices into `strings` (texts added as they first come)."""
-    columns: list[list] = [list(column) for column in zip(*(slot[:5] for slot in slots), strict=True)]
-    columns = columns or [[], [], [], [], []]
+def _slot_columns(slots: list[tuple], runs: list[list], strings: dict[str, int],
+                  tabled: tuple[int, ...]) -> list[list]:
+    """[owners, names, helds, ats, ends, runs] of slots (owner, name, held, end, at, run's
+    number), the columns `tabled` as indices into `strings` (texts added as they come)."""
+    if not slots:
+        return [[], [], [], [], [], []]
+    owners, names, helds, ends, ats, numbers = map(list, zip(*slots, strict=True))
+    columns = [owners, names, helds, ats, ends]
     for at in tabled:
-        columns[at] = [strings.setdefault(text, len(strings)) for text in columns[at]]
-    columns.append([[k, *slot[5]] for k, slot in enumerate(slots) if slot[5]])
+        columns[at] = _tabled(columns[at], strings)
+    columns.append([[k, *runs[number]] for k, number in enumerate(numbers) if number >= 0])
     return columns
+
+
+def _tabled(texts: list[str], strings: dict[str, int]) -> list[int]:
+    """Each text's index in `strings` (a text not there yet added: numbered as it comes)."""
+    for text in dict.fromkeys(texts):
+        if text not in strings:
+            strings[text] = len(strings)
+    return list(map(strings.__getitem__, texts))
 
 
 def interval_bin(start: int, end: int) -> int:
