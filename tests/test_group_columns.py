@@ -201,3 +201,21 @@ def test_a_malformed_row_of_the_store_is_an_error_never_a_wrong_picture():
             for _way in both_ways(patch):
                 with pytest.raises((ValueError, TypeError, IndexError)):
                     Group(json.dumps(bad))
+
+
+def test_a_node_with_more_slots_than_a_row_holds_is_cut_by_slot_name(tmp_path):
+    """Its rows' edges follow one another in a step's order (a read joins them unsorted)."""
+    program = tmp_path / "program.py"
+    program.write_text("kept = []\nfor i in range(700):\n    kept.append(i)\n")
+    store = TraceStore(tmp_path / "t.db")
+    with redirect_stdout(io.StringIO()):
+        trace_program(program, store)
+    pieces = []  # per row: the names of the big lists' slots, in the row's order
+    for start, end, detail in store.db.execute('SELECT start, "end", detail FROM nodes WHERE node = -1'):
+        for entry in group_entries(json.loads(detail), start, end):
+            if len(entry[8]) > 100:
+                pieces.append((entry[0], sorted(entry[8])))
+    store.close()
+    assert len(pieces) >= 2  # (cut in several rows)
+    for (node, names), (other, after) in zip(sorted(pieces), sorted(pieces)[1:], strict=False):
+        assert node != other or names[-1] < after[0]
