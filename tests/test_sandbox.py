@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import os
 import re
@@ -564,6 +565,10 @@ def test_a_good_scratch_store_is_copied_whole(stores):
     assert [p for p, _src in main.files(into).values()] == ["prog.py"]
 
 
+#: a change to the node group row of `stores`' program (its nodes, slots and strings)
+GROUP_SET, GROUP_ROW = "UPDATE nodes SET detail = json_set(detail,", "WHERE node = -1"
+
+
 @pytest.mark.parametrize("tamper, why", [
     ("UPDATE nodes SET end = 'later' WHERE rowid = 1", "nodes.end is 'later'"),
     ("UPDATE nodes SET end = 99999 WHERE rowid = 1", "not an integer in [0,"),
@@ -575,24 +580,27 @@ def test_a_good_scratch_store_is_copied_whole(stores):
     ("INSERT INTO slots VALUES (1, 0, 0, 2, 1, 'x', NULL, NULL, '1*3\x1e\x1e')", "do not add up to 2"),
     ("INSERT INTO slots VALUES (1, 0, 0, 2, 1, '', -1, NULL, '{\"x\": [0, \"1\"]}')",
      "a slots row is a slot group"),
-    # node groups: nodes with their slots
+    # node groups: [strings, nodes, edges, fields] in columns (store_format.INTERVAL_TABLES)
     ("UPDATE nodes SET place = 'r1) DROP' WHERE node = -1", "a node group row has a kind"),
-    ("UPDATE nodes SET detail = json_set(detail, '$[0][5]', 'r1) DROP') WHERE node = -1", "not a place"),
-    ("UPDATE nodes SET detail = json_set(detail, '$[0][0]', -5) WHERE node = -1", "nodes.node is -5"),
-    ("UPDATE nodes SET detail = json_set(detail, '$[0][8]', json('{\"x\": [0]}')) WHERE node = -1",
-     "is not [start, dst, value, run]"),
-    ("UPDATE nodes SET detail = json_set(detail, '$[0][8]', json('{\"x\": [0, 3, \"1\", null]}')) "
-     "WHERE node = -1", "holds both a dst and a value"),
-    ("UPDATE nodes SET detail = json_set(detail, '$[0][8]', json('{\"x\": [5, 3, null, [1, [2]]]}')) "
-     "WHERE node = -1", "neither a dst nor a value"),
-    ("UPDATE nodes SET detail = json_set(detail, '$[0][8]', json('{\"x\": [5, 3, null, [2, 1, 1, 1]]}')) "
-     "WHERE node = -1", "run is not consecutive"),
-    ("UPDATE nodes SET detail = json_set(detail, '$[0][8]', json('{\"x\": [5, 3, null, [7, 1]]}')) "
-     "WHERE node = -1", "a grouped slot's run start is 7"),
+    (f"{GROUP_SET} '$[0][#]', 'r1) DROP', '$[1][5][0]', json_array_length(detail, '$[0]')) {GROUP_ROW}",
+     "not a place"),
+    (f"{GROUP_SET} '$[1][0][0]', -5) {GROUP_ROW}", "nodes.node is -5"),
+    (f"{GROUP_SET} '$[0][0]', 5) {GROUP_ROW}", "the strings of a node group are not a list of texts"),
+    (f"{GROUP_SET} '$[1][3][0]', 999) {GROUP_ROW}", "nodes.kind is 999"),
+    (f"{GROUP_SET} '$[1][1]', json('[0]')) {GROUP_ROW}", "columns of a node group differ in length"),
+    (f"{GROUP_SET} '$[2]', json('[]')) {GROUP_ROW}", "the edges of a node group are not 6 columns"),
+    (f"{GROUP_SET} '$[2][4][0]', 3) {GROUP_ROW}", "has no interval in its group that ends at 3"),
+    (f"{GROUP_SET} '$[2][2][0]', 'x') {GROUP_ROW}", "slots.dst is 'x'"),
+    (f"{GROUP_SET} '$[3][2][0]', 999) {GROUP_ROW}", "slots.value is 999"),
+    (f"{GROUP_SET} '$[2][0][0]', 99) {GROUP_ROW}", "a grouped slot's node 99 has no interval"),
+    (f"{GROUP_SET} '$[2][1][1]', json_extract(detail, '$[2][1][0]')) {GROUP_ROW}", "of node 1 comes twice"),
+    (f"{GROUP_SET} '$[3][5]', json('[[0, 3, [2]]]')) {GROUP_ROW}", "neither a dst nor a value"),
+    (f"{GROUP_SET} '$[3][5]', json('[[0, 2, 1, 1, 1]]')) {GROUP_ROW}", "run is not consecutive"),
+    (f"{GROUP_SET} '$[3][5]', json('[[0, 7, 1]]')) {GROUP_ROW}", "a grouped slot's run start is 7"),
+    (f"{GROUP_SET} '$[3][5]', json('[[9, 1, 1]]')) {GROUP_ROW}", "a grouped slot's run's slot is 9"),
     ("UPDATE nodes SET detail = '[[[' WHERE node = -1", "not a node group"),
-    ("UPDATE nodes SET detail = json_set(detail, '$[1][2]', 12) WHERE node = -1", "a grouped node's end"),
-    ("UPDATE nodes SET detail = json_set(detail, '$[1][1]', 11, '$[1][2]', 5) WHERE node = -1",
-     "is reversed"),
+    (f"{GROUP_SET} '$[1][2][0]', 12) {GROUP_ROW}", "a grouped node's end"),
+    (f"{GROUP_SET} '$[1][1][0]', 11, '$[1][2][0]', 5) {GROUP_ROW}", "is reversed"),
     ("UPDATE nodes SET start = start + 1 WHERE node = -1", "a grouped node's start"),
     ("UPDATE step_chunks SET data = zeroblob(10)", "not zlib data"),
     ("UPDATE step_chunks SET data = ?", "does not hold"),  # a zip bomb
@@ -613,6 +621,25 @@ def test_a_crafted_scratch_store_is_rejected_and_nothing_is_copied(stores, tampe
         main.import_trace(scratch, into, final=True, folder=folder)
     assert _snapshot(main) == before
     assert main.step_count(into) == 0 and main.events(into) == []
+
+
+def test_a_node_group_out_of_order_is_imported_in_order(stores):
+    """A run's node group whose edges and fields are not in StepGraph's order (a read takes
+    them as they are) is written anew in order: the steps read back as the run's."""
+    main, scratch, into, folder = stores
+    db = sqlite3.connect(scratch)
+    (detail,) = db.execute("SELECT detail FROM nodes WHERE node = -1").fetchone()
+    strings, nodes, edges, fields = json.loads(detail)
+    assert len(edges[0]) > 2 and edges[5] == [] and len(fields[0]) > 1
+    edges = [column[::-1] for column in edges[:5]] + [[]]
+    fields = [column[::-1] for column in fields[:5]] + [[[len(fields[0]) - 1 - run[0], *run[1:]]
+                                                         for run in fields[5]]]
+    db.execute("UPDATE nodes SET detail = ? WHERE node = -1", (json.dumps([strings, nodes, edges, fields]),))
+    db.commit()
+    db.close()
+    run = main.import_trace(scratch, into, final=True, folder=folder)
+    main.set_status(into, run.status, steps=run.steps)
+    assert [main.step(into, i) for i in range(run.steps)] == [main.step(1, i) for i in range(run.steps)]
 
 
 def test_a_scratch_file_that_is_not_a_database_is_rejected(stores):

@@ -13,6 +13,7 @@ import pytest
 
 from pyrona.tracer.kinds import CALLER_SLOT, SUSPENDED
 from pyrona.tracer.run import TraceOutcome, trace_program
+from pyrona.tracer.scratch import group_entries
 from pyrona.tracer.store import TraceStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -546,9 +547,9 @@ def traced_and_verified(store: TraceStore, program: Path, source: str) -> TraceO
 
 def grouped(store: TraceStore, trace: int) -> list[list]:
     """The entries of the trace's node GROUP rows."""
-    return [entry for (detail,) in store.db.execute("SELECT detail FROM nodes WHERE trace = ? AND node = -1",
-                                                    (trace,))
-            for entry in json.loads(detail)]
+    return [entry for start, end, detail in store.db.execute(
+                'SELECT start, "end", detail FROM nodes WHERE trace = ? AND node = -1', (trace,))
+            for entry in group_entries(json.loads(detail), start, end)]
 
 
 SAMPLES = sorted((ROOT / "sample_programs").glob("*.py"))

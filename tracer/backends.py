@@ -53,7 +53,8 @@ class Dialect:
         self.begin = begin
         #: the column that orders rows as they were inserted (events, outputs)
         self.order = order
-        #: the ids of the nodes a GROUP row of the nodes table holds (`store_format.INTERVAL_TABLES`)
+        #: the ids of the nodes a GROUP row of the nodes table holds (its nodes' first column:
+        #: `store_format.INTERVAL_TABLES`)
         self.grouped_ids = grouped_ids
 
     def schema(self, text: str) -> str:
@@ -77,11 +78,11 @@ class _Postgres(Dialect):
 
 
 SQLITE = Dialect("sqlite", begin="BEGIN IMMEDIATE", order="rowid",
-                 grouped_ids="SELECT json_extract(entry.value, '$[0]') "
-                             "FROM nodes, json_each(nodes.detail) AS entry")
+                 grouped_ids="SELECT entry.value FROM nodes, json_each(nodes.detail, '$[1][0]') AS entry")
 POSTGRES = _Postgres("postgresql", begin="BEGIN", order="seq",
-                     grouped_ids="SELECT (entry.value ->> 0)::bigint "
-                                 "FROM nodes, jsonb_array_elements(nodes.detail::jsonb) AS entry(value)")
+                     grouped_ids="SELECT entry.value::bigint "
+                                 "FROM nodes, jsonb_array_elements_text(nodes.detail::jsonb #> '{1,0}') "
+                                 "AS entry(value)")
 
 
 #: The process's connection pools, one per PostgreSQL URL: the only mutable state here. A

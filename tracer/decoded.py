@@ -15,6 +15,7 @@ import bisect
 import gc
 import itertools
 import json
+import os
 import threading
 from collections import OrderedDict
 from operator import attrgetter
@@ -24,16 +25,26 @@ import orjson
 from .model import Edge, Field, Node
 from .store_format import _RS, _US, OPEN, run_lengths
 
+try:
+    from ._speedups import build as _build
+except ImportError:  # (not built: the twins below do it)
+    _build = None
+
+#: set to 1 in the environment: the pure-Python paths (as tracer.line says it)
+PURE_PYTHON_VAR = "PYRONA_PURE_PYTHON"
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-#: A decoded slot: (start, Edge or Field, is an edge, run starts, run helds,
-#: node, name). From `start` on it holds the object; before, the run: the interval
-#: starting at run starts[k] holds run helds[k] (a dst or a value's text) until the next.
-Slot = tuple
-#: A decoded node of a GROUP row: (start, end, node id, Node, [Slot]) (`Group.entries`).
+#: A GROUP row's node intervals, decoded (`Group.entries`): (starts, ends, ids, Nodes):
+#: from starts[k] to ends[k] node ids[k] is Nodes[k].
 Grouped = tuple
+#: A GROUP row's edges or fields, decoded (`Group.entries`): (nodes, Edges or Fields,
+#: starts, ends, runs): from starts[k] to ends[k], slot k holds items[k]; before, what
+#: runs[k] says, if there: (run starts, run helds), the interval starting at run starts[j]
+#: holds run helds[j] (a dst or a value's text) until the next.
+Slots = tuple
 #: The order of a step's edges and fields (StepGraph): by (src, name, dst), (node, name, value).
 EDGE_ORDER = attrgetter("src", "name", "dst")
 FIELD_ORDER = attrgetter("node", "name", "value")
@@ -190,54 +201,83 @@ def loads(text: str) -> object:
         return json.loads(text)
 
 
+#: Which columns of a GROUP row's nodes, edges and fields are indices into its strings
+#: (`store_format.INTERVAL_TABLES`), as bits (column k: 1 << k).
+NODE_TEXTS = 0b111110  # kind, type, place, label, detail
+EDGE_TEXTS = 0b010  # name
+FIELD_TEXTS = 0b110  # name, value
+
+
+def _built(cls: type, make: Callable[..., object], strings: list[str], tabled: int,
+           columns: tuple[list, ...]) -> list:
+    """Instances of `cls` (Node, Edge or Field) from one column per field, in order, the
+    columns whose bit is set in `tabled` read through `strings`: by the C extension's
+    `build` (tracer/_speedups.c), or by the twins above when it is missing or
+    PYRONA_PURE_PYTHON=1 (the same objects either way: tests/test_group_columns.py)."""
+    if _build is not None and os.environ.get(PURE_PYTHON_VAR, "") in ("", "0"):
+        return _build(cls, strings, tabled, *columns)
+    text = strings.__getitem__
+    if len(set(map(len, columns))) > 1:
+        raise ValueError("a GROUP row's columns differ in length")
+    if any(type(at) is not int or at < 0 for k, column in enumerate(columns) if tabled >> k & 1
+           for at in column):
+        raise ValueError("a GROUP row's text is not an index of its strings")
+    return list(map(make, *(map(text, column) if tabled >> k & 1 else column
+                            for k, column in enumerate(columns))))
+
+
 class Group:
-    """A nodes GROUP row (`store_format.INTERVAL_TABLES`), decoded. From step `settled` to
-    step `until` every node of the row is there and every slot holds its last object:
-    `nodes`, `edges` and `fields` are then added as they are (most steps of a long trace).
-    At other steps each node and slot is looked at (`entries`, decoded on first need)."""
+    """A nodes GROUP row (`store_format.INTERVAL_TABLES`: nodes, edges and fields in
+    columns), decoded. From step `settled` to step `until` every node of the row is there
+    and every slot holds its last object: `nodes`, `edges` and `fields` are then added as
+    they are (most steps of a long trace); the row keeps edges and fields in StepGraph's
+    order, so they need no sort. At other steps each node and slot is looked at
+    (`entries`, decoded on first need)."""
 
     __slots__ = ("settled", "until", "nodes", "edges", "fields", "_detail", "_entries")
 
-    def __init__(self, detail: str) -> None:
-        nodes: dict[int, Node] = {}
-        edges: list[Edge] = []
-        fields: list[Field] = []
-        settled, until = 0, OPEN
-        for nid, start, end, kind, type_name, place, label, about, slots in loads(detail):
-            nodes[nid] = new_node(nid, kind, type_name, place, label, about)
-            if start > settled:
-                settled = start
-            if end < until:
-                until = end
-            for name, (at, dst, value, _run) in slots.items():
-                if dst is not None:
-                    edges.append(new_edge(nid, name, dst))
-                else:
-                    fields.append(new_field(nid, name, value))
-                if at > settled:
-                    settled = at
-        if settled >= until:  # (never all there at once)
-            nodes, edges, fields = {}, [], []
-        edges.sort(key=EDGE_ORDER)  # (sorted once here, a step joins rows' lists: `in_order`)
-        fields.sort(key=FIELD_ORDER)
-        self.settled, self.until, self.nodes, self.edges, self.fields = settled, until, nodes, edges, fields
+    def __init__(self, detail: str, index: int | None = None) -> None:
+        """`index`: the step it is decoded for (its entries are decoded at once, from the
+        same parse, when they are what that step reads)."""
+        parsed = loads(detail)
+        strings, (ids, starts, ends, *about), (srcs, names, dsts, edge_ats, _, _), \
+            (owners, keys, values, field_ats, _, _) = parsed  # type: ignore[misc]
+        # (every node there from the last start of a node or a slot until the first end)
+        self.settled = max(max(starts, default=0), max(edge_ats, default=0), max(field_ats, default=0))
+        self.until = min(ends, default=OPEN)
         self._detail = detail  # (the cache's key: kept anyway)
-        self._entries: list[Grouped] | None = None
+        self._entries: tuple[Grouped, Slots, Slots] | None = None
+        built = None
+        if self.settled < self.until:
+            built = _built(Node, new_node, strings, NODE_TEXTS, (ids, *about))
+            self.nodes = dict(zip(ids, built, strict=True))
+            self.edges = _built(Edge, new_edge, strings, EDGE_TEXTS, (srcs, names, dsts))
+            self.fields = _built(Field, new_field, strings, FIELD_TEXTS, (owners, keys, values))
+        else:  # (never all there at once: every step reads it node by node, slot by slot)
+            self.nodes, self.edges, self.fields = {}, [], []
+        if index is not None and not self.settled <= index < self.until:
+            # (the objects built above are the entries' own: the same columns)
+            self._entries = _entries(parsed, built and (built, self.edges, self.fields))  # type: ignore[arg-type]
 
-    def entries(self) -> list[Grouped]:
-        """Each node of the row: (start, end, node id, Node, [Slot])."""
-        if self._entries is None:
-            entries = []
-            for nid, start, end, kind, type_name, place, label, about, slots in loads(self._detail):
-                decoded = []
-                for name, (at, dst, value, run) in slots.items():
-                    item = new_edge(nid, name, dst) if dst is not None else new_field(nid, name, value)
-                    decoded.append((at, item, dst is not None, run[0::2] if run else None,
-                                    run[1::2] if run else None, nid, name))
-                node = new_node(nid, kind, type_name, place, label, about)
-                entries.append((start, end, nid, node, decoded))
-            self._entries = entries  # (two threads may both decode it: either will do)
+    def entries(self) -> tuple[Grouped, Slots, Slots]:
+        """The row's node intervals (`Grouped`), edges and fields (`Slots`)."""
+        if self._entries is None:  # (two threads may both decode it: either will do)
+            self._entries = _entries(loads(self._detail))  # type: ignore[arg-type]
         return self._entries
+
+
+def _entries(parsed: list, built: tuple[list, list, list] | None = None) -> tuple[Grouped, Slots, Slots]:
+    """`Group.entries` of a parsed GROUP row (`built`: its Nodes, Edges and Fields, if made)."""
+    strings, (ids, starts, ends, *about), edge_columns, field_columns = parsed
+    slots = []
+    for k, (cls, make, tabled, (owners, names, helds, ats, slot_ends, runs)) in enumerate((
+            (Edge, new_edge, EDGE_TEXTS, edge_columns), (Field, new_field, FIELD_TEXTS, field_columns))):
+        items = built[k + 1] if built else _built(cls, make, strings, tabled, (owners, names, helds))
+        if not len(ats) == len(slot_ends) == len(items):
+            raise ValueError("a GROUP row's slot columns differ in length")
+        slots.append((owners, items, ats, slot_ends, {run[0]: (run[1::2], run[2::2]) for run in runs}))
+    nodes = built[0] if built else _built(Node, new_node, strings, NODE_TEXTS, (ids, *about))
+    return (starts, ends, ids, nodes), slots[0], slots[1]
 
 
 def grouped_at(row: Group, index: int, nodes: dict[int, Node], edges: list[Edge],
@@ -249,20 +289,24 @@ def grouped_at(row: Group, index: int, nodes: dict[int, Node], edges: list[Edge]
         sorted_edges.append(row.edges)
         sorted_fields.append(row.fields)
         return
-    for start, end, nid, node, slots in row.entries():
-        if index >= end:
-            continue
-        if start <= index:
+    (starts, ends, ids, built), edge_slots, field_slots = row.entries()
+    for start, end, nid, node in zip(starts, ends, ids, built, strict=True):
+        if start <= index < end:
             nodes[nid] = node
-        for at, item, is_edge, starts, helds, _nid, name in slots:
+    for (owners, items, ats, slot_ends, runs), out in ((edge_slots, edges), (field_slots, fields)):
+        for k, (end, at) in enumerate(zip(slot_ends, ats, strict=True)):
+            if index >= end:
+                continue
             if at <= index:
-                (edges if is_edge else fields).append(item)
-            elif starts is not None and starts[0] <= index:
-                held = helds[bisect.bisect_right(starts, index) - 1]
+                out.append(items[k])
+                continue
+            run = runs.get(k) if runs else None
+            if run is not None and run[0][0] <= index:
+                held = run[1][bisect.bisect_right(run[0], index) - 1]
                 if type(held) is int:
-                    edges.append(new_edge(nid, name, held))
+                    edges.append(new_edge(owners[k], items[k].name, held))
                 else:
-                    fields.append(new_field(nid, name, held))
+                    fields.append(new_field(owners[k], items[k].name, held))
 
 
 def in_order[T](pieces: list[list[T]], loose: list[T], key: Callable[[T], tuple]) -> list[T]:

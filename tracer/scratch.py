@@ -23,8 +23,8 @@ from pathlib import Path
 
 from ..errors import PyronaError
 from .store_format import (
-    _RS, _US, GROUP, GROUP_ITEMS, GROUP_KIND, INTERVAL_TABLES, STEP_CHUNK, chunk_lines, interval_bin,
-    run_lengths,
+    _RS, _US, GROUP, GROUP_ITEMS, GROUP_KIND, INTERVAL_TABLES, STEP_CHUNK, chunk_lines, group_detail,
+    interval_bin, run_lengths,
 )
 
 MAX_ID = 1 << 40  # node ids, region ids, file numbers: far below, but bounded
@@ -134,53 +134,104 @@ def _node_fields(nid: object, kind: object, type_name: object, where: object, la
 
 
 def node_group(value: object, start: int, end: int) -> str:
-    """A nodes GROUP row's entries (see the store's INTERVAL_TABLES), checked and written anew."""
-    parsed = _json(value, MAX_GROUP, "nodes.detail", "a node group")
-    if type(parsed) is not list or not 0 < len(parsed) <= GROUP_ITEMS:
+    """A nodes GROUP row's detail (see the store's INTERVAL_TABLES), checked and written
+    anew by the writer's own encoder (so its columns are sorted as a read expects)."""
+    return group_detail(group_entries(_json(value, MAX_GROUP, "nodes.detail", "a node group"), start, end))
+
+
+def _columns(value: object, count: int, what: str, limit: int) -> list[list]:
+    """`count` columns of one length (at most `limit`), and the runs after them if `count`
+    is a slot group's 5."""
+    wanted = count + (count == 5)
+    if type(value) is not list or len(value) != wanted or any(type(c) is not list for c in value):
+        raise ScratchError(f"the {what} of a node group are not {wanted} columns")
+    if len({len(c) for c in value[:count]}) != 1 or len(value[0]) > limit:
+        raise ScratchError(f"the {what} columns of a node group differ in length or pass {limit}")
+    return value
+
+
+def group_entries(parsed: object, start: int, end: int) -> list[list]:
+    """The node intervals of a parsed GROUP row of the interval [start, end), each as [node,
+    start, end, kind, type, place, label, detail, {name: [start, dst, value, run]}], checked:
+    texts are indices of its strings, slots of its nodes within their intervals, runs
+    consecutive and before their slot's start."""
+    if type(parsed) is not list or len(parsed) != 4 or type(parsed[0]) is not list:
         raise ScratchError("nodes.detail is not a node group")
-    checked, last = [], start
-    for entry in parsed:
-        if type(entry) is not list or len(entry) != 9:
-            raise ScratchError("an entry of a node group is not [node, start, end, kind, type, place, "
-                               "label, detail, slots]")
-        nid, s, e, kind, type_name, where, label, detail, slots = entry
+    strings = parsed[0]
+    if len(strings) > 10 * GROUP_ITEMS or any(type(t) is not str for t in strings):
+        raise ScratchError("the strings of a node group are not a list of texts")
+
+    def texts(column: list, what: str, limit: int) -> list[str]:
+        return [text(strings[integer(at, what, 0, len(strings) - 1)], what, limit) for at in column]
+
+    ids, starts, ends, kinds, types, places, labels, details = _columns(parsed[1], 8, "nodes", GROUP_ITEMS)
+    if not ids:
+        raise ScratchError("a node group holds no node")
+    entries: list[list] = []
+    by_end: dict[tuple[int, int], list[list]] = {}  # a node's intervals by their end
+    last = start
+    for nid, s, e, kind, type_name, where, label, detail in zip(
+            ids, starts, ends, texts(kinds, "nodes.kind", SHORT), texts(types, "nodes.type", NAME),
+            texts(places, "nodes.place", SHORT), texts(labels, "nodes.label", NAME),
+            texts(details, "nodes.detail", NAME), strict=True):
         s = integer(s, "a grouped node's start", start, end)
         e = integer(e, "a grouped node's end", start, end)
         if s > e:
             raise ScratchError(f"a grouped node's interval [{s}, {e}) is reversed")
         fields = _node_fields(nid, kind, type_name, where, label, detail)
-        held = node_slots(slots, start, e)
+        entries.append([fields[0], s, e, *fields[1:], {}])
+        by_end.setdefault((fields[0], e), []).append(entries[-1])
         last = max(last, e)
-        checked.append([*fields[:1], s, e, *fields[1:], held])
     if last != end:  # (its start may come before them all: the nodes came then)
         raise ScratchError(f"a node group ends at {last}, its row at {end}")
-    return json.dumps(checked, separators=(",", ":"))
+    for what, is_edge in (("edges", True), ("fields", False)):
+        owners, names, helds, ats, slot_ends, runs = _columns(parsed[2 if is_edge else 3], 5, what,
+                                                              2 * GROUP_ITEMS)
+        before = _runs(runs, len(owners))
+        names = texts(names, "slots.name", NAME)
+        for k, (owner, name, held_now, at, slot_end) in enumerate(zip(owners, names, helds, ats, slot_ends,
+                                                                      strict=True)):
+            held_by = by_end.get((owner, slot_end)) if type(owner) is int and type(slot_end) is int else None
+            if held_by is None:
+                raise ScratchError(f"a grouped slot's node {_show(owner)} has no interval in its group "
+                                   f"that ends at {_show(slot_end)}")
+            entry = next((e for e in held_by if name not in e[8]), None)
+            if entry is None:
+                raise ScratchError(f"slot {name!r} of node {owner} comes twice in a node group")
+            at = integer(at, "a grouped slot's start", start, slot_end)
+            if is_edge:
+                dst, value = integer(held_now, "slots.dst"), None
+            else:
+                at_text = integer(held_now, "slots.value", 0, len(strings) - 1)
+                dst, value = None, text(strings[at_text], "slots.value", NAME)
+            entry[8][name] = [at, dst, value, _run(before.get(k), start, at)]
+    return entries
 
 
-def node_slots(parsed: object, start: int, end: int) -> dict:
-    """A grouped node's slots {name: [start, dst, value, run]} (see the store's
-    INTERVAL_TABLES), all within [start, end), checked."""
-    if type(parsed) is not dict or len(parsed) > GROUP_ITEMS:
-        raise ScratchError("a grouped node's slots are not a slot group")
-    checked = {}
-    for name, entry in parsed.items():
-        if type(entry) is not list or len(entry) != 4:
-            raise ScratchError("a grouped node's slot is not [start, dst, value, run]")
-        at = integer(entry[0], "a grouped slot's start", start, end)
-        dst = optional(entry[1], "slots.dst")
-        value = None if entry[2] is None else text(entry[2], "slots.value", NAME)
-        if (dst is None) == (value is None):
-            raise ScratchError("a grouped node's slot holds both a dst and a value, or neither")
-        run = entry[3]
-        if run is not None:
-            if type(run) is not list or not 0 < len(run) <= 2 * MAX_RUN or len(run) % 2:
-                raise ScratchError("a grouped slot's run is not a list of intervals")
-            starts = [integer(s, "a grouped slot's run start", start, at - 1) for s in run[0::2]]
-            if any(a >= b for a, b in zip(starts, starts[1:], strict=False)):
-                raise ScratchError("a grouped slot's run is not consecutive")
-            run = [item for s, h in zip(starts, run[1::2], strict=True) for item in (s, held(h))]
-        checked[text(name, "slots.name", NAME)] = [at, dst, value, run]
-    return checked
+def _runs(value: list, count: int) -> dict[int, list]:
+    """A slot group's runs [[k, start, held, ...], ...] by k (a slot of `count`)."""
+    found: dict[int, list] = {}
+    for item in value:
+        if type(item) is not list or not item:
+            raise ScratchError("a grouped slot's run is not a list of intervals")
+        k = integer(item[0], "a grouped slot's run's slot", 0, count - 1)
+        if k in found:
+            raise ScratchError(f"slot {k} of a node group has two runs")
+        found[k] = item[1:]
+    return found
+
+
+def _run(run: list | None, start: int, at: int) -> list | None:
+    """A grouped slot's run [start, held, start, held, ...], checked: consecutive intervals
+    from `start` on, all before the slot's `at`."""
+    if run is None:
+        return None
+    if not 0 < len(run) <= 2 * MAX_RUN or len(run) % 2:
+        raise ScratchError("a grouped slot's run is not a list of intervals")
+    starts = [integer(s, "a grouped slot's run start", start, at - 1) for s in run[0::2]]
+    if any(a >= b for a, b in zip(starts, starts[1:], strict=False)):
+        raise ScratchError("a grouped slot's run is not consecutive")
+    return [item for s, h in zip(starts, run[1::2], strict=True) for item in (s, held(h))]
 
 
 def _json(value: object, limit: int, what: str, shape: str) -> object:

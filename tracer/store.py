@@ -368,7 +368,7 @@ class TraceStore:
         sorted_fields: list[list[Field]] = []
         for _start, node, kind, type_name, place, label, detail in rows("nodes"):
             if node == GROUP:
-                row = DECODED_ROWS.get("group", detail, Group)
+                row = DECODED_ROWS.get("group", detail, lambda text: Group(text, index))
                 grouped_at(row, index, nodes, edges, fields, sorted_edges, sorted_fields)  # type: ignore[arg-type]
             else:
                 nodes[node] = new_node(node, kind, type_name, place, label, detail)

@@ -21,9 +21,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 #: 2: traces.token and traces.owner; 3: step_chunks.lines (the lines each chunk runs, so the
-#: lines run up to a step are read without unpacking every chunk before it). A store of
-#: another version is refused (`TraceStore._check_version`): there are no old read paths.
-SCHEMA_VERSION = 3
+#: lines run up to a step are read without unpacking every chunk before it); 4: a nodes GROUP
+#: row's detail in columns (`group_detail`). A store of another version is refused
+#: (`TraceStore._check_version`): there are no old read paths.
+SCHEMA_VERSION = 4
 LEVELS = 41  # intervals up to 2**41 steps
 STEP_CHUNK = 4096  # steps packed per row
 STEP_FLUSH = 16 * STEP_CHUNK  # steps held before they are written (one transaction)
@@ -61,6 +62,59 @@ def _json_encoder() -> Callable[[object], str]:
 
 
 _to_json = _json_encoder()
+
+
+def group_detail(entries: list[tuple]) -> str:
+    """A nodes GROUP row's detail (see INTERVAL_TABLES) from its nodes' entries, each
+    (node, start, end, kind, type, place, label, detail, slots), `slots` {name: (start, dst,
+    value, run)}, `run` None or the flat [start, held, ...] (the writer's and the scratch
+    import's one way to write one: the columns come out sorted, texts in the table)."""
+    # each slot as (owner, name, held, end, start, its run's number or -1): sorted as they
+    # are, in a step's order (then by end and start: the same slot of a node's two
+    # intervals in one row, always in one order); a tuple sorts faster than a key of it
+    edges: list[tuple] = []
+    fields: list[tuple] = []
+    runs: list[list] = []
+    for entry in entries:
+        nid, end = entry[0], entry[2]
+        for name, (at, dst, value, run) in entry[8].items():
+            if run:
+                runs.append(run)
+            if dst is not None:
+                edges.append((nid, name, dst, end, at, len(runs) - 1 if run else -1))
+            else:
+                fields.append((nid, name, value, end, at, len(runs) - 1 if run else -1))
+    edges.sort()
+    fields.sort()
+    strings: dict[str, int] = {}
+    nodes = [list(column) for column in zip(*(entry[:8] for entry in entries), strict=True)]
+    nodes = nodes or [[] for _ in range(8)]
+    nodes[3:] = [_tabled(column, strings) for column in nodes[3:]]
+    edge_columns = _slot_columns(edges, runs, strings, (1,))
+    field_columns = _slot_columns(fields, runs, strings, (1, 2))
+    return _to_json([list(strings), nodes, edge_columns, field_columns])
+
+
+def _slot_columns(slots: list[tuple], runs: list[list], strings: dict[str, int],
+                  tabled: tuple[int, ...]) -> list[list]:
+    """[owners, names, helds, ats, ends, runs] of slots (owner, name, held, end, at, run's
+    number), the columns `tabled` as indices into `strings` (texts added as they come)."""
+    if not slots:
+        return [[], [], [], [], [], []]
+    owners, names, helds, ends, ats, numbers = map(list, zip(*slots, strict=True))
+    columns = [owners, names, helds, ats, ends]
+    for at in tabled:
+        columns[at] = _tabled(columns[at], strings)
+    columns.append([[k, *runs[number]] for k, number in enumerate(numbers) if number >= 0])
+    return columns
+
+
+def _tabled(texts: list[str], strings: dict[str, int]) -> list[int]:
+    """Each text's index in `strings` (a text not there yet added: numbered as it comes)."""
+    for text in dict.fromkeys(texts):
+        if text not in strings:
+            strings[text] = len(strings)
+    return list(map(strings.__getitem__, texts))
 
 
 def interval_bin(start: int, end: int) -> int:
@@ -130,15 +184,27 @@ FILE_UPSERT = ("INSERT INTO files VALUES (?, ?, ?, ?) ON CONFLICT (trace, file) 
 INTERVAL_TABLES = {
     # A row whose node is GROUP (kind GROUP_KIND; no node has that id) holds nodes closed
     # one after the other (frames that returned, nodes still there when the trace ended),
-    # each with its slots: `detail` is then a JSON list of [node, start, end, kind, type,
-    # place, label, detail, slots]: the node held from start to end (none if start ==
-    # end), and `slots` is {name: [start, dst, value, run]}: the slot holds the node `dst`
-    # or the value `value` (the other is null) from `start` to the entry's end, and
-    # before `start` what `run` says (null for nothing): [start, held, start, held, ...],
-    # consecutive intervals, each ending where the next starts and the last at `start`,
-    # `held` an integer for a dst, a string for a value. The row's interval spans all of
-    # it (it may start earlier: at the step its first node came). A node with many slots
-    # may come in several entries.
+    # with their slots, in columns (`group_detail` writes it, `decoded.Group` reads it):
+    # `detail` is the JSON list [strings, nodes, edges, fields] where
+    #   nodes  = [ids, starts, ends, kinds, types, places, labels, details]: node ids[k] held
+    #            from starts[k] to ends[k] (none if they are equal); a node may have
+    #            several intervals in a row, one after the other;
+    #   edges  = [srcs, names, dsts, ats, ends, runs]: slot names[k] of node srcs[k] holds
+    #            the node dsts[k] from ats[k] to ends[k] (the end of its node's interval);
+    #            sorted by (src, name, dst);
+    #   fields = [nodes, names, values, ats, ends, runs]: the same for slots holding a
+    #            value's text; sorted by (node, name, value);
+    # each a list of equal-length lists (columns), sorted as a step's graph keeps them
+    # (StepGraph), so a read builds them as they are. The texts of kinds, types, places,
+    # labels, details, names and values are indices into `strings` (a row repeats them:
+    # "frame", "local", a slot's name); the texts a run held are not. `runs` says what
+    # a slot held before its `at`, for the slots that held anything: [[k, start, held,
+    # start, held, ...], ...]
+    # (k: the slot's row in its columns, ascending): consecutive intervals, each ending
+    # where the next starts and the last at `at`, `held` an integer for a dst, a string
+    # for a value. The row's interval spans all of it (it may start earlier: at the step
+    # its first node came). A node with many slots may come in several rows (its slots
+    # cut by name, so each row's follow the last's in a step's order).
     "nodes": ("node", "kind", "type", "place", "label", "detail"),
     # a reference (dst) or a plain value (value) held in a slot of a node; a row
     # whose `runs` is set stands for consecutive intervals of one slot, as text:

@@ -12,7 +12,7 @@ from operator import sub
 
 from .store_format import (
     _RS, _US, FILE_UPSERT, GROUP, GROUP_ITEMS, GROUP_KIND, INTERVAL_TABLES, OPEN, STEP_CHUNK,
-    STEP_CHUNK_UPSERT, _to_json, chunk_lines, pack_step,
+    STEP_CHUNK_UPSERT, chunk_lines, group_detail, pack_step,
 )
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -115,7 +115,9 @@ class TraceWriter:
         `born` is the step the node came at: nothing of it starts earlier."""
         entry = (nid, node[0], end, *node[1:], slots)
         if len(slots) > GROUP_ITEMS:  # a node with many slots: in several entries
-            items = iter(slots.items())
+            # (by name: each row's edges and fields then follow the last row's, in a step's
+            # order, so a read joins them without a sort: `decoded.in_order`)
+            items = iter(sorted(slots.items()))
             for _chunk in range(0, len(slots), GROUP_ITEMS):
                 self._closed_entry(born, end, (*entry[:-1], dict(itertools.islice(items, GROUP_ITEMS))))
         else:
@@ -132,11 +134,11 @@ class TraceWriter:
             self._write_closed()
 
     def _write_closed(self) -> None:
-        """The closed nodes held, as one GROUP row of the nodes table."""
+        """The closed nodes held, as one GROUP row of the nodes table (in columns)."""
         start, end = self.closed_span
         level = (end - start).bit_length() - 1 if end - start > 1 else 0
         self.pending["nodes"].append((self.trace, level << 40 | start >> level, start, end, GROUP, GROUP_KIND,
-                                      "", "local", "", _to_json(self.closed)))
+                                      "", "local", "", group_detail(self.closed)))
         self.count += 1
         self.closed.clear()
         self.closed_items = 0
