@@ -89,6 +89,8 @@ def traced(program: Path, db: Path, path: str = "C", max_steps: int = 0,
         old.unlink()
     seconds, rss = run([pyrona, "trace", str(program), "--db", str(db), "--max-steps",
                         str(max_steps or MAX_STEPS)], PATHS[path])
+    if pyrona != PYRONA:  # (another checkout's store may be of another schema: its time alone)
+        return seconds, rss, 0, "", 0
     store = TraceStore(db)
     info = store.traces()[-1]
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -315,13 +315,16 @@ def _code_binds() -> list[str]:
                 args += ["--ro-bind", os.path.join(folders[name], entry), f"{target}/{entry}"]
         else:
             args += ["--ro-bind", folders[name], target]
-    # the PEP 734 backport that pyrona.interpreters starts sub-interpreters with (3.13)
+    # installed packages the worker's code imports: the PEP 734 backport that
+    # pyrona.interpreters starts sub-interpreters with (3.13), orjson that the tracer
+    # writes its group rows with (without it, the json module: slower)
     from importlib.util import find_spec
 
-    spec = find_spec("interpreters_backport")
-    if spec is not None and spec.submodule_search_locations:
-        folder = os.path.realpath(next(iter(spec.submodule_search_locations)))
-        args += ["--ro-bind", folder, f"{LIB_DIR}/interpreters_backport"]
+    for package in ("interpreters_backport", "orjson"):
+        spec = find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            folder = os.path.realpath(next(iter(spec.submodule_search_locations)))
+            args += ["--ro-bind", folder, f"{LIB_DIR}/{package}"]
     return args
 
 
