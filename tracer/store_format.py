@@ -64,11 +64,13 @@ def _json_encoder() -> Callable[[object], str]:
 _to_json = _json_encoder()
 
 
-def group_detail(entries: list[tuple]) -> str:
+def group_detail(entries: list[tuple], fast: bool = True) -> str:
     """A nodes GROUP row's detail (see INTERVAL_TABLES) from its nodes' entries, each
     (node, start, end, kind, type, place, label, detail, slots), `slots` {name: (start, dst,
     value, run)}, `run` None or the flat [start, held, ...] (the writer's and the scratch
-    import's one way to write one: the columns come out sorted, texts in the table)."""
+    import's one way to write one: the columns come out sorted, texts in the table).
+    `fast`: by orjson if it is there (the same JSON, non-ASCII text unescaped, in half the
+    time once it is imported), else by the json module."""
     # each slot as (owner, name, held, end, start, its run's number or -1): sorted as they
     # are, in a step's order (then by end and start: the same slot of a node's two
     # intervals in one row, always in one order); a tuple sorts faster than a key of it
@@ -92,7 +94,8 @@ def group_detail(entries: list[tuple]) -> str:
     nodes[3:] = [_tabled(column, strings) for column in nodes[3:]]
     edge_columns = _slot_columns(edges, runs, strings, (1,))
     field_columns = _slot_columns(fields, runs, strings, (1, 2))
-    return _json_text([list(strings), nodes, edge_columns, field_columns])
+    columns = [list(strings), nodes, edge_columns, field_columns]
+    return _json_text(columns) if fast else _to_json(columns)
 
 
 def _json_text(value: object) -> str:
