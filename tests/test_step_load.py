@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import io
 import random
+import weakref
 from contextlib import redirect_stdout
 from dataclasses import FrozenInstanceError
 
@@ -157,6 +158,41 @@ def test_a_step_read_leaves_the_cyclic_gc_as_it_found_it(store, tmp_path):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+class Cycle:
+    pass
+
+
+def test_a_server_keeps_decoded_rows_out_of_the_cyclic_gc(store, tmp_path):
+    """`pyrona serve`'s choice: each decoding is frozen (gc.freeze), what is frozen is
+    collected again once four cache-fulls were decoded; a step reads the same."""
+    trace = traced(store, tmp_path, PROGRAM)
+    last = store.step_count(trace) - 1
+    expected = store.step(trace, last)
+    DECODED_ROWS.clear()
+    limit = DECODED_ROWS.limit
+    try:
+        DECODED_ROWS.out_of_gc = True
+        assert store.step(trace, last) == expected
+        assert gc.get_freeze_count() > 0
+        cycle = Cycle()
+        cycle.me = cycle
+        gone = weakref.ref(cycle)
+        del cycle
+        gc.freeze()  # (a cycle frozen with decoded rows: only a full collection after an unfreeze frees it)
+        DECODED_ROWS.clear()
+        store.step(trace, last)
+        assert gone() is not None
+        DECODED_ROWS.clear()
+        DECODED_ROWS.limit = 1  # (four characters decoded: unfrozen and collected before the freeze)
+        assert store.step(trace, last) == expected
+        assert gone() is None
+    finally:
+        DECODED_ROWS.out_of_gc = False
+        DECODED_ROWS.limit = limit
+        DECODED_ROWS.clear()
+        gc.unfreeze()
 
 
 def test_json_orjson_refuses_is_still_decoded():
