@@ -95,8 +95,9 @@ result = outer()
 '''
 
 
-@pytest.mark.parametrize("source", [GENERATORS, SHARED], ids=["generators", "shared"])
-def test_every_step_reads_back(source: str, tmp_path: Path, line_path: str) -> None:
+def assert_verified(source: str, tmp_path: Path) -> None:
+    """`source` runs to its end in verify mode: every step equals a heap walk, and reads
+    back from the store as it was recorded."""
     program = tmp_path / "program.py"
     program.write_text(source)
     store = TraceStore(tmp_path / "t.db")
@@ -105,6 +106,11 @@ def test_every_step_reads_back(source: str, tmp_path: Path, line_path: str) -> N
     assert outcome.status == "done", outcome.message
     assert info.summary["verify_problems"] == []
     assert info.summary["readback_problems"] == []
+
+
+@pytest.mark.parametrize("source", [GENERATORS, SHARED], ids=["generators", "shared"])
+def test_every_step_reads_back(source: str, tmp_path: Path, line_path: str) -> None:
+    assert_verified(source, tmp_path)
 
 
 def test_yields_share_rows(tmp_path: Path) -> None:
@@ -222,11 +228,4 @@ total += double(total)
 def test_a_callee_sees_what_its_callers_line_stored(tmp_path: Path, line_path: str) -> None:
     """A call made after its caller's line stored (a comprehension's variable, `a = f();
     g(a)`) shows that store in the callee's steps; one made before it has nothing to show."""
-    program = tmp_path / "program.py"
-    program.write_text(CALLS)
-    store = TraceStore(tmp_path / "t.db")
-    outcome = trace_program(program, store, verify=True)
-    info = store.trace(outcome.trace)
-    assert outcome.status == "done", outcome.message
-    assert info.summary["verify_problems"] == []
-    assert info.summary["readback_problems"] == []
+    assert_verified(CALLS, tmp_path)
