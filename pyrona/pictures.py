@@ -95,6 +95,9 @@ class Camera:
                                                               args=CHROMIUM_ARGS)
             context = self._browser.new_context(
                 viewport={"width": self.size[0], "height": self.size[1]}, device_scale_factor=self.scale)
+            # every wait (loading the page, printing a PDF), not only drawing, as patient as a
+            # step's drawing: Playwright's own 30 s failed exports on a loaded machine
+            context.set_default_timeout(DRAW_TIMEOUT_MS)
             # the page is the file alone: nothing it asks of a network is answered
             context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
                           else route.abort())

@@ -48,6 +48,13 @@ def finished(client: TestClient, export: str, timeout: float = 120) -> dict:
     raise AssertionError(f"export {export} did not finish: {info}")
 
 
+def download(client: TestClient, export: str) -> str:
+    """The download of an export that must succeed (its message if it failed)."""
+    info = finished(client, export)
+    assert info["status"] == "done", info
+    return info["download"]
+
+
 def test_an_export_waits_in_the_runs_queue_and_is_downloaded(client, job_queue):
     slow = client.post("/api/traces", json={"name": "slow.py", "source": SLOW}).json()["id"]
     asked = client.post(f"/api/traces/{job_queue}/exports", json={"format": "png", "step": 20})
@@ -74,16 +81,16 @@ def test_formats_of_the_slides_and_the_offline_page(client, job_queue):
              "zip": {"format": "svg", "slides": True, "bookmarks": [5, 20]},
              "html": {"format": "html", "step": 20}}
     ids = {k: client.post(f"/api/traces/{job_queue}/exports", json=v).json()["id"] for k, v in asked.items()}
-    gif = client.get(finished(client, ids["gif"])["download"])
+    gif = client.get(download(client, ids["gif"]))
     with Image.open(io.BytesIO(gif.content)) as picture:
         assert picture.n_frames == 2 and picture.size == (640, 360)
-    pdf = client.get(finished(client, ids["pdf"])["download"])
+    pdf = client.get(download(client, ids["pdf"]))
     assert pdf.headers["content-type"] == "application/pdf"
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf.content)) == 3
-    page = client.get(finished(client, ids["html"])["download"])
+    page = client.get(download(client, ids["html"]))
     assert page.headers["content-type"].startswith("text/html") and 'id="offline-data"' in page.text
     assert '"step": 20' in page.text  # opened at the step asked
-    zipped = client.get(finished(client, ids["zip"])["download"])
+    zipped = client.get(download(client, ids["zip"]))
     names = zipfile.ZipFile(io.BytesIO(zipped.content)).namelist()
     assert [n.rsplit("-", 1)[-1] for n in names] == ["5.svg", "20.svg"]
     assert all(n.startswith(f"trace-{job_queue}-slide-") for n in names)
