@@ -569,11 +569,485 @@ error:
     return NULL;
 }
 
+/* ---- group_json: a nodes GROUP row's detail, the JSON text (tracer/store_format.py) ----
+ *
+ * `group_json(entries, ascii)` returns the very text `store_format.group_detail_py` writes
+ * for the same entries (that function is the reference and says what the columns are):
+ * the same slots sorted the same way (by list.sort), the same string table numbered in
+ * the same order, and the same JSON spelling. With `ascii` false the text is orjson's
+ * (non-ASCII characters as they are); with `ascii` true, or where orjson would refuse the
+ * value (a lone surrogate), the json module's (everything past '~' escaped). It returns
+ * None for anything it does not write the same way (a value that is not an exact int
+ * within 64 bits, an exact str, or the expected tuples, lists and dicts): the caller then
+ * runs the reference. The entries are read as they are; nothing of them is changed. */
+
+typedef struct {
+    char *data;
+    Py_ssize_t len, cap;
+} JsonBuf;
+
+static int
+jb_reserve(JsonBuf *b, Py_ssize_t more)
+{
+    if (b->len + more <= b->cap)
+        return 0;
+    Py_ssize_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more)
+        cap *= 2;
+    char *data = PyMem_Realloc(b->data, cap);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+static inline int
+jb_put(JsonBuf *b, const char *text, Py_ssize_t n)
+{
+    if (jb_reserve(b, n) < 0)
+        return -1;
+    memcpy(b->data + b->len, text, n);
+    b->len += n;
+    return 0;
+}
+
+static inline int
+jb_char(JsonBuf *b, char c)
+{
+    if (b->len >= b->cap && jb_reserve(b, 1) < 0)
+        return -1;
+    b->data[b->len++] = c;
+    return 0;
+}
+
+/* An integer in decimal (snprintf costs more than the rest of a row's writing). */
+static inline int
+jb_unsigned(JsonBuf *b, unsigned long long v, int negative)
+{
+    char digits[24];
+    char *end = digits + sizeof digits, *at = end;
+    do {
+        *--at = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (negative)
+        *--at = '-';
+    return jb_put(b, at, end - at);
+}
+
+static inline int
+jb_index(JsonBuf *b, Py_ssize_t v)
+{
+    if (v < 10)  /* (most: a row's few texts) */
+        return jb_char(b, (char)('0' + v));
+    return jb_unsigned(b, (unsigned long long)v, 0);
+}
+
+/* What writing a value gave: done, an error set, or "not written the same way here". */
+enum { JSON_OK = 0, JSON_ERROR = -1, JSON_UNSUPPORTED = -2, JSON_SURROGATE = -3 };
+
+static int
+jb_int(JsonBuf *b, PyObject *value)
+{
+    if (!PyLong_CheckExact(value))
+        return JSON_UNSUPPORTED;  /* (a bool, an int subclass, anything else) */
+    if (PyUnstable_Long_IsCompact((PyLongObject *)value)) {  /* (a step, a node: no call) */
+        Py_ssize_t small = PyUnstable_Long_CompactValue((PyLongObject *)value);
+        return small < 0 ? jb_unsigned(b, 0ULL - (unsigned long long)small, 1)
+                         : jb_unsigned(b, (unsigned long long)small, 0);
+    }
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (overflow == 0) {
+        if (v == -1 && PyErr_Occurred())
+            return JSON_ERROR;
+        return v < 0 ? jb_unsigned(b, 0ULL - (unsigned long long)v, 1) : jb_unsigned(b, (unsigned long long)v, 0);
+    }
+    if (overflow > 0) {  /* (orjson writes up to 2**64 - 1 too) */
+        unsigned long long u = PyLong_AsUnsignedLongLong(value);
+        if (u == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return JSON_UNSUPPORTED;  /* (past 64 bits: the reference decides) */
+        }
+        return jb_unsigned(b, u, 0);
+    }
+    return JSON_UNSUPPORTED;
+}
+
+static const char HEX[] = "0123456789abcdef";
+
+static inline int
+jb_u_escape(JsonBuf *b, Py_UCS4 c)
+{
+    char esc[6] = {'\\', 'u', HEX[(c >> 12) & 15], HEX[(c >> 8) & 15], HEX[(c >> 4) & 15], HEX[c & 15]};
+    return jb_put(b, esc, 6);
+}
+
+/* A str as JSON: the json module's escapes for '"', '\\' and control characters (both
+ * writers spell them alike); past '~', UTF-8 (orjson) or \u escapes (`ascii`, json). */
+static int
+jb_str(JsonBuf *b, PyObject *value, int ascii)
+{
+    if (!PyUnicode_CheckExact(value))
+        return JSON_UNSUPPORTED;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    int kind = PyUnicode_KIND(value);
+    const void *data = PyUnicode_DATA(value);
+    if (jb_reserve(b, n + 2) < 0)
+        return JSON_ERROR;
+    b->data[b->len++] = '"';
+    if (PyUnicode_IS_ASCII(value)) {  /* (most texts: copied in runs between escapes) */
+        const char *text = (const char *)data;
+        Py_ssize_t from = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)text[i];
+            if (c >= 0x20 && c != '"' && c != '\\' && (c != 0x7f || !ascii))
+                continue;
+            if (jb_put(b, text + from, i - from) < 0)
+                return JSON_ERROR;
+            from = i + 1;
+            int err;
+            switch (c) {
+            case '"': err = jb_put(b, "\\\"", 2); break;
+            case '\\': err = jb_put(b, "\\\\", 2); break;
+            case '\n': err = jb_put(b, "\\n", 2); break;
+            case '\r': err = jb_put(b, "\\r", 2); break;
+            case '\t': err = jb_put(b, "\\t", 2); break;
+            case '\b': err = jb_put(b, "\\b", 2); break;
+            case '\f': err = jb_put(b, "\\f", 2); break;
+            default: err = jb_u_escape(b, c);
+            }
+            if (err < 0)
+                return JSON_ERROR;
+        }
+        if (jb_put(b, text + from, n - from) < 0)
+            return JSON_ERROR;
+        return jb_char(b, '"');
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        int err = 0;
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+            err = jb_char(b, (char)c);
+        else if (c < 0x80) {
+            switch (c) {
+            case '"': err = jb_put(b, "\\\"", 2); break;
+            case '\\': err = jb_put(b, "\\\\", 2); break;
+            case '\n': err = jb_put(b, "\\n", 2); break;
+            case '\r': err = jb_put(b, "\\r", 2); break;
+            case '\t': err = jb_put(b, "\\t", 2); break;
+            case '\b': err = jb_put(b, "\\b", 2); break;
+            case '\f': err = jb_put(b, "\\f", 2); break;
+            default: err = c == 0x7f && !ascii ? jb_char(b, 0x7f) : jb_u_escape(b, c);
+            }
+        }
+        else if (ascii) {
+            if (c > 0xffff) {  /* (a surrogate pair, as json writes one) */
+                Py_UCS4 v = c - 0x10000;
+                err = jb_u_escape(b, 0xd800 | (v >> 10));
+                if (err == 0)
+                    err = jb_u_escape(b, 0xdc00 | (v & 0x3ff));
+            }
+            else
+                err = jb_u_escape(b, c);
+        }
+        else if (c >= 0xd800 && c <= 0xdfff)
+            return JSON_SURROGATE;  /* (orjson refuses one: the reference writes by json) */
+        else {
+            char utf8[4];
+            int len;
+            if (c < 0x800) {
+                utf8[0] = (char)(0xc0 | (c >> 6));
+                utf8[1] = (char)(0x80 | (c & 0x3f));
+                len = 2;
+            }
+            else if (c < 0x10000) {
+                utf8[0] = (char)(0xe0 | (c >> 12));
+                utf8[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+                utf8[2] = (char)(0x80 | (c & 0x3f));
+                len = 3;
+            }
+            else {
+                utf8[0] = (char)(0xf0 | (c >> 18));
+                utf8[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+                utf8[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+                utf8[3] = (char)(0x80 | (c & 0x3f));
+                len = 4;
+            }
+            err = jb_put(b, utf8, len);
+        }
+        if (err < 0)
+            return JSON_ERROR;
+    }
+    return jb_char(b, '"');
+}
+
+/* A value of a run or a non-tabled column: an int or a str. */
+static int
+jb_value(JsonBuf *b, PyObject *value, int ascii)
+{
+    if (PyLong_CheckExact(value))
+        return jb_int(b, value);
+    return jb_str(b, value, ascii);
+}
+
+/* The index of `text` in the row's string table, added (numbered as it comes) if new; -1
+ * with an error set, or -2 for a text that is not an exact str (the reference decides). */
+static Py_ssize_t
+table_index(PyObject *strings, PyObject *text)
+{
+    if (!PyUnicode_CheckExact(text))
+        return -2;
+    PyObject *known = PyDict_GetItemWithError(strings, text);
+    if (known != NULL)
+        return PyLong_AsSsize_t(known);
+    if (PyErr_Occurred())
+        return -1;
+    Py_ssize_t index = PyDict_GET_SIZE(strings);
+    PyObject *number = PyLong_FromSsize_t(index);
+    if (number == NULL)
+        return -1;
+    int err = PyDict_SetItem(strings, text, number);
+    Py_DECREF(number);
+    return err < 0 ? -1 : index;
+}
+
+#define GROUP_NODE_FIELDS 8  /* (node, start, end, kind, type, place, label, detail), then slots */
+#define GROUP_TABLED_FROM 3  /* kind .. detail: indices into the string table */
+#define SLOT_FIELDS 6  /* a sorted slot: (owner, name, held, end, at, run's number or -1) */
+
+/* The columns [owners, names, helds, ats, ends, runs] of sorted slots, names (and helds,
+ * `held_tabled`) as indices in `index` (filled in before), runs from `runs`. */
+static int
+jb_slot_columns(JsonBuf *b, PyObject *slots, PyObject *runs, const Py_ssize_t *index, int held_tabled,
+                int ascii)
+{
+    Py_ssize_t n = PyList_GET_SIZE(slots);
+    static const int order[5] = {0, 1, 2, 4, 3};  /* (ats before ends, as the reference) */
+    if (jb_char(b, '[') < 0)
+        return JSON_ERROR;
+    for (int c = 0; c < 5; c++) {
+        int field = order[c];
+        if ((c && jb_char(b, ',') < 0) || jb_char(b, '[') < 0)
+            return JSON_ERROR;
+        for (Py_ssize_t k = 0; k < n; k++) {
+            if (k && jb_char(b, ',') < 0)
+                return JSON_ERROR;
+            int err;
+            if (field == 1 || (field == 2 && held_tabled))
+                err = jb_index(b, index[k * 2 + (field == 2)]);
+            else
+                err = jb_value(b, PyTuple_GET_ITEM(PyList_GET_ITEM(slots, k), field), ascii);
+            if (err < 0)
+                return err;
+        }
+        if (jb_char(b, ']') < 0)
+            return JSON_ERROR;
+    }
+    if (jb_put(b, ",[", 2) < 0)
+        return JSON_ERROR;
+    int first = 1;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        Py_ssize_t number = PyLong_AsSsize_t(PyTuple_GET_ITEM(PyList_GET_ITEM(slots, k), 5));
+        if (number < 0)
+            continue;
+        PyObject *run = PyList_GET_ITEM(runs, number);
+        if ((!first && jb_char(b, ',') < 0) || jb_char(b, '[') < 0 || jb_index(b, k) < 0)
+            return JSON_ERROR;
+        first = 0;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(run); i++) {
+            int err = jb_char(b, ',');
+            if (err == 0)
+                err = jb_value(b, PyList_GET_ITEM(run, i), ascii);
+            if (err < 0)
+                return err;
+        }
+        if (jb_char(b, ']') < 0)
+            return JSON_ERROR;
+    }
+    return jb_put(b, "]]", 2);
+}
+
+/* The whole text, once the slots are sorted and the texts numbered. */
+static int
+jb_group(JsonBuf *b, PyObject *entries, PyObject *strings, const Py_ssize_t *node_index, PyObject *edges,
+         const Py_ssize_t *edge_index, PyObject *fields, const Py_ssize_t *field_index, PyObject *runs,
+         int ascii)
+{
+    Py_ssize_t count = PyList_GET_SIZE(entries), pos = 0;
+    PyObject *text, *number;
+    int err;
+    if (jb_put(b, "[[", 2) < 0)
+        return JSON_ERROR;
+    for (Py_ssize_t i = 0; PyDict_Next(strings, &pos, &text, &number); i++) {
+        if (i && jb_char(b, ',') < 0)
+            return JSON_ERROR;
+        if ((err = jb_str(b, text, ascii)) < 0)
+            return err;
+    }
+    if (jb_put(b, "],[", 3) < 0)
+        return JSON_ERROR;
+    for (int f = 0; f < GROUP_NODE_FIELDS; f++) {
+        if ((f && jb_char(b, ',') < 0) || jb_char(b, '[') < 0)
+            return JSON_ERROR;
+        for (Py_ssize_t k = 0; k < count; k++) {
+            if (k && jb_char(b, ',') < 0)
+                return JSON_ERROR;
+            if (f >= GROUP_TABLED_FROM)
+                err = jb_index(b, node_index[k * (GROUP_NODE_FIELDS - GROUP_TABLED_FROM) + f - GROUP_TABLED_FROM]);
+            else
+                err = jb_int(b, PyTuple_GET_ITEM(PyList_GET_ITEM(entries, k), f));
+            if (err < 0)
+                return err;
+        }
+        if (jb_char(b, ']') < 0)
+            return JSON_ERROR;
+    }
+    if (jb_put(b, "],", 2) < 0)
+        return JSON_ERROR;
+    if ((err = jb_slot_columns(b, edges, runs, edge_index, 0, ascii)) < 0)
+        return err;
+    if (jb_char(b, ',') < 0)
+        return JSON_ERROR;
+    if ((err = jb_slot_columns(b, fields, runs, field_index, 1, ascii)) < 0)
+        return err;
+    return jb_char(b, ']');
+}
+
+static PyObject *
+group_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_CheckExact(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "group_json(entries: list, ascii: bool)");
+        return NULL;
+    }
+    PyObject *entries = args[0];
+    int ascii = PyObject_IsTrue(args[1]);
+    if (ascii < 0)
+        return NULL;
+    PyObject *result = NULL, *edges = PyList_New(0), *fields = PyList_New(0), *runs = PyList_New(0);
+    PyObject *strings = PyDict_New();
+    Py_ssize_t *node_index = NULL, *edge_index = NULL, *field_index = NULL;
+    JsonBuf b = {NULL, 0, 0};
+    Py_ssize_t count = PyList_GET_SIZE(entries);
+    if (edges == NULL || fields == NULL || runs == NULL || strings == NULL)
+        goto done;
+    /* the slots, as the reference collects them (checked as they come) */
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *entry = PyList_GET_ITEM(entries, k);
+        if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != GROUP_NODE_FIELDS + 1
+                || !PyDict_CheckExact(PyTuple_GET_ITEM(entry, GROUP_NODE_FIELDS)))
+            goto unsupported;
+        PyObject *nid = PyTuple_GET_ITEM(entry, 0), *end = PyTuple_GET_ITEM(entry, 2);
+        PyObject *name, *slot;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(PyTuple_GET_ITEM(entry, GROUP_NODE_FIELDS), &pos, &name, &slot)) {
+            if (!PyTuple_CheckExact(slot) || PyTuple_GET_SIZE(slot) != 4)
+                goto unsupported;
+            PyObject *at = PyTuple_GET_ITEM(slot, 0), *dst = PyTuple_GET_ITEM(slot, 1);
+            PyObject *value = PyTuple_GET_ITEM(slot, 2), *run = PyTuple_GET_ITEM(slot, 3);
+            Py_ssize_t number = -1;
+            if (run != Py_None) {
+                if (!PyList_CheckExact(run))
+                    goto unsupported;
+                if (PyList_GET_SIZE(run)) {
+                    if (PyList_Append(runs, run) < 0)
+                        goto done;
+                    number = PyList_GET_SIZE(runs) - 1;
+                }
+            }
+            PyObject *row = PyTuple_New(SLOT_FIELDS), *index = PyLong_FromSsize_t(number);
+            if (row == NULL || index == NULL) {
+                Py_XDECREF(row);
+                Py_XDECREF(index);
+                goto done;
+            }
+            PyTuple_SET_ITEM(row, 0, Py_NewRef(nid));
+            PyTuple_SET_ITEM(row, 1, Py_NewRef(name));
+            PyTuple_SET_ITEM(row, 2, Py_NewRef(dst != Py_None ? dst : value));
+            PyTuple_SET_ITEM(row, 3, Py_NewRef(end));
+            PyTuple_SET_ITEM(row, 4, Py_NewRef(at));
+            PyTuple_SET_ITEM(row, 5, index);
+            int appended = PyList_Append(dst != Py_None ? edges : fields, row);
+            Py_DECREF(row);
+            if (appended < 0)
+                goto done;
+        }
+    }
+    if (PyList_Sort(edges) < 0 || PyList_Sort(fields) < 0)
+        goto done;
+    /* the texts numbered in the reference's order: the nodes' columns one after the
+       other, then the edges' names, then the fields' names and values */
+    Py_ssize_t per_node = GROUP_NODE_FIELDS - GROUP_TABLED_FROM;
+    Py_ssize_t n_edges = PyList_GET_SIZE(edges), n_fields = PyList_GET_SIZE(fields);
+    node_index = PyMem_Malloc(sizeof(Py_ssize_t) * (count * per_node + 1));
+    edge_index = PyMem_Malloc(sizeof(Py_ssize_t) * (n_edges * 2 + 1));
+    field_index = PyMem_Malloc(sizeof(Py_ssize_t) * (n_fields * 2 + 1));
+    if (node_index == NULL || edge_index == NULL || field_index == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t f = GROUP_TABLED_FROM; f < GROUP_NODE_FIELDS; f++) {
+        for (Py_ssize_t k = 0; k < count; k++) {
+            Py_ssize_t at = table_index(strings, PyTuple_GET_ITEM(PyList_GET_ITEM(entries, k), f));
+            if (at < 0)
+                goto failed;
+            node_index[k * per_node + f - GROUP_TABLED_FROM] = at;
+        }
+    }
+    for (Py_ssize_t k = 0; k < n_edges; k++) {
+        Py_ssize_t at = table_index(strings, PyTuple_GET_ITEM(PyList_GET_ITEM(edges, k), 1));
+        if (at < 0)
+            goto failed;
+        edge_index[k * 2] = at;
+    }
+    for (int field = 1; field <= 2; field++) {
+        for (Py_ssize_t k = 0; k < n_fields; k++) {
+            Py_ssize_t at = table_index(strings, PyTuple_GET_ITEM(PyList_GET_ITEM(fields, k), field));
+            if (at < 0)
+                goto failed;
+            field_index[k * 2 + field - 1] = at;
+        }
+    }
+    int err = jb_group(&b, entries, strings, node_index, edges, edge_index, fields, field_index, runs, ascii);
+    if (err == JSON_SURROGATE) {  /* (as the reference: the json module's text then) */
+        b.len = 0;
+        err = jb_group(&b, entries, strings, node_index, edges, edge_index, fields, field_index, runs, 1);
+    }
+    if (err == JSON_UNSUPPORTED)
+        goto unsupported;
+    if (err == JSON_OK)
+        result = PyUnicode_DecodeUTF8(b.data, b.len, NULL);
+    goto done;
+failed:
+    if (PyErr_Occurred())
+        goto done;
+unsupported:
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(b.data);
+    PyMem_Free(node_index);
+    PyMem_Free(edge_index);
+    PyMem_Free(field_index);
+    Py_XDECREF(edges);
+    Py_XDECREF(fields);
+    Py_XDECREF(runs);
+    Py_XDECREF(strings);
+    return result;
+}
+
 static PyMethodDef speedups_methods[] = {
     {"build", (PyCFunction)(void (*)(void))build, METH_FASTCALL,
      "build(cls, strings, tabled, *columns) -> list: instances of a class of exactly one __slots__ "
      "object slot per column (the model's Node, Edge, Field), the k-th made of each column's k-th "
      "item; a column whose bit is set in `tabled` holds indices into the list `strings`."},
+    {"group_json", (PyCFunction)(void (*)(void))group_json, METH_FASTCALL,
+     "group_json(entries, ascii) -> str | None: a nodes GROUP row's detail, the same text as "
+     "store_format.group_detail_py (orjson's, or the json module's with `ascii`); None for "
+     "entries it does not write the same way (the reference then does)."},
     {NULL, NULL, 0, NULL}
 };
 
