@@ -445,7 +445,8 @@ class Monitor:
                     node = recorder.root(frame.f_globals, kinds.MODULE_GLOBALS, name)
                     self.globals_nodes[key] = node
             else:
-                node = recorder.root(frame, kinds.FRAME, info.label)
+                caller = self.frames.get(frame.f_back)  # (its caller slot, from the start)
+                node = recorder.root(frame, kinds.FRAME, info.label, caller.node if caller is not None else 0)
                 # (a class body starts with what its metaclass's __prepare__ put in its
                 # namespace, as an Enum's `_generate_next_value_`: read it all)
                 names = info.bound if fresh and info.is_function else \
@@ -459,8 +460,6 @@ class Monitor:
         except CapReached as cap:
             self._truncate(str(cap))
         rec = self.frames[frame] = FrameRec(frame, node, info, recorder.slots.get(node, {}), scope)
-        if node and not info.module_level:
-            self._link_caller(rec)
         return rec
 
     def _link_caller(self, rec: FrameRec) -> None:

@@ -167,39 +167,58 @@ class Recorder:
             self.rescan(nid)
         return nid
 
-    def root(self, obj: Any, kind: str, label: str) -> int:
-        """A frame or a module's globals: a root node whose slots are set by `set_slot`."""
+    def root(self, obj: Any, kind: str, label: str, caller: int = 0) -> int:
+        """A frame or a module's globals: a root node whose slots are set by `set_slot`.
+        `caller`: the node of the frame that called this one (a frame's, or a module's
+        globals'), which its CALLER_SLOT refers to from this step on."""
         nid = self.next_id
         self.next_id += 1
+        step = self.step
         self.ids[id(obj)] = nid
         self.objs[nid] = obj
-        self.nodes[nid] = (self.step, kind, kind, kinds.LOCAL, label, "")
-        self.born[nid] = self.step
-        self.slots[nid] = {}
+        self.nodes[nid] = (step, kind, kind, kinds.LOCAL, label, "")
+        self.born[nid] = step
         self.inrefs[nid] = {}
         self.roots.add(nid)
         self.changed = True
+        if caller:
+            # (set_slot's reference case, known at once: a new node has no slot to end,
+            # and a root refers to a root, both local, so no region counts change)
+            self.slots[nid] = {kinds.CALLER_SLOT: (step, caller, None, None)}
+            refs = self.inrefs[caller]
+            refs[nid] = refs.get(nid, 0) + 1
+        else:
+            self.slots[nid] = {}
         return nid
 
     def drop_root(self, nid: int) -> None:
-        """A frame ended. What only it referenced goes at the next `finish_changes`,
-        so a returned object keeps its node when the caller stores it."""
+        """A frame ended (or a generator's suspended frame went). What only it referenced
+        goes at the next `finish_changes`, so a returned object keeps its node when the
+        caller stores it. Written whole, whatever its life, as `drop` writes a short-lived
+        node: a call costs a fraction of a row. (A root's proofs go with it: no epoch bump,
+        see `proven`.)"""
         self.roots.discard(nid)
-        self.drop([nid], roots=True)
+        slots = self.slots[nid]
+        came = self.born[nid]
+        if came != self.step:
+            self.writer.node_closed(nid, self.nodes[nid], slots, self.step, came)
+        for _start, dst, _text, _run in slots.values():
+            if dst is not None:
+                self._unref(nid, dst, True)
+        self.remove(nid, written=True)  # (the slots dict goes to the writer)
 
-    def drop(self, nids: list[int], roots: bool = False) -> None:
-        """Nodes go (nothing refers to them, or, with `roots`, they are frames that
-        ended): their intervals and their slots' end at this step. A node that lived a
-        short while (SHORT_LIFE steps; a root, any while) is written whole, with its
-        slots, as an entry of a group row (`TraceWriter.node_closed`): a temporary costs
-        a fraction of a row, not a row per slot. One that came at this step leaves
-        nothing to write. (A root's proofs go with it: no epoch bump, see `proven`.)"""
+    def drop(self, nids: list[int]) -> None:
+        """Nodes go (nothing refers to them): their intervals and their slots' end at this
+        step. A node that lived a short while (SHORT_LIFE steps) is written whole, with its
+        slots, as an entry of a group row (`TraceWriter.node_closed`): a temporary costs a
+        fraction of a row, not a row per slot. One that came at this step leaves nothing
+        to write."""
         step, writer, born = self.step, self.writer, self.born
         rows = set()  # (long-lived nodes: a row each, and one per slot)
         for nid in nids:
             slots = self.slots[nid]
             came = born[nid]
-            if came != step and (roots or step - came <= SHORT_LIFE):
+            if came != step and step - came <= SHORT_LIFE:
                 writer.node_closed(nid, self.nodes[nid], slots, step, came)
             elif came != step:
                 rows.add(nid)
@@ -208,7 +227,7 @@ class Recorder:
                 continue
             for _start, dst, _text, _run in slots.values():
                 if dst is not None:
-                    self._unref(nid, dst, roots)
+                    self._unref(nid, dst)
         for nid in nids:
             self.remove(nid, written=nid not in rows)  # (the slots dicts go to the writer)
 
