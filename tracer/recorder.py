@@ -180,7 +180,8 @@ class Recorder:
         self.born[nid] = step
         self.inrefs[nid] = {}
         self.roots.add(nid)
-        self.changed = True
+        # (not `changed`: a root that came, and its link to another, leave nothing to settle;
+        # its variables' set_slot says so for what they refer to)
         if caller:
             # (set_slot's reference case, known at once: a new node has no slot to end,
             # and a root refers to a root, both local, so no region counts change)
@@ -202,34 +203,43 @@ class Recorder:
         came = self.born[nid]
         if came != self.step:
             self.writer.node_closed(nid, self.nodes[nid], slots, self.step, came)
+        roots, inrefs = self.roots, self.inrefs
         for _start, dst, _text, _run in slots.values():
-            if dst is not None:
+            if dst is None:
+                continue
+            if dst in roots:
+                # (its caller, as `root` linked it: a root, local, which nothing drops and
+                # no region counts; its count of references is all that changes)
+                refs = inrefs[dst]
+                count = refs.pop(nid)
+                if count > 1:
+                    refs[nid] = count - 1
+            else:
                 self._unref(nid, dst, True)
         self.remove(nid, written=True)  # (the slots dict goes to the writer)
 
     def drop(self, nids: list[int]) -> None:
         """Nodes go (nothing refers to them): their intervals and their slots' end at this
-        step. A node that lived a short while (SHORT_LIFE steps) is written whole, with its
-        slots, as an entry of a group row (`TraceWriter.node_closed`): a temporary costs a
-        fraction of a row, not a row per slot. One that came at this step leaves nothing
-        to write."""
-        step, writer, born = self.step, self.writer, self.born
-        rows = set()  # (long-lived nodes: a row each, and one per slot)
+        step. Each is written whole, with its slots, as an entry of a group row: one that
+        lived a short while (SHORT_LIFE steps) with others that went lately
+        (`TraceWriter.node_closed`), one that lived longer with others that went at this
+        step and came about when it did (`TraceWriter.lived_node_closed`). A temporary, or
+        an object of a structure dropped whole, costs a fraction of a row, not a row per
+        slot. One that came at this step leaves nothing to write."""
+        step, writer, born, nodes = self.step, self.writer, self.born, self.nodes
         for nid in nids:
             slots = self.slots[nid]
             came = born[nid]
-            if came != step and step - came <= SHORT_LIFE:
-                writer.node_closed(nid, self.nodes[nid], slots, step, came)
-            elif came != step:
-                rows.add(nid)
-                for name in list(slots):
-                    self.close_slot(nid, name)
-                continue
+            if came != step:
+                if step - came <= SHORT_LIFE:
+                    writer.node_closed(nid, nodes[nid], slots, step, came)
+                else:
+                    writer.lived_node_closed(nid, nodes[nid], slots, step, came)
             for _start, dst, _text, _run in slots.values():
                 if dst is not None:
                     self._unref(nid, dst)
         for nid in nids:
-            self.remove(nid, written=nid not in rows)  # (the slots dicts go to the writer)
+            self.remove(nid, written=True)  # (the slots dicts go to the writer)
 
     def refresh_node(self, nid: int) -> None:
         """Re-read a node's place/label/detail (after region events)."""
