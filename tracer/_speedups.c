@@ -1070,6 +1070,7 @@ static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "pyrona.tracer._speedups",
     .m_doc = "The tracer's LINE callback in C for its common case (tracer/line.py is the reference), "
+             "a nodes GROUP row's JSON text (tracer/store_format.py's group_detail_py is the reference), "
              "and the model's objects built in bulk from columns (tracer/decoded.py is the reference).",
     .m_size = 0,
     .m_methods = speedups_methods,

@@ -233,7 +233,8 @@ FILE_UPSERT = ("INSERT INTO files VALUES (?, ?, ?, ?) ON CONFLICT (trace, file) 
 #: Interval tables and their value columns (after trace, bin, start, end).
 INTERVAL_TABLES = {
     # A row whose node is GROUP (kind GROUP_KIND; no node has that id) holds nodes closed
-    # one after the other (frames that returned, nodes still there when the trace ended),
+    # one after the other (frames that returned, objects that went, nodes still there when
+    # the trace ended),
     # with their slots, in columns (`group_detail` writes it, `decoded.Group` reads it):
     # `detail` is the JSON list [strings, nodes, edges, fields] where
     #   nodes  = [ids, starts, ends, kinds, types, places, labels, details]: node ids[k] held
