@@ -817,49 +817,127 @@ table_index(PyObject *strings, PyObject *text)
 
 #define GROUP_NODE_FIELDS 8  /* (node, start, end, kind, type, place, label, detail), then slots */
 #define GROUP_TABLED_FROM 3  /* kind .. detail: indices into the string table */
-#define SLOT_FIELDS 6  /* a sorted slot: (owner, name, held, end, at, run's number or -1) */
 
-/* The columns [owners, names, helds, ats, ends, runs] of sorted slots, names (and helds,
- * `held_tabled`) as indices in `index` (filled in before), runs from `runs`. */
-static int
-jb_slot_columns(JsonBuf *b, PyObject *slots, PyObject *runs, const Py_ssize_t *index, int held_tabled,
-                int ascii)
+/* A slot of the row, as the reference sorts it: the tuple (owner, name, held, end, at,
+ * number), compared the same way (`slot_order`): `held` a dst (an int, an edge's) or a
+ * text (a str, a field's); `number` the run's among the row's runs, or -1. `names` and
+ * `helds` are filled in later with their indices in the string table. */
+typedef struct {
+    long long owner, dst, end, at;
+    PyObject *name, *text, *run;  /* (borrowed: the entries hold them) */
+    Py_ssize_t number, name_at, text_at;
+} GroupSlot;
+
+typedef struct {
+    GroupSlot *items;
+    Py_ssize_t len, cap;
+} GroupSlots;
+
+static GroupSlot *
+slots_add(GroupSlots *s)
 {
-    Py_ssize_t n = PyList_GET_SIZE(slots);
-    static const int order[5] = {0, 1, 2, 4, 3};  /* (ats before ends, as the reference) */
-    if (jb_char(b, '[') < 0)
-        return JSON_ERROR;
-    for (int c = 0; c < 5; c++) {
-        int field = order[c];
-        if ((c && jb_char(b, ',') < 0) || jb_char(b, '[') < 0)
+    if (s->len == s->cap) {
+        Py_ssize_t cap = s->cap ? 2 * s->cap : 64;
+        GroupSlot *items = PyMem_Realloc(s->items, cap * sizeof(GroupSlot));
+        if (items == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        s->items = items;
+        s->cap = cap;
+    }
+    return &s->items[s->len++];
+}
+
+#define ORDER(a, b) ((a) < (b) ? -1 : (a) > (b) ? 1 : 0)
+
+/* Python's order of the two tuples (for exact ints and strs: no Python code runs, no
+ * error: PyUnicode_Compare of two strs cannot fail). */
+static int
+slot_order(const void *left, const void *right)
+{
+    const GroupSlot *a = left, *b = right;
+    int c = ORDER(a->owner, b->owner);
+    if (c)
+        return c;
+    if (a->name != b->name && (c = PyUnicode_Compare(a->name, b->name)) != 0)
+        return c;
+    if (a->text != NULL) {
+        if (a->text != b->text && (c = PyUnicode_Compare(a->text, b->text)) != 0)
+            return c;
+    }
+    else if ((c = ORDER(a->dst, b->dst)) != 0)
+        return c;
+    if ((c = ORDER(a->end, b->end)) != 0)
+        return c;
+    if ((c = ORDER(a->at, b->at)) != 0)
+        return c;
+    return ORDER(a->number, b->number);
+}
+
+/* An exact int within a long long, or 0 with `*ok` cleared (the reference decides). */
+static long long
+exact_int(PyObject *value, int *ok)
+{
+    if (!PyLong_CheckExact(value)) {
+        *ok = 0;
+        return 0;
+    }
+    if (PyUnstable_Long_IsCompact((PyLongObject *)value))
+        return PyUnstable_Long_CompactValue((PyLongObject *)value);
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (overflow || (v == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        *ok = 0;
+    }
+    return v;
+}
+
+static inline int
+jb_long(JsonBuf *b, long long v)
+{
+    return v < 0 ? jb_unsigned(b, 0ULL - (unsigned long long)v, 1) : jb_unsigned(b, (unsigned long long)v, 0);
+}
+
+/* The columns [owners, names, helds, ats, ends, runs] of sorted slots (see the reference's
+ * `_slot_columns`): names, and a field's texts, as indices into the string table. */
+static int
+jb_slot_columns(JsonBuf *b, const GroupSlots *s, int ascii)
+{
+    Py_ssize_t n = s->len;
+    const GroupSlot *items = s->items;
+    int err = 0;
+    for (int column = 0; column < 5; column++) {
+        if (jb_put(b, column ? ",[" : "[[", 2) < 0)
             return JSON_ERROR;
-        for (Py_ssize_t k = 0; k < n; k++) {
+        for (Py_ssize_t k = 0; k < n && err == 0; k++) {
+            const GroupSlot *slot = &items[k];
             if (k && jb_char(b, ',') < 0)
                 return JSON_ERROR;
-            int err;
-            if (field == 1 || (field == 2 && held_tabled))
-                err = jb_index(b, index[k * 2 + (field == 2)]);
-            else
-                err = jb_value(b, PyTuple_GET_ITEM(PyList_GET_ITEM(slots, k), field), ascii);
-            if (err < 0)
-                return err;
+            switch (column) {
+            case 0: err = jb_long(b, slot->owner); break;
+            case 1: err = jb_index(b, slot->name_at); break;
+            case 2: err = slot->text != NULL ? jb_index(b, slot->text_at) : jb_long(b, slot->dst); break;
+            case 3: err = jb_long(b, slot->at); break;  /* (ats before ends, as the reference) */
+            default: err = jb_long(b, slot->end);
+            }
         }
-        if (jb_char(b, ']') < 0)
-            return JSON_ERROR;
+        if (err < 0 || jb_char(b, ']') < 0)
+            return err < 0 ? err : JSON_ERROR;
     }
     if (jb_put(b, ",[", 2) < 0)
         return JSON_ERROR;
     int first = 1;
     for (Py_ssize_t k = 0; k < n; k++) {
-        Py_ssize_t number = PyLong_AsSsize_t(PyTuple_GET_ITEM(PyList_GET_ITEM(slots, k), 5));
-        if (number < 0)
+        PyObject *run = items[k].run;
+        if (run == NULL)
             continue;
-        PyObject *run = PyList_GET_ITEM(runs, number);
         if ((!first && jb_char(b, ',') < 0) || jb_char(b, '[') < 0 || jb_index(b, k) < 0)
             return JSON_ERROR;
         first = 0;
         for (Py_ssize_t i = 0; i < PyList_GET_SIZE(run); i++) {
-            int err = jb_char(b, ',');
+            err = jb_char(b, ',');
             if (err == 0)
                 err = jb_value(b, PyList_GET_ITEM(run, i), ascii);
             if (err < 0)
@@ -873,9 +951,8 @@ jb_slot_columns(JsonBuf *b, PyObject *slots, PyObject *runs, const Py_ssize_t *i
 
 /* The whole text, once the slots are sorted and the texts numbered. */
 static int
-jb_group(JsonBuf *b, PyObject *entries, PyObject *strings, const Py_ssize_t *node_index, PyObject *edges,
-         const Py_ssize_t *edge_index, PyObject *fields, const Py_ssize_t *field_index, PyObject *runs,
-         int ascii)
+jb_group(JsonBuf *b, PyObject *entries, PyObject *strings, const Py_ssize_t *node_index,
+         const GroupSlots *edges, const GroupSlots *fields, int ascii)
 {
     Py_ssize_t count = PyList_GET_SIZE(entries), pos = 0;
     PyObject *text, *number;
@@ -908,11 +985,11 @@ jb_group(JsonBuf *b, PyObject *entries, PyObject *strings, const Py_ssize_t *nod
     }
     if (jb_put(b, "],", 2) < 0)
         return JSON_ERROR;
-    if ((err = jb_slot_columns(b, edges, runs, edge_index, 0, ascii)) < 0)
+    if ((err = jb_slot_columns(b, edges, ascii)) < 0)
         return err;
     if (jb_char(b, ',') < 0)
         return JSON_ERROR;
-    if ((err = jb_slot_columns(b, fields, runs, field_index, 1, ascii)) < 0)
+    if ((err = jb_slot_columns(b, fields, ascii)) < 0)
         return err;
     return jb_char(b, ']');
 }
@@ -928,12 +1005,12 @@ group_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     int ascii = PyObject_IsTrue(args[1]);
     if (ascii < 0)
         return NULL;
-    PyObject *result = NULL, *edges = PyList_New(0), *fields = PyList_New(0), *runs = PyList_New(0);
-    PyObject *strings = PyDict_New();
-    Py_ssize_t *node_index = NULL, *edge_index = NULL, *field_index = NULL;
+    PyObject *result = NULL, *strings = PyDict_New();
+    Py_ssize_t *node_index = NULL, runs = 0;
+    GroupSlots edges = {NULL, 0, 0}, fields = {NULL, 0, 0};
     JsonBuf b = {NULL, 0, 0};
     Py_ssize_t count = PyList_GET_SIZE(entries);
-    if (edges == NULL || fields == NULL || runs == NULL || strings == NULL)
+    if (strings == NULL)
         goto done;
     /* the slots, as the reference collects them (checked as they come) */
     for (Py_ssize_t k = 0; k < count; k++) {
@@ -941,52 +1018,52 @@ group_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != GROUP_NODE_FIELDS + 1
                 || !PyDict_CheckExact(PyTuple_GET_ITEM(entry, GROUP_NODE_FIELDS)))
             goto unsupported;
-        PyObject *nid = PyTuple_GET_ITEM(entry, 0), *end = PyTuple_GET_ITEM(entry, 2);
-        PyObject *name, *slot;
+        int ok = 1;
+        long long owner = exact_int(PyTuple_GET_ITEM(entry, 0), &ok);
+        long long end = exact_int(PyTuple_GET_ITEM(entry, 2), &ok);
+        PyObject *name, *value;
         Py_ssize_t pos = 0;
-        while (PyDict_Next(PyTuple_GET_ITEM(entry, GROUP_NODE_FIELDS), &pos, &name, &slot)) {
-            if (!PyTuple_CheckExact(slot) || PyTuple_GET_SIZE(slot) != 4)
+        while (ok && PyDict_Next(PyTuple_GET_ITEM(entry, GROUP_NODE_FIELDS), &pos, &name, &value)) {
+            if (!PyTuple_CheckExact(value) || PyTuple_GET_SIZE(value) != 4 || !PyUnicode_CheckExact(name))
                 goto unsupported;
-            PyObject *at = PyTuple_GET_ITEM(slot, 0), *dst = PyTuple_GET_ITEM(slot, 1);
-            PyObject *value = PyTuple_GET_ITEM(slot, 2), *run = PyTuple_GET_ITEM(slot, 3);
-            Py_ssize_t number = -1;
-            if (run != Py_None) {
-                if (!PyList_CheckExact(run))
-                    goto unsupported;
-                if (PyList_GET_SIZE(run)) {
-                    if (PyList_Append(runs, run) < 0)
-                        goto done;
-                    number = PyList_GET_SIZE(runs) - 1;
-                }
-            }
-            PyObject *row = PyTuple_New(SLOT_FIELDS), *index = PyLong_FromSsize_t(number);
-            if (row == NULL || index == NULL) {
-                Py_XDECREF(row);
-                Py_XDECREF(index);
+            PyObject *dst = PyTuple_GET_ITEM(value, 1), *text = PyTuple_GET_ITEM(value, 2);
+            PyObject *run = PyTuple_GET_ITEM(value, 3);
+            if (run != Py_None && !PyList_CheckExact(run))
+                goto unsupported;
+            GroupSlot *slot = slots_add(dst != Py_None ? &edges : &fields);
+            if (slot == NULL)
                 goto done;
+            slot->owner = owner;
+            slot->end = end;
+            slot->name = name;
+            slot->at = exact_int(PyTuple_GET_ITEM(value, 0), &ok);
+            if (dst != Py_None) {
+                slot->dst = exact_int(dst, &ok);
+                slot->text = NULL;
             }
-            PyTuple_SET_ITEM(row, 0, Py_NewRef(nid));
-            PyTuple_SET_ITEM(row, 1, Py_NewRef(name));
-            PyTuple_SET_ITEM(row, 2, Py_NewRef(dst != Py_None ? dst : value));
-            PyTuple_SET_ITEM(row, 3, Py_NewRef(end));
-            PyTuple_SET_ITEM(row, 4, Py_NewRef(at));
-            PyTuple_SET_ITEM(row, 5, index);
-            int appended = PyList_Append(dst != Py_None ? edges : fields, row);
-            Py_DECREF(row);
-            if (appended < 0)
-                goto done;
+            else if (PyUnicode_CheckExact(text))
+                slot->text = text;
+            else
+                goto unsupported;
+            if (run != Py_None && PyList_GET_SIZE(run)) {  /* (an empty run: none, as `if run`) */
+                slot->run = run;
+                slot->number = runs++;
+            }
+            else {
+                slot->run = NULL;
+                slot->number = -1;
+            }
         }
+        if (!ok)
+            goto unsupported;
     }
-    if (PyList_Sort(edges) < 0 || PyList_Sort(fields) < 0)
-        goto done;
+    qsort(edges.items, edges.len, sizeof(GroupSlot), slot_order);
+    qsort(fields.items, fields.len, sizeof(GroupSlot), slot_order);
     /* the texts numbered in the reference's order: the nodes' columns one after the
        other, then the edges' names, then the fields' names and values */
     Py_ssize_t per_node = GROUP_NODE_FIELDS - GROUP_TABLED_FROM;
-    Py_ssize_t n_edges = PyList_GET_SIZE(edges), n_fields = PyList_GET_SIZE(fields);
     node_index = PyMem_Malloc(sizeof(Py_ssize_t) * (count * per_node + 1));
-    edge_index = PyMem_Malloc(sizeof(Py_ssize_t) * (n_edges * 2 + 1));
-    field_index = PyMem_Malloc(sizeof(Py_ssize_t) * (n_fields * 2 + 1));
-    if (node_index == NULL || edge_index == NULL || field_index == NULL) {
+    if (node_index == NULL) {
         PyErr_NoMemory();
         goto done;
     }
@@ -998,24 +1075,22 @@ group_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             node_index[k * per_node + f - GROUP_TABLED_FROM] = at;
         }
     }
-    for (Py_ssize_t k = 0; k < n_edges; k++) {
-        Py_ssize_t at = table_index(strings, PyTuple_GET_ITEM(PyList_GET_ITEM(edges, k), 1));
-        if (at < 0)
+    for (Py_ssize_t k = 0; k < edges.len; k++) {
+        if ((edges.items[k].name_at = table_index(strings, edges.items[k].name)) < 0)
             goto failed;
-        edge_index[k * 2] = at;
     }
-    for (int field = 1; field <= 2; field++) {
-        for (Py_ssize_t k = 0; k < n_fields; k++) {
-            Py_ssize_t at = table_index(strings, PyTuple_GET_ITEM(PyList_GET_ITEM(fields, k), field));
-            if (at < 0)
-                goto failed;
-            field_index[k * 2 + field - 1] = at;
-        }
+    for (Py_ssize_t k = 0; k < fields.len; k++) {
+        if ((fields.items[k].name_at = table_index(strings, fields.items[k].name)) < 0)
+            goto failed;
     }
-    int err = jb_group(&b, entries, strings, node_index, edges, edge_index, fields, field_index, runs, ascii);
+    for (Py_ssize_t k = 0; k < fields.len; k++) {
+        if ((fields.items[k].text_at = table_index(strings, fields.items[k].text)) < 0)
+            goto failed;
+    }
+    int err = jb_group(&b, entries, strings, node_index, &edges, &fields, ascii);
     if (err == JSON_SURROGATE) {  /* (as the reference: the json module's text then) */
         b.len = 0;
-        err = jb_group(&b, entries, strings, node_index, edges, edge_index, fields, field_index, runs, 1);
+        err = jb_group(&b, entries, strings, node_index, &edges, &fields, 1);
     }
     if (err == JSON_UNSUPPORTED)
         goto unsupported;
@@ -1030,11 +1105,8 @@ unsupported:
 done:
     PyMem_Free(b.data);
     PyMem_Free(node_index);
-    PyMem_Free(edge_index);
-    PyMem_Free(field_index);
-    Py_XDECREF(edges);
-    Py_XDECREF(fields);
-    Py_XDECREF(runs);
+    PyMem_Free(edges.items);
+    PyMem_Free(fields.items);
     Py_XDECREF(strings);
     return result;
 }
