@@ -381,7 +381,7 @@ class Monitor:
         suspended, holding its variables, with no caller (SUSPENDED) and no yielded value."""
         recorder = self.recorder
         recorder.pause_slot(rec.node, kinds.YIELD_SLOT)  # (back at its next yield)
-        recorder.set_text(rec.node, kinds.CALLER_SLOT, kinds.SUSPENDED)
+        recorder.suspend_caller(rec.node)
         self.suspended[rec.frame] = rec
         rec.refs = sys.getrefcount(rec.frame)
 
@@ -465,11 +465,10 @@ class Monitor:
     def _link_caller(self, rec: FrameRec) -> None:
         """A frame's link to its caller's frame, when the caller is the program's."""
         caller = self.frames.get(rec.frame.f_back)
-        if caller is None:
+        if caller is None or not caller.node:  # (no node: the object cap was reached)
             self.recorder.del_slot(rec.node, kinds.CALLER_SLOT)
         else:
-            self.recorder.set_slot(rec.node, kinds.CALLER_SLOT,
-                                   caller.frame.f_globals if caller.info.module_level else caller.frame)
+            self.recorder.link_caller(rec.node, caller.node)
 
     def _py_return(self, code: CodeType, offset: int, value: Any) -> Any:
         self._leave(self.getframe(1), kinds.RETURN_SLOT, value, RETURN)

@@ -179,18 +179,53 @@ class Recorder:
         self.nodes[nid] = (step, kind, kind, kinds.LOCAL, label, "")
         self.born[nid] = step
         self.inrefs[nid] = {}
+        self.slots[nid] = {}
         self.roots.add(nid)
         # (not `changed`: a root that came, and its link to another, leave nothing to settle;
         # its variables' set_slot says so for what they refer to)
         if caller:
-            # (set_slot's reference case, known at once: a new node has no slot to end,
-            # and a root refers to a root, both local, so no region counts change)
-            self.slots[nid] = {kinds.CALLER_SLOT: (step, caller, None, None)}
-            refs = self.inrefs[caller]
-            refs[nid] = refs.get(nid, 0) + 1
-        else:
-            self.slots[nid] = {}
+            self.link_caller(nid, caller)
         return nid
+
+    # A frame's CALLER_SLOT refers to its caller's root node (a frame's, or a module's
+    # globals'), or holds the text SUSPENDED while its generator waits. It is set_slot's
+    # and set_text's work, known at once: what it refers to is a root, local like the
+    # frame, so no node comes or goes, no region count changes, and nothing is left to
+    # settle (the graph is not marked changed: a call, a yield or a resume costs no settle).
+
+    def link_caller(self, nid: int, caller: int) -> None:
+        """Frame node `nid`'s caller is the root node `caller` from this step on."""
+        self._set_caller(nid, caller, None)
+
+    def suspend_caller(self, nid: int) -> None:
+        """Frame node `nid` waits at a yield: no caller from this step on."""
+        self._set_caller(nid, None, kinds.SUSPENDED)
+
+    def _set_caller(self, nid: int, dst: int | None, text: str | None) -> None:
+        slots = self.slots[nid]
+        slot = slots.get(kinds.CALLER_SLOT)
+        run = None
+        if slot is not None:
+            old = slot[SLOT_DST]
+            if old == dst and slot[SLOT_TEXT] == text:
+                return
+            run = self._end_interval(nid, kinds.CALLER_SLOT, slot, True)
+            if old is not None:
+                self._unlink(nid, old, False)
+        slots[kinds.CALLER_SLOT] = (self.step, dst, text, run)
+        if dst is not None:
+            refs = self.inrefs[dst]
+            refs[nid] = refs.get(nid, 0) + 1
+
+    def _unlink(self, nid: int, dst: int, root_gone: bool) -> None:
+        """Root node `nid`'s reference to `dst` went (`root_gone`: `nid` went)."""
+        if dst in self.roots:  # (its caller, as `link_caller` linked it: a count alone)
+            refs = self.inrefs[dst]
+            count = refs.pop(nid)
+            if count > 1:
+                refs[nid] = count - 1
+        else:
+            self._unref(nid, dst, root_gone)
 
     def drop_root(self, nid: int) -> None:
         """A frame ended (or a generator's suspended frame went). What only it referenced
@@ -203,19 +238,9 @@ class Recorder:
         came = self.born[nid]
         if came != self.step:
             self.writer.node_closed(nid, self.nodes[nid], slots, self.step, came)
-        roots, inrefs = self.roots, self.inrefs
         for _start, dst, _text, _run in slots.values():
-            if dst is None:
-                continue
-            if dst in roots:
-                # (its caller, as `root` linked it: a root, local, which nothing drops and
-                # no region counts; its count of references is all that changes)
-                refs = inrefs[dst]
-                count = refs.pop(nid)
-                if count > 1:
-                    refs[nid] = count - 1
-            else:
-                self._unref(nid, dst, True)
+            if dst is not None:
+                self._unlink(nid, dst, True)
         self.remove(nid, written=True)  # (the slots dict goes to the writer)
 
     def drop(self, nids: list[int]) -> None:
