@@ -219,7 +219,7 @@ class Recorder:
 
     def _unlink(self, nid: int, dst: int, root_gone: bool) -> None:
         """Root node `nid`'s reference to `dst` went (`root_gone`: `nid` went)."""
-        if dst in self.roots:  # (its caller, as `link_caller` linked it: a count alone)
+        if dst in self.roots:  # (its caller's, as `link_caller` linked it; any root: a count alone)
             refs = self.inrefs[dst]
             count = refs.pop(nid)
             if count > 1:
