@@ -69,7 +69,8 @@ class BuildWithAssets(build_py):
 #: failed build) the install goes on and pyrona runs the pure-Python twin. No debug
 #: information: it would name the folder it was built in.
 #: - freeze's hot loops (pyrona/runtime/_freezewalk.c; twins in pyrona/runtime/freezing.py)
-#: - the LINE callback's common case (tracer/_speedups.c; `pyrona.tracer.line.SPEEDUPS` says which runs)
+#: - the LINE callback's common case, a group row's JSON, the model's objects from a row's columns
+#:   (tracer/_speedups.c; `pyrona.tracer.line.SPEEDUPS` says which runs)
 FREEZE_WALK = Extension("pyrona.runtime._freezewalk", ["pyrona/runtime/_freezewalk.c"], optional=True,
                         extra_compile_args=["-g0"])
 SPEEDUPS = Extension("pyrona.tracer._speedups", ["tracer/_speedups.c"], optional=True,

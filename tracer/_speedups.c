@@ -569,11 +569,557 @@ error:
     return NULL;
 }
 
+/* ---- group_json: a nodes GROUP row's detail, the JSON text (tracer/store_format.py) ----
+ *
+ * `group_json(entries, ascii)` returns the very text `store_format.group_detail_py` writes
+ * for the same entries (that function is the reference and says what the columns are):
+ * the same slots sorted the same way (by list.sort), the same string table numbered in
+ * the same order, and the same JSON spelling. With `ascii` false the text is orjson's
+ * (non-ASCII characters as they are); with `ascii` true, or where orjson would refuse the
+ * value (a lone surrogate), the json module's (everything past '~' escaped). It returns
+ * None for anything it does not write the same way (a value that is not an exact int
+ * within 64 bits, an exact str, or the expected tuples, lists and dicts): the caller then
+ * runs the reference. The entries are read as they are; nothing of them is changed. */
+
+typedef struct {
+    char *data;
+    Py_ssize_t len, cap;
+} JsonBuf;
+
+static int
+jb_reserve(JsonBuf *b, Py_ssize_t more)
+{
+    if (b->len + more <= b->cap)
+        return 0;
+    Py_ssize_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more)
+        cap *= 2;
+    char *data = PyMem_Realloc(b->data, cap);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+static inline int
+jb_put(JsonBuf *b, const char *text, Py_ssize_t n)
+{
+    if (jb_reserve(b, n) < 0)
+        return -1;
+    memcpy(b->data + b->len, text, n);
+    b->len += n;
+    return 0;
+}
+
+static inline int
+jb_char(JsonBuf *b, char c)
+{
+    if (b->len >= b->cap && jb_reserve(b, 1) < 0)
+        return -1;
+    b->data[b->len++] = c;
+    return 0;
+}
+
+/* An integer in decimal (snprintf costs more than the rest of a row's writing). */
+static inline int
+jb_unsigned(JsonBuf *b, unsigned long long v, int negative)
+{
+    char digits[24];
+    char *end = digits + sizeof digits, *at = end;
+    do {
+        *--at = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (negative)
+        *--at = '-';
+    return jb_put(b, at, end - at);
+}
+
+static inline int
+jb_index(JsonBuf *b, Py_ssize_t v)
+{
+    if (v < 10)  /* (most: a row's few texts) */
+        return jb_char(b, (char)('0' + v));
+    return jb_unsigned(b, (unsigned long long)v, 0);
+}
+
+/* What writing a value gave: done, an error set, or "not written the same way here". */
+enum { JSON_OK = 0, JSON_ERROR = -1, JSON_UNSUPPORTED = -2, JSON_SURROGATE = -3 };
+
+static int
+jb_int(JsonBuf *b, PyObject *value)
+{
+    if (!PyLong_CheckExact(value))
+        return JSON_UNSUPPORTED;  /* (a bool, an int subclass, anything else) */
+    if (PyUnstable_Long_IsCompact((PyLongObject *)value)) {  /* (a step, a node: no call) */
+        Py_ssize_t small = PyUnstable_Long_CompactValue((PyLongObject *)value);
+        return small < 0 ? jb_unsigned(b, 0ULL - (unsigned long long)small, 1)
+                         : jb_unsigned(b, (unsigned long long)small, 0);
+    }
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (overflow == 0) {
+        if (v == -1 && PyErr_Occurred())
+            return JSON_ERROR;
+        return v < 0 ? jb_unsigned(b, 0ULL - (unsigned long long)v, 1) : jb_unsigned(b, (unsigned long long)v, 0);
+    }
+    if (overflow > 0) {  /* (orjson writes up to 2**64 - 1 too) */
+        unsigned long long u = PyLong_AsUnsignedLongLong(value);
+        if (u == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return JSON_UNSUPPORTED;  /* (past 64 bits: the reference decides) */
+        }
+        return jb_unsigned(b, u, 0);
+    }
+    return JSON_UNSUPPORTED;
+}
+
+static const char HEX[] = "0123456789abcdef";
+
+static inline int
+jb_u_escape(JsonBuf *b, Py_UCS4 c)
+{
+    char esc[6] = {'\\', 'u', HEX[(c >> 12) & 15], HEX[(c >> 8) & 15], HEX[(c >> 4) & 15], HEX[c & 15]};
+    return jb_put(b, esc, 6);
+}
+
+/* A str as JSON: the json module's escapes for '"', '\\' and control characters (both
+ * writers spell them alike); past '~', UTF-8 (orjson) or \u escapes (`ascii`, json). */
+static int
+jb_str(JsonBuf *b, PyObject *value, int ascii)
+{
+    if (!PyUnicode_CheckExact(value))
+        return JSON_UNSUPPORTED;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    int kind = PyUnicode_KIND(value);
+    const void *data = PyUnicode_DATA(value);
+    if (jb_reserve(b, n + 2) < 0)
+        return JSON_ERROR;
+    b->data[b->len++] = '"';
+    if (PyUnicode_IS_ASCII(value)) {  /* (most texts: copied in runs between escapes) */
+        const char *text = (const char *)data;
+        Py_ssize_t from = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)text[i];
+            if (c >= 0x20 && c != '"' && c != '\\' && (c != 0x7f || !ascii))
+                continue;
+            if (jb_put(b, text + from, i - from) < 0)
+                return JSON_ERROR;
+            from = i + 1;
+            int err;
+            switch (c) {
+            case '"': err = jb_put(b, "\\\"", 2); break;
+            case '\\': err = jb_put(b, "\\\\", 2); break;
+            case '\n': err = jb_put(b, "\\n", 2); break;
+            case '\r': err = jb_put(b, "\\r", 2); break;
+            case '\t': err = jb_put(b, "\\t", 2); break;
+            case '\b': err = jb_put(b, "\\b", 2); break;
+            case '\f': err = jb_put(b, "\\f", 2); break;
+            default: err = jb_u_escape(b, c);
+            }
+            if (err < 0)
+                return JSON_ERROR;
+        }
+        if (jb_put(b, text + from, n - from) < 0)
+            return JSON_ERROR;
+        return jb_char(b, '"');
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        int err = 0;
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+            err = jb_char(b, (char)c);
+        else if (c < 0x80) {
+            switch (c) {
+            case '"': err = jb_put(b, "\\\"", 2); break;
+            case '\\': err = jb_put(b, "\\\\", 2); break;
+            case '\n': err = jb_put(b, "\\n", 2); break;
+            case '\r': err = jb_put(b, "\\r", 2); break;
+            case '\t': err = jb_put(b, "\\t", 2); break;
+            case '\b': err = jb_put(b, "\\b", 2); break;
+            case '\f': err = jb_put(b, "\\f", 2); break;
+            default: err = c == 0x7f && !ascii ? jb_char(b, 0x7f) : jb_u_escape(b, c);
+            }
+        }
+        else if (ascii) {
+            if (c > 0xffff) {  /* (a surrogate pair, as json writes one) */
+                Py_UCS4 v = c - 0x10000;
+                err = jb_u_escape(b, 0xd800 | (v >> 10));
+                if (err == 0)
+                    err = jb_u_escape(b, 0xdc00 | (v & 0x3ff));
+            }
+            else
+                err = jb_u_escape(b, c);
+        }
+        else if (c >= 0xd800 && c <= 0xdfff)
+            return JSON_SURROGATE;  /* (orjson refuses one: the reference writes by json) */
+        else {
+            char utf8[4];
+            int len;
+            if (c < 0x800) {
+                utf8[0] = (char)(0xc0 | (c >> 6));
+                utf8[1] = (char)(0x80 | (c & 0x3f));
+                len = 2;
+            }
+            else if (c < 0x10000) {
+                utf8[0] = (char)(0xe0 | (c >> 12));
+                utf8[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+                utf8[2] = (char)(0x80 | (c & 0x3f));
+                len = 3;
+            }
+            else {
+                utf8[0] = (char)(0xf0 | (c >> 18));
+                utf8[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+                utf8[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+                utf8[3] = (char)(0x80 | (c & 0x3f));
+                len = 4;
+            }
+            err = jb_put(b, utf8, len);
+        }
+        if (err < 0)
+            return JSON_ERROR;
+    }
+    return jb_char(b, '"');
+}
+
+/* A value of a run or a non-tabled column: an int or a str. */
+static int
+jb_value(JsonBuf *b, PyObject *value, int ascii)
+{
+    if (PyLong_CheckExact(value))
+        return jb_int(b, value);
+    return jb_str(b, value, ascii);
+}
+
+/* The index of `text` in the row's string table, added (numbered as it comes) if new; -1
+ * with an error set, or -2 for a text that is not an exact str (the reference decides). */
+static Py_ssize_t
+table_index(PyObject *strings, PyObject *text)
+{
+    if (!PyUnicode_CheckExact(text))
+        return -2;
+    PyObject *known = PyDict_GetItemWithError(strings, text);
+    if (known != NULL)
+        return PyLong_AsSsize_t(known);
+    if (PyErr_Occurred())
+        return -1;
+    Py_ssize_t index = PyDict_GET_SIZE(strings);
+    PyObject *number = PyLong_FromSsize_t(index);
+    if (number == NULL)
+        return -1;
+    int err = PyDict_SetItem(strings, text, number);
+    Py_DECREF(number);
+    return err < 0 ? -1 : index;
+}
+
+#define GROUP_NODE_FIELDS 8  /* (node, start, end, kind, type, place, label, detail), then slots */
+#define GROUP_TABLED_FROM 3  /* kind .. detail: indices into the string table */
+
+/* A slot of the row, as the reference sorts it: the tuple (owner, name, held, end, at,
+ * number), compared the same way (`slot_order`): `held` a dst (an int, an edge's) or a
+ * text (a str, a field's); `number` the run's among the row's runs, or -1. `names` and
+ * `helds` are filled in later with their indices in the string table. */
+typedef struct {
+    long long owner, dst, end, at;
+    PyObject *name, *text, *run;  /* (borrowed: the entries hold them) */
+    Py_ssize_t number, name_at, text_at;
+} GroupSlot;
+
+typedef struct {
+    GroupSlot *items;
+    Py_ssize_t len, cap;
+} GroupSlots;
+
+static GroupSlot *
+slots_add(GroupSlots *s)
+{
+    if (s->len == s->cap) {
+        Py_ssize_t cap = s->cap ? 2 * s->cap : 64;
+        GroupSlot *items = PyMem_Realloc(s->items, cap * sizeof(GroupSlot));
+        if (items == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        s->items = items;
+        s->cap = cap;
+    }
+    return &s->items[s->len++];
+}
+
+#define ORDER(a, b) ((a) < (b) ? -1 : (a) > (b) ? 1 : 0)
+
+/* Python's order of the two tuples (for exact ints and strs: no Python code runs, no
+ * error: PyUnicode_Compare of two strs cannot fail). */
+static int
+slot_order(const void *left, const void *right)
+{
+    const GroupSlot *a = left, *b = right;
+    int c = ORDER(a->owner, b->owner);
+    if (c)
+        return c;
+    if (a->name != b->name && (c = PyUnicode_Compare(a->name, b->name)) != 0)
+        return c;
+    if (a->text != NULL) {
+        if (a->text != b->text && (c = PyUnicode_Compare(a->text, b->text)) != 0)
+            return c;
+    }
+    else if ((c = ORDER(a->dst, b->dst)) != 0)
+        return c;
+    if ((c = ORDER(a->end, b->end)) != 0)
+        return c;
+    if ((c = ORDER(a->at, b->at)) != 0)
+        return c;
+    return ORDER(a->number, b->number);
+}
+
+/* An exact int within a long long, or 0 with `*ok` cleared (the reference decides). */
+static long long
+exact_int(PyObject *value, int *ok)
+{
+    if (!PyLong_CheckExact(value)) {
+        *ok = 0;
+        return 0;
+    }
+    if (PyUnstable_Long_IsCompact((PyLongObject *)value))
+        return PyUnstable_Long_CompactValue((PyLongObject *)value);
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (overflow || (v == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        *ok = 0;
+    }
+    return v;
+}
+
+static inline int
+jb_long(JsonBuf *b, long long v)
+{
+    return v < 0 ? jb_unsigned(b, 0ULL - (unsigned long long)v, 1) : jb_unsigned(b, (unsigned long long)v, 0);
+}
+
+/* The columns [owners, names, helds, ats, ends, runs] of sorted slots (see the reference's
+ * `_slot_columns`): names, and a field's texts, as indices into the string table. */
+static int
+jb_slot_columns(JsonBuf *b, const GroupSlots *s, int ascii)
+{
+    Py_ssize_t n = s->len;
+    const GroupSlot *items = s->items;
+    int err = 0;
+    for (int column = 0; column < 5; column++) {
+        if (jb_put(b, column ? ",[" : "[[", 2) < 0)
+            return JSON_ERROR;
+        for (Py_ssize_t k = 0; k < n && err == 0; k++) {
+            const GroupSlot *slot = &items[k];
+            if (k && jb_char(b, ',') < 0)
+                return JSON_ERROR;
+            switch (column) {
+            case 0: err = jb_long(b, slot->owner); break;
+            case 1: err = jb_index(b, slot->name_at); break;
+            case 2: err = slot->text != NULL ? jb_index(b, slot->text_at) : jb_long(b, slot->dst); break;
+            case 3: err = jb_long(b, slot->at); break;  /* (ats before ends, as the reference) */
+            default: err = jb_long(b, slot->end);
+            }
+        }
+        if (err < 0 || jb_char(b, ']') < 0)
+            return err < 0 ? err : JSON_ERROR;
+    }
+    if (jb_put(b, ",[", 2) < 0)
+        return JSON_ERROR;
+    int first = 1;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *run = items[k].run;
+        if (run == NULL)
+            continue;
+        if ((!first && jb_char(b, ',') < 0) || jb_char(b, '[') < 0 || jb_index(b, k) < 0)
+            return JSON_ERROR;
+        first = 0;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(run); i++) {
+            err = jb_char(b, ',');
+            if (err == 0)
+                err = jb_value(b, PyList_GET_ITEM(run, i), ascii);
+            if (err < 0)
+                return err;
+        }
+        if (jb_char(b, ']') < 0)
+            return JSON_ERROR;
+    }
+    return jb_put(b, "]]", 2);
+}
+
+/* The whole text, once the slots are sorted and the texts numbered. */
+static int
+jb_group(JsonBuf *b, PyObject *entries, PyObject *strings, const Py_ssize_t *node_index,
+         const GroupSlots *edges, const GroupSlots *fields, int ascii)
+{
+    Py_ssize_t count = PyList_GET_SIZE(entries), pos = 0;
+    PyObject *text, *number;
+    int err;
+    if (jb_put(b, "[[", 2) < 0)
+        return JSON_ERROR;
+    for (Py_ssize_t i = 0; PyDict_Next(strings, &pos, &text, &number); i++) {
+        if (i && jb_char(b, ',') < 0)
+            return JSON_ERROR;
+        if ((err = jb_str(b, text, ascii)) < 0)
+            return err;
+    }
+    if (jb_put(b, "],[", 3) < 0)
+        return JSON_ERROR;
+    for (int f = 0; f < GROUP_NODE_FIELDS; f++) {
+        if ((f && jb_char(b, ',') < 0) || jb_char(b, '[') < 0)
+            return JSON_ERROR;
+        for (Py_ssize_t k = 0; k < count; k++) {
+            if (k && jb_char(b, ',') < 0)
+                return JSON_ERROR;
+            if (f >= GROUP_TABLED_FROM)
+                err = jb_index(b, node_index[k * (GROUP_NODE_FIELDS - GROUP_TABLED_FROM) + f - GROUP_TABLED_FROM]);
+            else
+                err = jb_int(b, PyTuple_GET_ITEM(PyList_GET_ITEM(entries, k), f));
+            if (err < 0)
+                return err;
+        }
+        if (jb_char(b, ']') < 0)
+            return JSON_ERROR;
+    }
+    if (jb_put(b, "],", 2) < 0)
+        return JSON_ERROR;
+    if ((err = jb_slot_columns(b, edges, ascii)) < 0)
+        return err;
+    if (jb_char(b, ',') < 0)
+        return JSON_ERROR;
+    if ((err = jb_slot_columns(b, fields, ascii)) < 0)
+        return err;
+    return jb_char(b, ']');
+}
+
+static PyObject *
+group_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_CheckExact(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "group_json(entries: list, ascii: bool)");
+        return NULL;
+    }
+    PyObject *entries = args[0];
+    int ascii = PyObject_IsTrue(args[1]);
+    if (ascii < 0)
+        return NULL;
+    PyObject *result = NULL, *strings = PyDict_New();
+    Py_ssize_t *node_index = NULL, runs = 0;
+    GroupSlots edges = {NULL, 0, 0}, fields = {NULL, 0, 0};
+    JsonBuf b = {NULL, 0, 0};
+    Py_ssize_t count = PyList_GET_SIZE(entries);
+    if (strings == NULL)
+        goto done;
+    /* the slots, as the reference collects them (checked as they come) */
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *entry = PyList_GET_ITEM(entries, k);
+        if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != GROUP_NODE_FIELDS + 1
+                || !PyDict_CheckExact(PyTuple_GET_ITEM(entry, GROUP_NODE_FIELDS)))
+            goto unsupported;
+        int ok = 1;
+        long long owner = exact_int(PyTuple_GET_ITEM(entry, 0), &ok);
+        long long end = exact_int(PyTuple_GET_ITEM(entry, 2), &ok);
+        PyObject *name, *value;
+        Py_ssize_t pos = 0;
+        while (ok && PyDict_Next(PyTuple_GET_ITEM(entry, GROUP_NODE_FIELDS), &pos, &name, &value)) {
+            if (!PyTuple_CheckExact(value) || PyTuple_GET_SIZE(value) != 4 || !PyUnicode_CheckExact(name))
+                goto unsupported;
+            PyObject *dst = PyTuple_GET_ITEM(value, 1), *text = PyTuple_GET_ITEM(value, 2);
+            PyObject *run = PyTuple_GET_ITEM(value, 3);
+            if (run != Py_None && !PyList_CheckExact(run))
+                goto unsupported;
+            GroupSlot *slot = slots_add(dst != Py_None ? &edges : &fields);
+            if (slot == NULL)
+                goto done;
+            slot->owner = owner;
+            slot->end = end;
+            slot->name = name;
+            slot->at = exact_int(PyTuple_GET_ITEM(value, 0), &ok);
+            if (dst != Py_None) {
+                slot->dst = exact_int(dst, &ok);
+                slot->text = NULL;
+            }
+            else if (PyUnicode_CheckExact(text))
+                slot->text = text;
+            else
+                goto unsupported;
+            if (run != Py_None && PyList_GET_SIZE(run)) {  /* (an empty run: none, as `if run`) */
+                slot->run = run;
+                slot->number = runs++;
+            }
+            else {
+                slot->run = NULL;
+                slot->number = -1;
+            }
+        }
+        if (!ok)
+            goto unsupported;
+    }
+    qsort(edges.items, edges.len, sizeof(GroupSlot), slot_order);
+    qsort(fields.items, fields.len, sizeof(GroupSlot), slot_order);
+    /* the texts numbered in the reference's order: the nodes' columns one after the
+       other, then the edges' names, then the fields' names and values */
+    Py_ssize_t per_node = GROUP_NODE_FIELDS - GROUP_TABLED_FROM;
+    node_index = PyMem_Malloc(sizeof(Py_ssize_t) * (count * per_node + 1));
+    if (node_index == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t f = GROUP_TABLED_FROM; f < GROUP_NODE_FIELDS; f++) {
+        for (Py_ssize_t k = 0; k < count; k++) {
+            Py_ssize_t at = table_index(strings, PyTuple_GET_ITEM(PyList_GET_ITEM(entries, k), f));
+            if (at < 0)
+                goto failed;
+            node_index[k * per_node + f - GROUP_TABLED_FROM] = at;
+        }
+    }
+    for (Py_ssize_t k = 0; k < edges.len; k++) {
+        if ((edges.items[k].name_at = table_index(strings, edges.items[k].name)) < 0)
+            goto failed;
+    }
+    for (Py_ssize_t k = 0; k < fields.len; k++) {
+        if ((fields.items[k].name_at = table_index(strings, fields.items[k].name)) < 0)
+            goto failed;
+    }
+    for (Py_ssize_t k = 0; k < fields.len; k++) {
+        if ((fields.items[k].text_at = table_index(strings, fields.items[k].text)) < 0)
+            goto failed;
+    }
+    int err = jb_group(&b, entries, strings, node_index, &edges, &fields, ascii);
+    if (err == JSON_SURROGATE) {  /* (as the reference: the json module's text then) */
+        b.len = 0;
+        err = jb_group(&b, entries, strings, node_index, &edges, &fields, 1);
+    }
+    if (err == JSON_UNSUPPORTED)
+        goto unsupported;
+    if (err == JSON_OK)
+        result = PyUnicode_DecodeUTF8(b.data, b.len, NULL);
+    goto done;
+failed:
+    if (PyErr_Occurred())
+        goto done;
+unsupported:
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(b.data);
+    PyMem_Free(node_index);
+    PyMem_Free(edges.items);
+    PyMem_Free(fields.items);
+    Py_XDECREF(strings);
+    return result;
+}
+
 static PyMethodDef speedups_methods[] = {
     {"build", (PyCFunction)(void (*)(void))build, METH_FASTCALL,
      "build(cls, strings, tabled, *columns) -> list: instances of a class of exactly one __slots__ "
      "object slot per column (the model's Node, Edge, Field), the k-th made of each column's k-th "
      "item; a column whose bit is set in `tabled` holds indices into the list `strings`."},
+    {"group_json", (PyCFunction)(void (*)(void))group_json, METH_FASTCALL,
+     "group_json(entries, ascii) -> str | None: a nodes GROUP row's detail, the same text as "
+     "store_format.group_detail_py (orjson's, or the json module's with `ascii`); None for "
+     "entries it does not write the same way (the reference then does)."},
     {NULL, NULL, 0, NULL}
 };
 
@@ -596,6 +1142,7 @@ static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "pyrona.tracer._speedups",
     .m_doc = "The tracer's LINE callback in C for its common case (tracer/line.py is the reference), "
+             "a nodes GROUP row's JSON text (tracer/store_format.py's group_detail_py is the reference), "
              "and the model's objects built in bulk from columns (tracer/decoded.py is the reference).",
     .m_size = 0,
     .m_methods = speedups_methods,

@@ -381,7 +381,7 @@ class Monitor:
         suspended, holding its variables, with no caller (SUSPENDED) and no yielded value."""
         recorder = self.recorder
         recorder.pause_slot(rec.node, kinds.YIELD_SLOT)  # (back at its next yield)
-        recorder.set_text(rec.node, kinds.CALLER_SLOT, kinds.SUSPENDED)
+        recorder.suspend_caller(rec.node)
         self.suspended[rec.frame] = rec
         rec.refs = sys.getrefcount(rec.frame)
 
@@ -445,7 +445,8 @@ class Monitor:
                     node = recorder.root(frame.f_globals, kinds.MODULE_GLOBALS, name)
                     self.globals_nodes[key] = node
             else:
-                node = recorder.root(frame, kinds.FRAME, info.label)
+                caller = self.frames.get(frame.f_back)  # (its caller slot, from the start)
+                node = recorder.root(frame, kinds.FRAME, info.label, caller.node if caller is not None else 0)
                 # (a class body starts with what its metaclass's __prepare__ put in its
                 # namespace, as an Enum's `_generate_next_value_`: read it all)
                 names = info.bound if fresh and info.is_function else \
@@ -459,18 +460,15 @@ class Monitor:
         except CapReached as cap:
             self._truncate(str(cap))
         rec = self.frames[frame] = FrameRec(frame, node, info, recorder.slots.get(node, {}), scope)
-        if node and not info.module_level:
-            self._link_caller(rec)
         return rec
 
     def _link_caller(self, rec: FrameRec) -> None:
         """A frame's link to its caller's frame, when the caller is the program's."""
         caller = self.frames.get(rec.frame.f_back)
-        if caller is None:
+        if caller is None or not caller.node:  # (no node: the object cap was reached)
             self.recorder.del_slot(rec.node, kinds.CALLER_SLOT)
         else:
-            self.recorder.set_slot(rec.node, kinds.CALLER_SLOT,
-                                   caller.frame.f_globals if caller.info.module_level else caller.frame)
+            self.recorder.link_caller(rec.node, caller.node)
 
     def _py_return(self, code: CodeType, offset: int, value: Any) -> Any:
         self._leave(self.getframe(1), kinds.RETURN_SLOT, value, RETURN)

@@ -167,50 +167,104 @@ class Recorder:
             self.rescan(nid)
         return nid
 
-    def root(self, obj: Any, kind: str, label: str) -> int:
-        """A frame or a module's globals: a root node whose slots are set by `set_slot`."""
+    def root(self, obj: Any, kind: str, label: str, caller: int = 0) -> int:
+        """A frame or a module's globals: a root node whose slots are set by `set_slot`.
+        `caller`: the node of the frame that called this one (a frame's, or a module's
+        globals'), which its CALLER_SLOT refers to from this step on."""
         nid = self.next_id
         self.next_id += 1
+        step = self.step
         self.ids[id(obj)] = nid
         self.objs[nid] = obj
-        self.nodes[nid] = (self.step, kind, kind, kinds.LOCAL, label, "")
-        self.born[nid] = self.step
-        self.slots[nid] = {}
+        self.nodes[nid] = (step, kind, kind, kinds.LOCAL, label, "")
+        self.born[nid] = step
         self.inrefs[nid] = {}
+        self.slots[nid] = {}
         self.roots.add(nid)
-        self.changed = True
+        # (not `changed`: a root that came, and its link to another, leave nothing to settle;
+        # its variables' set_slot says so for what they refer to)
+        if caller:
+            self.link_caller(nid, caller)
         return nid
 
-    def drop_root(self, nid: int) -> None:
-        """A frame ended. What only it referenced goes at the next `finish_changes`,
-        so a returned object keeps its node when the caller stores it."""
-        self.roots.discard(nid)
-        self.drop([nid], roots=True)
+    # A frame's CALLER_SLOT refers to its caller's root node (a frame's, or a module's
+    # globals'), or holds the text SUSPENDED while its generator waits. It is set_slot's
+    # and set_text's work, known at once: what it refers to is a root, local like the
+    # frame, so no node comes or goes, no region count changes, and nothing is left to
+    # settle (the graph is not marked changed: a call, a yield or a resume costs no settle).
 
-    def drop(self, nids: list[int], roots: bool = False) -> None:
-        """Nodes go (nothing refers to them, or, with `roots`, they are frames that
-        ended): their intervals and their slots' end at this step. A node that lived a
-        short while (SHORT_LIFE steps; a root, any while) is written whole, with its
-        slots, as an entry of a group row (`TraceWriter.node_closed`): a temporary costs
-        a fraction of a row, not a row per slot. One that came at this step leaves
-        nothing to write. (A root's proofs go with it: no epoch bump, see `proven`.)"""
-        step, writer, born = self.step, self.writer, self.born
-        rows = set()  # (long-lived nodes: a row each, and one per slot)
+    def link_caller(self, nid: int, caller: int) -> None:
+        """Frame node `nid`'s caller is the root node `caller` from this step on."""
+        self._set_caller(nid, caller, None)
+
+    def suspend_caller(self, nid: int) -> None:
+        """Frame node `nid` waits at a yield: no caller from this step on."""
+        self._set_caller(nid, None, kinds.SUSPENDED)
+
+    def _set_caller(self, nid: int, dst: int | None, text: str | None) -> None:
+        slots = self.slots[nid]
+        slot = slots.get(kinds.CALLER_SLOT)
+        run = None
+        if slot is not None:
+            old = slot[SLOT_DST]
+            if old == dst and slot[SLOT_TEXT] == text:
+                return
+            run = self._end_interval(nid, kinds.CALLER_SLOT, slot, True)
+            if old is not None:
+                self._unlink(nid, old, False)
+        slots[kinds.CALLER_SLOT] = (self.step, dst, text, run)
+        if dst is not None:
+            refs = self.inrefs[dst]
+            refs[nid] = refs.get(nid, 0) + 1
+
+    def _unlink(self, nid: int, dst: int, root_gone: bool) -> None:
+        """Root node `nid`'s reference to `dst` went (`root_gone`: `nid` went)."""
+        if dst in self.roots:  # (its caller's, as `link_caller` linked it; any root: a count alone)
+            refs = self.inrefs[dst]
+            count = refs.pop(nid)
+            if count > 1:
+                refs[nid] = count - 1
+        else:
+            self._unref(nid, dst, root_gone)
+
+    def drop_root(self, nid: int) -> None:
+        """A frame ended (or a generator's suspended frame went). What only it referenced
+        goes at the next `finish_changes`, so a returned object keeps its node when the
+        caller stores it. Written whole, whatever its life, as `drop` writes a short-lived
+        node: a call costs a fraction of a row. (A root's proofs go with it: no epoch bump,
+        see `proven`.)"""
+        self.roots.discard(nid)
+        slots = self.slots[nid]
+        came = self.born[nid]
+        if came != self.step:
+            self.writer.node_closed(nid, self.nodes[nid], slots, self.step, came)
+        for _start, dst, _text, _run in slots.values():
+            if dst is not None:
+                self._unlink(nid, dst, True)
+        self.remove(nid, written=True)  # (the slots dict goes to the writer)
+
+    def drop(self, nids: list[int]) -> None:
+        """Nodes go (nothing refers to them): their intervals and their slots' end at this
+        step. Each is written whole, with its slots, as an entry of a group row: one that
+        lived a short while (SHORT_LIFE steps) with others that went lately
+        (`TraceWriter.node_closed`), one that lived longer with others that went at this
+        step and came about when it did (`TraceWriter.lived_node_closed`). A temporary, or
+        an object of a structure dropped whole, costs a fraction of a row, not a row per
+        slot. One that came at this step leaves nothing to write."""
+        step, writer, born, nodes = self.step, self.writer, self.born, self.nodes
         for nid in nids:
             slots = self.slots[nid]
             came = born[nid]
-            if came != step and (roots or step - came <= SHORT_LIFE):
-                writer.node_closed(nid, self.nodes[nid], slots, step, came)
-            elif came != step:
-                rows.add(nid)
-                for name in list(slots):
-                    self.close_slot(nid, name)
-                continue
+            if came != step:
+                if step - came <= SHORT_LIFE:
+                    writer.node_closed(nid, nodes[nid], slots, step, came)
+                else:
+                    writer.lived_node_closed(nid, nodes[nid], slots, step, came)
             for _start, dst, _text, _run in slots.values():
                 if dst is not None:
-                    self._unref(nid, dst, roots)
+                    self._unref(nid, dst)
         for nid in nids:
-            self.remove(nid, written=nid not in rows)  # (the slots dicts go to the writer)
+            self.remove(nid, written=True)  # (the slots dicts go to the writer)
 
     def refresh_node(self, nid: int) -> None:
         """Re-read a node's place/label/detail (after region events)."""

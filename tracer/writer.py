@@ -24,8 +24,29 @@ if TYPE_CHECKING:
 WAL_PAGES = 2048  # 8 MB
 
 
-#: GROUP rows a trace writes by the json module before orjson (`_write_closed`)
+#: GROUP rows a trace writes by the json module before orjson (`_write_group`)
 SLOW_GROUPS = 8
+#: Nodes that lived long share a GROUP row only if they went at the same step and came
+#: close together: the steps between the first and the last one's coming at most
+#: 1/LIVED_SPREAD of the steps all of them lived (`TraceWriter.lived_node_closed`).
+LIVED_SPREAD = 8
+
+
+class ClosedGroup:
+    """Closed nodes (with their slots) waiting to be written together as one GROUP row."""
+
+    __slots__ = ("entries", "items", "first", "last", "end")
+
+    def __init__(self) -> None:
+        self.entries: list[tuple] = []
+        self.items = 0  # nodes and slots held (a row holds up to GROUP_ITEMS)
+        self.first = OPEN  # the earliest step one of them came at
+        self.last = 0  # the latest step one of them came at
+        self.end = 0  # the latest end among them
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.items, self.first, self.last, self.end = 0, OPEN, 0, 0
 
 
 class TraceWriter:
@@ -42,11 +63,11 @@ class TraceWriter:
         self.packed = array("Q")  # per step: store_format.pack_step(file, event, line)
         self.first = 0  # index of the first step in self.packed
         self.bytes_written = 0
-        #: closed nodes (with their slots) waiting to be written together (_write_closed)
-        self.closed: list[tuple] = []
-        self.closed_items = 0
+        #: closed nodes waiting to be written together: those that lived a short while
+        #: (and frames, whatever their life), and those that lived long (`lived_node_closed`)
+        self.closed = ClosedGroup()
+        self.lived = ClosedGroup()
         self.groups = 0  # GROUP rows written
-        self.closed_span = [OPEN, 0]  # the earliest start and the latest end among them
         # SQLite copies the WAL back into the database (two fsyncs) every 1000 pages by
         # default: a trace being written does so every WAL_PAGES (the WAL stays well
         # under a sandboxed run's file size limit)
@@ -118,40 +139,59 @@ class TraceWriter:
         value, run)}, `run` None or the recorder's flat run of intervals before `start`,
         as the row keeps them (the recorder hands the dict over: it changes no more).
         `born` is the step the node came at: nothing of it starts earlier."""
+        self._entries(self.closed, nid, node, slots, end, born)
+
+    def lived_node_closed(self, nid: int, node: tuple, slots: dict[str, tuple], end: int, born: int) -> None:
+        """The same for a node that lived long (not a frame). It shares a row only with
+        others that went at the same step and came close together (LIVED_SPREAD): a row
+        is read at every step of its span, and its nodes are then almost all there. (Else
+        a node of the first step and one of the last would make a row that every step of
+        the trace reads.) The objects a structure held, all dropped with it, so cost a
+        fraction of a row each, not a row each and one per slot."""
+        group = self.lived
+        if group.entries:
+            first, last = min(group.first, born), max(group.last, born)
+            if group.end != end or LIVED_SPREAD * (last - first) > end - last:
+                self._write_group(group)
+        self._entries(group, nid, node, slots, end, born)
+
+    def _entries(self, group: ClosedGroup, nid: int, node: tuple, slots: dict[str, tuple], end: int,
+                 born: int) -> None:
         entry = (nid, node[0], end, *node[1:], slots)
         if len(slots) > GROUP_ITEMS:  # a node with many slots: in several entries
             # (by name: each row's edges and fields then follow the last row's, in a step's
             # order, so a read joins them without a sort: `decoded.in_order`)
             items = iter(sorted(slots.items()))
-            for _chunk in range(0, len(slots), GROUP_ITEMS):
-                self._closed_entry(born, end, (*entry[:-1], dict(itertools.islice(items, GROUP_ITEMS))))
+            for _ in range(0, len(slots), GROUP_ITEMS):
+                chunk = dict(itertools.islice(items, GROUP_ITEMS))
+                self._closed_entry(group, born, end, (*entry[:-1], chunk))
         else:
-            self._closed_entry(born, end, entry)
+            self._closed_entry(group, born, end, entry)
 
-    def _closed_entry(self, first: int, end: int, entry: tuple) -> None:
-        self.closed.append(entry)
-        self.closed_items += len(entry[-1]) + 1
-        if first < self.closed_span[0]:
-            self.closed_span[0] = first
-        if end > self.closed_span[1]:
-            self.closed_span[1] = end
-        if self.closed_items >= GROUP_ITEMS:
-            self._write_closed()
+    def _closed_entry(self, group: ClosedGroup, born: int, end: int, entry: tuple) -> None:
+        group.entries.append(entry)
+        group.items += len(entry[-1]) + 1
+        if born < group.first:
+            group.first = born
+        if born > group.last:
+            group.last = born
+        if end > group.end:
+            group.end = end
+        if group.items >= GROUP_ITEMS:
+            self._write_group(group)
 
-    def _write_closed(self) -> None:
+    def _write_group(self, group: ClosedGroup) -> None:
         """The closed nodes held, as one GROUP row of the nodes table (in columns)."""
-        start, end = self.closed_span
+        start, end = group.first, group.end
         level = (end - start).bit_length() - 1 if end - start > 1 else 0
         # (a short trace's few rows by the json module: orjson's import, 12 ms, would be
         # most of its start-up; past SLOW_GROUPS, orjson writes them in half the time)
-        detail = group_detail(self.closed, fast=self.groups >= SLOW_GROUPS)
+        detail = group_detail(group.entries, fast=self.groups >= SLOW_GROUPS)
         self.pending["nodes"].append((self.trace, level << 40 | start >> level, start, end, GROUP, GROUP_KIND,
                                       "", "local", "", detail))
         self.groups += 1
         self.count += 1
-        self.closed.clear()
-        self.closed_items = 0
-        self.closed_span = [OPEN, 0]
+        group.clear()
 
     def nodes_closed(self, nodes: dict[int, tuple], slots: dict[int, dict[str, tuple]], born: dict[int, int],
                      end: int) -> None:
@@ -192,8 +232,9 @@ class TraceWriter:
             del packed[:full]  # in place: the monitor holds its append
 
     def flush(self) -> None:
-        if self.closed:
-            self._write_closed()
+        for group in (self.closed, self.lived):
+            if group.entries:
+                self._write_group(group)
         with self._tx():
             for table, rows in self.pending.items():
                 if rows:
