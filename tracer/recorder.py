@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from ..errors import PyronaError
 from . import kinds
+from ..runtime.escapes import ESCAPE_TYPES
+from ..runtime.kinds import instance_slots
 from ..runtime.objects import Region
 from ..runtime.state import RUNTIME
 from .hooks import DEEP, TAIL, Element, Popped
@@ -69,7 +71,7 @@ class Recorder:
                  "lengths", "keyed", "attr_dicts", "lrc", "regions_dirty", "maybe_garbage", "suspects",
                  "roots", "regions", "open_regions", "events", "changed", "orphans", "kinds", "born",
                  "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
-                 "epoch", "foreign_types", "paused")
+                 "epoch", "foreign_types", "paused", "dict_types")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
@@ -112,6 +114,9 @@ class Recorder:
         self.changed = False
         self.orphans: list[int] = []  # nodes whose last reference went, to drop
         self.kinds: dict[type, str] = {}  # kind by type (kind_of, once per type)
+        #: by instance type: whether all its attributes are in its __dict__ (no __slots__
+        #: descriptor, not an escape hatch), so a store to one is read from there (apply_hint)
+        self.dict_types: dict[type, bool] = {}
         self.born: dict[int, int] = {}  # node -> the step it came at
         #: nodes drawn for one step only (a violation's objects that nothing holds)
         self.ephemeral: list[int] = []
@@ -141,21 +146,27 @@ class Recorder:
             self.next_id += 1
         self.ids[id(obj)] = nid
         self.objs[nid] = obj
-        kind = self.kinds.get(type(obj))
-        if kind is None:
-            kind = kind_of(obj)
-            if type(obj) is not Region and kind != kinds.BRIDGE:  # (a Region is a bridge or not:
-                self.kinds[type(obj)] = kind                      # the instance says)
-        elif is_adopted_bridge(obj):
-            kind = kinds.BRIDGE  # an object a cown adopted: its type's kind does not say
-        place = place_of(obj)
-        if kind in _LABELLED or place == kinds.FROZEN:  # (frozen: it may be a former bridge)
-            label, detail = label_of(obj, kind)
+        t = type(obj)
+        kind = self.kinds.get(t)
+        if kind is not None and kind not in _LABELLED and id(obj) not in RUNTIME.places:
+            # the common object: a local one (no place of the runtime's: not a region's
+            # member, nor frozen, nor an adopted bridge) labelled by its type's name
+            place, label, detail = kinds.LOCAL, t.__name__, ""
         else:
-            label, detail = type(obj).__name__, ""
+            if kind is None:
+                kind = kind_of(obj)
+                if t is not Region and kind != kinds.BRIDGE:  # (a Region is a bridge or not:
+                    self.kinds[t] = kind                      # the instance says)
+            elif is_adopted_bridge(obj):
+                kind = kinds.BRIDGE  # an object a cown adopted: its type's kind does not say
+            place = place_of(obj)
+            if kind in _LABELLED or place == kinds.FROZEN:  # (frozen: it may be a former bridge)
+                label, detail = label_of(obj, kind)
+            else:
+                label, detail = t.__name__, ""
         if RUNTIME.freezability_used and not detail and place != kinds.FROZEN:
             detail = freezability_detail(obj, kind)
-        self.nodes[nid] = (self.step, kind, type(obj).__name__, place, label, detail)
+        self.nodes[nid] = (self.step, kind, t.__name__, place, label, detail)
         self.born[nid] = self.step
         self.slots[nid] = {}
         self.inrefs[nid] = {}
@@ -299,61 +310,38 @@ class Recorder:
         """Update the part of a node a store touched (or all of it when unsure)."""
         obj = self.objs[nid]
         kind = self.nodes[nid][NODE_KIND]
-        if hint is DEEP:
-            self.rescan(nid)
-            if kind not in _SHALLOW_KINDS:  # (a container's elements are their own)
-                for slot in list(self.slots[nid].values()):
-                    dst = slot[SLOT_DST]
-                    if dst is not None and dst != nid and dst in self.nodes \
-                            and self.nodes[dst][NODE_KIND] not in kinds.ROOT_KINDS:
-                        self.rescan(dst)
-            return
-        if type(hint) is Element:
-            if kind == kinds.SET:
-                name = element_name(hint.value)
-                if name is not None and not self._twin_named(nid, hint.value):
-                    if hint.value in obj:
-                        self.set_slot(nid, name, hint.value)
-                    else:
-                        self.del_slot(nid, name)
-                    return
-        elif type(hint) is Popped:
-            if kind == kinds.LIST:
-                known, now = self.lengths.get(nid), len(obj)
-                if known is not None and now == known - 1 == hint.index:
-                    self.del_slot(nid, f"[{now}]")
-                    self.lengths[nid] = now
-                    return
-        elif hint is TAIL:
-            if kind == kinds.LIST:
-                known, now = self.lengths.get(nid), len(obj)
-                if known is not None and now >= known:
-                    for i in range(known, now):
-                        self.set_slot(nid, f"[{i}]", obj[i])
-                    self.lengths[nid] = now
-                    return
-        elif hint is not None:
+        if type(hint) is tuple and hint is not DEEP and hint is not TAIL:
+            # a store the hooks saw, ("attr", name) or ("item", key): the commonest hint,
+            # looked at first
             what, key = hint
             if what == "attr":
-                if kind in _ATTR_KINDS:
-                    desc = slot_descriptor(type(obj), key) if kind == kinds.INSTANCE else None
-                    if desc is not None:  # a __slots__ attribute (slots_of names it so too)
-                        try:
-                            value = desc.__get__(obj, type(obj))
-                        except AttributeError:  # (deleted, or never set)
-                            self.del_slot(nid, key)
-                        else:
-                            self.set_slot(nid, key, value)
+                if kind == kinds.INSTANCE:
+                    t = type(obj)
+                    in_dict = self.dict_types.get(t)
+                    if in_dict is None:  # (once per type: does it keep all its attributes in a dict?)
+                        in_dict = self.dict_types[t] = t not in ESCAPE_TYPES and not instance_slots(t)
+                    if not in_dict:
+                        desc = slot_descriptor(t, key)
+                        if desc is not None:  # a __slots__ attribute (slots_of names it so too)
+                            try:
+                                value = desc.__get__(obj, t)
+                            except AttributeError:  # (deleted, or never set)
+                                self.del_slot(nid, key)
+                            else:
+                                self.set_slot(nid, key, value)
+                            return
+                elif kind not in _ATTR_KINDS:
+                    self.rescan(nid)
+                    return
+                d = getattr(obj, "__dict__", None)
+                if type(d) is dict:
+                    value = d.get(key, _MISSING)
+                    if value is not _MISSING:
+                        self.set_slot(nid, key, value)
                         return
-                    d = getattr(obj, "__dict__", None)
-                    if type(d) is dict:
-                        value = d.get(key, _MISSING)
-                        if value is not _MISSING:
-                            self.set_slot(nid, key, value)
-                            return
-                        if not hasattr(type(obj), key):  # (else a class attribute, a property...)
-                            self.del_slot(nid, key)
-                            return
+                    if not hasattr(type(obj), key):  # (else a class attribute, a property...)
+                        self.del_slot(nid, key)
+                        return
             elif kind == kinds.DICT:
                 # A dict's slots: `[key]` for a key drawn as text, else `key{i}` and
                 # `value{i}` by the key's position i among all keys (`slots_of`). A key
@@ -384,6 +372,39 @@ class Recorder:
                 if 0 <= index < len(obj) and self.lengths.get(nid) == len(obj):
                     self.set_slot(nid, f"[{index}]", obj[index])
                     return
+        elif hint is TAIL:
+            if kind == kinds.LIST:
+                known, now = self.lengths.get(nid), len(obj)
+                if known is not None and now >= known:
+                    for i in range(known, now):
+                        self.set_slot(nid, f"[{i}]", obj[i])
+                    self.lengths[nid] = now
+                    return
+        elif hint is DEEP:
+            self.rescan(nid)
+            if kind not in _SHALLOW_KINDS:  # (a container's elements are their own)
+                for slot in list(self.slots[nid].values()):
+                    dst = slot[SLOT_DST]
+                    if dst is not None and dst != nid and dst in self.nodes \
+                            and self.nodes[dst][NODE_KIND] not in kinds.ROOT_KINDS:
+                        self.rescan(dst)
+            return
+        elif type(hint) is Element:
+            if kind == kinds.SET:
+                name = element_name(hint.value)
+                if name is not None and not self._twin_named(nid, hint.value):
+                    if hint.value in obj:
+                        self.set_slot(nid, name, hint.value)
+                    else:
+                        self.del_slot(nid, name)
+                    return
+        elif type(hint) is Popped:
+            if kind == kinds.LIST:
+                known, now = self.lengths.get(nid), len(obj)
+                if known is not None and now == known - 1 == hint.index:
+                    self.del_slot(nid, f"[{now}]")
+                    self.lengths[nid] = now
+                    return
         self.rescan(nid)
 
     def set_slot(self, nid: int, name: str, value: Any) -> None:
@@ -398,11 +419,14 @@ class Recorder:
         else:
             text = None
         if text is not None:
-            if slot is None or slot[SLOT_DST] is not None or slot[SLOT_TEXT] != text:  # (else unchanged)
+            # set_text's work, its commonest case (a new slot) without the call
+            if slot is None:
+                slots[name] = (self.step, None, text, None)
+            elif slot[SLOT_DST] is not None or slot[SLOT_TEXT] != text:  # (else unchanged)
                 self.set_text(nid, name, text)
             return
-        run = None
         if slot is None:
+            run = None
             dst = self.ids.get(id(value))
             if dst is None:
                 dst = self.node(value)
