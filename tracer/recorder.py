@@ -39,6 +39,9 @@ RUN_SIZE = 2 * RUN_LENGTH  # (a run's list holds two items per interval)
 GAP = ""
 #: Nodes that lived at most this many steps are written whole when they go (`Recorder.drop`).
 SHORT_LIFE = 256
+#: Proofs voided one by one when an edge they go through goes (`Recorder.void_proofs`);
+#: past this many, all of them at once (the walks to come prove again what they need).
+VOID_AT_MOST = 256
 
 #: A slot is a 4-tuple (start, dst, text, run): the step its current value came at; the
 #: node it refers to (None for a plain value); the plain value's text (None for a
@@ -71,7 +74,7 @@ class Recorder:
                  "lengths", "keyed", "attr_dicts", "lrc", "regions_dirty", "maybe_garbage", "suspects",
                  "roots", "regions", "open_regions", "events", "changed", "orphans", "kinds", "born",
                  "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
-                 "epoch", "foreign_types", "paused", "dict_types")
+                 "epoch", "proved_through", "unlisted", "foreign_types", "paused", "dict_types")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
@@ -97,11 +100,20 @@ class Recorder:
         self.suspects: list[int] = []  # nodes that lost a reference but have others
         #: a proof that a node is reachable (tracer.garbage): node -> the referrer it is
         #: reached through, valid while proven[node] is (epoch, a root still there): a
-        #: proof's edge that goes bumps the epoch (every proof is void then); a root that
-        #: goes voids the proofs that end at it
+        #: proof's edge that goes voids the proofs through it (`void_proofs`: those of the
+        #: few nodes found by `proved_through`, or, past VOID_AT_MOST, every proof, by a
+        #: bump of the epoch); a root that goes voids the proofs that end at it
         self.proof: dict[int, int] = {}
         self.proven: dict[int, tuple[int, int]] = {}
         self.epoch = 0
+        #: node -> the nodes whose proof goes through it (`proof[kid] == node`); it may
+        #: also hold nodes proven otherwise since (a root's proofs are not undone when it
+        #: goes): each is checked against `proof` before its proof is voided
+        self.proved_through: dict[int, set[int]] = {}
+        #: the epoch of the last sweep (tracer.garbage.sweep), whose proofs (one per node
+        #: of the graph) are not listed in `proved_through`: one of its proofs voided voids
+        #: them all (-1: none)
+        self.unlisted = -1
         self.bridge_gone = False  # a region's bridge left the graph (since the monitor looked)
         self.frozen_gone = False  # a frozen object left the graph: its SCC may be garbage now
         #: id(obj) -> node of the frozen objects that left the graph at this step (a collected
@@ -114,8 +126,7 @@ class Recorder:
         self.changed = False
         self.orphans: list[int] = []  # nodes whose last reference went, to drop
         self.kinds: dict[type, str] = {}  # kind by type (kind_of, once per type)
-        #: by instance type: whether all its attributes are in its __dict__ (no __slots__
-        #: descriptor, not an escape hatch), so a store to one is read from there (apply_hint)
+        #: by instance type: whether all its attributes are in its __dict__ (`_dict_only`)
         self.dict_types: dict[type, bool] = {}
         self.born: dict[int, int] = {}  # node -> the step it came at
         #: nodes drawn for one step only (a violation's objects that nothing holds)
@@ -295,6 +306,14 @@ class Recorder:
             else:
                 self.keyed.discard(nid)
 
+    def _dict_only(self, t: type) -> bool:
+        """Are all the attributes of an instance of the user class `t` in its `__dict__` (no
+        `__slots__` descriptor, not an escape hatch)? Known per type."""
+        only = self.dict_types.get(t)
+        if only is None:
+            only = self.dict_types[t] = t not in ESCAPE_TYPES and not instance_slots(t)
+        return only
+
     def _twin_named(self, nid: int, value: int | str) -> bool:
         """Could the set's element equal to `value` be another value (1 == True == 1.0)?"""
         return type(value) is not str and (value == 0 or value == 1 or nid in self.keyed)
@@ -317,10 +336,7 @@ class Recorder:
             if what == "attr":
                 if kind == kinds.INSTANCE:
                     t = type(obj)
-                    in_dict = self.dict_types.get(t)
-                    if in_dict is None:  # (once per type: does it keep all its attributes in a dict?)
-                        in_dict = self.dict_types[t] = t not in ESCAPE_TYPES and not instance_slots(t)
-                    if not in_dict:
+                    if not (self.dict_types.get(t) or self._dict_only(t)):
                         desc = slot_descriptor(t, key)
                         if desc is not None:  # a __slots__ attribute (slots_of names it so too)
                             try:
@@ -550,7 +566,7 @@ class Recorder:
         if count == 1:
             del refs[nid]
             if not root_gone and self.proof.get(dst) == nid and self.proven[dst][0] == self.epoch:
-                self.epoch += 1  # (the edge a proof went through: no proof holds any more)
+                self.void_proofs(dst)  # (the edge its proof went through)
         else:
             refs[nid] = count - 1
         dst_place = self.nodes[dst][NODE_PLACE]
@@ -567,6 +583,38 @@ class Recorder:
             if held is None or held[0] != self.epoch or held[1] not in self.roots:
                 self.suspects.append(dst)
         self.changed = True
+
+    def void_proofs(self, nid: int) -> None:
+        """The edge `nid`'s proof went through is gone: its proof is void, and so are the
+        proofs that go through it (`proved_through`, transitively). Mostly a few nodes (a
+        variable that moved on voids what was proven through the object it held, not the
+        proofs of the whole graph); past VOID_AT_MOST of them, every proof is, at once, by
+        a bump of the epoch."""
+        proof, proven, through = self.proof, self.proven, self.proved_through
+        if proven[nid][0] == self.unlisted:  # (a sweep's proof: those through it are not listed)
+            self.epoch += 1
+            through.clear()
+            return
+        kids = through.get(proof.pop(nid))
+        if kids is not None:
+            kids.discard(nid)
+        del proven[nid]
+        voided = 0
+        stack = [nid]
+        while stack:
+            at = stack.pop()
+            kids = through.pop(at, None)
+            if kids:
+                voided += len(kids)
+                if voided > VOID_AT_MOST:
+                    self.epoch += 1  # (no proof holds any more: none goes through anything)
+                    through.clear()
+                    return
+                for kid in kids:
+                    if proof.get(kid) == at:  # (else proven otherwise since)
+                        del proof[kid]
+                        proven.pop(kid, None)
+                        stack.append(kid)
 
     def flush_runs(self) -> None:
         """Write every run of closed intervals still held (before a checkpoint)."""
@@ -595,8 +643,13 @@ class Recorder:
             del self.ids[id(obj)]
         self.inrefs.pop(nid, None)
         del self.born[nid]
-        self.proof.pop(nid, None)
+        parent = self.proof.pop(nid, None)
+        if parent is not None:
+            kids = self.proved_through.get(parent)
+            if kids is not None:
+                kids.discard(nid)
         self.proven.pop(nid, None)
+        self.proved_through.pop(nid, None)
         self.lengths.pop(nid, None)
         self.keyed.discard(nid)
         if kind == kinds.INSTANCE:
