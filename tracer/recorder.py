@@ -184,7 +184,7 @@ class Recorder:
         self.changed = True
         if kind == kinds.BRIDGE:
             self.regions_dirty = True
-        if t is list and not obj and not revive:  # (a new empty list, `self.items = []`: nothing to scan)
+        if t is list and kind == kinds.LIST and not obj and not revive:  # (`xs = []`: nothing to scan)
             self.lengths[nid] = 0
         elif ((kind not in kinds.STRUCTURE_KINDS and kind != kinds.OTHER) or detail == kinds.DETACHED) \
                 and not revive:
