@@ -51,26 +51,27 @@ def _unreachable_from(recorder: Recorder, nid: int) -> set[int] | None:
     walk stops at the first proven node it meets. A cursor leaving the nodes of a
     list one by one so costs one short step each, however far the list's head is.
     A proof holds while the edges it goes through do, and the root it ends at: when
-    one of its edges goes, the recorder bumps its epoch and every proof is void
-    (rebuilt by the walks to come); when its root goes (a frame that returned), the
-    proofs that end there are void by themselves (`proven` names the root).
+    one of its edges goes, the recorder voids the proofs through that edge
+    (`Recorder.void_proofs`: rebuilt by the walks to come); when its root goes (a frame
+    that returned), the proofs that end there are void by themselves (`proven` names
+    the root).
     """
     roots, inrefs, proof, proven, epoch = recorder.roots, recorder.inrefs, recorder.proof, recorder.proven, \
         recorder.epoch
+    through = recorder.proved_through
     held = proven.get(nid)
     if held is not None and held[0] == epoch and held[1] in roots:
         return None  # (the edge it lost was not its proof's: its way stands)
     refs = inrefs[nid]
     for src in refs:  # (most: a variable, or a proven node, one reference away)
         if src in roots:
-            proof[nid] = src
-            proven[nid] = (epoch, src)
-            return None
-        held = proven.get(src)
-        if held is not None and held[0] == epoch and held[1] in roots:
-            proof[nid] = src
-            proven[nid] = held
-            return None
+            held = (epoch, src)
+        else:
+            held = proven.get(src)
+            if held is None or held[0] != epoch or held[1] not in roots:
+                continue
+        _prove(through, proof, proven, nid, src, held)
+        return None
     via = {nid: nid}  # node met -> the node it refers to, on its way to nid
     queue = [nid]
     for at in queue:  # (breadth first: the nearest root first)
@@ -88,8 +89,7 @@ def _unreachable_from(recorder: Recorder, nid: int) -> set[int] | None:
             # the way found: root (or proven) -> ... -> nid, proven from its root end
             while src != nid:
                 at = via[src]
-                proof[at] = src
-                proven[at] = held
+                _prove(through, proof, proven, at, src, held)
                 src = at
             return None
         if len(queue) > WALK_BACK:
@@ -98,13 +98,30 @@ def _unreachable_from(recorder: Recorder, nid: int) -> set[int] | None:
     return set(via)
 
 
+def _prove(through: dict[int, set[int]], proof: dict[int, int], proven: dict[int, tuple[int, int]],
+           nid: int, src: int, held: tuple[int, int]) -> None:
+    """`nid` is reachable through `src`, by the way `held` (the epoch, and the root the
+    way starts at); noted in `Recorder.proved_through` too, so the proof is voided when
+    an edge it goes through goes."""
+    proof[nid] = src
+    proven[nid] = held
+    kids = through.get(src)
+    if kids is None:
+        through[src] = {nid}
+    else:
+        kids.add(nid)
+
+
 def sweep(recorder: Recorder) -> None:
     """Drop everything not reachable from the roots (unreachable cycles)."""
     marked, slots, empty = set(recorder.roots), recorder.slots, {}
     mark = marked.add
-    # every node reached gets a proof: the node it was reached through, and its root
+    # every node reached gets a proof: the node it was reached through, and its root (not
+    # listed in proved_through, which would cost a set per node: see Recorder.unlisted)
     recorder.epoch += 1
-    epoch, proof, proven = recorder.epoch, recorder.proof, recorder.proven
+    recorder.proved_through.clear()  # (the proofs of the last epoch are void)
+    recorder.unlisted = epoch = recorder.epoch
+    proof, proven = recorder.proof, recorder.proven
     for root in recorder.roots:
         held = (epoch, root)
         stack = [root]

@@ -724,7 +724,8 @@ class Monitor:
         try:
             if full:
                 self._settle_held()
-            self._apply_hints()
+            if self.dirty:
+                self._apply_hints()
             if not full and self._quiet():
                 return
             self._settle_graph()
@@ -754,21 +755,20 @@ class Monitor:
     def _apply_hints(self) -> None:
         """The objects the hooks saw changed: rescan the part each change touched."""
         dirty = self.dirty
-        if dirty:
-            recorder = self.recorder
-            changed = dirty[:]
-            del dirty[:len(changed)]  # (not clear(): another thread may have added since)
-            ids, nodes, apply_hint = recorder.ids, recorder.nodes, recorder.apply_hint
-            attr_dicts = recorder.attr_dicts
-            for obj, hint in changed:
-                nid = ids.get(id(obj))
-                if nid is not None and nid in nodes:
-                    apply_hint(nid, hint)
-                if type(obj) is dict and id(obj) in attr_dicts:  # (an instance's attributes,
-                    nid = recorder.owner_of(obj)                  # written through its __dict__)
-                    if nid is not None:
-                        apply_hint(nid, None)
-            changed = obj = None  # (no temporary of the program kept alive by us: see collect_garbage)
+        recorder = self.recorder
+        changed = dirty[:]
+        del dirty[:len(changed)]  # (not clear(): another thread may have added since)
+        ids, nodes, apply_hint = recorder.ids, recorder.nodes, recorder.apply_hint
+        attr_dicts = recorder.attr_dicts
+        for obj, hint in changed:
+            nid = ids.get(id(obj))
+            if nid is not None and nid in nodes:
+                apply_hint(nid, hint)
+            if type(obj) is dict and id(obj) in attr_dicts:  # (an instance's attributes,
+                nid = recorder.owner_of(obj)                  # written through its __dict__)
+                if nid is not None:
+                    apply_hint(nid, None)
+        changed = obj = None  # (no temporary of the program kept alive by us: see collect_garbage)
 
     def _quiet(self) -> bool:
         """The common line's end: drop what lost its last reference; True when nothing else

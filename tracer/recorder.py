@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from ..errors import PyronaError
 from . import kinds
+from ..runtime.escapes import ESCAPE_TYPES
+from ..runtime.kinds import instance_slots
 from ..runtime.objects import Region
 from ..runtime.state import RUNTIME
 from .hooks import DEEP, TAIL, Element, Popped
@@ -37,6 +39,9 @@ RUN_SIZE = 2 * RUN_LENGTH  # (a run's list holds two items per interval)
 GAP = ""
 #: Nodes that lived at most this many steps are written whole when they go (`Recorder.drop`).
 SHORT_LIFE = 256
+#: Proofs voided one by one when an edge they go through goes (`Recorder.void_proofs`);
+#: past this many, all of them at once (the walks to come prove again what they need).
+VOID_AT_MOST = 256
 
 #: A slot is a 4-tuple (start, dst, text, run): the step its current value came at; the
 #: node it refers to (None for a plain value); the plain value's text (None for a
@@ -69,7 +74,7 @@ class Recorder:
                  "lengths", "keyed", "attr_dicts", "lrc", "regions_dirty", "maybe_garbage", "suspects",
                  "roots", "regions", "open_regions", "events", "changed", "orphans", "kinds", "born",
                  "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
-                 "epoch", "foreign_types", "paused")
+                 "epoch", "proved_through", "unlisted", "foreign_types", "paused", "dict_types")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
@@ -95,11 +100,20 @@ class Recorder:
         self.suspects: list[int] = []  # nodes that lost a reference but have others
         #: a proof that a node is reachable (tracer.garbage): node -> the referrer it is
         #: reached through, valid while proven[node] is (epoch, a root still there): a
-        #: proof's edge that goes bumps the epoch (every proof is void then); a root that
-        #: goes voids the proofs that end at it
+        #: proof's edge that goes voids the proofs through it (`void_proofs`: those of the
+        #: few nodes found by `proved_through`, or, past VOID_AT_MOST, every proof, by a
+        #: bump of the epoch); a root that goes voids the proofs that end at it
         self.proof: dict[int, int] = {}
         self.proven: dict[int, tuple[int, int]] = {}
         self.epoch = 0
+        #: node -> the nodes whose proof goes through it (`proof[kid] == node`); it may
+        #: also hold nodes proven otherwise since (a root's proofs are not undone when it
+        #: goes): each is checked against `proof` before its proof is voided
+        self.proved_through: dict[int, set[int]] = {}
+        #: the epoch of the last sweep (tracer.garbage.sweep), whose proofs (one per node
+        #: of the graph) are not listed in `proved_through`: one of its proofs voided voids
+        #: them all (-1: none)
+        self.unlisted = -1
         self.bridge_gone = False  # a region's bridge left the graph (since the monitor looked)
         self.frozen_gone = False  # a frozen object left the graph: its SCC may be garbage now
         #: id(obj) -> node of the frozen objects that left the graph at this step (a collected
@@ -112,6 +126,8 @@ class Recorder:
         self.changed = False
         self.orphans: list[int] = []  # nodes whose last reference went, to drop
         self.kinds: dict[type, str] = {}  # kind by type (kind_of, once per type)
+        #: by instance type: whether all its attributes are in its __dict__ (`_dict_only`)
+        self.dict_types: dict[type, bool] = {}
         self.born: dict[int, int] = {}  # node -> the step it came at
         #: nodes drawn for one step only (a violation's objects that nothing holds)
         self.ephemeral: list[int] = []
@@ -141,28 +157,36 @@ class Recorder:
             self.next_id += 1
         self.ids[id(obj)] = nid
         self.objs[nid] = obj
-        kind = self.kinds.get(type(obj))
-        if kind is None:
-            kind = kind_of(obj)
-            if type(obj) is not Region and kind != kinds.BRIDGE:  # (a Region is a bridge or not:
-                self.kinds[type(obj)] = kind                      # the instance says)
-        elif is_adopted_bridge(obj):
-            kind = kinds.BRIDGE  # an object a cown adopted: its type's kind does not say
-        place = place_of(obj)
-        if kind in _LABELLED or place == kinds.FROZEN:  # (frozen: it may be a former bridge)
-            label, detail = label_of(obj, kind)
+        t = type(obj)
+        kind = self.kinds.get(t)
+        if kind is not None and kind not in _LABELLED and id(obj) not in RUNTIME.places:
+            # the common object: a local one (no place of the runtime's: not a region's
+            # member, nor frozen, nor an adopted bridge) labelled by its type's name
+            place, label, detail = kinds.LOCAL, t.__name__, ""
         else:
-            label, detail = type(obj).__name__, ""
+            if kind is None:
+                kind = kind_of(obj)
+                if t is not Region and kind != kinds.BRIDGE:  # (a Region is a bridge or not:
+                    self.kinds[t] = kind                      # the instance says)
+            elif is_adopted_bridge(obj):
+                kind = kinds.BRIDGE  # an object a cown adopted: its type's kind does not say
+            place = place_of(obj)
+            if kind in _LABELLED or place == kinds.FROZEN:  # (frozen: it may be a former bridge)
+                label, detail = label_of(obj, kind)
+            else:
+                label, detail = t.__name__, ""
         if RUNTIME.freezability_used and not detail and place != kinds.FROZEN:
             detail = freezability_detail(obj, kind)
-        self.nodes[nid] = (self.step, kind, type(obj).__name__, place, label, detail)
+        self.nodes[nid] = (self.step, kind, t.__name__, place, label, detail)
         self.born[nid] = self.step
         self.slots[nid] = {}
         self.inrefs[nid] = {}
         self.changed = True
         if kind == kinds.BRIDGE:
             self.regions_dirty = True
-        if ((kind not in kinds.STRUCTURE_KINDS and kind != kinds.OTHER) or detail == kinds.DETACHED) \
+        if t is list and kind == kinds.LIST and not obj and not revive:  # (`xs = []`: nothing to scan)
+            self.lengths[nid] = 0
+        elif ((kind not in kinds.STRUCTURE_KINDS and kind != kinds.OTHER) or detail == kinds.DETACHED) \
                 and not revive:
             self.rescan(nid)
         return nid
@@ -338,6 +362,14 @@ class Recorder:
             else:
                 self.keyed.discard(nid)
 
+    def _dict_only(self, t: type) -> bool:
+        """Are all the attributes of an instance of the user class `t` in its `__dict__` (no
+        `__slots__` descriptor, not an escape hatch)? Known per type."""
+        only = self.dict_types.get(t)
+        if only is None:
+            only = self.dict_types[t] = t not in ESCAPE_TYPES and not instance_slots(t)
+        return only
+
     def _twin_named(self, nid: int, value: int | str) -> bool:
         """Could the set's element equal to `value` be another value (1 == True == 1.0)?"""
         return type(value) is not str and (value == 0 or value == 1 or nid in self.keyed)
@@ -353,61 +385,35 @@ class Recorder:
         """Update the part of a node a store touched (or all of it when unsure)."""
         obj = self.objs[nid]
         kind = self.nodes[nid][NODE_KIND]
-        if hint is DEEP:
-            self.rescan(nid)
-            if kind not in _SHALLOW_KINDS:  # (a container's elements are their own)
-                for slot in list(self.slots[nid].values()):
-                    dst = slot[SLOT_DST]
-                    if dst is not None and dst != nid and dst in self.nodes \
-                            and self.nodes[dst][NODE_KIND] not in kinds.ROOT_KINDS:
-                        self.rescan(dst)
-            return
-        if type(hint) is Element:
-            if kind == kinds.SET:
-                name = element_name(hint.value)
-                if name is not None and not self._twin_named(nid, hint.value):
-                    if hint.value in obj:
-                        self.set_slot(nid, name, hint.value)
-                    else:
-                        self.del_slot(nid, name)
-                    return
-        elif type(hint) is Popped:
-            if kind == kinds.LIST:
-                known, now = self.lengths.get(nid), len(obj)
-                if known is not None and now == known - 1 == hint.index:
-                    self.del_slot(nid, f"[{now}]")
-                    self.lengths[nid] = now
-                    return
-        elif hint is TAIL:
-            if kind == kinds.LIST:
-                known, now = self.lengths.get(nid), len(obj)
-                if known is not None and now >= known:
-                    for i in range(known, now):
-                        self.set_slot(nid, f"[{i}]", obj[i])
-                    self.lengths[nid] = now
-                    return
-        elif hint is not None:
+        if type(hint) is tuple and hint is not DEEP and hint is not TAIL:
+            # a store the hooks saw, ("attr", name) or ("item", key): the commonest hint,
+            # looked at first
             what, key = hint
             if what == "attr":
-                if kind in _ATTR_KINDS:
-                    desc = slot_descriptor(type(obj), key) if kind == kinds.INSTANCE else None
-                    if desc is not None:  # a __slots__ attribute (slots_of names it so too)
-                        try:
-                            value = desc.__get__(obj, type(obj))
-                        except AttributeError:  # (deleted, or never set)
-                            self.del_slot(nid, key)
-                        else:
-                            self.set_slot(nid, key, value)
+                if kind == kinds.INSTANCE:
+                    t = type(obj)
+                    if not (self.dict_types.get(t) or self._dict_only(t)):
+                        desc = slot_descriptor(t, key)
+                        if desc is not None:  # a __slots__ attribute (slots_of names it so too)
+                            try:
+                                value = desc.__get__(obj, t)
+                            except AttributeError:  # (deleted, or never set)
+                                self.del_slot(nid, key)
+                            else:
+                                self.set_slot(nid, key, value)
+                            return
+                elif kind not in _ATTR_KINDS:
+                    self.rescan(nid)
+                    return
+                d = getattr(obj, "__dict__", None)
+                if type(d) is dict:
+                    value = d.get(key, _MISSING)
+                    if value is not _MISSING:
+                        self.set_slot(nid, key, value)
                         return
-                    d = getattr(obj, "__dict__", None)
-                    if type(d) is dict:
-                        value = d.get(key, _MISSING)
-                        if value is not _MISSING:
-                            self.set_slot(nid, key, value)
-                            return
-                        if not hasattr(type(obj), key):  # (else a class attribute, a property...)
-                            self.del_slot(nid, key)
-                            return
+                    if not hasattr(type(obj), key):  # (else a class attribute, a property...)
+                        self.del_slot(nid, key)
+                        return
             elif kind == kinds.DICT:
                 # A dict's slots: `[key]` for a key drawn as text, else `key{i}` and
                 # `value{i}` by the key's position i among all keys (`slots_of`). A key
@@ -438,6 +444,39 @@ class Recorder:
                 if 0 <= index < len(obj) and self.lengths.get(nid) == len(obj):
                     self.set_slot(nid, f"[{index}]", obj[index])
                     return
+        elif hint is TAIL:
+            if kind == kinds.LIST:
+                known, now = self.lengths.get(nid), len(obj)
+                if known is not None and now >= known:
+                    for i in range(known, now):
+                        self.set_slot(nid, f"[{i}]", obj[i])
+                    self.lengths[nid] = now
+                    return
+        elif hint is DEEP:
+            self.rescan(nid)
+            if kind not in _SHALLOW_KINDS:  # (a container's elements are their own)
+                for slot in list(self.slots[nid].values()):
+                    dst = slot[SLOT_DST]
+                    if dst is not None and dst != nid and dst in self.nodes \
+                            and self.nodes[dst][NODE_KIND] not in kinds.ROOT_KINDS:
+                        self.rescan(dst)
+            return
+        elif type(hint) is Element:
+            if kind == kinds.SET:
+                name = element_name(hint.value)
+                if name is not None and not self._twin_named(nid, hint.value):
+                    if hint.value in obj:
+                        self.set_slot(nid, name, hint.value)
+                    else:
+                        self.del_slot(nid, name)
+                    return
+        elif type(hint) is Popped:
+            if kind == kinds.LIST:
+                known, now = self.lengths.get(nid), len(obj)
+                if known is not None and now == known - 1 == hint.index:
+                    self.del_slot(nid, f"[{now}]")
+                    self.lengths[nid] = now
+                    return
         self.rescan(nid)
 
     def set_slot(self, nid: int, name: str, value: Any) -> None:
@@ -452,11 +491,14 @@ class Recorder:
         else:
             text = None
         if text is not None:
-            if slot is None or slot[SLOT_DST] is not None or slot[SLOT_TEXT] != text:  # (else unchanged)
+            # set_text's work, its commonest case (a new slot) without the call
+            if slot is None:
+                slots[name] = (self.step, None, text, None)
+            elif slot[SLOT_DST] is not None or slot[SLOT_TEXT] != text:  # (else unchanged)
                 self.set_text(nid, name, text)
             return
-        run = None
         if slot is None:
+            run = None
             dst = self.ids.get(id(value))
             if dst is None:
                 dst = self.node(value)
@@ -580,7 +622,7 @@ class Recorder:
         if count == 1:
             del refs[nid]
             if not root_gone and self.proof.get(dst) == nid and self.proven[dst][0] == self.epoch:
-                self.epoch += 1  # (the edge a proof went through: no proof holds any more)
+                self.void_proofs(dst)  # (the edge its proof went through)
         else:
             refs[nid] = count - 1
         dst_place = self.nodes[dst][NODE_PLACE]
@@ -597,6 +639,38 @@ class Recorder:
             if held is None or held[0] != self.epoch or held[1] not in self.roots:
                 self.suspects.append(dst)
         self.changed = True
+
+    def void_proofs(self, nid: int) -> None:
+        """The edge `nid`'s proof went through is gone: its proof is void, and so are the
+        proofs that go through it (`proved_through`, transitively). Mostly a few nodes (a
+        variable that moved on voids what was proven through the object it held, not the
+        proofs of the whole graph); past VOID_AT_MOST of them, every proof is, at once, by
+        a bump of the epoch."""
+        proof, proven, through = self.proof, self.proven, self.proved_through
+        if proven[nid][0] == self.unlisted:  # (a sweep's proof: those through it are not listed)
+            self.epoch += 1
+            through.clear()
+            return
+        kids = through.get(proof.pop(nid))
+        if kids is not None:
+            kids.discard(nid)
+        del proven[nid]
+        voided = 0
+        stack = [nid]
+        while stack:
+            at = stack.pop()
+            kids = through.pop(at, None)
+            if kids:
+                voided += len(kids)
+                if voided > VOID_AT_MOST:
+                    self.epoch += 1  # (no proof holds any more: none goes through anything)
+                    through.clear()
+                    return
+                for kid in kids:
+                    if proof.get(kid) == at:  # (else proven otherwise since)
+                        del proof[kid]
+                        proven.pop(kid, None)
+                        stack.append(kid)
 
     def flush_runs(self) -> None:
         """Write every run of closed intervals still held (before a checkpoint)."""
@@ -625,8 +699,13 @@ class Recorder:
             del self.ids[id(obj)]
         self.inrefs.pop(nid, None)
         del self.born[nid]
-        self.proof.pop(nid, None)
+        parent = self.proof.pop(nid, None)
+        if parent is not None:
+            kids = self.proved_through.get(parent)
+            if kids is not None:
+                kids.discard(nid)
         self.proven.pop(nid, None)
+        self.proved_through.pop(nid, None)
         self.lengths.pop(nid, None)
         self.keyed.discard(nid)
         if kind == kinds.INSTANCE:
