@@ -686,6 +686,23 @@ jb_u_escape(JsonBuf *b, Py_UCS4 c)
     return jb_put(b, esc, 6);
 }
 
+/* An ASCII character that JSON text escapes ('"', '\\', a control character; DEL too
+ * when `ascii`, as the json module writes it, where orjson leaves it as it is). */
+static int
+jb_escape_ascii(JsonBuf *b, Py_UCS4 c, int ascii)
+{
+    switch (c) {
+    case '"': return jb_put(b, "\\\"", 2);
+    case '\\': return jb_put(b, "\\\\", 2);
+    case '\n': return jb_put(b, "\\n", 2);
+    case '\r': return jb_put(b, "\\r", 2);
+    case '\t': return jb_put(b, "\\t", 2);
+    case '\b': return jb_put(b, "\\b", 2);
+    case '\f': return jb_put(b, "\\f", 2);
+    default: return c == 0x7f && !ascii ? jb_char(b, 0x7f) : jb_u_escape(b, c);
+    }
+}
+
 /* A str as JSON: the json module's escapes for '"', '\\' and control characters (both
  * writers spell them alike); past '~', UTF-8 (orjson) or \u escapes (`ascii`, json). */
 static int
@@ -709,17 +726,7 @@ jb_str(JsonBuf *b, PyObject *value, int ascii)
             if (jb_put(b, text + from, i - from) < 0)
                 return JSON_ERROR;
             from = i + 1;
-            int err;
-            switch (c) {
-            case '"': err = jb_put(b, "\\\"", 2); break;
-            case '\\': err = jb_put(b, "\\\\", 2); break;
-            case '\n': err = jb_put(b, "\\n", 2); break;
-            case '\r': err = jb_put(b, "\\r", 2); break;
-            case '\t': err = jb_put(b, "\\t", 2); break;
-            case '\b': err = jb_put(b, "\\b", 2); break;
-            case '\f': err = jb_put(b, "\\f", 2); break;
-            default: err = jb_u_escape(b, c);
-            }
+            int err = jb_escape_ascii(b, c, ascii);
             if (err < 0)
                 return JSON_ERROR;
         }
@@ -732,18 +739,8 @@ jb_str(JsonBuf *b, PyObject *value, int ascii)
         int err = 0;
         if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
             err = jb_char(b, (char)c);
-        else if (c < 0x80) {
-            switch (c) {
-            case '"': err = jb_put(b, "\\\"", 2); break;
-            case '\\': err = jb_put(b, "\\\\", 2); break;
-            case '\n': err = jb_put(b, "\\n", 2); break;
-            case '\r': err = jb_put(b, "\\r", 2); break;
-            case '\t': err = jb_put(b, "\\t", 2); break;
-            case '\b': err = jb_put(b, "\\b", 2); break;
-            case '\f': err = jb_put(b, "\\f", 2); break;
-            default: err = c == 0x7f && !ascii ? jb_char(b, 0x7f) : jb_u_escape(b, c);
-            }
-        }
+        else if (c < 0x80)
+            err = jb_escape_ascii(b, c, ascii);
         else if (ascii) {
             if (c > 0xffff) {  /* (a surrogate pair, as json writes one) */
                 Py_UCS4 v = c - 0x10000;
