@@ -123,7 +123,8 @@ def main() -> None:
             if args.verify:
                 line += "  " + verified(programs[name], args.verify_steps, work)
             print(line, flush=True)
-        print(f"median µs/step {statistics.median(nows):.2f}, max {max(nows):.2f} ({names[nows.index(max(nows))]})")
+        worst = names[nows.index(max(nows))]
+        print(f"median µs/step {statistics.median(nows):.2f}, max {max(nows):.2f} ({worst})")
 
 
 if __name__ == "__main__":

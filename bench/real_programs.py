@@ -62,7 +62,8 @@ SUITE = {
     "bpe_tokeniser": "bench_bpe_tokeniser(1)",
     "chaos": ("class _Args:\n    thickness, width, height, iterations = 0.25, 32, 32, 20000\n"
               "    filename, rng_seed = None, 1234\n\n\nclass _Runner:\n"
-              "    metadata = {}\n\n    def bench_func(self, name, func, *args):\n        func(*args)\n\n\nmain(_Runner(), _Args)"),
+              "    metadata = {}\n\n    def bench_func(self, name, func, *args):\n        func(*args)\n\n\n"
+              "main(_Runner(), _Args)"),
     "comprehensions": "bench_comprehensions(200)",
     "coroutines": "bench_coroutines(10)",
     "decimal_pi": "decimal.getcontext().prec = 9\nfor _ in range(2000):\n    pi_decimal()",
@@ -78,9 +79,11 @@ SUITE = {
                 "logger.addHandler(handler)\nlogger.setLevel(logging.WARNING)\n"
                 "bench_simple_output(3000, logger, stream)"),
     "mdp": "bench_mdp(1)",
-    "meteor_contest": ("board, cti, pieces = get_puzzle(WIDTH, HEIGHT)\nfps = get_footprints(board, cti, pieces)\n"
-                       "se_nh = get_senh(board, cti)\nbench_meteor_contest(1, board, pieces, SOLVE_ARG, fps, se_nh)"),
-    "pathlib": "NUM_FILES = 300\ntmp_path = setup(NUM_FILES)\ntry:\n    bench_pathlib(1, tmp_path)\nfinally:\n    shutil.rmtree(tmp_path)",
+    "meteor_contest": ("board, cti, pieces = get_puzzle(WIDTH, HEIGHT)\n"
+                       "fps = get_footprints(board, cti, pieces)\nse_nh = get_senh(board, cti)\n"
+                       "bench_meteor_contest(1, board, pieces, SOLVE_ARG, fps, se_nh)"),
+    "pathlib": ("NUM_FILES = 300\ntmp_path = setup(NUM_FILES)\ntry:\n    bench_pathlib(1, tmp_path)\n"
+                "finally:\n    shutil.rmtree(tmp_path)"),
     "pidigits": "calc_ndigits(2000)",
     "pyflate": "bench_pyflake(1, os.path.join(os.path.dirname(__file__), 'data', 'interpreter.tar.bz2'))",
     "raytrace": "bench_raytrace(1, 40, 40, None)",
@@ -91,7 +94,8 @@ SUITE = {
     "telco": "bench_telco(1, rel_path('data', 'telco-bench.b'))",
     "typing_runtime_protocols": "bench_protocols(20)",
     "unpack_sequence": "bench_all(2000)",
-    "xml_etree": ("import xml.etree.ElementTree as etree\nfor bench in (bench_parse, bench_generate, bench_process):\n"
+    "xml_etree": ("import xml.etree.ElementTree as etree\n"
+                  "for bench in (bench_parse, bench_generate, bench_process):\n"
                   "    bench_etree(1, etree, bench)"),
 }
 

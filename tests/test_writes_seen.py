@@ -332,7 +332,8 @@ def test_replacing_the_value_of_an_object_key_changes_one_slot(tmp_path):
     count = store.step_count(outcome.trace)
     last = store.step(outcome.trace, count - 1)
     [table] = [e.dst for e in last.edges if e.name == "table"]
-    assert {f.name: f.value for f in last.fields if f.node == table} == {f"value{i}": str(i) for i in range(20)}
+    values = {f.name: f.value for f in last.fields if f.node == table}
+    assert values == {f"value{i}": str(i) for i in range(20)}
     assert sorted(e.name for e in last.edges if e.src == table) == sorted(f"key{i}" for i in range(20))
     held = [{f.name: f.value for f in store.step(outcome.trace, i).fields if f.node == table}
             for i in range(1, count)]

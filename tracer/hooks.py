@@ -60,7 +60,8 @@ def _plain_tuple(value: tuple, depth: int) -> bool:
     if depth == 0 or t.__eq__ is not tuple.__eq__ or t.__hash__ is not tuple.__hash__:
         return False
     for item in value:
-        if type(item) not in _PLAIN_VALUES and not (isinstance(item, tuple) and _plain_tuple(item, depth - 1)):
+        if type(item) not in _PLAIN_VALUES \
+                and not (isinstance(item, tuple) and _plain_tuple(item, depth - 1)):
             return False
     return True
 
