@@ -3,9 +3,12 @@
 
 Each program of `real_programs.SUITE` is traced by `pyrona trace --max-steps CAP`
 (100,000 by default): CPU seconds (user + system) of the whole process divided by the
-steps recorded. A run the cap cut is marked "capped"; one that was not also shows plain
-Python's own CPU time per step of the same run (plain CPU / traced steps), which says
-how much of a step's cost is the program's own work (big-int arithmetic, a C parser).
+steps recorded. Beside it, the floor: the same program under a no-op LINE callback on
+its own code that ends the process at the same count of lines (FLOOR_RUN), CPU seconds
+per line. It says how much of a step's cost is the program's own work (big-int
+arithmetic, a library's parser, Fractions), which no tracer can take away. (A step is
+a line run, or a return or raise that is not on the last step's line: the floor counts
+lines alone, so its count is a little under the trace's.)
 `--runs N` runs each N times, alternating programs, and prints medians.
 
     .venv/bin/python bench/bench_suite.py [--runs N] [--cap STEPS] [--only NAME,...]
@@ -37,6 +40,31 @@ from pyrona.tracer.run import trace_program
 from pyrona.tracer.store import TraceStore
 trace_program(sys.argv[1], TraceStore(sys.argv[2]), verify=True, max_steps=int(sys.argv[3]),
               stop_when_truncated=True)
+"""
+
+
+#: the floor: python -c FLOOR_RUN PROGRAM CAP (a no-op LINE callback on the program's own
+#: code, as bench/noop_tracer.py, that ends the process at the CAP-th line)
+FLOOR_RUN = """
+import os, runpy, sys
+program, cap = os.path.abspath(sys.argv[1]), int(sys.argv[2])
+E = sys.monitoring.events
+seen = [0]
+def start(code, offset):
+    if code.co_filename == program:
+        sys.monitoring.set_local_events(4, code, E.LINE)
+    return sys.monitoring.DISABLE
+def line(code, number):
+    seen[0] += 1
+    if seen[0] >= cap:
+        sys.stdout.flush()
+        os._exit(0)
+sys.monitoring.use_tool_id(4, "floor")
+sys.monitoring.register_callback(4, E.PY_START, start)
+sys.monitoring.register_callback(4, E.LINE, line)
+sys.monitoring.set_events(4, E.PY_START)
+sys.argv = sys.argv[1:]
+runpy.run_path(program, run_name="__main__")
 """
 
 
@@ -96,30 +124,32 @@ def main() -> None:
         times: dict[tuple[str, str], list[float]] = {}
         steps: dict[str, int] = {}
         capped: dict[str, bool] = {}
-        plain: dict[str, list[float]] = {}
+        floor: dict[str, list[float]] = {}
         for _ in range(args.runs):
             for name in names:
                 for tool, pyrona in tools.items():
                     seconds, count, cut = traced(pyrona, programs[name], args.cap, work)
                     times.setdefault((name, tool), []).append(seconds / count * 1e6)
                     steps[name], capped[name] = count, cut
-                if not capped[name]:
-                    plain.setdefault(name, []).append(
-                        cpu([sys.executable, str(programs[name])], programs[name].parent) / steps[name] * 1e6)
+                floor.setdefault(name, []).append(
+                    cpu([sys.executable, "-c", FLOOR_RUN, str(programs[name]), str(steps[name])],
+                        programs[name].parent) / steps[name] * 1e6)
         head = f"{'program':26} {'steps':>8} {'µs/step':>8}"
         head += f" {'before':>8} {'ratio':>6}" if args.before else ""
-        head += f" {'plain µs/step':>14}" + ("  verify" if args.verify else "")
-        print(f"median of {args.runs} run(s), CPU seconds of the whole process / steps; cap {args.cap:,}")
+        head += f" {'floor':>7} {'floor %':>7}" + ("  verify" if args.verify else "")
+        print(f"median of {args.runs} run(s), CPU seconds of the whole process / steps "
+              f"(* capped at {args.cap:,})")
         print(head)
         nows = []
         for name in names:
             now = statistics.median(times[(name, "now")])
             nows.append(now)
-            line = f"{name:26} {steps[name]:>8,} {now:>8.2f}"
+            line = f"{name:26} {steps[name]:>8,}{'*' if capped[name] else ' '} {now:>7.2f}"
             if args.before:
                 before = statistics.median(times[(name, "before")])
                 line += f" {before:>8.2f} {now / before:>6.2f}"
-            line += f" {statistics.median(plain[name]):>14.2f}" if name in plain else f" {'(capped)':>14}"
+            low = statistics.median(floor[name])
+            line += f" {low:>7.2f} {100 * low / now:>6.0f}%"
             if args.verify:
                 line += "  " + verified(programs[name], args.verify_steps, work)
             print(line, flush=True)

@@ -64,10 +64,10 @@ SUITE = {
               "    filename, rng_seed = None, 1234\n\n\nclass _Runner:\n"
               "    metadata = {}\n\n    def bench_func(self, name, func, *args):\n        func(*args)\n\n\n"
               "main(_Runner(), _Args)"),
-    "comprehensions": "bench_comprehensions(200)",
+    "comprehensions": "bench_comprehensions(400)",
     "coroutines": "bench_coroutines(10)",
     "decimal_pi": "decimal.getcontext().prec = 9\nfor _ in range(2000):\n    pi_decimal()",
-    "deepcopy": "benchmark(200)",
+    "deepcopy": "benchmark(400)",
     "gc_collect": "benchamark_collection(20, CYCLES, LINKS)",
     "gc_traversal": "benchamark_collection(5, N_LEVELS)",
     "go": "versus_cpu()",
@@ -77,12 +77,12 @@ SUITE = {
     "logging": ("stream = io.StringIO()\nhandler = logging.StreamHandler(stream=stream)\n"
                 "logger = logging.getLogger('benchlogger')\nlogger.propagate = False\n"
                 "logger.addHandler(handler)\nlogger.setLevel(logging.WARNING)\n"
-                "bench_simple_output(3000, logger, stream)"),
+                "bench_simple_output(10000, logger, stream)"),
     "mdp": "bench_mdp(1)",
     "meteor_contest": ("board, cti, pieces = get_puzzle(WIDTH, HEIGHT)\n"
                        "fps = get_footprints(board, cti, pieces)\nse_nh = get_senh(board, cti)\n"
                        "bench_meteor_contest(1, board, pieces, SOLVE_ARG, fps, se_nh)"),
-    "pathlib": ("NUM_FILES = 300\ntmp_path = setup(NUM_FILES)\ntry:\n    bench_pathlib(1, tmp_path)\n"
+    "pathlib": ("NUM_FILES = 300\ntmp_path = setup(NUM_FILES)\ntry:\n    bench_pathlib(20, tmp_path)\n"
                 "finally:\n    shutil.rmtree(tmp_path)"),
     "pidigits": "calc_ndigits(2000)",
     "pyflate": "bench_pyflake(1, os.path.join(os.path.dirname(__file__), 'data', 'interpreter.tar.bz2'))",
@@ -91,8 +91,8 @@ SUITE = {
     "scimark": ("bench_SOR(1, 20, 10, Array2D)\nbench_MonteCarlo(1, 5000)\nbench_LU(1, 20)\n"
                 "bench_FFT(1, 256, 4)\nbench_SparseMatMult(2, 200, 2000)"),
     "sqlite_synth": "bench_sqlite(20000)",
-    "telco": "bench_telco(1, rel_path('data', 'telco-bench.b'))",
-    "typing_runtime_protocols": "bench_protocols(20)",
+    "telco": "bench_telco(2, rel_path('data', 'telco-bench.b'))",
+    "typing_runtime_protocols": "bench_protocols(700)",
     "unpack_sequence": "bench_all(2000)",
     "xml_etree": ("import xml.etree.ElementTree as etree\n"
                   "for bench in (bench_parse, bench_generate, bench_process):\n"
