@@ -4,7 +4,7 @@ of a dict with object keys replaced one by one. Each program runs the same numbe
 steps at each size; the traced run's CPU seconds minus the same program's with the
 work loop cut to nothing, per step of the loop. Side by side in one run, medians.
 
-    .venv/bin/python bench/bench_growth.py [--runs N] [--sizes 1000,10000] [--before PYRONA]
+    .venv/bin/python bench/bench_growth.py [--runs N] [--sizes 300,3000] [--before PYRONA]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 PYRONA = str(Path(sys.executable).with_name("pyrona"))
 #: steps of each loop (every size runs this many)
-WORK = 20_000
+WORK = 4_000
 
 #: name -> program, with {size} (the structure's size) and {work} (iterations of the loop)
 PROGRAMS = {
@@ -69,7 +69,7 @@ def per_step(pyrona: str, source: str, size: int, work: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--sizes", default="300,3000")
     parser.add_argument("--before", help="another checkout's pyrona, timed alternating with this one")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
