@@ -104,7 +104,10 @@ SUITE = {
 #: prepared namespace, a library filling an object's list, a with block closing a file)
 #: or a value it could not show (pidigits' huge ints), or a cost that grew with a size.
 VERIFIED = ("comprehensions", "logging", "pidigits", "deepcopy", "coroutines", "raytrace",
-            "unpack_sequence", "go")
+            "unpack_sequence", "go", "async_generators", "async_tree", "barnes_hut", "chaos",
+            "decimal_pi", "gc_collect", "gc_traversal", "json_dumps", "json_loads", "meteor_contest",
+            "pathlib", "pyflate", "richards_super", "scimark", "sqlite_synth", "telco",
+            "typing_runtime_protocols", "xml_etree")
 
 #: name -> a call that runs past 1,000,000 steps (the tracer's own memory at the 1M cap:
 #: bench_real_programs.py --memory)
