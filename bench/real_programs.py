@@ -7,7 +7,7 @@ each program is written out as one file with `import pyperf` replaced by a
 stand-in whose Runner does nothing, its `__main__` block left to that stand-in,
 and one call of its benchmark function at a small size appended.
 
-    python bench/real_programs.py [--size bench|test|million|verify] [DIR]   (writes the programs)
+    python bench/real_programs.py [--size bench|test|million|verify|suite] [DIR]   (writes the programs)
 """
 
 from __future__ import annotations
@@ -49,23 +49,65 @@ CALLS = {
     "fannkuch": ("fannkuch(7)", "fannkuch(4)"),
 }
 
-#: More of the suite, for the tests' verify mode only (not timed): name -> a small call,
-#: after what the program's own main block would have set up. Each found a change the
-#: tracer missed (a class body's prepared namespace, a library filling an object's list,
-#: a with block closing a file) or a value it could not show (pidigits' huge ints).
-VERIFIED = {
-    "comprehensions": "bench_comprehensions(1)",
+#: The wider suite: name -> a call that runs past 100,000 steps (timed by
+#: bench/bench_suite.py with that cap; verify mode takes its first steps alone), after
+#: what the program's own main block would have set up. Programs that need a package
+#: from outside the standard library, a network or minutes of set-up are left out.
+SUITE = {
+    **{name: bench for name, (bench, _test) in CALLS.items()},
+    "async_generators": ("import asyncio\n\n\nasync def _walk():\n    async for _ in tree(range(20000)):\n"
+                         "        pass\n\nasyncio.run(_walk())"),
+    "async_tree": "import asyncio\nasyncio.run(MemoizationAsyncTree().run())",
+    "barnes_hut": "bench_quadtree_nbody(1, 100, 10, DEFAULT_THETA)",
+    "bpe_tokeniser": "bench_bpe_tokeniser(1)",
+    "chaos": ("class _Args:\n    thickness, width, height, iterations = 0.25, 32, 32, 20000\n"
+              "    filename, rng_seed = None, 1234\n\n\nclass _Runner:\n"
+              "    metadata = {}\n\n    def bench_func(self, name, func, *args):\n        func(*args)\n\n\n"
+              "main(_Runner(), _Args)"),
+    "comprehensions": "bench_comprehensions(400)",
+    "coroutines": "bench_coroutines(10)",
+    "decimal_pi": "decimal.getcontext().prec = 9\nfor _ in range(2000):\n    pi_decimal()",
+    "deepcopy": "benchmark(400)",
+    "gc_collect": "benchamark_collection(20, CYCLES, LINKS)",
+    "gc_traversal": "benchamark_collection(5, N_LEVELS)",
+    "go": "versus_cpu()",
+    "json_dumps": "bench_json_dumps([(NESTED_DATA, range(50000))])",
+    "json_loads": ("objs = (json.dumps(DICT), json.dumps(TUPLE), json.dumps(DICT_GROUP))\n"
+                   "for _ in range(3000):\n    bench_json_loads(objs)"),
     "logging": ("stream = io.StringIO()\nhandler = logging.StreamHandler(stream=stream)\n"
                 "logger = logging.getLogger('benchlogger')\nlogger.propagate = False\n"
                 "logger.addHandler(handler)\nlogger.setLevel(logging.WARNING)\n"
-                "bench_simple_output(1, logger, stream)"),
-    "pidigits": "calc_ndigits(40)",
-    "deepcopy": "benchmark(1)",
-    "coroutines": "bench_coroutines(1)",
-    "raytrace": "bench_raytrace(1, 4, 4, None)",
-    "unpack_sequence": "bench_all(1)",
-    "go": "versus_cpu()",
+                "bench_simple_output(10000, logger, stream)"),
+    "mdp": "bench_mdp(1)",
+    "meteor_contest": ("board, cti, pieces = get_puzzle(WIDTH, HEIGHT)\n"
+                       "fps = get_footprints(board, cti, pieces)\nse_nh = get_senh(board, cti)\n"
+                       "bench_meteor_contest(1, board, pieces, SOLVE_ARG, fps, se_nh)"),
+    "pathlib": ("NUM_FILES = 300\ntmp_path = setup(NUM_FILES)\ntry:\n    bench_pathlib(20, tmp_path)\n"
+                "finally:\n    shutil.rmtree(tmp_path)"),
+    "pidigits": "calc_ndigits(2000)",
+    "pyflate": "bench_pyflake(1, os.path.join(os.path.dirname(__file__), 'data', 'interpreter.tar.bz2'))",
+    "raytrace": "bench_raytrace(1, 40, 40, None)",
+    "richards_super": _RICHARDS.format(count=1000) + "Richards().run(1)",
+    "scimark": ("bench_SOR(1, 20, 10, Array2D)\nbench_MonteCarlo(1, 5000)\nbench_LU(1, 20)\n"
+                "bench_FFT(1, 256, 4)\nbench_SparseMatMult(2, 200, 2000)"),
+    "sqlite_synth": "bench_sqlite(20000)",
+    "telco": "bench_telco(2, rel_path('data', 'telco-bench.b'))",
+    "typing_runtime_protocols": "bench_protocols(700)",
+    "unpack_sequence": "bench_all(2000)",
+    "xml_etree": ("import xml.etree.ElementTree as etree\n"
+                  "for bench in (bench_parse, bench_generate, bench_process):\n"
+                  "    bench_etree(1, etree, bench)"),
 }
+
+#: The programs of SUITE the tests trace in verify mode (their first 1,500 steps), beside
+#: CALLS' at their test sizes. Each found a change the tracer missed (a class body's
+#: prepared namespace, a library filling an object's list, a with block closing a file)
+#: or a value it could not show (pidigits' huge ints), or a cost that grew with a size.
+VERIFIED = ("comprehensions", "logging", "pidigits", "deepcopy", "coroutines", "raytrace",
+            "unpack_sequence", "go", "async_generators", "async_tree", "barnes_hut", "chaos",
+            "decimal_pi", "gc_collect", "gc_traversal", "json_dumps", "json_loads", "meteor_contest",
+            "pathlib", "pyflate", "richards_super", "scimark", "sqlite_synth", "telco",
+            "typing_runtime_protocols", "xml_etree")
 
 #: name -> a call that runs past 1,000,000 steps (the tracer's own memory at the 1M cap:
 #: bench_real_programs.py --memory)
@@ -129,8 +171,8 @@ def source(name: str, size: str = "bench") -> str:
         text = archive.read(f"pyperformance/data-files/benchmarks/bm_{name}/run_benchmark.py").decode()
     if "import pyperf\n" not in text:
         raise ValueError(f"bm_{name}: no 'import pyperf' line to replace")
-    if size == "verify":
-        call = VERIFIED[name]
+    if size in ("verify", "suite"):
+        call = SUITE[name]
     else:
         call = MILLION[name] if size == "million" else CALLS[name][0 if size == "bench" else 1]
     # (a main block reading parsed options would fail on the stand-in's: it does not run)
@@ -140,15 +182,29 @@ def source(name: str, size: str = "bench") -> str:
 
 
 def write_programs(directory: Path, size: str = "bench", names: list[str] | None = None) -> dict[str, Path]:
-    """Each program (all of CALLS, or of VERIFIED at size "verify", unless `names`) written
-    as DIRECTORY/NAME.py (VERIFIED's as bm_NAME.py: a `logging.py` would import itself)."""
+    """Each program (all of CALLS; VERIFIED's at size "verify", SUITE's at "suite"; or
+    `names`) written as DIRECTORY/NAME.py (at "verify" and "suite" as bm_NAME.py: a
+    `logging.py` would import itself), with the data files it reads (DIRECTORY/data)."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for name in names or list(VERIFIED if size == "verify" else CALLS):
-        path = directory / (f"bm_{name}.py" if size == "verify" else f"{name}.py")
+    default = {"verify": VERIFIED, "suite": SUITE}.get(size, CALLS)
+    for name in names or list(default):
+        path = directory / (f"bm_{name}.py" if size in ("verify", "suite") else f"{name}.py")
         path.write_text(source(name, size))
+        write_data(name, directory)
         paths[name] = path
     return paths
+
+
+def write_data(name: str, directory: Path) -> None:
+    """The data files of program `name` (its `data/` folder in the wheel), into DIRECTORY/data."""
+    prefix = f"pyperformance/data-files/benchmarks/bm_{name}/data/"
+    with zipfile.ZipFile(wheel()) as archive:
+        for member in archive.namelist():
+            if member.startswith(prefix) and not member.endswith("/"):
+                target = directory / "data" / member[len(prefix):]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.read(member))
 
 
 if __name__ == "__main__":

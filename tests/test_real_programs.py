@@ -45,9 +45,9 @@ def more_programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.mark.parametrize("name", list(VERIFIED))
 def test_more_of_the_suite_verified_for_its_first_steps(name: str, more_programs: dict[str, Path],
                                                         tmp_path: Path) -> None:
-    """More of the suite, its first 1,500 steps (verify mode walks the heap at each), each in
-    a process of its own as `pyrona trace` runs it: logging's program reaches every logger
-    of the process, which here would be pytest's too."""
+    """More of the suite (VERIFIED, at SUITE's calls), its first 1,500 steps (verify mode
+    walks the heap at each), each in a process of its own as `pyrona trace` runs it:
+    logging's program reaches every logger of the process, which here would be pytest's."""
     db = tmp_path / "t.db"
     subprocess.run([sys.executable, "-c", VERIFY_RUN, str(more_programs[name]), str(db)], check=True,
                    timeout=600)

@@ -19,11 +19,13 @@ TAIL = ("tail",)  # elements were added at the end of a list
 #: code we do not trace worked on the object (a C method of a file, a library's method on an
 #: instance of the program): it, and the objects it holds directly, may have changed
 DEEP = ("deep",)
+#: a deque's C methods changed it at its ends alone (`Recorder.deque_call` followed them)
+ENDS = ("ends",)
 
 
 class Element:
-    """A set's `add`, `discard` or `remove` of `value` (an int or a str): the set's slot
-    for that value alone changes (`objects.set_slots`)."""
+    """A set's `add`, `discard` or `remove` of `value`: the set's slot for that value alone
+    changes (named by its text or by its number, `objects.set_slots`)."""
 
     __slots__ = ("value",)
 
@@ -33,6 +35,35 @@ class Element:
 
 #: the methods of a set that change one element, their argument
 ELEMENT_METHODS = frozenset({"add", "discard", "remove"})
+#: types whose equality and hash are C code that runs no code of the program
+_PLAIN_VALUES = frozenset({int, str, float, bool, bytes, type(None)})
+
+
+def element_hint(name: str, value: object) -> Element | None:
+    """The Element hint of a set's C method `name` called with `value`, when it changes at
+    most that element and the recorder may compare `value` with the set's elements (`in`)
+    without running the program's code: a plain value, a tuple of such (a namedtuple
+    too), or an object whose equality is its identity."""
+    if name not in ELEMENT_METHODS:
+        return None
+    t = type(value)
+    if t is int or t is str or (t.__eq__ is object.__eq__ and t.__hash__ is object.__hash__) \
+            or (isinstance(value, tuple) and _plain_tuple(value, 3)):
+        return Element(value)
+    return None
+
+
+def _plain_tuple(value: tuple, depth: int) -> bool:
+    """Whether a tuple (or a namedtuple) holds plain values and such tuples alone (`depth`
+    levels deep at most), so comparing it runs none of the program's code."""
+    t = type(value)
+    if depth == 0 or t.__eq__ is not tuple.__eq__ or t.__hash__ is not tuple.__hash__:
+        return False
+    for item in value:
+        if type(item) not in _PLAIN_VALUES \
+                and not (isinstance(item, tuple) and _plain_tuple(item, depth - 1)):
+            return False
+    return True
 
 
 class Popped:

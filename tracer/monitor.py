@@ -27,7 +27,7 @@ from .garbage import collect_cycles, sweep
 from .halt import Halt, halt_threads
 from .line import line_callback
 from .region_states import update_regions
-from .hooks import DEEP, ELEMENT_METHODS, Changes, Element, popped
+from .hooks import DEEP, Changes, element_hint, popped
 from .objects import is_inline
 from .recorder import CapReached, Recorder
 from .store_format import EVENT_BITS, EVENT_CODES, STEP_FLUSH, pack_step
@@ -565,14 +565,16 @@ class Monitor:
                     # of the line: its arguments' own calls come between)
                     frame = self.getframe(1)
                     pending = self.later.get(frame)
-                    # (a set's add of an int or a str: that element alone, see Element; a
-                    # list's pop() of its last: that slot alone, see Popped)
+                    # (a set's add of an element: that element alone, see Element; a list's
+                    # pop() of its last: that slot alone, see Popped; a deque's change at
+                    # an end: the slots there alone, see ENDS)
                     kind = type(owner)
                     if kind is set:
-                        hint = Element(arg0) if name in ELEMENT_METHODS \
-                            and (type(arg0) is int or type(arg0) is str) else None
+                        hint = element_hint(name, arg0)
                     elif kind is list and name == "pop":
                         hint = popped(owner, -1 if arg0 is MISSING else arg0)
+                    elif kind is deque:  # (at its ends: its coordinates follow, see ENDS)
+                        hint = self.recorder.deque_call(owner, name)
                     else:
                         hint = None
                     at = -1 if pending is None else _last_of(pending, owner)

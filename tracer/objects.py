@@ -144,8 +144,9 @@ def freezability_detail(obj: Any, kind: str) -> str:
     return _STATUS_DETAIL.get(get_freezable(obj), "")
 
 
-def slots_of(obj: Any, kind: str) -> list[tuple[str, Any]]:
-    """The (name, value) references an object holds, in a stable order."""
+def slots_of(obj: Any, kind: str, base: int = 0) -> list[tuple[str, Any]]:
+    """The (name, value) references an object holds, in a stable order (a list's or a
+    tuple's element i named `[base + i]`: a deque's coordinates, see Recorder.ends)."""
     if kind == kinds.INSTANCE:
         if type(obj) in ESCAPE_TYPES:
             return escape_contents(obj)
@@ -160,7 +161,7 @@ def slots_of(obj: Any, kind: str) -> list[tuple[str, Any]]:
             found += [(f"[{i}]", value) for i, value in enumerate(list(obj))]
         return found
     if kind == kinds.LIST or kind == kinds.TUPLE:
-        return [(f"[{i}]", value) for i, value in enumerate(list(obj))]
+        return [(f"[{i}]", value) for i, value in enumerate(list(obj), base)]
     if kind == kinds.BRIDGE and not isinstance(obj, Bag):
         kind = plain_kind(obj)  # an adopted bridge holds what its type holds
         return slots_of(obj, kind) if kind != kinds.BRIDGE else []
@@ -179,7 +180,7 @@ def slots_of(obj: Any, kind: str) -> list[tuple[str, Any]]:
                 found += [(f"key{i}", key), (f"value{i}", value)]
         return found
     if kind in (kinds.SET, kinds.FROZENSET):
-        return set_slots(obj)
+        return set_slots(obj)[0]
     if kind == kinds.COWN_NODE:
         return [("value", obj._value)]
     if kind == kinds.FUNCTION and type(obj) is types.FunctionType:
@@ -211,10 +212,13 @@ def element_name(value: Any) -> str | None:
     return None
 
 
-def set_slots(obj: Any) -> list[tuple[str, Any]]:
+def set_slots(obj: Any, numbers: dict[int, int] | None = None,
+              counter: int = 0) -> tuple[list[tuple[str, Any]], int, dict[int, int]]:
     """A set's elements as slots: an int or a str named by its text (`{3}`, so adding one
-    changes one slot, whatever the set's size), any other element by its position among
-    those, in a stable order (`{#0}`: values by text, objects by identity)."""
+    changes one slot, whatever the set's size), any other element by a number (`{#k}`):
+    the one `numbers` (id of an element -> number) gives it, else the next from `counter`,
+    new elements numbered in a stable order (values by text, objects by identity).
+    Returns the slots, the next number, and the numbers of the elements held now."""
     named, others = [], []
     for value in list(obj):
         name = element_name(value)
@@ -223,8 +227,21 @@ def set_slots(obj: Any) -> list[tuple[str, Any]]:
         else:
             named.append((name, value))
     named.sort(key=_first)
-    others.sort(key=lambda v: (not is_inline(v), short_repr(v) if is_inline(v) else id(v)))
-    return named + [(f"{{#{i}}}", value) for i, value in enumerate(others)]
+    known = numbers or {}
+    held: dict[int, int] = {}
+    fresh = []
+    for value in others:
+        number = known.get(id(value))
+        if number is None:
+            fresh.append(value)
+        else:
+            held[id(value)] = number
+    fresh.sort(key=lambda v: (not is_inline(v), short_repr(v) if is_inline(v) else id(v)))
+    for value in fresh:
+        held[id(value)] = counter
+        counter += 1
+    numbered = sorted([(held[id(value)], value) for value in others], key=_first)
+    return named + [(f"{{#{number}}}", value) for number, value in numbered], counter, held
 
 
 def _first(pair: tuple[str, Any]) -> str:

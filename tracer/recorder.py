@@ -10,16 +10,18 @@ dropped at once; unreachable cycles as `tracer.garbage` finds them.
 
 from __future__ import annotations
 
+from collections import deque
+
 from ..errors import PyronaError
 from . import kinds
 from ..runtime.escapes import ESCAPE_TYPES
 from ..runtime.kinds import instance_slots
 from ..runtime.objects import Region
 from ..runtime.state import RUNTIME
-from .hooks import DEEP, TAIL, Element, Popped
+from .hooks import DEEP, ENDS, TAIL, Element, Popped
 from .objects import (
     SHORT_INT, element_name, freezability_detail, is_adopted_bridge, is_inline, kind_of,
-    label_of, place_of, short_repr, slot_descriptor, slots_of,
+    label_of, place_of, set_slots, short_repr, slot_descriptor, slots_of,
 )
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
@@ -74,7 +76,8 @@ class Recorder:
                  "lengths", "keyed", "attr_dicts", "lrc", "regions_dirty", "maybe_garbage", "suspects",
                  "roots", "regions", "open_regions", "events", "changed", "orphans", "kinds", "born",
                  "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
-                 "epoch", "proved_through", "unlisted", "foreign_types", "paused", "dict_types")
+                 "epoch", "proved_through", "unlisted", "foreign_types", "paused", "dict_types", "ends",
+                 "numbers", "positions")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
@@ -138,6 +141,17 @@ class Recorder:
         #: node -> name -> the run of a slot that comes and goes (a generator's `yield`),
         #: not yet written, ending with the GAP it is in now (`pause_slot`)
         self.paused: dict[int, dict[str, list]] = {}
+        #: deque node -> [left, low, high, base]: its elements are named by a coordinate
+        #: that does not shift (`[left + i]` for element i; `left` moves by one at each
+        #: popleft/appendleft seen, `deque_call`); coordinates in [low, high) are untouched
+        #: since its slots were last brought up to date, when its left end was `base`
+        self.ends: dict[int, list[int]] = {}
+        #: set node -> [next number, {id(element): number}, length]: its elements not named
+        #: by their text (`{#k}`) keep their number while they stay (`set_slots`)
+        self.numbers: dict[int, list] = {}
+        #: dict node -> {id(key): i} for its keys named by position (`key{i}`), built when
+        #: a value of such a key is first replaced (checked at each use: `_keyed_update`)
+        self.positions: dict[int, dict[int, int]] = {}
 
     # --- nodes ---
 
@@ -336,7 +350,11 @@ class Recorder:
         """Compare an object's references with what the graph has for it."""
         kind = self.nodes[nid][NODE_KIND]
         old = self.slots[nid]
-        found = slots_of(self.objs[nid], kind)
+        obj = self.objs[nid]
+        if kind == kinds.SET or (kind == kinds.LIST and type(obj) is deque):
+            found = self._numbered_slots(nid, obj, kind)  # (names that do not shift)
+        else:
+            found = slots_of(obj, kind)
         had = len(old)  # (none for a new node: nothing can have gone)
         set_slot = self.set_slot
         for name, value in found:
@@ -370,6 +388,138 @@ class Recorder:
             only = self.dict_types[t] = t not in ESCAPE_TYPES and not instance_slots(t)
         return only
 
+    def _numbered_slots(self, nid: int, obj: Any, kind: str) -> list[tuple[str, Any]]:
+        """A deque's or a set's slots as a rescan finds them, named by coordinate or by
+        number (`ends`, `numbers`), which then start over from what it holds now."""
+        if kind == kinds.SET:
+            state = self.numbers.get(nid)
+            if state is None:
+                state = self.numbers[nid] = [0, {}, 0]
+            found, state[0], state[1] = set_slots(obj, state[1], state[0])
+            state[2] = len(obj)
+            return found
+        ends = self.ends.get(nid)
+        if ends is None:
+            ends = self.ends[nid] = [0, 0, 0, 0]
+        left = ends[0]
+        ends[1:] = [left, left + len(obj), left]
+        return slots_of(obj, kind, left)
+
+    def deque_base(self, obj: Any) -> int:
+        """The coordinate of a deque's first element (0 for one not in the graph)."""
+        ends = self.ends.get(self.ids.get(id(obj), 0))
+        return 0 if ends is None else ends[0]
+
+    def set_numbers(self, obj: Any) -> dict[int, int]:
+        """The numbers of a set's elements not named by their text (see `numbers`)."""
+        state = self.numbers.get(self.ids.get(id(obj), 0))
+        return {} if state is None else state[1]
+
+    def deque_call(self, obj: deque, name: str) -> object:
+        """A deque's C method `name` is being called: ENDS when it changes the deque at its
+        ends alone (its coordinates then follow, see `ends`), else None (rescan it)."""
+        ends = self.ends.get(self.ids.get(id(obj), 0))
+        if ends is None or obj.maxlen is not None:  # (a full bounded deque drops at its other end)
+            return None
+        size = len(obj)
+        if name == "popleft":
+            if size:
+                ends[0] += 1
+                if ends[0] > ends[1]:
+                    ends[1] = ends[0]
+        elif name == "appendleft":
+            ends[0] -= 1
+        elif name == "pop":
+            if size and ends[0] + size - 1 < ends[2]:
+                ends[2] = ends[0] + size - 1
+        elif name != "append" and name != "extend":
+            return None
+        return ENDS
+
+    def _apply_deque_hint(self, nid: int, obj: deque, hint: object) -> None:
+        """A deque changed at its ends (ENDS, TAIL), or at an index: only the slots whose
+        coordinates were touched change, however long the deque."""
+        ends = self.ends[nid]
+        left, low, high, base = ends
+        known, now = self.lengths[nid], len(obj)
+        if type(hint) is tuple and hint[0] == "item" and type(hint[1]) is int and known == now \
+                and base == left and -now <= hint[1] < now:  # (`q[i] = x`)
+            index = hint[1] % now
+            self.set_slot(nid, f"[{left + index}]", obj[index])
+            return
+        if hint is not ENDS and hint is not TAIL:
+            self.rescan(nid)
+            return
+        new_hi = left + now
+        keep_lo, keep_hi = max(low, left), min(high, new_hi)  # (untouched, and still there)
+        if keep_lo < keep_hi and not (self._holds(nid, keep_lo, obj[keep_lo - left])
+                                      and self._holds(nid, keep_hi - 1, obj[keep_hi - 1 - left])):
+            self.rescan(nid)  # (changed where no call was seen: by code not traced)
+            return
+        if keep_lo >= keep_hi:
+            keep_lo = keep_hi = new_hi
+        for at in [*range(base, min(base + known, left)), *range(max(base, new_hi), base + known)]:
+            self.del_slot(nid, f"[{at}]")
+        for at in [*range(left, keep_lo), *range(keep_hi, new_hi)]:
+            self.set_slot(nid, f"[{at}]", obj[at - left])
+        ends[1:] = [left, new_hi, left]
+        self.lengths[nid] = now
+
+    def _holds(self, nid: int, at: int, value: Any) -> bool:
+        """Whether the deque's slot at coordinate `at` holds `value` now."""
+        slot = self.slots[nid].get(f"[{at}]")
+        if slot is None:
+            return False
+        if slot[SLOT_DST] is not None:
+            return self.objs.get(slot[SLOT_DST]) is value
+        return is_inline(value) and short_repr(value) == slot[SLOT_TEXT]
+
+    def _apply_element_hint(self, nid: int, obj: set, value: Any) -> bool:
+        """A set's add/discard/remove of `value`, not named by its text: its numbered slot
+        alone changes when that can be told without comparing elements (False: rescan)."""
+        state = self.numbers.get(nid)
+        if state is None:
+            return False
+        counter, numbers, known = state
+        now = len(obj)
+        number = numbers.get(id(value))
+        if now == known:  # (added what it held, or removed what it did not)
+            return number is not None or value not in obj
+        if now == known + 1 and number is None and value in obj:
+            numbers[id(value)] = counter
+            state[0], state[2] = counter + 1, now
+            self.set_slot(nid, f"{{#{counter}}}", value)
+            return True
+        if now == known - 1 and number is not None and value not in obj:
+            del numbers[id(value)]
+            state[2] = now
+            self.del_slot(nid, f"{{#{number}}}")
+            return True
+        return False
+
+    def _keyed_update(self, nid: int, obj: dict, key: Any) -> bool:
+        """The value of `key`, a key named by position (`key{i}`), replaced: `value{i}`
+        alone changes (False when `key` is not the object the dict holds, or not seen)."""
+        slots, objs = self.slots[nid], self.objs
+        positions = self.positions.get(nid)
+        for _attempt in (0, 1):
+            if positions is not None:
+                at = positions.get(id(key))
+                slot = None if at is None else slots.get(f"key{at}")
+                if slot is not None and slot[SLOT_DST] is not None and objs.get(slot[SLOT_DST]) is key:
+                    value = dict.get(obj, key, _MISSING)
+                    if value is _MISSING:
+                        return False
+                    self.set_slot(nid, f"value{at}", value)
+                    return True
+            if nid not in self.keyed:
+                return False
+            # (names changed since, or never read: read them once from the slots)
+            positions = self.positions[nid] = {
+                id(objs[slot[SLOT_DST]]): int(name[3:]) for name, slot in slots.items()
+                if name[:3] == "key" and slot[SLOT_DST] is not None}
+        return False
+
     def _twin_named(self, nid: int, value: int | str) -> bool:
         """Could the set's element equal to `value` be another value (1 == True == 1.0)?"""
         return type(value) is not str and (value == 0 or value == 1 or nid in self.keyed)
@@ -385,6 +535,9 @@ class Recorder:
         """Update the part of a node a store touched (or all of it when unsure)."""
         obj = self.objs[nid]
         kind = self.nodes[nid][NODE_KIND]
+        if kind == kinds.LIST and type(obj) is deque:
+            self._apply_deque_hint(nid, obj, hint)
+            return
         if type(hint) is tuple and hint is not DEEP and hint is not TAIL:
             # a store the hooks saw, ("attr", name) or ("item", key): the commonest hint,
             # looked at first
@@ -438,6 +591,10 @@ class Recorder:
                     self.set_slot(nid, f"value{known}", dict.__getitem__(obj, key))
                     self.lengths[nid] = now
                     self.keyed.add(nid)
+                    if nid in self.positions:
+                        self.positions[nid][id(key)] = known
+                    return
+                if known == now and self._keyed_update(nid, obj, key):
                     return
             elif kind == kinds.LIST and type(key) is int:
                 index = key if key >= 0 else key + len(obj)
@@ -464,11 +621,16 @@ class Recorder:
         elif type(hint) is Element:
             if kind == kinds.SET:
                 name = element_name(hint.value)
-                if name is not None and not self._twin_named(nid, hint.value):
+                if name is None:
+                    if self._apply_element_hint(nid, obj, hint.value):
+                        return
+                elif not self._twin_named(nid, hint.value):
                     if hint.value in obj:
                         self.set_slot(nid, name, hint.value)
+                        self.numbers[nid][2] = len(obj)
                     else:
                         self.del_slot(nid, name)
+                        self.numbers[nid][2] = len(obj)
                     return
         elif type(hint) is Popped:
             if kind == kinds.LIST:
@@ -708,6 +870,9 @@ class Recorder:
         self.proved_through.pop(nid, None)
         self.lengths.pop(nid, None)
         self.keyed.discard(nid)
+        self.ends.pop(nid, None)
+        self.numbers.pop(nid, None)
+        self.positions.pop(nid, None)
         if kind == kinds.INSTANCE:
             self.attr_dicts.pop(id(getattr(obj, "__dict__", None)), None)
         self.slots.pop(nid, None)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from .frames import HIDDEN_NAMES
 from .kinds import CALLER_SLOT, SUSPENDED
-from .objects import is_inline, kind_of, place_of, short_repr, slots_of
+from collections import deque
+
+from .objects import is_inline, kind_of, place_of, set_slots, short_repr, slots_of
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ def full_walk(monitor: Monitor) -> tuple[dict[int, str], set[tuple]]:
     stack: list[Any] = []
     seen: set[int] = set()
     frames = monitor.frames
+    recorder = monitor.recorder
     for rec in [*frames.values(), *monitor.suspended.values()]:
         caller = frames.get(rec.frame.f_back) if not rec.info.module_level else None
         if caller is not None:  # (a frame's link to its caller's)
@@ -51,7 +54,12 @@ def full_walk(monitor: Monitor) -> tuple[dict[int, str], set[tuple]]:
         places[id(obj)] = place_of(obj)
         if kind in ("class", "module", "other"):
             continue  # (a function's slots: a frozen one's private snapshot, else none)
-        for name, value in slots_of(obj, kind):
+        if kind == "set":  # (named by the numbers the recorder gave its elements: the
+            # walk checks what each holds; a new one gets a number no slot has)
+            found = set_slots(obj, recorder.set_numbers(obj), -1_000_000)[0]
+        else:  # (a deque's elements by their coordinates: Recorder.ends)
+            found = slots_of(obj, kind, recorder.deque_base(obj) if type(obj) is deque else 0)
+        for name, value in found:
             refs.add((id(obj), name, short_repr(value) if is_inline(value) else id(value)))
             if not is_inline(value):
                 stack.append(value)
