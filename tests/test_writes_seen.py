@@ -241,6 +241,24 @@ def test_a_dict_with_object_keys_names_them_by_position(traced):
     assert [(f.name, f.value) for f in graph.fields if f.node == d] == [("value0", "2")]
 
 
+def verified(tmp_path, name: str, source: str) -> tuple[TraceStore, int]:
+    """`source` traced in verify mode (no step differs from a heap walk): the store and trace."""
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    store = TraceStore(tmp_path / f"{name}.db")
+    outcome = trace_program(path, store, verify=True)
+    assert store.trace(outcome.trace).summary["verify_problems"] == []
+    return store, outcome.trace
+
+
+def held_by(store: TraceStore, trace: int, variable: str, first: int) -> list[dict[str, str]]:
+    """The plain values held by the node of `variable` (as it is at step `first`), at each
+    step from `first` on: {slot name: value text}."""
+    [node] = [e.dst for e in store.step(trace, first).edges if e.name == variable]
+    return [{f.name: f.value for f in store.step(trace, i).fields if f.node == node}
+            for i in range(first, store.step_count(trace))]
+
+
 def test_a_set_names_ints_and_strs_by_their_text(tmp_path):
     """Adding to a set changes one slot: its elements are named by their text, not by
     their position in a sorted order (which renamed every element after the new one)."""
@@ -263,15 +281,9 @@ def test_a_set_names_ints_and_strs_by_their_text(tmp_path):
 def test_popping_a_stack_ends_one_slot_per_pop(tmp_path):
     """A stack popped at every step: each pop ends the slot of the last element only (a
     rescan of the whole list at each pop cost 13 ms per step at 20,000 elements)."""
-    path = tmp_path / "stack.py"
-    path.write_text("stack = list(range(50))\nwhile stack:\n    top = stack.pop()\ndone = 1\n")
-    store = TraceStore(tmp_path / "stack.db")
-    outcome = trace_program(path, store, verify=True)
-    assert store.trace(outcome.trace).summary["verify_problems"] == []
-    [stack] = [e.dst for e in store.step(outcome.trace, 1).edges if e.name == "stack"]
-    count = store.step_count(outcome.trace)
-    sizes = [len([f for f in store.step(outcome.trace, i).fields if f.node == stack])
-             for i in range(1, count)]
+    source = "stack = list(range(50))\nwhile stack:\n    top = stack.pop()\ndone = 1\n"
+    store, trace = verified(tmp_path, "stack", source)
+    sizes = [len(held) for held in held_by(store, trace, "stack", 1)]
     assert sizes[0] == 50 and sizes[-1] == 0
     assert all(a - b in (0, 1) for a, b in itertools.pairwise(sizes))
 
@@ -281,16 +293,10 @@ def test_a_queue_names_its_elements_by_coordinates_that_do_not_shift(tmp_path):
     and the others keep their names (`[k]`, k counted from where the queue's front was
     when the tracer first saw it), so a step costs the same at any length (positional
     names renamed every element: a BFS over a queue of 3,000 took 10 s for 6,000 steps)."""
-    path = tmp_path / "queue.py"
-    path.write_text("from collections import deque\nq = deque(range(40))\nwhile q:\n"
-                    "    q.append(-q.popleft()) if q[0] > 0 and q[0] % 2 else q.popleft()\ndone = 1\n")
-    store = TraceStore(tmp_path / "queue.db")
-    outcome = trace_program(path, store, verify=True)
-    assert store.trace(outcome.trace).summary["verify_problems"] == []
-    [q] = [e.dst for e in store.step(outcome.trace, 2).edges if e.name == "q"]
-    count = store.step_count(outcome.trace)
-    held = [{f.name: f.value for f in store.step(outcome.trace, i).fields if f.node == q}
-            for i in range(2, count)]
+    store, trace = verified(tmp_path, "queue", "from collections import deque\nq = deque(range(40))\n"
+                            "while q:\n    q.append(-q.popleft()) if q[0] > 0 and q[0] % 2 else q.popleft()\n"
+                            "done = 1\n")
+    held = held_by(store, trace, "q", 2)
     assert held[0] == {f"[{i}]": str(i) for i in range(40)}
     assert held[-1] == {}
     for before, after in itertools.pairwise(held):
@@ -305,15 +311,9 @@ def test_a_set_of_tuples_numbers_them_and_adding_changes_one_slot(tmp_path):
     """Elements of a set not named by their text (tuples, objects) keep a number while
     they stay (`{#k}`): adding one changes one slot (sorted positions renamed the tail:
     mdp's set of visited states cost 17-22 µs per step)."""
-    path = tmp_path / "visited.py"
-    path.write_text("visited = set()\nfor i in range(30):\n    visited.add((29 - i, 'x'))\ndone = 1\n")
-    store = TraceStore(tmp_path / "visited.db")
-    outcome = trace_program(path, store, verify=True)
-    assert store.trace(outcome.trace).summary["verify_problems"] == []
-    count = store.step_count(outcome.trace)
-    [s] = [e.dst for e in store.step(outcome.trace, 1).edges if e.name == "visited"]
-    held = [{f.name: f.value for f in store.step(outcome.trace, i).fields if f.node == s}
-            for i in range(1, count)]
+    source = "visited = set()\nfor i in range(30):\n    visited.add((29 - i, 'x'))\ndone = 1\n"
+    store, trace = verified(tmp_path, "visited", source)
+    held = held_by(store, trace, "visited", 1)
     assert held[-1] == {f"{{#{k}}}": f"({29 - k}, 'x')" for k in range(30)}
     for before, after in itertools.pairwise(held):
         assert before.items() <= after.items() and len(after) - len(before) <= 1
@@ -323,19 +323,16 @@ def test_replacing_the_value_of_an_object_key_changes_one_slot(tmp_path):
     """A dict whose keys are objects names its pairs by position (`key{i}`, `value{i}`):
     replacing the value of a key it holds changes `value{i}` alone (it read the whole
     dict again: mdp's tables of states, keyed by tuples, cost a rescan per store)."""
-    path = tmp_path / "table.py"
-    path.write_text("class S:\n    pass\nstates = [S() for _ in range(20)]\ntable = {s: 0 for s in states}\n"
-                    "for i, s in enumerate(states):\n    table[s] = i\ndone = 1\n")
-    store = TraceStore(tmp_path / "table.db")
-    outcome = trace_program(path, store, verify=True)
-    assert store.trace(outcome.trace).summary["verify_problems"] == []
-    count = store.step_count(outcome.trace)
-    last = store.step(outcome.trace, count - 1)
+    source = ("class S:\n    pass\nstates = [S() for _ in range(20)]\ntable = {s: 0 for s in states}\n"
+              "for i, s in enumerate(states):\n    table[s] = i\ndone = 1\n")
+    store, trace = verified(tmp_path, "table", source)
+    count = store.step_count(trace)
+    last = store.step(trace, count - 1)
     [table] = [e.dst for e in last.edges if e.name == "table"]
     values = {f.name: f.value for f in last.fields if f.node == table}
     assert values == {f"value{i}": str(i) for i in range(20)}
     assert sorted(e.name for e in last.edges if e.src == table) == sorted(f"key{i}" for i in range(20))
-    held = [{f.name: f.value for f in store.step(outcome.trace, i).fields if f.node == table}
+    held = [{f.name: f.value for f in store.step(trace, i).fields if f.node == table}
             for i in range(1, count)]
     for before, after in itertools.pairwise(held):
         if before:
