@@ -777,3 +777,27 @@ def test_a_running_generator_frame_leads_to_its_generator():
         return await anext(a)
     assert asyncio.run(first()) is a
     assert generator_of(sys._getframe()) is None  # (a plain function's frame)
+
+
+def test_a_program_running_on_past_the_step_cap_is_not_noted_any_more(store, tmp_path):
+    """Past the step cap the program runs on untraced: its stores (through the hooks its
+    code was rewritten with) note nothing any more, where they used to pile up unread,
+    each note keeping its object alive (and every garbage collection slower)."""
+    out = tmp_path / "notes.txt"
+    program = tmp_path / "past.py"
+    program.write_text(f"""\
+import gc
+class Box:
+    pass
+boxes = []
+for i in range(300):
+    box = Box()
+    box.value = i
+    boxes.append(box)
+notes = sum(1 for r in gc.get_referrers(boxes[-1]) if type(r) is tuple)
+with open({str(out)!r}, "w") as f:
+    f.write(str(notes))
+""")
+    outcome = trace_program(program, store, max_steps=40)
+    assert outcome.status == "truncated" and "step cap (40)" in outcome.message
+    assert out.read_text() == "0"  # (no `(box, ("attr", "value"))` left behind)

@@ -281,6 +281,7 @@ class Monitor:
 
     def _stop(self) -> None:
         self.thread_hooks.uninstall()
+        self.changes.stop_marking()  # (a program that runs on untraced: its stores unread)
         if self.tool is not None:
             sys.monitoring.set_events(self.tool, 0)
             for code in self.codes:
