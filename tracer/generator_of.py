@@ -13,6 +13,7 @@ and an async generator of our own; if they disagree, or this is not CPython 3.13
 from __future__ import annotations
 
 import ctypes
+import _ctypes
 import sys
 import types
 from collections.abc import Callable
@@ -75,14 +76,17 @@ def _make() -> Callable[[FrameType], Any] | None:
     offset = _offset()
     if offset is None:
         return None
-    cast, py_object = ctypes.cast, ctypes.py_object
+    # (the object at an address: _ctypes's own helper is ten times quicker than a cast)
+    from_pointer = getattr(_ctypes, "PyObj_FromPtr", None) or (
+        lambda address: ctypes.cast(address, ctypes.py_object).value)
+    read = ctypes.c_void_p.from_address
 
     def generator_of(frame: FrameType) -> Any:
         """The generator of `frame`, which must be running (or None if it is no
         generator's frame)."""
         if not frame.f_code.co_flags & (0x20 | 0x80 | 0x200):  # CO_GENERATOR|COROUTINE|ASYNC_GENERATOR
             return None
-        owner = cast(_data(frame) - offset, py_object).value
+        owner = from_pointer((read(id(frame) + FRAME_DATA_AT).value or 0) - offset)
         if type(owner) in GENERATOR_TYPES and getattr(owner, _FRAME_ATTR[type(owner)]) is frame:
             return owner
         return None
