@@ -16,9 +16,12 @@ import ctypes
 import _ctypes
 import sys
 import types
-from collections.abc import Callable
-from types import FrameType
-from typing import Any
+TYPE_CHECKING = False  # (typing stays out of start-up)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import FrameType
+    from typing import Any
 
 #: where a frame object keeps its pointer to the frame data (PyFrameObject.f_frame:
 #: after the object header and f_back)
