@@ -698,3 +698,106 @@ push, pop = items.append, items.pop
 push(4)
 pop(0)
 ''')
+
+
+MANY_SUSPENDED = """\
+import asyncio
+def count(n):
+    i = 0
+    while i < n:
+        yield i
+        i += 1
+gens = [count(3) for _ in range(40)]
+firsts = [next(g) for g in gens]
+del gens[7]
+mine = count(2)
+v = next(mine)
+mine = None
+async def leaf(k):
+    await asyncio.sleep(0)
+    return k
+async def main():
+    return sum(await asyncio.gather(*(leaf(k) for k in range(12))))
+total = asyncio.run(main())
+gens = None
+end = 0
+"""
+
+
+def test_a_generator_freed_among_many_suspended_ones_goes_at_its_step(store, tmp_path, line_path):
+    """Each generator is watched by a weak reference (not found by checking every suspended
+    frame at every step): the one dropped among 40 suspended goes at its own step, one
+    dropped after yielding to untraced code (`next`) too, and coroutines that an event
+    loop suspends and frees go when they do; verify mode agrees at every step."""
+    outcome = traced_and_verified(store, tmp_path / "many.py", MANY_SUSPENDED)
+    steps = store.steps(outcome.trace)
+
+    def suspended(line: int) -> int:
+        graph = store.step(outcome.trace, [s.index for s in steps if s.line == line][-1])
+        state = {f.node: f.value for f in graph.fields if f.name == CALLER_SLOT}
+        return sum(1 for n in graph.nodes.values() if n.kind == "frame" and state.get(n.id) == SUSPENDED)
+
+    assert suspended(8) == 40  # `firsts = ...`: every generator waits at its yield
+    assert suspended(9) == 39  # `del gens[7]`: that one went, at once
+    assert suspended(11) == 40  # `v = next(mine)`
+    assert suspended(12) == 39  # `mine = None`
+    assert suspended(18) == 39  # the loop's coroutines all went with it
+    assert suspended(19) == 0  # `gens = None`
+    assert "total" in {f.name for f in store.step(outcome.trace, steps[-1].index).fields}
+
+
+def test_a_running_generator_frame_leads_to_its_generator():
+    """The monitor's watch on generators (`generator_of`) works on this CPython: a
+    generator, a coroutine and an async generator are found from their running frame."""
+    import asyncio
+    import sys
+
+    from pyrona.tracer.generator_of import generator_of
+
+    assert generator_of is not None  # (else every suspended frame is checked at every step)
+
+    def gen():
+        yield generator_of(sys._getframe())
+
+    async def coro():
+        return generator_of(sys._getframe())
+
+    async def agen():
+        yield generator_of(sys._getframe())
+
+    g = gen()
+    assert next(g) is g
+    c = coro()
+    with pytest.raises(StopIteration) as stop:
+        c.send(None)
+    assert stop.value.value is c
+    a = agen()
+
+    async def first():
+        return await anext(a)
+    assert asyncio.run(first()) is a
+    assert generator_of(sys._getframe()) is None  # (a plain function's frame)
+
+
+def test_a_program_running_on_past_the_step_cap_is_not_noted_any_more(store, tmp_path):
+    """Past the step cap the program runs on untraced: its stores (through the hooks its
+    code was rewritten with) note nothing any more, where they used to pile up unread,
+    each note keeping its object alive (and every garbage collection slower)."""
+    out = tmp_path / "notes.txt"
+    program = tmp_path / "past.py"
+    program.write_text(f"""\
+import gc
+class Box:
+    pass
+boxes = []
+for i in range(300):
+    box = Box()
+    box.value = i
+    boxes.append(box)
+notes = sum(1 for r in gc.get_referrers(boxes[-1]) if type(r) is tuple)
+with open({str(out)!r}, "w") as f:
+    f.write(str(notes))
+""")
+    outcome = trace_program(program, store, max_steps=40)
+    assert outcome.status == "truncated" and "step cap (40)" in outcome.message
+    assert out.read_text() == "0"  # (no `(box, ("attr", "value"))` left behind)

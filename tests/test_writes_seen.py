@@ -194,6 +194,8 @@ PROGRAMS = {
         y = -x
         z = 10 ** 70
         small = 2 ** 62
+        pair = (x, z)
+        one = (y,)
         done = 1
     """,
 }
@@ -230,6 +232,9 @@ def test_huge_ints_are_shown_by_their_size(traced):
     fields = last_fields(store, outcomes["huge_ints"])
     assert fields["x"] == "<int of 16,610 bits>" and fields["y"] == "<int of 16,610 bits>"
     assert fields["z"] == str(10 ** 70)[:59] + "…" and fields["small"] == str(2 ** 62)
+    # in a tuple too (pidigits: every step that stored a 4-tuple of them wrote every digit)
+    assert fields["pair"] == ("(<int of 16,610 bits>, " + str(10 ** 70))[:59] + "…"
+    assert fields["one"] == "(<int of 16,610 bits>,)"
 
 
 def test_a_dict_with_object_keys_names_them_by_position(traced):

@@ -144,7 +144,7 @@ class FrameRec:
     and its variables (the globals dict, or PEP 667's live view of a function's locals)."""
 
     __slots__ = ("frame", "node", "info", "last_line", "scope", "slots", "stores", "step_code", "wide",
-                 "refs")
+                 "refs", "watch")
 
     def __init__(self, frame: FrameType, node: int, info: CodeInfo, slots: dict, scope: Any) -> None:
         self.frame, self.node, self.info, self.last_line = frame, node, info, None
@@ -153,3 +153,4 @@ class FrameRec:
         # (one lookup less per line)
         self.stores, self.step_code, self.wide = info.line_stores, info.step_code, info.globals_wide
         self.refs = 0  # (suspended: the frame's reference count then, see Monitor._reap)
+        self.watch: Any = None  # (a generator's: a weak reference to it, see Monitor._watch)

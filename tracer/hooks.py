@@ -95,6 +95,8 @@ class Changes:
     def __init__(self) -> None:
         self.dirty: list[tuple[Any, Any]] = []
         self.later: dict[Any, list[tuple[Any, Any]]] = {}
+        #: the tracing stopped: the hooks note nothing more (set by `tracing_hooks`)
+        self.stop_marking: Callable[[], None] = _ignore
 
     def after_line(self, frame: Any, obj: Any, hint: Any = None) -> None:
         found = self.later.get(frame)
@@ -102,6 +104,10 @@ class Changes:
             self.later[frame] = [(obj, hint)]
         else:
             found.append((obj, hint))
+
+
+def _ignore(*_args: Any) -> None:
+    """What a hook notes once the tracing stopped: nothing."""
 
 
 def name_slot(error: RegionError, obj: Any, slot: tuple[str, Any]) -> None:
@@ -184,6 +190,17 @@ def tracing_hooks(changes: Changes) -> dict[str, Callable[..., Any]]:
 
         return checked_call
 
+    def stop_marking() -> None:
+        """The tracing stopped (a step cap, the end): the program may run on untraced, and
+        what its stores noted would pile up unread, each entry keeping its object alive
+        (and making every garbage collection slower), so from now on they note nothing."""
+        nonlocal mark, after_line
+        mark = after_line = _ignore
+        dirty.clear()
+        later.clear()
+
+    dirty, later = changes.dirty, changes.later  # (not `changes`: no cycle through it)
+    changes.stop_marking = stop_marking
     wrapped = {"setattr": store_attr, "setitem": store_item, "delattr": delete_attr,
                "delitem": delete_item, "augattr": aug_attr, "augitem": aug_item,
                "inplace": inplace, "method": method, "builtin": builtin}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import sys
 import time
+import weakref
 from collections import deque
 from types import BuiltinMethodType, CoroutineType, GeneratorType, ModuleType
 
@@ -24,6 +25,7 @@ from . import kinds
 from .events import record_runtime_events
 from .frames import HIDDEN_NAMES, REREAD_ALL, REREAD_SHARED, CodeInfo, FrameRec
 from .garbage import collect_cycles, sweep
+from .generator_of import generator_of
 from .halt import Halt, halt_threads
 from .line import line_callback
 from .region_states import update_regions
@@ -87,9 +89,11 @@ class Monitor:
     - `suspended` holds the frames of the program's generators that yielded and may be
       resumed: they keep their node and slots (their caller slot says SUSPENDED, their
       `yield` slot is paused: `Recorder.pause_slot`), so a resume reads nothing and a
-      `yield from` chain costs nothing per level. Each is checked at every step
-      (`_reap`): a generator freed (or closed) at a yield runs no code and sends no
-      event, its frame only loses the generator's reference.
+      `yield from` chain costs nothing per level. A generator freed (or closed) at a
+      yield runs no code and sends no event: a weak reference to each generator
+      (taken at its first yield, `_watch`) puts its frame in `gens_gone` when it goes,
+      and `_reap` checks those at the next step (and every suspended frame after a
+      `close`, or at every step where a generator could not be watched: `scan_all`).
     - `next_check` is at most the next step that has work besides recording itself
       (`_check`: deferred work, the step cap, periodic work); every step compares
       with it, nothing else.
@@ -112,6 +116,7 @@ class Monitor:
         "unsettled", "frames_dirty", "runtime_events", "output", "dirty", "later", "changes",
         # the program's frames: running, leaving at the next step, suspended generators
         "frames", "globals_nodes", "leaving", "unslots", "suspended", "reap_all",
+        "gens_gone", "scan_all",
         # periodic work: sweeps, the store's size, progress, checkpoints, the guard
         "since_sweep", "sweep_after", "next_periodic", "due", "ticking", "progress", "last_checkpoint",
         "checkpoint_cost", "watchdog", "max_store_bytes",
@@ -187,6 +192,10 @@ class Monitor:
         self.suspended: dict[FrameType, FrameRec] = {}
         #: a generator was closed by the program: check every suspended frame at the next step
         self.reap_all = False
+        #: suspended frames whose generator went (its weak reference's callback, `_watch`)
+        self.gens_gone: list[FrameType] = []
+        #: a generator could not be watched: check every suspended frame at every step
+        self.scan_all = generator_of is None
         #: ids of the store hooks the program calls (their calls are not untraced mutators)
         self.hook_ids: set[int] = set()
         self.dirty = changes.dirty  # (the same list and dict, kept in place)
@@ -272,6 +281,7 @@ class Monitor:
 
     def _stop(self) -> None:
         self.thread_hooks.uninstall()
+        self.changes.stop_marking()  # (a program that runs on untraced: its stores unread)
         if self.tool is not None:
             sys.monitoring.set_events(self.tool, 0)
             for code in self.codes:
@@ -385,6 +395,19 @@ class Monitor:
         self.suspended[rec.frame] = rec
         rec.refs = sys.getrefcount(rec.frame)
 
+    def _watch(self, rec: FrameRec) -> None:
+        """A generator's frame yields for the first time (it runs: its generator is alive):
+        a weak reference to the generator tells `_reap` when it goes."""
+        generator = generator_of(rec.frame) if generator_of is not None else None
+        if generator is None:
+            self.scan_all = True
+            rec.watch = False
+            return
+        gone, frame = self.gens_gone, rec.frame
+        # (called inside the generator's deallocation: it only notes the frame; the frame,
+        # not `rec`, so that no cycle keeps the monitor alive through the frame's callers)
+        rec.watch = weakref.ref(generator, lambda _ref: gone.append(frame))
+
     def _resume(self, frame: FrameType, rec: FrameRec) -> None:
         """A suspended generator runs again: the same node and slots (its variables have not
         changed while it was suspended: what could change them rereads it, `_read`)."""
@@ -394,9 +417,11 @@ class Monitor:
     def _reap(self, everyone: bool = False) -> bool:
         """Drop the suspended frames whose generator went (True if any did).
 
-        A generator freed (or closed) at a yield runs no code and sends no event: its
-        frame object only loses the generator's reference. So a frame whose reference
-        count fell below the one counted at its suspension (`refs`) is asked whether it
+        A generator freed (or closed) at a yield runs no code and sends no event: its weak
+        reference (`_watch`) notes its frame in `gens_gone`, and only those are asked
+        (a step with none costs nothing, however many generators are suspended). Where a
+        generator could not be watched (`scan_all`), every frame whose reference count
+        fell below the one counted at its suspension (`refs`) is asked. Asked whether it
         is still suspended: `frame.clear()` refuses a suspended frame (RuntimeError) and
         does nothing worse than finish a finished one. Asked of `everyone` before their
         variables are read, and after a `close` the program called (`reap_all`): CPython
@@ -404,9 +429,19 @@ class Monitor:
         one that is not suspended any more could crash.
         """
         everyone = everyone or self.reap_all
+        if not (everyone or self.gens_gone or self.scan_all):
+            return False
         self.reap_all = False
+        if everyone or self.scan_all:
+            candidates = list(self.suspended.values())
+            self.gens_gone.clear()
+        else:  # (only the frames whose generator went: whatever it held, nothing else)
+            suspended = self.suspended
+            candidates = [suspended[frame] for frame in dict.fromkeys(self.gens_gone) if frame in suspended]
+            self.gens_gone.clear()
+            everyone = True  # (their generator went: no reference count to compare)
         gone = None
-        for rec in self.suspended.values():
+        for rec in candidates:
             refs = sys.getrefcount(rec.frame)
             if refs >= rec.refs and not everyone:
                 rec.refs = refs  # (another holder came: counted from now on)
@@ -415,6 +450,8 @@ class Monitor:
                 rec.frame.clear()
             except RuntimeError:  # still suspended (what went was some other holder)
                 rec.refs = refs
+                if type(rec.watch) is weakref.ref and rec.watch() is None:  # (revived as it went: unwatched)
+                    self.scan_all = True
                 continue
             if gone is None:
                 gone = []
@@ -492,6 +529,8 @@ class Monitor:
             rec = self.suspended.pop(frame, None) if self.suspended else None
             if rec is None:
                 return
+        if rec.watch is None and slot == kinds.YIELD_SLOT:
+            self._watch(rec)
         if not rec.info.is_function:  # a module's or a class body's: no step of its own
             self._complete(rec)
             if not rec.info.module_level:
@@ -646,7 +685,11 @@ class Monitor:
             _frame = None  # (not counted among the frame's holders by _suspend)
             if kinds.YIELD_SLOT in rec.slots:  # (a generator that yielded, and may be resumed)
                 self._suspend(rec)
-                self.reap_all = True  # (its generator may have gone since)
+                watch = rec.watch  # (its generator may have gone since: `_reap` missed it)
+                if type(watch) is not weakref.ref:
+                    self.reap_all = True
+                elif watch() is None:
+                    self.gens_gone.append(rec.frame)
             else:
                 recorder.drop_root(rec.node)
         for node, name in self.unslots:

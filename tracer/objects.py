@@ -44,8 +44,19 @@ def is_inline(value: Any) -> bool:
 
 
 def short_repr(value: Any) -> str:
-    if type(value) is int and value.bit_length() > MAX_INT_BITS:
+    kind = type(value)
+    if kind is int and value.bit_length() > MAX_INT_BITS:
         return f"<int of {value.bit_length():,} bits>"
+    if (kind is tuple or kind is frozenset) and any(
+            type(item) is int and item.bit_length() > MAX_INT_BITS for item in value):
+        # (repr would write every digit of the big ints in it: pidigits's 4-tuples of
+        # ints of thousands of digits cost ms per step; its items' short texts instead)
+        items = ", ".join(short_repr(item) for item in value)
+        if kind is frozenset:
+            text = f"frozenset({{{items}}})"
+        else:
+            text = f"({items},)" if len(value) == 1 else f"({items})"
+        return text if len(text) <= MAX_REPR else text[: MAX_REPR - 1] + "…"
     try:
         text = repr(value)
     except Exception:  # a user repr that fails is not our failure
