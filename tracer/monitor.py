@@ -13,7 +13,7 @@ import builtins
 import sys
 import time
 from collections import deque
-from types import BuiltinMethodType, CoroutineType, GeneratorType, ModuleType
+from types import BuiltinMethodType, CoroutineType, GeneratorType, MethodDescriptorType, ModuleType
 
 from ..errors import RegionError
 from ..instrument.hooks import MUTATOR_NAMES
@@ -586,6 +586,15 @@ class Monitor:
                     self.changes.after_line(self.getframe(1), owner, DEEP)
                 return None
             if owner is builtins and callable_.__name__ in ARGS_KEPT:
+                return None
+        elif type(callable_) is MethodDescriptorType:
+            # `obj.meth(...)` of a C type, by a name the method hook does not take
+            # (`f.close()`, `d.get(k)`): 3.13 calls the type's method with obj as arg0
+            if type(arg0) in NAMED_MUTATORS:
+                if callable_.__name__ not in MUTATOR_NAMES:
+                    return None  # (`d.get(k)`, `s.split()`: nothing changes)
+            elif not is_inline(arg0):  # (a file's close closes what it wraps too)
+                self.changes.after_line(self.getframe(1), arg0, DEEP)
                 return None
         if is_inline(arg0):
             return None
