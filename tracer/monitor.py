@@ -354,6 +354,13 @@ class Monitor:
         if info is None:
             return DISABLE
         frame = self.getframe(2)  # (the program's: under _py_start or _py_resume)
+        if self.later:
+            pending = self.later.get(frame.f_back)
+            if pending:
+                # called back from a C call of the caller's line (`xs.extend(gen)`,
+                # `xs.sort(key=f)`): what that call changes may have changed already,
+                # so each step in here sees it (and the line's end again)
+                self.dirty.extend(pending)
         caller = self.frames.get(frame.f_back)
         if caller is not None and caller.last_line is not None:
             # the caller's line may have stored before this call (a comprehension's
