@@ -107,7 +107,7 @@ VERIFIED = ("comprehensions", "logging", "pidigits", "deepcopy", "coroutines", "
             "unpack_sequence", "go", "async_generators", "async_tree", "barnes_hut", "chaos",
             "decimal_pi", "gc_collect", "gc_traversal", "json_dumps", "json_loads", "meteor_contest",
             "pathlib", "pyflate", "richards_super", "scimark", "sqlite_synth", "telco",
-            "typing_runtime_protocols", "xml_etree")
+            "typing_runtime_protocols", "xml_etree", "bpe_tokeniser", "mdp")
 
 #: name -> a call that runs past 1,000,000 steps (the tracer's own memory at the 1M cap:
 #: bench_real_programs.py --memory)

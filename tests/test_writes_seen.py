@@ -34,6 +34,35 @@ PROGRAMS = {
         again.close()
         done = 1
     """,
+    "text_file_closed_by_with": """\
+        import io
+        # (a text file's close reaches its raw file through its buffer: two levels down)
+        with open(__file__, "r", encoding="utf8") as infile:
+            text = infile.read()
+        class Raw(io.RawIOBase):
+            def readable(self):
+                return True
+            def readinto(self, buffer):
+                return 0
+        wrapped = io.TextIOWrapper(io.BufferedReader(Raw()), encoding="ascii")
+        wrapped.close()
+        done = 1
+    """,
+    "list_extended_by_a_generator": """\
+        # (the list changes at each of the generator's steps, inside the C call)
+        def grow(stack, n):
+            stack.extend(x * 2 for x in range(n) if stack.append(x) is None)
+            return stack
+        class Box:
+            def __init__(self, v):
+                self.v = v
+        items = [Box(0)]
+        items.extend(Box(len(items) + i) for i in range(3))
+        grow(items, 3)
+        more = {}
+        more.update((k, items[k]) for k in range(2))
+        done = 1
+    """,
     "library_code_changes_what_an_object_holds": """\
         import logging
         import io

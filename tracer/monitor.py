@@ -14,7 +14,7 @@ import sys
 import time
 import weakref
 from collections import deque
-from types import BuiltinMethodType, CoroutineType, GeneratorType, ModuleType
+from types import BuiltinMethodType, CoroutineType, GeneratorType, MethodDescriptorType, ModuleType
 
 from ..errors import RegionError
 from ..instrument.hooks import MUTATOR_NAMES
@@ -364,6 +364,13 @@ class Monitor:
         if info is None:
             return DISABLE
         frame = self.getframe(2)  # (the program's: under _py_start or _py_resume)
+        if self.later:
+            pending = self.later.get(frame.f_back)
+            if pending:
+                # called back from a C call of the caller's line (`xs.extend(gen)`,
+                # `xs.sort(key=f)`): what that call changes may have changed already,
+                # so each step in here sees it (and the line's end again)
+                self.dirty.extend(pending)
         caller = self.frames.get(frame.f_back)
         if caller is not None and caller.last_line is not None:
             # the caller's line may have stored before this call (a comprehension's
@@ -625,6 +632,15 @@ class Monitor:
                     self.changes.after_line(self.getframe(1), owner, DEEP)
                 return None
             if owner is builtins and callable_.__name__ in ARGS_KEPT:
+                return None
+        elif type(callable_) is MethodDescriptorType:
+            # `obj.meth(...)` of a C type, by a name the method hook does not take
+            # (`f.close()`, `d.get(k)`): 3.13 calls the type's method with obj as arg0
+            if type(arg0) in NAMED_MUTATORS:
+                if callable_.__name__ not in MUTATOR_NAMES:
+                    return None  # (`d.get(k)`, `s.split()`: nothing changes)
+            elif not is_inline(arg0):  # (a file's close closes what it wraps too)
+                self.changes.after_line(self.getframe(1), arg0, DEEP)
                 return None
         if is_inline(arg0):
             return None

@@ -11,6 +11,7 @@ dropped at once; unreachable cycles as `tracer.garbage` finds them.
 from __future__ import annotations
 
 from collections import deque
+from io import IOBase
 
 from ..errors import PyronaError
 from . import kinds
@@ -58,6 +59,9 @@ NODE_START, NODE_KIND, NODE_TYPE, NODE_PLACE, NODE_LABEL, NODE_DETAIL = range(6)
 _ATTR_KINDS = frozenset({kinds.OBJ, kinds.BRIDGE, kinds.INSTANCE})
 #: kinds whose DEEP hint rescans them alone
 _SHALLOW_KINDS = frozenset({kinds.LIST, kinds.DICT, kinds.SET, kinds.FROZENSET, kinds.TUPLE})
+#: how many streams deep a DEEP hint follows a stream's streams (a text file's buffer's
+#: raw file: _rescan_deep)
+IO_DEPTH = 3
 #: kinds whose label is not just the type's name (label_of)
 _LABELLED = frozenset({kinds.BRIDGE, kinds.COWN_NODE, kinds.FUNCTION, kinds.CLASS, kinds.MODULE})
 
@@ -524,6 +528,26 @@ class Recorder:
         """Could the set's element equal to `value` be another value (1 == True == 1.0)?"""
         return type(value) is not str and (value == 0 or value == 1 or nid in self.keyed)
 
+    def _rescan_deep(self, nid: int, kind: str, depth: int) -> None:
+        """Code we do not trace worked on node `nid`: rescan it and what it holds directly.
+        A stream's own streams are rescanned as deeply (`depth` levels): closing a text
+        file closes its buffer, which closes its raw file (io's C code marks each closed
+        in its `__dict__`)."""
+        self.rescan(nid)
+        if kind in _SHALLOW_KINDS:  # (a container's elements are their own)
+            return
+        nodes, objs = self.nodes, self.objs
+        for slot in list(self.slots[nid].values()):
+            dst = slot[SLOT_DST]
+            if dst is not None and dst != nid and dst in nodes:
+                dst_kind = nodes[dst][NODE_KIND]
+                if dst_kind in kinds.ROOT_KINDS:
+                    continue
+                if depth and isinstance(objs[dst], IOBase):
+                    self._rescan_deep(dst, dst_kind, depth - 1)
+                else:
+                    self.rescan(dst)
+
     def owner_of(self, d: object) -> int | None:
         """The node of the instance whose attributes dict `d` is, if the graph has it."""
         nid = self.attr_dicts.get(id(d))
@@ -610,13 +634,7 @@ class Recorder:
                     self.lengths[nid] = now
                     return
         elif hint is DEEP:
-            self.rescan(nid)
-            if kind not in _SHALLOW_KINDS:  # (a container's elements are their own)
-                for slot in list(self.slots[nid].values()):
-                    dst = slot[SLOT_DST]
-                    if dst is not None and dst != nid and dst in self.nodes \
-                            and self.nodes[dst][NODE_KIND] not in kinds.ROOT_KINDS:
-                        self.rescan(dst)
+            self._rescan_deep(nid, kind, IO_DEPTH)
             return
         elif type(hint) is Element:
             if kind == kinds.SET:
