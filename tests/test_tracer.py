@@ -724,11 +724,19 @@ end = 0
 """
 
 
-def test_a_generator_freed_among_many_suspended_ones_goes_at_its_step(store, tmp_path, line_path):
+@pytest.mark.parametrize("watched", [True, False], ids=["watched", "scan-all"])
+def test_a_generator_freed_among_many_suspended_ones_goes_at_its_step(store, tmp_path, line_path,
+                                                                      watched, monkeypatch):
     """Each generator is watched by a weak reference (not found by checking every suspended
     frame at every step): the one dropped among 40 suspended goes at its own step, one
     dropped after yielding to untraced code (`next`) too, and coroutines that an event
-    loop suspends and frees go when they do; verify mode agrees at every step."""
+    loop suspends and frees go when they do; verify mode agrees at every step. Without
+    `generator_of` (no accelerator) every suspended frame is checked at every step instead:
+    the same steps."""
+    from pyrona.tracer import monitor
+
+    if not watched:
+        monkeypatch.setattr(monitor, "generator_of", None)
     outcome = traced_and_verified(store, tmp_path / "many.py", MANY_SUSPENDED)
     steps = store.steps(outcome.trace)
 
@@ -777,6 +785,18 @@ def test_a_running_generator_frame_leads_to_its_generator():
         return await anext(a)
     assert asyncio.run(first()) is a
     assert generator_of(sys._getframe()) is None  # (a plain function's frame)
+    held = []
+
+    def finished():
+        held.append(sys._getframe())
+        yield
+    f = finished()
+    next(f)
+    f.close()
+    del f  # (its frame outlives it: owned by the frame object now, no generator's)
+    assert generator_of(held[0]) is None
+    with pytest.raises(TypeError, match="takes a frame"):
+        generator_of(g)
 
 
 def test_a_program_running_on_past_the_step_cap_is_not_noted_any_more(store, tmp_path):

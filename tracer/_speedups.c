@@ -1108,6 +1108,22 @@ done:
     return result;
 }
 
+/* generator_of(frame): the generator, coroutine or async generator that owns `frame`
+ * (CPython's own PyFrame_GetGenerator), or None for any other frame. CPython 3.13 has no
+ * Python-level way from a generator's frame to its generator (3.14 adds f_generator);
+ * the monitor needs it to watch a suspended generator with a weak reference. */
+static PyObject *
+generator_of(PyObject *Py_UNUSED(module), PyObject *frame)
+{
+    if (!PyFrame_Check(frame)) {
+        PyErr_Format(PyExc_TypeError, "generator_of() takes a frame, not %.100s",
+                     Py_TYPE(frame)->tp_name);
+        return NULL;
+    }
+    PyObject *generator = PyFrame_GetGenerator((PyFrameObject *)frame);
+    return generator != NULL ? generator : Py_NewRef(Py_None);
+}
+
 static PyMethodDef speedups_methods[] = {
     {"build", (PyCFunction)(void (*)(void))build, METH_FASTCALL,
      "build(cls, strings, tabled, *columns) -> list: instances of a class of exactly one __slots__ "
@@ -1117,6 +1133,8 @@ static PyMethodDef speedups_methods[] = {
      "group_json(entries, ascii) -> str | None: a nodes GROUP row's detail, the same text as "
      "store_format.group_detail_py (orjson's, or the json module's with `ascii`); None for "
      "entries it does not write the same way (the reference then does)."},
+    {"generator_of", generator_of, METH_O,
+     "generator_of(frame) -> the generator, coroutine or async generator owning `frame`, or None."},
     {NULL, NULL, 0, NULL}
 };
 
@@ -1140,7 +1158,8 @@ static struct PyModuleDef speedups_module = {
     .m_name = "pyrona.tracer._speedups",
     .m_doc = "The tracer's LINE callback in C for its common case (tracer/line.py is the reference), "
              "a nodes GROUP row's JSON text (tracer/store_format.py's group_detail_py is the reference), "
-             "and the model's objects built in bulk from columns (tracer/decoded.py is the reference).",
+             "the model's objects built in bulk from columns (tracer/decoded.py is the reference), "
+             "and a frame's generator (tracer/generator_of.py).",
     .m_size = 0,
     .m_methods = speedups_methods,
     .m_slots = speedups_slots,
