@@ -13,9 +13,10 @@ a function over frozen input in several of them in parallel.
 What may be sent is decided by pyrona.runtime.sending (values and frozen objects by
 copy, free regions moved, anything else refused with a SendError before it leaves).
 Each Interpreter is a sub-interpreter with its own GIL (stdlib `concurrent.interpreters`
-where present, else the PyPI backport `interpreters-pep-734`), served by a thread of this
-interpreter. Messages go through the package's cross-interpreter queues as bytes (never
-a dict handed to the private module directly: stock 3.13 crashes on that).
+where present, else the PyPI backport `interpreters-pep-734`). Code runs there only
+while a thread of this interpreter waits on it: each message is one `exec` (see
+Interpreter and _Lifetimes). Messages go through the package's cross-interpreter queues
+as bytes (never a dict handed to the private module directly: stock 3.13 crashes on that).
 
 Classes and functions are sent by name. A worker first runs the program's own module
 (when the program runs under pyrona) with `__name__` set to something other than
