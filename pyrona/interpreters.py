@@ -104,9 +104,12 @@ class _Lifetimes:
     def alone(self) -> Iterator[None]:
         with self._cond:
             self._writers_waiting += 1
-            while self._writing or self._readers:
-                self._cond.wait()
-            self._writers_waiting -= 1
+            try:
+                while self._writing or self._readers:
+                    self._cond.wait()
+            finally:  # (interrupted too: readers must not wait for a writer that left)
+                self._writers_waiting -= 1
+                self._cond.notify_all()
             self._writing = True
         try:
             yield
@@ -124,8 +127,8 @@ class _Lifetimes:
             interp.close()
 
 
-#: The one place this module keeps state: the interpreters' lifetimes (a lock, and a
-#: weak set of those open).
+#: The one place this module keeps state: the interpreters' lifetimes (a lock, and the
+#: set of those open).
 _LIFETIMES = _Lifetimes()
 atexit.register(_LIFETIMES.close_all)
 
@@ -153,10 +156,10 @@ class Interpreter:
         with _LIFETIMES.alone():
             # created and booted alone: stock 3.13 crashed when an interpreter imported C
             # extensions (then `datetime`) while the main one collected garbage
-            self._interp = backend.create()
-            self.id = int(self._interp.id)
             self._inbox = backend.create_queue()
             self._outbox = backend.create_queue()
+            self._interp = backend.create()
+            self.id = int(self._interp.id)
             self._serve = (f"__import__('pyrona.interpreters', fromlist=['_serve_one'])"
                            f"._serve_one({int(self._inbox.id)}, {int(self._outbox.id)})")
             try:
