@@ -49,6 +49,8 @@ __all__ = ["Interpreter", "InterpreterFailed", "InterpreterPool", "parallel_map"
 WORKER_NAME = "__pyrona_worker__"
 #: What a message asks: run func(*args), or map func over a chunk of items (one reply).
 _CALL, _MAP = b"call", b"map"
+#: The name, in a worker's `__main__`, of what runs each message there (see _boot).
+_SERVE_NAME = "__pyrona_serve__"
 
 
 def _backend() -> Any:
@@ -150,9 +152,6 @@ class Interpreter:
         self._backend = backend
         self._lock = threading.Lock()  # (one message at a time: requests and answers pair up)
         self._closed = False
-        boot = (f"import sys\nsys.path[:] = {list(sys.path)!r}\n"
-                f"from pyrona.interpreters import _boot\n"
-                f"_boot({_program_file()!r})\n")
         with _LIFETIMES.alone():
             # created and booted alone: stock 3.13 crashed when an interpreter imported C
             # extensions (then `datetime`) while the main one collected garbage
@@ -160,8 +159,9 @@ class Interpreter:
             self._outbox = backend.create_queue()
             self._interp = backend.create()
             self.id = int(self._interp.id)
-            self._serve = (f"__import__('pyrona.interpreters', fromlist=['_serve_one'])"
-                           f"._serve_one({int(self._inbox.id)}, {int(self._outbox.id)})")
+            boot = (f"import sys\nsys.path[:] = {list(sys.path)!r}\n"
+                    f"from pyrona.interpreters import _boot\n"
+                    f"_boot({int(self._inbox.id)}, {int(self._outbox.id)}, {_program_file()!r})\n")
             try:
                 self._interp.exec(boot)
             except Exception as exc:  # noqa: BLE001 - the program failed to load there
@@ -207,7 +207,7 @@ class Interpreter:
             sent()  # (the data left: a moved region ends here now)
             with _LIFETIMES.running():
                 try:
-                    self._interp.exec(self._serve)
+                    self._interp.exec(_SERVE)
                     # taken while still counted as running: no interpreter is destroyed
                     # while an answer it put is released here
                     return self._outbox.get_nowait()
@@ -373,17 +373,26 @@ def _join(parts: list[bytes]) -> bytes:
     return pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _boot(program: str | None) -> None:
-    """A worker's start: load the program (an error here is raised by the creator)."""
+#: What each message runs there (compiled once: `exec` takes code objects).
+_SERVE = compile(f"{_SERVE_NAME}()", "<pyrona message>", "exec")
+
+
+def _boot(inbox_id: int, outbox_id: int, program: str | None) -> None:
+    """A worker's start: load the program (an error here is raised by the creator), then
+    bind in `__main__` what each message runs (the worker's queues found once)."""
+    import functools
+
     _load_program(program)
+    backend = _backend()
+    serve = functools.partial(_serve_one, backend.Queue(inbox_id), backend.Queue(outbox_id))
+    setattr(sys.modules["__main__"], _SERVE_NAME, serve)
 
 
-def _serve_one(inbox_id: int, outbox_id: int) -> None:
+def _serve_one(inbox: Any, outbox: Any) -> None:
     """Run the message waiting in the inbox; answer with its frozen result or its error."""
     import pickle
 
-    backend = _backend()
-    message = backend.Queue(inbox_id).get_nowait()  # (put before this exec began)
+    message = inbox.get_nowait()  # (put before this exec began)
     try:
         mode, func_data, *parts = pickle.loads(message)
         func = pickle.loads(func_data)
@@ -395,7 +404,7 @@ def _serve_one(inbox_id: int, outbox_id: int) -> None:
         answer, _ = pack(_frozen_result(result))
     except BaseException:  # noqa: BLE001 - sent back, raised in the caller
         answer = b"!" + traceback.format_exc().encode()
-    backend.Queue(outbox_id).put(answer, syncobj=True)
+    outbox.put(answer, syncobj=True)
 
 
 def _frozen_result(value: Any) -> Any:
