@@ -13,9 +13,10 @@ a function over frozen input in several of them in parallel.
 What may be sent is decided by pyrona.runtime.sending (values and frozen objects by
 copy, free regions moved, anything else refused with a SendError before it leaves).
 Each Interpreter is a sub-interpreter with its own GIL (stdlib `concurrent.interpreters`
-where present, else the PyPI backport `interpreters-pep-734`), served by a thread of this
-interpreter. Messages go through the package's cross-interpreter queues as bytes (never
-a dict handed to the private module directly: stock 3.13 crashes on that).
+where present, else the PyPI backport `interpreters-pep-734`). Code runs there only
+while a thread of this interpreter waits on it: each message is one `exec` (see
+Interpreter and _Lifetimes). Messages go through the package's cross-interpreter queues
+as bytes (never a dict handed to the private module directly: stock 3.13 crashes on that).
 
 Classes and functions are sent by name. A worker first runs the program's own module
 (when the program runs under pyrona) with `__name__` set to something other than
@@ -28,12 +29,13 @@ A function's result is frozen there and sent back by copy.
 
 from __future__ import annotations
 
+import atexit
 import queue
 import sys
 import threading
-import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .errors import PyronaError, SendError
@@ -45,12 +47,10 @@ __all__ = ["Interpreter", "InterpreterFailed", "InterpreterPool", "parallel_map"
 
 #: A worker's name for the program's module while it runs it (its guard stays shut).
 WORKER_NAME = "__pyrona_worker__"
-_STOP = b""
-_READY = b"ready"
 #: What a message asks: run func(*args), or map func over a chunk of items (one reply).
 _CALL, _MAP = b"call", b"map"
-#: Held while an interpreter starts (see Interpreter.__init__): a lock, never data.
-_BOOTING = threading.Lock()
+#: The name, in a worker's `__main__`, of what runs each message there (see _boot).
+_SERVE_NAME = "__pyrona_serve__"
 
 
 def _backend() -> Any:
@@ -62,27 +62,77 @@ def _backend() -> Any:
     return interpreters
 
 
-#: How long a wait for a message sleeps between looks: from the first to the last,
-#: doubling (the queues' own `get` sleeps 10 ms between looks, which made each message
-#: of a map cost 10 to 20 ms; a long wait still looks only every few milliseconds).
-_FIRST_LOOK, _LAST_LOOK = 50e-6, 5e-3
-
-
-def _receive(inbox: Any, empty: type[Exception]) -> bytes:
-    """The next message of a cross-interpreter queue, as soon as it is there."""
-    delay = _FIRST_LOOK
-    while True:
-        try:
-            return inbox.get_nowait()
-        except empty:
-            time.sleep(delay)
-            delay = min(2 * delay, _LAST_LOOK)
-
-
 class InterpreterFailed(PyronaError):
     """A function run in another interpreter raised; the message holds its traceback there."""
 
     kind = "interpreter"
+
+
+class _Lifetimes:
+    """Every sub-interpreter's life, in one place: which are open, and a readers-writer
+    lock over them. Running code in one (a message) holds it shared; creating, booting
+    and closing one hold it alone.
+
+    Why: CPython 3.13.0 has races between an interpreter being created, importing or
+    destroyed and others running (the process aborted in CI, twice). Here no interpreter
+    runs code except while a thread of this one waits on it (one `exec` per message: no
+    loop, no polling there), so these three never overlap anything running. Writers go
+    first: a close waits for the messages under way, not for every later one."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+        #: held strongly: one dropped unclosed is closed at exit, never by the garbage
+        #: collector at a moment no lock covers
+        self.open: set[Interpreter] = set()
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        with self._cond:
+            while self._writing or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def alone(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            try:
+                while self._writing or self._readers:
+                    self._cond.wait()
+            finally:  # (interrupted too: readers must not wait for a writer that left)
+                self._writers_waiting -= 1
+                self._cond.notify_all()
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+    def close_all(self) -> None:
+        """At exit, before CPython's own clean-up destroys what is left (which it would do
+        even under a call still running): close every interpreter still open."""
+        with self._cond:
+            still = list(self.open)
+        for interp in still:
+            interp.close()
+
+
+#: The one place this module keeps state: the interpreters' lifetimes (a lock, and the
+#: set of those open).
+_LIFETIMES = _Lifetimes()
+atexit.register(_LIFETIMES.close_all)
 
 
 class Interpreter:
@@ -90,74 +140,82 @@ class Interpreter:
 
     `call(func, *args)` sends each argument (SendError if one may not go; a region is
     moved), runs `func(*args)` there, and returns its result, frozen there and copied
-    back. Close it (or use `with`) to end the interpreter."""
+    back. Close it (or use `with`) to end the interpreter.
+
+    Each message is one `exec` of a short snippet, run by the calling thread: the
+    request goes into the interpreter's inbox, the snippet takes it, runs it and puts
+    the answer in the outbox, which the caller takes once `exec` returns. Between
+    messages nothing runs there."""
 
     def __init__(self) -> None:
         backend = _backend()
         self._backend = backend
-        self._interp = backend.create()
-        self.id = int(self._interp.id)
-        self._inbox = backend.create_queue()
-        self._outbox = backend.create_queue()
-        self._lock = threading.Lock()
-        program = _program_file()
-        boot = (f"import sys\nsys.path[:] = {list(sys.path)!r}\n"
-                f"from pyrona.interpreters import _serve\n"
-                f"_serve({int(self._inbox.id)}, {int(self._outbox.id)}, {program!r})\n")
-        self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(boot,), daemon=True,
-                                        name=f"pyrona-interpreter-{self.id}")
-        with _BOOTING:
-            # one interpreter starts at a time, this one waiting: stock 3.13 can crash when an
-            # interpreter imports C extensions (pyrona's `datetime`) while another runs
-            self._thread.start()
-            ready = _receive(self._outbox, backend.QueueEmpty)
-        if ready != _READY:
-            self.close()
-            raise InterpreterFailed(f"{self!r} could not start: {ready[1:].decode()}")
-
-    def _run(self, boot: str) -> None:
-        try:
-            self._interp.exec(boot)
-        except BaseException as exc:  # noqa: BLE001 - reported by the next call
-            self._failure = exc
-            self._outbox.put(b"!" + f"the interpreter stopped: {exc}".encode(), syncobj=True)
+        self._lock = threading.Lock()  # (one message at a time: requests and answers pair up)
+        self._closed = False
+        with _LIFETIMES.alone():
+            # created and booted alone: stock 3.13 crashed when an interpreter imported C
+            # extensions (then `datetime`) while the main one collected garbage
+            self._inbox = backend.create_queue()
+            self._outbox = backend.create_queue()
+            self._interp = backend.create()
+            self.id = int(self._interp.id)
+            boot = (f"import sys\nsys.path[:] = {list(sys.path)!r}\n"
+                    f"from pyrona.interpreters import _boot\n"
+                    f"_boot({int(self._inbox.id)}, {int(self._outbox.id)}, {_program_file()!r})\n")
+            try:
+                self._interp.exec(boot)
+            except Exception as exc:  # noqa: BLE001 - the program failed to load there
+                self._destroy()
+                raise InterpreterFailed(f"{self!r} could not start: {exc}") from None
+            _LIFETIMES.open.add(self)  # (under the lock: the set changes alone)
 
     def __repr__(self) -> str:
         return f"<Interpreter {self.id}>"
 
     def call(self, func: Callable[..., Any], *args: Any) -> Any:
         """`func(*args)` in this interpreter; returns its (frozen) result."""
-        sent = self.send_call(func, *args)
-        return self.result(sent)
-
-    def send_call(self, func: Callable[..., Any], *args: Any) -> int:
-        """Send `func(*args)` to run here; returns how many arguments went (see `result`)."""
         parcels = [pack(arg) for arg in args]  # (all checked and packed before anything leaves)
-        moved = []
-        with self._lock:
-            self._inbox.put(_join([_CALL, pack_function(func), *(data for data, _ in parcels)]), syncobj=True)
-        for arg, (data, region) in zip(args, parcels, strict=True):
-            if region is not None:
-                moved.append(region)
-            else:
-                RUNTIME.emit("sent", objects=[arg], message=f"copied to {self!r} ({len(data):,} bytes)")
-        arg = None
-        for region in moved:
-            moved_away(region, repr(self))
-        return len(args)
+        message = _join([_CALL, pack_function(func), *(data for data, _ in parcels)])
 
-    def send_map(self, func_data: bytes, chunk: tuple, data: bytes) -> None:
-        """Send `func` (packed by pack_function) to be mapped over `chunk` (packed as `data`,
-        by pack, after its checks): one message and one reply for the whole chunk."""
-        with self._lock:
-            self._inbox.put(_join([_MAP, func_data, data]), syncobj=True)
-        RUNTIME.emit("sent", objects=[chunk],
-                     message=f"{len(chunk):,} items copied to {self!r} ({len(data):,} bytes)")
+        def sent() -> None:
+            moved = []
+            for arg, (data, region) in zip(args, parcels, strict=True):
+                if region is not None:
+                    moved.append(region)
+                else:
+                    RUNTIME.emit("sent", objects=[arg], message=f"copied to {self!r} ({len(data):,} bytes)")
+            for region in moved:
+                moved_away(region, repr(self))
 
-    def result(self, _sent: int = 0) -> Any:
-        """The result of the oldest call sent and not yet answered."""
-        data = _receive(self._outbox, self._backend.QueueEmpty)
+        return self._received(self._exchange(message, sent))
+
+    def _map_chunk(self, func_data: bytes, chunk: tuple, data: bytes) -> Any:
+        """`func` (packed by pack_function) mapped over `chunk` (packed as `data`, by pack,
+        after its checks) here: one message and one answer for the whole chunk."""
+        def sent() -> None:
+            RUNTIME.emit("sent", objects=[chunk],
+                         message=f"{len(chunk):,} items copied to {self!r} ({len(data):,} bytes)")
+
+        return self._received(self._exchange(_join([_MAP, func_data, data]), sent))
+
+    def _exchange(self, message: bytes, sent: Callable[[], None]) -> bytes:
+        """Put `message` in the inbox, run it there (this thread waits), take the answer."""
+        with self._lock:
+            if self._closed:
+                raise InterpreterFailed(f"{self!r} is closed")
+            self._inbox.put(message, syncobj=True)
+            sent()  # (the data left: a moved region ends here now)
+            with _LIFETIMES.running():
+                try:
+                    self._interp.exec(_SERVE)
+                    # taken while still counted as running: no interpreter is destroyed
+                    # while an answer it put is released here
+                    return self._outbox.get_nowait()
+                except Exception as exc:  # noqa: BLE001 - _serve_one answers every error itself
+                    _drain(self._inbox, self._backend.QueueEmpty)  # (no answer pairs with it)
+                    return b"!" + f"the interpreter stopped: {exc}".encode()
+
+    def _received(self, data: bytes) -> Any:
         if data[:1] == b"!":
             raise InterpreterFailed(f"in {self!r}: {data[1:].decode()}")
         value = unpack(data)
@@ -165,13 +223,22 @@ class Interpreter:
         return value
 
     def close(self) -> None:
-        if self._thread.is_alive():
-            self._inbox.put(_STOP, syncobj=True)
-            self._thread.join()
+        """End the interpreter (waiting for a message under way); closing twice is harmless."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            with _LIFETIMES.alone():
+                _LIFETIMES.open.discard(self)
+                self._destroy()
+
+    def _destroy(self) -> None:
+        """Destroy the interpreter, then drop the queues (held alone, see _Lifetimes)."""
         try:
             self._interp.close()
         except Exception:  # noqa: BLE001 - already gone
             pass
+        self._inbox = self._outbox = None
 
     def __enter__(self) -> Interpreter:
         return self
@@ -268,8 +335,7 @@ def _run_chunks(workers: list[Interpreter], func_data: bytes,
             except queue.Empty:
                 return
             try:
-                worker.send_map(func_data, *parcels[index])
-                answers[index] = worker.result()
+                answers[index] = worker._map_chunk(func_data, *parcels[index])
             except BaseException as exc:  # noqa: BLE001 - raised below, in the caller
                 errors.append(exc)
 
@@ -285,6 +351,14 @@ def _run_chunks(workers: list[Interpreter], func_data: bytes,
 
 # --- in the other interpreter ---
 
+def _drain(box: Any, empty: type[Exception]) -> None:
+    try:
+        while True:
+            box.get_nowait()
+    except empty:
+        pass
+
+
 def _program_file() -> str | None:
     """The file of the program pyrona runs (its `__main__`), if any."""
     main = sys.modules.get("__main__")
@@ -299,34 +373,38 @@ def _join(parts: list[bytes]) -> bytes:
     return pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _serve(inbox_id: int, outbox_id: int, program: str | None) -> None:
-    """A worker's loop: run each call sent, answer with its frozen result or its error."""
+#: What each message runs there (compiled once: `exec` takes code objects).
+_SERVE = compile(f"{_SERVE_NAME}()", "<pyrona message>", "exec")
+
+
+def _boot(inbox_id: int, outbox_id: int, program: str | None) -> None:
+    """A worker's start: load the program (an error here is raised by the creator), then
+    bind in `__main__` what each message runs (the worker's queues found once)."""
+    import functools
+
+    _load_program(program)
+    backend = _backend()
+    serve = functools.partial(_serve_one, backend.Queue(inbox_id), backend.Queue(outbox_id))
+    setattr(sys.modules["__main__"], _SERVE_NAME, serve)
+
+
+def _serve_one(inbox: Any, outbox: Any) -> None:
+    """Run the message waiting in the inbox; answer with its frozen result or its error."""
     import pickle
 
-    backend = _backend()
-    inbox, outbox = backend.Queue(inbox_id), backend.Queue(outbox_id)
+    message = inbox.get_nowait()  # (put before this exec began)
     try:
-        _load_program(program)
-    except BaseException:  # noqa: BLE001 - the creator raises it
-        outbox.put(b"!" + traceback.format_exc().encode(), syncobj=True)
-        return
-    outbox.put(_READY, syncobj=True)
-    while True:
-        message = _receive(inbox, backend.QueueEmpty)
-        if message == _STOP:
-            return
-        try:
-            mode, func_data, *parts = pickle.loads(message)
-            func = pickle.loads(func_data)
-            args = [unpack(part) for part in parts]
-            if mode == _MAP:
-                result = tuple(map(func, args[0]))  # (one chunk: the results go back together)
-            else:
-                result = func(*args)
-            answer, _ = pack(_frozen_result(result))
-        except BaseException:  # noqa: BLE001 - sent back, raised in the caller
-            answer = b"!" + traceback.format_exc().encode()
-        outbox.put(answer, syncobj=True)
+        mode, func_data, *parts = pickle.loads(message)
+        func = pickle.loads(func_data)
+        args = [unpack(part) for part in parts]
+        if mode == _MAP:
+            result = tuple(map(func, args[0]))  # (one chunk: the results go back together)
+        else:
+            result = func(*args)
+        answer, _ = pack(_frozen_result(result))
+    except BaseException:  # noqa: BLE001 - sent back, raised in the caller
+        answer = b"!" + traceback.format_exc().encode()
+    outbox.put(answer, syncobj=True)
 
 
 def _frozen_result(value: Any) -> Any:

@@ -8,12 +8,16 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
+
+from pathlib import Path
 
 import interp_work as work
 import pytest
 
 from pyrona import Cown, Region, SendError, freeze, isfrozen
 from pyrona.immutable import InterpreterLocal, SharedField
+from pyrona import interpreters
 from pyrona.interpreters import Interpreter, InterpreterFailed, InterpreterPool, parallel_map
 from pyrona.runtime.state import RUNTIME
 
@@ -168,3 +172,104 @@ def test_a_programs_classes_exist_in_the_workers_with_the_guard_shut(tmp_path):
     lines = out.stdout.splitlines()
     assert lines.count("top level") == 3  # the program, then each worker's run of its module
     assert lines[-1] == "[{'words': 3, 'class': 'Doc'}, {'words': 2, 'class': 'Doc'}]"
+
+
+def test_calls_from_several_threads_each_get_their_own_answer(other):
+    answers: dict[int, list[int]] = {}
+
+    def caller(base: int) -> None:
+        answers[base] = [other.call(work.square, base + i) for i in range(20)]
+
+    threads = [threading.Thread(target=caller, args=(base,)) for base in (0, 100, 200)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == {base: [(base + i) ** 2 for i in range(20)] for base in (0, 100, 200)}
+
+
+def test_a_closed_interpreter_refuses_calls_and_closes_twice_harmlessly():
+    interp = Interpreter()
+    assert interp.call(work.square, 3) == 9
+    interp.close()
+    interp.close()
+    with pytest.raises(InterpreterFailed, match="is closed"):
+        interp.call(work.square, 3)
+    assert interp not in interpreters._LIFETIMES.open
+
+
+def test_a_program_that_fails_to_load_there_is_reported_and_its_interpreter_destroyed(tmp_path, monkeypatch):
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise RuntimeError('cannot load here')\n", encoding="utf-8")
+    monkeypatch.setattr(interpreters, "_program_file", lambda: str(broken))
+    open_before = set(interpreters._LIFETIMES.open)
+    with pytest.raises(InterpreterFailed, match="could not start.*cannot load here"):
+        Interpreter()
+    assert interpreters._LIFETIMES.open == open_before
+
+
+def test_creating_and_closing_wait_for_the_messages_under_way_and_go_first():
+    lives = interpreters._Lifetimes()
+    events: list[str] = []
+    running, release = threading.Event(), threading.Event()
+
+    def message(name: str) -> None:
+        with lives.running():
+            events.append(f"{name} runs")
+            running.set()
+            release.wait()
+            events.append(f"{name} ends")
+
+    def close() -> None:
+        with lives.alone():
+            events.append("close")
+
+    first = threading.Thread(target=message, args=("first",))
+    first.start()
+    assert running.wait(60)
+    closer = threading.Thread(target=close)
+    closer.start()
+    while not lives._writers_waiting:  # (the close is waiting for the first message)
+        threading.Event().wait(0.001)
+    running.clear()
+    later = threading.Thread(target=message, args=("later",))
+    later.start()
+    assert not running.wait(0.05)  # a message arriving after a waiting close waits for it
+    release.set()
+    for t in (first, closer, later):
+        t.join(60)
+    assert events == ["first runs", "first ends", "close", "later runs", "later ends"]
+
+
+EXIT_PROGRAM = textwrap.dedent('''
+    import sys, threading
+    sys.path.insert(0, {tests!r})
+    import interp_work as work
+    from pyrona.interpreters import Interpreter, InterpreterFailed
+
+    kept = Interpreter()            # never closed: closed at exit
+    busy = Interpreter()
+    started = threading.Event()
+
+    def loop():                     # a daemon thread still calling when the program ends
+        try:
+            while True:
+                busy.call(work.square, 7)
+                started.set()
+        except InterpreterFailed as exc:
+            print("daemon stopped:", "is closed" in str(exc), flush=True)
+
+    threading.Thread(target=loop, daemon=True).start()
+    started.wait(60)
+    print(kept.call(work.square, 5), flush=True)
+''')
+
+
+def test_interpreters_left_open_are_closed_at_exit_even_under_a_daemon_threads_call(tmp_path):
+    path = tmp_path / "exit.py"
+    path.write_text(EXIT_PROGRAM.format(tests=str(Path(work.__file__).parent)), encoding="utf-8")
+    out = subprocess.run([sys.executable, "-X", "faulthandler", str(path)], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == "25"
+    assert "remaining subinterpreters" not in out.stderr and "Fatal" not in out.stderr, out.stderr
