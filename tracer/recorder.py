@@ -21,8 +21,8 @@ from ..runtime.objects import Region
 from ..runtime.state import RUNTIME
 from .hooks import DEEP, ENDS, TAIL, Element, Popped
 from .objects import (
-    INLINE_TYPES, MAX_REPR, SHORT_INT, element_name, freezability_detail, is_adopted_bridge, is_inline, kind_of,
-    label_of, place_of, set_slots, short_repr, slot_descriptor, slots_of,
+    INLINE_TYPES, MAX_REPR, SHORT_INT, element_name, freezability_detail, is_adopted_bridge, is_inline,
+    kind_of, label_of, place_of, set_slots, short_repr, slot_descriptor, slots_of,
 )
 
 try:
