@@ -212,7 +212,8 @@ def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return programs_here(tmp_path_factory)
 
 
-NAMES = ["mixed", "stores", *CALLS, "linked_list.py", "job_queue.py", "concurrency_bank.py", "tree_into_region.py"]
+NAMES = ["mixed", "stores", *CALLS, "linked_list.py", "job_queue.py", "concurrency_bank.py",
+         "tree_into_region.py"]
 
 
 @pytest.mark.parametrize("name", NAMES)
