@@ -1593,8 +1593,10 @@ same_text(PyObject *a, PyObject *b)
 static int
 hint_fast(SlotsFast *self, PyObject *nid, PyObject *hint)
 {
-    PyObject *what = NULL, *key = NULL;
-    if (PyTuple_CheckExact(hint)) {
+    PyObject *what = NULL, *key = NULL;  /* (TAIL: neither) */
+    if (hint == self->tail)
+        ;
+    else if (PyTuple_CheckExact(hint)) {  /* ("attr", name) or ("item", key) */
         if (PyTuple_GET_SIZE(hint) != 2)
             return 0;
         what = PyTuple_GET_ITEM(hint, 0);
@@ -1610,7 +1612,7 @@ hint_fast(SlotsFast *self, PyObject *nid, PyObject *hint)
                 return PyErr_Occurred() ? -1 : 0;
         }
     }
-    else if (hint != self->tail)
+    else
         return 0;
     PyObject *nodes = recorder_dict(self, self->o_nodes, "nodes");
     PyObject *objs = recorder_dict(self, self->o_objs, "objs");
