@@ -3,7 +3,9 @@
  * `LineFast(monitor, fallback, ...)` is a callable registered for LINE events in
  * place of the pure-Python `line_event` (`fallback`). It does what `line_event` does
  * for the common line: a frame the monitor knows whose last line stored nothing, or
- * stored one variable that now holds a short number, bool or None. Before it changes
+ * stored one variable that now holds a short number, bool or None (or, through the
+ * recorder's set_slot in C, SlotsFast below, a str or an object that has a node already).
+ * Before it changes
  * anything it checks that the line is such a line; any other line (a new frame, a
  * reference, a long text, a deleted variable, several variables...) is handed whole
  * to `fallback`, so both paths record exactly the same trace. What follows the
@@ -17,6 +19,12 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stddef.h>
+
+/* The recorder's set_slot in C (SlotsFast, defined below), as LineFast uses it. */
+typedef struct SlotsFast SlotsFast;
+static int slots_fast_takes(SlotsFast *self, PyObject *value);
+static int set_slot(SlotsFast *self, PyObject *nid, PyObject *name, PyObject *value);
+static int SlotsFast_init(SlotsFast *self, PyObject *args, PyObject *kwds);
 
 /* A __slots__ attribute read at its offset (a borrowed reference, NULL if unset). */
 #define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
@@ -34,6 +42,9 @@ typedef struct {
     PyObject *monitor, *recorder, *writer, *fallback;
     PyObject *frames, *dirty, *later, *suspended;  /* the monitor's, kept in place */
     PyObject *step_append, *settle, *check, *reap;
+    /* the recorder's SlotsFast when its set_slot is that (below), else NULL: a line that
+       stored a str or a reference to a node already there is then recorded here too */
+    PyObject *slots_fast;
     PyTypeObject *rec_type;  /* FrameRec: the only type whose offsets we know */
     Py_ssize_t max_repr, run_size;
     /* offsets of FrameRec's slots */
@@ -92,6 +103,15 @@ LineFast_init(LineFast *self, PyObject *args, PyObject *kwds)
             || get_attr(monitor, "_settle", &self->settle) || get_attr(monitor, "_check", &self->check)
             || get_attr(monitor, "_reap", &self->reap))
         return -1;
+    PyObject *setter = PyObject_GetAttrString(self->recorder, "set_slot");
+    if (setter == NULL)
+        return -1;
+    if (PyCFunction_Check(setter)) {
+        PyObject *owner = PyCFunction_GET_SELF(setter);
+        if (owner != NULL && Py_TYPE(owner)->tp_init == (initproc)SlotsFast_init)
+            self->slots_fast = Py_NewRef(owner);
+    }
+    Py_DECREF(setter);
     if (!PyDict_CheckExact(self->frames) || !PyList_CheckExact(self->dirty)
             || !PyDict_CheckExact(self->later) || !PyDict_CheckExact(self->suspended)) {
         PyErr_SetString(PyExc_TypeError, "the monitor's frames, dirty, later, suspended: dict, list, dict, dict");
@@ -121,7 +141,7 @@ LineFast_traverse(LineFast *self, visitproc visit, void *arg)
     Py_VISIT(self->monitor); Py_VISIT(self->recorder); Py_VISIT(self->writer); Py_VISIT(self->fallback);
     Py_VISIT(self->frames); Py_VISIT(self->dirty); Py_VISIT(self->later); Py_VISIT(self->suspended);
     Py_VISIT(self->step_append); Py_VISIT(self->settle); Py_VISIT(self->check); Py_VISIT(self->reap);
-    Py_VISIT(self->rec_type);
+    Py_VISIT(self->rec_type); Py_VISIT(self->slots_fast);
     return 0;
 }
 
@@ -131,7 +151,7 @@ LineFast_clear(LineFast *self)
     Py_CLEAR(self->monitor); Py_CLEAR(self->recorder); Py_CLEAR(self->writer); Py_CLEAR(self->fallback);
     Py_CLEAR(self->frames); Py_CLEAR(self->dirty); Py_CLEAR(self->later); Py_CLEAR(self->suspended);
     Py_CLEAR(self->step_append); Py_CLEAR(self->settle); Py_CLEAR(self->check); Py_CLEAR(self->reap);
-    Py_CLEAR(self->rec_type);
+    Py_CLEAR(self->rec_type); Py_CLEAR(self->slots_fast);
     return 0;
 }
 
@@ -179,7 +199,9 @@ LineFast_call(LineFast *self, PyObject *const *args, Py_ssize_t nargs)
             || !PyDict_CheckExact(slots))
         return hand_over(self, args);
     Py_INCREF(rec);
+    Py_INCREF(last);  /* (held: the line's number is the FrameRec's alone, replaced below) */
     PyObject *name = NULL, *text = NULL, *new_slot = NULL, *result = NULL;
+    PyObject *other = NULL;  /* a value set_slot records with no new node (slots_fast) */
     if (last != Py_None) {
         name = PyDict_GetItemWithError(stores, last);  /* borrowed */
         if (name == NULL && PyErr_Occurred())
@@ -205,8 +227,17 @@ LineFast_call(LineFast *self, PyObject *const *args, Py_ssize_t nargs)
             goto fallback;
         PyTypeObject *kind = Py_TYPE(value);
         if (!(kind == &PyLong_Type || kind == &PyBool_Type || kind == &PyFloat_Type || value == Py_None)) {
-            Py_DECREF(value);
-            goto fallback;
+            /* a str, or a reference to a node already there: the recorder's set_slot in C
+               (no node to make, so no object cap to meet: nothing the fallback would catch) */
+            int takes = self->slots_fast == NULL ? 0 : slots_fast_takes((SlotsFast *)self->slots_fast, value);
+            if (takes <= 0) {
+                Py_DECREF(value);
+                if (takes < 0)
+                    goto error;
+                goto fallback;
+            }
+            other = value;
+            goto record;
         }
         if (kind == &PyLong_Type) {  /* a big int: its text is the Python path's (objects.SHORT_INT) */
             int overflow = 0;
@@ -286,11 +317,21 @@ LineFast_call(LineFast *self, PyObject *const *args, Py_ssize_t nargs)
         }
     }
     /* --- the line is ours: record it --- */
+record:
     slot_set(rec, self->r_last_line, Py_NewRef(line));
     if (last != Py_None) {
         if (name != NULL) {
             if (new_slot != NULL && PyDict_SetItem(slots, name, new_slot) < 0)
                 goto error;
+            if (other != NULL) {
+                PyObject *node = SLOT(rec, self->r_node);
+                if (node == NULL) {
+                    PyErr_SetString(PyExc_AttributeError, "FrameRec.node");
+                    goto error;
+                }
+                if (set_slot((SlotsFast *)self->slots_fast, node, name, other) < 0)
+                    goto error;
+            }
             PyObject *wide = SLOT(rec, self->r_wide);
             int is_wide = wide == NULL ? 0 : PySet_Contains(wide, last);
             if (is_wide < 0)
@@ -388,6 +429,8 @@ error:
 out:
     Py_XDECREF(text);
     Py_XDECREF(new_slot);
+    Py_XDECREF(other);
+    Py_DECREF(last);
     Py_DECREF(rec);
     return result;
 }
@@ -1121,7 +1164,7 @@ done:
  * changed (another inline value, another hint, a type with its own __getattribute__),
  * and what is rare inside a common case calls the recorder's own methods (`node` for a
  * new object, `_unref`, the writer's `slot_run`), so both record the same rows. */
-typedef struct {
+struct SlotsFast {
     PyObject_HEAD
     PyObject *recorder;
     PyObject *inline_types;  /* objects.INLINE_TYPES */
@@ -1133,7 +1176,7 @@ typedef struct {
     /* offsets of Recorder's slots */
     Py_ssize_t o_writer, o_step, o_ids, o_objs, o_nodes, o_slots, o_inrefs, o_lrc, o_attr_dicts, o_lengths,
                o_dict_types, o_changed, o_regions_dirty;
-} SlotsFast;
+};
 
 /* A node's fields (recorder.NODE_KIND, NODE_PLACE) and a slot's (recorder.SLOT_*) */
 enum { NODE_KIND = 1, NODE_PLACE = 3 };
@@ -1374,6 +1417,27 @@ plus_one(PyObject *count)
     if (was == -1 && PyErr_Occurred())
         return NULL;
     return PyLong_FromLongLong(was + 1);
+}
+
+/* Whether set_slot records `value` without a new node (1): a value drawn as its repr, or a
+ * reference to a node already there. 0: another inline value, or a new object. */
+static int
+slots_fast_takes(SlotsFast *self, PyObject *value)
+{
+    PyObject *text;
+    int what = value_text(self, value, &text);
+    Py_XDECREF(text);
+    if (what != 1)
+        return what == 0 ? 1 : what < 0 ? -1 : 0;
+    PyObject *ids = recorder_dict(self, self->o_ids, "ids");
+    if (ids == NULL)
+        return -1;
+    PyObject *key = PyLong_FromVoidPtr(value);
+    if (key == NULL)
+        return -1;
+    int known = PyDict_Contains(ids, key);
+    Py_DECREF(key);
+    return known;
 }
 
 /* inrefs[dst][nid] += 1, and a borrow counted when a local node refers into a region. */
