@@ -72,6 +72,10 @@ IO_DEPTH = 3
 _LABELLED = frozenset({kinds.BRIDGE, kinds.COWN_NODE, kinds.FUNCTION, kinds.CLASS, kinds.MODULE})
 
 
+def _closed(*_args: Any) -> None:
+    """A recorder's set_slot and apply_hints once every interval is written (`close_all`)."""
+
+
 class CapReached(PyronaError):
     """The object cap was reached: the trace stops here (the monitor catches it and marks
     the trace truncated; it never reaches the program)."""
@@ -967,3 +971,7 @@ class Recorder:
         self.writer.nodes_closed(self.nodes, self.slots, self.born, end)
         self.writer.intervals_closed("regions", [(start, rid, *values)
                                                  for rid, (start, values) in self.regions.items()], end)
+        # set_slot and apply_hints (bound methods, or the C twin's) refer back to the
+        # recorder: without them it goes by reference counting as soon as its run is over,
+        # not at some later collection (and nothing recorded from now on would be written)
+        self.set_slot = self.apply_hints = _closed
