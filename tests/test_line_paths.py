@@ -85,6 +85,69 @@ print(total, counter)
 """
 
 
+#: the stores the recorder's C twin takes (tracer/_speedups.c SlotsFast) and those it hands
+#: over: attributes of plain and other instances, dict and list items, appends; plain values,
+#: long texts, references, a region's members, deletes, a slot changed past a run
+STORES = """\
+from pyrona import Region
+
+
+class Node:
+    def __init__(self, key):
+        self.key = key
+        self.next = None
+        self.tags = []
+
+
+class Pair:
+    __slots__ = ("left", "right")
+
+
+class Lazy:
+    def __getattr__(self, name):
+        return 0
+
+
+class Shaded:
+    label = "class"
+
+
+nodes, index, table = [], {}, {}
+for k in range(300):
+    node = Node(k)
+    if nodes:
+        nodes[-1].next = node
+    nodes.append(node)
+    index[k % 17] = node
+    table[f"key{k % 5}"] = "v" * (k % 70)
+    table[(k % 3, "t")] = k
+    node.tags.append(k % 7)
+    node.tags += [None, 1.5]
+    node.tags[-1] = k
+    node.tags[0] = node
+    pair = Pair()
+    pair.left, pair.right = node, k
+    lazy = Lazy()
+    lazy.x = k
+    lazy.y = lazy.x + lazy.missing
+    shaded = Shaded()
+    shaded.label = "mine"
+    del shaded.label
+    node.key = 10 ** 70 + k
+    node.name = "n" * (k % 80)
+    if k % 10 == 0:
+        del index[k % 17]
+        nodes[-1].tags.pop()
+archive = Region()
+archive.batch = []
+for node in nodes[:50]:
+    node.next = None
+    archive.batch.append(node)
+local = [archive.batch]
+print(len(nodes), len(index), len(archive.batch))
+"""
+
+
 CLOCK = "    from time import perf_counter\n"
 STEADY_CLOCK = "    perf_counter = staticmethod(__import__('itertools').count(0.5, 0.25).__next__)\n"
 
@@ -136,6 +199,9 @@ def programs_here(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     mixed = folder / "mixed.py"
     mixed.write_text(MIXED)
     found["mixed"] = mixed
+    stores = folder / "stores.py"
+    stores.write_text(STORES)
+    found["stores"] = stores
     for sample in ("linked_list.py", "job_queue.py", "concurrency_bank.py", "tree_into_region.py"):
         found[sample] = ROOT / "sample_programs" / sample
     return found
@@ -146,7 +212,8 @@ def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return programs_here(tmp_path_factory)
 
 
-NAMES = ["mixed", *CALLS, "linked_list.py", "job_queue.py", "concurrency_bank.py", "tree_into_region.py"]
+NAMES = ["mixed", "stores", *CALLS, "linked_list.py", "job_queue.py", "concurrency_bank.py",
+         "tree_into_region.py"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -218,6 +218,23 @@ PROGRAMS = {
         seen.add((9, "z")); seen.discard((9, "z")); seen.add((8, "z"))
         done = 1
     """,
+    # (an augmented store into an attribute or an item: a list's += changes the list the
+    # attribute still holds)
+    "in_place_through_a_store": """\
+        class Node:
+            def __init__(self):
+                self.tags = []
+        node = Node()
+        node.tags += [None, 1.5]
+        node.tags += [node]
+        node.tags *= 2
+        table = {"k": [1]}
+        table["k"] += [2, table]
+        table["k"] *= 2
+        node.count = 1
+        node.count += 1
+        done = 1
+    """,
     "huge_ints": """\
         x = 10 ** 5000
         y = -x

@@ -3,7 +3,9 @@
  * `LineFast(monitor, fallback, ...)` is a callable registered for LINE events in
  * place of the pure-Python `line_event` (`fallback`). It does what `line_event` does
  * for the common line: a frame the monitor knows whose last line stored nothing, or
- * stored one variable that now holds a short number, bool or None. Before it changes
+ * stored one variable that now holds a short number, bool or None (or, through the
+ * recorder's set_slot in C, SlotsFast below, a str or an object that has a node already).
+ * Before it changes
  * anything it checks that the line is such a line; any other line (a new frame, a
  * reference, a long text, a deleted variable, several variables...) is handed whole
  * to `fallback`, so both paths record exactly the same trace. What follows the
@@ -17,6 +19,12 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stddef.h>
+
+/* The recorder's set_slot in C (SlotsFast, defined below), as LineFast uses it. */
+typedef struct SlotsFast SlotsFast;
+static int slots_fast_takes(SlotsFast *self, PyObject *value);
+static int set_slot(SlotsFast *self, PyObject *nid, PyObject *name, PyObject *value);
+static int SlotsFast_init(SlotsFast *self, PyObject *args, PyObject *kwds);
 
 /* A __slots__ attribute read at its offset (a borrowed reference, NULL if unset). */
 #define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
@@ -34,6 +42,9 @@ typedef struct {
     PyObject *monitor, *recorder, *writer, *fallback;
     PyObject *frames, *dirty, *later, *suspended;  /* the monitor's, kept in place */
     PyObject *step_append, *settle, *check, *reap;
+    /* the recorder's SlotsFast when its set_slot is that (below), else NULL: a line that
+       stored a str or a reference to a node already there is then recorded here too */
+    PyObject *slots_fast;
     PyTypeObject *rec_type;  /* FrameRec: the only type whose offsets we know */
     Py_ssize_t max_repr, run_size;
     /* offsets of FrameRec's slots */
@@ -92,6 +103,15 @@ LineFast_init(LineFast *self, PyObject *args, PyObject *kwds)
             || get_attr(monitor, "_settle", &self->settle) || get_attr(monitor, "_check", &self->check)
             || get_attr(monitor, "_reap", &self->reap))
         return -1;
+    PyObject *setter = PyObject_GetAttrString(self->recorder, "set_slot");
+    if (setter == NULL)
+        return -1;
+    if (PyCFunction_Check(setter)) {
+        PyObject *owner = PyCFunction_GET_SELF(setter);
+        if (owner != NULL && Py_TYPE(owner)->tp_init == (initproc)SlotsFast_init)
+            self->slots_fast = Py_NewRef(owner);
+    }
+    Py_DECREF(setter);
     if (!PyDict_CheckExact(self->frames) || !PyList_CheckExact(self->dirty)
             || !PyDict_CheckExact(self->later) || !PyDict_CheckExact(self->suspended)) {
         PyErr_SetString(PyExc_TypeError, "the monitor's frames, dirty, later, suspended: dict, list, dict, dict");
@@ -121,7 +141,7 @@ LineFast_traverse(LineFast *self, visitproc visit, void *arg)
     Py_VISIT(self->monitor); Py_VISIT(self->recorder); Py_VISIT(self->writer); Py_VISIT(self->fallback);
     Py_VISIT(self->frames); Py_VISIT(self->dirty); Py_VISIT(self->later); Py_VISIT(self->suspended);
     Py_VISIT(self->step_append); Py_VISIT(self->settle); Py_VISIT(self->check); Py_VISIT(self->reap);
-    Py_VISIT(self->rec_type);
+    Py_VISIT(self->rec_type); Py_VISIT(self->slots_fast);
     return 0;
 }
 
@@ -131,7 +151,7 @@ LineFast_clear(LineFast *self)
     Py_CLEAR(self->monitor); Py_CLEAR(self->recorder); Py_CLEAR(self->writer); Py_CLEAR(self->fallback);
     Py_CLEAR(self->frames); Py_CLEAR(self->dirty); Py_CLEAR(self->later); Py_CLEAR(self->suspended);
     Py_CLEAR(self->step_append); Py_CLEAR(self->settle); Py_CLEAR(self->check); Py_CLEAR(self->reap);
-    Py_CLEAR(self->rec_type);
+    Py_CLEAR(self->rec_type); Py_CLEAR(self->slots_fast);
     return 0;
 }
 
@@ -179,7 +199,9 @@ LineFast_call(LineFast *self, PyObject *const *args, Py_ssize_t nargs)
             || !PyDict_CheckExact(slots))
         return hand_over(self, args);
     Py_INCREF(rec);
+    Py_INCREF(last);  /* (held: the line's number is the FrameRec's alone, replaced below) */
     PyObject *name = NULL, *text = NULL, *new_slot = NULL, *result = NULL;
+    PyObject *other = NULL;  /* a value set_slot records with no new node (slots_fast) */
     if (last != Py_None) {
         name = PyDict_GetItemWithError(stores, last);  /* borrowed */
         if (name == NULL && PyErr_Occurred())
@@ -205,8 +227,17 @@ LineFast_call(LineFast *self, PyObject *const *args, Py_ssize_t nargs)
             goto fallback;
         PyTypeObject *kind = Py_TYPE(value);
         if (!(kind == &PyLong_Type || kind == &PyBool_Type || kind == &PyFloat_Type || value == Py_None)) {
-            Py_DECREF(value);
-            goto fallback;
+            /* a str, or a reference to a node already there: the recorder's set_slot in C
+               (no node to make, so no object cap to meet: nothing the fallback would catch) */
+            int takes = self->slots_fast == NULL ? 0 : slots_fast_takes((SlotsFast *)self->slots_fast, value);
+            if (takes <= 0) {
+                Py_DECREF(value);
+                if (takes < 0)
+                    goto error;
+                goto fallback;
+            }
+            other = value;
+            goto record;
         }
         if (kind == &PyLong_Type) {  /* a big int: its text is the Python path's (objects.SHORT_INT) */
             int overflow = 0;
@@ -286,11 +317,21 @@ LineFast_call(LineFast *self, PyObject *const *args, Py_ssize_t nargs)
         }
     }
     /* --- the line is ours: record it --- */
+record:
     slot_set(rec, self->r_last_line, Py_NewRef(line));
     if (last != Py_None) {
         if (name != NULL) {
             if (new_slot != NULL && PyDict_SetItem(slots, name, new_slot) < 0)
                 goto error;
+            if (other != NULL) {
+                PyObject *node = SLOT(rec, self->r_node);
+                if (node == NULL) {
+                    PyErr_SetString(PyExc_AttributeError, "FrameRec.node");
+                    goto error;
+                }
+                if (set_slot((SlotsFast *)self->slots_fast, node, name, other) < 0)
+                    goto error;
+            }
             PyObject *wide = SLOT(rec, self->r_wide);
             int is_wide = wide == NULL ? 0 : PySet_Contains(wide, last);
             if (is_wide < 0)
@@ -388,6 +429,8 @@ error:
 out:
     Py_XDECREF(text);
     Py_XDECREF(new_slot);
+    Py_XDECREF(other);
+    Py_DECREF(last);
     Py_DECREF(rec);
     return result;
 }
@@ -1124,6 +1167,765 @@ generator_of(PyObject *Py_UNUSED(module), PyObject *frame)
     return generator != NULL ? generator : Py_NewRef(Py_None);
 }
 
+/* --- SlotsFast: Recorder.set_slot, and the store hints the monitor applies, in C ---
+ *
+ * `SlotsFast(recorder, inline_types, tail, max_repr, run_size)` gives a recorder two callables,
+ * `set_slot(nid, name, value)` and `apply_hints(dirty)`, in place of its pure-Python
+ * `set_slot_py` and `apply_hints_py` (tracer/recorder.py, the reference). An attribute
+ * store runs some five Python calls from the hook's note to the new slot (the monitor's
+ * loop, `apply_hint`, `set_slot`, `_end_interval`); here it is one C loop. They do the
+ * same steps in the same order for the common cases: a plain value whose text is its
+ * repr (a number, a bool, None, a str), a reference to a node, an instance's attribute
+ * found in its __dict__. Any other case is handed to the reference before anything
+ * changed (another inline value, another hint, a type with its own __getattribute__),
+ * and what is rare inside a common case calls the recorder's own methods (`node` for a
+ * new object, `_unref`, the writer's `slot_run`), so both record the same rows. */
+struct SlotsFast {
+    PyObject_HEAD
+    PyObject *recorder;
+    PyObject *inline_types;  /* objects.INLINE_TYPES */
+    PyObject *tail;  /* hooks.TAIL */
+    Py_ssize_t max_repr, run_size;
+    /* the names this code needs, interned once */
+    PyObject *s_attr, *s_item, *s_instance, *s_list, *s_dict_kind, *s_local, *s_dict, *s_node, *s_unref, *s_slot_run,
+             *s_set_slot_py, *s_apply_hint, *s_owner_of;
+    /* offsets of Recorder's slots */
+    Py_ssize_t o_writer, o_step, o_ids, o_objs, o_nodes, o_slots, o_inrefs, o_lrc, o_attr_dicts, o_lengths,
+               o_dict_types, o_changed, o_regions_dirty;
+};
+
+/* A node's fields (recorder.NODE_KIND, NODE_PLACE) and a slot's (recorder.SLOT_*) */
+enum { NODE_KIND = 1, NODE_PLACE = 3 };
+enum { SLOT_START = 0, SLOT_DST = 1, SLOT_TEXT = 2, SLOT_RUN = 3 };
+
+static int
+SlotsFast_init(SlotsFast *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *recorder, *inline_types, *tail;
+    Py_ssize_t max_repr, run_size;
+    static char *kwlist[] = {"recorder", "inline_types", "tail", "max_repr", "run_size", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!Onn", kwlist, &recorder, &PyFrozenSet_Type,
+                                     &inline_types, &tail, &max_repr, &run_size))
+        return -1;
+    if (self->recorder != NULL) {
+        PyErr_SetString(PyExc_TypeError, "SlotsFast is initialised once");
+        return -1;
+    }
+    if (max_repr < 2) {
+        PyErr_SetString(PyExc_ValueError, "max_repr < 2");
+        return -1;
+    }
+    self->recorder = Py_NewRef(recorder);
+    self->inline_types = Py_NewRef(inline_types);
+    self->tail = Py_NewRef(tail);
+    self->max_repr = max_repr;
+    self->run_size = run_size;
+    if ((self->s_attr = PyUnicode_InternFromString("attr")) == NULL
+            || (self->s_item = PyUnicode_InternFromString("item")) == NULL
+            || (self->s_list = PyUnicode_InternFromString("list")) == NULL
+            || (self->s_dict_kind = PyUnicode_InternFromString("dict")) == NULL
+            || (self->s_instance = PyUnicode_InternFromString("instance")) == NULL
+            || (self->s_local = PyUnicode_InternFromString("local")) == NULL
+            || (self->s_dict = PyUnicode_InternFromString("__dict__")) == NULL
+            || (self->s_node = PyUnicode_InternFromString("node")) == NULL
+            || (self->s_unref = PyUnicode_InternFromString("_unref")) == NULL
+            || (self->s_slot_run = PyUnicode_InternFromString("slot_run")) == NULL
+            || (self->s_set_slot_py = PyUnicode_InternFromString("set_slot_py")) == NULL
+            || (self->s_apply_hint = PyUnicode_InternFromString("apply_hint")) == NULL
+            || (self->s_owner_of = PyUnicode_InternFromString("owner_of")) == NULL)
+        return -1;
+    PyTypeObject *rt = Py_TYPE(recorder);
+    if ((self->o_writer = member_offset(rt, "writer")) < 0
+            || (self->o_step = member_offset(rt, "step")) < 0
+            || (self->o_ids = member_offset(rt, "ids")) < 0
+            || (self->o_objs = member_offset(rt, "objs")) < 0
+            || (self->o_nodes = member_offset(rt, "nodes")) < 0
+            || (self->o_slots = member_offset(rt, "slots")) < 0
+            || (self->o_inrefs = member_offset(rt, "inrefs")) < 0
+            || (self->o_lrc = member_offset(rt, "lrc")) < 0
+            || (self->o_attr_dicts = member_offset(rt, "attr_dicts")) < 0
+            || (self->o_lengths = member_offset(rt, "lengths")) < 0
+            || (self->o_dict_types = member_offset(rt, "dict_types")) < 0
+            || (self->o_changed = member_offset(rt, "changed")) < 0
+            || (self->o_regions_dirty = member_offset(rt, "regions_dirty")) < 0)
+        return -1;
+    return 0;
+}
+
+static int
+SlotsFast_traverse(SlotsFast *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->recorder);
+    Py_VISIT(self->inline_types);
+    Py_VISIT(self->tail);
+    return 0;
+}
+
+static int
+SlotsFast_clear(SlotsFast *self)
+{
+    Py_CLEAR(self->recorder);
+    Py_CLEAR(self->inline_types);
+    Py_CLEAR(self->tail);
+    return 0;
+}
+
+static void
+SlotsFast_dealloc(SlotsFast *self)
+{
+    PyObject_GC_UnTrack(self);
+    SlotsFast_clear(self);
+    Py_CLEAR(self->s_attr); Py_CLEAR(self->s_item); Py_CLEAR(self->s_list); Py_CLEAR(self->s_dict_kind);
+    Py_CLEAR(self->s_instance); Py_CLEAR(self->s_local); Py_CLEAR(self->s_dict);
+    Py_CLEAR(self->s_node); Py_CLEAR(self->s_unref); Py_CLEAR(self->s_slot_run);
+    Py_CLEAR(self->s_set_slot_py); Py_CLEAR(self->s_apply_hint); Py_CLEAR(self->s_owner_of);
+    PyTypeObject *type = Py_TYPE(self);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+/* A dict of the recorder's (a __slots__ attribute read at its offset; borrowed). */
+static PyObject *
+recorder_dict(SlotsFast *self, Py_ssize_t offset, const char *name)
+{
+    PyObject *found = self->recorder == NULL ? NULL : SLOT(self->recorder, offset);
+    if (found == NULL || !PyDict_CheckExact(found)) {
+        PyErr_Format(PyExc_TypeError, "Recorder.%s is not a dict", name);
+        return NULL;
+    }
+    return found;
+}
+
+/* `recorder.<method>(*args)`: the reference's own steps, for what is rare here. */
+static PyObject *
+call_recorder(SlotsFast *self, PyObject *method, PyObject *a, PyObject *b, PyObject *c)
+{
+    PyObject *args[4] = {self->recorder, a, b, c};
+    size_t nargs = 1 + (a != NULL) + (b != NULL) + (c != NULL);
+    return PyObject_VectorcallMethod(method, args, nargs, NULL);
+}
+
+static int
+call_recorder_void(SlotsFast *self, PyObject *method, PyObject *a, PyObject *b, PyObject *c)
+{
+    PyObject *done = call_recorder(self, method, a, b, c);
+    if (done == NULL)
+        return -1;
+    Py_DECREF(done);
+    return 0;
+}
+
+/* What set_slot draws `value` as: 0 a text (*text, new), 1 a reference (a node), 2 another
+ * inline value (a big int, a tuple...: the reference writes its text), -1 an error. */
+static int
+value_text(SlotsFast *self, PyObject *value, PyObject **text)
+{
+    PyTypeObject *kind = Py_TYPE(value);
+    *text = NULL;
+    if (kind == &PyLong_Type) {
+        /* an int within a long long is within objects.SHORT_INT (10**(MAX_REPR-1)) */
+        int overflow = 0;
+        long long small = PyLong_AsLongLongAndOverflow(value, &overflow);
+        if (small == -1 && PyErr_Occurred())
+            return -1;
+        if (overflow || self->max_repr < 20)
+            return 2;
+    }
+    else if (!(kind == &PyBool_Type || kind == &PyFloat_Type || value == Py_None)) {
+        if (kind != &PyUnicode_Type) {
+            if (kind == &PyTuple_Type || kind == &PyFrozenSet_Type)
+                return 2;
+            int inline_type = PySet_Contains(self->inline_types, (PyObject *)kind);
+            return inline_type < 0 ? -1 : inline_type ? 2 : 1;
+        }
+        /* a str: objects.short_repr, its repr cut to MAX_REPR with an ellipsis */
+        PyObject *full = PyObject_Repr(value);
+        if (full == NULL)
+            return -1;
+        if (PyUnicode_GET_LENGTH(full) <= self->max_repr) {
+            *text = full;
+            return 0;
+        }
+        PyObject *head = PyUnicode_Substring(full, 0, self->max_repr - 1);
+        Py_DECREF(full);
+        if (head == NULL)
+            return -1;
+        PyObject *ellipsis = PyUnicode_FromOrdinal(0x2026);
+        if (ellipsis == NULL) {
+            Py_DECREF(head);
+            return -1;
+        }
+        *text = PyUnicode_Concat(head, ellipsis);
+        Py_DECREF(head);
+        Py_DECREF(ellipsis);
+        return *text == NULL ? -1 : 0;
+    }
+    *text = PyObject_Repr(value);  /* (an int, a bool, a float, None: never over MAX_REPR) */
+    return *text == NULL ? -1 : 0;
+}
+
+/* Recorder._end_interval(nid, name, slot, keep_run=True): the run to go on with (new). */
+static PyObject *
+end_interval(SlotsFast *self, PyObject *nid, PyObject *name, PyObject *slot, PyObject *step)
+{
+    PyObject *start = PyTuple_GET_ITEM(slot, SLOT_START), *dst = PyTuple_GET_ITEM(slot, SLOT_DST);
+    PyObject *run = PyTuple_GET_ITEM(slot, SLOT_RUN);
+    PyObject *held = dst == Py_None ? PyTuple_GET_ITEM(slot, SLOT_TEXT) : dst;
+    int before = PyObject_RichCompareBool(start, step, Py_LT);
+    if (before < 0)
+        return NULL;
+    if (!before)
+        return Py_NewRef(run);
+    if (run == Py_None) {
+        PyObject *fresh = PyList_New(2);
+        if (fresh != NULL) {
+            PyList_SET_ITEM(fresh, 0, Py_NewRef(start));
+            PyList_SET_ITEM(fresh, 1, Py_NewRef(held));
+        }
+        return fresh;
+    }
+    if (!PyList_CheckExact(run)) {
+        PyErr_SetString(PyExc_TypeError, "a slot's run is a list or None");
+        return NULL;
+    }
+    if (PyList_Append(run, start) < 0 || PyList_Append(run, held) < 0)
+        return NULL;
+    if (PyList_GET_SIZE(run) < self->run_size)
+        return Py_NewRef(run);
+    PyObject *writer = SLOT(self->recorder, self->o_writer);
+    if (writer == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "Recorder.writer");
+        return NULL;
+    }
+    PyObject *args[5] = {writer, nid, name, run, step};
+    PyObject *done = PyObject_VectorcallMethod(self->s_slot_run, args, 5, NULL);
+    if (done == NULL)
+        return NULL;
+    Py_DECREF(done);
+    return Py_NewRef(Py_None);
+}
+
+/* The node of `value`: ids[id(value)], or `recorder.node(value)` for a new one (new ref). */
+static PyObject *
+node_of(SlotsFast *self, PyObject *value)
+{
+    PyObject *ids = recorder_dict(self, self->o_ids, "ids");
+    if (ids == NULL)
+        return NULL;
+    PyObject *key = PyLong_FromVoidPtr(value);
+    if (key == NULL)
+        return NULL;
+    PyObject *dst;
+    int found = PyDict_GetItemRef(ids, key, &dst);
+    Py_DECREF(key);
+    if (found < 0)
+        return NULL;
+    return found ? dst : call_recorder(self, self->s_node, value, NULL, NULL);
+}
+
+/* A count one more (1 for none: NULL). */
+static PyObject *
+plus_one(PyObject *count)
+{
+    if (count == NULL)
+        return PyLong_FromLong(1);
+    long long was = PyLong_AsLongLong(count);
+    if (was == -1 && PyErr_Occurred())
+        return NULL;
+    return PyLong_FromLongLong(was + 1);
+}
+
+/* Whether set_slot records `value` without a new node (1): a value drawn as its repr, or a
+ * reference to a node already there. 0: another inline value, or a new object. */
+static int
+slots_fast_takes(SlotsFast *self, PyObject *value)
+{
+    PyObject *text;
+    int what = value_text(self, value, &text);
+    Py_XDECREF(text);
+    if (what != 1)
+        return what == 0 ? 1 : what < 0 ? -1 : 0;
+    PyObject *ids = recorder_dict(self, self->o_ids, "ids");
+    if (ids == NULL)
+        return -1;
+    PyObject *key = PyLong_FromVoidPtr(value);
+    if (key == NULL)
+        return -1;
+    int known = PyDict_Contains(ids, key);
+    Py_DECREF(key);
+    return known;
+}
+
+/* inrefs[dst][nid] += 1, and a borrow counted when a local node refers into a region. */
+static int
+add_ref(SlotsFast *self, PyObject *nid, PyObject *dst)
+{
+    PyObject *inrefs = recorder_dict(self, self->o_inrefs, "inrefs");
+    PyObject *nodes = recorder_dict(self, self->o_nodes, "nodes");
+    if (inrefs == NULL || nodes == NULL)
+        return -1;
+    PyObject *refs = PyDict_GetItemWithError(inrefs, dst);  /* borrowed */
+    if (refs == NULL || !PyDict_CheckExact(refs)) {
+        if (!PyErr_Occurred())
+            PyErr_SetObject(PyExc_KeyError, dst);
+        return -1;
+    }
+    PyObject *count;
+    if (PyDict_GetItemRef(refs, nid, &count) < 0)
+        return -1;
+    PyObject *more = plus_one(count);
+    Py_XDECREF(count);
+    if (more == NULL)
+        return -1;
+    int failed = PyDict_SetItem(refs, nid, more);
+    Py_DECREF(more);
+    if (failed)
+        return -1;
+    PyObject *node = PyDict_GetItemWithError(nodes, dst);
+    if (node == NULL || !PyTuple_CheckExact(node) || PyTuple_GET_SIZE(node) <= NODE_PLACE) {
+        if (!PyErr_Occurred())
+            PyErr_SetObject(PyExc_KeyError, dst);
+        return -1;
+    }
+    PyObject *place = PyTuple_GET_ITEM(node, NODE_PLACE);
+    if (!PyUnicode_Check(place) || PyUnicode_GET_LENGTH(place) == 0)
+        return 0;
+    if (PyUnicode_READ_CHAR(place, 0) != 'r')
+        return 0;
+    /* a reference into region r<rid> */
+    slot_set(self->recorder, self->o_regions_dirty, Py_NewRef(Py_True));
+    PyObject *src = PyDict_GetItemWithError(nodes, nid);
+    if (src == NULL || !PyTuple_CheckExact(src) || PyTuple_GET_SIZE(src) <= NODE_PLACE) {
+        if (!PyErr_Occurred())
+            PyErr_SetObject(PyExc_KeyError, nid);
+        return -1;
+    }
+    int local = PyObject_RichCompareBool(PyTuple_GET_ITEM(src, NODE_PLACE), self->s_local, Py_EQ);
+    if (local <= 0)
+        return local;
+    PyObject *lrc = recorder_dict(self, self->o_lrc, "lrc");
+    if (lrc == NULL)
+        return -1;
+    PyObject *digits = PyUnicode_Substring(place, 1, PyUnicode_GET_LENGTH(place));
+    if (digits == NULL)
+        return -1;
+    PyObject *rid = PyLong_FromUnicodeObject(digits, 10);
+    Py_DECREF(digits);
+    if (rid == NULL)
+        return -1;
+    PyObject *borrows;
+    if (PyDict_GetItemRef(lrc, rid, &borrows) < 0) {
+        Py_DECREF(rid);
+        return -1;
+    }
+    more = plus_one(borrows);
+    Py_XDECREF(borrows);
+    failed = more == NULL || PyDict_SetItem(lrc, rid, more) < 0;
+    Py_XDECREF(more);
+    Py_DECREF(rid);
+    return failed ? -1 : 0;
+}
+
+/* slots[name] = (step, dst, text, run), the recorder's step read now. */
+static int
+put_slot(SlotsFast *self, PyObject *slots, PyObject *name, PyObject *dst, PyObject *text, PyObject *run)
+{
+    PyObject *step = SLOT(self->recorder, self->o_step);
+    if (step == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "Recorder.step");
+        return -1;
+    }
+    PyObject *slot = PyTuple_Pack(4, step, dst, text, run);
+    if (slot == NULL)
+        return -1;
+    int failed = PyDict_SetItem(slots, name, slot);
+    Py_DECREF(slot);
+    return failed;
+}
+
+/* Recorder.set_slot_py: slot `name` of node `nid` now holds `value`. */
+static int
+set_slot(SlotsFast *self, PyObject *nid, PyObject *name, PyObject *value)
+{
+    PyObject *all = recorder_dict(self, self->o_slots, "slots");
+    if (all == NULL)
+        return -1;
+    PyObject *slots, *slot = NULL, *text = NULL, *dst = NULL, *run = NULL;
+    if (PyDict_GetItemRef(all, nid, &slots) <= 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetObject(PyExc_KeyError, nid);
+        return -1;
+    }
+    int result = -1;
+    if (!PyDict_CheckExact(slots)) {
+        PyErr_SetString(PyExc_TypeError, "a node's slots are a dict");
+        goto out;
+    }
+    if (PyDict_GetItemRef(slots, name, &slot) < 0)
+        goto out;
+    if (slot != NULL && !(PyTuple_CheckExact(slot) && PyTuple_GET_SIZE(slot) == 4)) {
+        PyErr_SetString(PyExc_TypeError, "a slot is a 4-tuple");
+        goto out;
+    }
+    PyObject *step = SLOT(self->recorder, self->o_step);
+    if (step == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "Recorder.step");
+        goto out;
+    }
+    Py_INCREF(step);  /* (held across the calls below: the same step all along) */
+    int what = value_text(self, value, &text);
+    if (what < 0)
+        goto out_step;
+    if (what == 2) {  /* another inline value: the reference's own text */
+        result = call_recorder_void(self, self->s_set_slot_py, nid, name, value);
+        goto out_step;
+    }
+    if (what == 0) {  /* a plain value: set_slot's text case, with set_text */
+        if (slot == NULL) {
+            result = put_slot(self, slots, name, Py_None, text, Py_None);
+            goto out_step;
+        }
+        PyObject *old = PyTuple_GET_ITEM(slot, SLOT_DST);
+        if (old == Py_None) {
+            int differs = PyObject_RichCompareBool(PyTuple_GET_ITEM(slot, SLOT_TEXT), text, Py_NE);
+            if (differs <= 0) {
+                result = differs;  /* (unchanged: 0) */
+                goto out_step;
+            }
+        }
+        if ((run = end_interval(self, nid, name, slot, step)) == NULL)
+            goto out_step;
+        if (old != Py_None && call_recorder_void(self, self->s_unref, nid, old, NULL) < 0)
+            goto out_step;
+        result = put_slot(self, slots, name, Py_None, text, run);
+        goto out_step;
+    }
+    /* a reference */
+    if (slot == NULL) {
+        if ((dst = node_of(self, value)) == NULL)
+            goto out_step;
+        run = Py_NewRef(Py_None);
+    }
+    else {
+        PyObject *old = PyTuple_GET_ITEM(slot, SLOT_DST);
+        if (old != Py_None) {  /* the same object still: nothing changed */
+            PyObject *objs = recorder_dict(self, self->o_objs, "objs");
+            if (objs == NULL)
+                goto out_step;
+            PyObject *held = PyDict_GetItemWithError(objs, old);
+            if (held == NULL && PyErr_Occurred())
+                goto out_step;
+            if (held == value) {
+                result = 0;
+                goto out_step;
+            }
+        }
+        if ((dst = node_of(self, value)) == NULL
+                || (run = end_interval(self, nid, name, slot, step)) == NULL)
+            goto out_step;
+        if (old != Py_None && call_recorder_void(self, self->s_unref, nid, old, NULL) < 0)
+            goto out_step;
+    }
+    if (put_slot(self, slots, name, dst, Py_None, run) < 0 || add_ref(self, nid, dst) < 0)
+        goto out_step;
+    slot_set(self->recorder, self->o_changed, Py_NewRef(Py_True));
+    result = 0;
+out_step:
+    Py_DECREF(step);
+out:
+    Py_XDECREF(slots);
+    Py_XDECREF(slot);
+    Py_XDECREF(text);
+    Py_XDECREF(dst);
+    Py_XDECREF(run);
+    return result;
+}
+
+static PyObject *
+SlotsFast_set_slot(SlotsFast *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "set_slot(nid, name, value) takes three arguments");
+        return NULL;
+    }
+    if (self->recorder == NULL) {
+        PyErr_SetString(PyExc_TypeError, "SlotsFast is not initialised");
+        return NULL;
+    }
+    return set_slot(self, args[0], args[1], args[2]) < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+/* Whether two strs are equal (a kind, a name). */
+static inline int
+same_text(PyObject *a, PyObject *b)
+{
+    return a == b || (PyUnicode_CheckExact(a) && PyUnicode_CheckExact(b) && PyUnicode_Compare(a, b) == 0);
+}
+
+/* Recorder.apply_hint's common cases. 1 done, 0 not one of them (nothing changed: the
+ * reference does it), -1 an error:
+ * - ("attr", name) stored on an instance whose attributes all live in its __dict__
+ *   (dict_types says so), found there;
+ * - TAIL: a list grew at its end (append, extend, +=): its new elements' slots;
+ * - ("item", key) on a dict, the key a number or a str, found there: its slot `[key]`;
+ * - ("item", i) on a list whose slots are up to date, i within it: its slot `[i]`.
+ * Lists and dicts are exact ones (a subclass's len or [] may be the program's code). */
+static int
+hint_fast(SlotsFast *self, PyObject *nid, PyObject *hint)
+{
+    PyObject *what = NULL, *key = NULL;  /* (TAIL: neither) */
+    if (hint == self->tail)
+        ;
+    else if (PyTuple_CheckExact(hint)) {  /* ("attr", name) or ("item", key) */
+        if (PyTuple_GET_SIZE(hint) != 2)
+            return 0;
+        what = PyTuple_GET_ITEM(hint, 0);
+        key = PyTuple_GET_ITEM(hint, 1);
+        if (what != self->s_attr && what != self->s_item) {  /* (the hooks' are interned) */
+            if (!PyUnicode_CheckExact(what))
+                return 0;
+            if (PyUnicode_Compare(what, self->s_attr) == 0)
+                what = self->s_attr;
+            else if (PyUnicode_Compare(what, self->s_item) == 0)
+                what = self->s_item;
+            else
+                return PyErr_Occurred() ? -1 : 0;
+        }
+    }
+    else
+        return 0;
+    PyObject *nodes = recorder_dict(self, self->o_nodes, "nodes");
+    PyObject *objs = recorder_dict(self, self->o_objs, "objs");
+    PyObject *dict_types = recorder_dict(self, self->o_dict_types, "dict_types");
+    PyObject *lengths = recorder_dict(self, self->o_lengths, "lengths");
+    if (nodes == NULL || objs == NULL || dict_types == NULL || lengths == NULL)
+        return -1;
+    PyObject *node = PyDict_GetItemWithError(nodes, nid);
+    if (node == NULL || !PyTuple_CheckExact(node) || PyTuple_GET_SIZE(node) <= NODE_KIND)
+        return PyErr_Occurred() ? -1 : 0;
+    PyObject *kind = PyTuple_GET_ITEM(node, NODE_KIND);
+    PyObject *obj = PyDict_GetItemWithError(objs, nid);
+    if (obj == NULL || !PyUnicode_CheckExact(kind))
+        return PyErr_Occurred() ? -1 : 0;
+    int result = 0;
+    Py_INCREF(obj);  /* (held: the calls below may drop nodes) */
+    if (what == self->s_attr) {
+        if (!same_text(kind, self->s_instance))
+            goto out;
+        PyTypeObject *type = Py_TYPE(obj);
+        if (type->tp_getattro != PyObject_GenericGetAttr)
+            goto out;  /* (its own __getattribute__ or __getattr__: the reference calls it) */
+        PyObject *only = PyDict_GetItemWithError(dict_types, (PyObject *)type);
+        if (only != Py_True) {  /* (not known yet, or __slots__: the reference) */
+            result = PyErr_Occurred() ? -1 : 0;
+            goto out;
+        }
+        PyObject *attrs = PyObject_GetAttr(obj, self->s_dict), *value = NULL;
+        if (attrs == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+                result = -1;
+            else
+                PyErr_Clear();  /* (the reference's getattr(obj, "__dict__", None)) */
+        }
+        else if (PyDict_CheckExact(attrs)) {
+            result = PyDict_GetItemRef(attrs, key, &value);
+            if (result > 0)  /* found; else the reference (deleted, a class attribute...) */
+                result = set_slot(self, nid, key, value) < 0 ? -1 : 1;
+        }
+        Py_XDECREF(value);
+        Py_XDECREF(attrs);
+        goto out;
+    }
+    PyObject *known;  /* lengths.get(nid): the items the node's slots already have */
+    if (what == NULL || what == self->s_item) {
+        if (!(same_text(kind, self->s_list) && PyList_CheckExact(obj))
+                && !(what != NULL && same_text(kind, self->s_dict_kind) && PyDict_CheckExact(obj)))
+            goto out;
+    }
+    if (PyDict_GetItemRef(lengths, nid, &known) < 0) {
+        result = -1;
+        goto out;
+    }
+    if (PyDict_CheckExact(obj)) {  /* ("item", key) on a dict */
+        Py_ssize_t now = PyDict_GET_SIZE(obj);
+        PyObject *text, *value = NULL, *name = NULL;
+        int drawn = value_text(self, key, &text);  /* [key] for a key drawn as text */
+        if (drawn != 0) {
+            result = drawn < 0 ? -1 : 0;
+            goto out_known;
+        }
+        name = PyUnicode_FromFormat("[%U]", text);
+        Py_DECREF(text);
+        if (name == NULL || (result = PyDict_GetItemRef(obj, key, &value)) <= 0) {
+            result = name == NULL ? -1 : result;  /* (not there: the reference) */
+            Py_XDECREF(name);
+            goto out_known;
+        }
+        result = set_slot(self, nid, name, value) < 0 ? -1 : 1;
+        Py_DECREF(name);
+        Py_DECREF(value);
+        if (result > 0 && known != NULL) {
+            PyObject *length = PyLong_FromSsize_t(now);
+            if (length == NULL || PyDict_SetItem(lengths, nid, length) < 0)
+                result = -1;
+            Py_XDECREF(length);
+        }
+        goto out_known;
+    }
+    /* a list */
+    if (known == NULL)
+        goto out_known;
+    Py_ssize_t had = PyLong_AsSsize_t(known);
+    if (had == -1 && PyErr_Occurred()) {
+        result = -1;
+        goto out_known;
+    }
+    Py_ssize_t first, last;  /* the items whose slots change: [first, last) */
+    if (what == NULL) {  /* TAIL */
+        first = had;
+        last = PyList_GET_SIZE(obj);
+        if (last < had)
+            goto out_known;  /* (shorter: the reference) */
+    }
+    else {
+        if (!PyLong_CheckExact(key) || had != PyList_GET_SIZE(obj))
+            goto out_known;
+        Py_ssize_t index = PyLong_AsSsize_t(key);
+        if (index == -1 && PyErr_Occurred()) {
+            PyErr_Clear();  /* (far out of range: the reference says) */
+            goto out_known;
+        }
+        if (index < 0)
+            index += had;
+        if (index < 0 || index >= had)
+            goto out_known;
+        first = index;
+        last = index + 1;
+    }
+    for (Py_ssize_t i = first; i < last; i++) {
+        if (i >= PyList_GET_SIZE(obj)) {  /* (a call below changed it: as obj[i] would) */
+            PyErr_SetString(PyExc_IndexError, "list index out of range");
+            result = -1;
+            goto out_known;
+        }
+        PyObject *item = Py_NewRef(PyList_GET_ITEM(obj, i));
+        PyObject *name = PyUnicode_FromFormat("[%zd]", i);
+        int failed = name == NULL || set_slot(self, nid, name, item) < 0;
+        Py_XDECREF(name);
+        Py_DECREF(item);
+        if (failed) {
+            result = -1;
+            goto out_known;
+        }
+    }
+    result = 1;
+    if (what == NULL) {  /* lengths[nid] = now */
+        PyObject *length = PyLong_FromSsize_t(last);
+        if (length == NULL || PyDict_SetItem(lengths, nid, length) < 0)
+            result = -1;
+        Py_XDECREF(length);
+    }
+out_known:
+    Py_XDECREF(known);
+out:
+    Py_DECREF(obj);
+    return result;
+}
+
+/* Recorder.apply_hints_py(dirty): the objects the hooks saw changed, each rescanned where
+ * the change was (the attribute case here, every other by `apply_hint`). */
+static PyObject *
+SlotsFast_apply_hints(SlotsFast *self, PyObject *dirty)
+{
+    if (self->recorder == NULL) {
+        PyErr_SetString(PyExc_TypeError, "SlotsFast is not initialised");
+        return NULL;
+    }
+    if (!PyList_CheckExact(dirty)) {
+        PyErr_SetString(PyExc_TypeError, "apply_hints(dirty): a list");
+        return NULL;
+    }
+    /* the changes so far, taken off the list (not cleared: another thread may add more) */
+    Py_ssize_t count = PyList_GET_SIZE(dirty);
+    PyObject *changed = PyList_GetSlice(dirty, 0, count);
+    if (changed == NULL || PyList_SetSlice(dirty, 0, count, NULL) < 0) {
+        Py_XDECREF(changed);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(changed); i++) {
+        PyObject *item = PyList_GET_ITEM(changed, i);
+        if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 2) {
+            PyErr_SetString(PyExc_TypeError, "a change is a pair (obj, hint)");
+            goto out;
+        }
+        PyObject *obj = PyTuple_GET_ITEM(item, 0), *hint = PyTuple_GET_ITEM(item, 1);
+        PyObject *ids = recorder_dict(self, self->o_ids, "ids");
+        PyObject *nodes = recorder_dict(self, self->o_nodes, "nodes");
+        if (ids == NULL || nodes == NULL)
+            goto out;
+        PyObject *key = PyLong_FromVoidPtr(obj), *nid;
+        if (key == NULL)
+            goto out;
+        int found = PyDict_GetItemRef(ids, key, &nid);
+        if (found > 0) {
+            int known = PyDict_Contains(nodes, nid), done = 0;
+            if (known > 0 && (done = hint_fast(self, nid, hint)) == 0)
+                done = call_recorder_void(self, self->s_apply_hint, nid, hint, NULL);
+            Py_DECREF(nid);
+            found = known < 0 || done < 0 ? -1 : 1;
+        }
+        if (found >= 0 && PyDict_CheckExact(obj)) {  /* an instance's attributes, written
+                                                        through its __dict__ */
+            PyObject *attr_dicts = recorder_dict(self, self->o_attr_dicts, "attr_dicts");
+            found = attr_dicts == NULL ? -1 : PyDict_Contains(attr_dicts, key);
+            if (found > 0) {
+                PyObject *owner = call_recorder(self, self->s_owner_of, obj, NULL, NULL);
+                found = owner == NULL ? -1 : 0;
+                if (owner != NULL && owner != Py_None)
+                    found = call_recorder_void(self, self->s_apply_hint, owner, Py_None, NULL);
+                Py_XDECREF(owner);
+            }
+        }
+        Py_DECREF(key);
+        if (found < 0)
+            goto out;
+    }
+    result = Py_NewRef(Py_None);
+out:
+    Py_DECREF(changed);  /* (no temporary of the program kept alive by us: see collect_garbage) */
+    return result;
+}
+
+static PyMethodDef SlotsFast_methods[] = {
+    {"set_slot", (PyCFunction)(void (*)(void))SlotsFast_set_slot, METH_FASTCALL,
+     "set_slot(nid, name, value): Recorder.set_slot_py's steps (slot `name` of node `nid` now "
+     "holds `value`)."},
+    {"apply_hints", (PyCFunction)SlotsFast_apply_hints, METH_O,
+     "apply_hints(dirty): Recorder.apply_hints_py's steps (the hooks' changes, taken off `dirty`)."},
+    {NULL, NULL, 0, NULL}
+};
+
+static PyType_Slot SlotsFast_slots[] = {
+    {Py_tp_doc, "SlotsFast(recorder, inline_types, tail, max_repr, run_size): a recorder's set_slot and "
+                "apply_hints in C for their common cases; every other case goes to the recorder's "
+                "pure-Python methods."},
+    {Py_tp_new, PyType_GenericNew},
+    {Py_tp_init, SlotsFast_init},
+    {Py_tp_dealloc, SlotsFast_dealloc},
+    {Py_tp_traverse, SlotsFast_traverse},
+    {Py_tp_clear, SlotsFast_clear},
+    {Py_tp_methods, SlotsFast_methods},
+    {0, NULL}
+};
+
+static PyType_Spec SlotsFast_spec = {
+    .name = "pyrona.tracer._speedups.SlotsFast",
+    .basicsize = sizeof(SlotsFast),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .slots = SlotsFast_slots,
+};
+
 static PyMethodDef speedups_methods[] = {
     {"build", (PyCFunction)(void (*)(void))build, METH_FASTCALL,
      "build(cls, strings, tabled, *columns) -> list: instances of a class of exactly one __slots__ "
@@ -1142,9 +1944,9 @@ static int
 speedups_exec(PyObject *module)
 {
     PyObject *type = PyType_FromModuleAndSpec(module, &LineFast_spec, NULL);
-    if (type == NULL)
+    if (type == NULL || PyModule_Add(module, "LineFast", type) < 0)
         return -1;
-    return PyModule_Add(module, "LineFast", type);
+    return PyModule_Add(module, "SlotsFast", PyType_FromModuleAndSpec(module, &SlotsFast_spec, NULL));
 }
 
 static PyModuleDef_Slot speedups_slots[] = {
@@ -1157,6 +1959,7 @@ static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "pyrona.tracer._speedups",
     .m_doc = "The tracer's LINE callback in C for its common case (tracer/line.py is the reference), "
+             "the recorder's set_slot and store hints (tracer/recorder.py is the reference), "
              "a nodes GROUP row's JSON text (tracer/store_format.py's group_detail_py is the reference), "
              "the model's objects built in bulk from columns (tracer/decoded.py is the reference), "
              "and a frame's generator (tracer/generator_of.py).",

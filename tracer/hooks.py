@@ -147,9 +147,16 @@ def tracing_hooks(changes: Changes) -> dict[str, Callable[..., Any]]:
         stores.delete_item(obj, key)
         mark((obj, ("item", key) if isinstance(obj, dict) else last))
 
+    # `obj.name op= value` is stores.aug_attr's two steps, the in-place operation and the
+    # store, each noted: a list's `+=` changes the list itself, which the attribute still
+    # holds (its store changes no slot of obj), so the list is noted too
     def aug_attr(obj: Any, name: str, op: str, value: Any) -> None:
         try:
-            stores.aug_attr(obj, name, op, value)
+            current = getattr(obj, name)
+            result = stores.inplace(current, op, value)
+            if result is current:
+                mark((current, TAIL if op == "+=" else None))
+            stores.store_attr(result, obj, name)
         except RegionError as error:
             name_slot(error, obj, ("attr", name))
             raise
@@ -157,7 +164,11 @@ def tracing_hooks(changes: Changes) -> dict[str, Callable[..., Any]]:
 
     def aug_item(obj: Any, key: Any, op: str, value: Any) -> None:
         try:
-            stores.aug_item(obj, key, op, value)
+            current = obj[key]
+            result = stores.inplace(current, op, value)
+            if result is current:
+                mark((current, TAIL if op == "+=" else None))
+            stores.store_item(result, obj, key)
         except RegionError as error:
             name_slot(error, obj, ("item", key))
             raise

@@ -15,7 +15,8 @@ freed generator sends no event).
 
 This function is the reference. When the C accelerator was built at install
 (`tracer/_speedups.c`), the callback registered is its `LineFast`: the same steps
-for the common line (a known frame, a line that stored nothing or one plain value),
+for the common line (a known frame, a line that stored nothing or one plain value; with
+the recorder's set_slot in C, `SlotsFast`, also a str or an object that has a node),
 every other line handed whole to the function here, so both record the same trace.
 PYRONA_PURE_PYTHON=1 in the environment forces the pure-Python callback.
 """

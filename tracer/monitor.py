@@ -27,7 +27,7 @@ from .frames import HIDDEN_NAMES, REREAD_ALL, REREAD_SHARED, CodeInfo, FrameRec
 from .garbage import collect_cycles, sweep
 from .generator_of import generator_of
 from .halt import Halt, halt_threads
-from .line import line_callback
+from .line import accelerated, line_callback
 from .region_states import update_regions
 from .hooks import DEEP, Changes, element_hint, popped
 from .objects import is_inline
@@ -151,7 +151,7 @@ class Monitor:
         self.progress = progress
         self.changes = changes
         self.max_steps = max_steps
-        self.recorder = Recorder(writer, max_objects)
+        self.recorder = Recorder(writer, max_objects, fast=accelerated())
         #: by id(code) (hashing a code object hashes all its constants, nested code too:
         #: microseconds for a module's); `codes` keeps them alive, so ids stay theirs
         self.infos: dict[int, CodeInfo | None] = {}
@@ -815,21 +815,7 @@ class Monitor:
 
     def _apply_hints(self) -> None:
         """The objects the hooks saw changed: rescan the part each change touched."""
-        dirty = self.dirty
-        recorder = self.recorder
-        changed = dirty[:]
-        del dirty[:len(changed)]  # (not clear(): another thread may have added since)
-        ids, nodes, apply_hint = recorder.ids, recorder.nodes, recorder.apply_hint
-        attr_dicts = recorder.attr_dicts
-        for obj, hint in changed:
-            nid = ids.get(id(obj))
-            if nid is not None and nid in nodes:
-                apply_hint(nid, hint)
-            if type(obj) is dict and id(obj) in attr_dicts:  # (an instance's attributes,
-                nid = recorder.owner_of(obj)                  # written through its __dict__)
-                if nid is not None:
-                    apply_hint(nid, None)
-        changed = obj = None  # (no temporary of the program kept alive by us: see collect_garbage)
+        self.recorder.apply_hints(self.dirty)
 
     def _quiet(self) -> bool:
         """The common line's end: drop what lost its last reference; True when nothing else

@@ -21,12 +21,18 @@ from ..runtime.objects import Region
 from ..runtime.state import RUNTIME
 from .hooks import DEEP, ENDS, TAIL, Element, Popped
 from .objects import (
-    SHORT_INT, element_name, freezability_detail, is_adopted_bridge, is_inline, kind_of,
-    label_of, place_of, set_slots, short_repr, slot_descriptor, slots_of,
+    INLINE_TYPES, MAX_REPR, SHORT_INT, element_name, freezability_detail, is_adopted_bridge, is_inline,
+    kind_of, label_of, place_of, set_slots, short_repr, slot_descriptor, slots_of,
 )
+
+try:
+    from ._speedups import SlotsFast
+except ImportError:  # (not built: tracer.line says so; the pure-Python methods run)
+    SlotsFast = None
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from .model import Event
@@ -66,6 +72,10 @@ IO_DEPTH = 3
 _LABELLED = frozenset({kinds.BRIDGE, kinds.COWN_NODE, kinds.FUNCTION, kinds.CLASS, kinds.MODULE})
 
 
+def _closed(*_args: Any) -> None:
+    """A recorder's set_slot and apply_hints once every interval is written (`close_all`)."""
+
+
 class CapReached(PyronaError):
     """The object cap was reached: the trace stops here (the monitor catches it and marks
     the trace truncated; it never reaches the program)."""
@@ -81,9 +91,11 @@ class Recorder:
                  "roots", "regions", "open_regions", "events", "changed", "orphans", "kinds", "born",
                  "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
                  "epoch", "proved_through", "unlisted", "foreign_types", "paused", "dict_types", "ends",
-                 "numbers", "positions")
+                 "numbers", "positions", "set_slot", "apply_hints")
 
-    def __init__(self, writer: TraceWriter, max_objects: int) -> None:
+    def __init__(self, writer: TraceWriter, max_objects: int, fast: bool = False) -> None:
+        """`fast`: `set_slot` and `apply_hints` are the C accelerator's (`SlotsFast`), when
+        it was built, else `set_slot_py` and `apply_hints_py`, the reference."""
         self.writer = writer
         self.max_objects = max_objects
         self.step = 0
@@ -156,6 +168,13 @@ class Recorder:
         #: dict node -> {id(key): i} for its keys named by position (`key{i}`), built when
         #: a value of such a key is first replaced (checked at each use: `_keyed_update`)
         self.positions: dict[int, dict[int, int]] = {}
+        #: slot `name` of node `nid` now holds `value`: set_slot(nid, name, value)
+        self.set_slot: Callable[[int, str, Any], None] = self.set_slot_py
+        #: the objects the hooks saw changed, taken off the list: apply_hints(dirty)
+        self.apply_hints: Callable[[list[tuple[Any, Any]]], None] = self.apply_hints_py
+        if fast and SlotsFast is not None:
+            accelerated = SlotsFast(self, INLINE_TYPES, TAIL, MAX_REPR, RUN_SIZE)
+            self.set_slot, self.apply_hints = accelerated.set_slot, accelerated.apply_hints
 
     # --- nodes ---
 
@@ -555,6 +574,23 @@ class Recorder:
             return nid
         return None
 
+    def apply_hints_py(self, dirty: list[tuple[Any, Any]]) -> None:
+        """The objects the hooks saw changed (`hooks.Changes.dirty`): rescan the part each
+        change touched. (`apply_hints`: this, or the C accelerator's twin)"""
+        changed = dirty[:]
+        del dirty[:len(changed)]  # (not clear(): another thread may have added since)
+        ids, nodes, apply_hint = self.ids, self.nodes, self.apply_hint
+        attr_dicts = self.attr_dicts
+        for obj, hint in changed:
+            nid = ids.get(id(obj))
+            if nid is not None and nid in nodes:
+                apply_hint(nid, hint)
+            if type(obj) is dict and id(obj) in attr_dicts:  # (an instance's attributes,
+                nid = self.owner_of(obj)                      # written through its __dict__)
+                if nid is not None:
+                    apply_hint(nid, None)
+        changed = obj = None  # (no temporary of the program kept alive by us: see collect_garbage)
+
     def apply_hint(self, nid: int, hint: object) -> None:
         """Update the part of a node a store touched (or all of it when unsure)."""
         obj = self.objs[nid]
@@ -659,8 +695,9 @@ class Recorder:
                     return
         self.rescan(nid)
 
-    def set_slot(self, nid: int, name: str, value: Any) -> None:
-        """Record that slot `name` of node `nid` now holds `value` (from this step on)."""
+    def set_slot_py(self, nid: int, name: str, value: Any) -> None:
+        """Record that slot `name` of node `nid` now holds `value` (from this step on).
+        (`set_slot`: this, or the C accelerator's twin)"""
         slots = self.slots[nid]
         slot = slots.get(name)
         kind = type(value)
@@ -934,3 +971,7 @@ class Recorder:
         self.writer.nodes_closed(self.nodes, self.slots, self.born, end)
         self.writer.intervals_closed("regions", [(start, rid, *values)
                                                  for rid, (start, values) in self.regions.items()], end)
+        # set_slot and apply_hints (bound methods, or the C twin's) refer back to the
+        # recorder: without them it goes by reference counting as soon as its run is over,
+        # not at some later collection (and nothing recorded from now on would be written)
+        self.set_slot = self.apply_hints = _closed
