@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from io import IOBase
+from operator import is_
 
 from ..errors import PyronaError
 from . import kinds
@@ -81,7 +82,7 @@ class Recorder:
                  "roots", "regions", "open_regions", "events", "changed", "orphans", "kinds", "born",
                  "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
                  "epoch", "proved_through", "unlisted", "foreign_types", "paused", "dict_types", "ends",
-                 "numbers", "positions")
+                 "numbers", "positions", "fingerprints")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
@@ -156,6 +157,9 @@ class Recorder:
         #: dict node -> {id(key): i} for its keys named by position (`key{i}`), built when
         #: a value of such a key is first replaced (checked at each use: `_keyed_update`)
         self.positions: dict[int, dict[int, int]] = {}
+        #: node -> (length, keys, values, slots) as its last DEEP rescan left it: its
+        #: object's keys (None for a list's) and values, and its slot tuples (`_rescan_known`)
+        self.fingerprints: dict[int, tuple[int, tuple | None, tuple, tuple]] = {}
 
     # --- nodes ---
 
@@ -533,7 +537,7 @@ class Recorder:
         A stream's own streams are rescanned as deeply (`depth` levels): closing a text
         file closes its buffer, which closes its raw file (io's C code marks each closed
         in its `__dict__`)."""
-        self.rescan(nid)
+        self._rescan_known(nid, kind)
         if kind in _SHALLOW_KINDS:  # (a container's elements are their own)
             return
         nodes, objs = self.nodes, self.objs
@@ -546,7 +550,43 @@ class Recorder:
                 if depth and isinstance(objs[dst], IOBase):
                     self._rescan_deep(dst, dst_kind, depth - 1)
                 else:
-                    self.rescan(dst)
+                    self._rescan_known(dst, dst_kind)
+
+    def _rescan_known(self, nid: int, kind: str) -> None:
+        """`rescan`, unless the object holds the very objects it held at its last rescan
+        here and the node's slots are the very slots it had then (its fingerprint).
+
+        Code we do not trace is called on a library's object at every step (a logger's
+        `warning`), which seldom changes it or what it holds: comparing identities costs
+        a fraction of reading every slot again. A fingerprint holds what it compares (an
+        id is never another object's): plain values, and nodes of the graph, which it
+        would keep alive after they left the graph, so any node leaving it drops them all
+        (`remove`)."""
+        slots = self.slots[nid]
+        found = self.fingerprints.get(nid)
+        if found is not None:
+            count, keys, values, held = found
+            obj = self.objs[nid]
+            if kind == kinds.INSTANCE:
+                obj = obj.__dict__  # (a dict when the fingerprint was taken)
+            if len(obj) == count and len(slots) == len(held) and all(map(is_, slots.values(), held)) \
+                    and all(map(is_, obj if keys is None else obj.values(), values)) \
+                    and (keys is None or all(map(is_, obj, keys))):
+                return
+        self.rescan(nid)
+        obj = self.objs[nid]
+        t = type(obj)
+        if kind == kinds.INSTANCE:
+            if not (self.dict_types.get(t) or self._dict_only(t)) or isinstance(obj, (dict, list, tuple)):
+                return
+            obj = getattr(obj, "__dict__", None)  # (as `slots_of` reads it)
+            if type(obj) is not dict:
+                return
+        elif not ((t is list and kind == kinds.LIST) or (t is dict and kind == kinds.DICT)):
+            return  # (others: `slots_of` reads more than the items)
+        keys = tuple(obj) if kind != kinds.LIST else None
+        self.fingerprints[nid] = (len(obj), keys, tuple(obj if keys is None else obj.values()),
+                                  tuple(slots.values()))
 
     def owner_of(self, d: object) -> int | None:
         """The node of the instance whose attributes dict `d` is, if the graph has it."""
@@ -891,6 +931,8 @@ class Recorder:
         self.ends.pop(nid, None)
         self.numbers.pop(nid, None)
         self.positions.pop(nid, None)
+        if self.fingerprints:  # (they may hold obj: see _rescan_known)
+            self.fingerprints.clear()
         if kind == kinds.INSTANCE:
             self.attr_dicts.pop(id(getattr(obj, "__dict__", None)), None)
         self.slots.pop(nid, None)
