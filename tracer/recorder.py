@@ -82,7 +82,7 @@ class Recorder:
                  "roots", "regions", "open_regions", "events", "changed", "orphans", "kinds", "born",
                  "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
                  "epoch", "proved_through", "unlisted", "foreign_types", "paused", "dict_types", "ends",
-                 "numbers", "positions", "fingerprints")
+                 "numbers", "positions", "fingerprints", "groups", "streams")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
@@ -160,6 +160,10 @@ class Recorder:
         #: node -> (length, keys, values, slots) as its last DEEP rescan left it: its
         #: object's keys (None for a list's) and values, and its slot tuples (`_rescan_known`)
         self.fingerprints: dict[int, tuple[int, tuple | None, tuple, tuple]] = {}
+        #: node -> the fingerprints of it and what it holds, for its DEEP rescans (`_group`)
+        self.groups: dict[int, tuple[tuple, tuple, list]] = {}
+        #: by type: whether its objects are streams (IOBase, an ABC: asked once per type)
+        self.streams: dict[type, bool] = {}
 
     # --- nodes ---
 
@@ -536,21 +540,69 @@ class Recorder:
         """Code we do not trace worked on node `nid`: rescan it and what it holds directly.
         A stream's own streams are rescanned as deeply (`depth` levels): closing a text
         file closes its buffer, which closes its raw file (io's C code marks each closed
-        in its `__dict__`)."""
+        in its `__dict__`). Where none is a stream, and all have fingerprints (see
+        `_rescan_known`), they are compared at once (`_group_unchanged`)."""
+        group = self.groups.get(nid)
+        if group is not None and self._group_unchanged(group):
+            return
         self._rescan_known(nid, kind)
         if kind in _SHALLOW_KINDS:  # (a container's elements are their own)
             return
-        nodes, objs = self.nodes, self.objs
+        members = [nid]
+        nodes, objs, streams = self.nodes, self.objs, self.streams
         for slot in list(self.slots[nid].values()):
             dst = slot[SLOT_DST]
             if dst is not None and dst != nid and dst in nodes:
                 dst_kind = nodes[dst][NODE_KIND]
                 if dst_kind in kinds.ROOT_KINDS:
                     continue
-                if depth and isinstance(objs[dst], IOBase):
-                    self._rescan_deep(dst, dst_kind, depth - 1)
-                else:
-                    self._rescan_known(dst, dst_kind)
+                if depth:
+                    t = type(objs[dst])
+                    stream = streams.get(t)
+                    if stream is None:
+                        stream = streams[t] = isinstance(objs[dst], IOBase)
+                    if stream:
+                        self._rescan_deep(dst, dst_kind, depth - 1)
+                        members = None
+                        continue
+                self._rescan_known(dst, dst_kind)
+                if members is not None:
+                    members.append(dst)
+        if members is not None and all(m in self.fingerprints for m in members):
+            self.groups[nid] = self._group(members)
+
+    def _group(self, members: list[int]) -> tuple[tuple, tuple, list]:
+        """One fingerprint for a node and what it holds: each member's object, lengths
+        and the identities `_rescan_known` compares, end to end."""
+        objs, fingerprints = self.objs, self.fingerprints
+        held = []
+        for m in members:
+            count, keys, values, slots = fingerprints[m]
+            held += slots
+            held += values
+            if keys is not None:
+                held += keys
+        # (node, keyed, an instance: its __dict__ compared)
+        shapes = tuple((m, fingerprints[m][1] is not None, type(objs[m]) not in (list, dict))
+                       for m in members)
+        return shapes, tuple(fingerprints[m][0] for m in members), held
+
+    def _group_unchanged(self, group: tuple[tuple, tuple, list]) -> bool:
+        """Whether every member of a group holds the very objects and slots it held."""
+        members, counts, held = group
+        objs, slots = self.objs, self.slots
+        now = []
+        lengths = []
+        for m, keyed, instance in members:
+            obj = objs[m].__dict__ if instance else objs[m]
+            lengths.append(len(obj))
+            now += slots[m].values()
+            if keyed:
+                now += obj.values()
+                now += obj
+            else:
+                now += obj
+        return len(now) == len(held) and tuple(lengths) == counts and all(map(is_, now, held))
 
     def _rescan_known(self, nid: int, kind: str) -> None:
         """`rescan`, unless the object holds the very objects it held at its last rescan
@@ -933,6 +985,7 @@ class Recorder:
         self.positions.pop(nid, None)
         if self.fingerprints:  # (they may hold obj: see _rescan_known)
             self.fingerprints.clear()
+            self.groups.clear()
         if kind == kinds.INSTANCE:
             self.attr_dicts.pop(id(getattr(obj, "__dict__", None)), None)
         self.slots.pop(nid, None)
