@@ -82,7 +82,8 @@ class Recorder:
                  "roots", "regions", "open_regions", "events", "changed", "orphans", "kinds", "born",
                  "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
                  "epoch", "proved_through", "unlisted", "foreign_types", "paused", "dict_types", "ends",
-                 "numbers", "positions", "fingerprints", "groups", "streams")
+                 "numbers", "positions", "fingerprints", "groups", "held_nodes",
+                 "streams")
 
     def __init__(self, writer: TraceWriter, max_objects: int) -> None:
         self.writer = writer
@@ -160,6 +161,8 @@ class Recorder:
         #: node -> (length, keys, values, slots) as its last DEEP rescan left it: its
         #: object's keys (None for a list's) and values, and its slot tuples (`_rescan_known`)
         self.fingerprints: dict[int, tuple[int, tuple | None, tuple, tuple]] = {}
+        #: the nodes whose objects fingerprints hold (one of them leaving the graph drops them all)
+        self.held_nodes: set[int] = set()
         #: node -> the fingerprints of it and what it holds, for its DEEP rescans (`_group`)
         self.groups: dict[int, tuple[tuple, tuple, list]] = {}
         #: by type: whether its objects are streams (IOBase, an ABC: asked once per type)
@@ -613,7 +616,7 @@ class Recorder:
         a fraction of reading every slot again. A fingerprint holds what it compares (an
         id is never another object's): plain values, and nodes of the graph, which it
         would keep alive after they left the graph, so any node leaving it drops them all
-        (`remove`)."""
+        (`remove`, when it is one of `held_nodes`)."""
         slots = self.slots[nid]
         found = self.fingerprints.get(nid)
         if found is not None:
@@ -637,8 +640,13 @@ class Recorder:
         elif not ((t is list and kind == kinds.LIST) or (t is dict and kind == kinds.DICT)):
             return  # (others: `slots_of` reads more than the items)
         keys = tuple(obj) if kind != kinds.LIST else None
-        self.fingerprints[nid] = (len(obj), keys, tuple(obj if keys is None else obj.values()),
-                                  tuple(slots.values()))
+        values = tuple(obj if keys is None else obj.values())
+        ids, held_nodes = self.ids, self.held_nodes
+        for part in values if keys is None else (*keys, *values):
+            held = ids.get(id(part))
+            if held is not None:
+                held_nodes.add(held)
+        self.fingerprints[nid] = (len(obj), keys, values, tuple(slots.values()))
 
     def owner_of(self, d: object) -> int | None:
         """The node of the instance whose attributes dict `d` is, if the graph has it."""
@@ -983,9 +991,13 @@ class Recorder:
         self.ends.pop(nid, None)
         self.numbers.pop(nid, None)
         self.positions.pop(nid, None)
-        if self.fingerprints:  # (they may hold obj: see _rescan_known)
-            self.fingerprints.clear()
-            self.groups.clear()
+        if self.fingerprints:
+            self.fingerprints.pop(nid, None)
+            self.groups.pop(nid, None)
+            if nid in self.held_nodes:  # (a fingerprint may hold obj: see _rescan_known)
+                self.fingerprints.clear()
+                self.groups.clear()
+                self.held_nodes.clear()
         if kind == kinds.INSTANCE:
             self.attr_dicts.pop(id(getattr(obj, "__dict__", None)), None)
         self.slots.pop(nid, None)
