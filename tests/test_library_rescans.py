@@ -7,13 +7,14 @@ the picture back at each step."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyrona.runtime.kinds import _SLOT_ORDER, _slow_values, instance_slots, slot_values
-from pyrona.tracer.run import trace_program
 from pyrona.tracer.store import TraceStore
 
 LOGGER = """\
@@ -35,15 +36,27 @@ done = 1
 """
 
 
+#: a program traced in verify mode in a process of its own: python -c VERIFY_RUN PROGRAM DB
+#: (logging's state is the process's: here it would be pytest's and other tests' loggers)
+VERIFY_RUN = """
+import sys
+from pyrona.tracer.run import trace_program
+from pyrona.tracer.store import TraceStore
+trace_program(sys.argv[1], TraceStore(sys.argv[2]), verify=True)
+"""
+
+
 def verified(tmp_path, source: str) -> tuple[TraceStore, int]:
     path = tmp_path / "program.py"
     path.write_text(textwrap.dedent(source))
-    store = TraceStore(tmp_path / "traces.db")
-    outcome = trace_program(path, store, verify=True)
-    assert outcome.status == "done", outcome.message
-    summary = store.trace(outcome.trace).summary
-    assert summary["verify_problems"] == [] and summary["readback_problems"] == []
-    return store, outcome.trace
+    db = tmp_path / "traces.db"
+    subprocess.run([sys.executable, "-c", VERIFY_RUN, str(path), str(db)], check=True, timeout=300,
+                   capture_output=True)
+    store = TraceStore(db)
+    info = store.traces()[-1]
+    assert info.status == "done", info.message
+    assert info.summary["verify_problems"] == [] and info.summary["readback_problems"] == []
+    return store, info.id
 
 
 def test_a_library_call_that_changes_its_object_is_seen_at_its_step(tmp_path):
