@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from io import IOBase
+from operator import is_
 
 from ..errors import PyronaError
 from . import kinds
@@ -91,7 +92,8 @@ class Recorder:
                  "roots", "regions", "open_regions", "events", "changed", "orphans", "kinds", "born",
                  "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
                  "epoch", "proved_through", "unlisted", "foreign_types", "paused", "dict_types", "ends",
-                 "numbers", "positions", "set_slot", "apply_hints")
+                 "numbers", "positions", "set_slot", "apply_hints", "fingerprints", "groups",
+                 "held_nodes", "streams")
 
     def __init__(self, writer: TraceWriter, max_objects: int, fast: bool = False) -> None:
         """`fast`: `set_slot` and `apply_hints` are the C accelerator's (`SlotsFast`), when
@@ -175,6 +177,15 @@ class Recorder:
         if fast and SlotsFast is not None:
             accelerated = SlotsFast(self, INLINE_TYPES, TAIL, MAX_REPR, RUN_SIZE)
             self.set_slot, self.apply_hints = accelerated.set_slot, accelerated.apply_hints
+        #: node -> (length, keys, values, slots) as its last DEEP rescan left it: its
+        #: object's keys (None for a list's) and values, and its slot tuples (`_rescan_known`)
+        self.fingerprints: dict[int, tuple[int, tuple | None, tuple, tuple]] = {}
+        #: the nodes whose objects fingerprints hold (one of them leaving the graph drops them all)
+        self.held_nodes: set[int] = set()
+        #: node -> the fingerprints of it and what it holds, for its DEEP rescans (`_group`)
+        self.groups: dict[int, tuple[tuple, tuple, list]] = {}
+        #: by type: whether its objects are streams (IOBase, an ABC: asked once per type)
+        self.streams: dict[type, bool] = {}
 
     # --- nodes ---
 
@@ -551,21 +562,110 @@ class Recorder:
         """Code we do not trace worked on node `nid`: rescan it and what it holds directly.
         A stream's own streams are rescanned as deeply (`depth` levels): closing a text
         file closes its buffer, which closes its raw file (io's C code marks each closed
-        in its `__dict__`)."""
-        self.rescan(nid)
+        in its `__dict__`). Where none is a stream, and all have fingerprints (see
+        `_rescan_known`), they are compared at once (`_group_unchanged`)."""
+        group = self.groups.get(nid)
+        if group is not None and self._group_unchanged(group):
+            return
+        self._rescan_known(nid, kind)
         if kind in _SHALLOW_KINDS:  # (a container's elements are their own)
             return
-        nodes, objs = self.nodes, self.objs
+        members = [nid]
+        nodes, objs, streams = self.nodes, self.objs, self.streams
         for slot in list(self.slots[nid].values()):
             dst = slot[SLOT_DST]
             if dst is not None and dst != nid and dst in nodes:
                 dst_kind = nodes[dst][NODE_KIND]
                 if dst_kind in kinds.ROOT_KINDS:
                     continue
-                if depth and isinstance(objs[dst], IOBase):
-                    self._rescan_deep(dst, dst_kind, depth - 1)
-                else:
-                    self.rescan(dst)
+                if depth:
+                    t = type(objs[dst])
+                    stream = streams.get(t)
+                    if stream is None:
+                        stream = streams[t] = isinstance(objs[dst], IOBase)
+                    if stream:
+                        self._rescan_deep(dst, dst_kind, depth - 1)
+                        members = None
+                        continue
+                self._rescan_known(dst, dst_kind)
+                if members is not None:
+                    members.append(dst)
+        if members is not None and all(m in self.fingerprints for m in members):
+            self.groups[nid] = self._group(members)
+
+    def _group(self, members: list[int]) -> tuple[tuple, tuple, list]:
+        """One fingerprint for a node and what it holds: each member's object, lengths
+        and the identities `_rescan_known` compares, end to end."""
+        objs, fingerprints = self.objs, self.fingerprints
+        held = []
+        for m in members:
+            count, keys, values, slots = fingerprints[m]
+            held += slots
+            held += values
+            if keys is not None:
+                held += keys
+        # (node, keyed, an instance: its __dict__ compared)
+        shapes = tuple((m, fingerprints[m][1] is not None, type(objs[m]) not in (list, dict))
+                       for m in members)
+        return shapes, tuple(fingerprints[m][0] for m in members), held
+
+    def _group_unchanged(self, group: tuple[tuple, tuple, list]) -> bool:
+        """Whether every member of a group holds the very objects and slots it held."""
+        members, counts, held = group
+        objs, slots = self.objs, self.slots
+        now = []
+        lengths = []
+        for m, keyed, instance in members:
+            obj = objs[m].__dict__ if instance else objs[m]
+            lengths.append(len(obj))
+            now += slots[m].values()
+            if keyed:
+                now += obj.values()
+                now += obj
+            else:
+                now += obj
+        return len(now) == len(held) and tuple(lengths) == counts and all(map(is_, now, held))
+
+    def _rescan_known(self, nid: int, kind: str) -> None:
+        """`rescan`, unless the object holds the very objects it held at its last rescan
+        here and the node's slots are the very slots it had then (its fingerprint).
+
+        Code we do not trace is called on a library's object at every step (a logger's
+        `warning`), which seldom changes it or what it holds: comparing identities costs
+        a fraction of reading every slot again. A fingerprint holds what it compares (an
+        id is never another object's): plain values, and nodes of the graph, which it
+        would keep alive after they left the graph, so any node leaving it drops them all
+        (`remove`, when it is one of `held_nodes`)."""
+        slots = self.slots[nid]
+        found = self.fingerprints.get(nid)
+        if found is not None:
+            count, keys, values, held = found
+            obj = self.objs[nid]
+            if kind == kinds.INSTANCE:
+                obj = obj.__dict__  # (a dict when the fingerprint was taken)
+            if len(obj) == count and len(slots) == len(held) and all(map(is_, slots.values(), held)) \
+                    and all(map(is_, obj if keys is None else obj.values(), values)) \
+                    and (keys is None or all(map(is_, obj, keys))):
+                return
+        self.rescan(nid)
+        obj = self.objs[nid]
+        t = type(obj)
+        if kind == kinds.INSTANCE:
+            if not (self.dict_types.get(t) or self._dict_only(t)) or isinstance(obj, (dict, list, tuple)):
+                return
+            obj = getattr(obj, "__dict__", None)  # (as `slots_of` reads it)
+            if type(obj) is not dict:
+                return
+        elif not ((t is list and kind == kinds.LIST) or (t is dict and kind == kinds.DICT)):
+            return  # (others: `slots_of` reads more than the items)
+        keys = tuple(obj) if kind != kinds.LIST else None
+        values = tuple(obj if keys is None else obj.values())
+        ids, held_nodes = self.ids, self.held_nodes
+        for part in values if keys is None else (*keys, *values):
+            held = ids.get(id(part))
+            if held is not None:
+                held_nodes.add(held)
+        self.fingerprints[nid] = (len(obj), keys, values, tuple(slots.values()))
 
     def owner_of(self, d: object) -> int | None:
         """The node of the instance whose attributes dict `d` is, if the graph has it."""
@@ -928,6 +1028,13 @@ class Recorder:
         self.ends.pop(nid, None)
         self.numbers.pop(nid, None)
         self.positions.pop(nid, None)
+        if self.fingerprints:
+            self.fingerprints.pop(nid, None)
+            self.groups.pop(nid, None)
+            if nid in self.held_nodes:  # (a fingerprint may hold obj: see _rescan_known)
+                self.fingerprints.clear()
+                self.groups.clear()
+                self.held_nodes.clear()
         if kind == kinds.INSTANCE:
             self.attr_dicts.pop(id(getattr(obj, "__dict__", None)), None)
         self.slots.pop(nid, None)
