@@ -1080,5 +1080,13 @@ class Recorder:
                                                  for rid, (start, values) in self.regions.items()], end)
         # set_slot and apply_hints (bound methods, or the C twin's) refer back to the
         # recorder: without them it goes by reference counting as soon as its run is over,
-        # not at some later collection (and nothing recorded from now on would be written)
-        self.set_slot = self.apply_hints = _closed
+        # not at some later collection (and nothing recorded from now on would be written).
+        # Set through the slots' own descriptors, kept at import: a program may have
+        # replaced the class's (its run fails; its trace must still be written).
+        _SET_SLOT_FIELD.__set__(self, _closed)
+        _APPLY_HINTS_FIELD.__set__(self, _closed)
+
+
+#: the member descriptors of Recorder's two callables (see close_all), as defined here
+_SET_SLOT_FIELD = Recorder.__dict__["set_slot"]
+_APPLY_HINTS_FIELD = Recorder.__dict__["apply_hints"]
