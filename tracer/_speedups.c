@@ -1926,6 +1926,143 @@ static PyType_Spec SlotsFast_spec = {
     .slots = SlotsFast_slots,
 };
 
+
+/* --- an instance's __slots__ read at their offsets (tracer/slot_reads.py is the reference) ---
+ *
+ * A __slots__ attribute is a member descriptor of kind Py_T_OBJECT_EX: its value is the
+ * pointer at the member's offset in the instance, NULL while it is not set (never set, or
+ * deleted). Read there, an unset slot costs nothing; desc.__get__ raises AttributeError
+ * for it, which costs more than the rest of a read. Any other descriptor (a C type's
+ * member of another kind, an audited one) is read through its __get__, as the reference does.
+ */
+
+/* The value of descriptor `desc` in `obj`: 1 with a new reference in *out, 0 if it is not
+ * set, -1 with an error set. */
+static int
+member_value(PyObject *obj, PyObject *desc, PyObject **out)
+{
+    *out = NULL;
+    if (Py_IS_TYPE(desc, &PyMemberDescr_Type)) {
+        PyMemberDescrObject *d = (PyMemberDescrObject *)desc;
+        if (d->d_member->type == Py_T_OBJECT_EX && !(d->d_member->flags & Py_AUDIT_READ)
+                && PyObject_TypeCheck(obj, d->d_common.d_type)) {
+            *out = Py_XNewRef(SLOT(obj, d->d_member->offset));
+            return *out != NULL;
+        }
+    }
+    descrgetfunc get = Py_TYPE(desc)->tp_descr_get;
+    if (get == NULL) {
+        PyErr_Format(PyExc_TypeError, "%R is not a descriptor", desc);
+        return -1;
+    }
+    *out = get(desc, obj, (PyObject *)Py_TYPE(obj));
+    if (*out != NULL)
+        return 1;
+    if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+        return -1;
+    PyErr_Clear();  /* (not set) */
+    return 0;
+}
+
+/* A descriptor's __name__ (a new reference). */
+static PyObject *
+member_name(PyObject *desc)
+{
+    if (Py_IS_TYPE(desc, &PyMemberDescr_Type))
+        return Py_NewRef(PyDescr_NAME(desc));
+    return PyObject_GetAttrString(desc, "__name__");
+}
+
+static PyObject *
+slot_pairs(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "slot_pairs(obj, descriptors: list)");
+        return NULL;
+    }
+    PyObject *obj = args[0], *descriptors = args[1];
+    PyObject *found = PyList_New(0);
+    if (found == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(descriptors); i++) {
+        PyObject *desc = Py_NewRef(PyList_GET_ITEM(descriptors, i)), *value, *name, *pair = NULL;
+        int set = member_value(obj, desc, &value);  /* (a __get__ may change the list: desc held) */
+        if (set > 0) {
+            name = member_name(desc);
+            if (name != NULL)
+                pair = PyTuple_Pack(2, name, value);
+            Py_XDECREF(name);
+            Py_DECREF(value);
+            if (pair == NULL || PyList_Append(found, pair) < 0)
+                set = -1;
+            Py_XDECREF(pair);
+        }
+        Py_DECREF(desc);
+        if (set < 0) {
+            Py_DECREF(found);
+            return NULL;
+        }
+    }
+    return found;
+}
+
+static PyObject *
+slot_value(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "slot_value(obj, descriptor, missing)");
+        return NULL;
+    }
+    PyObject *value;
+    int set = member_value(args[0], args[1], &value);
+    if (set < 0)
+        return NULL;
+    return set ? value : Py_NewRef(args[2]);
+}
+
+static PyObject *
+slots_same(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyList_CheckExact(args[1]) || !PyList_CheckExact(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "slots_same(obj, descriptors: list, pairs: list)");
+        return NULL;
+    }
+    PyObject *obj = args[0], *descriptors = args[1], *pairs = args[2];
+    Py_ssize_t k = 0;  /* the pairs matched so far */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(descriptors); i++) {
+        PyObject *desc = Py_NewRef(PyList_GET_ITEM(descriptors, i)), *value;
+        int set = member_value(obj, desc, &value);
+        if (set <= 0) {
+            Py_DECREF(desc);
+            if (set < 0)
+                return NULL;
+            continue;
+        }
+        int same = 0;
+        if (k < PyList_GET_SIZE(pairs)) {
+            PyObject *pair = PyList_GET_ITEM(pairs, k);
+            if (PyTuple_CheckExact(pair) && PyTuple_GET_SIZE(pair) == 2
+                    && PyTuple_GET_ITEM(pair, 1) == value) {
+                PyObject *name = member_name(desc), *had = PyTuple_GET_ITEM(pair, 0);
+                if (name == NULL) {
+                    Py_DECREF(value);
+                    Py_DECREF(desc);
+                    return NULL;
+                }
+                same = name == had || (PyUnicode_CheckExact(name) && PyUnicode_CheckExact(had)
+                                       && PyUnicode_Compare(name, had) == 0);
+                Py_DECREF(name);
+            }
+        }
+        Py_DECREF(value);
+        Py_DECREF(desc);
+        if (!same)
+            Py_RETURN_FALSE;
+        k++;
+    }
+    return PyBool_FromLong(k == PyList_GET_SIZE(pairs));
+}
+
 static PyMethodDef speedups_methods[] = {
     {"build", (PyCFunction)(void (*)(void))build, METH_FASTCALL,
      "build(cls, strings, tabled, *columns) -> list: instances of a class of exactly one __slots__ "
@@ -1937,6 +2074,14 @@ static PyMethodDef speedups_methods[] = {
      "entries it does not write the same way (the reference then does)."},
     {"generator_of", generator_of, METH_O,
      "generator_of(frame) -> the generator, coroutine or async generator owning `frame`, or None."},
+    {"slot_pairs", (PyCFunction)(void (*)(void))slot_pairs, METH_FASTCALL,
+     "slot_pairs(obj, descriptors) -> [(name, value)] for each descriptor whose slot is set in obj, "
+     "in the list's order (tracer/slot_reads.py's slot_pairs_py is the reference)."},
+    {"slot_value", (PyCFunction)(void (*)(void))slot_value, METH_FASTCALL,
+     "slot_value(obj, descriptor, missing) -> the slot's value in obj, or `missing` if it is not set."},
+    {"slots_same", (PyCFunction)(void (*)(void))slots_same, METH_FASTCALL,
+     "slots_same(obj, descriptors, pairs) -> whether slot_pairs(obj, descriptors) would give the "
+     "same names holding the very same objects as `pairs`."},
     {NULL, NULL, 0, NULL}
 };
 
@@ -1962,7 +2107,8 @@ static struct PyModuleDef speedups_module = {
              "the recorder's set_slot and store hints (tracer/recorder.py is the reference), "
              "a nodes GROUP row's JSON text (tracer/store_format.py's group_detail_py is the reference), "
              "the model's objects built in bulk from columns (tracer/decoded.py is the reference), "
-             "and a frame's generator (tracer/generator_of.py).",
+             "a frame's generator (tracer/generator_of.py), "
+             "and an instance's __slots__ read at their offsets (tracer/slot_reads.py).",
     .m_size = 0,
     .m_methods = speedups_methods,
     .m_slots = speedups_slots,

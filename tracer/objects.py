@@ -9,12 +9,13 @@ from ..runtime.barrier import FAST_VALUES
 from ..runtime.cowns import Cown
 from ..runtime.escapes import ESCAPE_TYPES, ImmutableModule, SharedField, escape_contents
 from ..runtime.functions import detached_twin, snapshot_slots
-from ..runtime.kinds import instance_slots, slot_values
+from ..runtime.kinds import instance_slots
 from ..runtime.objects import Bag, Region
 from ..runtime.regions import RegionMeta
 from ..runtime.state import FROZEN as RT_FROZEN
 from ..runtime.state import RUNTIME
 from . import kinds
+from .slot_reads import slot_pairs
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -165,7 +166,7 @@ def slots_of(obj: Any, kind: str, base: int = 0) -> list[tuple[str, Any]]:
         found = list(d.items()) if type(d) is dict else []
         descriptors = instance_slots(type(obj))
         if descriptors:
-            found += [(desc.__name__, value) for desc, value in slot_values(obj, descriptors)]
+            found += slot_pairs(obj, descriptors)
         if isinstance(obj, dict):
             found += [(f"[{short_repr(key)}]", value) for key, value in list(dict.items(obj))]
         elif isinstance(obj, (list, tuple)):

@@ -25,6 +25,7 @@ from .objects import (
     INLINE_TYPES, MAX_REPR, SHORT_INT, element_name, freezability_detail, is_adopted_bridge, is_inline,
     kind_of, label_of, place_of, set_slots, short_repr, slot_descriptor, slots_of,
 )
+from .slot_reads import slot_pairs, slot_value, slots_same
 
 try:
     from ._speedups import SlotsFast
@@ -93,7 +94,7 @@ class Recorder:
                  "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
                  "epoch", "proved_through", "unlisted", "foreign_types", "paused", "dict_types", "ends",
                  "numbers", "positions", "set_slot", "apply_hints", "fingerprints", "groups",
-                 "held_nodes", "streams")
+                 "held_nodes", "streams", "slot_prints", "slot_types")
 
     def __init__(self, writer: TraceWriter, max_objects: int, fast: bool = False) -> None:
         """`fast`: `set_slot` and `apply_hints` are the C accelerator's (`SlotsFast`), when
@@ -186,6 +187,13 @@ class Recorder:
         self.groups: dict[int, tuple[tuple, tuple, list]] = {}
         #: by type: whether its objects are streams (IOBase, an ABC: asked once per type)
         self.streams: dict[type, bool] = {}
+        #: instance node whose attributes are all __slots__ -> (its set slots' (name, value),
+        #: its slot tuples) as its last rescan left them: a rescan of it compares these
+        #: first (`_rescan_slotted`); their values' nodes are `held_nodes` too
+        self.slot_prints: dict[int, tuple[list[tuple[str, Any]], tuple]] = {}
+        #: by user class: its __slots__ descriptors if they are all an instance's
+        #: attributes (`_slots_only`), else an empty list
+        self.slot_types: dict[type, list] = {}
 
     # --- nodes ---
 
@@ -385,6 +393,13 @@ class Recorder:
         kind = self.nodes[nid][NODE_KIND]
         old = self.slots[nid]
         obj = self.objs[nid]
+        if kind == kinds.INSTANCE:
+            descriptors = self.slot_types.get(type(obj))
+            if descriptors is None:
+                descriptors = self._slots_only(type(obj))
+            if descriptors:
+                self._rescan_slotted(nid, obj, descriptors)
+                return
         if kind == kinds.SET or (kind == kinds.LIST and type(obj) is deque):
             found = self._numbered_slots(nid, obj, kind)  # (names that do not shift)
         else:
@@ -413,6 +428,56 @@ class Recorder:
                 self.keyed.add(nid)
             else:
                 self.keyed.discard(nid)
+
+    def _slots_only(self, t: type) -> list:
+        """The __slots__ descriptors of the user class `t` when they are all of an
+        instance's attributes, as `slots_of` reads them: no `__dict__` (none in its layout,
+        no class attribute of that name), no `__getattr__` or `__getattribute__` of its
+        own (`slots_of` asks for `__dict__`), no items, not an escape hatch. Else []."""
+        found = self.slot_types.get(t)
+        if found is None:
+            descriptors = instance_slots(t)
+            plain = (t not in ESCAPE_TYPES and not t.__dictoffset__ and descriptors
+                     and not issubclass(t, (dict, list, tuple))
+                     and t.__getattribute__ is object.__getattribute__
+                     and not hasattr(t, "__getattr__")
+                     and all("__dict__" not in vars(c) for c in t.__mro__))
+            found = self.slot_types[t] = descriptors if plain else []
+        return found
+
+    def _rescan_slotted(self, nid: int, obj: Any, descriptors: list) -> None:
+        """`rescan` of an instance whose attributes are all __slots__ (`_slots_only`):
+        nothing to do when its slots hold the very objects they held at its last rescan
+        and the node's slots are the very slot tuples that rescan left (its print: the
+        node's first DEEP rescan, right after library code ran on a new object, is then
+        one read in C). Else its set slots are read again, and the print taken anew.
+
+        The print is exact: the slots are compared by name and by identity (a slot
+        deleted and another set are other names; an id is never another object's while
+        the print holds it), and a slot changed in the graph since (a store the hooks saw,
+        then the library's store of the old object back) changes the node's slot tuples."""
+        slots = self.slots[nid]
+        found = self.slot_prints.get(nid)
+        if found is not None:
+            pairs, tuples = found
+            if len(slots) == len(tuples) and all(map(is_, slots.values(), tuples)) \
+                    and slots_same(obj, descriptors, pairs):
+                return
+        pairs = slot_pairs(obj, descriptors)
+        had = len(slots)  # (none for a new node: nothing can have gone)
+        set_slot = self.set_slot
+        for name, value in pairs:
+            set_slot(nid, name, value)
+        if had:
+            names = {name for name, _value in pairs}
+            for name in [n for n in slots if n not in names]:
+                self.close_slot(nid, name)
+        ids, held_nodes = self.ids, self.held_nodes
+        for _name, value in pairs:
+            held = ids.get(id(value))
+            if held is not None:
+                held_nodes.add(held)
+        self.slot_prints[nid] = (pairs, tuple(self.slots[nid].values()))
 
     def _dict_only(self, t: type) -> bool:
         """Are all the attributes of an instance of the user class `t` in its `__dict__` (no
@@ -708,9 +773,8 @@ class Recorder:
                     if not (self.dict_types.get(t) or self._dict_only(t)):
                         desc = slot_descriptor(t, key)
                         if desc is not None:  # a __slots__ attribute (slots_of names it so too)
-                            try:
-                                value = desc.__get__(obj, t)
-                            except AttributeError:  # (deleted, or never set)
+                            value = slot_value(obj, desc, _MISSING)
+                            if value is _MISSING:  # (deleted, or never set)
                                 self.del_slot(nid, key)
                             else:
                                 self.set_slot(nid, key, value)
@@ -1028,12 +1092,14 @@ class Recorder:
         self.ends.pop(nid, None)
         self.numbers.pop(nid, None)
         self.positions.pop(nid, None)
-        if self.fingerprints:
+        if self.fingerprints or self.slot_prints:
             self.fingerprints.pop(nid, None)
             self.groups.pop(nid, None)
+            self.slot_prints.pop(nid, None)
             if nid in self.held_nodes:  # (a fingerprint may hold obj: see _rescan_known)
                 self.fingerprints.clear()
                 self.groups.clear()
+                self.slot_prints.clear()
                 self.held_nodes.clear()
         if kind == kinds.INSTANCE:
             self.attr_dicts.pop(id(getattr(obj, "__dict__", None)), None)
