@@ -8,9 +8,11 @@ with the reference, and the tests read the picture back."""
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
+import weakref
 
 import pytest
 from hypothesis import given, settings
@@ -18,6 +20,7 @@ from hypothesis import strategies as st
 
 from pyrona.runtime.kinds import instance_slots
 from pyrona.tracer import slot_reads
+from pyrona.tracer.recorder import SLOT_TEXT, Recorder
 from pyrona.tracer.slot_reads import slot_pairs_py, slot_value_py, slots_same_py
 from pyrona.tracer.store import TraceStore
 
@@ -240,3 +243,54 @@ def test_library_changes_to_slots_are_seen_at_their_step(tmp_path, reads):
     assert left("slotlib.look(p)")["p"] == [("c", "second"), ("d", "first")]
     assert left('slotlib.put(r, "x", first)')["r"] == [("a", "first"), ("b", "second"), ("x", "first")]
     assert left('slotlib.move(r, "b", "c")')["r"] == [("a", "first"), ("c", "second"), ("x", "first")]
+
+
+class Calls:
+    """A writer that takes every row and keeps none."""
+
+    def __getattr__(self, name: str):
+        return lambda *args: None
+
+
+class Pair:
+    __slots__ = ("a", "b")
+
+
+class Held:
+    """An object the program lets go of (a weak reference says when it is gone)."""
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_slot_print_keeps_nothing_alive_that_left_the_graph(fast):
+    """A slots-only instance's print, taken at its first scan, holds its slots' objects;
+    once one of them leaves the graph (the program stored another, a hint told), the
+    prints let go of it, and a rescan of the instance reads it again."""
+    recorder = Recorder(Calls(), 1000, fast=fast)
+    pair, held = Pair(), Held()
+    pair.a, pair.b = held, 1
+    nid = recorder.node(pair)
+    assert [name for name, _value in recorder.slot_prints[nid][0]] == ["a", "b"]
+    gone = weakref.ref(held)
+    pair.a = None
+    recorder.apply_hint(nid, ("attr", "a"))
+    recorder.finish_changes()
+    del held
+    gc.collect()
+    assert gone() is None
+    assert nid not in recorder.slot_prints
+    recorder.rescan(nid)
+    slots = recorder.slots[nid]
+    assert [(name, slot[SLOT_TEXT]) for name, slot in slots.items()] == [("a", "None"), ("b", "1")]
+    assert recorder.slot_prints[nid][0] == [("a", None), ("b", 1)]
+
+
+def test_a_class_with_a_dict_or_its_own_getattr_has_no_slot_print():
+    """Only an instance whose attributes are all __slots__, read as `slots_of` reads them,
+    gets a print: not one with a `__dict__`, its own `__getattr__`, or a dict base."""
+    recorder = Recorder(Calls(), 1000)
+    looked = type("Looked", (), {"__slots__": ("a",), "__getattr__": lambda self, name: 1})
+    keyed = type("Keyed", (dict,), {"__slots__": ("a",)})
+    for cls in [*classes()[2:4], looked, keyed]:
+        assert recorder._slots_only(cls) == []
+    more = classes()[1]
+    assert recorder._slots_only(more) == instance_slots(more)

@@ -94,7 +94,7 @@ class Recorder:
                  "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
                  "epoch", "proved_through", "unlisted", "foreign_types", "paused", "dict_types", "ends",
                  "numbers", "positions", "set_slot", "apply_hints", "fingerprints", "groups",
-                 "held_nodes", "streams", "slot_prints", "slot_types")
+                 "held_nodes", "streams", "slot_prints", "slot_held", "slot_types")
 
     def __init__(self, writer: TraceWriter, max_objects: int, fast: bool = False) -> None:
         """`fast`: `set_slot` and `apply_hints` are the C accelerator's (`SlotsFast`), when
@@ -189,8 +189,11 @@ class Recorder:
         self.streams: dict[type, bool] = {}
         #: instance node whose attributes are all __slots__ -> (its set slots' (name, value),
         #: its slot tuples) as its last rescan left them: a rescan of it compares these
-        #: first (`_rescan_slotted`); their values' nodes are `held_nodes` too
+        #: first (`_rescan_slotted`)
         self.slot_prints: dict[int, tuple[list[tuple[str, Any]], tuple]] = {}
+        #: the nodes whose objects slot prints hold (one of them leaving the graph drops
+        #: all slot prints, not the other fingerprints: see `held_nodes`)
+        self.slot_held: set[int] = set()
         #: by user class: its __slots__ descriptors if they are all an instance's
         #: attributes (`_slots_only`), else an empty list
         self.slot_types: dict[type, list] = {}
@@ -472,11 +475,11 @@ class Recorder:
             names = {name for name, _value in pairs}
             for name in [n for n in slots if n not in names]:
                 self.close_slot(nid, name)
-        ids, held_nodes = self.ids, self.held_nodes
+        ids, slot_held = self.ids, self.slot_held
         for _name, value in pairs:
             held = ids.get(id(value))
             if held is not None:
-                held_nodes.add(held)
+                slot_held.add(held)
         self.slot_prints[nid] = (pairs, tuple(self.slots[nid].values()))
 
     def _dict_only(self, t: type) -> bool:
@@ -1092,15 +1095,18 @@ class Recorder:
         self.ends.pop(nid, None)
         self.numbers.pop(nid, None)
         self.positions.pop(nid, None)
-        if self.fingerprints or self.slot_prints:
+        if self.fingerprints:
             self.fingerprints.pop(nid, None)
             self.groups.pop(nid, None)
-            self.slot_prints.pop(nid, None)
             if nid in self.held_nodes:  # (a fingerprint may hold obj: see _rescan_known)
                 self.fingerprints.clear()
                 self.groups.clear()
-                self.slot_prints.clear()
                 self.held_nodes.clear()
+        if self.slot_prints:
+            self.slot_prints.pop(nid, None)
+            if nid in self.slot_held:  # (a slot print may hold obj: see _rescan_slotted)
+                self.slot_prints.clear()
+                self.slot_held.clear()
         if kind == kinds.INSTANCE:
             self.attr_dicts.pop(id(getattr(obj, "__dict__", None)), None)
         self.slots.pop(nid, None)
