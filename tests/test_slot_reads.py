@@ -159,6 +159,16 @@ def again(obj, name):
 
 def look(obj):
     return obj
+
+def make(cls):
+    made = cls()
+    made.items = ["x"]
+    made.table = {"k": "v"}
+    return made
+
+def grow(obj):
+    obj.items.append("y")
+    obj.table["k"] = "w"
 """
 
 PROGRAM = """\
@@ -189,6 +199,12 @@ r.a = first
 slotlib.put(r, "b", second)
 slotlib.put(r, "x", first)
 slotlib.move(r, "b", "c")
+class Box:
+    __slots__ = ("items", "table")
+b = slotlib.make(Box)
+slotlib.grow(b)
+slotlib.grow(b)
+slotlib.grow(b)
 done = 1
 """
 
@@ -198,8 +214,10 @@ def test_library_changes_to_slots_are_seen_at_their_step(tmp_path, reads):
     """Code we do not trace sets, deletes, moves (a slot deleted, another set to the same
     object) and sets again the slots of a slots-only instance, and puts back in a slot an
     object the graph had there before the program's own store (the print's values are
-    then the instance's again: the node's slot tuples are not): each change is in the
-    picture at the step of its line, in verify mode, with the C reads and the reference."""
+    then the instance's again: the node's slot tuples are not); it changes the list and
+    the dict of an instance it made, twice (read again at once, as temporaries are, then
+    compared with their fingerprints): each change is in the picture at the step of its
+    line, in verify mode, with the C reads and the reference."""
     if reads == "C":
         need_c()
     (tmp_path / "site-packages").mkdir()
@@ -225,6 +243,11 @@ def test_library_changes_to_slots_are_seen_at_their_step(tmp_path, reads):
             if holder in named:
                 held[holder] = sorted((e.name, next((k for k, v in named.items() if v == e.dst), e.dst))
                                       for e in graph.edges if e.src == named[holder])
+        if "b" in {e.name for e in graph.edges}:
+            [box] = [e.dst for e in graph.edges if e.name == "b"]
+            members = {e.name: e.dst for e in graph.edges if e.src == box}
+            held["b"] = {name: sorted((f.name, f.value) for f in graph.fields if f.node == dst)
+                         for name, dst in members.items()}
         after.setdefault(text, []).append(held)
 
     def left(text: str) -> dict:  # (a line's step shows what the line left)
@@ -243,6 +266,12 @@ def test_library_changes_to_slots_are_seen_at_their_step(tmp_path, reads):
     assert left("slotlib.look(p)")["p"] == [("c", "second"), ("d", "first")]
     assert left('slotlib.put(r, "x", first)')["r"] == [("a", "first"), ("b", "second"), ("x", "first")]
     assert left('slotlib.move(r, "b", "c")')["r"] == [("a", "first"), ("c", "second"), ("x", "first")]
+    # (a box first seen with a list and a dict in its slots, which the library then changes)
+    assert left("b = slotlib.make(Box)")["b"] == {"items": [("[0]", "'x'")], "table": [("['k']", "'v'")]}
+    grown = after["slotlib.grow(b)"]
+    assert [held["b"]["items"] for held in grown] == [
+        [("[0]", "'x'"), *((f"[{i}]", "'y'") for i in range(1, n))] for n in (2, 3, 4)]
+    assert [held["b"]["table"] for held in grown] == [[("['k']", "'w'")]] * 3
 
 
 class Calls:

@@ -716,6 +716,9 @@ class Recorder:
                     and (keys is None or all(map(is_, obj, keys))):
                 return
         self.rescan(nid)
+        if self.born[nid] >= self.step - 1:
+            return  # (seen a moment ago, as a temporary is, which its first rescan here often outlives
+            #          by a step: `p.stat()` for each path of a listing; a later rescan takes the print)
         obj = self.objs[nid]
         t = type(obj)
         if kind == kinds.INSTANCE:
