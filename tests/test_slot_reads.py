@@ -323,3 +323,12 @@ def test_a_class_with_a_dict_or_its_own_getattr_has_no_slot_print():
         assert recorder._slots_only(cls) == []
     more = classes()[1]
     assert recorder._slots_only(more) == instance_slots(more)
+
+
+def test_pure_python_forces_the_reference():
+    """PYRONA_PURE_PYTHON=1 makes the reads the reference's, as it does the LINE callback's."""
+    code = "from pyrona.tracer import slot_reads, objects; print(slot_reads.SLOT_READS, " \
+           "objects.slot_pairs is slot_reads.slot_pairs_py)"
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYRONA_PURE_PYTHON": "1"},
+                         check=True, capture_output=True, text=True).stdout
+    assert out.split() == ["Python", "True"]

@@ -4,10 +4,12 @@ The functions here are the reference; where the C accelerator was built
 (tracer/_speedups.c), its twins read each slot at its member's offset: an unset slot
 is a NULL there, where `desc.__get__` raises AttributeError for it (about 1 µs a slot,
 more than the rest of a read: a pathlib path has 10 slots, 2 to 5 of them set).
-`SLOT_READS` says which run.
+`SLOT_READS` says which run (PYRONA_PURE_PYTHON=1 forces the reference).
 """
 
 from __future__ import annotations
+
+import os
 
 from ..runtime.kinds import slot_values
 
@@ -40,9 +42,15 @@ def slots_same_py(obj: Any, descriptors: list, pairs: list[tuple[str, Any]]) -> 
         name == had_name and value is had for (name, value), (had_name, had) in zip(now, pairs, strict=True))
 
 
+#: the environment variable that forces the pure-Python twins of the C accelerator (as
+#: tracer.line's, read when this module is imported)
+PURE_PYTHON_VAR = "PYRONA_PURE_PYTHON"
+
 try:
+    if os.environ.get(PURE_PYTHON_VAR, "") not in ("", "0"):
+        raise ImportError(PURE_PYTHON_VAR)
     from ._speedups import slot_pairs, slot_value, slots_same
     SLOT_READS = "C"
-except ImportError:  # (not built: the reference reads them)
+except ImportError:  # (not built, or not wanted: the reference reads them)
     slot_pairs, slot_value, slots_same = slot_pairs_py, slot_value_py, slots_same_py
     SLOT_READS = "Python"
