@@ -1315,8 +1315,40 @@ call_recorder_void(SlotsFast *self, PyObject *method, PyObject *a, PyObject *b, 
     return 0;
 }
 
-/* What set_slot draws `value` as: 0 a text (*text, new), 1 a reference (a node), 2 another
- * inline value (a big int, a tuple...: the reference writes its text), -1 an error. */
+/* objects.is_inline for a tuple or a frozenset (1 drawn as text, 0 a reference, -1 an
+ * error): at most 8 items, each of an inline type (exactly: a subclass is a node). Only
+ * types are looked at, so no code of the program runs. */
+static int
+small_inline_collection(SlotsFast *self, PyObject *value)
+{
+    if (PyTuple_CheckExact(value)) {
+        Py_ssize_t size = PyTuple_GET_SIZE(value);
+        if (size > 8)
+            return 0;
+        for (Py_ssize_t i = 0; i < size; i++) {
+            int inline_type = PySet_Contains(self->inline_types, (PyObject *)Py_TYPE(PyTuple_GET_ITEM(value, i)));
+            if (inline_type <= 0)
+                return inline_type;
+        }
+        return 1;
+    }
+    if (PySet_GET_SIZE(value) > 8)
+        return 0;
+    PyObject *items = PyObject_GetIter(value), *item;
+    if (items == NULL)
+        return -1;
+    int result = 1;
+    while (result > 0 && (item = PyIter_Next(items)) != NULL) {
+        result = PySet_Contains(self->inline_types, (PyObject *)Py_TYPE(item));
+        Py_DECREF(item);
+    }
+    Py_DECREF(items);
+    return result > 0 && PyErr_Occurred() ? -1 : result;
+}
+
+/* What set_slot draws `value` as: 0 a text (*text, new), 1 a reference (a node, a tuple of
+ * objects among them), 2 another inline value (a big int, a tuple of numbers...: the
+ * reference writes its text), -1 an error. */
 static int
 value_text(SlotsFast *self, PyObject *value, PyObject **text)
 {
@@ -1333,8 +1365,10 @@ value_text(SlotsFast *self, PyObject *value, PyObject **text)
     }
     else if (!(kind == &PyBool_Type || kind == &PyFloat_Type || value == Py_None)) {
         if (kind != &PyUnicode_Type) {
-            if (kind == &PyTuple_Type || kind == &PyFrozenSet_Type)
-                return 2;
+            if (kind == &PyTuple_Type || kind == &PyFrozenSet_Type) {
+                int drawn = small_inline_collection(self, value);
+                return drawn < 0 ? -1 : drawn ? 2 : 1;
+            }
             int inline_type = PySet_Contains(self->inline_types, (PyObject *)kind);
             return inline_type < 0 ? -1 : inline_type ? 2 : 1;
         }
@@ -1662,14 +1696,27 @@ same_text(PyObject *a, PyObject *b)
     return a == b || (PyUnicode_CheckExact(a) && PyUnicode_CheckExact(b) && PyUnicode_Compare(a, b) == 0);
 }
 
+/* A dict, or a subclass whose len is dict's (a defaultdict, a Counter): the reference's
+ * len(obj) is then the dict's size, and it reads items with dict.get, never the
+ * subclass's own methods, so no code of the program runs either way. */
+static inline int
+dict_sized_by_dict(PyObject *obj)
+{
+    if (PyDict_CheckExact(obj))
+        return 1;
+    PyMappingMethods *mapping = Py_TYPE(obj)->tp_as_mapping;
+    return PyDict_Check(obj) && mapping != NULL && mapping->mp_length == PyDict_Type.tp_as_mapping->mp_length;
+}
+
 /* Recorder.apply_hint's common cases. 1 done, 0 not one of them (nothing changed: the
  * reference does it), -1 an error:
  * - ("attr", name) stored on an instance whose attributes all live in its __dict__
  *   (dict_types says so), found there;
  * - TAIL: a list grew at its end (append, extend, +=): its new elements' slots;
- * - ("item", key) on a dict, the key a number or a str, found there: its slot `[key]`;
+ * - ("item", key) on a dict (a defaultdict...: dict_sized_by_dict), the key a number or a
+ *   str, found there: its slot `[key]`;
  * - ("item", i) on a list whose slots are up to date, i within it: its slot `[i]`.
- * Lists and dicts are exact ones (a subclass's len or [] may be the program's code). */
+ * Lists are exact ones (a subclass's len or [] may be the program's code). */
 static int
 hint_fast(SlotsFast *self, PyObject *nid, PyObject *hint)
 {
@@ -1739,14 +1786,14 @@ hint_fast(SlotsFast *self, PyObject *nid, PyObject *hint)
     PyObject *known;  /* lengths.get(nid): the items the node's slots already have */
     if (what == NULL || what == self->s_item) {
         if (!(same_text(kind, self->s_list) && PyList_CheckExact(obj))
-                && !(what != NULL && same_text(kind, self->s_dict_kind) && PyDict_CheckExact(obj)))
+                && !(what != NULL && same_text(kind, self->s_dict_kind) && dict_sized_by_dict(obj)))
             goto out;
     }
     if (PyDict_GetItemRef(lengths, nid, &known) < 0) {
         result = -1;
         goto out;
     }
-    if (PyDict_CheckExact(obj)) {  /* ("item", key) on a dict */
+    if (dict_sized_by_dict(obj)) {  /* ("item", key) on a dict */
         Py_ssize_t now = PyDict_GET_SIZE(obj);
         PyObject *text, *value = NULL, *name = NULL;
         int drawn = value_text(self, key, &text);  /* [key] for a key drawn as text */
