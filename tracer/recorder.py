@@ -66,6 +66,9 @@ NODE_START, NODE_KIND, NODE_TYPE, NODE_PLACE, NODE_LABEL, NODE_DETAIL = range(6)
 _ATTR_KINDS = frozenset({kinds.OBJ, kinds.BRIDGE, kinds.INSTANCE})
 #: kinds whose DEEP hint rescans them alone
 _SHALLOW_KINDS = frozenset({kinds.LIST, kinds.DICT, kinds.SET, kinds.FROZENSET, kinds.TUPLE})
+#: Kinds whose slots are their items alone, which never change (a subclass's attributes are
+#: not drawn, see `slots_of`): a hint on one has nothing to read again
+_FIXED_KINDS = frozenset({kinds.TUPLE, kinds.FROZENSET})
 #: how many streams deep a DEEP hint follows a stream's streams (a text file's buffer's
 #: raw file: _rescan_deep)
 IO_DEPTH = 3
@@ -695,6 +698,10 @@ class Recorder:
         """Update the part of a node a store touched (or all of it when unsure)."""
         obj = self.objs[nid]
         kind = self.nodes[nid][NODE_KIND]
+        if kind in _FIXED_KINDS:
+            # (its slots are its items, fixed when it was made and read when its node was:
+            # a library's code called on a namedtuple, `state._replace(hp=0)`, changes none)
+            return
         if kind == kinds.LIST and type(obj) is deque:
             self._apply_deque_hint(nid, obj, hint)
             return
