@@ -1192,6 +1192,7 @@ struct SlotsFast {
     /* offsets of Recorder's slots */
     Py_ssize_t o_writer, o_step, o_ids, o_objs, o_nodes, o_slots, o_inrefs, o_lrc, o_attr_dicts, o_lengths,
                o_dict_types, o_changed, o_regions_dirty;
+    PyObject *item_names;  /* "[0]", "[1]"...: the first ITEM_NAMES of scan_items's slot names */
 };
 
 /* A node's fields (recorder.NODE_KIND, NODE_PLACE) and a slot's (recorder.SLOT_*) */
@@ -1258,12 +1259,14 @@ SlotsFast_traverse(SlotsFast *self, visitproc visit, void *arg)
     Py_VISIT(self->recorder);
     Py_VISIT(self->inline_types);
     Py_VISIT(self->tail);
+    Py_VISIT(self->item_names);
     return 0;
 }
 
 static int
 SlotsFast_clear(SlotsFast *self)
 {
+    Py_CLEAR(self->item_names);
     Py_CLEAR(self->recorder);
     Py_CLEAR(self->inline_types);
     Py_CLEAR(self->tail);
@@ -1944,7 +1947,76 @@ out:
     return result;
 }
 
+/* --- SlotsFast.scan_items: Recorder.rescan of a new tuple's or list's node, in C ---
+ * A new tuple (a namedtuple too) or list has no slots yet: each item becomes slot `[i]`,
+ * by set_slot, in order, as the reference's `slots_of` and loop over it do (a list read
+ * from a copy taken first, as `list(obj)` there). Their names up to ITEM_NAMES are made
+ * once (a search program makes a small tuple at nearly every step). */
+enum { ITEM_NAMES = 64 };
+
+/* Slot name `[i]` (new ref). */
+static PyObject *
+item_name(SlotsFast *self, Py_ssize_t i)
+{
+    if (i >= ITEM_NAMES)
+        return PyUnicode_FromFormat("[%zd]", i);
+    if (self->item_names == NULL) {
+        PyObject *names = PyTuple_New(ITEM_NAMES);
+        if (names == NULL)
+            return NULL;
+        for (Py_ssize_t at = 0; at < ITEM_NAMES; at++) {
+            PyObject *name = PyUnicode_FromFormat("[%zd]", at);
+            if (name == NULL) {
+                Py_DECREF(names);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(names, at, name);
+        }
+        self->item_names = names;
+    }
+    return Py_NewRef(PyTuple_GET_ITEM(self->item_names, i));
+}
+
+static PyObject *
+SlotsFast_scan_items(SlotsFast *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "scan_items(nid, obj) takes two arguments");
+        return NULL;
+    }
+    if (self->recorder == NULL) {
+        PyErr_SetString(PyExc_TypeError, "SlotsFast is not initialised");
+        return NULL;
+    }
+    PyObject *nid = args[0], *obj = args[1], *items;
+    if (PyList_CheckExact(obj))
+        items = PyList_AsTuple(obj);  /* (the reference's list(obj): what it held then) */
+    else if (PyTuple_Check(obj) && Py_TYPE(obj)->tp_iter == PyTuple_Type.tp_iter)
+        items = Py_NewRef(obj);
+    else {
+        PyErr_SetString(PyExc_TypeError, "scan_items: a list, or a tuple iterated as one");
+        return NULL;
+    }
+    if (items == NULL)
+        return NULL;
+    PyObject *result = Py_NewRef(Py_None);
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(items); i++) {
+        PyObject *name = item_name(self, i);
+        if (name == NULL || set_slot(self, nid, name, PyTuple_GET_ITEM(items, i)) < 0) {
+            Py_XDECREF(name);
+            Py_CLEAR(result);
+            break;
+        }
+        Py_DECREF(name);
+    }
+    Py_DECREF(items);
+    return result;
+}
+
 static PyMethodDef SlotsFast_methods[] = {
+    {"scan_items", (PyCFunction)(void (*)(void))SlotsFast_scan_items, METH_FASTCALL,
+     "scan_items(nid, obj): the slots `[i]` of a new node's tuple or list, as Recorder.rescan "
+     "reads them (by set_slot)."},
     {"set_slot", (PyCFunction)(void (*)(void))SlotsFast_set_slot, METH_FASTCALL,
      "set_slot(nid, name, value): Recorder.set_slot_py's steps (slot `name` of node `nid` now "
      "holds `value`)."},

@@ -69,6 +69,8 @@ _SHALLOW_KINDS = frozenset({kinds.LIST, kinds.DICT, kinds.SET, kinds.FROZENSET, 
 #: Kinds whose slots are their items alone, which never change (a subclass's attributes are
 #: not drawn, see `slots_of`): a hint on one has nothing to read again
 _FIXED_KINDS = frozenset({kinds.TUPLE, kinds.FROZENSET})
+#: how a tuple's items are read (a namedtuple's too; `rescan`)
+_TUPLE_ITER = tuple.__iter__
 #: how many streams deep a DEEP hint follows a stream's streams (a text file's buffer's
 #: raw file: _rescan_deep)
 IO_DEPTH = 3
@@ -95,7 +97,7 @@ class Recorder:
                  "roots", "regions", "open_regions", "events", "changed", "orphans", "kinds", "born",
                  "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
                  "epoch", "proved_through", "unlisted", "foreign_types", "paused", "dict_types", "ends",
-                 "numbers", "positions", "set_slot", "apply_hints", "fingerprints", "groups",
+                 "numbers", "positions", "set_slot", "apply_hints", "scan_items", "fingerprints", "groups",
                  "held_nodes", "streams")
 
     def __init__(self, writer: TraceWriter, max_objects: int, fast: bool = False) -> None:
@@ -177,9 +179,12 @@ class Recorder:
         self.set_slot: Callable[[int, str, Any], None] = self.set_slot_py
         #: the objects the hooks saw changed, taken off the list: apply_hints(dirty)
         self.apply_hints: Callable[[list[tuple[Any, Any]]], None] = self.apply_hints_py
+        #: a new node's tuple or list read into its slots `[i]` in C (`rescan`), or None
+        self.scan_items: Callable[[int, Any], None] | None = None
         if fast and SlotsFast is not None:
             accelerated = SlotsFast(self, INLINE_TYPES, TAIL, MAX_REPR, RUN_SIZE)
             self.set_slot, self.apply_hints = accelerated.set_slot, accelerated.apply_hints
+            self.scan_items = accelerated.scan_items
         #: node -> (length, keys, values, slots) as its last DEEP rescan left it: its
         #: object's keys (None for a list's) and values, and its slot tuples (`_rescan_known`)
         self.fingerprints: dict[int, tuple[int, tuple | None, tuple, tuple]] = {}
@@ -388,6 +393,15 @@ class Recorder:
         kind = self.nodes[nid][NODE_KIND]
         old = self.slots[nid]
         obj = self.objs[nid]
+        if not old and (kind == kinds.TUPLE or kind == kinds.LIST) and self.scan_items is not None:
+            t = type(obj)
+            if t is tuple or t is list or (kind == kinds.TUPLE and t.__iter__ is _TUPLE_ITER):
+                # a new node's items, its slots `[i]` (slots_of's), in C: a search program
+                # makes a small tuple (or a namedtuple) at nearly every step
+                self.scan_items(nid, obj)
+                if kind == kinds.LIST:
+                    self.lengths[nid] = len(obj)
+                return
         if kind == kinds.SET or (kind == kinds.LIST and type(obj) is deque):
             found = self._numbered_slots(nid, obj, kind)  # (names that do not shift)
         else:
@@ -1092,8 +1106,10 @@ class Recorder:
         # replaced the class's (its run fails; its trace must still be written).
         _SET_SLOT_FIELD.__set__(self, _closed)
         _APPLY_HINTS_FIELD.__set__(self, _closed)
+        _SCAN_ITEMS_FIELD.__set__(self, None)
 
 
 #: the member descriptors of Recorder's two callables (see close_all), as defined here
 _SET_SLOT_FIELD = Recorder.__dict__["set_slot"]
 _APPLY_HINTS_FIELD = Recorder.__dict__["apply_hints"]
+_SCAN_ITEMS_FIELD = Recorder.__dict__["scan_items"]
