@@ -249,6 +249,11 @@ PROGRAMS = {
         for hp in (1, 2, 1):
             table[(me._replace(hp=hp), them, 0)] += Fraction(hp, 3)
         fresh = [(me, hp) for hp in range(3)]
+        total = sum(p for x, p in dist.items())  # (dict's own method: nothing changes)
+        extra = defaultdict(list)
+        grown = extra.__getitem__("new")  # (its __missing__, C code, adds the key)
+        mult = Fraction(1, 3)
+        mult /= 2  # (a new Fraction: the old one unchanged)
         done = 1
     """,
     "in_place_through_a_store": """\
@@ -469,6 +474,8 @@ def test_search_states_read_back(traced):
     firsts = [edges[(fresh, f"[{i}]")] for i in range(3)]
     assert [fields[(t, "[1]")] for t in firsts] == ["0", "1", "2"]
     assert all(edges[(t, "[0]")] == roots["me"] for t in firsts)
+    assert edges[(roots["extra"], "['new']")] == roots["grown"]
+    assert fields[(roots["mult"], "_denominator")] == "6"
 
 
 def test_element_hint_takes_nested_plain_tuples_alone():

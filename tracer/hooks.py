@@ -191,7 +191,8 @@ def tracing_hooks(changes: Changes) -> dict[str, Callable[..., Any]]:
 
     def inplace(current: Any, op: str, value: Any) -> Any:
         result = stores.inplace(current, op, value)
-        mark((current, TAIL if op == "+=" else None))
+        if result is current:  # (else a new object, `p /= 2` of a Fraction: current unchanged)
+            mark((current, TAIL if op == "+=" else None))
         return result
 
     after_line = changes.after_line
