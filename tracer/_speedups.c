@@ -2045,6 +2045,80 @@ static PyType_Spec SlotsFast_spec = {
     .slots = SlotsFast_slots,
 };
 
+/* --- equal_key: where a dict holds a key equal to a fresh one, in C ---
+ * `dist[(a, b)] += p` makes its key tuple afresh at each store: the dict keeps the first
+ * one, so `_keyed_update` does not find the new one among its slots by identity. A key
+ * equal to it is found among the dict's keys in their order, compared only when neither
+ * comparing nor hashing runs code of the program: both plain tuples (tuples, namedtuples
+ * too, whose equality and hash are tuple's, of ints, strs, floats, bools, bytes, None and
+ * such tuples, PLAIN_ITEMS items in all at most: hooks._plain_tuple's rule). */
+enum { PLAIN_ITEMS = 128 };
+
+/* Whether `value` is a plain tuple within `*budget` items (1), or not (0). */
+static int
+plain_tuple(PyObject *value, Py_ssize_t *budget, int depth)
+{
+    PyTypeObject *type = Py_TYPE(value);
+    if (!PyTuple_Check(value) || type->tp_richcompare != PyTuple_Type.tp_richcompare
+            || type->tp_hash != PyTuple_Type.tp_hash || depth > PLAIN_ITEMS)
+        return 0;
+    Py_ssize_t size = PyTuple_GET_SIZE(value);
+    if ((*budget -= size) < 0)
+        return 0;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        PyObject *item = PyTuple_GET_ITEM(value, i);
+        PyTypeObject *kind = Py_TYPE(item);
+        if (kind == &PyLong_Type || kind == &PyUnicode_Type || kind == &PyFloat_Type || kind == &PyBool_Type
+                || kind == &PyBytes_Type || item == Py_None)
+            continue;
+        if (!plain_tuple(item, budget, depth + 1))
+            return 0;
+    }
+    return 1;
+}
+
+/* equal_key(d, key): (i, stored) for the dict's i-th key `stored`, equal to `key` (the very
+ * object, or both plain tuples); None when there is none, or telling would run code. */
+static PyObject *
+equal_key(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyDict_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "equal_key(d, key): a dict and a key");
+        return NULL;
+    }
+    PyObject *d = args[0], *key = args[1], *stored, *value;
+    Py_ssize_t budget = PLAIN_ITEMS, pos = 0;
+    if (!plain_tuple(key, &budget, 0))
+        Py_RETURN_NONE;
+    Py_INCREF(d);
+    PyObject *result = NULL;
+    for (Py_ssize_t at = 0; PyDict_Next(d, &pos, &stored, &value); at++) {
+        int equal = stored == key;
+        if (!equal) {
+            budget = PLAIN_ITEMS;
+            if (Py_TYPE(stored) != Py_TYPE(key) || PyTuple_GET_SIZE(stored) != PyTuple_GET_SIZE(key)
+                    || !plain_tuple(stored, &budget, 0))
+                continue;
+            Py_INCREF(stored);
+            equal = PyObject_RichCompareBool(stored, key, Py_EQ);  /* (tuples of values: C alone) */
+            if (equal != 0) {
+                if (equal > 0)
+                    result = Py_BuildValue("(nO)", at, stored);
+                Py_DECREF(stored);
+                goto out;
+            }
+            Py_DECREF(stored);
+            continue;
+        }
+        result = Py_BuildValue("(nO)", at, stored);
+        goto out;
+    }
+    result = Py_NewRef(Py_None);
+out:
+    Py_DECREF(d);
+    return result;
+}
+
 static PyMethodDef speedups_methods[] = {
     {"build", (PyCFunction)(void (*)(void))build, METH_FASTCALL,
      "build(cls, strings, tabled, *columns) -> list: instances of a class of exactly one __slots__ "
@@ -2056,6 +2130,9 @@ static PyMethodDef speedups_methods[] = {
      "entries it does not write the same way (the reference then does)."},
     {"generator_of", generator_of, METH_O,
      "generator_of(frame) -> the generator, coroutine or async generator owning `frame`, or None."},
+    {"equal_key", (PyCFunction)(void (*)(void))equal_key, METH_FASTCALL,
+     "equal_key(d, key): (i, stored) for dict d's i-th key, `key` itself or a plain tuple equal to it "
+     "(compared only when that runs no code of the program), else None."},
     {NULL, NULL, 0, NULL}
 };
 

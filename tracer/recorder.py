@@ -27,9 +27,9 @@ from .objects import (
 )
 
 try:
-    from ._speedups import SlotsFast
+    from ._speedups import SlotsFast, equal_key
 except ImportError:  # (not built: tracer.line says so; the pure-Python methods run)
-    SlotsFast = None
+    SlotsFast = equal_key = None
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -97,7 +97,8 @@ class Recorder:
                  "roots", "regions", "open_regions", "events", "changed", "orphans", "kinds", "born",
                  "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
                  "epoch", "proved_through", "unlisted", "foreign_types", "paused", "dict_types", "ends",
-                 "numbers", "positions", "set_slot", "apply_hints", "scan_items", "fingerprints", "groups",
+                 "numbers", "positions", "set_slot", "apply_hints", "scan_items", "equal_key", "fingerprints",
+                 "groups",
                  "held_nodes", "streams")
 
     def __init__(self, writer: TraceWriter, max_objects: int, fast: bool = False) -> None:
@@ -181,10 +182,13 @@ class Recorder:
         self.apply_hints: Callable[[list[tuple[Any, Any]]], None] = self.apply_hints_py
         #: a new node's tuple or list read into its slots `[i]` in C (`rescan`), or None
         self.scan_items: Callable[[int, Any], None] | None = None
+        #: a dict's key equal to a fresh one, in C (`_keyed_update`), or None
+        self.equal_key: Callable[[dict, Any], tuple[int, Any] | None] | None = None
         if fast and SlotsFast is not None:
             accelerated = SlotsFast(self, INLINE_TYPES, TAIL, MAX_REPR, RUN_SIZE)
             self.set_slot, self.apply_hints = accelerated.set_slot, accelerated.apply_hints
             self.scan_items = accelerated.scan_items
+            self.equal_key = equal_key
         #: node -> (length, keys, values, slots) as its last DEEP rescan left it: its
         #: object's keys (None for a list's) and values, and its slot tuples (`_rescan_known`)
         self.fingerprints: dict[int, tuple[int, tuple | None, tuple, tuple]] = {}
@@ -565,11 +569,31 @@ class Recorder:
                     return True
             if nid not in self.keyed:
                 return False
+            if _attempt == 0 and self.equal_key is not None and self._equal_key_update(nid, obj, key):
+                return True
             # (names changed since, or never read: read them once from the slots)
             positions = self.positions[nid] = {
                 id(objs[slot[SLOT_DST]]): int(name[3:]) for name, slot in slots.items()
                 if name[:3] == "key" and slot[SLOT_DST] is not None}
         return False
+
+    def _equal_key_update(self, nid: int, obj: dict, key: Any) -> bool:
+        """`_keyed_update` of a key the dict holds an equal of, not that very object: `dist[(a,
+        b)] += p` makes its tuple afresh at each store, the dict keeps its first. `equal_key`
+        finds it among the dict's keys, in order, comparing plain tuples alone (no code of
+        the program runs); its slot `key{i}` must refer to that very key."""
+        found = self.equal_key(obj, key)
+        if found is None:
+            return False
+        at, stored = found
+        slot = self.slots[nid].get(f"key{at}")
+        if slot is None or slot[SLOT_DST] is None or self.objs.get(slot[SLOT_DST]) is not stored:
+            return False
+        value = dict.get(obj, stored, _MISSING)
+        if value is _MISSING:
+            return False
+        self.set_slot(nid, f"value{at}", value)
+        return True
 
     def _twin_named(self, nid: int, value: int | str) -> bool:
         """Could the set's element equal to `value` be another value (1 == True == 1.0)?"""
