@@ -6,7 +6,7 @@ references, region borrows, pending work) and the same rows written."""
 from __future__ import annotations
 
 import os
-from collections import deque
+from collections import deque, namedtuple
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -63,6 +63,9 @@ class Items(list):
     pass
 
 
+Pair = namedtuple("Pair", "left right extra")
+
+
 def fresh_pool() -> dict[str, list]:
     bridge = Region()
     inside = Box()
@@ -75,12 +78,19 @@ def fresh_pool() -> dict[str, list]:
 
 
 KEYS = st.one_of(st.integers(-3, 3), st.sampled_from(["k", "x" * 70, "ü"]), st.none(), st.booleans(),
-                 st.just(1.5), st.just((1, "t")), st.just(10 ** 30), st.just(2 ** 2000))
+                 st.just(1.5), st.just((1, "t")), st.just(10 ** 30), st.just(2 ** 2000),
+                 # (keys named by position, made afresh: equal to the dict's own, not it)
+                 st.builds(lambda a: ((a, "t"), a), st.integers(0, 1)),
+                 st.builds(lambda a: Pair((a,), 1.0, None), st.booleans()))
 PLAIN = st.one_of(st.integers(-5, 5), st.integers(-10 ** 70, 10 ** 70), st.just(2 ** 1100), st.floats(),
                   st.booleans(), st.none(), st.text(max_size=3), st.text(min_size=59, max_size=62),
                   st.tuples(st.integers(0, 2), st.text(max_size=2)), st.just(frozenset({1})),
                   st.just(range(3)), st.just(b"by"), st.just(1j))
-VALUES = st.one_of(PLAIN, st.tuples(st.sampled_from(["obj", "list", "dict"]), st.integers(0, 7)))
+#: values made afresh at each store (a new node, read by `scan_items` in C): a tuple, a
+#: namedtuple, a list and a tuple subclass of its own iteration (the reference's), each
+#: holding a pool object, a number, an inline tuple and a tuple of objects
+FRESH = st.tuples(st.sampled_from(["tuple", "pair", "newlist", "own_iter"]), st.integers(0, 7))
+VALUES = st.one_of(PLAIN, st.tuples(st.sampled_from(["obj", "list", "dict"]), st.integers(0, 7)), FRESH)
 NAMES = st.sampled_from(["a", "b", "c", "member"])
 OPS = st.one_of(
     st.tuples(st.just("attr"), st.integers(0, 7), NAMES, VALUES),
@@ -96,10 +106,25 @@ OPS = st.one_of(
 )
 
 
+
+
+class OwnIter(tuple):
+    """A tuple whose iteration is the program's: read by the reference, not by C."""
+
+    def __iter__(self):
+        return tuple.__iter__(self)
+
+
+MAKERS = {"tuple": tuple, "pair": lambda items: Pair(*items), "newlist": list, "own_iter": OwnIter}
+
+
 def resolve(pool: dict[str, list], value: object) -> object:
     if type(value) is tuple and len(value) == 2 and value[0] in pool:
         group = pool[value[0]]
         return group[value[1] % len(group)]
+    if type(value) is tuple and len(value) == 2 and value[0] in MAKERS:
+        held = pool["obj"][value[1] % len(pool["obj"])]
+        return MAKERS[value[0]]((held, value[1], (held, pool["list"][0])))
     return value
 
 
@@ -204,3 +229,55 @@ def test_a_reference_into_a_region_is_counted_the_same() -> None:
     fast, pure = run(ops, True), run(ops, False)
     assert pure["lrc"] and pure["regions_dirty"]
     assert fast == pure
+
+
+def test_a_new_tuple_or_list_is_read_item_by_item() -> None:
+    """A new tuple, namedtuple or list stored in a slot gets a node whose slots `[i]` are its
+    items (read in C by `scan_items`), as the reference reads them; a tuple subclass of its
+    own iteration is read by the reference alone (the program's __iter__)."""
+    ops = [("var", "a", ("tuple", 1)), ("var", "b", ("pair", 2)), ("var", "c", ("newlist", 0)),
+           ("var", "member", ("own_iter", 3)), ("step",), ("var", "a", ("tuple", 1)), ("step",)]
+    fast, pure = run(ops, True), run(ops, False)
+    assert fast == pure
+    rec = Recorder(Calls(), 100, fast=True)  # type: ignore[arg-type]
+    assert rec.scan_items is not None
+    root = rec.root(object(), "frame", "f")
+    box, inner = Box(), [1]
+    rec.set_slot(root, "t", Pair(box, 70 * "x", (box, inner)))
+    rec.set_slot(root, "xs", [box, 2.5, None] + list(range(70)))
+    t = rec.slots[root]["t"][1]
+    xs = rec.slots[root]["xs"][1]
+    held = {name: (slot[1], slot[2]) for name, slot in rec.slots[t].items()}
+    pair = held["[2]"][0]
+    assert held == {"[0]": (rec.ids[id(box)], None), "[1]": (None, repr(70 * "x")[:59] + "…"),
+                    "[2]": (pair, None)}
+    assert {name: slot[1] for name, slot in rec.slots[pair].items()} == {
+        "[0]": rec.ids[id(box)], "[1]": rec.ids[id(inner)]}
+    assert rec.slots[xs]["[0]"][1] == rec.ids[id(box)] and rec.slots[xs]["[1]"][2] == "2.5"
+    assert rec.slots[xs]["[72]"][2] == "69" and len(rec.slots[xs]) == 73 and rec.lengths[xs] == 73
+
+
+def test_a_fresh_key_equal_to_the_dicts_own_changes_its_value_alone() -> None:
+    """`d[(a, b)] += 1` makes its key afresh: the dict keeps the first, and the slot
+    `value{i}` of that key changes, found by value (`equal_key`), in C as in the reference's
+    rescan; a key equal to a held one only by the program's own __eq__ is never compared."""
+    ops = [("item", 0, ((0, "t"), 0), 1), ("item", 0, ((1, "t"), 1), 2), ("step",),
+           ("item", 0, ((0, "t"), 0), 3), ("step",), ("item", 0, Pair((True,), 1.0, None), 4),
+           ("step",), ("item", 0, Pair((1,), 1, None), 5), ("step",)]
+    fast, pure = run(ops, True), run(ops, False)
+    assert fast == pure
+    from pyrona.tracer._speedups import equal_key
+
+    first, second = ((0, "t"), 0), ((1, "t"), 1)
+    d = {"k": 1, first: 2, second: 3}
+    assert equal_key(d, ((0, "t"), 0)) == (1, first) and equal_key(d, ((0, "t"), 0))[1] is first
+    assert equal_key(d, ((1, "t"), 1))[0] == 2 and equal_key(d, ((2, "t"), 1)) is None
+
+    class Loud(tuple):
+        def __eq__(self, other):
+            raise AssertionError("the program's __eq__ ran")
+        __hash__ = tuple.__hash__
+
+    odd = {Loud((1, 2)): 0, ((Box(),), 1): 1}
+    assert equal_key(odd, (1, 2)) is None and equal_key(odd, Loud((1, 2))) is None
+    assert equal_key({(1, 2): 0}, [1, 2]) is None

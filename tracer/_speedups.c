@@ -1192,6 +1192,7 @@ struct SlotsFast {
     /* offsets of Recorder's slots */
     Py_ssize_t o_writer, o_step, o_ids, o_objs, o_nodes, o_slots, o_inrefs, o_lrc, o_attr_dicts, o_lengths,
                o_dict_types, o_changed, o_regions_dirty;
+    PyObject *item_names;  /* "[0]", "[1]"...: the first ITEM_NAMES of scan_items's slot names */
 };
 
 /* A node's fields (recorder.NODE_KIND, NODE_PLACE) and a slot's (recorder.SLOT_*) */
@@ -1258,12 +1259,14 @@ SlotsFast_traverse(SlotsFast *self, visitproc visit, void *arg)
     Py_VISIT(self->recorder);
     Py_VISIT(self->inline_types);
     Py_VISIT(self->tail);
+    Py_VISIT(self->item_names);
     return 0;
 }
 
 static int
 SlotsFast_clear(SlotsFast *self)
 {
+    Py_CLEAR(self->item_names);
     Py_CLEAR(self->recorder);
     Py_CLEAR(self->inline_types);
     Py_CLEAR(self->tail);
@@ -1315,8 +1318,40 @@ call_recorder_void(SlotsFast *self, PyObject *method, PyObject *a, PyObject *b, 
     return 0;
 }
 
-/* What set_slot draws `value` as: 0 a text (*text, new), 1 a reference (a node), 2 another
- * inline value (a big int, a tuple...: the reference writes its text), -1 an error. */
+/* objects.is_inline for a tuple or a frozenset (1 drawn as text, 0 a reference, -1 an
+ * error): at most 8 items, each of an inline type (exactly: a subclass is a node). Only
+ * types are looked at, so no code of the program runs. */
+static int
+small_inline_collection(SlotsFast *self, PyObject *value)
+{
+    if (PyTuple_CheckExact(value)) {
+        Py_ssize_t size = PyTuple_GET_SIZE(value);
+        if (size > 8)
+            return 0;
+        for (Py_ssize_t i = 0; i < size; i++) {
+            int inline_type = PySet_Contains(self->inline_types, (PyObject *)Py_TYPE(PyTuple_GET_ITEM(value, i)));
+            if (inline_type <= 0)
+                return inline_type;
+        }
+        return 1;
+    }
+    if (PySet_GET_SIZE(value) > 8)
+        return 0;
+    PyObject *items = PyObject_GetIter(value), *item;
+    if (items == NULL)
+        return -1;
+    int result = 1;
+    while (result > 0 && (item = PyIter_Next(items)) != NULL) {
+        result = PySet_Contains(self->inline_types, (PyObject *)Py_TYPE(item));
+        Py_DECREF(item);
+    }
+    Py_DECREF(items);
+    return result > 0 && PyErr_Occurred() ? -1 : result;
+}
+
+/* What set_slot draws `value` as: 0 a text (*text, new), 1 a reference (a node, a tuple of
+ * objects among them), 2 another inline value (a big int, a tuple of numbers...: the
+ * reference writes its text), -1 an error. */
 static int
 value_text(SlotsFast *self, PyObject *value, PyObject **text)
 {
@@ -1333,8 +1368,10 @@ value_text(SlotsFast *self, PyObject *value, PyObject **text)
     }
     else if (!(kind == &PyBool_Type || kind == &PyFloat_Type || value == Py_None)) {
         if (kind != &PyUnicode_Type) {
-            if (kind == &PyTuple_Type || kind == &PyFrozenSet_Type)
-                return 2;
+            if (kind == &PyTuple_Type || kind == &PyFrozenSet_Type) {
+                int drawn = small_inline_collection(self, value);
+                return drawn < 0 ? -1 : drawn ? 2 : 1;
+            }
             int inline_type = PySet_Contains(self->inline_types, (PyObject *)kind);
             return inline_type < 0 ? -1 : inline_type ? 2 : 1;
         }
@@ -1662,14 +1699,27 @@ same_text(PyObject *a, PyObject *b)
     return a == b || (PyUnicode_CheckExact(a) && PyUnicode_CheckExact(b) && PyUnicode_Compare(a, b) == 0);
 }
 
+/* A dict, or a subclass whose len is dict's (a defaultdict, a Counter): the reference's
+ * len(obj) is then the dict's size, and it reads items with dict.get, never the
+ * subclass's own methods, so no code of the program runs either way. */
+static inline int
+dict_sized_by_dict(PyObject *obj)
+{
+    if (PyDict_CheckExact(obj))
+        return 1;
+    PyMappingMethods *mapping = Py_TYPE(obj)->tp_as_mapping;
+    return PyDict_Check(obj) && mapping != NULL && mapping->mp_length == PyDict_Type.tp_as_mapping->mp_length;
+}
+
 /* Recorder.apply_hint's common cases. 1 done, 0 not one of them (nothing changed: the
  * reference does it), -1 an error:
  * - ("attr", name) stored on an instance whose attributes all live in its __dict__
  *   (dict_types says so), found there;
  * - TAIL: a list grew at its end (append, extend, +=): its new elements' slots;
- * - ("item", key) on a dict, the key a number or a str, found there: its slot `[key]`;
+ * - ("item", key) on a dict (a defaultdict...: dict_sized_by_dict), the key a number or a
+ *   str, found there: its slot `[key]`;
  * - ("item", i) on a list whose slots are up to date, i within it: its slot `[i]`.
- * Lists and dicts are exact ones (a subclass's len or [] may be the program's code). */
+ * Lists are exact ones (a subclass's len or [] may be the program's code). */
 static int
 hint_fast(SlotsFast *self, PyObject *nid, PyObject *hint)
 {
@@ -1739,14 +1789,14 @@ hint_fast(SlotsFast *self, PyObject *nid, PyObject *hint)
     PyObject *known;  /* lengths.get(nid): the items the node's slots already have */
     if (what == NULL || what == self->s_item) {
         if (!(same_text(kind, self->s_list) && PyList_CheckExact(obj))
-                && !(what != NULL && same_text(kind, self->s_dict_kind) && PyDict_CheckExact(obj)))
+                && !(what != NULL && same_text(kind, self->s_dict_kind) && dict_sized_by_dict(obj)))
             goto out;
     }
     if (PyDict_GetItemRef(lengths, nid, &known) < 0) {
         result = -1;
         goto out;
     }
-    if (PyDict_CheckExact(obj)) {  /* ("item", key) on a dict */
+    if (dict_sized_by_dict(obj)) {  /* ("item", key) on a dict */
         Py_ssize_t now = PyDict_GET_SIZE(obj);
         PyObject *text, *value = NULL, *name = NULL;
         int drawn = value_text(self, key, &text);  /* [key] for a key drawn as text */
@@ -1897,7 +1947,76 @@ out:
     return result;
 }
 
+/* --- SlotsFast.scan_items: Recorder.rescan of a new tuple's or list's node, in C ---
+ * A new tuple (a namedtuple too) or list has no slots yet: each item becomes slot `[i]`,
+ * by set_slot, in order, as the reference's `slots_of` and loop over it do (a list read
+ * from a copy taken first, as `list(obj)` there). Their names up to ITEM_NAMES are made
+ * once (a search program makes a small tuple at nearly every step). */
+enum { ITEM_NAMES = 64 };
+
+/* Slot name `[i]` (new ref). */
+static PyObject *
+item_name(SlotsFast *self, Py_ssize_t i)
+{
+    if (i >= ITEM_NAMES)
+        return PyUnicode_FromFormat("[%zd]", i);
+    if (self->item_names == NULL) {
+        PyObject *names = PyTuple_New(ITEM_NAMES);
+        if (names == NULL)
+            return NULL;
+        for (Py_ssize_t at = 0; at < ITEM_NAMES; at++) {
+            PyObject *name = PyUnicode_FromFormat("[%zd]", at);
+            if (name == NULL) {
+                Py_DECREF(names);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(names, at, name);
+        }
+        self->item_names = names;
+    }
+    return Py_NewRef(PyTuple_GET_ITEM(self->item_names, i));
+}
+
+static PyObject *
+SlotsFast_scan_items(SlotsFast *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "scan_items(nid, obj) takes two arguments");
+        return NULL;
+    }
+    if (self->recorder == NULL) {
+        PyErr_SetString(PyExc_TypeError, "SlotsFast is not initialised");
+        return NULL;
+    }
+    PyObject *nid = args[0], *obj = args[1], *items;
+    if (PyList_CheckExact(obj))
+        items = PyList_AsTuple(obj);  /* (the reference's list(obj): what it held then) */
+    else if (PyTuple_Check(obj) && Py_TYPE(obj)->tp_iter == PyTuple_Type.tp_iter)
+        items = Py_NewRef(obj);
+    else {
+        PyErr_SetString(PyExc_TypeError, "scan_items: a list, or a tuple iterated as one");
+        return NULL;
+    }
+    if (items == NULL)
+        return NULL;
+    PyObject *result = Py_NewRef(Py_None);
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(items); i++) {
+        PyObject *name = item_name(self, i);
+        if (name == NULL || set_slot(self, nid, name, PyTuple_GET_ITEM(items, i)) < 0) {
+            Py_XDECREF(name);
+            Py_CLEAR(result);
+            break;
+        }
+        Py_DECREF(name);
+    }
+    Py_DECREF(items);
+    return result;
+}
+
 static PyMethodDef SlotsFast_methods[] = {
+    {"scan_items", (PyCFunction)(void (*)(void))SlotsFast_scan_items, METH_FASTCALL,
+     "scan_items(nid, obj): the slots `[i]` of a new node's tuple or list, as Recorder.rescan "
+     "reads them (by set_slot)."},
     {"set_slot", (PyCFunction)(void (*)(void))SlotsFast_set_slot, METH_FASTCALL,
      "set_slot(nid, name, value): Recorder.set_slot_py's steps (slot `name` of node `nid` now "
      "holds `value`)."},
@@ -2063,6 +2182,80 @@ slots_same(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     return PyBool_FromLong(k == PyList_GET_SIZE(pairs));
 }
 
+/* --- equal_key: where a dict holds a key equal to a fresh one, in C ---
+ * `dist[(a, b)] += p` makes its key tuple afresh at each store: the dict keeps the first
+ * one, so `_keyed_update` does not find the new one among its slots by identity. A key
+ * equal to it is found among the dict's keys in their order, compared only when neither
+ * comparing nor hashing runs code of the program: both plain tuples (tuples, namedtuples
+ * too, whose equality and hash are tuple's, of ints, strs, floats, bools, bytes, None and
+ * such tuples, PLAIN_ITEMS items in all at most: hooks._plain_tuple's rule). */
+enum { PLAIN_ITEMS = 128 };
+
+/* Whether `value` is a plain tuple within `*budget` items (1), or not (0). */
+static int
+plain_tuple(PyObject *value, Py_ssize_t *budget, int depth)
+{
+    PyTypeObject *type = Py_TYPE(value);
+    if (!PyTuple_Check(value) || type->tp_richcompare != PyTuple_Type.tp_richcompare
+            || type->tp_hash != PyTuple_Type.tp_hash || depth > PLAIN_ITEMS)
+        return 0;
+    Py_ssize_t size = PyTuple_GET_SIZE(value);
+    if ((*budget -= size) < 0)
+        return 0;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        PyObject *item = PyTuple_GET_ITEM(value, i);
+        PyTypeObject *kind = Py_TYPE(item);
+        if (kind == &PyLong_Type || kind == &PyUnicode_Type || kind == &PyFloat_Type || kind == &PyBool_Type
+                || kind == &PyBytes_Type || item == Py_None)
+            continue;
+        if (!plain_tuple(item, budget, depth + 1))
+            return 0;
+    }
+    return 1;
+}
+
+/* equal_key(d, key): (i, stored) for the dict's i-th key `stored`, equal to `key` (the very
+ * object, or both plain tuples); None when there is none, or telling would run code. */
+static PyObject *
+equal_key(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyDict_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "equal_key(d, key): a dict and a key");
+        return NULL;
+    }
+    PyObject *d = args[0], *key = args[1], *stored, *value;
+    Py_ssize_t budget = PLAIN_ITEMS, pos = 0;
+    if (!plain_tuple(key, &budget, 0))
+        Py_RETURN_NONE;
+    Py_INCREF(d);
+    PyObject *result = NULL;
+    for (Py_ssize_t at = 0; PyDict_Next(d, &pos, &stored, &value); at++) {
+        int equal = stored == key;
+        if (!equal) {
+            budget = PLAIN_ITEMS;
+            if (Py_TYPE(stored) != Py_TYPE(key) || PyTuple_GET_SIZE(stored) != PyTuple_GET_SIZE(key)
+                    || !plain_tuple(stored, &budget, 0))
+                continue;
+            Py_INCREF(stored);
+            equal = PyObject_RichCompareBool(stored, key, Py_EQ);  /* (tuples of values: C alone) */
+            if (equal != 0) {
+                if (equal > 0)
+                    result = Py_BuildValue("(nO)", at, stored);
+                Py_DECREF(stored);
+                goto out;
+            }
+            Py_DECREF(stored);
+            continue;
+        }
+        result = Py_BuildValue("(nO)", at, stored);
+        goto out;
+    }
+    result = Py_NewRef(Py_None);
+out:
+    Py_DECREF(d);
+    return result;
+}
+
 static PyMethodDef speedups_methods[] = {
     {"build", (PyCFunction)(void (*)(void))build, METH_FASTCALL,
      "build(cls, strings, tabled, *columns) -> list: instances of a class of exactly one __slots__ "
@@ -2082,6 +2275,9 @@ static PyMethodDef speedups_methods[] = {
     {"slots_same", (PyCFunction)(void (*)(void))slots_same, METH_FASTCALL,
      "slots_same(obj, descriptors, pairs) -> whether slot_pairs(obj, descriptors) would give the "
      "same names holding the very same objects as `pairs`."},
+    {"equal_key", (PyCFunction)(void (*)(void))equal_key, METH_FASTCALL,
+     "equal_key(d, key): (i, stored) for dict d's i-th key, `key` itself or a plain tuple equal to it "
+     "(compared only when that runs no code of the program), else None."},
     {NULL, NULL, 0, NULL}
 };
 

@@ -39,30 +39,45 @@ ELEMENT_METHODS = frozenset({"add", "discard", "remove"})
 _PLAIN_VALUES = frozenset({int, str, float, bool, bytes, type(None)})
 
 
+#: how many items `element_hint` looks at, at most, inside a tuple added to a set (a
+#: search problem's states are namedtuples of namedtuples of numbers, some 60 items; the
+#: set's rescan it saves reads every element of the set)
+PLAIN_TUPLE_ITEMS = 128
+
+
 def element_hint(name: str, value: object) -> Element | None:
     """The Element hint of a set's C method `name` called with `value`, when it changes at
     most that element and the recorder may compare `value` with the set's elements (`in`)
     without running the program's code: a plain value, a tuple of such (a namedtuple
-    too), or an object whose equality is its identity."""
+    too, nested at any depth, PLAIN_TUPLE_ITEMS items in all at most), or an object whose
+    equality is its identity."""
     if name not in ELEMENT_METHODS:
         return None
     t = type(value)
     if t is int or t is str or (t.__eq__ is object.__eq__ and t.__hash__ is object.__hash__) \
-            or (isinstance(value, tuple) and _plain_tuple(value, 3)):
+            or (isinstance(value, tuple) and _plain_tuple(value)):
         return Element(value)
     return None
 
 
-def _plain_tuple(value: tuple, depth: int) -> bool:
-    """Whether a tuple (or a namedtuple) holds plain values and such tuples alone (`depth`
-    levels deep at most), so comparing it runs none of the program's code."""
-    t = type(value)
-    if depth == 0 or t.__eq__ is not tuple.__eq__ or t.__hash__ is not tuple.__hash__:
-        return False
-    for item in value:
-        if type(item) not in _PLAIN_VALUES \
-                and not (isinstance(item, tuple) and _plain_tuple(item, depth - 1)):
+def _plain_tuple(value: tuple) -> bool:
+    """Whether a tuple (or a namedtuple) holds plain values and such tuples alone, so
+    comparing it runs none of the program's code (False past PLAIN_TUPLE_ITEMS items)."""
+    budget = PLAIN_TUPLE_ITEMS
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        t = type(current)
+        if t.__eq__ is not tuple.__eq__ or t.__hash__ is not tuple.__hash__:
             return False
+        budget -= len(current)
+        if budget < 0:
+            return False
+        for item in current:
+            if type(item) not in _PLAIN_VALUES:
+                if not isinstance(item, tuple):
+                    return False
+                pending.append(item)
     return True
 
 
@@ -176,7 +191,8 @@ def tracing_hooks(changes: Changes) -> dict[str, Callable[..., Any]]:
 
     def inplace(current: Any, op: str, value: Any) -> Any:
         result = stores.inplace(current, op, value)
-        mark((current, TAIL if op == "+=" else None))
+        if result is current:  # (else a new object, `p /= 2` of a Fraction: current unchanged)
+            mark((current, TAIL if op == "+=" else None))
         return result
 
     after_line = changes.after_line

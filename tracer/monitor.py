@@ -636,7 +636,10 @@ class Monitor:
         elif type(callable_) is MethodDescriptorType:
             # `obj.meth(...)` of a C type, by a name the method hook does not take
             # (`f.close()`, `d.get(k)`): 3.13 calls the type's method with obj as arg0
-            if type(arg0) in NAMED_MUTATORS:
+            if type(arg0) in NAMED_MUTATORS or (callable_.__objclass__ in NAMED_MUTATORS
+                                                and callable_.__name__ != "__getitem__"):
+                # (a subclass's call of its base's own method too, `dist.items()` of a
+                # defaultdict; not its __getitem__, which may call a C __missing__ that adds)
                 if callable_.__name__ not in MUTATOR_NAMES:
                     return None  # (`d.get(k)`, `s.split()`: nothing changes)
             elif not is_inline(arg0):  # (a file's close closes what it wraps too)

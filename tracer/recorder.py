@@ -28,9 +28,9 @@ from .objects import (
 from .slot_reads import slot_pairs, slot_value, slots_same
 
 try:
-    from ._speedups import SlotsFast
+    from ._speedups import SlotsFast, equal_key
 except ImportError:  # (not built: tracer.line says so; the pure-Python methods run)
-    SlotsFast = None
+    SlotsFast = equal_key = None
 
 TYPE_CHECKING = False  # (typing stays out of start-up)
 if TYPE_CHECKING:
@@ -67,6 +67,11 @@ NODE_START, NODE_KIND, NODE_TYPE, NODE_PLACE, NODE_LABEL, NODE_DETAIL = range(6)
 _ATTR_KINDS = frozenset({kinds.OBJ, kinds.BRIDGE, kinds.INSTANCE})
 #: kinds whose DEEP hint rescans them alone
 _SHALLOW_KINDS = frozenset({kinds.LIST, kinds.DICT, kinds.SET, kinds.FROZENSET, kinds.TUPLE})
+#: Kinds whose slots are their items alone, which never change (a subclass's attributes are
+#: not drawn, see `slots_of`): a hint on one has nothing to read again
+_FIXED_KINDS = frozenset({kinds.TUPLE, kinds.FROZENSET})
+#: how a tuple's items are read (a namedtuple's too; `rescan`)
+_TUPLE_ITER = tuple.__iter__
 #: how many streams deep a DEEP hint follows a stream's streams (a text file's buffer's
 #: raw file: _rescan_deep)
 IO_DEPTH = 3
@@ -93,8 +98,8 @@ class Recorder:
                  "roots", "regions", "open_regions", "events", "changed", "orphans", "kinds", "born",
                  "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
                  "epoch", "proved_through", "unlisted", "foreign_types", "paused", "dict_types", "ends",
-                 "numbers", "positions", "set_slot", "apply_hints", "fingerprints", "groups",
-                 "held_nodes", "streams", "slot_prints", "slot_held", "slot_types")
+                 "numbers", "positions", "set_slot", "apply_hints", "scan_items", "equal_key", "fingerprints",
+                 "groups", "held_nodes", "streams", "slot_prints", "slot_held", "slot_types")
 
     def __init__(self, writer: TraceWriter, max_objects: int, fast: bool = False) -> None:
         """`fast`: `set_slot` and `apply_hints` are the C accelerator's (`SlotsFast`), when
@@ -175,9 +180,15 @@ class Recorder:
         self.set_slot: Callable[[int, str, Any], None] = self.set_slot_py
         #: the objects the hooks saw changed, taken off the list: apply_hints(dirty)
         self.apply_hints: Callable[[list[tuple[Any, Any]]], None] = self.apply_hints_py
+        #: a new node's tuple or list read into its slots `[i]` in C (`rescan`), or None
+        self.scan_items: Callable[[int, Any], None] | None = None
+        #: a dict's key equal to a fresh one, in C (`_keyed_update`), or None
+        self.equal_key: Callable[[dict, Any], tuple[int, Any] | None] | None = None
         if fast and SlotsFast is not None:
             accelerated = SlotsFast(self, INLINE_TYPES, TAIL, MAX_REPR, RUN_SIZE)
             self.set_slot, self.apply_hints = accelerated.set_slot, accelerated.apply_hints
+            self.scan_items = accelerated.scan_items
+            self.equal_key = equal_key
         #: node -> (length, keys, values, slots) as its last DEEP rescan left it: its
         #: object's keys (None for a list's) and values, and its slot tuples (`_rescan_known`)
         self.fingerprints: dict[int, tuple[int, tuple | None, tuple, tuple]] = {}
@@ -403,6 +414,15 @@ class Recorder:
             if descriptors:
                 self._rescan_slotted(nid, obj, descriptors)
                 return
+        if not old and (kind == kinds.TUPLE or kind == kinds.LIST) and self.scan_items is not None:
+            t = type(obj)
+            if t is tuple or t is list or (kind == kinds.TUPLE and t.__iter__ is _TUPLE_ITER):
+                # a new node's items, its slots `[i]` (slots_of's), in C: a search program
+                # makes a small tuple (or a namedtuple) at nearly every step
+                self.scan_items(nid, obj)
+                if kind == kinds.LIST:
+                    self.lengths[nid] = len(obj)
+                return
         if kind == kinds.SET or (kind == kinds.LIST and type(obj) is deque):
             found = self._numbered_slots(nid, obj, kind)  # (names that do not shift)
         else:
@@ -616,11 +636,31 @@ class Recorder:
                     return True
             if nid not in self.keyed:
                 return False
+            if _attempt == 0 and self.equal_key is not None and self._equal_key_update(nid, obj, key):
+                return True
             # (names changed since, or never read: read them once from the slots)
             positions = self.positions[nid] = {
                 id(objs[slot[SLOT_DST]]): int(name[3:]) for name, slot in slots.items()
                 if name[:3] == "key" and slot[SLOT_DST] is not None}
         return False
+
+    def _equal_key_update(self, nid: int, obj: dict, key: Any) -> bool:
+        """`_keyed_update` of a key the dict holds an equal of, not that very object: `dist[(a,
+        b)] += p` makes its tuple afresh at each store, the dict keeps its first. `equal_key`
+        finds it among the dict's keys, in order, comparing plain tuples alone (no code of
+        the program runs); its slot `key{i}` must refer to that very key."""
+        found = self.equal_key(obj, key)
+        if found is None:
+            return False
+        at, stored = found
+        slot = self.slots[nid].get(f"key{at}")
+        if slot is None or slot[SLOT_DST] is None or self.objs.get(slot[SLOT_DST]) is not stored:
+            return False
+        value = dict.get(obj, stored, _MISSING)
+        if value is _MISSING:
+            return False
+        self.set_slot(nid, f"value{at}", value)
+        return True
 
     def _twin_named(self, nid: int, value: int | str) -> bool:
         """Could the set's element equal to `value` be another value (1 == True == 1.0)?"""
@@ -766,6 +806,10 @@ class Recorder:
         """Update the part of a node a store touched (or all of it when unsure)."""
         obj = self.objs[nid]
         kind = self.nodes[nid][NODE_KIND]
+        if kind in _FIXED_KINDS:
+            # (its slots are its items, fixed when it was made and read when its node was:
+            # a library's code called on a namedtuple, `state._replace(hp=0)`, changes none)
+            return
         if kind == kinds.LIST and type(obj) is deque:
             self._apply_deque_hint(nid, obj, hint)
             return
@@ -1160,8 +1204,10 @@ class Recorder:
         # replaced the class's (its run fails; its trace must still be written).
         _SET_SLOT_FIELD.__set__(self, _closed)
         _APPLY_HINTS_FIELD.__set__(self, _closed)
+        _SCAN_ITEMS_FIELD.__set__(self, None)
 
 
 #: the member descriptors of Recorder's two callables (see close_all), as defined here
 _SET_SLOT_FIELD = Recorder.__dict__["set_slot"]
 _APPLY_HINTS_FIELD = Recorder.__dict__["apply_hints"]
+_SCAN_ITEMS_FIELD = Recorder.__dict__["scan_items"]
