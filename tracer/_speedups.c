@@ -1926,6 +1926,38 @@ static PyType_Spec SlotsFast_spec = {
     .slots = SlotsFast_slots,
 };
 
+/* ---------------------------------------------------------------------------------
+ * forget(key, tables): recorder.forget_py's steps (a node leaving the graph taken out
+ * of the recorder's per-node tables at once; most are empty, and are not looked into).
+ * --------------------------------------------------------------------------------- */
+
+static PyObject *
+forget(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyTuple_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "forget(key, tables): tables is a tuple");
+        return NULL;
+    }
+    PyObject *key = args[0], *tables = args[1];
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(tables); i++) {
+        PyObject *table = PyTuple_GET_ITEM(tables, i);
+        if (PyDict_CheckExact(table)) {
+            if (PyDict_GET_SIZE(table) && PyDict_Pop(table, key, NULL) < 0)
+                return NULL;
+        }
+        else if (PyAnySet_CheckExact(table)) {
+            if (PySet_GET_SIZE(table) && PySet_Discard(table, key) < 0)
+                return NULL;
+        }
+        else {
+            PyErr_Format(PyExc_TypeError, "forget: a table is a %s, not a dict or a set",
+                         Py_TYPE(table)->tp_name);
+            return NULL;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef speedups_methods[] = {
     {"build", (PyCFunction)(void (*)(void))build, METH_FASTCALL,
      "build(cls, strings, tabled, *columns) -> list: instances of a class of exactly one __slots__ "
@@ -1935,6 +1967,9 @@ static PyMethodDef speedups_methods[] = {
      "group_json(entries, ascii) -> str | None: a nodes GROUP row's detail, the same text as "
      "store_format.group_detail_py (orjson's, or the json module's with `ascii`); None for "
      "entries it does not write the same way (the reference then does)."},
+    {"forget", (PyCFunction)(void (*)(void))forget, METH_FASTCALL,
+     "forget(key, tables): take `key` out of each dict or set of the tuple `tables` that holds "
+     "it (recorder.forget_py's steps)."},
     {"generator_of", generator_of, METH_O,
      "generator_of(frame) -> the generator, coroutine or async generator owning `frame`, or None."},
     {NULL, NULL, 0, NULL}
@@ -1959,7 +1994,7 @@ static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "pyrona.tracer._speedups",
     .m_doc = "The tracer's LINE callback in C for its common case (tracer/line.py is the reference), "
-             "the recorder's set_slot and store hints (tracer/recorder.py is the reference), "
+             "the recorder's set_slot, store hints and forget (tracer/recorder.py is the reference), "
              "a nodes GROUP row's JSON text (tracer/store_format.py's group_detail_py is the reference), "
              "the model's objects built in bulk from columns (tracer/decoded.py is the reference), "
              "and a frame's generator (tracer/generator_of.py).",

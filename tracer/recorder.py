@@ -77,6 +77,23 @@ def _closed(*_args: Any) -> None:
     """A recorder's set_slot and apply_hints once every interval is written (`close_all`)."""
 
 
+def forget_py(key: int, tables: tuple[dict | set, ...]) -> None:
+    """Take `key` out of each of `tables` (dicts and sets) that holds it: `forget`, the
+    reference of the C accelerator's twin."""
+    for table in tables:
+        if table:  # (most are empty: a node's lengths, a set's numbers...)
+            if type(table) is set:
+                table.discard(key)
+            else:
+                table.pop(key, None)
+
+
+try:
+    from ._speedups import forget as forget_fast
+except ImportError:  # (not built: the recorder's `forget` is forget_py)
+    forget_fast = None
+
+
 class CapReached(PyronaError):
     """The object cap was reached: the trace stops here (the monitor catches it and marks
     the trace truncated; it never reaches the program)."""
@@ -93,7 +110,7 @@ class Recorder:
                  "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
                  "epoch", "proved_through", "unlisted", "foreign_types", "paused", "dict_types", "ends",
                  "numbers", "positions", "set_slot", "apply_hints", "fingerprints", "groups",
-                 "held_nodes", "streams")
+                 "held_nodes", "streams", "node_tables", "forget")
 
     def __init__(self, writer: TraceWriter, max_objects: int, fast: bool = False) -> None:
         """`fast`: `set_slot` and `apply_hints` are the C accelerator's (`SlotsFast`), when
@@ -186,6 +203,15 @@ class Recorder:
         self.groups: dict[int, tuple[tuple, tuple, list]] = {}
         #: by type: whether its objects are streams (IOBase, an ABC: asked once per type)
         self.streams: dict[type, bool] = {}
+        #: the tables keyed by node id that a node leaving the graph is taken out of at
+        #: once (`remove`: most hold nothing of it; proof is apart, its value is needed)
+        self.node_tables: tuple[dict | set, ...] = (
+            self.inrefs, self.born, self.slots, self.proven, self.proved_through, self.lengths, self.keyed,
+            self.ends, self.numbers, self.positions)
+        #: forget(nid, node_tables): the C accelerator's (with `fast`, when it was built) or forget_py
+        self.forget: Callable[[int, tuple], None] = forget_py
+        if fast and forget_fast is not None:
+            self.forget = forget_fast
 
     # --- nodes ---
 
@@ -999,9 +1025,12 @@ class Recorder:
                     slots[name] = (start, dst, text, None)
 
     def remove(self, nid: int, written: bool = False) -> None:
-        """Forget a node (`written`: its interval is written already, or need not be)."""
-        if nid in self.paused:
-            for name in list(self.paused[nid]):
+        """Forget a node (`written`: its interval is written already, or need not be). Most
+        of the per-node tables hold nothing of a node that goes: they are emptied of it
+        in one call (`forget_py`, or its C twin; `node_tables`), the empty ones not even looked into."""
+        paused = self.paused
+        if paused and nid in paused:
+            for name in list(paused[nid]):
                 self._write_paused(nid, name)
         start, kind, type_name, place, label, detail = self.nodes.pop(nid)
         if kind == kinds.BRIDGE:
@@ -1009,25 +1038,20 @@ class Recorder:
         elif place == kinds.FROZEN:
             self.frozen_gone = True
             self.gone_frozen[id(self.objs[nid])] = nid
-        if start < self.step and not written:
+        if not written and start < self.step:
             self.writer.interval("nodes", start, self.step, (nid, kind, type_name, place, label, detail))
         obj = self.objs.pop(nid)
-        if self.ids.get(id(obj)) == nid:
-            del self.ids[id(obj)]
-        self.inrefs.pop(nid, None)
-        del self.born[nid]
-        parent = self.proof.pop(nid, None)
-        if parent is not None:
-            kids = self.proved_through.get(parent)
-            if kids is not None:
-                kids.discard(nid)
-        self.proven.pop(nid, None)
-        self.proved_through.pop(nid, None)
-        self.lengths.pop(nid, None)
-        self.keyed.discard(nid)
-        self.ends.pop(nid, None)
-        self.numbers.pop(nid, None)
-        self.positions.pop(nid, None)
+        ids = self.ids
+        if ids.get(id(obj)) == nid:
+            del ids[id(obj)]
+        proof = self.proof
+        if proof:
+            parent = proof.pop(nid, None)
+            if parent is not None:
+                kids = self.proved_through.get(parent)
+                if kids is not None:
+                    kids.discard(nid)
+        self.forget(nid, self.node_tables)
         if self.fingerprints:
             self.fingerprints.pop(nid, None)
             self.groups.pop(nid, None)
@@ -1037,7 +1061,6 @@ class Recorder:
                 self.held_nodes.clear()
         if kind == kinds.INSTANCE:
             self.attr_dicts.pop(id(getattr(obj, "__dict__", None)), None)
-        self.slots.pop(nid, None)
 
     def collect(self) -> None:
         """Drop nodes nothing references any more (cascading)."""
