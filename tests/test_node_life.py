@@ -1,0 +1,149 @@
+"""A short-lived node's whole life (made, dropped a few steps later, written as one entry
+of a group row) leaves nothing behind in the recorder and reads back exactly: `forget`
+(tracer/_speedups.c) does what its reference `forget_py` does, a recorder that made and
+dropped many temporaries holds nothing of them in any per-node table, and a program
+making and dropping temporaries every step passes verify mode (the graph equals a heap
+walk, and the store reads back that graph, at every step)."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pyrona.tracer import recorder as recorder_module
+from pyrona.tracer.recorder import Recorder, forget_py
+from pyrona.tracer.run import trace_program
+from pyrona.tracer.store import TraceStore
+
+
+def the_c_forget():
+    if recorder_module.forget_fast is None:
+        if os.environ.get("CI"):
+            pytest.fail("the C extension (tracer/_speedups.c) was not built: run `make setup`")
+        pytest.skip("the C extension (tracer/_speedups.c) was not built")
+    return recorder_module.forget_fast
+
+
+KEYS = st.integers(0, 12)
+TABLES = st.lists(st.one_of(st.dictionaries(KEYS, st.integers()), st.sets(KEYS)), max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(TABLES, KEYS)
+def test_forget_in_c_leaves_the_tables_as_its_reference_does(tables, key):
+    forget = the_c_forget()
+    ours = [table.copy() for table in tables]
+    forget(key, tuple(ours))
+    forget_py(key, tuple(tables))
+    assert ours == tables
+    assert all(key not in table for table in ours)
+
+
+def test_forget_refuses_what_is_not_a_table():
+    forget = the_c_forget()
+    with pytest.raises(TypeError, match="dict or a set"):
+        forget(1, ({}, [1]))
+    with pytest.raises(TypeError, match="tuple"):
+        forget(1, [{}])
+
+
+class Point:
+    def __init__(self, x: object, y: object) -> None:
+        self.x, self.y = x, y
+
+
+class Slotted:
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list) -> None:
+        self.parts = parts
+
+
+def temporaries(i: int) -> object:
+    """The i-th temporary: the kinds of what pathlib and mdp make and drop."""
+    return [["a", str(i)], (Fraction(i, 3), [i]), Point(i, [i]), Slotted(["p", str(i)]), {i},
+            {"k": [i]}, []][i % 7]
+
+
+class Rows:
+    """A writer that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.closed: list[tuple] = []
+
+    def node_closed(self, nid, node, slots, end, born) -> None:
+        self.closed.append((nid, node[1], sorted(slots), born, end))
+
+    lived_node_closed = node_closed
+
+    def __getattr__(self, name: str):
+        return lambda *args: None
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["reference", "accelerated"])
+def test_temporaries_that_went_leave_nothing_in_any_table(fast):
+    """Each temporary (and what it holds) is written once, whole, when it goes, and no
+    per-node table keeps an entry of it."""
+    if fast:
+        the_c_forget()
+    rows = Rows()
+    rec = Recorder(rows, 100_000, fast=fast)  # type: ignore[arg-type]
+    assert (rec.forget is forget_py) != fast
+    root = rec.root(object(), "frame", "f")
+    held = [temporaries(i) for i in range(70)]
+    for i, value in enumerate(held):
+        rec.step += 1
+        rec.set_slot(root, "ab"[i % 2], value)  # (the one of two steps ago goes)
+        rec.finish_changes()
+    live = set(rec.nodes)
+    assert len(live) < 10  # (the root, the last two temporaries and what they hold)
+    for table in (*rec.node_tables, rec.proof, rec.objs):
+        assert set(table) <= live
+    assert set(rec.ids.values()) <= live
+    went = [row for row in rows.closed if row[0] not in live]
+    assert len(went) == len({row[0] for row in went})  # (each written once)
+    lists = [row for row in went if row[1] == "list"]
+    assert ["[0]", "[1]"] in [row[2] for row in lists]  # (a list written with its slots)
+    assert all(row[4] - row[3] == 2 for row in went if row[1] == "instance")  # (two steps each)
+
+
+PROGRAM = """\
+from fractions import Fraction
+class Path:
+    __slots__ = ("parts", "text")
+    def __init__(self, parts):
+        self.parts = parts
+        self.text = "/".join(parts)
+total = Fraction(0)
+for i in range(12):
+    p = Path(["root", str(i)])
+    pair = (Fraction(i, 7), [i])
+    total += pair[0]
+    gone = p.text
+done = total
+"""
+
+
+def test_a_program_making_and_dropping_temporaries_reads_back_at_every_step(tmp_path):
+    path = tmp_path / "program.py"
+    path.write_text(textwrap.dedent(PROGRAM))
+    store = TraceStore(tmp_path / "traces.db")
+    outcome = trace_program(path, store, verify=True)
+    info = store.trace(outcome.trace)
+    assert info.status == "done", info.message
+    assert info.summary["verify_problems"] == [] and info.summary["readback_problems"] == []
+    # the Path of each turn is drawn while `p` holds it, with its list of two parts
+    seen = set()
+    for step in store.steps(outcome.trace):
+        graph = store.step(outcome.trace, step.index)
+        [p] = [e.dst for e in graph.edges if e.name == "p"] or [None]
+        if p is None:
+            continue
+        [parts] = [e.dst for e in graph.edges if e.src == p and e.name == "parts"]
+        seen.add(tuple(f.value for f in sorted(graph.fields, key=lambda f: f.name) if f.node == parts))
+    assert seen == {("'root'", f"'{i}'") for i in range(12)}
