@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pyrona import Region
 from pyrona.tracer import recorder as recorder_module
 from pyrona.tracer.recorder import Recorder, forget_py
 from pyrona.tracer.run import trace_program
@@ -110,6 +111,86 @@ def test_temporaries_that_went_leave_nothing_in_any_table(fast):
     lists = [row for row in went if row[1] == "list"]
     assert ["[0]", "[1]"] in [row[2] for row in lists]  # (a list written with its slots)
     assert all(row[4] - row[3] == 2 for row in went if row[1] == "instance")  # (two steps each)
+
+
+class Notes:
+    """A writer that notes every call it is given (the rows a real one would write)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def __getattr__(self, name: str):
+        def note(*args: object) -> None:
+            self.calls.append((name, repr(args)))
+        return note
+
+
+def made(what: int, i: int, held: dict[str, object]) -> object:
+    """A new temporary of kind `what` (some holding what a variable holds now)."""
+    other = held.get("a")
+    if what == 0:
+        return ["p", str(i)]
+    if what == 1:
+        return (Fraction(i, 3), [i])
+    if what == 2:
+        return Point(i, other)
+    if what == 3:
+        cycle: list = [i]
+        cycle.append(cycle)  # (an unreachable cycle once dropped: the reference's sweep)
+        return cycle
+    if what == 4:
+        return Region()  # (a bridge: Recorder.drop, not the C path)
+    if what == 5:
+        return {"k": other, "j": [i]}
+    return Slotted([other, str(i)])
+
+
+LIFE_OPS = st.lists(st.one_of(
+    st.tuples(st.just("new"), st.integers(0, 6), st.sampled_from("abc")),
+    st.tuples(st.just("copy"), st.sampled_from("abc"), st.sampled_from("abc")),
+    st.tuples(st.just("clear"), st.sampled_from("abc")),
+    st.tuples(st.just("step")),
+), max_size=40)
+
+
+def lived(ops: list[tuple], fast: bool) -> dict[str, object]:
+    """What a recorder holds and wrote after `ops` on a frame's variables a, b, c."""
+    notes = Notes()
+    rec = Recorder(notes, 100_000, fast=fast)  # type: ignore[arg-type]
+    root = rec.root(object(), "frame", "f")
+    held: dict[str, object] = {}
+    keep = []  # (every object made stays alive: no address is reused between the two runs)
+    for i, op in enumerate(ops):
+        if op[0] == "new":
+            held[op[2]] = made(op[1], i, held)
+            keep.append(held[op[2]])
+            rec.set_slot(root, op[2], held[op[2]])
+        elif op[0] == "copy":
+            held[op[2]] = held.get(op[1])
+            rec.set_slot(root, op[2], held[op[2]])
+        elif op[0] == "clear":
+            held.pop(op[1], None)
+            rec.del_slot(root, op[1])
+        else:
+            rec.step += 1
+            rec.finish_changes()
+    rec.step += 1
+    rec.finish_changes()
+    nodes = {nid: node[:3] + node[5:] for nid, node in rec.nodes.items()}  # (not place, label: R's number)
+    tables = [sorted(table) if type(table) is set else table for table in rec.node_tables]
+    return {"nodes": nodes, "tables": tables, "ids": sorted(rec.ids.values()), "orphans": rec.orphans,
+            "suspects": rec.suspects, "proof": rec.proof, "bridge_gone": rec.bridge_gone,
+            "rows": [(name, args) for name, args in notes.calls if "Region" not in args]}
+
+
+@settings(max_examples=150, deadline=None)
+@given(LIFE_OPS)
+def test_collect_in_c_leaves_what_its_reference_leaves(ops):
+    """The same temporaries made and dropped, recorded by `LifeFast.collect` and by
+    `Recorder.collect_py`: the same graph, tables and rows written."""
+    if recorder_module.LifeFast is None:
+        the_c_forget()
+    assert lived(ops, fast=True) == lived(ops, fast=False)
 
 
 PROGRAM = """\

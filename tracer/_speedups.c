@@ -1958,6 +1958,355 @@ forget(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* ---------------------------------------------------------------------------------
+ * LifeFast(recorder, short_life, bridge, frozen, instance).collect(): Recorder.collect_py's
+ * steps (drop the nodes nothing references any more, cascading), with the common
+ * orphan's drop and remove (Recorder.drop, Recorder.remove) done here: a node that is
+ * not a bridge, not frozen, with no paused slot. Its writer's entry and the references
+ * it held go through the recorder's and the writer's own methods (node_closed,
+ * lived_node_closed, _unref); any other orphan goes to Recorder.drop.
+ * --------------------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *recorder;
+    PyObject *bridge, *frozen, *instance;  /* kinds.BRIDGE, kinds.FROZEN, kinds.INSTANCE */
+    long long short_life;  /* recorder.SHORT_LIFE */
+    PyObject *s_drop, *s_unref, *s_node_closed, *s_lived_node_closed, *s_dict;
+    /* offsets of Recorder's slots */
+    Py_ssize_t o_writer, o_step, o_ids, o_objs, o_nodes, o_slots, o_inrefs, o_born, o_roots, o_orphans,
+               o_paused, o_proof, o_proved_through, o_fingerprints, o_groups, o_held_nodes, o_attr_dicts,
+               o_node_tables;
+} LifeFast;
+
+static int
+LifeFast_init(LifeFast *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *recorder, *bridge, *frozen, *instance;
+    long long short_life;
+    static char *kwlist[] = {"recorder", "short_life", "bridge", "frozen", "instance", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OLUUU", kwlist, &recorder, &short_life, &bridge,
+                                     &frozen, &instance))
+        return -1;
+    if (self->recorder != NULL) {
+        PyErr_SetString(PyExc_TypeError, "LifeFast is initialised once");
+        return -1;
+    }
+    self->recorder = Py_NewRef(recorder);
+    self->bridge = Py_NewRef(bridge);
+    self->frozen = Py_NewRef(frozen);
+    self->instance = Py_NewRef(instance);
+    self->short_life = short_life;
+    if ((self->s_drop = PyUnicode_InternFromString("drop")) == NULL
+            || (self->s_unref = PyUnicode_InternFromString("_unref")) == NULL
+            || (self->s_node_closed = PyUnicode_InternFromString("node_closed")) == NULL
+            || (self->s_lived_node_closed = PyUnicode_InternFromString("lived_node_closed")) == NULL
+            || (self->s_dict = PyUnicode_InternFromString("__dict__")) == NULL)
+        return -1;
+    PyTypeObject *rt = Py_TYPE(recorder);
+    if ((self->o_writer = member_offset(rt, "writer")) < 0
+            || (self->o_step = member_offset(rt, "step")) < 0
+            || (self->o_ids = member_offset(rt, "ids")) < 0
+            || (self->o_objs = member_offset(rt, "objs")) < 0
+            || (self->o_nodes = member_offset(rt, "nodes")) < 0
+            || (self->o_slots = member_offset(rt, "slots")) < 0
+            || (self->o_inrefs = member_offset(rt, "inrefs")) < 0
+            || (self->o_born = member_offset(rt, "born")) < 0
+            || (self->o_roots = member_offset(rt, "roots")) < 0
+            || (self->o_orphans = member_offset(rt, "orphans")) < 0
+            || (self->o_paused = member_offset(rt, "paused")) < 0
+            || (self->o_proof = member_offset(rt, "proof")) < 0
+            || (self->o_proved_through = member_offset(rt, "proved_through")) < 0
+            || (self->o_fingerprints = member_offset(rt, "fingerprints")) < 0
+            || (self->o_groups = member_offset(rt, "groups")) < 0
+            || (self->o_held_nodes = member_offset(rt, "held_nodes")) < 0
+            || (self->o_attr_dicts = member_offset(rt, "attr_dicts")) < 0
+            || (self->o_node_tables = member_offset(rt, "node_tables")) < 0)
+        return -1;
+    return 0;
+}
+
+static int
+LifeFast_traverse(LifeFast *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->recorder);
+    return 0;
+}
+
+static int
+LifeFast_clear(LifeFast *self)
+{
+    Py_CLEAR(self->recorder);
+    return 0;
+}
+
+static void
+LifeFast_dealloc(LifeFast *self)
+{
+    PyObject_GC_UnTrack(self);
+    LifeFast_clear(self);
+    Py_CLEAR(self->bridge); Py_CLEAR(self->frozen); Py_CLEAR(self->instance);
+    Py_CLEAR(self->s_drop); Py_CLEAR(self->s_unref); Py_CLEAR(self->s_node_closed);
+    Py_CLEAR(self->s_lived_node_closed); Py_CLEAR(self->s_dict);
+    PyTypeObject *type = Py_TYPE(self);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+/* A recorder's table (a __slots__ attribute read at its offset; borrowed), checked. */
+static PyObject *
+life_table(LifeFast *self, Py_ssize_t offset, const char *name, int set)
+{
+    PyObject *found = SLOT(self->recorder, offset);
+    if (found == NULL || (set ? !PyAnySet_CheckExact(found) : !PyDict_CheckExact(found))) {
+        PyErr_Format(PyExc_TypeError, "Recorder.%s is not a %s", name, set ? "set" : "dict");
+        return NULL;
+    }
+    return found;
+}
+
+/* `method(target, *args)`, its result dropped. */
+static int
+life_call(PyObject *method, PyObject *const *args, size_t nargs)
+{
+    PyObject *done = PyObject_VectorcallMethod(method, (PyObject **)args, nargs, NULL);
+    if (done == NULL)
+        return -1;
+    Py_DECREF(done);
+    return 0;
+}
+
+/* Recorder.remove(nid, written=True) of a node that is not a bridge, nor frozen, with no
+ * paused slot: `node` its tuple (the caller holds it). */
+static int
+life_remove(LifeFast *self, PyObject *nid, PyObject *node)
+{
+    PyObject *nodes, *objs, *ids, *proof, *fingerprints, *tables, *obj = NULL, *key = NULL, *held = NULL;
+    int result = -1;
+    if ((nodes = life_table(self, self->o_nodes, "nodes", 0)) == NULL
+            || (objs = life_table(self, self->o_objs, "objs", 0)) == NULL
+            || (ids = life_table(self, self->o_ids, "ids", 0)) == NULL
+            || (proof = life_table(self, self->o_proof, "proof", 0)) == NULL
+            || (fingerprints = life_table(self, self->o_fingerprints, "fingerprints", 0)) == NULL)
+        return -1;
+    if (PyDict_DelItem(nodes, nid) < 0 || PyDict_Pop(objs, nid, &obj) <= 0)
+        goto done;
+    if ((key = PyLong_FromVoidPtr(obj)) == NULL || PyDict_GetItemRef(ids, key, &held) < 0)
+        goto done;
+    if (held != NULL) {  /* ids[id(obj)] is another node's when obj's address was reused */
+        int same = PyObject_RichCompareBool(held, nid, Py_EQ);
+        if (same < 0 || (same && PyDict_DelItem(ids, key) < 0))
+            goto done;
+    }
+    if (PyDict_GET_SIZE(proof)) {
+        PyObject *parent = NULL;
+        int found = PyDict_Pop(proof, nid, &parent);
+        if (found < 0)
+            goto done;
+        if (found) {
+            PyObject *through = life_table(self, self->o_proved_through, "proved_through", 0), *kids = NULL;
+            int bad = through == NULL || PyDict_GetItemRef(through, parent, &kids) < 0
+                      || (kids != NULL && (!PyAnySet_CheckExact(kids) || PySet_Discard(kids, nid) < 0));
+            Py_DECREF(parent);
+            Py_XDECREF(kids);
+            if (bad) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_TypeError, "Recorder.proved_through holds a non-set");
+                goto done;
+            }
+        }
+    }
+    tables = SLOT(self->recorder, self->o_node_tables);
+    if (tables == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "Recorder.node_tables");
+        goto done;
+    }
+    PyObject *forget_args[2] = {nid, tables};
+    PyObject *forgot = forget(NULL, forget_args, 2);
+    if (forgot == NULL)
+        goto done;
+    Py_DECREF(forgot);
+    if (PyDict_GET_SIZE(fingerprints)) {
+        PyObject *groups = life_table(self, self->o_groups, "groups", 0);
+        PyObject *held_nodes = life_table(self, self->o_held_nodes, "held_nodes", 1);
+        if (groups == NULL || held_nodes == NULL || PyDict_Pop(fingerprints, nid, NULL) < 0
+                || PyDict_Pop(groups, nid, NULL) < 0)
+            goto done;
+        int holds = PySet_Contains(held_nodes, nid);  /* (a fingerprint may hold obj) */
+        if (holds < 0)
+            goto done;
+        if (holds) {
+            PyDict_Clear(fingerprints);
+            PyDict_Clear(groups);
+            if (PySet_Clear(held_nodes) < 0)
+                goto done;
+        }
+    }
+    if (same_text(PyTuple_GET_ITEM(node, NODE_KIND), self->instance)) {
+        PyObject *attr_dicts = life_table(self, self->o_attr_dicts, "attr_dicts", 0), *d = NULL, *dkey;
+        if (attr_dicts == NULL || PyObject_GetOptionalAttr(obj, self->s_dict, &d) < 0)
+            goto done;
+        dkey = PyLong_FromVoidPtr(d == NULL ? Py_None : d);
+        Py_XDECREF(d);
+        if (dkey == NULL)
+            goto done;
+        int popped = PyDict_Pop(attr_dicts, dkey, NULL);
+        Py_DECREF(dkey);
+        if (popped < 0)
+            goto done;
+    }
+    result = 0;
+done:
+    Py_XDECREF(held);
+    Py_XDECREF(key);
+    Py_XDECREF(obj);  /* (the object may go now: nothing of the recorder's refers to it) */
+    return result;
+}
+
+/* Recorder.drop([nid]) of a common orphan (see above); 0 when it is not one (nothing done). */
+static int
+life_drop(LifeFast *self, PyObject *nid, PyObject *node)
+{
+    PyObject *rec = self->recorder, *slots_of = NULL, *slots = NULL, *came = NULL, *born, *paused;
+    PyObject *step = SLOT(rec, self->o_step), *writer = SLOT(rec, self->o_writer);
+    int result = -1;
+    if (!PyTuple_CheckExact(node) || PyTuple_GET_SIZE(node) != 6 || step == NULL || !PyLong_CheckExact(step)
+            || writer == NULL)
+        return 0;
+    if (same_text(PyTuple_GET_ITEM(node, NODE_KIND), self->bridge)
+            || same_text(PyTuple_GET_ITEM(node, NODE_PLACE), self->frozen))
+        return 0;
+    if ((paused = life_table(self, self->o_paused, "paused", 0)) == NULL
+            || (slots_of = life_table(self, self->o_slots, "slots", 0)) == NULL
+            || (born = life_table(self, self->o_born, "born", 0)) == NULL)
+        return -1;
+    if (PyDict_GET_SIZE(paused)) {
+        int has = PyDict_Contains(paused, nid);
+        if (has != 0)
+            return has < 0 ? -1 : 0;
+    }
+    if (PyDict_GetItemRef(slots_of, nid, &slots) < 0 || PyDict_GetItemRef(born, nid, &came) < 0)
+        goto done;
+    if (slots == NULL || came == NULL || !PyDict_CheckExact(slots) || !PyLong_CheckExact(came)) {
+        result = 0;
+        goto done;
+    }
+    long long now = PyLong_AsLongLong(step), since = PyLong_AsLongLong(came);
+    if ((now == -1 || since == -1) && PyErr_Occurred())
+        goto done;
+    if (now != since) {  /* (one that came at this step leaves nothing to write) */
+        PyObject *args[6] = {writer, nid, node, slots, step, came};
+        if (life_call(now - since <= self->short_life ? self->s_node_closed : self->s_lived_node_closed,
+                      args, 6) < 0)
+            goto done;
+    }
+    /* the references it held go (a copy of its slots: `_unref` runs the recorder's code) */
+    PyObject *held = PyDict_Values(slots);
+    if (held == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(held); i++) {
+        PyObject *slot = PyList_GET_ITEM(held, i);
+        if (!PyTuple_CheckExact(slot) || PyTuple_GET_SIZE(slot) != 4) {
+            PyErr_SetString(PyExc_TypeError, "a slot is not a 4-tuple");
+            Py_DECREF(held);
+            goto done;
+        }
+        PyObject *dst = PyTuple_GET_ITEM(slot, SLOT_DST);
+        if (dst != Py_None) {
+            PyObject *args[3] = {rec, nid, dst};
+            if (life_call(self->s_unref, args, 3) < 0) {
+                Py_DECREF(held);
+                goto done;
+            }
+        }
+    }
+    Py_DECREF(held);
+    result = life_remove(self, nid, node) < 0 ? -1 : 1;
+done:
+    Py_XDECREF(slots);
+    Py_XDECREF(came);
+    return result;
+}
+
+static PyObject *
+LifeFast_collect(LifeFast *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *rec = self->recorder;
+    if (rec == NULL) {
+        PyErr_SetString(PyExc_TypeError, "LifeFast is not initialised");
+        return NULL;
+    }
+    for (;;) {
+        PyObject *orphans = SLOT(rec, self->o_orphans), *nodes, *inrefs, *roots, *node = NULL, *refs = NULL;
+        if (orphans == NULL || !PyList_CheckExact(orphans)) {
+            PyErr_SetString(PyExc_TypeError, "Recorder.orphans is not a list");
+            return NULL;
+        }
+        Py_ssize_t left = PyList_GET_SIZE(orphans);
+        if (left == 0)
+            break;
+        PyObject *nid = Py_NewRef(PyList_GET_ITEM(orphans, left - 1));
+        int result = -1;
+        if (PyList_SetSlice(orphans, left - 1, left, NULL) < 0
+                || (nodes = life_table(self, self->o_nodes, "nodes", 0)) == NULL
+                || (inrefs = life_table(self, self->o_inrefs, "inrefs", 0)) == NULL
+                || (roots = life_table(self, self->o_roots, "roots", 1)) == NULL
+                || PyDict_GetItemRef(nodes, nid, &node) < 0 || PyDict_GetItemRef(inrefs, nid, &refs) < 0)
+            goto next;
+        int referred = refs == NULL ? 0 : PyObject_IsTrue(refs), root = 0;
+        if (referred < 0 || (root = PySet_Contains(roots, nid)) < 0)
+            goto next;
+        if (node == NULL || referred || root) {  /* (gone already, referred to again, or a root) */
+            result = 0;
+            goto next;
+        }
+        result = life_drop(self, nid, node);
+        if (result == 0) {  /* not the common orphan: the reference drops it */
+            PyObject *list = PyList_New(1);
+            if (list == NULL) {
+                result = -1;
+                goto next;
+            }
+            PyList_SET_ITEM(list, 0, Py_NewRef(nid));
+            PyObject *args[2] = {rec, list};
+            result = life_call(self->s_drop, args, 2);
+            Py_DECREF(list);
+        }
+    next:
+        Py_XDECREF(node);
+        Py_XDECREF(refs);
+        Py_DECREF(nid);
+        if (result < 0)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef LifeFast_methods[] = {
+    {"collect", (PyCFunction)LifeFast_collect, METH_NOARGS,
+     "collect(): Recorder.collect_py's steps (drop the nodes nothing references any more)."},
+    {NULL, NULL, 0, NULL}
+};
+
+static PyType_Slot LifeFast_slots[] = {
+    {Py_tp_doc, "LifeFast(recorder, short_life, bridge, frozen, instance): a recorder's collect in C, "
+                "its common orphan dropped and removed here; every other goes to Recorder.drop."},
+    {Py_tp_new, PyType_GenericNew},
+    {Py_tp_init, LifeFast_init},
+    {Py_tp_dealloc, LifeFast_dealloc},
+    {Py_tp_traverse, LifeFast_traverse},
+    {Py_tp_clear, LifeFast_clear},
+    {Py_tp_methods, LifeFast_methods},
+    {0, NULL}
+};
+
+static PyType_Spec LifeFast_spec = {
+    .name = "pyrona.tracer._speedups.LifeFast",
+    .basicsize = sizeof(LifeFast),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .slots = LifeFast_slots,
+};
+
 static PyMethodDef speedups_methods[] = {
     {"build", (PyCFunction)(void (*)(void))build, METH_FASTCALL,
      "build(cls, strings, tabled, *columns) -> list: instances of a class of exactly one __slots__ "
@@ -1981,7 +2330,9 @@ speedups_exec(PyObject *module)
     PyObject *type = PyType_FromModuleAndSpec(module, &LineFast_spec, NULL);
     if (type == NULL || PyModule_Add(module, "LineFast", type) < 0)
         return -1;
-    return PyModule_Add(module, "SlotsFast", PyType_FromModuleAndSpec(module, &SlotsFast_spec, NULL));
+    if (PyModule_Add(module, "SlotsFast", PyType_FromModuleAndSpec(module, &SlotsFast_spec, NULL)) < 0)
+        return -1;
+    return PyModule_Add(module, "LifeFast", PyType_FromModuleAndSpec(module, &LifeFast_spec, NULL));
 }
 
 static PyModuleDef_Slot speedups_slots[] = {
@@ -1994,7 +2345,7 @@ static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "pyrona.tracer._speedups",
     .m_doc = "The tracer's LINE callback in C for its common case (tracer/line.py is the reference), "
-             "the recorder's set_slot, store hints and forget (tracer/recorder.py is the reference), "
+             "the recorder's set_slot, store hints, forget and collect (tracer/recorder.py is the reference), "
              "a nodes GROUP row's JSON text (tracer/store_format.py's group_detail_py is the reference), "
              "the model's objects built in bulk from columns (tracer/decoded.py is the reference), "
              "and a frame's generator (tracer/generator_of.py).",

@@ -89,9 +89,10 @@ def forget_py(key: int, tables: tuple[dict | set, ...]) -> None:
 
 
 try:
+    from ._speedups import LifeFast
     from ._speedups import forget as forget_fast
-except ImportError:  # (not built: the recorder's `forget` is forget_py)
-    forget_fast = None
+except ImportError:  # (not built: the recorder's `forget` is forget_py, its `collect` collect_py)
+    LifeFast = forget_fast = None
 
 
 class CapReached(PyronaError):
@@ -110,7 +111,7 @@ class Recorder:
                  "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
                  "epoch", "proved_through", "unlisted", "foreign_types", "paused", "dict_types", "ends",
                  "numbers", "positions", "set_slot", "apply_hints", "fingerprints", "groups",
-                 "held_nodes", "streams", "node_tables", "forget")
+                 "held_nodes", "streams", "node_tables", "forget", "collect")
 
     def __init__(self, writer: TraceWriter, max_objects: int, fast: bool = False) -> None:
         """`fast`: `set_slot` and `apply_hints` are the C accelerator's (`SlotsFast`), when
@@ -212,6 +213,11 @@ class Recorder:
         self.forget: Callable[[int, tuple], None] = forget_py
         if fast and forget_fast is not None:
             self.forget = forget_fast
+        #: drop the nodes nothing references any more: collect_py, or (with `fast`, when it
+        #: was built) the C accelerator's `LifeFast`, the common orphan dropped in C
+        self.collect: Callable[[], None] = self.collect_py
+        if fast and LifeFast is not None:
+            self.collect = LifeFast(self, SHORT_LIFE, kinds.BRIDGE, kinds.FROZEN, kinds.INSTANCE).collect
 
     # --- nodes ---
 
@@ -1062,8 +1068,9 @@ class Recorder:
         if kind == kinds.INSTANCE:
             self.attr_dicts.pop(id(getattr(obj, "__dict__", None)), None)
 
-    def collect(self) -> None:
-        """Drop nodes nothing references any more (cascading)."""
+    def collect_py(self) -> None:
+        """Drop nodes nothing references any more (cascading). (`collect`: this, or the C
+        accelerator's twin)"""
         while self.orphans:
             nid = self.orphans.pop()
             if nid not in self.nodes or self.inrefs.get(nid) or nid in self.roots:
@@ -1101,15 +1108,17 @@ class Recorder:
         self.writer.nodes_closed(self.nodes, self.slots, self.born, end)
         self.writer.intervals_closed("regions", [(start, rid, *values)
                                                  for rid, (start, values) in self.regions.items()], end)
-        # set_slot and apply_hints (bound methods, or the C twin's) refer back to the
+        # set_slot, apply_hints and collect (bound methods, or the C twins') refer back to the
         # recorder: without them it goes by reference counting as soon as its run is over,
         # not at some later collection (and nothing recorded from now on would be written).
         # Set through the slots' own descriptors, kept at import: a program may have
         # replaced the class's (its run fails; its trace must still be written).
         _SET_SLOT_FIELD.__set__(self, _closed)
         _APPLY_HINTS_FIELD.__set__(self, _closed)
+        _COLLECT_FIELD.__set__(self, _closed)
 
 
-#: the member descriptors of Recorder's two callables (see close_all), as defined here
+#: the member descriptors of Recorder's callables that refer back to it (see close_all)
 _SET_SLOT_FIELD = Recorder.__dict__["set_slot"]
 _APPLY_HINTS_FIELD = Recorder.__dict__["apply_hints"]
+_COLLECT_FIELD = Recorder.__dict__["collect"]
