@@ -12,7 +12,7 @@ import textwrap
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pyrona import Region
@@ -191,6 +191,44 @@ def test_collect_in_c_leaves_what_its_reference_leaves(ops):
     if recorder_module.LifeFast is None:
         the_c_forget()
     assert lived(ops, fast=True) == lived(ops, fast=False)
+
+
+#: every nodes and slots row of a store, in the same columns
+ROWS = """SELECT start, "end", node, kind, type, place, label, detail FROM nodes
+          UNION ALL SELECT start, "end", node, name, dst, value, runs, '' FROM slots"""
+
+
+def written(ops: list[tuple], fast: bool, folder) -> list[tuple]:
+    """The rows a real writer wrote of `ops`' temporaries, into a store of its own."""
+    store = TraceStore(folder / f"{'c' if fast else 'py'}{len(list(folder.iterdir()))}.db")
+    writer = store.writer(store.create_trace("life", {}, {}))
+    rec = Recorder(writer, 100_000, fast=fast)
+    root = rec.root(object(), "frame", "f")
+    held: dict[str, object] = {}
+    keep = []
+    for i, op in enumerate(ops):
+        rec.step += 1
+        held[op[1]] = made(op[0], i, held)
+        keep.append(held[op[1]])
+        rec.set_slot(root, op[1], held[op[1]])
+        rec.finish_changes()
+    rec.close_all(rec.step + 1)
+    writer.finish()
+    rows = store.db.execute(ROWS).fetchall()
+    store.close()
+    return sorted(rows, key=repr)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0, 1, 2, 3, 5, 6]), st.sampled_from("abc")), max_size=300))
+@example([(i % 7 if i % 7 != 4 else 0, "abc"[i % 3]) for i in range(400)])  # (groups filled: written)
+def test_the_c_entry_of_a_short_lived_node_is_the_writers_own(tmp_path_factory, ops):
+    """Temporaries made and dropped with a real writer: the C path's group entries make
+    the very rows TraceWriter.node_closed's make (groups filled and written included)."""
+    if recorder_module.LifeFast is None:
+        the_c_forget()
+    folder = tmp_path_factory.mktemp("life")
+    assert written(ops, True, folder) == written(ops, False, folder)
 
 
 PROGRAM = """\

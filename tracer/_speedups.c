@@ -1962,9 +1962,11 @@ forget(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
  * LifeFast(recorder, short_life, bridge, frozen, instance).collect(): Recorder.collect_py's
  * steps (drop the nodes nothing references any more, cascading), with the common
  * orphan's drop and remove (Recorder.drop, Recorder.remove) done here: a node that is
- * not a bridge, not frozen, with no paused slot. Its writer's entry and the references
- * it held go through the recorder's and the writer's own methods (node_closed,
- * lived_node_closed, _unref); any other orphan goes to Recorder.drop.
+ * not a bridge, not frozen, with no paused slot. Its writer's entry too when it lived
+ * at most short_life steps (TraceWriter.node_closed's steps, when the writer's is that),
+ * and the references it held when no proof goes through them and they are in no region
+ * (Recorder._unref's common case); otherwise the writer's and the recorder's own methods
+ * do it (node_closed, lived_node_closed, _unref). Any other orphan goes to Recorder.drop.
  * --------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -1972,21 +1974,27 @@ typedef struct {
     PyObject *recorder;
     PyObject *bridge, *frozen, *instance;  /* kinds.BRIDGE, kinds.FROZEN, kinds.INSTANCE */
     long long short_life;  /* recorder.SHORT_LIFE */
-    PyObject *s_drop, *s_unref, *s_node_closed, *s_lived_node_closed, *s_dict;
+    PyObject *s_drop, *s_unref, *s_node_closed, *s_lived_node_closed, *s_dict, *s_write_group;
     /* offsets of Recorder's slots */
     Py_ssize_t o_writer, o_step, o_ids, o_objs, o_nodes, o_slots, o_inrefs, o_born, o_roots, o_orphans,
                o_paused, o_proof, o_proved_through, o_fingerprints, o_groups, o_held_nodes, o_attr_dicts,
-               o_node_tables;
+               o_node_tables, o_proven, o_epoch, o_suspects, o_changed;
+    /* the writer's group of short-lived nodes (writer.ClosedGroup), when its node_closed is
+       TraceWriter's (else NULL: node_closed is called), and the offsets of its slots */
+    PyObject *group;
+    Py_ssize_t group_items, g_entries, g_items, g_first, g_last, g_end;
 } LifeFast;
 
 static int
 LifeFast_init(LifeFast *self, PyObject *args, PyObject *kwds)
 {
-    PyObject *recorder, *bridge, *frozen, *instance;
+    PyObject *recorder, *bridge, *frozen, *instance, *group;
     long long short_life;
-    static char *kwlist[] = {"recorder", "short_life", "bridge", "frozen", "instance", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OLUUU", kwlist, &recorder, &short_life, &bridge,
-                                     &frozen, &instance))
+    Py_ssize_t group_items;
+    static char *kwlist[] = {"recorder", "short_life", "bridge", "frozen", "instance", "group", "group_items",
+                             NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OLUUUOn", kwlist, &recorder, &short_life, &bridge,
+                                     &frozen, &instance, &group, &group_items))
         return -1;
     if (self->recorder != NULL) {
         PyErr_SetString(PyExc_TypeError, "LifeFast is initialised once");
@@ -2001,8 +2009,18 @@ LifeFast_init(LifeFast *self, PyObject *args, PyObject *kwds)
             || (self->s_unref = PyUnicode_InternFromString("_unref")) == NULL
             || (self->s_node_closed = PyUnicode_InternFromString("node_closed")) == NULL
             || (self->s_lived_node_closed = PyUnicode_InternFromString("lived_node_closed")) == NULL
-            || (self->s_dict = PyUnicode_InternFromString("__dict__")) == NULL)
+            || (self->s_dict = PyUnicode_InternFromString("__dict__")) == NULL
+            || (self->s_write_group = PyUnicode_InternFromString("_write_group")) == NULL)
         return -1;
+    if (group != Py_None) {
+        PyTypeObject *gt = Py_TYPE(group);
+        if ((self->g_entries = member_offset(gt, "entries")) < 0 || (self->g_items = member_offset(gt, "items")) < 0
+                || (self->g_first = member_offset(gt, "first")) < 0 || (self->g_last = member_offset(gt, "last")) < 0
+                || (self->g_end = member_offset(gt, "end")) < 0)
+            return -1;
+        self->group = Py_NewRef(group);
+        self->group_items = group_items;
+    }
     PyTypeObject *rt = Py_TYPE(recorder);
     if ((self->o_writer = member_offset(rt, "writer")) < 0
             || (self->o_step = member_offset(rt, "step")) < 0
@@ -2021,7 +2039,11 @@ LifeFast_init(LifeFast *self, PyObject *args, PyObject *kwds)
             || (self->o_groups = member_offset(rt, "groups")) < 0
             || (self->o_held_nodes = member_offset(rt, "held_nodes")) < 0
             || (self->o_attr_dicts = member_offset(rt, "attr_dicts")) < 0
-            || (self->o_node_tables = member_offset(rt, "node_tables")) < 0)
+            || (self->o_node_tables = member_offset(rt, "node_tables")) < 0
+            || (self->o_proven = member_offset(rt, "proven")) < 0
+            || (self->o_epoch = member_offset(rt, "epoch")) < 0
+            || (self->o_suspects = member_offset(rt, "suspects")) < 0
+            || (self->o_changed = member_offset(rt, "changed")) < 0)
         return -1;
     return 0;
 }
@@ -2030,6 +2052,7 @@ static int
 LifeFast_traverse(LifeFast *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->recorder);
+    Py_VISIT(self->group);
     return 0;
 }
 
@@ -2037,6 +2060,7 @@ static int
 LifeFast_clear(LifeFast *self)
 {
     Py_CLEAR(self->recorder);
+    Py_CLEAR(self->group);
     return 0;
 }
 
@@ -2047,7 +2071,7 @@ LifeFast_dealloc(LifeFast *self)
     LifeFast_clear(self);
     Py_CLEAR(self->bridge); Py_CLEAR(self->frozen); Py_CLEAR(self->instance);
     Py_CLEAR(self->s_drop); Py_CLEAR(self->s_unref); Py_CLEAR(self->s_node_closed);
-    Py_CLEAR(self->s_lived_node_closed); Py_CLEAR(self->s_dict);
+    Py_CLEAR(self->s_lived_node_closed); Py_CLEAR(self->s_dict); Py_CLEAR(self->s_write_group);
     PyTypeObject *type = Py_TYPE(self);
     type->tp_free((PyObject *)self);
     Py_DECREF(type);
@@ -2163,6 +2187,161 @@ done:
     return result;
 }
 
+/* An int slot of the writer's group (ClosedGroup), read. */
+static int
+group_int(LifeFast *self, Py_ssize_t offset, long long *out)
+{
+    PyObject *value = SLOT(self->group, offset);
+    if (value == NULL || !PyLong_CheckExact(value)) {
+        PyErr_SetString(PyExc_TypeError, "a ClosedGroup's count is not an int");
+        return -1;
+    }
+    *out = PyLong_AsLongLong(value);
+    return *out == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* TraceWriter.node_closed's steps for a node of at most group_items slots: its entry
+ * (node, start, end, kind, type, place, label, detail, slots) added to the writer's group
+ * of short-lived nodes, the group written when full. */
+static int
+life_entry(LifeFast *self, PyObject *nid, PyObject *node, PyObject *slots, PyObject *step, long long now,
+           PyObject *came, long long since)
+{
+    PyObject *group = self->group, *entries = SLOT(group, self->g_entries);
+    long long items, first, last, end;
+    if (entries == NULL || !PyList_CheckExact(entries)) {
+        PyErr_SetString(PyExc_TypeError, "ClosedGroup.entries is not a list");
+        return -1;
+    }
+    if (group_int(self, self->g_items, &items) < 0 || group_int(self, self->g_first, &first) < 0
+            || group_int(self, self->g_last, &last) < 0 || group_int(self, self->g_end, &end) < 0)
+        return -1;
+    PyObject *entry = PyTuple_Pack(9, nid, PyTuple_GET_ITEM(node, 0), step, PyTuple_GET_ITEM(node, 1),
+                                   PyTuple_GET_ITEM(node, 2), PyTuple_GET_ITEM(node, 3),
+                                   PyTuple_GET_ITEM(node, 4), PyTuple_GET_ITEM(node, 5), slots);
+    if (entry == NULL)
+        return -1;
+    int appended = PyList_Append(entries, entry);
+    Py_DECREF(entry);
+    if (appended < 0)
+        return -1;
+    items += PyDict_GET_SIZE(slots) + 1;
+    PyObject *count = PyLong_FromLongLong(items);
+    if (count == NULL)
+        return -1;
+    slot_set(group, self->g_items, count);
+    if (since < first)
+        slot_set(group, self->g_first, Py_NewRef(came));
+    if (since > last)
+        slot_set(group, self->g_last, Py_NewRef(came));
+    if (now > end)
+        slot_set(group, self->g_end, Py_NewRef(step));
+    if (items >= self->group_items) {
+        PyObject *args[2] = {SLOT(self->recorder, self->o_writer), group};
+        if (args[0] == NULL || life_call(self->s_write_group, args, 2) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Recorder._unref(nid, dst)'s common case: dst's proof does not go through nid, dst is in
+ * no region. 1 done, 0 not that case (nothing changed: the reference does it), -1 an error. */
+static int
+life_unref(LifeFast *self, PyObject *nid, PyObject *dst)
+{
+    PyObject *rec = self->recorder, *proof, *nodes, *inrefs, *roots, *node = NULL, *refs = NULL, *count = NULL;
+    int result = -1;
+    if ((proof = life_table(self, self->o_proof, "proof", 0)) == NULL
+            || (nodes = life_table(self, self->o_nodes, "nodes", 0)) == NULL
+            || (inrefs = life_table(self, self->o_inrefs, "inrefs", 0)) == NULL
+            || (roots = life_table(self, self->o_roots, "roots", 1)) == NULL)
+        return -1;
+    if (PyDict_GET_SIZE(proof)) {
+        PyObject *through = NULL;
+        if (PyDict_GetItemRef(proof, dst, &through) < 0)
+            return -1;
+        if (through != NULL) {
+            int same = PyObject_RichCompareBool(through, nid, Py_EQ);
+            Py_DECREF(through);
+            if (same != 0)
+                return same < 0 ? -1 : 0;  /* (its proof may go: the reference's) */
+        }
+    }
+    if (PyDict_GetItemRef(nodes, dst, &node) < 0 || PyDict_GetItemRef(inrefs, dst, &refs) < 0)
+        goto done;
+    result = 0;
+    if (node == NULL || refs == NULL || !PyTuple_CheckExact(node) || PyTuple_GET_SIZE(node) != 6
+            || !PyDict_CheckExact(refs))
+        goto done;
+    PyObject *place = PyTuple_GET_ITEM(node, NODE_PLACE);
+    if (!PyUnicode_CheckExact(place) || PyUnicode_GET_LENGTH(place) == 0 || PyUnicode_READ_CHAR(place, 0) == 'r')
+        goto done;  /* (a region's member: its counts are the reference's) */
+    if (PyDict_GetItemRef(refs, nid, &count) < 0) {
+        result = -1;
+        goto done;
+    }
+    if (count == NULL || !PyLong_CheckExact(count))
+        goto done;
+    result = -1;
+    long long n = PyLong_AsLongLong(count);
+    if (n == -1 && PyErr_Occurred())
+        goto done;
+    if (n == 1) {
+        if (PyDict_DelItem(refs, nid) < 0)
+            goto done;
+    }
+    else {
+        PyObject *less = PyLong_FromLongLong(n - 1);
+        if (less == NULL)
+            goto done;
+        int set = PyDict_SetItem(refs, nid, less);
+        Py_DECREF(less);
+        if (set < 0)
+            goto done;
+    }
+    int root = PySet_Contains(roots, dst);
+    if (root < 0)
+        goto done;
+    if (!root) {
+        PyObject *to = NULL;  /* the list dst goes onto, if any */
+        if (PyDict_GET_SIZE(refs) == 0)
+            to = SLOT(rec, self->o_orphans);
+        else {  /* dst may now hang in an unreachable cycle, unless its proof stands */
+            PyObject *proven = life_table(self, self->o_proven, "proven", 0), *held = NULL;
+            PyObject *epoch = SLOT(rec, self->o_epoch);
+            if (proven == NULL || epoch == NULL || PyDict_GetItemRef(proven, dst, &held) < 0)
+                goto done;
+            int stands = 0;
+            if (held != NULL && PyTuple_CheckExact(held) && PyTuple_GET_SIZE(held) == 2) {
+                stands = PyObject_RichCompareBool(PyTuple_GET_ITEM(held, 0), epoch, Py_EQ);
+                if (stands > 0)
+                    stands = PySet_Contains(roots, PyTuple_GET_ITEM(held, 1));
+            }
+            else if (held != NULL) {
+                PyErr_SetString(PyExc_TypeError, "Recorder.proven holds a non-pair");
+                stands = -1;
+            }
+            Py_XDECREF(held);
+            if (stands < 0)
+                goto done;
+            if (!stands)
+                to = SLOT(rec, self->o_suspects);
+        }
+        if (to != NULL && (!PyList_CheckExact(to) || PyList_Append(to, dst) < 0)) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "Recorder.orphans or suspects is not a list");
+            goto done;
+        }
+    }
+    slot_set(rec, self->o_changed, Py_NewRef(Py_True));
+    result = 1;
+done:
+    Py_XDECREF(node);
+    Py_XDECREF(refs);
+    Py_XDECREF(count);
+    return result;
+}
+
 /* Recorder.drop([nid]) of a common orphan (see above); 0 when it is not one (nothing done). */
 static int
 life_drop(LifeFast *self, PyObject *nid, PyObject *node)
@@ -2195,10 +2374,16 @@ life_drop(LifeFast *self, PyObject *nid, PyObject *node)
     if ((now == -1 || since == -1) && PyErr_Occurred())
         goto done;
     if (now != since) {  /* (one that came at this step leaves nothing to write) */
-        PyObject *args[6] = {writer, nid, node, slots, step, came};
-        if (life_call(now - since <= self->short_life ? self->s_node_closed : self->s_lived_node_closed,
-                      args, 6) < 0)
-            goto done;
+        if (now - since <= self->short_life && self->group != NULL && PyDict_GET_SIZE(slots) <= self->group_items) {
+            if (life_entry(self, nid, node, slots, step, now, came, since) < 0)
+                goto done;
+        }
+        else {
+            PyObject *args[6] = {writer, nid, node, slots, step, came};
+            if (life_call(now - since <= self->short_life ? self->s_node_closed : self->s_lived_node_closed,
+                          args, 6) < 0)
+                goto done;
+        }
     }
     /* the references it held go (a copy of its slots: `_unref` runs the recorder's code) */
     PyObject *held = PyDict_Values(slots);
@@ -2213,8 +2398,9 @@ life_drop(LifeFast *self, PyObject *nid, PyObject *node)
         }
         PyObject *dst = PyTuple_GET_ITEM(slot, SLOT_DST);
         if (dst != Py_None) {
+            int done_here = life_unref(self, nid, dst);
             PyObject *args[3] = {rec, nid, dst};
-            if (life_call(self->s_unref, args, 3) < 0) {
+            if (done_here < 0 || (done_here == 0 && life_call(self->s_unref, args, 3) < 0)) {
                 Py_DECREF(held);
                 goto done;
             }
@@ -2289,7 +2475,8 @@ static PyMethodDef LifeFast_methods[] = {
 };
 
 static PyType_Slot LifeFast_slots[] = {
-    {Py_tp_doc, "LifeFast(recorder, short_life, bridge, frozen, instance): a recorder's collect in C, "
+    {Py_tp_doc, "LifeFast(recorder, short_life, bridge, frozen, instance, group, group_items): a "
+                "recorder's collect in C, "
                 "its common orphan dropped and removed here; every other goes to Recorder.drop."},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_init, LifeFast_init},

@@ -21,6 +21,8 @@ from ..runtime.kinds import instance_slots
 from ..runtime.objects import Region
 from ..runtime.state import RUNTIME
 from .hooks import DEEP, ENDS, TAIL, Element, Popped
+from .store_format import GROUP_ITEMS
+from .writer import TraceWriter
 from .objects import (
     INLINE_TYPES, MAX_REPR, SHORT_INT, element_name, freezability_detail, is_adopted_bridge, is_inline,
     kind_of, label_of, place_of, set_slots, short_repr, slot_descriptor, slots_of,
@@ -37,7 +39,6 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .model import Event
-    from .writer import TraceWriter
 
 _MISSING = object()
 #: Closed intervals of one slot written together as one row.
@@ -217,7 +218,12 @@ class Recorder:
         #: was built) the C accelerator's `LifeFast`, the common orphan dropped in C
         self.collect: Callable[[], None] = self.collect_py
         if fast and LifeFast is not None:
-            self.collect = LifeFast(self, SHORT_LIFE, kinds.BRIDGE, kinds.FROZEN, kinds.INSTANCE).collect
+            # (a short-lived node's entry goes straight into the writer's group when its
+            # node_closed is TraceWriter's own)
+            own = getattr(type(writer), "node_closed", None) is TraceWriter.node_closed
+            group = writer.closed if own else None
+            self.collect = LifeFast(self, SHORT_LIFE, kinds.BRIDGE, kinds.FROZEN, kinds.INSTANCE, group,
+                                    GROUP_ITEMS).collect
 
     # --- nodes ---
 
