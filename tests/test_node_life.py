@@ -193,6 +193,24 @@ def test_collect_in_c_leaves_what_its_reference_leaves(ops):
     assert lived(ops, fast=True) == lived(ops, fast=False)
 
 
+def test_a_node_revived_or_past_the_cap_is_the_references_work():
+    """LifeFast.node hands what is not its common case to Recorder.node_py: a revived
+    node (under the id it had), the object cap (CapReached), a type not seen yet."""
+    if recorder_module.LifeFast is None:
+        the_c_forget()
+    rec = Recorder(Notes(), 3, fast=True)  # type: ignore[arg-type]
+    assert type(rec.node.__self__).__name__ == "LifeFast"
+    first, again = Point(1, 2), ["x"]
+    nid = rec.node(first)  # (Point: not seen yet; its x and y are plain values)
+    assert rec.node(first) == nid and rec.nodes[nid][1:] == ("instance", "Point", "local", "Point", "")
+    assert rec.node(again, revive=40) == 40 and 40 in rec.nodes and rec.slots[40] == {}  # (not scanned)
+    other = Point(3, 4)
+    assert rec.node(other) == nid + 1  # (a known type: made in C, scanned)
+    assert sorted(rec.slots[nid + 1]) == ["x", "y"] and rec.born[nid + 1] == rec.step
+    with pytest.raises(recorder_module.CapReached):
+        rec.node(Point(5, 6))
+
+
 #: every nodes and slots row of a store, in the same columns
 ROWS = """SELECT start, "end", node, kind, type, place, label, detail FROM nodes
           UNION ALL SELECT start, "end", node, name, dst, value, runs, '' FROM slots"""

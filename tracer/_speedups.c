@@ -1983,6 +1983,11 @@ typedef struct {
        TraceWriter's (else NULL: node_closed is called), and the offsets of its slots */
     PyObject *group;
     Py_ssize_t group_items, g_entries, g_items, g_first, g_last, g_end;
+    /* for node(): runtime.state.RUNTIME, the kinds labelled otherwise than by their type's
+       name, the structure kinds, kinds.OTHER, kinds.LOCAL, kinds.LIST, and "" */
+    PyObject *runtime, *labelled, *structure, *other, *local, *list_kind, *empty;
+    PyObject *s_node_py, *s_rescan, *s_places, *s_freezability_used;
+    Py_ssize_t o_max_objects, o_next_id, o_kinds, o_lengths;
 } LifeFast;
 
 static int
@@ -1991,10 +1996,12 @@ LifeFast_init(LifeFast *self, PyObject *args, PyObject *kwds)
     PyObject *recorder, *bridge, *frozen, *instance, *group;
     long long short_life;
     Py_ssize_t group_items;
+    PyObject *runtime, *labelled, *structure, *other, *local, *list_kind;
     static char *kwlist[] = {"recorder", "short_life", "bridge", "frozen", "instance", "group", "group_items",
-                             NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OLUUUOn", kwlist, &recorder, &short_life, &bridge,
-                                     &frozen, &instance, &group, &group_items))
+                             "runtime", "labelled", "structure", "other", "local", "list_kind", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OLUUUOnOO!O!UUU", kwlist, &recorder, &short_life, &bridge,
+                                     &frozen, &instance, &group, &group_items, &runtime, &PyFrozenSet_Type,
+                                     &labelled, &PyFrozenSet_Type, &structure, &other, &local, &list_kind))
         return -1;
     if (self->recorder != NULL) {
         PyErr_SetString(PyExc_TypeError, "LifeFast is initialised once");
@@ -2005,6 +2012,18 @@ LifeFast_init(LifeFast *self, PyObject *args, PyObject *kwds)
     self->frozen = Py_NewRef(frozen);
     self->instance = Py_NewRef(instance);
     self->short_life = short_life;
+    self->runtime = Py_NewRef(runtime);
+    self->labelled = Py_NewRef(labelled);
+    self->structure = Py_NewRef(structure);
+    self->other = Py_NewRef(other);
+    self->local = Py_NewRef(local);
+    self->list_kind = Py_NewRef(list_kind);
+    if ((self->empty = PyUnicode_FromString("")) == NULL
+            || (self->s_node_py = PyUnicode_InternFromString("node_py")) == NULL
+            || (self->s_rescan = PyUnicode_InternFromString("rescan")) == NULL
+            || (self->s_places = PyUnicode_InternFromString("places")) == NULL
+            || (self->s_freezability_used = PyUnicode_InternFromString("freezability_used")) == NULL)
+        return -1;
     if ((self->s_drop = PyUnicode_InternFromString("drop")) == NULL
             || (self->s_unref = PyUnicode_InternFromString("_unref")) == NULL
             || (self->s_node_closed = PyUnicode_InternFromString("node_closed")) == NULL
@@ -2043,7 +2062,11 @@ LifeFast_init(LifeFast *self, PyObject *args, PyObject *kwds)
             || (self->o_proven = member_offset(rt, "proven")) < 0
             || (self->o_epoch = member_offset(rt, "epoch")) < 0
             || (self->o_suspects = member_offset(rt, "suspects")) < 0
-            || (self->o_changed = member_offset(rt, "changed")) < 0)
+            || (self->o_changed = member_offset(rt, "changed")) < 0
+            || (self->o_max_objects = member_offset(rt, "max_objects")) < 0
+            || (self->o_next_id = member_offset(rt, "next_id")) < 0
+            || (self->o_kinds = member_offset(rt, "kinds")) < 0
+            || (self->o_lengths = member_offset(rt, "lengths")) < 0)
         return -1;
     return 0;
 }
@@ -2053,6 +2076,7 @@ LifeFast_traverse(LifeFast *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->recorder);
     Py_VISIT(self->group);
+    Py_VISIT(self->runtime);
     return 0;
 }
 
@@ -2061,6 +2085,7 @@ LifeFast_clear(LifeFast *self)
 {
     Py_CLEAR(self->recorder);
     Py_CLEAR(self->group);
+    Py_CLEAR(self->runtime);
     return 0;
 }
 
@@ -2072,6 +2097,9 @@ LifeFast_dealloc(LifeFast *self)
     Py_CLEAR(self->bridge); Py_CLEAR(self->frozen); Py_CLEAR(self->instance);
     Py_CLEAR(self->s_drop); Py_CLEAR(self->s_unref); Py_CLEAR(self->s_node_closed);
     Py_CLEAR(self->s_lived_node_closed); Py_CLEAR(self->s_dict); Py_CLEAR(self->s_write_group);
+    Py_CLEAR(self->labelled); Py_CLEAR(self->structure); Py_CLEAR(self->other); Py_CLEAR(self->local);
+    Py_CLEAR(self->list_kind); Py_CLEAR(self->empty); Py_CLEAR(self->s_node_py); Py_CLEAR(self->s_rescan);
+    Py_CLEAR(self->s_places); Py_CLEAR(self->s_freezability_used);
     PyTypeObject *type = Py_TYPE(self);
     type->tp_free((PyObject *)self);
     Py_DECREF(type);
@@ -2468,9 +2496,153 @@ LifeFast_collect(LifeFast *self, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+/* Whether node(obj) is the common case here: a local object (no place of the runtime's)
+ * of a type whose kind is known and labelled by its type's name, the cap not reached,
+ * no freezability status set. 1 yes (*kind borrowed from the recorder's kinds), 0 no,
+ * -1 an error. Nothing is changed. */
+static int
+life_common_node(LifeFast *self, PyObject *obj, PyObject *key, PyObject **kind)
+{
+    PyObject *rec = self->recorder, *nodes, *kinds_of, *max_objects = SLOT(rec, self->o_max_objects);
+    if ((nodes = life_table(self, self->o_nodes, "nodes", 0)) == NULL
+            || (kinds_of = life_table(self, self->o_kinds, "kinds", 0)) == NULL)
+        return -1;
+    if (max_objects == NULL || !PyLong_CheckExact(max_objects))
+        return 0;
+    Py_ssize_t cap = PyLong_AsSsize_t(max_objects);
+    if (cap == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (PyDict_GET_SIZE(nodes) >= cap)
+        return 0;  /* (the reference raises CapReached) */
+    *kind = PyDict_GetItemWithError(kinds_of, (PyObject *)Py_TYPE(obj));  /* borrowed */
+    if (*kind == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    int labelled = PySet_Contains(self->labelled, *kind);
+    if (labelled != 0)
+        return labelled < 0 ? -1 : 0;
+    PyObject *used = PyObject_GetAttr(self->runtime, self->s_freezability_used);
+    if (used == NULL)
+        return -1;
+    int set = PyObject_IsTrue(used);
+    Py_DECREF(used);
+    if (set != 0)
+        return set < 0 ? -1 : 0;
+    PyObject *places = PyObject_GetAttr(self->runtime, self->s_places);
+    if (places == NULL)
+        return -1;
+    int placed = PyDict_CheckExact(places) ? PyDict_Contains(places, key) : 1;
+    Py_DECREF(places);
+    return placed < 0 ? -1 : !placed;
+}
+
+/* Recorder.node_py's steps for the common case (life_common_node); the reference for
+ * any other, and for a revived node. */
+static PyObject *
+LifeFast_node(LifeFast *self, PyObject *const *args, Py_ssize_t nargsf, PyObject *kwnames)
+{
+    PyObject *rec = self->recorder;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (rec == NULL) {
+        PyErr_SetString(PyExc_TypeError, "LifeFast is not initialised");
+        return NULL;
+    }
+    if (nargs != 1 || kwnames != NULL) {  /* (revive=...: the reference) */
+        Py_ssize_t given = nargs + (kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames));
+        PyObject *whole[4];
+        if (given > 3) {
+            PyErr_SetString(PyExc_TypeError, "node() takes obj and revive");
+            return NULL;
+        }
+        whole[0] = rec;
+        for (Py_ssize_t i = 0; i < given; i++)
+            whole[i + 1] = args[i];
+        return PyObject_VectorcallMethod(self->s_node_py, whole, (size_t)(nargs + 1), kwnames);
+    }
+    PyObject *obj = args[0], *ids, *key, *nid = NULL, *kind = NULL;
+    if ((ids = life_table(self, self->o_ids, "ids", 0)) == NULL || (key = PyLong_FromVoidPtr(obj)) == NULL)
+        return NULL;
+    if (PyDict_GetItemRef(ids, key, &nid) != 0) {  /* (there already, or an error) */
+        Py_DECREF(key);
+        return nid;
+    }
+    int common = life_common_node(self, obj, key, &kind);
+    if (common <= 0) {
+        Py_DECREF(key);
+        if (common < 0)
+            return NULL;
+        PyObject *call[2] = {rec, obj};
+        return PyObject_VectorcallMethod(self->s_node_py, call, 2, NULL);
+    }
+    Py_INCREF(kind);  /* (the kinds dict may change under the calls below) */
+    PyObject *objs = life_table(self, self->o_objs, "objs", 0), *nodes = life_table(self, self->o_nodes, "nodes", 0);
+    PyObject *born = life_table(self, self->o_born, "born", 0), *slots = life_table(self, self->o_slots, "slots", 0);
+    PyObject *inrefs = life_table(self, self->o_inrefs, "inrefs", 0), *step = SLOT(rec, self->o_step);
+    PyObject *next = SLOT(rec, self->o_next_id), *name = NULL, *node = NULL, *after = NULL, *result = NULL;
+    if (objs == NULL || nodes == NULL || born == NULL || slots == NULL || inrefs == NULL)
+        goto done;
+    if (step == NULL || next == NULL || !PyLong_CheckExact(next)) {
+        PyErr_SetString(PyExc_TypeError, "Recorder.step or next_id is not set");
+        goto done;
+    }
+    nid = Py_NewRef(next);
+    long long number = PyLong_AsLongLong(nid);
+    if ((number == -1 && PyErr_Occurred()) || (after = PyLong_FromLongLong(number + 1)) == NULL)
+        goto done;
+    slot_set(rec, self->o_next_id, after);
+    if ((name = PyType_GetName(Py_TYPE(obj))) == NULL
+            || (node = PyTuple_Pack(6, step, kind, name, self->local, name, self->empty)) == NULL)
+        goto done;
+    if (PyDict_SetItem(ids, key, nid) < 0 || PyDict_SetItem(objs, nid, obj) < 0
+            || PyDict_SetItem(nodes, nid, node) < 0 || PyDict_SetItem(born, nid, step) < 0)
+        goto done;
+    PyObject *fresh = PyDict_New();
+    if (fresh == NULL || PyDict_SetItem(slots, nid, fresh) < 0) {
+        Py_XDECREF(fresh);
+        goto done;
+    }
+    Py_DECREF(fresh);
+    if ((fresh = PyDict_New()) == NULL || PyDict_SetItem(inrefs, nid, fresh) < 0) {
+        Py_XDECREF(fresh);
+        goto done;
+    }
+    Py_DECREF(fresh);
+    slot_set(rec, self->o_changed, Py_NewRef(Py_True));
+    if (PyList_CheckExact(obj) && same_text(kind, self->list_kind) && PyList_GET_SIZE(obj) == 0) {
+        PyObject *lengths = life_table(self, self->o_lengths, "lengths", 0), *zero;
+        if (lengths == NULL || (zero = PyLong_FromLong(0)) == NULL)
+            goto done;
+        int set = PyDict_SetItem(lengths, nid, zero);
+        Py_DECREF(zero);
+        if (set < 0)
+            goto done;
+    }
+    else {
+        int structure = PySet_Contains(self->structure, kind);
+        if (structure < 0)
+            goto done;
+        if (!structure && !same_text(kind, self->other)) {
+            PyObject *call[2] = {rec, nid};
+            if (life_call(self->s_rescan, call, 2) < 0)
+                goto done;
+        }
+    }
+    result = Py_NewRef(nid);
+done:
+    Py_XDECREF(nid);
+    Py_XDECREF(key);
+    Py_DECREF(kind);
+    Py_XDECREF(name);
+    Py_XDECREF(node);
+    return result;
+}
+
 static PyMethodDef LifeFast_methods[] = {
     {"collect", (PyCFunction)LifeFast_collect, METH_NOARGS,
      "collect(): Recorder.collect_py's steps (drop the nodes nothing references any more)."},
+    {"node", (PyCFunction)(void (*)(void))LifeFast_node, METH_FASTCALL | METH_KEYWORDS,
+     "node(obj, revive=0): Recorder.node_py's steps (the node of `obj`, created and scanned if new)."},
     {NULL, NULL, 0, NULL}
 };
 

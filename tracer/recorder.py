@@ -112,7 +112,7 @@ class Recorder:
                  "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
                  "epoch", "proved_through", "unlisted", "foreign_types", "paused", "dict_types", "ends",
                  "numbers", "positions", "set_slot", "apply_hints", "fingerprints", "groups",
-                 "held_nodes", "streams", "node_tables", "forget", "collect")
+                 "held_nodes", "streams", "node_tables", "forget", "collect", "node")
 
     def __init__(self, writer: TraceWriter, max_objects: int, fast: bool = False) -> None:
         """`fast`: `set_slot` and `apply_hints` are the C accelerator's (`SlotsFast`), when
@@ -217,20 +217,25 @@ class Recorder:
         #: drop the nodes nothing references any more: collect_py, or (with `fast`, when it
         #: was built) the C accelerator's `LifeFast`, the common orphan dropped in C
         self.collect: Callable[[], None] = self.collect_py
+        #: the node of an object, made if new: node_py, or (with `fast`) LifeFast's, the
+        #: common local object's node made in C
+        self.node: Callable[..., int] = self.node_py
         if fast and LifeFast is not None:
             # (a short-lived node's entry goes straight into the writer's group when its
             # node_closed is TraceWriter's own)
             own = getattr(type(writer), "node_closed", None) is TraceWriter.node_closed
             group = writer.closed if own else None
-            self.collect = LifeFast(self, SHORT_LIFE, kinds.BRIDGE, kinds.FROZEN, kinds.INSTANCE, group,
-                                    GROUP_ITEMS).collect
+            life = LifeFast(self, SHORT_LIFE, kinds.BRIDGE, kinds.FROZEN, kinds.INSTANCE, group, GROUP_ITEMS,
+                            RUNTIME, _LABELLED, kinds.STRUCTURE_KINDS, kinds.OTHER, kinds.LOCAL, kinds.LIST)
+            self.collect, self.node = life.collect, life.node
 
     # --- nodes ---
 
-    def node(self, obj: Any, revive: int = 0) -> int:
+    def node_py(self, obj: Any, revive: int = 0) -> int:
         """The node of `obj`, created (and scanned) if new. With `revive`, it is created
         under that node id (one that left the graph at this step) and not scanned: the
-        caller scans it (tracer.events, a collected SCC drawn under its own nodes)."""
+        caller scans it (tracer.events, a collected SCC drawn under its own nodes).
+        (`node`: this, or the C accelerator's twin)"""
         nid = self.ids.get(id(obj))
         if nid is not None:
             return nid
@@ -1114,7 +1119,7 @@ class Recorder:
         self.writer.nodes_closed(self.nodes, self.slots, self.born, end)
         self.writer.intervals_closed("regions", [(start, rid, *values)
                                                  for rid, (start, values) in self.regions.items()], end)
-        # set_slot, apply_hints and collect (bound methods, or the C twins') refer back to the
+        # set_slot, apply_hints, collect and node (bound methods, or the C twins') refer back to the
         # recorder: without them it goes by reference counting as soon as its run is over,
         # not at some later collection (and nothing recorded from now on would be written).
         # Set through the slots' own descriptors, kept at import: a program may have
@@ -1122,9 +1127,11 @@ class Recorder:
         _SET_SLOT_FIELD.__set__(self, _closed)
         _APPLY_HINTS_FIELD.__set__(self, _closed)
         _COLLECT_FIELD.__set__(self, _closed)
+        _NODE_FIELD.__set__(self, _closed)
 
 
 #: the member descriptors of Recorder's callables that refer back to it (see close_all)
 _SET_SLOT_FIELD = Recorder.__dict__["set_slot"]
 _APPLY_HINTS_FIELD = Recorder.__dict__["apply_hints"]
 _COLLECT_FIELD = Recorder.__dict__["collect"]
+_NODE_FIELD = Recorder.__dict__["node"]
