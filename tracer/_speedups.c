@@ -2256,6 +2256,761 @@ out:
     return result;
 }
 
+/* ---------------------------------------------------------------------------------
+ * forget(key, tables): recorder.forget_py's steps (a node leaving the graph taken out
+ * of the recorder's per-node tables at once; most are empty, and are not looked into).
+ * --------------------------------------------------------------------------------- */
+
+static PyObject *
+forget(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyTuple_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "forget(key, tables): tables is a tuple");
+        return NULL;
+    }
+    PyObject *key = args[0], *tables = args[1];
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(tables); i++) {
+        PyObject *table = PyTuple_GET_ITEM(tables, i);
+        if (PyDict_CheckExact(table)) {
+            if (PyDict_GET_SIZE(table) && PyDict_Pop(table, key, NULL) < 0)
+                return NULL;
+        }
+        else if (PyAnySet_CheckExact(table)) {
+            if (PySet_GET_SIZE(table) && PySet_Discard(table, key) < 0)
+                return NULL;
+        }
+        else {
+            PyErr_Format(PyExc_TypeError, "forget: a table is a %s, not a dict or a set",
+                         Py_TYPE(table)->tp_name);
+            return NULL;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+/* ---------------------------------------------------------------------------------
+ * LifeFast(recorder, short_life, bridge, frozen, instance).collect(): Recorder.collect_py's
+ * steps (drop the nodes nothing references any more, cascading), with the common
+ * orphan's drop and remove (Recorder.drop, Recorder.remove) done here: a node that is
+ * not a bridge, not frozen, with no paused slot. Its writer's entry too when it lived
+ * at most short_life steps (TraceWriter.node_closed's steps, when the writer's is that),
+ * and the references it held when no proof goes through them and they are in no region
+ * (Recorder._unref's common case); otherwise the writer's and the recorder's own methods
+ * do it (node_closed, lived_node_closed, _unref). Any other orphan goes to Recorder.drop.
+ * --------------------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *recorder;
+    PyObject *bridge, *frozen, *instance;  /* kinds.BRIDGE, kinds.FROZEN, kinds.INSTANCE */
+    long long short_life;  /* recorder.SHORT_LIFE */
+    PyObject *s_drop, *s_unref, *s_node_closed, *s_lived_node_closed, *s_dict, *s_write_group;
+    /* offsets of Recorder's slots */
+    Py_ssize_t o_writer, o_step, o_ids, o_objs, o_nodes, o_slots, o_inrefs, o_born, o_roots, o_orphans,
+               o_paused, o_proof, o_proved_through, o_fingerprints, o_groups, o_held_nodes, o_attr_dicts,
+               o_slot_prints, o_slot_held,
+               o_node_tables, o_proven, o_epoch, o_suspects, o_changed;
+    /* the writer's group of short-lived nodes (writer.ClosedGroup), when its node_closed is
+       TraceWriter's (else NULL: node_closed is called), and the offsets of its slots */
+    PyObject *group;
+    Py_ssize_t group_items, g_entries, g_items, g_first, g_last, g_end;
+    /* for node(): runtime.state.RUNTIME, the kinds labelled otherwise than by their type's
+       name, the structure kinds, kinds.OTHER, kinds.LOCAL, kinds.LIST, and "" */
+    PyObject *runtime, *labelled, *structure, *other, *local, *list_kind, *empty;
+    PyObject *s_node_py, *s_rescan, *s_places, *s_freezability_used;
+    Py_ssize_t o_max_objects, o_next_id, o_kinds, o_lengths;
+} LifeFast;
+
+static int
+LifeFast_init(LifeFast *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *recorder, *bridge, *frozen, *instance, *group;
+    long long short_life;
+    Py_ssize_t group_items;
+    PyObject *runtime, *labelled, *structure, *other, *local, *list_kind;
+    static char *kwlist[] = {"recorder", "short_life", "bridge", "frozen", "instance", "group", "group_items",
+                             "runtime", "labelled", "structure", "other", "local", "list_kind", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OLUUUOnOO!O!UUU", kwlist, &recorder, &short_life, &bridge,
+                                     &frozen, &instance, &group, &group_items, &runtime, &PyFrozenSet_Type,
+                                     &labelled, &PyFrozenSet_Type, &structure, &other, &local, &list_kind))
+        return -1;
+    if (self->recorder != NULL) {
+        PyErr_SetString(PyExc_TypeError, "LifeFast is initialised once");
+        return -1;
+    }
+    self->recorder = Py_NewRef(recorder);
+    self->bridge = Py_NewRef(bridge);
+    self->frozen = Py_NewRef(frozen);
+    self->instance = Py_NewRef(instance);
+    self->short_life = short_life;
+    self->runtime = Py_NewRef(runtime);
+    self->labelled = Py_NewRef(labelled);
+    self->structure = Py_NewRef(structure);
+    self->other = Py_NewRef(other);
+    self->local = Py_NewRef(local);
+    self->list_kind = Py_NewRef(list_kind);
+    if ((self->empty = PyUnicode_FromString("")) == NULL
+            || (self->s_node_py = PyUnicode_InternFromString("node_py")) == NULL
+            || (self->s_rescan = PyUnicode_InternFromString("rescan")) == NULL
+            || (self->s_places = PyUnicode_InternFromString("places")) == NULL
+            || (self->s_freezability_used = PyUnicode_InternFromString("freezability_used")) == NULL)
+        return -1;
+    if ((self->s_drop = PyUnicode_InternFromString("drop")) == NULL
+            || (self->s_unref = PyUnicode_InternFromString("_unref")) == NULL
+            || (self->s_node_closed = PyUnicode_InternFromString("node_closed")) == NULL
+            || (self->s_lived_node_closed = PyUnicode_InternFromString("lived_node_closed")) == NULL
+            || (self->s_dict = PyUnicode_InternFromString("__dict__")) == NULL
+            || (self->s_write_group = PyUnicode_InternFromString("_write_group")) == NULL)
+        return -1;
+    if (group != Py_None) {
+        PyTypeObject *gt = Py_TYPE(group);
+        if ((self->g_entries = member_offset(gt, "entries")) < 0 || (self->g_items = member_offset(gt, "items")) < 0
+                || (self->g_first = member_offset(gt, "first")) < 0 || (self->g_last = member_offset(gt, "last")) < 0
+                || (self->g_end = member_offset(gt, "end")) < 0)
+            return -1;
+        self->group = Py_NewRef(group);
+        self->group_items = group_items;
+    }
+    PyTypeObject *rt = Py_TYPE(recorder);
+    if ((self->o_writer = member_offset(rt, "writer")) < 0
+            || (self->o_step = member_offset(rt, "step")) < 0
+            || (self->o_ids = member_offset(rt, "ids")) < 0
+            || (self->o_objs = member_offset(rt, "objs")) < 0
+            || (self->o_nodes = member_offset(rt, "nodes")) < 0
+            || (self->o_slots = member_offset(rt, "slots")) < 0
+            || (self->o_inrefs = member_offset(rt, "inrefs")) < 0
+            || (self->o_born = member_offset(rt, "born")) < 0
+            || (self->o_roots = member_offset(rt, "roots")) < 0
+            || (self->o_orphans = member_offset(rt, "orphans")) < 0
+            || (self->o_paused = member_offset(rt, "paused")) < 0
+            || (self->o_proof = member_offset(rt, "proof")) < 0
+            || (self->o_proved_through = member_offset(rt, "proved_through")) < 0
+            || (self->o_fingerprints = member_offset(rt, "fingerprints")) < 0
+            || (self->o_groups = member_offset(rt, "groups")) < 0
+            || (self->o_held_nodes = member_offset(rt, "held_nodes")) < 0
+            || (self->o_slot_prints = member_offset(rt, "slot_prints")) < 0
+            || (self->o_slot_held = member_offset(rt, "slot_held")) < 0
+            || (self->o_attr_dicts = member_offset(rt, "attr_dicts")) < 0
+            || (self->o_node_tables = member_offset(rt, "node_tables")) < 0
+            || (self->o_proven = member_offset(rt, "proven")) < 0
+            || (self->o_epoch = member_offset(rt, "epoch")) < 0
+            || (self->o_suspects = member_offset(rt, "suspects")) < 0
+            || (self->o_changed = member_offset(rt, "changed")) < 0
+            || (self->o_max_objects = member_offset(rt, "max_objects")) < 0
+            || (self->o_next_id = member_offset(rt, "next_id")) < 0
+            || (self->o_kinds = member_offset(rt, "kinds")) < 0
+            || (self->o_lengths = member_offset(rt, "lengths")) < 0)
+        return -1;
+    return 0;
+}
+
+static int
+LifeFast_traverse(LifeFast *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->recorder);
+    Py_VISIT(self->group);
+    Py_VISIT(self->runtime);
+    return 0;
+}
+
+static int
+LifeFast_clear(LifeFast *self)
+{
+    Py_CLEAR(self->recorder);
+    Py_CLEAR(self->group);
+    Py_CLEAR(self->runtime);
+    return 0;
+}
+
+static void
+LifeFast_dealloc(LifeFast *self)
+{
+    PyObject_GC_UnTrack(self);
+    LifeFast_clear(self);
+    Py_CLEAR(self->bridge); Py_CLEAR(self->frozen); Py_CLEAR(self->instance);
+    Py_CLEAR(self->s_drop); Py_CLEAR(self->s_unref); Py_CLEAR(self->s_node_closed);
+    Py_CLEAR(self->s_lived_node_closed); Py_CLEAR(self->s_dict); Py_CLEAR(self->s_write_group);
+    Py_CLEAR(self->labelled); Py_CLEAR(self->structure); Py_CLEAR(self->other); Py_CLEAR(self->local);
+    Py_CLEAR(self->list_kind); Py_CLEAR(self->empty); Py_CLEAR(self->s_node_py); Py_CLEAR(self->s_rescan);
+    Py_CLEAR(self->s_places); Py_CLEAR(self->s_freezability_used);
+    PyTypeObject *type = Py_TYPE(self);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+/* A recorder's table (a __slots__ attribute read at its offset; borrowed), checked. */
+static PyObject *
+life_table(LifeFast *self, Py_ssize_t offset, const char *name, int set)
+{
+    PyObject *found = SLOT(self->recorder, offset);
+    if (found == NULL || (set ? !PyAnySet_CheckExact(found) : !PyDict_CheckExact(found))) {
+        PyErr_Format(PyExc_TypeError, "Recorder.%s is not a %s", name, set ? "set" : "dict");
+        return NULL;
+    }
+    return found;
+}
+
+/* `method(target, *args)`, its result dropped. */
+static int
+life_call(PyObject *method, PyObject *const *args, size_t nargs)
+{
+    PyObject *done = PyObject_VectorcallMethod(method, (PyObject **)args, nargs, NULL);
+    if (done == NULL)
+        return -1;
+    Py_DECREF(done);
+    return 0;
+}
+
+/* Recorder.remove's care of a node's prints (`fingerprints` with their `groups`, at
+ * offset o_groups, or `slot_prints`, o_groups -1): its own go; one that may hold the node's
+ * object (its node in the set at o_held) drops them all, as the Python remove does. */
+static int
+life_drop_prints(LifeFast *self, PyObject *nid, PyObject *prints, Py_ssize_t o_groups, Py_ssize_t o_held,
+                 const char *held_name)
+{
+    if (!PyDict_GET_SIZE(prints))
+        return 0;
+    PyObject *groups = o_groups < 0 ? NULL : life_table(self, o_groups, "groups", 0);
+    PyObject *held_nodes = life_table(self, o_held, held_name, 1);
+    if ((o_groups >= 0 && groups == NULL) || held_nodes == NULL || PyDict_Pop(prints, nid, NULL) < 0
+            || (groups != NULL && PyDict_Pop(groups, nid, NULL) < 0))
+        return -1;
+    int holds = PySet_Contains(held_nodes, nid);  /* (a print may hold obj) */
+    if (holds <= 0)
+        return holds;
+    PyDict_Clear(prints);
+    if (groups != NULL)
+        PyDict_Clear(groups);
+    return PySet_Clear(held_nodes);
+}
+
+/* Recorder.remove(nid, written=True) of a node that is not a bridge, nor frozen, with no
+ * paused slot: `node` its tuple (the caller holds it). */
+static int
+life_remove(LifeFast *self, PyObject *nid, PyObject *node)
+{
+    PyObject *nodes, *objs, *ids, *proof, *fingerprints, *prints, *tables, *obj = NULL, *key = NULL, *held = NULL;
+    int result = -1;
+    if ((nodes = life_table(self, self->o_nodes, "nodes", 0)) == NULL
+            || (objs = life_table(self, self->o_objs, "objs", 0)) == NULL
+            || (ids = life_table(self, self->o_ids, "ids", 0)) == NULL
+            || (proof = life_table(self, self->o_proof, "proof", 0)) == NULL
+            || (fingerprints = life_table(self, self->o_fingerprints, "fingerprints", 0)) == NULL)
+        return -1;
+    if (PyDict_DelItem(nodes, nid) < 0 || PyDict_Pop(objs, nid, &obj) <= 0)
+        goto done;
+    if ((key = PyLong_FromVoidPtr(obj)) == NULL || PyDict_GetItemRef(ids, key, &held) < 0)
+        goto done;
+    if (held != NULL) {  /* ids[id(obj)] is another node's when obj's address was reused */
+        int same = PyObject_RichCompareBool(held, nid, Py_EQ);
+        if (same < 0 || (same && PyDict_DelItem(ids, key) < 0))
+            goto done;
+    }
+    if (PyDict_GET_SIZE(proof)) {
+        PyObject *parent = NULL;
+        int found = PyDict_Pop(proof, nid, &parent);
+        if (found < 0)
+            goto done;
+        if (found) {
+            PyObject *through = life_table(self, self->o_proved_through, "proved_through", 0), *kids = NULL;
+            int bad = through == NULL || PyDict_GetItemRef(through, parent, &kids) < 0
+                      || (kids != NULL && (!PyAnySet_CheckExact(kids) || PySet_Discard(kids, nid) < 0));
+            Py_DECREF(parent);
+            Py_XDECREF(kids);
+            if (bad) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_TypeError, "Recorder.proved_through holds a non-set");
+                goto done;
+            }
+        }
+    }
+    tables = SLOT(self->recorder, self->o_node_tables);
+    if (tables == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "Recorder.node_tables");
+        goto done;
+    }
+    PyObject *forget_args[2] = {nid, tables};
+    PyObject *forgot = forget(NULL, forget_args, 2);
+    if (forgot == NULL)
+        goto done;
+    Py_DECREF(forgot);
+    if (life_drop_prints(self, nid, fingerprints, self->o_groups, self->o_held_nodes, "held_nodes") < 0)
+        goto done;
+    if ((prints = life_table(self, self->o_slot_prints, "slot_prints", 0)) == NULL
+            || life_drop_prints(self, nid, prints, -1, self->o_slot_held, "slot_held") < 0)
+        goto done;
+    if (same_text(PyTuple_GET_ITEM(node, NODE_KIND), self->instance)) {
+        PyObject *attr_dicts = life_table(self, self->o_attr_dicts, "attr_dicts", 0), *d = NULL, *dkey;
+        if (attr_dicts == NULL || PyObject_GetOptionalAttr(obj, self->s_dict, &d) < 0)
+            goto done;
+        dkey = PyLong_FromVoidPtr(d == NULL ? Py_None : d);
+        Py_XDECREF(d);
+        if (dkey == NULL)
+            goto done;
+        int popped = PyDict_Pop(attr_dicts, dkey, NULL);
+        Py_DECREF(dkey);
+        if (popped < 0)
+            goto done;
+    }
+    result = 0;
+done:
+    Py_XDECREF(held);
+    Py_XDECREF(key);
+    Py_XDECREF(obj);  /* (the object may go now: nothing of the recorder's refers to it) */
+    return result;
+}
+
+/* An int slot of the writer's group (ClosedGroup), read. */
+static int
+group_int(LifeFast *self, Py_ssize_t offset, long long *out)
+{
+    PyObject *value = SLOT(self->group, offset);
+    if (value == NULL || !PyLong_CheckExact(value)) {
+        PyErr_SetString(PyExc_TypeError, "a ClosedGroup's count is not an int");
+        return -1;
+    }
+    *out = PyLong_AsLongLong(value);
+    return *out == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* TraceWriter.node_closed's steps for a node of at most group_items slots: its entry
+ * (node, start, end, kind, type, place, label, detail, slots) added to the writer's group
+ * of short-lived nodes, the group written when full. */
+static int
+life_entry(LifeFast *self, PyObject *nid, PyObject *node, PyObject *slots, PyObject *step, long long now,
+           PyObject *came, long long since)
+{
+    PyObject *group = self->group, *entries = SLOT(group, self->g_entries);
+    long long items, first, last, end;
+    if (entries == NULL || !PyList_CheckExact(entries)) {
+        PyErr_SetString(PyExc_TypeError, "ClosedGroup.entries is not a list");
+        return -1;
+    }
+    if (group_int(self, self->g_items, &items) < 0 || group_int(self, self->g_first, &first) < 0
+            || group_int(self, self->g_last, &last) < 0 || group_int(self, self->g_end, &end) < 0)
+        return -1;
+    PyObject *entry = PyTuple_Pack(9, nid, PyTuple_GET_ITEM(node, 0), step, PyTuple_GET_ITEM(node, 1),
+                                   PyTuple_GET_ITEM(node, 2), PyTuple_GET_ITEM(node, 3),
+                                   PyTuple_GET_ITEM(node, 4), PyTuple_GET_ITEM(node, 5), slots);
+    if (entry == NULL)
+        return -1;
+    int appended = PyList_Append(entries, entry);
+    Py_DECREF(entry);
+    if (appended < 0)
+        return -1;
+    items += PyDict_GET_SIZE(slots) + 1;
+    PyObject *count = PyLong_FromLongLong(items);
+    if (count == NULL)
+        return -1;
+    slot_set(group, self->g_items, count);
+    if (since < first)
+        slot_set(group, self->g_first, Py_NewRef(came));
+    if (since > last)
+        slot_set(group, self->g_last, Py_NewRef(came));
+    if (now > end)
+        slot_set(group, self->g_end, Py_NewRef(step));
+    if (items >= self->group_items) {
+        PyObject *args[2] = {SLOT(self->recorder, self->o_writer), group};
+        if (args[0] == NULL || life_call(self->s_write_group, args, 2) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Recorder._unref(nid, dst)'s common case: dst's proof does not go through nid, dst is in
+ * no region. 1 done, 0 not that case (nothing changed: the reference does it), -1 an error. */
+static int
+life_unref(LifeFast *self, PyObject *nid, PyObject *dst)
+{
+    PyObject *rec = self->recorder, *proof, *nodes, *inrefs, *roots, *node = NULL, *refs = NULL, *count = NULL;
+    int result = -1;
+    if ((proof = life_table(self, self->o_proof, "proof", 0)) == NULL
+            || (nodes = life_table(self, self->o_nodes, "nodes", 0)) == NULL
+            || (inrefs = life_table(self, self->o_inrefs, "inrefs", 0)) == NULL
+            || (roots = life_table(self, self->o_roots, "roots", 1)) == NULL)
+        return -1;
+    if (PyDict_GET_SIZE(proof)) {
+        PyObject *through = NULL;
+        if (PyDict_GetItemRef(proof, dst, &through) < 0)
+            return -1;
+        if (through != NULL) {
+            int same = PyObject_RichCompareBool(through, nid, Py_EQ);
+            Py_DECREF(through);
+            if (same != 0)
+                return same < 0 ? -1 : 0;  /* (its proof may go: the reference's) */
+        }
+    }
+    if (PyDict_GetItemRef(nodes, dst, &node) < 0 || PyDict_GetItemRef(inrefs, dst, &refs) < 0)
+        goto done;
+    result = 0;
+    if (node == NULL || refs == NULL || !PyTuple_CheckExact(node) || PyTuple_GET_SIZE(node) != 6
+            || !PyDict_CheckExact(refs))
+        goto done;
+    PyObject *place = PyTuple_GET_ITEM(node, NODE_PLACE);
+    if (!PyUnicode_CheckExact(place) || PyUnicode_GET_LENGTH(place) == 0 || PyUnicode_READ_CHAR(place, 0) == 'r')
+        goto done;  /* (a region's member: its counts are the reference's) */
+    if (PyDict_GetItemRef(refs, nid, &count) < 0) {
+        result = -1;
+        goto done;
+    }
+    if (count == NULL || !PyLong_CheckExact(count))
+        goto done;
+    result = -1;
+    long long n = PyLong_AsLongLong(count);
+    if (n == -1 && PyErr_Occurred())
+        goto done;
+    if (n == 1) {
+        if (PyDict_DelItem(refs, nid) < 0)
+            goto done;
+    }
+    else {
+        PyObject *less = PyLong_FromLongLong(n - 1);
+        if (less == NULL)
+            goto done;
+        int set = PyDict_SetItem(refs, nid, less);
+        Py_DECREF(less);
+        if (set < 0)
+            goto done;
+    }
+    int root = PySet_Contains(roots, dst);
+    if (root < 0)
+        goto done;
+    if (!root) {
+        PyObject *to = NULL;  /* the list dst goes onto, if any */
+        if (PyDict_GET_SIZE(refs) == 0)
+            to = SLOT(rec, self->o_orphans);
+        else {  /* dst may now hang in an unreachable cycle, unless its proof stands */
+            PyObject *proven = life_table(self, self->o_proven, "proven", 0), *held = NULL;
+            PyObject *epoch = SLOT(rec, self->o_epoch);
+            if (proven == NULL || epoch == NULL || PyDict_GetItemRef(proven, dst, &held) < 0)
+                goto done;
+            int stands = 0;
+            if (held != NULL && PyTuple_CheckExact(held) && PyTuple_GET_SIZE(held) == 2) {
+                stands = PyObject_RichCompareBool(PyTuple_GET_ITEM(held, 0), epoch, Py_EQ);
+                if (stands > 0)
+                    stands = PySet_Contains(roots, PyTuple_GET_ITEM(held, 1));
+            }
+            else if (held != NULL) {
+                PyErr_SetString(PyExc_TypeError, "Recorder.proven holds a non-pair");
+                stands = -1;
+            }
+            Py_XDECREF(held);
+            if (stands < 0)
+                goto done;
+            if (!stands)
+                to = SLOT(rec, self->o_suspects);
+        }
+        if (to != NULL && (!PyList_CheckExact(to) || PyList_Append(to, dst) < 0)) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "Recorder.orphans or suspects is not a list");
+            goto done;
+        }
+    }
+    slot_set(rec, self->o_changed, Py_NewRef(Py_True));
+    result = 1;
+done:
+    Py_XDECREF(node);
+    Py_XDECREF(refs);
+    Py_XDECREF(count);
+    return result;
+}
+
+/* Recorder.drop([nid]) of a common orphan (see above); 0 when it is not one (nothing done). */
+static int
+life_drop(LifeFast *self, PyObject *nid, PyObject *node)
+{
+    PyObject *rec = self->recorder, *slots_of = NULL, *slots = NULL, *came = NULL, *born, *paused;
+    PyObject *step = SLOT(rec, self->o_step), *writer = SLOT(rec, self->o_writer);
+    int result = -1;
+    if (!PyTuple_CheckExact(node) || PyTuple_GET_SIZE(node) != 6 || step == NULL || !PyLong_CheckExact(step)
+            || writer == NULL)
+        return 0;
+    if (same_text(PyTuple_GET_ITEM(node, NODE_KIND), self->bridge)
+            || same_text(PyTuple_GET_ITEM(node, NODE_PLACE), self->frozen))
+        return 0;
+    if ((paused = life_table(self, self->o_paused, "paused", 0)) == NULL
+            || (slots_of = life_table(self, self->o_slots, "slots", 0)) == NULL
+            || (born = life_table(self, self->o_born, "born", 0)) == NULL)
+        return -1;
+    if (PyDict_GET_SIZE(paused)) {
+        int has = PyDict_Contains(paused, nid);
+        if (has != 0)
+            return has < 0 ? -1 : 0;
+    }
+    if (PyDict_GetItemRef(slots_of, nid, &slots) < 0 || PyDict_GetItemRef(born, nid, &came) < 0)
+        goto done;
+    if (slots == NULL || came == NULL || !PyDict_CheckExact(slots) || !PyLong_CheckExact(came)) {
+        result = 0;
+        goto done;
+    }
+    long long now = PyLong_AsLongLong(step), since = PyLong_AsLongLong(came);
+    if ((now == -1 || since == -1) && PyErr_Occurred())
+        goto done;
+    if (now != since) {  /* (one that came at this step leaves nothing to write) */
+        if (now - since <= self->short_life && self->group != NULL && PyDict_GET_SIZE(slots) <= self->group_items) {
+            if (life_entry(self, nid, node, slots, step, now, came, since) < 0)
+                goto done;
+        }
+        else {
+            PyObject *args[6] = {writer, nid, node, slots, step, came};
+            if (life_call(now - since <= self->short_life ? self->s_node_closed : self->s_lived_node_closed,
+                          args, 6) < 0)
+                goto done;
+        }
+    }
+    /* the references it held go (a copy of its slots: `_unref` runs the recorder's code) */
+    PyObject *held = PyDict_Values(slots);
+    if (held == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(held); i++) {
+        PyObject *slot = PyList_GET_ITEM(held, i);
+        if (!PyTuple_CheckExact(slot) || PyTuple_GET_SIZE(slot) != 4) {
+            PyErr_SetString(PyExc_TypeError, "a slot is not a 4-tuple");
+            Py_DECREF(held);
+            goto done;
+        }
+        PyObject *dst = PyTuple_GET_ITEM(slot, SLOT_DST);
+        if (dst != Py_None) {
+            int done_here = life_unref(self, nid, dst);
+            PyObject *args[3] = {rec, nid, dst};
+            if (done_here < 0 || (done_here == 0 && life_call(self->s_unref, args, 3) < 0)) {
+                Py_DECREF(held);
+                goto done;
+            }
+        }
+    }
+    Py_DECREF(held);
+    result = life_remove(self, nid, node) < 0 ? -1 : 1;
+done:
+    Py_XDECREF(slots);
+    Py_XDECREF(came);
+    return result;
+}
+
+static PyObject *
+LifeFast_collect(LifeFast *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *rec = self->recorder;
+    if (rec == NULL) {
+        PyErr_SetString(PyExc_TypeError, "LifeFast is not initialised");
+        return NULL;
+    }
+    for (;;) {
+        PyObject *orphans = SLOT(rec, self->o_orphans), *nodes, *inrefs, *roots, *node = NULL, *refs = NULL;
+        if (orphans == NULL || !PyList_CheckExact(orphans)) {
+            PyErr_SetString(PyExc_TypeError, "Recorder.orphans is not a list");
+            return NULL;
+        }
+        Py_ssize_t left = PyList_GET_SIZE(orphans);
+        if (left == 0)
+            break;
+        PyObject *nid = Py_NewRef(PyList_GET_ITEM(orphans, left - 1));
+        int result = -1;
+        if (PyList_SetSlice(orphans, left - 1, left, NULL) < 0
+                || (nodes = life_table(self, self->o_nodes, "nodes", 0)) == NULL
+                || (inrefs = life_table(self, self->o_inrefs, "inrefs", 0)) == NULL
+                || (roots = life_table(self, self->o_roots, "roots", 1)) == NULL
+                || PyDict_GetItemRef(nodes, nid, &node) < 0 || PyDict_GetItemRef(inrefs, nid, &refs) < 0)
+            goto next;
+        int referred = refs == NULL ? 0 : PyObject_IsTrue(refs), root = 0;
+        if (referred < 0 || (root = PySet_Contains(roots, nid)) < 0)
+            goto next;
+        if (node == NULL || referred || root) {  /* (gone already, referred to again, or a root) */
+            result = 0;
+            goto next;
+        }
+        result = life_drop(self, nid, node);
+        if (result == 0) {  /* not the common orphan: the reference drops it */
+            PyObject *list = PyList_New(1);
+            if (list == NULL) {
+                result = -1;
+                goto next;
+            }
+            PyList_SET_ITEM(list, 0, Py_NewRef(nid));
+            PyObject *args[2] = {rec, list};
+            result = life_call(self->s_drop, args, 2);
+            Py_DECREF(list);
+        }
+    next:
+        Py_XDECREF(node);
+        Py_XDECREF(refs);
+        Py_DECREF(nid);
+        if (result < 0)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* Whether node(obj) is the common case here: a local object (no place of the runtime's)
+ * of a type whose kind is known and labelled by its type's name, the cap not reached,
+ * no freezability status set. 1 yes (*kind borrowed from the recorder's kinds), 0 no,
+ * -1 an error. Nothing is changed. */
+static int
+life_common_node(LifeFast *self, PyObject *obj, PyObject *key, PyObject **kind)
+{
+    PyObject *rec = self->recorder, *nodes, *kinds_of, *max_objects = SLOT(rec, self->o_max_objects);
+    if ((nodes = life_table(self, self->o_nodes, "nodes", 0)) == NULL
+            || (kinds_of = life_table(self, self->o_kinds, "kinds", 0)) == NULL)
+        return -1;
+    if (max_objects == NULL || !PyLong_CheckExact(max_objects))
+        return 0;
+    Py_ssize_t cap = PyLong_AsSsize_t(max_objects);
+    if (cap == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (PyDict_GET_SIZE(nodes) >= cap)
+        return 0;  /* (the reference raises CapReached) */
+    *kind = PyDict_GetItemWithError(kinds_of, (PyObject *)Py_TYPE(obj));  /* borrowed */
+    if (*kind == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    int labelled = PySet_Contains(self->labelled, *kind);
+    if (labelled != 0)
+        return labelled < 0 ? -1 : 0;
+    PyObject *used = PyObject_GetAttr(self->runtime, self->s_freezability_used);
+    if (used == NULL)
+        return -1;
+    int set = PyObject_IsTrue(used);
+    Py_DECREF(used);
+    if (set != 0)
+        return set < 0 ? -1 : 0;
+    PyObject *places = PyObject_GetAttr(self->runtime, self->s_places);
+    if (places == NULL)
+        return -1;
+    int placed = PyDict_CheckExact(places) ? PyDict_Contains(places, key) : 1;
+    Py_DECREF(places);
+    return placed < 0 ? -1 : !placed;
+}
+
+/* Recorder.node_py's steps for the common case (life_common_node); the reference for
+ * any other, and for a revived node. */
+static PyObject *
+LifeFast_node(LifeFast *self, PyObject *const *args, Py_ssize_t nargsf, PyObject *kwnames)
+{
+    PyObject *rec = self->recorder;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (rec == NULL) {
+        PyErr_SetString(PyExc_TypeError, "LifeFast is not initialised");
+        return NULL;
+    }
+    if (nargs != 1 || kwnames != NULL) {  /* (revive=...: the reference) */
+        Py_ssize_t given = nargs + (kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames));
+        PyObject *whole[4];
+        if (given > 3) {
+            PyErr_SetString(PyExc_TypeError, "node() takes obj and revive");
+            return NULL;
+        }
+        whole[0] = rec;
+        for (Py_ssize_t i = 0; i < given; i++)
+            whole[i + 1] = args[i];
+        return PyObject_VectorcallMethod(self->s_node_py, whole, (size_t)(nargs + 1), kwnames);
+    }
+    PyObject *obj = args[0], *ids, *key, *nid = NULL, *kind = NULL;
+    if ((ids = life_table(self, self->o_ids, "ids", 0)) == NULL || (key = PyLong_FromVoidPtr(obj)) == NULL)
+        return NULL;
+    if (PyDict_GetItemRef(ids, key, &nid) != 0) {  /* (there already, or an error) */
+        Py_DECREF(key);
+        return nid;
+    }
+    int common = life_common_node(self, obj, key, &kind);
+    if (common <= 0) {
+        Py_DECREF(key);
+        if (common < 0)
+            return NULL;
+        PyObject *call[2] = {rec, obj};
+        return PyObject_VectorcallMethod(self->s_node_py, call, 2, NULL);
+    }
+    Py_INCREF(kind);  /* (the kinds dict may change under the calls below) */
+    PyObject *objs = life_table(self, self->o_objs, "objs", 0), *nodes = life_table(self, self->o_nodes, "nodes", 0);
+    PyObject *born = life_table(self, self->o_born, "born", 0), *slots = life_table(self, self->o_slots, "slots", 0);
+    PyObject *inrefs = life_table(self, self->o_inrefs, "inrefs", 0), *step = SLOT(rec, self->o_step);
+    PyObject *next = SLOT(rec, self->o_next_id), *name = NULL, *node = NULL, *after = NULL, *result = NULL;
+    if (objs == NULL || nodes == NULL || born == NULL || slots == NULL || inrefs == NULL)
+        goto done;
+    if (step == NULL || next == NULL || !PyLong_CheckExact(next)) {
+        PyErr_SetString(PyExc_TypeError, "Recorder.step or next_id is not set");
+        goto done;
+    }
+    nid = Py_NewRef(next);
+    long long number = PyLong_AsLongLong(nid);
+    if ((number == -1 && PyErr_Occurred()) || (after = PyLong_FromLongLong(number + 1)) == NULL)
+        goto done;
+    slot_set(rec, self->o_next_id, after);
+    if ((name = PyType_GetName(Py_TYPE(obj))) == NULL
+            || (node = PyTuple_Pack(6, step, kind, name, self->local, name, self->empty)) == NULL)
+        goto done;
+    if (PyDict_SetItem(ids, key, nid) < 0 || PyDict_SetItem(objs, nid, obj) < 0
+            || PyDict_SetItem(nodes, nid, node) < 0 || PyDict_SetItem(born, nid, step) < 0)
+        goto done;
+    PyObject *fresh = PyDict_New();
+    if (fresh == NULL || PyDict_SetItem(slots, nid, fresh) < 0) {
+        Py_XDECREF(fresh);
+        goto done;
+    }
+    Py_DECREF(fresh);
+    if ((fresh = PyDict_New()) == NULL || PyDict_SetItem(inrefs, nid, fresh) < 0) {
+        Py_XDECREF(fresh);
+        goto done;
+    }
+    Py_DECREF(fresh);
+    slot_set(rec, self->o_changed, Py_NewRef(Py_True));
+    if (PyList_CheckExact(obj) && same_text(kind, self->list_kind) && PyList_GET_SIZE(obj) == 0) {
+        PyObject *lengths = life_table(self, self->o_lengths, "lengths", 0), *zero;
+        if (lengths == NULL || (zero = PyLong_FromLong(0)) == NULL)
+            goto done;
+        int set = PyDict_SetItem(lengths, nid, zero);
+        Py_DECREF(zero);
+        if (set < 0)
+            goto done;
+    }
+    else {
+        int structure = PySet_Contains(self->structure, kind);
+        if (structure < 0)
+            goto done;
+        if (!structure && !same_text(kind, self->other)) {
+            PyObject *call[2] = {rec, nid};
+            if (life_call(self->s_rescan, call, 2) < 0)
+                goto done;
+        }
+    }
+    result = Py_NewRef(nid);
+done:
+    Py_XDECREF(nid);
+    Py_XDECREF(key);
+    Py_DECREF(kind);
+    Py_XDECREF(name);
+    Py_XDECREF(node);
+    return result;
+}
+
+static PyMethodDef LifeFast_methods[] = {
+    {"collect", (PyCFunction)LifeFast_collect, METH_NOARGS,
+     "collect(): Recorder.collect_py's steps (drop the nodes nothing references any more)."},
+    {"node", (PyCFunction)(void (*)(void))LifeFast_node, METH_FASTCALL | METH_KEYWORDS,
+     "node(obj, revive=0): Recorder.node_py's steps (the node of `obj`, created and scanned if new)."},
+    {NULL, NULL, 0, NULL}
+};
+
+static PyType_Slot LifeFast_slots[] = {
+    {Py_tp_doc, "LifeFast(recorder, short_life, bridge, frozen, instance, group, group_items): a "
+                "recorder's collect in C, "
+                "its common orphan dropped and removed here; every other goes to Recorder.drop."},
+    {Py_tp_new, PyType_GenericNew},
+    {Py_tp_init, LifeFast_init},
+    {Py_tp_dealloc, LifeFast_dealloc},
+    {Py_tp_traverse, LifeFast_traverse},
+    {Py_tp_clear, LifeFast_clear},
+    {Py_tp_methods, LifeFast_methods},
+    {0, NULL}
+};
+
+static PyType_Spec LifeFast_spec = {
+    .name = "pyrona.tracer._speedups.LifeFast",
+    .basicsize = sizeof(LifeFast),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .slots = LifeFast_slots,
+};
+
 static PyMethodDef speedups_methods[] = {
     {"build", (PyCFunction)(void (*)(void))build, METH_FASTCALL,
      "build(cls, strings, tabled, *columns) -> list: instances of a class of exactly one __slots__ "
@@ -2265,6 +3020,9 @@ static PyMethodDef speedups_methods[] = {
      "group_json(entries, ascii) -> str | None: a nodes GROUP row's detail, the same text as "
      "store_format.group_detail_py (orjson's, or the json module's with `ascii`); None for "
      "entries it does not write the same way (the reference then does)."},
+    {"forget", (PyCFunction)(void (*)(void))forget, METH_FASTCALL,
+     "forget(key, tables): take `key` out of each dict or set of the tuple `tables` that holds "
+     "it (recorder.forget_py's steps)."},
     {"generator_of", generator_of, METH_O,
      "generator_of(frame) -> the generator, coroutine or async generator owning `frame`, or None."},
     {"slot_pairs", (PyCFunction)(void (*)(void))slot_pairs, METH_FASTCALL,
@@ -2287,7 +3045,9 @@ speedups_exec(PyObject *module)
     PyObject *type = PyType_FromModuleAndSpec(module, &LineFast_spec, NULL);
     if (type == NULL || PyModule_Add(module, "LineFast", type) < 0)
         return -1;
-    return PyModule_Add(module, "SlotsFast", PyType_FromModuleAndSpec(module, &SlotsFast_spec, NULL));
+    if (PyModule_Add(module, "SlotsFast", PyType_FromModuleAndSpec(module, &SlotsFast_spec, NULL)) < 0)
+        return -1;
+    return PyModule_Add(module, "LifeFast", PyType_FromModuleAndSpec(module, &LifeFast_spec, NULL));
 }
 
 static PyModuleDef_Slot speedups_slots[] = {
@@ -2300,7 +3060,7 @@ static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "pyrona.tracer._speedups",
     .m_doc = "The tracer's LINE callback in C for its common case (tracer/line.py is the reference), "
-             "the recorder's set_slot and store hints (tracer/recorder.py is the reference), "
+             "the recorder's set_slot, store hints, forget and collect (tracer/recorder.py is the reference), "
              "a nodes GROUP row's JSON text (tracer/store_format.py's group_detail_py is the reference), "
              "the model's objects built in bulk from columns (tracer/decoded.py is the reference), "
              "a frame's generator (tracer/generator_of.py), "

@@ -21,6 +21,8 @@ from ..runtime.kinds import instance_slots
 from ..runtime.objects import Region
 from ..runtime.state import RUNTIME
 from .hooks import DEEP, ENDS, TAIL, Element, Popped
+from .store_format import GROUP_ITEMS
+from .writer import TraceWriter
 from .objects import (
     INLINE_TYPES, MAX_REPR, SHORT_INT, element_name, freezability_detail, is_adopted_bridge, is_inline,
     kind_of, label_of, place_of, set_slots, short_repr, slot_descriptor, slots_of,
@@ -38,7 +40,6 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .model import Event
-    from .writer import TraceWriter
 
 _MISSING = object()
 #: Closed intervals of one slot written together as one row.
@@ -83,6 +84,24 @@ def _closed(*_args: Any) -> None:
     """A recorder's set_slot and apply_hints once every interval is written (`close_all`)."""
 
 
+def forget_py(key: int, tables: tuple[dict | set, ...]) -> None:
+    """Take `key` out of each of `tables` (dicts and sets) that holds it: `forget`, the
+    reference of the C accelerator's twin."""
+    for table in tables:
+        if table:  # (most are empty: a node's lengths, a set's numbers...)
+            if type(table) is set:
+                table.discard(key)
+            else:
+                table.pop(key, None)
+
+
+try:
+    from ._speedups import LifeFast
+    from ._speedups import forget as forget_fast
+except ImportError:  # (not built: the recorder's `forget` is forget_py, its `collect` collect_py)
+    LifeFast = forget_fast = None
+
+
 class CapReached(PyronaError):
     """The object cap was reached: the trace stops here (the monitor catches it and marks
     the trace truncated; it never reaches the program)."""
@@ -99,7 +118,8 @@ class Recorder:
                  "bridge_gone", "frozen_gone", "gone_frozen", "ephemeral", "ghosts", "proof", "proven",
                  "epoch", "proved_through", "unlisted", "foreign_types", "paused", "dict_types", "ends",
                  "numbers", "positions", "set_slot", "apply_hints", "scan_items", "equal_key", "fingerprints",
-                 "groups", "held_nodes", "streams", "slot_prints", "slot_held", "slot_types")
+                 "groups", "held_nodes", "streams", "slot_prints", "slot_held", "slot_types", "node_tables",
+                 "forget", "collect", "node")
 
     def __init__(self, writer: TraceWriter, max_objects: int, fast: bool = False) -> None:
         """`fast`: `set_slot` and `apply_hints` are the C accelerator's (`SlotsFast`), when
@@ -208,13 +228,37 @@ class Recorder:
         #: by user class: its __slots__ descriptors if they are all an instance's
         #: attributes (`_slots_only`), else an empty list
         self.slot_types: dict[type, list] = {}
+        #: the tables keyed by node id that a node leaving the graph is taken out of at
+        #: once (`remove`: most hold nothing of it; proof is apart, its value is needed)
+        self.node_tables: tuple[dict | set, ...] = (
+            self.inrefs, self.born, self.slots, self.proven, self.proved_through, self.lengths, self.keyed,
+            self.ends, self.numbers, self.positions)
+        #: forget(nid, node_tables): the C accelerator's (with `fast`, when it was built) or forget_py
+        self.forget: Callable[[int, tuple], None] = forget_py
+        if fast and forget_fast is not None:
+            self.forget = forget_fast
+        #: drop the nodes nothing references any more: collect_py, or (with `fast`, when it
+        #: was built) the C accelerator's `LifeFast`, the common orphan dropped in C
+        self.collect: Callable[[], None] = self.collect_py
+        #: the node of an object, made if new: node_py, or (with `fast`) LifeFast's, the
+        #: common local object's node made in C
+        self.node: Callable[..., int] = self.node_py
+        if fast and LifeFast is not None:
+            # (a short-lived node's entry goes straight into the writer's group when its
+            # node_closed is TraceWriter's own)
+            own = getattr(type(writer), "node_closed", None) is TraceWriter.node_closed
+            group = writer.closed if own else None
+            life = LifeFast(self, SHORT_LIFE, kinds.BRIDGE, kinds.FROZEN, kinds.INSTANCE, group, GROUP_ITEMS,
+                            RUNTIME, _LABELLED, kinds.STRUCTURE_KINDS, kinds.OTHER, kinds.LOCAL, kinds.LIST)
+            self.collect, self.node = life.collect, life.node
 
     # --- nodes ---
 
-    def node(self, obj: Any, revive: int = 0) -> int:
+    def node_py(self, obj: Any, revive: int = 0) -> int:
         """The node of `obj`, created (and scanned) if new. With `revive`, it is created
         under that node id (one that left the graph at this step) and not scanned: the
-        caller scans it (tracer.events, a collected SCC drawn under its own nodes)."""
+        caller scans it (tracer.events, a collected SCC drawn under its own nodes).
+        (`node`: this, or the C accelerator's twin)"""
         nid = self.ids.get(id(obj))
         if nid is not None:
             return nid
@@ -1113,9 +1157,12 @@ class Recorder:
                     slots[name] = (start, dst, text, None)
 
     def remove(self, nid: int, written: bool = False) -> None:
-        """Forget a node (`written`: its interval is written already, or need not be)."""
-        if nid in self.paused:
-            for name in list(self.paused[nid]):
+        """Forget a node (`written`: its interval is written already, or need not be). Most
+        of the per-node tables hold nothing of a node that goes: they are emptied of it
+        in one call (`forget_py`, or its C twin; `node_tables`), the empty ones not even looked into."""
+        paused = self.paused
+        if paused and nid in paused:
+            for name in list(paused[nid]):
                 self._write_paused(nid, name)
         start, kind, type_name, place, label, detail = self.nodes.pop(nid)
         if kind == kinds.BRIDGE:
@@ -1123,25 +1170,20 @@ class Recorder:
         elif place == kinds.FROZEN:
             self.frozen_gone = True
             self.gone_frozen[id(self.objs[nid])] = nid
-        if start < self.step and not written:
+        if not written and start < self.step:
             self.writer.interval("nodes", start, self.step, (nid, kind, type_name, place, label, detail))
         obj = self.objs.pop(nid)
-        if self.ids.get(id(obj)) == nid:
-            del self.ids[id(obj)]
-        self.inrefs.pop(nid, None)
-        del self.born[nid]
-        parent = self.proof.pop(nid, None)
-        if parent is not None:
-            kids = self.proved_through.get(parent)
-            if kids is not None:
-                kids.discard(nid)
-        self.proven.pop(nid, None)
-        self.proved_through.pop(nid, None)
-        self.lengths.pop(nid, None)
-        self.keyed.discard(nid)
-        self.ends.pop(nid, None)
-        self.numbers.pop(nid, None)
-        self.positions.pop(nid, None)
+        ids = self.ids
+        if ids.get(id(obj)) == nid:
+            del ids[id(obj)]
+        proof = self.proof
+        if proof:
+            parent = proof.pop(nid, None)
+            if parent is not None:
+                kids = self.proved_through.get(parent)
+                if kids is not None:
+                    kids.discard(nid)
+        self.forget(nid, self.node_tables)
         if self.fingerprints:
             self.fingerprints.pop(nid, None)
             self.groups.pop(nid, None)
@@ -1156,10 +1198,10 @@ class Recorder:
                 self.slot_held.clear()
         if kind == kinds.INSTANCE:
             self.attr_dicts.pop(id(getattr(obj, "__dict__", None)), None)
-        self.slots.pop(nid, None)
 
-    def collect(self) -> None:
-        """Drop nodes nothing references any more (cascading)."""
+    def collect_py(self) -> None:
+        """Drop nodes nothing references any more (cascading). (`collect`: this, or the C
+        accelerator's twin)"""
         while self.orphans:
             nid = self.orphans.pop()
             if nid not in self.nodes or self.inrefs.get(nid) or nid in self.roots:
@@ -1197,7 +1239,7 @@ class Recorder:
         self.writer.nodes_closed(self.nodes, self.slots, self.born, end)
         self.writer.intervals_closed("regions", [(start, rid, *values)
                                                  for rid, (start, values) in self.regions.items()], end)
-        # set_slot and apply_hints (bound methods, or the C twin's) refer back to the
+        # set_slot, apply_hints, collect and node (bound methods, or the C twins') refer back to the
         # recorder: without them it goes by reference counting as soon as its run is over,
         # not at some later collection (and nothing recorded from now on would be written).
         # Set through the slots' own descriptors, kept at import: a program may have
@@ -1205,9 +1247,13 @@ class Recorder:
         _SET_SLOT_FIELD.__set__(self, _closed)
         _APPLY_HINTS_FIELD.__set__(self, _closed)
         _SCAN_ITEMS_FIELD.__set__(self, None)
+        _COLLECT_FIELD.__set__(self, _closed)
+        _NODE_FIELD.__set__(self, _closed)
 
 
-#: the member descriptors of Recorder's two callables (see close_all), as defined here
+#: the member descriptors of Recorder's callables that refer back to it (see close_all)
 _SET_SLOT_FIELD = Recorder.__dict__["set_slot"]
 _APPLY_HINTS_FIELD = Recorder.__dict__["apply_hints"]
 _SCAN_ITEMS_FIELD = Recorder.__dict__["scan_items"]
+_COLLECT_FIELD = Recorder.__dict__["collect"]
+_NODE_FIELD = Recorder.__dict__["node"]

@@ -139,7 +139,22 @@ class TraceWriter:
         value, run)}, `run` None or the recorder's flat run of intervals before `start`,
         as the row keeps them (the recorder hands the dict over: it changes no more).
         `born` is the step the node came at: nothing of it starts earlier."""
-        self._entries(self.closed, nid, node, slots, end, born)
+        if len(slots) > GROUP_ITEMS:
+            self._entries(self.closed, nid, node, slots, end, born)
+            return
+        # (_closed_entry's steps without its calls: a temporary's whole life ends here)
+        group = self.closed
+        start, kind, type_name, place, label, detail = node
+        group.entries.append((nid, start, end, kind, type_name, place, label, detail, slots))
+        group.items += len(slots) + 1
+        if born < group.first:
+            group.first = born
+        if born > group.last:
+            group.last = born
+        if end > group.end:
+            group.end = end
+        if group.items >= GROUP_ITEMS:
+            self._write_group(group)
 
     def lived_node_closed(self, nid: int, node: tuple, slots: dict[str, tuple], end: int, born: int) -> None:
         """The same for a node that lived long (not a frame). It shares a row only with
