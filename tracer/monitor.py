@@ -25,6 +25,7 @@ from . import kinds
 from .events import record_runtime_events
 from .frames import HIDDEN_NAMES, REREAD_ALL, REREAD_SHARED, CodeInfo, FrameRec
 from .garbage import collect_cycles, sweep
+from .gc_pace import PER_NODE, PER_SUSPENDED, GcPace
 from .generator_of import generator_of
 from .halt import Halt, halt_threads
 from .line import accelerated, line_callback
@@ -77,6 +78,12 @@ def store_limit_reason(limit: int) -> str:
     return f"trace store size limit ({limit / 1e6:.0f} MB) reached"
 
 
+class GeneratorWatch(weakref.ref):
+    """A weak reference to a suspended frame's generator that names the frame (`Monitor._watch`)."""
+
+    __slots__ = ("frame",)
+
+
 class Monitor:
     """Drives a Recorder from sys.monitoring events while the program runs.
 
@@ -116,10 +123,10 @@ class Monitor:
         "unsettled", "frames_dirty", "runtime_events", "output", "dirty", "later", "changes",
         # the program's frames: running, leaving at the next step, suspended generators
         "frames", "globals_nodes", "leaving", "unslots", "suspended", "reap_all",
-        "gens_gone", "scan_all",
+        "gens_gone", "note_gone", "scan_all",
         # periodic work: sweeps, the store's size, progress, checkpoints, the guard
         "since_sweep", "sweep_after", "next_periodic", "due", "ticking", "progress", "last_checkpoint",
-        "checkpoint_cost", "watchdog", "max_store_bytes",
+        "checkpoint_cost", "watchdog", "max_store_bytes", "gc_pace",
         # the end of a trace
         "truncated", "on_truncate",
         # verify mode
@@ -192,8 +199,10 @@ class Monitor:
         self.suspended: dict[FrameType, FrameRec] = {}
         #: a generator was closed by the program: check every suspended frame at the next step
         self.reap_all = False
-        #: suspended frames whose generator went (its weak reference's callback, `_watch`)
-        self.gens_gone: list[FrameType] = []
+        #: the weak references of suspended frames whose generator went (their callback,
+        #: `note_gone`: see `_watch`)
+        self.gens_gone: list[GeneratorWatch] = []
+        self.note_gone = self.gens_gone.append
         #: a generator could not be watched: check every suspended frame at every step
         self.scan_all = generator_of is None
         #: ids of the store hooks the program calls (their calls are not untraced mutators)
@@ -210,6 +219,9 @@ class Monitor:
         self.running = self.step_thread = 0
         self.getframe = sys._getframe
         self.thread_hooks = ThreadHooks()
+        #: the cyclic GC's threshold raised by the tracer's share of its count, from `start`
+        #: to `_stop` (tracer.gc_pace)
+        self.gc_pace: GcPace | None = None
 
     # --- start / stop ---
 
@@ -224,6 +236,7 @@ class Monitor:
         for event, callback in self._callbacks().items():
             sys.monitoring.register_callback(self.tool, event, callback)
         sys.monitoring.set_events(self.tool, GLOBAL_EVENTS)
+        self.gc_pace = GcPace()
         RUNTIME.listener = self._runtime_event
         self.thread_hooks.install(self)
 
@@ -296,6 +309,9 @@ class Monitor:
             # go as soon as the run is over, not at some later garbage collection)
             self.line_event = None
             self.tool = None
+        if self.gc_pace is not None:
+            self.gc_pace.restore()
+            self.gc_pace = None
         RUNTIME.listener = None
 
     def halt(self) -> Halt:
@@ -410,10 +426,12 @@ class Monitor:
             self.scan_all = True
             rec.watch = False
             return
-        gone, frame = self.gens_gone, rec.frame
-        # (called inside the generator's deallocation: it only notes the frame; the frame,
-        # not `rec`, so that no cycle keeps the monitor alive through the frame's callers)
-        rec.watch = weakref.ref(generator, lambda _ref: gone.append(frame))
+        # (its callback, run inside the generator's deallocation, only notes the reference,
+        # which names the frame: one object per generator, not a closure's three more, for
+        # the cyclic GC to count and walk; the frame, not `rec`, so that no cycle keeps the
+        # monitor alive through the frame's callers)
+        watch = rec.watch = GeneratorWatch(generator, self.note_gone)
+        watch.frame = rec.frame
 
     def _resume(self, frame: FrameType, rec: FrameRec) -> None:
         """A suspended generator runs again: the same node and slots (its variables have not
@@ -444,7 +462,8 @@ class Monitor:
             self.gens_gone.clear()
         else:  # (only the frames whose generator went: whatever it held, nothing else)
             suspended = self.suspended
-            candidates = [suspended[frame] for frame in dict.fromkeys(self.gens_gone) if frame in suspended]
+            candidates = [suspended[frame] for frame in dict.fromkeys(w.frame for w in self.gens_gone)
+                          if frame in suspended]
             self.gens_gone.clear()
             everyone = True  # (their generator went: no reference count to compare)
         gone = None
@@ -457,7 +476,8 @@ class Monitor:
                 rec.frame.clear()
             except RuntimeError:  # still suspended (what went was some other holder)
                 rec.refs = refs
-                if type(rec.watch) is weakref.ref and rec.watch() is None:  # (revived as it went: unwatched)
+                watch = rec.watch
+                if type(watch) is GeneratorWatch and watch() is None:  # (revived as it went: unwatched)
                     self.scan_all = True
                 continue
             if gone is None:
@@ -702,10 +722,10 @@ class Monitor:
             if kinds.YIELD_SLOT in rec.slots:  # (a generator that yielded, and may be resumed)
                 self._suspend(rec)
                 watch = rec.watch  # (its generator may have gone since: `_reap` missed it)
-                if type(watch) is not weakref.ref:
+                if type(watch) is not GeneratorWatch:
                     self.reap_all = True
                 elif watch() is None:
-                    self.gens_gone.append(rec.frame)
+                    self.gens_gone.append(watch)
             else:
                 recorder.drop_root(rec.node)
         for node, name in self.unslots:
@@ -729,6 +749,8 @@ class Monitor:
         one took: a big graph's checkpoint stays under a tenth of the time)."""
         if self.watchdog is not None:
             self.watchdog()
+        if self.gc_pace is not None:
+            self.gc_pace.update(self.gc_held())
         if len(self.writer.packed) >= STEP_FLUSH:
             self.writer.flush()
         if self.max_store_bytes is not None and self.writer.bytes_on_disk() > self.max_store_bytes:
@@ -744,6 +766,10 @@ class Monitor:
             self.writer.checkpoint(self.step, self.recorder.open_rows())
             self.last_checkpoint = time.monotonic()
             self.checkpoint_cost = self.last_checkpoint - now
+
+    def gc_held(self) -> int:
+        """About how many objects the cyclic GC counts the tracer holds now (tracer.gc_pace)."""
+        return PER_NODE * len(self.recorder.nodes) + PER_SUSPENDED * len(self.suspended)
 
     def _store(self, rec: FrameRec, names: tuple[str, ...]) -> None:
         """Record the variables `names` of a frame as they are now."""
