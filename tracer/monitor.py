@@ -25,7 +25,6 @@ from . import kinds
 from .events import record_runtime_events
 from .frames import HIDDEN_NAMES, REREAD_ALL, REREAD_SHARED, CodeInfo, FrameRec
 from .garbage import collect_cycles, sweep
-from .gc_pace import PER_NODE, PER_SUSPENDED, GcPace
 from .generator_of import generator_of
 from .halt import Halt, halt_threads
 from .line import accelerated, line_callback
@@ -126,7 +125,7 @@ class Monitor:
         "gens_gone", "note_gone", "scan_all",
         # periodic work: sweeps, the store's size, progress, checkpoints, the guard
         "since_sweep", "sweep_after", "next_periodic", "due", "ticking", "progress", "last_checkpoint",
-        "checkpoint_cost", "watchdog", "max_store_bytes", "gc_pace",
+        "checkpoint_cost", "watchdog", "max_store_bytes",
         # the end of a trace
         "truncated", "on_truncate",
         # verify mode
@@ -219,9 +218,6 @@ class Monitor:
         self.running = self.step_thread = 0
         self.getframe = sys._getframe
         self.thread_hooks = ThreadHooks()
-        #: the cyclic GC's threshold raised by the tracer's share of its count, from `start`
-        #: to `_stop` (tracer.gc_pace)
-        self.gc_pace: GcPace | None = None
 
     # --- start / stop ---
 
@@ -236,7 +232,6 @@ class Monitor:
         for event, callback in self._callbacks().items():
             sys.monitoring.register_callback(self.tool, event, callback)
         sys.monitoring.set_events(self.tool, GLOBAL_EVENTS)
-        self.gc_pace = GcPace()
         RUNTIME.listener = self._runtime_event
         self.thread_hooks.install(self)
 
@@ -309,9 +304,6 @@ class Monitor:
             # go as soon as the run is over, not at some later garbage collection)
             self.line_event = None
             self.tool = None
-        if self.gc_pace is not None:
-            self.gc_pace.restore()
-            self.gc_pace = None
         RUNTIME.listener = None
 
     def halt(self) -> Halt:
@@ -749,8 +741,6 @@ class Monitor:
         one took: a big graph's checkpoint stays under a tenth of the time)."""
         if self.watchdog is not None:
             self.watchdog()
-        if self.gc_pace is not None:
-            self.gc_pace.update(self.gc_held())
         if len(self.writer.packed) >= STEP_FLUSH:
             self.writer.flush()
         if self.max_store_bytes is not None and self.writer.bytes_on_disk() > self.max_store_bytes:
@@ -766,10 +756,6 @@ class Monitor:
             self.writer.checkpoint(self.step, self.recorder.open_rows())
             self.last_checkpoint = time.monotonic()
             self.checkpoint_cost = self.last_checkpoint - now
-
-    def gc_held(self) -> int:
-        """About how many objects the cyclic GC counts the tracer holds now (tracer.gc_pace)."""
-        return PER_NODE * len(self.recorder.nodes) + PER_SUSPENDED * len(self.suspended)
 
     def _store(self, rec: FrameRec, names: tuple[str, ...]) -> None:
         """Record the variables `names` of a frame as they are now."""
