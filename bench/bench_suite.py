@@ -5,7 +5,9 @@ Each program of `real_programs.SUITE` is traced as `pyrona trace --max-steps CAP
 (100,000 by default), but the process ends at the cap, as the floor's does (TRACE_RUN:
 `pyrona trace` lets the program run on untraced past the cap, which timed the program's
 own work after it, not the tracer's): CPU seconds (user + system) of the whole process
-divided by the steps recorded. `--run-on` times `pyrona trace` itself instead (the
+divided by the steps recorded, less the CPU the program took to unwind, untraced, after
+the tracer stopped it at the cap (its `finally` blocks; asyncio.run cancelling the tasks
+still pending: the `unwound` column, see TRACE_RUN). `--run-on` times `pyrona trace` itself instead (the
 program's untraced rest included). Beside it, the floor: the same program under a no-op LINE callback on
 its own code that ends the process at the same count of lines (FLOOR_RUN), CPU seconds
 per line. It says how much of a step's cost is the program's own work (big-int
@@ -47,14 +49,30 @@ trace_program(sys.argv[1], TraceStore(sys.argv[2]), verify=True, max_steps=int(s
 
 
 #: a traced run that ends at the cap: python -c TRACE_RUN PROGRAM DB CAP (the tracer's
-#: own run, as `pyrona trace` makes it, with its code cache)
+#: own run, as `pyrona trace` makes it, with its code cache). At the cap the tracer stops
+#: the program with an exception, and the program unwinds, untraced, before the trace is
+#: finished: its `finally` blocks, or asyncio.run cancelling every task still pending
+#: (async_tree: 0.4-0.5 s of its own work, as much as tracing its 100,000 steps, and as
+#: much untraced). The floor ends at its cap without that, so the CPU seconds of that
+#: unwinding (from the cut to `Monitor.finish`) are printed as `UNWOUND s` and left out.
 TRACE_RUN = """
-import sys
+import sys, time
 from pyrona.instrument.cache import cli_cache
+from pyrona.tracer.monitor import Monitor
 from pyrona.tracer.run import trace_program
 from pyrona.tracer.store import TraceStore
+cut, over = [], []
+truncate, finish = Monitor._truncate, Monitor.finish
+def _truncate(self, reason):
+    cut.append(time.process_time())
+    truncate(self, reason)
+def _finish(self):
+    over.append(time.process_time())
+    return finish(self)
+Monitor._truncate, Monitor.finish = _truncate, _finish
 trace_program(sys.argv[1], TraceStore(sys.argv[2]), max_steps=int(sys.argv[3]),
               stop_when_truncated=True, code_cache=cli_cache())
+print("UNWOUND", over[0] - cut[0] if cut and over else 0.0)
 """
 
 
@@ -85,19 +103,34 @@ runpy.run_path(program, run_name="__main__")
 
 def cpu(cmd: list[str], cwd: Path, timeout: float = 900) -> float:
     """CPU seconds (user + system) of one process (its output dropped)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
-    try:
-        _pid, status, usage = os.wait4(proc.pid, 0)
-    except BaseException:
-        proc.kill()
-        raise
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{cmd} failed ({os.waitstatus_to_exitcode(status)})")
-    return usage.ru_utime + usage.ru_stime
+    return cpu_and_output(cmd, cwd, timeout)[0]
 
 
-def traced(pyrona: str, program: Path, cap: int, work: Path, run_on: bool = False) -> tuple[float, int, bool]:
-    """(CPU seconds, steps, whether the cap cut it) of one traced run."""
+def cpu_and_output(cmd: list[str], cwd: Path, timeout: float = 900) -> tuple[float, str]:
+    """CPU seconds (user + system) of one process, and what it wrote to stdout."""
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, cwd=cwd)
+        try:
+            _pid, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            proc.kill()
+            raise
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"{cmd} failed ({os.waitstatus_to_exitcode(status)})")
+        out.seek(0)
+        return usage.ru_utime + usage.ru_stime, out.read().decode(errors="replace")
+
+
+def unwound(output: str) -> float:
+    """The CPU seconds TRACE_RUN says the program took to unwind after the cut (0: none)."""
+    found = [line.split()[1] for line in output.splitlines() if line.startswith("UNWOUND ")]
+    return float(found[-1]) if found else 0.0
+
+
+def traced(pyrona: str, program: Path, cap: int, work: Path, run_on: bool = False
+           ) -> tuple[float, int, bool, float]:
+    """(CPU seconds, steps, whether the cap cut it, CPU seconds of the program's unwinding
+    after the cut, left out of the first) of one traced run."""
     db = work / "t.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
@@ -106,9 +139,10 @@ def traced(pyrona: str, program: Path, cap: int, work: Path, run_on: bool = Fals
     else:
         python = str(Path(pyrona).with_name("python"))  # (that checkout's own)
         command = [python, "-c", TRACE_RUN, str(program), str(db), str(cap)]
-    seconds = cpu(command, program.parent)
+    seconds, output = cpu_and_output(command, program.parent)
+    unwinding = 0.0 if run_on else unwound(output)
     info = TraceStore(db).traces()[-1]
-    return seconds, info.steps, info.status == "truncated"
+    return seconds - unwinding, info.steps, info.status == "truncated", unwinding
 
 
 def verified(program: Path, steps: int, work: Path) -> str:
@@ -147,21 +181,26 @@ def main() -> None:
         steps: dict[str, int] = {}
         capped: dict[str, bool] = {}
         floor: dict[str, list[float]] = {}
+        unwinding: dict[str, list[float]] = {}
         for _ in range(args.runs):
             for name in names:
                 for tool, pyrona in tools.items():
-                    seconds, count, cut = traced(pyrona, programs[name], args.cap, work, args.run_on)
+                    seconds, count, cut, spent = traced(pyrona, programs[name], args.cap, work, args.run_on)
                     times.setdefault((name, tool), []).append(seconds / count * 1e6)
+                    if tool == "now":
+                        unwinding.setdefault(name, []).append(spent)
                     steps[name], capped[name] = count, cut
                 floor.setdefault(name, []).append(
                     cpu([sys.executable, "-c", FLOOR_RUN, str(programs[name]), str(steps[name])],
                         programs[name].parent) / steps[name] * 1e6)
         head = f"{'program':26} {'steps':>8} {'µs/step':>8}"
         head += f" {'before':>8} {'ratio':>6}" if args.before else ""
-        head += f" {'floor':>7} {'floor %':>7}" + ("  verify" if args.verify else "")
+        head += f" {'floor':>7} {'floor %':>7} {'unwound':>8}" + ("  verify" if args.verify else "")
         print(f"median of {args.runs} run(s), CPU seconds of the whole process / steps "
               f"(* capped at {args.cap:,}; " + ("`pyrona trace`: the program ran on past the cap)"
-                                                 if args.run_on else "the process ended at the cap)"))
+                                                 if args.run_on else "the process ended at the cap; "
+                                                 "`unwound`: seconds the program took to unwind "
+                                                 "after the cut, untraced, left out)"))
         print(head)
         nows = []
         for name in names:
@@ -172,7 +211,7 @@ def main() -> None:
                 before = statistics.median(times[(name, "before")])
                 line += f" {before:>8.2f} {now / before:>6.2f}"
             low = statistics.median(floor[name])
-            line += f" {low:>7.2f} {100 * low / now:>6.0f}%"
+            line += f" {low:>7.2f} {100 * low / now:>6.0f}% {statistics.median(unwinding[name]):>7.2f}s"
             if args.verify:
                 line += "  " + verified(programs[name], args.verify_steps, work)
             print(line, flush=True)

@@ -42,6 +42,7 @@ typedef struct {
     PyObject *monitor, *recorder, *writer, *fallback;
     PyObject *frames, *dirty, *later, *suspended;  /* the monitor's, kept in place */
     PyObject *step_append, *settle, *check, *reap;
+    PyObject *gens_gone;  /* the monitor's (kept in place): `reap` is called only when it is due */
     /* the recorder's SlotsFast when its set_slot is that (below), else NULL: a line that
        stored a str or a reference to a node already there is then recorded here too */
     PyObject *slots_fast;
@@ -51,6 +52,7 @@ typedef struct {
     Py_ssize_t r_last_line, r_stores, r_scope, r_slots, r_step_code, r_wide, r_node;
     /* offsets of Monitor's and Recorder's slots */
     Py_ssize_t m_step, m_unsettled, m_frames_dirty, m_next_check, c_step, c_changed;
+    Py_ssize_t m_reap_all, m_scan_all;
 } LineFast;
 
 /* The offset of the __slots__ member `name` of `type`, or -1 with an error set. */
@@ -101,7 +103,7 @@ LineFast_init(LineFast *self, PyObject *args, PyObject *kwds)
             || get_attr(monitor, "later", &self->later) || get_attr(monitor, "suspended", &self->suspended)
             || get_attr(monitor, "step_append", &self->step_append)
             || get_attr(monitor, "_settle", &self->settle) || get_attr(monitor, "_check", &self->check)
-            || get_attr(monitor, "_reap", &self->reap))
+            || get_attr(monitor, "_reap", &self->reap) || get_attr(monitor, "gens_gone", &self->gens_gone))
         return -1;
     PyObject *setter = PyObject_GetAttrString(self->recorder, "set_slot");
     if (setter == NULL)
@@ -113,8 +115,10 @@ LineFast_init(LineFast *self, PyObject *args, PyObject *kwds)
     }
     Py_DECREF(setter);
     if (!PyDict_CheckExact(self->frames) || !PyList_CheckExact(self->dirty)
-            || !PyDict_CheckExact(self->later) || !PyDict_CheckExact(self->suspended)) {
-        PyErr_SetString(PyExc_TypeError, "the monitor's frames, dirty, later, suspended: dict, list, dict, dict");
+            || !PyDict_CheckExact(self->later) || !PyDict_CheckExact(self->suspended)
+            || !PyList_CheckExact(self->gens_gone)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "the monitor's frames, dirty, later, suspended, gens_gone: dict, list, dict, dict, list");
         return -1;
     }
     PyTypeObject *rt = self->rec_type, *mt = Py_TYPE(monitor), *ct = Py_TYPE(self->recorder);
@@ -129,6 +133,8 @@ LineFast_init(LineFast *self, PyObject *args, PyObject *kwds)
             || (self->m_unsettled = member_offset(mt, "unsettled")) < 0
             || (self->m_frames_dirty = member_offset(mt, "frames_dirty")) < 0
             || (self->m_next_check = member_offset(mt, "next_check")) < 0
+            || (self->m_reap_all = member_offset(mt, "reap_all")) < 0
+            || (self->m_scan_all = member_offset(mt, "scan_all")) < 0
             || (self->c_step = member_offset(ct, "step")) < 0
             || (self->c_changed = member_offset(ct, "changed")) < 0)
         return -1;
@@ -141,7 +147,7 @@ LineFast_traverse(LineFast *self, visitproc visit, void *arg)
     Py_VISIT(self->monitor); Py_VISIT(self->recorder); Py_VISIT(self->writer); Py_VISIT(self->fallback);
     Py_VISIT(self->frames); Py_VISIT(self->dirty); Py_VISIT(self->later); Py_VISIT(self->suspended);
     Py_VISIT(self->step_append); Py_VISIT(self->settle); Py_VISIT(self->check); Py_VISIT(self->reap);
-    Py_VISIT(self->rec_type); Py_VISIT(self->slots_fast);
+    Py_VISIT(self->rec_type); Py_VISIT(self->slots_fast); Py_VISIT(self->gens_gone);
     return 0;
 }
 
@@ -151,7 +157,7 @@ LineFast_clear(LineFast *self)
     Py_CLEAR(self->monitor); Py_CLEAR(self->recorder); Py_CLEAR(self->writer); Py_CLEAR(self->fallback);
     Py_CLEAR(self->frames); Py_CLEAR(self->dirty); Py_CLEAR(self->later); Py_CLEAR(self->suspended);
     Py_CLEAR(self->step_append); Py_CLEAR(self->settle); Py_CLEAR(self->check); Py_CLEAR(self->reap);
-    Py_CLEAR(self->rec_type); Py_CLEAR(self->slots_fast);
+    Py_CLEAR(self->rec_type); Py_CLEAR(self->slots_fast); Py_CLEAR(self->gens_gone);
     return 0;
 }
 
@@ -161,6 +167,18 @@ LineFast_dealloc(LineFast *self)
     PyObject_GC_UnTrack(self);
     LineFast_clear(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Would `Monitor._reap` look at anything (a generator went, a `close`, or generators not
+   watched)? Its own first test, asked here: most steps with suspended generators have
+   none of these, and then a Python call per step buys nothing. (A slot not set: asked.) */
+static int
+reap_due(LineFast *self)
+{
+    if (PyList_GET_SIZE(self->gens_gone))
+        return 1;
+    PyObject *reap_all = SLOT(self->monitor, self->m_reap_all), *scan_all = SLOT(self->monitor, self->m_scan_all);
+    return reap_all != Py_False || scan_all != Py_False;
 }
 
 /* Not a line for the fast path: `line_event(code, line)` does all of it. */
@@ -359,7 +377,7 @@ record:
             }
         }
     }
-    if (PyDict_GET_SIZE(self->suspended)) {
+    if (PyDict_GET_SIZE(self->suspended) && reap_due(self)) {
         PyObject *done = PyObject_CallNoArgs(self->reap);
         if (done == NULL)
             goto error;

@@ -77,7 +77,7 @@ def line_event_of(monitor: Monitor, getframe: Callable[[int], FrameType] = _getf
     frames, infos, recorder = monitor.frames, monitor.infos, monitor.recorder
     dirty, later = monitor.dirty, monitor.later
     step_append, enter, settle, check = monitor.step_append, monitor._enter, monitor._settle, monitor._check
-    suspended, reap = monitor.suspended, monitor._reap
+    suspended, reap, gens_gone = monitor.suspended, monitor._reap, monitor.gens_gone
     writer = recorder.writer
 
     def line_event(code: CodeType, line: int) -> Any:
@@ -142,7 +142,8 @@ def line_event_of(monitor: Monitor, getframe: Callable[[int], FrameType] = _getf
                     monitor.unsettled = True
             if later and not settled:
                 dirty.extend(later.pop(frame, ()))
-        if suspended and not settled:  # (a generator freed at a yield says nothing: see _reap)
+        # (a generator freed at a yield says nothing: see _reap; its first test, inlined)
+        if suspended and not settled and (gens_gone or monitor.reap_all or monitor.scan_all):
             reap()
         # (recorder.events is only filled, and emptied, in _settle)
         if not settled and (recorder.changed or dirty or monitor.unsettled):

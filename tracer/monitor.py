@@ -77,6 +77,12 @@ def store_limit_reason(limit: int) -> str:
     return f"trace store size limit ({limit / 1e6:.0f} MB) reached"
 
 
+class GeneratorWatch(weakref.ref):
+    """A weak reference to a suspended frame's generator that names the frame (`Monitor._watch`)."""
+
+    __slots__ = ("frame",)
+
+
 class Monitor:
     """Drives a Recorder from sys.monitoring events while the program runs.
 
@@ -116,7 +122,7 @@ class Monitor:
         "unsettled", "frames_dirty", "runtime_events", "output", "dirty", "later", "changes",
         # the program's frames: running, leaving at the next step, suspended generators
         "frames", "globals_nodes", "leaving", "unslots", "suspended", "reap_all",
-        "gens_gone", "scan_all",
+        "gens_gone", "note_gone", "scan_all",
         # periodic work: sweeps, the store's size, progress, checkpoints, the guard
         "since_sweep", "sweep_after", "next_periodic", "due", "ticking", "progress", "last_checkpoint",
         "checkpoint_cost", "watchdog", "max_store_bytes",
@@ -192,8 +198,10 @@ class Monitor:
         self.suspended: dict[FrameType, FrameRec] = {}
         #: a generator was closed by the program: check every suspended frame at the next step
         self.reap_all = False
-        #: suspended frames whose generator went (its weak reference's callback, `_watch`)
-        self.gens_gone: list[FrameType] = []
+        #: the weak references of suspended frames whose generator went (their callback,
+        #: `note_gone`: see `_watch`)
+        self.gens_gone: list[GeneratorWatch] = []
+        self.note_gone = self.gens_gone.append
         #: a generator could not be watched: check every suspended frame at every step
         self.scan_all = generator_of is None
         #: ids of the store hooks the program calls (their calls are not untraced mutators)
@@ -410,10 +418,12 @@ class Monitor:
             self.scan_all = True
             rec.watch = False
             return
-        gone, frame = self.gens_gone, rec.frame
-        # (called inside the generator's deallocation: it only notes the frame; the frame,
-        # not `rec`, so that no cycle keeps the monitor alive through the frame's callers)
-        rec.watch = weakref.ref(generator, lambda _ref: gone.append(frame))
+        # (its callback, run inside the generator's deallocation, only notes the reference,
+        # which names the frame: one object per generator, not a closure's three more, for
+        # the cyclic GC to count and walk; the frame, not `rec`, so that no cycle keeps the
+        # monitor alive through the frame's callers)
+        watch = rec.watch = GeneratorWatch(generator, self.note_gone)
+        watch.frame = rec.frame
 
     def _resume(self, frame: FrameType, rec: FrameRec) -> None:
         """A suspended generator runs again: the same node and slots (its variables have not
@@ -444,7 +454,8 @@ class Monitor:
             self.gens_gone.clear()
         else:  # (only the frames whose generator went: whatever it held, nothing else)
             suspended = self.suspended
-            candidates = [suspended[frame] for frame in dict.fromkeys(self.gens_gone) if frame in suspended]
+            candidates = [suspended[frame] for frame in dict.fromkeys(w.frame for w in self.gens_gone)
+                          if frame in suspended]
             self.gens_gone.clear()
             everyone = True  # (their generator went: no reference count to compare)
         gone = None
@@ -457,7 +468,8 @@ class Monitor:
                 rec.frame.clear()
             except RuntimeError:  # still suspended (what went was some other holder)
                 rec.refs = refs
-                if type(rec.watch) is weakref.ref and rec.watch() is None:  # (revived as it went: unwatched)
+                watch = rec.watch
+                if type(watch) is GeneratorWatch and watch() is None:  # (revived as it went: unwatched)
                     self.scan_all = True
                 continue
             if gone is None:
@@ -705,10 +717,10 @@ class Monitor:
             if kinds.YIELD_SLOT in rec.slots:  # (a generator that yielded, and may be resumed)
                 self._suspend(rec)
                 watch = rec.watch  # (its generator may have gone since: `_reap` missed it)
-                if type(watch) is not weakref.ref:
+                if type(watch) is not GeneratorWatch:
                     self.reap_all = True
                 elif watch() is None:
-                    self.gens_gone.append(rec.frame)
+                    self.gens_gone.append(watch)
             else:
                 recorder.drop_root(rec.node)
         for node, name in self.unslots:
