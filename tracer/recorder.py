@@ -25,6 +25,7 @@ from .objects import (
     INLINE_TYPES, MAX_REPR, SHORT_INT, element_name, freezability_detail, is_adopted_bridge, is_inline,
     kind_of, label_of, place_of, set_slots, short_repr, slot_descriptor, slots_of,
 )
+from .item_reads import items_same
 from .slot_reads import slot_pairs, slot_value, slots_same
 
 try:
@@ -396,6 +397,9 @@ class Recorder:
         kind = self.nodes[nid][NODE_KIND]
         old = self.slots[nid]
         obj = self.objs[nid]
+        if kind == kinds.LIST and type(obj) is list and items_same(old, self.objs, obj, MAX_REPR):
+            self.lengths[nid] = len(obj)  # (nothing else to do: the slots are what a rescan leaves)
+            return
         if kind == kinds.INSTANCE:
             descriptors = self.slot_types.get(type(obj))
             if descriptors is None:
@@ -639,12 +643,23 @@ class Recorder:
         if kind in _SHALLOW_KINDS:  # (a container's elements are their own)
             return
         members = [nid]
-        nodes, objs, streams = self.nodes, self.objs, self.streams
-        for slot in list(self.slots[nid].values()):
+        nodes, objs, streams, slots, born = self.nodes, self.objs, self.streams, self.slots, self.born
+        recent = self.step - 1
+        for slot in list(slots[nid].values()):
             dst = slot[SLOT_DST]
             if dst is not None and dst != nid and dst in nodes:
                 dst_kind = nodes[dst][NODE_KIND]
-                if dst_kind in kinds.ROOT_KINDS:
+                if dst_kind == kinds.LIST:  # (never a root, never a stream)
+                    held = objs[dst]
+                    # A list seen a moment ago (a path's `_raw_paths`), unchanged: what
+                    # `_rescan_known` then does (no fingerprint yet), without its calls.
+                    if type(held) is list and born[dst] >= recent \
+                            and items_same(slots[dst], objs, held, MAX_REPR):
+                        self.lengths[dst] = len(held)
+                        if members is not None:
+                            members.append(dst)
+                        continue
+                elif dst_kind in kinds.ROOT_KINDS:
                     continue
                 if depth:
                     t = type(objs[dst])
@@ -658,7 +673,7 @@ class Recorder:
                 self._rescan_known(dst, dst_kind)
                 if members is not None:
                     members.append(dst)
-        if members is not None and all(m in self.fingerprints for m in members):
+        if members is not None and all(map(self.fingerprints.__contains__, members)):
             self.groups[nid] = self._group(members)
 
     def _group(self, members: list[int]) -> tuple[tuple, tuple, list]:
