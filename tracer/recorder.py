@@ -639,7 +639,14 @@ class Recorder:
         group = self.groups.get(nid)
         if group is not None and self._group_unchanged(group):
             return
-        self._rescan_known(nid, kind)
+        descriptors = None
+        if kind == kinds.INSTANCE and nid in self.slot_prints:  # (a slots-only instance: no fingerprint)
+            obj = self.objs[nid]
+            descriptors = self.slot_types.get(type(obj))
+        if descriptors:  # (what `_rescan_known` does for it, without its calls)
+            self._rescan_slotted(nid, obj, descriptors)
+        else:
+            self._rescan_known(nid, kind)
         if kind in _SHALLOW_KINDS:  # (a container's elements are their own)
             return
         members = [nid]
@@ -673,7 +680,8 @@ class Recorder:
                 self._rescan_known(dst, dst_kind)
                 if members is not None:
                     members.append(dst)
-        if members is not None and all(map(self.fingerprints.__contains__, members)):
+        fingerprints = self.fingerprints
+        if members is not None and nid in fingerprints and all(map(fingerprints.__contains__, members)):
             self.groups[nid] = self._group(members)
 
     def _group(self, members: list[int]) -> tuple[tuple, tuple, list]:
