@@ -1,9 +1,10 @@
-"""A plain list's node compared with the list in one pass (tracer/item_reads.py, and its C
-twin in tracer/_speedups.c): the C answer is the reference's on random states; whenever
-it says "the same", a full rescan of the list changes nothing (not one slot tuple); after
-a full rescan of items it can tell, it says "the same"; and code we do not trace that
-changes a list an object holds (a pathlib path's, or a library's own) is in the picture
-at its step, in verify mode, with the C compare and the reference."""
+"""A plain list's node compared with the list in one pass, and a slots-only instance's
+with the instance (tracer/item_reads.py, and the C twins in tracer/_speedups.c): the C
+answer is the reference's on random states; whenever it says "the same", a full rescan
+changes nothing (not one slot tuple); after a full rescan of values it can tell, it says
+"the same"; and code we do not trace that changes a list an object holds (a pathlib
+path's, or a library's own) is in the picture at its step, in verify mode, with the C
+compare and the reference."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from hypothesis import strategies as st
 
 from pyrona.tracer import item_reads, recorder
 from pyrona.tracer.hooks import DEEP
-from pyrona.tracer.item_reads import items_same_py
+from pyrona.runtime.kinds import instance_slots
+from pyrona.tracer.item_reads import items_same_py, slots_match_py
 from pyrona.tracer.objects import MAX_REPR, short_repr
 from pyrona.tracer.recorder import SLOT_DST, SLOT_TEXT, Recorder
+from pyrona.tracer.slot_reads import slot_pairs_py
 from pyrona.tracer.store import TraceStore
 
 
@@ -90,6 +93,60 @@ def test_same_means_a_rescan_changes_nothing(states, fast, shuffle):
         assert items_same_py(rec.slots[nid], rec.objs, held, MAX_REPR) is told
         if item_reads.ITEMS_SAME == "C":
             assert item_reads.items_same(rec.slots[nid], rec.objs, held, MAX_REPR) is told
+
+
+SLOTTED = [type("Base", (), {"__slots__": ("a", "b", "c")})]
+SLOTTED += [type("More", (SLOTTED[0],), {"__slots__": ("d",)}),
+            type("Shadow", (SLOTTED[0],), {"__slots__": ("a",)})]  # (two descriptors named a)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2),
+       st.lists(st.tuples(st.booleans(), st.integers(0, 3), st.integers(0, len(VALUES) - 1)),
+                min_size=1, max_size=20),
+       st.booleans())
+def test_slots_match_means_a_rescan_changes_nothing(which, ops, fast):
+    """A slots-only instance's slots set and deleted at random (a print dropped, as a node
+    leaving the graph drops them): the C compare and the reference agree, "the same"
+    means a full rescan leaves every slot tuple as it was, and after it they say "the
+    same" whenever every set value is one they tell and no two set slots share a name."""
+    cls = SLOTTED[which]
+    descriptors = instance_slots(cls)
+    names = [d.__name__ for d in descriptors]
+    obj = cls()
+    rec = Recorder(Calls(), 10_000, fast=fast)
+    nid = rec.node(obj)
+    for put, at, value in ops:
+        name = names[at % len(names)]
+        if put:
+            setattr(obj, name, VALUES[value])
+        elif hasattr(obj, name):
+            delattr(obj, name)
+        rec.step += 1
+        rec.slot_prints.clear()
+        slots = rec.slots[nid]
+        said = slots_match_py(obj, descriptors, slots, rec.objs, MAX_REPR)
+        if item_reads.ITEMS_SAME == "C":
+            assert item_reads.slots_match(obj, descriptors, slots, rec.objs, MAX_REPR) is said
+        before = dict(slots)
+        saved = recorder.slots_match
+        recorder.slots_match = lambda *args: False  # (the full rescan, always)
+        try:
+            rec.rescan(nid)
+        finally:
+            recorder.slots_match = saved
+        if said:
+            assert rec.slots[nid].keys() == before.keys()
+            assert all(rec.slots[nid][name] is slot for name, slot in before.items())
+        pairs = slot_pairs_py(obj, descriptors)
+        held = [value for _name, value in pairs]
+        told = len({name for name, _value in pairs}) == len(pairs) and all(
+            type(v) in (str, bool, float, type(None), Thing) or (type(v) is int and abs(v) < 2 ** 63)
+            for v in held)
+        rec.slot_prints.clear()
+        assert slots_match_py(obj, descriptors, rec.slots[nid], rec.objs, MAX_REPR) is told
+        if item_reads.ITEMS_SAME == "C":
+            assert item_reads.slots_match(obj, descriptors, rec.slots[nid], rec.objs, MAX_REPR) is told
 
 
 def test_c_and_reference_on_crafted_slots():

@@ -2156,6 +2156,56 @@ items_same(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     return PyBool_FromLong(i == PyList_GET_SIZE(items));
 }
 
+/* slots_match(obj, descriptors, slots, objs, max_repr): whether a rescan of the slots-only
+ * instance `obj` would leave its node's slots `slots` as they are: each set slot of
+ * `descriptors` has the node's slot of its name holding it (as items_same tells an item),
+ * and the node has no other slot. Unlike a slot print (Recorder.slot_prints) it holds
+ * nothing: the node's slots are compared with the object as it is now. */
+static PyObject *
+slots_match(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyList_CheckExact(args[1]) || !PyDict_CheckExact(args[2]) || !PyDict_CheckExact(args[3])
+            || !PyLong_CheckExact(args[4])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "slots_match(obj, descriptors: list, slots: dict, objs: dict, max_repr: int)");
+        return NULL;
+    }
+    PyObject *obj = args[0], *descriptors = args[1], *slots = args[2], *objs = args[3];
+    Py_ssize_t max_repr = PyLong_AsSsize_t(args[4]), count = 0;
+    if (max_repr == -1 && PyErr_Occurred())
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(descriptors); i++) {
+        PyObject *desc = Py_NewRef(PyList_GET_ITEM(descriptors, i)), *value, *name, *slot = NULL;
+        int same = member_value(obj, desc, &value);  /* (a __get__ may change the list: desc held) */
+        if (same > 0) {
+            name = member_name(desc);
+            same = name == NULL ? -1 : PyDict_GetItemRef(slots, name, &slot);
+            Py_XDECREF(name);
+            if (same > 0) {
+                if (!(PyTuple_CheckExact(slot) && PyTuple_GET_SIZE(slot) == 4))
+                    same = 0;
+                else if (PyTuple_GET_ITEM(slot, SLOT_DST) != Py_None) {
+                    PyObject *held = PyDict_GetItemWithError(objs, PyTuple_GET_ITEM(slot, SLOT_DST));
+                    same = held == value ? 1 : held == NULL && PyErr_Occurred() ? -1 : 0;
+                }
+                else
+                    same = item_text_same(value, PyTuple_GET_ITEM(slot, SLOT_TEXT), max_repr);
+                count++;
+            }
+            Py_XDECREF(slot);
+            Py_DECREF(value);
+            Py_DECREF(desc);
+            if (same <= 0)
+                return same < 0 ? NULL : Py_NewRef(Py_False);
+            continue;
+        }
+        Py_DECREF(desc);
+        if (same < 0)
+            return NULL;
+    }
+    return PyBool_FromLong(count == PyDict_GET_SIZE(slots));
+}
+
 static PyMethodDef speedups_methods[] = {
     {"build", (PyCFunction)(void (*)(void))build, METH_FASTCALL,
      "build(cls, strings, tabled, *columns) -> list: instances of a class of exactly one __slots__ "
@@ -2179,6 +2229,10 @@ static PyMethodDef speedups_methods[] = {
      "items_same(slots, objs, items, max_repr) -> whether a list node's slots `slots` are exactly "
      "what a rescan of the list `items` would leave (tracer/item_reads.py's items_same_py is the "
      "reference); False also when it cannot tell without running the program's code."},
+    {"slots_match", (PyCFunction)(void (*)(void))slots_match, METH_FASTCALL,
+     "slots_match(obj, descriptors, slots, objs, max_repr) -> whether a slots-only instance's node "
+     "slots `slots` are exactly what a rescan of `obj` would leave (tracer/item_reads.py's "
+     "slots_match_py is the reference); False also when it cannot tell without running code."},
     {NULL, NULL, 0, NULL}
 };
 

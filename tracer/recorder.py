@@ -25,7 +25,7 @@ from .objects import (
     INLINE_TYPES, MAX_REPR, SHORT_INT, element_name, freezability_detail, is_adopted_bridge, is_inline,
     kind_of, label_of, place_of, set_slots, short_repr, slot_descriptor, slots_of,
 )
-from .item_reads import items_same
+from .item_reads import items_same, slots_match
 from .slot_reads import slot_pairs, slot_value, slots_same
 
 try:
@@ -470,6 +470,8 @@ class Recorder:
             if len(slots) == len(tuples) and all(map(is_, slots.values(), tuples)) \
                     and slots_same(obj, descriptors, pairs):
                 return
+        if slots and slots_match(obj, descriptors, slots, self.objs, MAX_REPR):
+            return  # (no print, or a stale one: the slots compared with the object as it is)
         pairs = slot_pairs(obj, descriptors)
         had = len(slots)  # (none for a new node: nothing can have gone)
         set_slot = self.set_slot
@@ -640,10 +642,10 @@ class Recorder:
         if group is not None and self._group_unchanged(group):
             return
         descriptors = None
-        if kind == kinds.INSTANCE and nid in self.slot_prints:  # (a slots-only instance: no fingerprint)
+        if kind == kinds.INSTANCE:
             obj = self.objs[nid]
             descriptors = self.slot_types.get(type(obj))
-        if descriptors:  # (what `_rescan_known` does for it, without its calls)
+        if descriptors:  # (a slots-only instance, never fingerprinted: `_rescan_known`'s steps for it)
             self._rescan_slotted(nid, obj, descriptors)
         else:
             self._rescan_known(nid, kind)
