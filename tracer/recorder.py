@@ -455,9 +455,12 @@ class Recorder:
     def _rescan_slotted(self, nid: int, obj: Any, descriptors: list) -> None:
         """`rescan` of an instance whose attributes are all __slots__ (`_slots_only`):
         nothing to do when its slots hold the very objects they held at its last rescan
-        and the node's slots are the very slot tuples that rescan left (its print: the
-        node's first DEEP rescan, right after library code ran on a new object, is then
-        one read in C). Else its set slots are read again, and the print taken anew.
+        and the node's slots are the very slot tuples that rescan left (its print), or,
+        without a print, when the node's slots hold what its slots hold now
+        (`slots_match`: the node's first DEEP rescan, right after library code ran on a
+        new object, is then one read in C). Else its set slots are read again, and a print
+        taken (not at a new node's first scan: prints are dropped whenever a node one holds
+        leaves the graph, so a temporary's seldom outlives the step).
 
         The print is exact: the slots are compared by name and by identity (a slot
         deleted and another set are other names; an id is never another object's while
@@ -477,10 +480,12 @@ class Recorder:
         set_slot = self.set_slot
         for name, value in pairs:
             set_slot(nid, name, value)
-        if had:
-            names = {name for name, _value in pairs}
-            for name in [n for n in slots if n not in names]:
-                self.close_slot(nid, name)
+        if not had:
+            return  # (a new node: its next rescan compares its slots with it, `slots_match`;
+            #          a print would seldom outlive the step, dropped when a node it holds goes)
+        names = {name for name, _value in pairs}
+        for name in [n for n in slots if n not in names]:
+            self.close_slot(nid, name)
         ids, slot_held = self.ids, self.slot_held
         for _name, value in pairs:
             held = ids.get(id(value))
