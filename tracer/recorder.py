@@ -397,9 +397,6 @@ class Recorder:
         kind = self.nodes[nid][NODE_KIND]
         old = self.slots[nid]
         obj = self.objs[nid]
-        if kind == kinds.LIST and type(obj) is list and items_same(old, self.objs, obj, MAX_REPR):
-            self.lengths[nid] = len(obj)  # (nothing else to do: the slots are what a rescan leaves)
-            return
         if kind == kinds.INSTANCE:
             descriptors = self.slot_types.get(type(obj))
             if descriptors is None:
@@ -745,7 +742,11 @@ class Recorder:
                     and all(map(is_, obj if keys is None else obj.values(), values)) \
                     and (keys is None or all(map(is_, obj, keys))):
                 return
-        self.rescan(nid)
+        obj = self.objs[nid]
+        if kind == kinds.LIST and type(obj) is list and items_same(slots, self.objs, obj, MAX_REPR):
+            self.lengths[nid] = len(obj)  # (the slots are what a rescan would leave: compared in one pass)
+        else:
+            self.rescan(nid)
         if self.born[nid] >= self.step - 1:
             return  # (seen a moment ago, as a temporary is, which its first rescan here often outlives
             #          by a step: `p.stat()` for each path of a listing; a later rescan takes the print)
