@@ -291,13 +291,17 @@ class Held:
 
 @pytest.mark.parametrize("fast", [True, False])
 def test_a_slot_print_keeps_nothing_alive_that_left_the_graph(fast):
-    """A slots-only instance's print, taken at its first scan, holds its slots' objects;
-    once one of them leaves the graph (the program stored another, a hint told), the
-    prints let go of it, and a rescan of the instance reads it again."""
+    """A slots-only instance's print, taken at a rescan that found a change (none at its
+    first scan), holds its slots' objects; once one of them leaves the graph (the program
+    stored another, a hint told), the prints let go of it, and a rescan of the instance
+    reads it again (its slots compared with it, `slots_match`, when nothing changed)."""
     recorder = Recorder(Calls(), 1000, fast=fast)
     pair, held = Pair(), Held()
-    pair.a, pair.b = held, 1
+    pair.a, pair.b = held, 0
     nid = recorder.node(pair)
+    assert nid not in recorder.slot_prints
+    pair.b = 1  # (a change no hint told)
+    recorder.rescan(nid)
     assert [name for name, _value in recorder.slot_prints[nid][0]] == ["a", "b"]
     gone = weakref.ref(held)
     pair.a = None
@@ -310,7 +314,12 @@ def test_a_slot_print_keeps_nothing_alive_that_left_the_graph(fast):
     recorder.rescan(nid)
     slots = recorder.slots[nid]
     assert [(name, slot[SLOT_TEXT]) for name, slot in slots.items()] == [("a", "None"), ("b", "1")]
-    assert recorder.slot_prints[nid][0] == [("a", None), ("b", 1)]
+    # (its slots hold what it holds: told by comparing them with it, no print taken)
+    assert nid not in recorder.slot_prints
+    pair.b = 2  # (a change no hint told: the next rescan reads it, and takes a print)
+    recorder.rescan(nid)
+    assert [(name, slot[SLOT_TEXT]) for name, slot in slots.items()] == [("a", "None"), ("b", "2")]
+    assert recorder.slot_prints[nid][0] == [("a", None), ("b", 2)]
 
 
 def test_a_class_with_a_dict_or_its_own_getattr_has_no_slot_print():

@@ -3029,6 +3029,149 @@ static PyType_Spec LifeFast_spec = {
     .slots = LifeFast_slots,
 };
 
+/* --- items_same: a plain list's node unchanged, told in C (tracer/item_reads.py is the reference) ---
+ * A DEEP hint (library code ran on an object) rescans what the object holds: a pathlib
+ * path's `_raw_paths` and `_tail_cached` lists, which the library seldom changes. A
+ * rescan of a list builds its (name, value) pairs and calls set_slot for each, to find
+ * nothing changed. Here the node's slots are compared with the list's items in one pass:
+ * the same count, slot i named `[i]` in the dict's order, holding the item itself (a
+ * node whose object is the item) or the item's own text (an exact str, its repr cut as
+ * short_repr cuts it, an int within a long long, a bool, a float or None: the text
+ * set_slot would draw). Anything else answers "not the same" (the
+ * full rescan then decides), so no code of the program runs (no __eq__, no __repr__). */
+
+/* Whether text slot `had` holds what set_slot would draw `item` as: 1 yes, 0 no or not
+ * told here, -1 an error. */
+static int
+item_text_same(PyObject *item, PyObject *had, Py_ssize_t max_repr)
+{
+    PyTypeObject *kind = Py_TYPE(item);
+    PyObject *text;
+    if (kind == &PyUnicode_Type) {
+        text = PyObject_Repr(item);
+        if (text == NULL)
+            return -1;
+        Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+        if (length > max_repr) {  /* objects.short_repr's cut: its first max_repr - 1 characters, "…" */
+            int same = PyUnicode_CheckExact(had) && PyUnicode_GET_LENGTH(had) == max_repr
+                       && PyUnicode_READ_CHAR(had, max_repr - 1) == 0x2026;
+            for (Py_ssize_t at = 0; same && at < max_repr - 1; at++)
+                same = PyUnicode_READ_CHAR(had, at) == PyUnicode_READ_CHAR(text, at);
+            Py_DECREF(text);
+            return same;
+        }
+    }
+    else if (kind == &PyLong_Type) {
+        int overflow = 0;
+        long long small = PyLong_AsLongLongAndOverflow(item, &overflow);
+        if (small == -1 && PyErr_Occurred())
+            return -1;
+        if (overflow || max_repr < 20)  /* (within a long long: within objects.SHORT_INT) */
+            return 0;
+        text = PyObject_Repr(item);
+    }
+    else if (kind == &PyBool_Type || kind == &PyFloat_Type || item == Py_None)
+        text = PyObject_Repr(item);
+    else
+        return 0;
+    if (text == NULL)
+        return -1;
+    int same = PyUnicode_CheckExact(had) && PyUnicode_Compare(text, had) == 0;
+    Py_DECREF(text);
+    return same;
+}
+
+static PyObject *
+items_same(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyDict_CheckExact(args[0]) || !PyDict_CheckExact(args[1]) || !PyList_CheckExact(args[2])
+            || !PyLong_CheckExact(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "items_same(slots: dict, objs: dict, items: list, max_repr: int)");
+        return NULL;
+    }
+    PyObject *slots = args[0], *objs = args[1], *items = args[2], *name, *slot;
+    Py_ssize_t max_repr = PyLong_AsSsize_t(args[3]), pos = 0, i = 0;
+    if (max_repr == -1 && PyErr_Occurred())
+        return NULL;
+    if (PyDict_GET_SIZE(slots) != PyList_GET_SIZE(items))
+        Py_RETURN_FALSE;
+    /* (no code of the program runs below: the list, the slots and objs stay as they are) */
+    while (PyDict_Next(slots, &pos, &name, &slot)) {
+        char expected[32];
+        if (i >= PyList_GET_SIZE(items) || !PyUnicode_CheckExact(name)
+                || !(PyTuple_CheckExact(slot) && PyTuple_GET_SIZE(slot) == 4))
+            Py_RETURN_FALSE;
+        snprintf(expected, sizeof expected, "[%zd]", i);
+        if (PyUnicode_CompareWithASCIIString(name, expected) != 0)
+            Py_RETURN_FALSE;
+        PyObject *item = PyList_GET_ITEM(items, i), *dst = PyTuple_GET_ITEM(slot, SLOT_DST);
+        if (dst != Py_None) {
+            PyObject *held = PyDict_GetItemWithError(objs, dst);
+            if (held == NULL && PyErr_Occurred())
+                return NULL;
+            if (held != item)
+                Py_RETURN_FALSE;
+        }
+        else {
+            int same = item_text_same(item, PyTuple_GET_ITEM(slot, SLOT_TEXT), max_repr);
+            if (same <= 0)
+                return same < 0 ? NULL : Py_NewRef(Py_False);
+        }
+        i++;
+    }
+    return PyBool_FromLong(i == PyList_GET_SIZE(items));
+}
+
+/* slots_match(obj, descriptors, slots, objs, max_repr): whether a rescan of the slots-only
+ * instance `obj` would leave its node's slots `slots` as they are: each set slot of
+ * `descriptors` has the node's slot of its name holding it (as items_same tells an item),
+ * and the node has no other slot. Unlike a slot print (Recorder.slot_prints) it holds
+ * nothing: the node's slots are compared with the object as it is now. */
+static PyObject *
+slots_match(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyList_CheckExact(args[1]) || !PyDict_CheckExact(args[2]) || !PyDict_CheckExact(args[3])
+            || !PyLong_CheckExact(args[4])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "slots_match(obj, descriptors: list, slots: dict, objs: dict, max_repr: int)");
+        return NULL;
+    }
+    PyObject *obj = args[0], *descriptors = args[1], *slots = args[2], *objs = args[3];
+    Py_ssize_t max_repr = PyLong_AsSsize_t(args[4]), count = 0;
+    if (max_repr == -1 && PyErr_Occurred())
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(descriptors); i++) {
+        PyObject *desc = Py_NewRef(PyList_GET_ITEM(descriptors, i)), *value, *name, *slot = NULL;
+        int same = member_value(obj, desc, &value);  /* (a __get__ may change the list: desc held) */
+        if (same > 0) {
+            name = member_name(desc);
+            same = name == NULL ? -1 : PyDict_GetItemRef(slots, name, &slot);
+            Py_XDECREF(name);
+            if (same > 0) {
+                if (!(PyTuple_CheckExact(slot) && PyTuple_GET_SIZE(slot) == 4))
+                    same = 0;
+                else if (PyTuple_GET_ITEM(slot, SLOT_DST) != Py_None) {
+                    PyObject *held = PyDict_GetItemWithError(objs, PyTuple_GET_ITEM(slot, SLOT_DST));
+                    same = held == value ? 1 : held == NULL && PyErr_Occurred() ? -1 : 0;
+                }
+                else
+                    same = item_text_same(value, PyTuple_GET_ITEM(slot, SLOT_TEXT), max_repr);
+                count++;
+            }
+            Py_XDECREF(slot);
+            Py_DECREF(value);
+            Py_DECREF(desc);
+            if (same <= 0)
+                return same < 0 ? NULL : Py_NewRef(Py_False);
+            continue;
+        }
+        Py_DECREF(desc);
+        if (same < 0)
+            return NULL;
+    }
+    return PyBool_FromLong(count == PyDict_GET_SIZE(slots));
+}
+
 static PyMethodDef speedups_methods[] = {
     {"build", (PyCFunction)(void (*)(void))build, METH_FASTCALL,
      "build(cls, strings, tabled, *columns) -> list: instances of a class of exactly one __slots__ "
@@ -3054,6 +3197,14 @@ static PyMethodDef speedups_methods[] = {
     {"equal_key", (PyCFunction)(void (*)(void))equal_key, METH_FASTCALL,
      "equal_key(d, key): (i, stored) for dict d's i-th key, `key` itself or a plain tuple equal to it "
      "(compared only when that runs no code of the program), else None."},
+    {"items_same", (PyCFunction)(void (*)(void))items_same, METH_FASTCALL,
+     "items_same(slots, objs, items, max_repr) -> whether a list node's slots `slots` are exactly "
+     "what a rescan of the list `items` would leave (tracer/item_reads.py's items_same_py is the "
+     "reference); False also when it cannot tell without running the program's code."},
+    {"slots_match", (PyCFunction)(void (*)(void))slots_match, METH_FASTCALL,
+     "slots_match(obj, descriptors, slots, objs, max_repr) -> whether a slots-only instance's node "
+     "slots `slots` are exactly what a rescan of `obj` would leave (tracer/item_reads.py's "
+     "slots_match_py is the reference); False also when it cannot tell without running code."},
     {NULL, NULL, 0, NULL}
 };
 

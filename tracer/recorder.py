@@ -27,6 +27,7 @@ from .objects import (
     INLINE_TYPES, MAX_REPR, SHORT_INT, element_name, freezability_detail, is_adopted_bridge, is_inline,
     kind_of, label_of, place_of, set_slots, short_repr, slot_descriptor, slots_of,
 )
+from .item_reads import items_same, slots_match
 from .slot_reads import slot_pairs, slot_value, slots_same
 
 try:
@@ -515,9 +516,12 @@ class Recorder:
     def _rescan_slotted(self, nid: int, obj: Any, descriptors: list) -> None:
         """`rescan` of an instance whose attributes are all __slots__ (`_slots_only`):
         nothing to do when its slots hold the very objects they held at its last rescan
-        and the node's slots are the very slot tuples that rescan left (its print: the
-        node's first DEEP rescan, right after library code ran on a new object, is then
-        one read in C). Else its set slots are read again, and the print taken anew.
+        and the node's slots are the very slot tuples that rescan left (its print), or,
+        without a print, when the node's slots hold what its slots hold now
+        (`slots_match`: the node's first DEEP rescan, right after library code ran on a
+        new object, is then one read in C). Else its set slots are read again, and a print
+        taken (not at a new node's first scan: prints are dropped whenever a node one holds
+        leaves the graph, so a temporary's seldom outlives the step).
 
         The print is exact: the slots are compared by name and by identity (a slot
         deleted and another set are other names; an id is never another object's while
@@ -530,15 +534,19 @@ class Recorder:
             if len(slots) == len(tuples) and all(map(is_, slots.values(), tuples)) \
                     and slots_same(obj, descriptors, pairs):
                 return
+        if slots and slots_match(obj, descriptors, slots, self.objs, MAX_REPR):
+            return  # (no print, or a stale one: the slots compared with the object as it is)
         pairs = slot_pairs(obj, descriptors)
         had = len(slots)  # (none for a new node: nothing can have gone)
         set_slot = self.set_slot
         for name, value in pairs:
             set_slot(nid, name, value)
-        if had:
-            names = {name for name, _value in pairs}
-            for name in [n for n in slots if n not in names]:
-                self.close_slot(nid, name)
+        if not had:
+            return  # (a new node: its next rescan compares its slots with it, `slots_match`;
+            #          a print would seldom outlive the step, dropped when a node it holds goes)
+        names = {name for name, _value in pairs}
+        for name in [n for n in slots if n not in names]:
+            self.close_slot(nid, name)
         ids, slot_held = self.ids, self.slot_held
         for _name, value in pairs:
             held = ids.get(id(value))
@@ -719,16 +727,34 @@ class Recorder:
         group = self.groups.get(nid)
         if group is not None and self._group_unchanged(group):
             return
-        self._rescan_known(nid, kind)
+        descriptors = None
+        if kind == kinds.INSTANCE:
+            obj = self.objs[nid]
+            descriptors = self.slot_types.get(type(obj))
+        if descriptors:  # (a slots-only instance, never fingerprinted: `_rescan_known`'s steps for it)
+            self._rescan_slotted(nid, obj, descriptors)
+        else:
+            self._rescan_known(nid, kind)
         if kind in _SHALLOW_KINDS:  # (a container's elements are their own)
             return
         members = [nid]
-        nodes, objs, streams = self.nodes, self.objs, self.streams
-        for slot in list(self.slots[nid].values()):
+        nodes, objs, streams, slots, born = self.nodes, self.objs, self.streams, self.slots, self.born
+        recent = self.step - 1
+        for slot in list(slots[nid].values()):
             dst = slot[SLOT_DST]
             if dst is not None and dst != nid and dst in nodes:
                 dst_kind = nodes[dst][NODE_KIND]
-                if dst_kind in kinds.ROOT_KINDS:
+                if dst_kind == kinds.LIST:  # (never a root, never a stream)
+                    held = objs[dst]
+                    # A list seen a moment ago (a path's `_raw_paths`), unchanged: what
+                    # `_rescan_known` then does (no fingerprint yet), without its calls.
+                    if type(held) is list and born[dst] >= recent \
+                            and items_same(slots[dst], objs, held, MAX_REPR):
+                        self.lengths[dst] = len(held)
+                        if members is not None:
+                            members.append(dst)
+                        continue
+                elif dst_kind in kinds.ROOT_KINDS:
                     continue
                 if depth:
                     t = type(objs[dst])
@@ -742,7 +768,8 @@ class Recorder:
                 self._rescan_known(dst, dst_kind)
                 if members is not None:
                     members.append(dst)
-        if members is not None and all(m in self.fingerprints for m in members):
+        fingerprints = self.fingerprints
+        if members is not None and nid in fingerprints and all(map(fingerprints.__contains__, members)):
             self.groups[nid] = self._group(members)
 
     def _group(self, members: list[int]) -> tuple[tuple, tuple, list]:
@@ -799,7 +826,11 @@ class Recorder:
                     and all(map(is_, obj if keys is None else obj.values(), values)) \
                     and (keys is None or all(map(is_, obj, keys))):
                 return
-        self.rescan(nid)
+        obj = self.objs[nid]
+        if kind == kinds.LIST and type(obj) is list and items_same(slots, self.objs, obj, MAX_REPR):
+            self.lengths[nid] = len(obj)  # (the slots are what a rescan would leave: compared in one pass)
+        else:
+            self.rescan(nid)
         if self.born[nid] >= self.step - 1:
             return  # (seen a moment ago, as a temporary is, which its first rescan here often outlives
             #          by a step: `p.stat()` for each path of a listing; a later rescan takes the print)
